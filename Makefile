@@ -1,0 +1,47 @@
+# acrt - top-level entry points. Everything builds into build/ (CMake underneath).
+#   make            build the runtime, the CLI (build/acrt), examples, tests, benches
+#   make test       build and run every test
+#   make sanitize   run the tests built with ASan+UBSan, and the stream tests under TSan
+#   make bench      run the benchmarks (table on stdout, JSON under build/bench/)
+#   make quickstart run examples/quickstart
+BUILD   ?= build
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE   ?= cmake
+
+.PHONY: all test sanitize asan tsan bench quickstart format clean
+
+all: $(BUILD)/Makefile
+	@$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+$(BUILD)/Makefile:
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+test: all
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+asan:
+	@$(CMAKE) -S . -B $(BUILD)/asan -DACRT_SANITIZE=address -DACRT_BUILD_BENCH=OFF >/dev/null
+	@$(CMAKE) --build $(BUILD)/asan -j $(JOBS)
+	@cd $(BUILD)/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+tsan:
+	@$(CMAKE) -S . -B $(BUILD)/tsan -DACRT_SANITIZE=thread -DACRT_BUILD_BENCH=OFF >/dev/null
+	@$(CMAKE) --build $(BUILD)/tsan -j $(JOBS)
+	@cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -L tsan --timeout 600
+
+sanitize: asan tsan
+
+bench: all
+	@bash bench/run.sh $(BUILD)
+
+quickstart: all
+	@$(BUILD)/acrt run examples/quickstart
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,588 @@
+"""bench.py - the acrt benchmark runner (see bench/run.sh for the knobs).
+
+Rows (all on this machine, in this run, so that ratios are meaningful even
+though absolute figures wander on a shared 2-core box):
+
+  native        bench_source -> bench_transform -> bench_sink (C plugins), N events
+  builtin_json  Source(sequence) -> Transformer(set) -> Sink(null), N/4 events
+  python_anyio  three anyio tasks over memory object streams (the original design)
+  zmq_inproc    three threads over ZeroMQ inproc PUSH/PULL, N events (the baseline)
+  chain10       bench_source -> 10 x bench_transform -> bench_sink, N/4 events
+  memory_flat   bench_source -> slow bench_sink; RSS sampled from /proc every 100 ms
+
+events/s = events / wall seconds of the whole child process (spawn to exit,
+startup included, the same rule for every row). Peak RSS is the child's
+%M from GNU time (its ru_maxrss). Each throughput row runs BENCH_REPS times; the table
+shows the best, the JSON also keeps the median and every repetition.
+"""
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+BUFFER = 1024
+# Upper bound of the memory one queued 8-byte event may take in the runtime:
+# the payload, the event header (id, timestamps, 24 bytes of trace context,
+# refcount, content type, header list) and malloc's chunk overhead. Generous on
+# purpose: the check is about growth, not about the exact struct size.
+EVENT_BYTES_BOUND = 512
+# Slack for memory_flat: glibc per-thread malloc arenas touching new pages,
+# thread stacks faulting in, stdio/log buffers, lazily loaded libraries.
+RSS_SLACK_BYTES = 4 << 20
+MEMORY_SINK_DELAY_NS = 20000  # 20 us/event: <= 50k/s, >= 100x under the source
+MEMORY_PROBE_S = 3.0
+RUN_TIMEOUT_S = 150.0
+TIME = "/usr/bin/time"
+SLOW_REP_S = 30.0  # after a repetition this slow, do not repeat the row
+
+
+def env_int(name, default):
+    v = os.environ.get(name, "")
+    try:
+        return int(v.replace("_", "")) if v.strip() else default
+    except ValueError:
+        sys.exit("bench: %s=%r is not an integer" % (name, v))
+
+
+class Cfg:
+    def __init__(self, build):
+        self.build = os.path.abspath(os.path.join(ROOT, build) if not os.path.isabs(build) else build)
+        self.quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+        self.n = env_int("BENCH_N", 2_000_000 if self.quick else 20_000_000)
+        self.py_n = env_int("BENCH_PY_N", 100_000 if self.quick else 500_000)
+        self.reps = max(1, env_int("BENCH_REPS", 3))
+        self.strict = os.environ.get("BENCH_STRICT", "") not in ("", "0")
+        only = os.environ.get("BENCH_ONLY", "").strip()
+        self.only = set(x.strip() for x in only.split(",") if x.strip()) or None
+        self.probe_s = 2.0 if self.quick else MEMORY_PROBE_S
+        self.acrt = os.path.join(self.build, "acrt")
+        self.outdir = os.path.join(self.build, "bench")
+        self.plugin = os.path.join(self.outdir, "libbench_native.so")
+        self.zmq = os.path.join(self.outdir, "bench_zmq_pipeline")
+
+
+# ---- processes -----------------------------------------------------------------
+
+class Proc:
+    """One child process: wall time, exit status, peak RSS, captured output."""
+
+    def __init__(self, argv, cwd, tag, outdir):
+        self.argv = argv
+        self.out_path = os.path.join(outdir, tag + ".stdout")
+        self.err_path = os.path.join(outdir, tag + ".stderr")
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        self.rss_path = os.path.join(outdir, tag + ".maxrss")
+        if os.path.exists(self.rss_path):
+            os.unlink(self.rss_path)
+        # Through GNU time: a child forked (or vforked) straight from this Python
+        # process inherits Python's RSS high-water mark in ru_maxrss; time's own
+        # child starts from time's few hundred KiB, so %M is the program's peak.
+        self.t0 = time.perf_counter()
+        self.p = subprocess.Popen([TIME, "-f", "%M", "-o", self.rss_path] + argv, cwd=cwd,
+                                  stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
+        self.pid = self.p.pid  # GNU time; see target_pid() for the program itself
+        self._target = None
+        self.status = None
+        self.wall = None
+        self.maxrss_kib = None
+        self.timed_out = False
+
+    def wait(self, timeout):
+        """Blocks until exit (SIGKILL to the program at timeout)."""
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+            self.signal(signal.SIGKILL)
+            self.p.wait()
+        self.wall = time.perf_counter() - self.t0
+        self.status = self.p.returncode
+        self.maxrss_kib = self._read_maxrss()
+        self.out.close()
+        self.err.close()
+        return self
+
+    def _read_maxrss(self):
+        try:
+            with open(self.rss_path) as f:
+                return int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def target_pid(self, wait_s=2.0):
+        """The program's pid (the child of GNU time), or None."""
+        deadline = time.perf_counter() + wait_s
+        while self._target is None and time.perf_counter() < deadline:
+            try:
+                with open("/proc/%d/task/%d/children" % (self.pid, self.pid)) as f:
+                    kids = f.read().split()
+                if kids:
+                    self._target = int(kids[0])
+                    break
+            except (OSError, ValueError):
+                return None
+            time.sleep(0.002)
+        return self._target
+
+    def signal(self, sig):
+        pid = self.target_pid()
+        try:
+            os.kill(pid if pid else self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stdout(self):
+        with open(self.out_path, "r", errors="replace") as f:
+            return f.read()
+
+    def stderr_tail(self, lines=6):
+        with open(self.err_path, "r", errors="replace") as f:
+            return "".join(f.readlines()[-lines:]).strip()
+
+
+def vmrss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+# ---- blueprints ----------------------------------------------------------------
+
+def q(s):
+    return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def write_blueprint(cfg, name, components, bindings):
+    d = os.path.join(cfg.outdir, "bp", name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)  # no stale build.lock or state from an earlier run
+    os.makedirs(d)
+    lines = ['schema_version: "1.0.0"', "system:", "  name: bench_%s" % name,
+             '  version: "1.0.0"', "  description: %s" % q("acrt bench row " + name),
+             "  components:"]
+    for c in components:
+        lines.append("    - name: %s" % c["name"])
+        for key in ("type", "implementation"):
+            if key in c:
+                lines.append("      %s: %s" % (key, q(c[key]) if key == "implementation" else c[key]))
+        if "config" in c:
+            lines.append("      config: %s" % json.dumps(c["config"]))
+        for key in ("inputs", "outputs"):
+            if key in c:
+                lines.append("      %s: %s" % (key, json.dumps([{"name": p} for p in c[key]])))
+    lines.append("  bindings:")
+    for frm, to in bindings:
+        lines.append("    - {from: %s, to: %s, buffer_size: %d}" % (frm, to, BUFFER))
+    path = os.path.join(d, "architecture.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def native_components(cfg, name, n, transforms, sink_config):
+    ref = "plugin:%s#%%s" % cfg.plugin
+    comps = [{"name": "src", "implementation": ref % "bench_source", "config": {"count": n},
+              "inputs": [], "outputs": ["output"]}]
+    names = ["src"]
+    for i in range(transforms):
+        xf = "xf" if transforms == 1 else "xf%d" % i
+        comps.append({"name": xf, "implementation": ref % "bench_transform",
+                      "inputs": ["input"], "outputs": ["output"]})
+        names.append(xf)
+    result = os.path.join(cfg.outdir, "bp", name, "sink_result.txt")
+    sc = dict(sink_config)
+    sc["result_file"] = result
+    comps.append({"name": "sink", "implementation": ref % "bench_sink", "config": sc,
+                  "inputs": ["input"], "outputs": []})
+    names.append("sink")
+    bindings = [("%s.output" % a, "%s.input" % b) for a, b in zip(names, names[1:])]
+    return write_blueprint(cfg, name, comps, bindings), result
+
+
+def read_sink_result(path):
+    try:
+        with open(path) as f:
+            return dict(kv.split("=", 1) for kv in f.read().split())
+    except (OSError, ValueError):
+        return None
+
+
+# ---- rows ----------------------------------------------------------------------
+
+def new_row(name, n, what):
+    return {"name": name, "events": n, "what": what, "reps": [], "ok": False, "error": None}
+
+
+def finish_row(row):
+    good = [r for r in row["reps"] if r["ok"]]
+    row["ok"] = bool(row["reps"]) and len(good) == len(row["reps"])
+    if good:
+        eps = [r["events_per_s"] for r in good]
+        best = max(good, key=lambda r: r["events_per_s"])
+        row["best_events_per_s"] = best["events_per_s"]
+        row["median_events_per_s"] = statistics.median(eps)
+        row["best_wall_s"] = best["wall_s"]
+        row["median_wall_s"] = statistics.median(r["wall_s"] for r in good)
+        row["peak_rss_mib"] = max(r["peak_rss_mib"] for r in good)
+    return row
+
+
+def repeat(cfg, row, one):
+    for i in range(cfg.reps):
+        r = one(i)
+        row["reps"].append(r)
+        if not r["ok"]:
+            row["error"] = r.get("error") or "failed"
+            break
+        if r["wall_s"] > SLOW_REP_S and i + 1 < cfg.reps:
+            row["note"] = "repetitions cut to %d: one took %.1f s" % (i + 1, r["wall_s"])
+            break
+    return finish_row(row)
+
+
+def rep_record(p, n):
+    return {"wall_s": round(p.wall, 4), "events_per_s": round(n / p.wall, 1) if p.wall else 0.0,
+            "peak_rss_mib": round(p.maxrss_kib / 1024.0, 1), "exit": p.status, "ok": False}
+
+
+def run_acrt_rep(cfg, tag, bp, n, result_file=None, expect=None, expect_sum=None):
+    if result_file and os.path.exists(result_file):
+        os.unlink(result_file)
+    p = Proc([cfg.acrt, "run", bp, "--quiet"], os.path.dirname(bp), tag, cfg.outdir)
+    p.wait(RUN_TIMEOUT_S)
+    r = rep_record(p, n)
+    if p.timed_out:
+        r["error"] = "timed out after %.0f s" % RUN_TIMEOUT_S
+        return r
+    if p.status != 0:
+        r["error"] = "exit %d: %s" % (p.status, p.stderr_tail(3) or "(no stderr)")
+        return r
+    if result_file:
+        res = read_sink_result(result_file)
+        if res is None:
+            r["error"] = "the sink wrote no result file (cleanup not run?)"
+            return r
+        r["sink"] = res
+        count, total = int(res["count"]), int(res["sum"])
+        if count != expect or (expect_sum is not None and total != expect_sum) or res.get("ok") != "1":
+            r["error"] = "sink saw count=%d sum=%d, expected count=%d sum=%s" % (
+                count, total, expect, expect_sum)
+            return r
+        span = (int(res["last_ns"]) - int(res["first_ns"])) / 1e9
+        if span > 0:
+            r["sink_events_per_s"] = round(count / span, 1)
+    r["ok"] = True
+    return r
+
+
+def row_native(cfg, name="native", transforms=1, n=None):
+    n = cfg.n if n is None else n
+    mult = 2 ** transforms
+    expect_sum = n * (n - 1) // 2 * mult
+    if expect_sum >= 2 ** 63:
+        expect_sum = None  # does not fit the sink's int64 config: count check only
+    sink_cfg = {"expect": n}
+    if expect_sum is not None:
+        sink_cfg["expect_sum"] = expect_sum
+    bp, result = native_components(cfg, name, n, transforms, sink_cfg)
+    what = "bench_source -> %s -> bench_sink (C plugins, acrt run --quiet)" % (
+        "bench_transform" if transforms == 1 else "%d x bench_transform" % transforms)
+    row = new_row(name, n, what)
+    return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "%s.%d" % (name, i), bp, n, result, n,
+                                                   expect_sum))
+
+
+def row_builtin(cfg):
+    n = max(1, cfg.n // 4)
+    comps = [{"name": "src", "type": "Source", "config": {"generator": "sequence", "count": n}},
+             {"name": "xf", "type": "Transformer", "config": {"set": {"tag": "x"}}},
+             {"name": "sink", "type": "Sink", "config": {"sink": "null"}}]
+    bp = write_blueprint(cfg, "builtin_json", comps,
+                         [("src.output", "xf.input"), ("xf.output", "sink.input")])
+    row = new_row("builtin_json", n, "Source(sequence) -> Transformer(set) -> Sink(null), JSON")
+    row["note"] = "correctness: exit status only (Sink null has no count check)"
+    return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "builtin_json.%d" % i, bp, n))
+
+
+def run_selftimed_rep(cfg, tag, argv, n):
+    p = Proc(argv, ROOT, tag, cfg.outdir).wait(RUN_TIMEOUT_S)
+    r = rep_record(p, n)
+    try:
+        rep = json.loads(p.stdout().strip().splitlines()[-1])
+        r["internal_events_per_s"] = rep.get("events_per_s")
+        r["internal_s"] = rep.get("seconds")
+    except (ValueError, IndexError):
+        rep = {}
+    if p.timed_out:
+        r["error"] = "timed out after %.0f s" % RUN_TIMEOUT_S
+    elif p.status != 0 or rep.get("ok") is not True:
+        r["error"] = "exit %d, report %r: %s" % (p.status, rep, p.stderr_tail(3))
+    else:
+        r["ok"] = True
+    return r
+
+
+def row_zmq(cfg):
+    n = cfg.n
+    row = new_row("zmq_inproc", n, "3 threads, ZeroMQ inproc PUSH/PULL, HWM 1000, 8-byte msgs")
+    return repeat(cfg, row, lambda i: run_selftimed_rep(cfg, "zmq_inproc.%d" % i,
+                                                        [cfg.zmq, str(n)], n))
+
+
+def row_python(cfg):
+    n = cfg.py_n
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    row = new_row("python_anyio", n, "3 anyio tasks, memory object streams (1024), dict events")
+    return repeat(cfg, row, lambda i: run_selftimed_rep(
+        cfg, "python_anyio.%d" % i, [py, os.path.join(HERE, "anyio_pipeline.py"), str(n)], n))
+
+
+def row_memory(cfg, source_eps):
+    name = "memory_flat"
+    bp, result = native_components(cfg, name, -1, 0,
+                                   {"delay_ns": MEMORY_SINK_DELAY_NS, "expect": -1})
+    row = new_row(name, 0, "bench_source -> slow bench_sink (%d ns/event), RSS every 100 ms"
+                  % MEMORY_SINK_DELAY_NS)
+    bound = BUFFER * EVENT_BYTES_BOUND + RSS_SLACK_BYTES
+    row["bound_bytes"] = bound
+    row["bound_rule"] = "%d buffered events x %d B + %d MiB slack (allocator arenas, stacks)" % (
+        BUFFER, EVENT_BYTES_BOUND, RSS_SLACK_BYTES >> 20)
+    if os.path.exists(result):
+        os.unlink(result)
+    p = Proc([cfg.acrt, "run", bp, "--quiet"], os.path.dirname(bp), name, cfg.outdir)
+    samples = []
+    t_end = p.t0 + 0.1 + cfg.probe_s
+    nxt = p.t0 + 0.1
+    while True:
+        now = time.perf_counter()
+        if now >= t_end or p.p.poll() is not None:
+            break
+        if now < nxt:
+            time.sleep(nxt - now)
+        kib = vmrss_kib(p.target_pid() or -1)
+        if kib is None:
+            break
+        samples.append([round(time.perf_counter() - p.t0, 3), kib])
+        nxt += 0.1
+    early_exit = p.p.poll() is not None
+    t_term = time.perf_counter()
+    if not early_exit:
+        p.signal(signal.SIGTERM)
+    p.wait(20.0)
+    stop_s = time.perf_counter() - t_term
+    row["samples_kib"] = samples
+    row["stop_after_sigterm_s"] = round(stop_s, 3)
+    row["exit"] = p.status
+    rec = {"wall_s": round(p.wall, 3), "exit": p.status, "ok": False,
+           "peak_rss_mib": round((p.maxrss_kib or 0) / 1024.0, 1), "events_per_s": 0.0}
+    row["reps"].append(rec)
+    res = read_sink_result(result)
+    if res:
+        count = int(res["count"])
+        span = (int(res["last_ns"]) - int(res["first_ns"])) / 1e9
+        row["events"] = count
+        rec["events_per_s"] = round(count / span, 1) if span > 0 else 0.0
+        row["sink_events_per_s"] = rec["events_per_s"]
+        if source_eps and rec["events_per_s"]:
+            row["source_over_sink"] = round(source_eps / rec["events_per_s"], 1)
+    if len(samples) >= 2:
+        start, peak = samples[0][1] * 1024, max(s[1] for s in samples) * 1024
+        row["start_rss_mib"] = round(start / 1048576.0, 2)
+        row["max_rss_mib"] = round(peak / 1048576.0, 2)
+        row["growth_mib"] = round((peak - start) / 1048576.0, 2)
+        row["flat"] = peak - start <= bound
+    else:
+        row["flat"] = False
+    if early_exit:
+        row["error"] = "acrt exited early (exit %s): %s" % (p.status, p.stderr_tail(3))
+    elif p.timed_out:
+        row["error"] = "did not exit within 20 s of SIGTERM"
+    elif p.status != 0:
+        row["error"] = "exit %d after SIGTERM: %s" % (p.status, p.stderr_tail(3))
+    elif res is None:
+        row["error"] = "the sink wrote no result file"
+    elif len(samples) < 2:
+        row["error"] = "too few RSS samples"
+    else:
+        rec["ok"] = True
+    finish_row(row)
+    row["peak_rss_mib"] = rec["peak_rss_mib"]
+    return row
+
+
+# ---- report --------------------------------------------------------------------
+
+def machine_info(cfg):
+    info = {"nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
+            "kernel": platform.release(), "machine": platform.machine(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "loadavg_at_start": os.getloadavg(), "python": platform.python_version()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        info["acrt_version"] = subprocess.run([cfg.acrt, "--version"], capture_output=True,
+                                              text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        info["acrt_version"] = None
+    return info
+
+
+def fmt_eps(v):
+    if v is None:
+        return "-"
+    if v >= 1e6:
+        return "%.2fM" % (v / 1e6)
+    if v >= 1e3:
+        return "%.1fk" % (v / 1e3)
+    return "%.0f" % v
+
+
+def print_table(rows, zmq_eps):
+    hdr = ("benchmark", "events", "events/s", "median", "wall s", "vs zmq", "peak RSS MiB", "status")
+    out = []
+    for r in rows:
+        eps = r.get("best_events_per_s")
+        ratio = ("%.2fx" % (eps / zmq_eps)) if eps and zmq_eps and r["name"] != "memory_flat" else "-"
+        out.append((r["name"], "{:,}".format(r["events"]), fmt_eps(eps),
+                    fmt_eps(r.get("median_events_per_s")) if r["name"] != "memory_flat" else "-",
+                    "%.2f" % r["best_wall_s"] if r.get("best_wall_s") else "-", ratio,
+                    "%.1f" % r["peak_rss_mib"] if r.get("peak_rss_mib") else "-",
+                    "ok" if r["ok"] else "FAIL"))
+    w = [max(len(str(x[i])) for x in out + [hdr]) for i in range(len(hdr))]
+    line = lambda cells: "  ".join(str(c).rjust(w[i]) if 0 < i < 7 else str(c).ljust(w[i])
+                                   for i, c in enumerate(cells))
+    print(line(hdr))
+    print("  ".join("-" * x for x in w))
+    for x in out:
+        print(line(x))
+    for r in rows:
+        if r.get("error"):
+            print("  %s: FAIL: %s" % (r["name"], r["error"]))
+
+
+def main():
+    cfg = Cfg(sys.argv[1] if len(sys.argv) > 1 else "build")
+    os.makedirs(cfg.outdir, exist_ok=True)
+    want = lambda name: cfg.only is None or name in cfg.only
+    missing = [p for p, needed in ((cfg.acrt, True), (cfg.plugin, True), (cfg.zmq, want("zmq_inproc")))
+               if needed and not os.access(p, os.X_OK if p != cfg.plugin else os.R_OK)]
+    mode = "quick" if cfg.quick else "normal"
+    print("acrt bench (%s): N=%s, python N=%s, %d reps, best shown; %d CPUs, load %.2f" % (
+        mode, "{:,}".format(cfg.n), "{:,}".format(cfg.py_n), cfg.reps, os.cpu_count(),
+        os.getloadavg()[0]), flush=True)
+    for m in missing:
+        print("bench: missing %s (run `make` first); dependent rows will FAIL" % m)
+
+    t_start = time.perf_counter()
+    rows = []
+    plan = [("zmq_inproc", lambda: row_zmq(cfg)),
+            ("native", lambda: row_native(cfg)),
+            ("builtin_json", lambda: row_builtin(cfg)),
+            ("chain10", lambda: row_native(cfg, "chain10", 10, max(1, cfg.n // 4))),
+            ("python_anyio", lambda: row_python(cfg)),
+            ("memory_flat", lambda: row_memory(cfg, by_name.get("native", {}).get(
+                "best_events_per_s")))]
+    by_name = {}
+    for name, fn in plan:
+        if not want(name):
+            continue
+        print("  running %-13s ..." % name, end="", flush=True)
+        t = time.perf_counter()
+        try:
+            row = fn()
+        except (OSError, subprocess.SubprocessError) as e:
+            row = finish_row(new_row(name, 0, "-"))
+            row["error"] = "%s: %s" % (type(e).__name__, e)
+        print(" %5.1f s%s" % (time.perf_counter() - t, "" if row["ok"] else "  FAIL"), flush=True)
+        rows.append(row)
+        by_name[name] = row
+    order = ["native", "builtin_json", "python_anyio", "zmq_inproc", "chain10", "memory_flat"]
+    rows.sort(key=lambda r: order.index(r["name"]))
+
+    zmq = by_name.get("zmq_inproc", {})
+    zmq_eps = zmq.get("best_events_per_s") if zmq.get("ok") else None
+    for r in rows:
+        if r.get("best_events_per_s") and zmq_eps and r["name"] != "memory_flat":
+            r["ratio_vs_zmq"] = round(r["best_events_per_s"] / zmq_eps, 3)
+            r["median_ratio_vs_zmq"] = round(r["median_events_per_s"] / zmq["median_events_per_s"], 3)
+
+    print()
+    print_table(rows, zmq_eps)
+    print()
+
+    nat = by_name.get("native", {})
+    nat_eps = nat.get("best_events_per_s") if nat.get("ok") else None
+    bj = by_name.get("builtin_json", {})
+    bj_eps = bj.get("best_events_per_s") if bj.get("ok") else None
+    mem = by_name.get("memory_flat", {})
+    targets = []
+
+    def target(name, cond, detail, rows_needed):
+        if not all(want(x) for x in rows_needed):
+            return
+        targets.append({"target": name, "pass": bool(cond), "detail": detail})
+
+    target("native >= 10,000,000 events/s", nat_eps and nat_eps >= 10e6,
+           "native %s/s" % fmt_eps(nat_eps), ["native"])
+    target("native >= 5x zmq_inproc", nat_eps and zmq_eps and nat_eps >= 5 * zmq_eps,
+           "%.2fx" % (nat_eps / zmq_eps) if nat_eps and zmq_eps else "n/a", ["native", "zmq_inproc"])
+    target("builtin_json >= zmq_inproc", bj_eps and zmq_eps and bj_eps >= zmq_eps,
+           "%.2fx" % (bj_eps / zmq_eps) if bj_eps and zmq_eps else "n/a",
+           ["builtin_json", "zmq_inproc"])
+    if "growth_mib" in mem:
+        mdetail = "start %.1f MiB, max %.1f MiB, growth %.2f MiB <= bound %.2f MiB? %s; SIGTERM -> exit %s in %.2f s" % (
+            mem["start_rss_mib"], mem["max_rss_mib"], mem["growth_mib"],
+            mem["bound_bytes"] / 1048576.0, "yes" if mem.get("flat") else "no", mem.get("exit"),
+            mem.get("stop_after_sigterm_s", 0))
+    else:
+        mdetail = mem.get("error") or "n/a"
+    target("memory flat under a 100x slower sink", mem.get("ok") and mem.get("flat"), mdetail,
+           ["memory_flat"])
+    for t in targets:
+        print("%-40s %s  (%s)" % (t["target"], "PASS" if t["pass"] else "FAIL", t["detail"]))
+
+    total = time.perf_counter() - t_start
+    results = {"machine": machine_info(cfg),
+               "config": {"mode": mode, "n": cfg.n, "python_n": cfg.py_n, "reps": cfg.reps,
+                          "buffer_size": BUFFER, "memory_sink_delay_ns": MEMORY_SINK_DELAY_NS,
+                          "events_per_s_rule": "events / wall seconds of the child process"},
+               "rows": rows, "targets": targets, "total_s": round(total, 1)}
+    path = os.path.join(cfg.outdir, "results.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    print("\nJSON: %s  (total %.0f s)" % (os.path.relpath(path, ROOT), total))
+
+    failed_rows = [r["name"] for r in rows if not r["ok"]]
+    failed_targets = [t for t in targets if not t["pass"]]
+    if failed_rows:
+        print("bench: FAIL: %s" % ", ".join(failed_rows))
+        return 1
+    if failed_targets and cfg.strict:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

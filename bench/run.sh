@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# bench/run.sh - run the acrt benchmarks (what `make bench` calls).
+#
+#   bash bench/run.sh [BUILD_DIR]        default BUILD_DIR: build
+#
+# Prints a table on stdout and writes BUILD_DIR/bench/results.json.
+# Environment:
+#   BENCH_N=20000000   events for the native and zmq rows (builtin_json and
+#                      chain10 use N/4)
+#   BENCH_QUICK=1      N=2,000,000 and a shorter Python row / memory probe
+#   BENCH_REPS=3       repetitions of each throughput row (best and median kept)
+#   BENCH_PY_N=500000  events for the Python anyio row
+#   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
+#                      zmq_inproc, chain10, memory_flat)
+#   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
+#                      only a failed or incorrect run makes the exit status 1)
+#
+# The runner is Python on purpose: Debian's /usr/bin/python3 (the pyenv python3
+# on PATH lacks anyio), which also gives exact per-child peak RSS via wait4().
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="${1:-build}"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+exec "$PY" "$here/bench.py" "$build"

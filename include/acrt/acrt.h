@@ -1,0 +1,232 @@
+/*
+ * acrt.h - the one public header of acrt: the component ABI and the services a
+ * component may use. Whatever is not declared here is not API.
+ *
+ * A component (built-in or a plugin .so) is a versioned descriptor,
+ * acrt_component_desc, whose callbacks the runtime calls in three phases:
+ *
+ *   setup(ctx, &self)            once per instance, in topological order, on the
+ *                                harness thread; may block (open files, connect).
+ *   run(ctx, self)               sources only: the component's own loop, on the
+ *       or process(ctx, ...)     instance's own thread; every event of one instance
+ *                                is processed on that one thread, in order.
+ *   cleanup(ctx, self)           once, in reverse topological order, on the harness
+ *                                thread, even when process failed.
+ *
+ * Threads: one thread per component instance (replicas: N gives N). Callbacks of
+ * one instance never run concurrently; different instances do.
+ *
+ * Ownership of events (refcounted, immutable once emitted):
+ *   - acrt_event_new*() returns an event with one reference owned by the caller.
+ *     Until the caller emits it, it is a draft and its headers may be set.
+ *   - acrt_emit() takes the caller's reference, on success and on failure alike.
+ *   - process() borrows its event: it is valid until process returns. To keep it
+ *     (or forward it unchanged) take a reference with acrt_event_ref().
+ *   - acrt_event_unref() drops a reference; the last one frees the event.
+ *
+ * Errors: every function returning int returns ACRT_OK (0) or a negative
+ * acrt_err; acrt_strerror() names it. Out-parameters are written only on success.
+ */
+#ifndef ACRT_ACRT_H
+#define ACRT_ACRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acrt/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ACRT_API __attribute__((visibility("default")))
+#define ACRT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ACRT_API
+#define ACRT_PRINTF(f, a)
+#endif
+
+/* ABI version of acrt_component_desc: major changes break, minor ones append. */
+#define ACRT_ABI_MAJOR 1
+#define ACRT_ABI_MINOR 0
+#define ACRT_ABI_VERSION ((uint32_t)((ACRT_ABI_MAJOR << 16) | ACRT_ABI_MINOR))
+
+typedef enum acrt_err {
+	ACRT_OK = 0,
+	ACRT_ERR = -1,        /* the event failed; logged, counted, the run goes on */
+	ACRT_EFATAL = -2,     /* the component cannot go on: the system stops, exit 1 */
+	ACRT_ECANCELED = -3,  /* the run is being cancelled: return promptly */
+	ACRT_ETIMEDOUT = -4,  /* a deadline passed */
+	ACRT_ECLOSED = -5,    /* the stream has ended */
+	ACRT_ENOMEM = -6,     /* out of memory */
+	ACRT_EINVAL = -7,     /* an invalid argument */
+	ACRT_ENOENT = -8,     /* no such port, key or file */
+	ACRT_ESTOPPING = -9,  /* graceful stop: a source should finish its loop */
+	ACRT_EABI = -10,      /* ABI version or descriptor size mismatch */
+	ACRT_ERETRYABLE = -11 /* the event failed but a retry may succeed */
+} acrt_err;
+
+/* Returns a static string naming err; never NULL. */
+ACRT_API const char *acrt_strerror(int err);
+
+/* Returns ACRT_VERSION_NUMBER of the library actually linked. */
+ACRT_API int acrt_version_number(void);
+
+typedef struct acrt_ctx acrt_ctx;
+typedef struct acrt_event acrt_event;
+struct json_t; /* jansson's json_t; include <jansson.h> to use it */
+
+/* ---- Declarative configuration -------------------------------------------
+ * A descriptor may list the keys its config accepts. `acrt validate` checks a
+ * blueprint against it (unknown keys, types, ranges, required keys) and reports
+ * file:line:column. A NULL table means the config is free-form.
+ */
+typedef enum acrt_prop_type {
+	ACRT_PROP_END = 0, /* terminates a table */
+	ACRT_PROP_STRING,
+	ACRT_PROP_INT,
+	ACRT_PROP_NUMBER,
+	ACRT_PROP_BOOL,
+	ACRT_PROP_OBJECT,
+	ACRT_PROP_ARRAY,
+	ACRT_PROP_ANY
+} acrt_prop_type;
+
+typedef struct acrt_prop {
+	const char *key;
+	acrt_prop_type type;
+	int required;            /* non-zero: the key must be present */
+	double min, max;         /* range for INT/NUMBER when min < max */
+	const char *const *one_of; /* NULL-terminated allowed strings, or NULL */
+	const char *help;        /* one line, for `acrt help` and docs */
+} acrt_prop;
+
+/* ---- The descriptor ------------------------------------------------------- */
+typedef struct acrt_component_desc {
+	uint32_t abi_version; /* ACRT_ABI_VERSION: checked before anything else */
+	uint32_t struct_size; /* sizeof(acrt_component_desc) the plugin was built with */
+	const char *name;     /* the component kind, for logs */
+	const acrt_prop *props; /* config table, or NULL for free-form config */
+
+	/* Allocates the instance state into *self. NULL means nothing to set up. */
+	int (*setup)(acrt_ctx *ctx, void **self);
+	/* One event from input `port`; ev is borrowed. ACRT_ERR (after acrt_fail)
+	 * fails this event only; ACRT_EFATAL stops the system. */
+	int (*process)(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev);
+	/* Optional: a batch of events, all from `port`; borrowed like process. */
+	int (*process_batch)(acrt_ctx *ctx, void *self, const char *port, acrt_event *const *evs,
+	                     size_t n);
+	/* Optional: the component's own loop (sources). Return ACRT_OK when done or
+	 * when acrt_stopping() says so; the runtime then closes its outputs. */
+	int (*run)(acrt_ctx *ctx, void *self);
+	/* Optional: own state for checkpoints (a later release). */
+	int (*snapshot)(acrt_ctx *ctx, void *self, void **buf, size_t *len);
+	int (*restore)(acrt_ctx *ctx, void *self, const void *buf, size_t len);
+	/* Optional: ACRT_OK when healthy. Called from another thread: keep it cheap. */
+	int (*health)(acrt_ctx *ctx, void *self);
+	/* Frees what setup made. Called once if setup succeeded. */
+	void (*cleanup)(acrt_ctx *ctx, void *self);
+} acrt_component_desc;
+
+/* Smallest descriptor the runtime accepts (ABI 1.0). */
+#define ACRT_DESC_MIN_SIZE (offsetof(acrt_component_desc, cleanup) + sizeof(void (*)(void)))
+
+/* ---- Context: config, identity, logging ---------------------------------- */
+
+/* The component's config (a JSON object, never NULL); owned by the runtime, valid
+ * from setup to cleanup. Read-only. */
+ACRT_API const struct json_t *acrt_config(acrt_ctx *ctx);
+/* Typed config lookups with a default when the key is absent or of another type. */
+ACRT_API const char *acrt_config_string(acrt_ctx *ctx, const char *key, const char *dflt);
+ACRT_API int64_t acrt_config_int(acrt_ctx *ctx, const char *key, int64_t dflt);
+ACRT_API double acrt_config_number(acrt_ctx *ctx, const char *key, double dflt);
+ACRT_API int acrt_config_bool(acrt_ctx *ctx, const char *key, int dflt);
+
+/* The component's name in the blueprint, and this instance's replica index. */
+ACRT_API const char *acrt_name(acrt_ctx *ctx);
+ACRT_API int acrt_replica(acrt_ctx *ctx);
+/* Directory of the blueprint, to resolve relative paths in config. */
+ACRT_API const char *acrt_base_dir(acrt_ctx *ctx);
+
+typedef enum acrt_log_level {
+	ACRT_LOG_DEBUG = 0,
+	ACRT_LOG_INFO = 1,
+	ACRT_LOG_WARN = 2,
+	ACRT_LOG_ERROR = 3
+} acrt_log_level;
+
+/* Structured log line tagged with the component (and the current event id). */
+ACRT_API void acrt_log(acrt_ctx *ctx, acrt_log_level level, const char *fmt, ...) ACRT_PRINTF(3, 4);
+/* Sets the reason of the current failure; returns ACRT_ERR so that
+ * `return acrt_fail(ctx, "bad amount %d", x);` reads naturally. */
+ACRT_API int acrt_fail(acrt_ctx *ctx, const char *fmt, ...) ACRT_PRINTF(2, 3);
+
+/* ---- Events ---------------------------------------------------------------- */
+
+/* New draft event with a copy of `data`. content_type NULL means
+ * "application/octet-stream". The trace context is inherited from the event
+ * being processed on this thread, if any, with a new span id. Returns NULL on
+ * out of memory. */
+ACRT_API acrt_event *acrt_event_new(acrt_ctx *ctx, const void *data, size_t len,
+                                    const char *content_type);
+/* New draft JSON event; steals the caller's reference to `json` (even on failure).
+ * The payload bytes are serialised lazily, only if someone asks for them. */
+ACRT_API acrt_event *acrt_event_new_json(acrt_ctx *ctx, struct json_t *json);
+
+ACRT_API acrt_event *acrt_event_ref(acrt_event *ev);
+ACRT_API void acrt_event_unref(acrt_event *ev);
+
+ACRT_API uint64_t acrt_event_id(const acrt_event *ev);
+/* Creation time, nanoseconds since the Unix epoch. */
+ACRT_API int64_t acrt_event_time_ns(const acrt_event *ev);
+/* W3C trace context: 16-byte trace id and 8-byte span id, raw bytes. */
+ACRT_API const uint8_t *acrt_event_trace_id(const acrt_event *ev);
+ACRT_API const uint8_t *acrt_event_span_id(const acrt_event *ev);
+/* Writes the W3C `traceparent` header value (55 chars + NUL) into buf[56]. */
+ACRT_API void acrt_event_traceparent(const acrt_event *ev, char buf[56]);
+ACRT_API const char *acrt_event_content_type(const acrt_event *ev);
+/* The payload bytes (serialising a JSON event on first use; cached). Valid while
+ * the caller holds a reference. NULL only on out of memory. */
+ACRT_API const void *acrt_event_data(acrt_event *ev, size_t *len);
+/* The payload parsed as JSON (lazily, once; cached). Borrowed, read-only, valid
+ * while the caller holds a reference; NULL if the payload is not valid JSON. */
+ACRT_API const struct json_t *acrt_event_json(acrt_event *ev);
+/* Headers: set only on drafts (ACRT_EINVAL once emitted). Copies key and value. */
+ACRT_API int acrt_event_set_header(acrt_event *ev, const char *key, const char *value);
+ACRT_API const char *acrt_event_header(const acrt_event *ev, const char *key);
+
+/* ---- Emitting -------------------------------------------------------------
+ * Sends ev on output `port` to every binding of that port (fan-out shares the
+ * event, no copy). Takes the caller's reference. May block while a target
+ * stream is full (backpressure); returns ACRT_ECANCELED if the run is
+ * cancelled meanwhile, ACRT_ENOENT for an unknown port. An unbound port
+ * accepts and drops the event.
+ *
+ * Emitted events may wait in a small per-thread outbox; it is flushed when it
+ * fills, when the component blocks through the context (receiving, sleeping),
+ * and when process/process_batch returns. A run() loop that blocks outside the
+ * context must call acrt_flush() first.
+ */
+ACRT_API int acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev);
+ACRT_API int acrt_flush(acrt_ctx *ctx);
+
+/* ---- Time and cancellation ---------------------------------------------- */
+
+/* Monotonic clock in nanoseconds (the runtime's clock; tests may control it). */
+ACRT_API int64_t acrt_now_ns(acrt_ctx *ctx);
+/* Sleeps until the monotonic deadline. Returns ACRT_OK at the deadline,
+ * ACRT_ESTOPPING when a graceful stop is requested, ACRT_ECANCELED on cancel. */
+ACRT_API int acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns);
+/* Non-zero once a graceful stop (SIGTERM) or cancellation was requested:
+ * a source's run() should return. */
+ACRT_API int acrt_stopping(acrt_ctx *ctx);
+
+/* ---- Counters --------------------------------------------------------------
+ * Adds to a named counter of this component (created on first use). */
+ACRT_API void acrt_count(acrt_ctx *ctx, const char *name, uint64_t delta);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ACRT_ACRT_H */

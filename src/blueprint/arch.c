@@ -1,0 +1,525 @@
+/*
+ * arch.c - reads architecture.yaml's structure into acrt__blueprint: the top
+ * level, system:, schemas: and each component (name, type or plugin
+ * implementation, config, ports and their schemas, raw capabilities /
+ * batching / state, replicas). Bindings are bindings.c's; config values are
+ * checked against the type's property table later, in config.c, once the
+ * deployment's overrides are merged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blueprint/bp_int.h"
+#include "harness/plugin.h"
+
+static const char *const top_keys[] = {"schema_version", "system", "schemas", NULL};
+static const char *const sys_keys[] = {"name",       "version",  "description",
+                                       "components", "bindings", NULL};
+static const char *const comp_keys[] = {
+    "name",     "type",         "implementation", "config", "configuration", "inputs",
+    "outputs",  "capabilities", "batching",       "state",  "replicas",      "description",
+    NULL};
+static const char *const port_keys[] = {"name", "schema", "description", NULL};
+static const char *const cap_keys[] = {"schema_validator", "rate_limit", "retry",
+                                       "circuit_breaker",  "timeout",    "dead_letter",
+                                       NULL};
+static const char *const json_types[] = {"null",   "boolean", "object", "array",
+                                         "number", "string",  "integer", NULL};
+
+/* ---- Schemas ------------------------------------------------------------------- */
+
+/* A light check of a JSON Schema's shape: mappings where subschemas go, known
+ * names under "type", strings under "required". Full validation is the
+ * schema_validator capability's. */
+static int
+check_schema(acrt__bpload *L, const acrt__ynode *s, const char *what)
+{
+	static const char *const sub_maps[] = {"properties", "patternProperties", "$defs",
+	                                       "definitions", "dependentSchemas", NULL};
+	static const char *const sub_one[] = {"items",   "additionalProperties", "not", "if",
+	                                      "then",    "else", "contains", "propertyNames",
+	                                      "unevaluatedItems", "unevaluatedProperties", NULL};
+	static const char *const sub_list[] = {"allOf", "anyOf", "oneOf", "prefixItems", NULL};
+	int rc = 0;
+	if (s->kind == ACRT__Y_BOOL)
+		return 0;
+	if (s->kind != ACRT__Y_MAP) {
+		char got[96];
+		acrt__ynode_describe(s, got, sizeof got);
+		return acrt__err(L, s, "bad schema %s: expected a mapping or a boolean, got %s", what,
+		                 got);
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const char *k = s->keys[i]->text;
+		const acrt__ynode *v = s->items[i];
+		if (!strcmp(k, "type")) {
+			size_t nt = v->kind == ACRT__Y_SEQ ? v->n : 1;
+			for (size_t j = 0; j < nt; j++) {
+				const acrt__ynode *t = v->kind == ACRT__Y_SEQ ? v->items[j] : v;
+				bool ok = t->kind == ACRT__Y_STR;
+				for (const char *const *jt = json_types; ok && *jt; jt++)
+					if (!strcmp(*jt, t->text))
+						goto next_type;
+				if (ok) {
+					char hint[128];
+					acrt__hint(hint, sizeof hint, t->text, json_types, (size_t)-1);
+					rc = acrt__err(L, t,
+					               "bad schema %s: type '%s' is not a JSON Schema "
+					               "type%s",
+					               what, t->text, hint);
+				} else {
+					rc = acrt__err(L, t,
+					               "bad schema %s: 'type' must be a type name or a "
+					               "list of them",
+					               what);
+				}
+			next_type:;
+			}
+			continue;
+		}
+		if (!strcmp(k, "required")) {
+			bool ok = v->kind == ACRT__Y_SEQ;
+			for (size_t j = 0; ok && j < v->n; j++)
+				ok = v->items[j]->kind == ACRT__Y_STR;
+			if (!ok)
+				rc = acrt__err(L, v,
+				               "bad schema %s: 'required' must be a list of strings", what);
+			continue;
+		}
+		bool is_maps = false, is_one = false, is_list = false;
+		for (const char *const *p = sub_maps; *p; p++)
+			is_maps |= !strcmp(*p, k);
+		for (const char *const *p = sub_one; *p; p++)
+			is_one |= !strcmp(*p, k);
+		for (const char *const *p = sub_list; *p; p++)
+			is_list |= !strcmp(*p, k);
+		if (is_one && check_schema(L, v, what) < 0)
+			rc = -1;
+		if (is_maps) {
+			if (v->kind != ACRT__Y_MAP) {
+				rc = acrt__err(L, v, "bad schema %s: '%s' must be a mapping", what, k);
+				continue;
+			}
+			for (size_t j = 0; j < v->n; j++)
+				if (check_schema(L, v->items[j], what) < 0)
+					rc = -1;
+		}
+		if (is_list) {
+			if (v->kind != ACRT__Y_SEQ) {
+				rc = acrt__err(L, v, "bad schema %s: '%s' must be a list", what, k);
+				continue;
+			}
+			for (size_t j = 0; j < v->n; j++)
+				if (check_schema(L, v->items[j], what) < 0)
+					rc = -1;
+		}
+	}
+	return rc;
+}
+
+static int
+parse_schemas(acrt__bpload *L, const acrt__ynode *root)
+{
+	const acrt__ynode *s = NULL;
+	int rc = acrt__get_map(L, root, "schemas", &s);
+	if (rc <= 0)
+		return rc;
+	for (size_t i = 0; i < s->n; i++) {
+		char what[160];
+		snprintf(what, sizeof what, "'%s'", s->keys[i]->text);
+		if (check_schema(L, s->items[i], what) < 0) {
+			rc = -1;
+			continue;
+		}
+		json_t *j = acrt__ynode_json(s->items[i]);
+		if (!j || json_object_set_new(L->bp->schemas, s->keys[i]->text, j) < 0)
+			return acrt__err(L, s->items[i], "out of memory");
+	}
+	return rc;
+}
+
+/* A port's schema: a name under schemas:, an inline mapping or a boolean. */
+static int
+port_schema(acrt__bpload *L, const acrt__ynode *n, const char *port, json_t **out)
+{
+	char what[160];
+	if (n->kind == ACRT__Y_NULL)
+		return 0;
+	snprintf(what, sizeof what, "for port '%s'", port);
+	if (n->kind == ACRT__Y_STR) {
+		json_t *j = json_object_get(L->bp->schemas, n->text);
+		if (!j) {
+			const char *names[64];
+			size_t k = 0;
+			const char *key;
+			json_t *v;
+			json_object_foreach(L->bp->schemas, key, v)
+			{
+				if (k < 64)
+					names[k++] = key;
+			}
+			char hint[128];
+			acrt__hint(hint, sizeof hint, n->text, names, k);
+			return acrt__err(L, n, "unknown schema '%s' %s%s", n->text, what, hint);
+		}
+		*out = json_incref(j);
+		return 1;
+	}
+	if (n->kind != ACRT__Y_MAP && n->kind != ACRT__Y_BOOL) {
+		char got[96];
+		acrt__ynode_describe(n, got, sizeof got);
+		return acrt__err(L, n,
+		                 "bad schema %s: expected a schema name, a mapping or a boolean, "
+		                 "got %s",
+		                 what, got);
+	}
+	if (check_schema(L, n, what) < 0)
+		return -1;
+	*out = acrt__ynode_json(n);
+	return *out ? 1 : acrt__err(L, n, "out of memory");
+}
+
+static int
+add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema, acrt__mark m)
+{
+	acrt__port_spec *p = realloc(*ports, (*n + 1) * sizeof *p);
+	if (!p)
+		return -1;
+	*ports = p;
+	p[*n].name = strdup(name);
+	if (!p[*n].name)
+		return -1;
+	p[*n].schema = schema;
+	p[*n].mark = m;
+	(*n)++;
+	return 0;
+}
+
+/* Declared inputs: or outputs: (a list of {name, schema} or of names). */
+static int
+parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const char *comp,
+            acrt__port_spec **ports, size_t *np)
+{
+	const char *kind = !strcmp(key, "inputs") ? "input" : "output";
+	int rc = 0;
+	if (list->kind != ACRT__Y_SEQ)
+		return acrt__err_type(L, list, key, "a list of ports");
+	for (size_t i = 0; i < list->n; i++) {
+		const acrt__ynode *it = list->items[i], *nn = it;
+		json_t *schema = NULL;
+		if (it->kind == ACRT__Y_MAP) {
+			char where[160];
+			snprintf(where, sizeof where, "in %s port of component '%s'", kind, comp);
+			if (acrt__check_keys(L, it, port_keys, where) < 0)
+				rc = -1;
+			nn = acrt__ynode_get(it, "name");
+			if (!nn) {
+				rc = acrt__err(L, it, "%s port of component '%s': missing required key 'name'",
+				               kind, comp);
+				continue;
+			}
+		}
+		if (nn->kind != ACRT__Y_STR) {
+			rc = acrt__err_type(L, nn, kind, "a port name");
+			continue;
+		}
+		if (!acrt__name_ok(nn->text)) {
+			rc = acrt__err(L, nn, "%s port name '%s' must match ^[a-z][a-z0-9_]*$", kind,
+			               nn->text);
+			continue;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < *np && !dup; j++)
+			dup = !strcmp((*ports)[j].name, nn->text);
+		if (dup) {
+			rc = acrt__err(L, nn, "%s port '%s' listed twice in component '%s'", kind,
+			               nn->text, comp);
+			continue;
+		}
+		const acrt__ynode *sn = it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "schema") : NULL;
+		if (sn && port_schema(L, sn, nn->text, &schema) < 0) {
+			rc = -1;
+			continue;
+		}
+		if (add_port(ports, np, nn->text, schema, nn->mark) < 0) {
+			json_decref(schema);
+			return acrt__err(L, nn, "out of memory");
+		}
+	}
+	return rc;
+}
+
+static int
+default_ports(acrt__bpload *L, const char *const *names, acrt__port_spec **ports, size_t *np,
+              acrt__mark m)
+{
+	for (; names && *names; names++)
+		if (add_port(ports, np, *names, NULL, m) < 0)
+			return acrt__err(L, NULL, "out of memory");
+	return 0;
+}
+
+/* ---- Components ------------------------------------------------------------------ */
+
+static int
+parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__comp_aux *a)
+{
+	const acrt__ynode *t = acrt__ynode_get(node, "type");
+	const acrt__ynode *impl = acrt__ynode_get(node, "implementation");
+	if (t && impl)
+		return acrt__err(L, acrt__ynode_key(node, "implementation"),
+		                 "component '%s' has both 'type' and 'implementation'", c->name);
+	if (!t && !impl)
+		return acrt__err(L, node, "component '%s' needs 'type' or 'implementation'",
+		                 c->name);
+	if (t) {
+		if (t->kind != ACRT__Y_STR)
+			return acrt__err_type(L, t, "type", "a component type name");
+		a->bi = acrt__builtin_find(t->text);
+		if (!a->bi) {
+			const char *names[64];
+			size_t k = 0;
+			const acrt__builtin *b;
+			while (k < 64 && (b = acrt__builtin_at(k)) != NULL)
+				names[k++] = b->type;
+			char hint[128];
+			acrt__hint(hint, sizeof hint, t->text, names, k);
+			return acrt__err(L, t, "unknown component type '%s'%s", t->text, hint);
+		}
+		if (!a->bi->desc)
+			return acrt__err(L, t, "type '%s' is not available in this release", t->text);
+		c->type = strdup(t->text);
+		return c->type ? 0 : acrt__err(L, t, "out of memory");
+	}
+	a->impl = impl;
+	if (impl->kind != ACRT__Y_STR)
+		return acrt__err_type(L, impl, "implementation", "plugin:PATH#SYMBOL");
+	char *path = NULL, *sym = NULL;
+	if (strncmp(impl->text, "plugin:", 7) != 0 ||
+	    acrt__plugin_parse_ref(impl->text, &path, &sym) < 0)
+		return acrt__err(L, impl, "implementation '%s': expected plugin:PATH#SYMBOL",
+		                 impl->text);
+	if (path[0] != '/') {
+		char *abs = NULL;
+		const char *rel = strncmp(path, "./", 2) ? path : path + 2;
+		if (asprintf(&abs, "%s/%s", L->bp->dir, rel) < 0) {
+			free(path);
+			free(sym);
+			return acrt__err(L, impl, "out of memory");
+		}
+		free(path);
+		path = abs;
+	}
+	c->plugin_path = path;
+	c->plugin_symbol = sym;
+	return 0;
+}
+
+static int
+parse_raw(acrt__bpload *L, const acrt__ynode *node, const char *key, json_t **out)
+{
+	const acrt__ynode *m = NULL;
+	int rc = acrt__get_map(L, node, key, &m);
+	if (rc <= 0)
+		return rc;
+	*out = acrt__ynode_json(m);
+	return *out ? 0 : acrt__err(L, m, "out of memory");
+}
+
+static int
+parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
+{
+	const acrt__ynode *m = NULL;
+	char where[160];
+	int rc = acrt__get_map(L, node, "capabilities", &m);
+	if (rc <= 0)
+		return rc;
+	snprintf(where, sizeof where, "in capabilities of component '%s'", c->name);
+	rc = acrt__check_keys(L, m, cap_keys, where);
+	for (size_t i = 0; i < m->n; i++) {
+		acrt__ykind k = m->items[i]->kind;
+		if (k != ACRT__Y_MAP && k != ACRT__Y_NULL && k != ACRT__Y_BOOL)
+			rc = acrt__err_type(L, m->items[i], m->keys[i]->text, "a mapping");
+	}
+	if (rc < 0)
+		return rc;
+	c->capabilities = acrt__ynode_json(m);
+	return c->capabilities ? 0 : acrt__err(L, m, "out of memory");
+}
+
+static int
+parse_component(acrt__bpload *L, size_t idx)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	acrt__comp_aux *a = &L->aux[idx];
+	const acrt__ynode *node = a->node, *n;
+	char where[160];
+	int rc = 0;
+	int64_t replicas = 1;
+
+	c->mark = node->mark;
+	c->replicas = 1;
+	if (node->kind != ACRT__Y_MAP) {
+		a->broken = true;
+		return acrt__err_type(L, node, "component", "a mapping");
+	}
+	n = acrt__ynode_get(node, "name");
+	if (!n || n->kind == ACRT__Y_NULL) {
+		a->broken = true;
+		return acrt__err(L, node, "component #%zu: missing required key 'name'", idx + 1);
+	}
+	if (n->kind != ACRT__Y_STR || !acrt__name_ok(n->text)) {
+		a->broken = true;
+		if (n->kind != ACRT__Y_STR)
+			return acrt__err_type(L, n, "name", "a string");
+		return acrt__err(L, n, "component name '%s' must match ^[a-z][a-z0-9_]*$", n->text);
+	}
+	for (size_t j = 0; j < idx; j++) {
+		if (L->bp->comps[j].name && !strcmp(L->bp->comps[j].name, n->text)) {
+			a->broken = true;
+			return acrt__err(L, n, "duplicate component name '%s' (first at line %d)",
+			                 n->text, L->bp->comps[j].mark.line);
+		}
+	}
+	c->name = strdup(n->text);
+	if (!c->name)
+		return acrt__err(L, n, "out of memory");
+	snprintf(where, sizeof where, "in component '%s'", c->name);
+	if (acrt__check_keys(L, node, comp_keys, where) < 0)
+		rc = -1;
+	if (parse_kind(L, node, c, a) < 0) {
+		a->broken = true;
+		rc = -1;
+	}
+
+	/* config (alias configuration) */
+	const acrt__ynode *cfg = acrt__ynode_get(node, "config");
+	const acrt__ynode *cfg2 = acrt__ynode_get(node, "configuration");
+	if (cfg && cfg2) {
+		rc = acrt__err(L, acrt__ynode_key(node, "configuration"),
+		               "component '%s' has both 'config' and 'configuration'", c->name);
+	} else {
+		const char *ck = cfg ? "config" : "configuration";
+		cfg = cfg ? cfg : cfg2;
+		if (cfg && cfg->kind != ACRT__Y_MAP && cfg->kind != ACRT__Y_NULL) {
+			rc = acrt__err_type(L, cfg, ck, "a mapping");
+			cfg = NULL;
+		}
+	}
+	a->config = cfg && cfg->kind == ACRT__Y_MAP ? cfg : NULL;
+	c->config = a->config ? acrt__ynode_json(a->config) : json_object();
+	if (!c->config)
+		return acrt__err(L, node, "out of memory");
+
+	/* ports: declared ones replace the type's defaults */
+	const acrt__ynode *in = acrt__ynode_get(node, "inputs");
+	const acrt__ynode *out = acrt__ynode_get(node, "outputs");
+	static const char *const plug_in[] = {"input", NULL}, *const plug_out[] = {"output", NULL};
+	if (in && parse_ports(L, in, "inputs", c->name, &c->inputs, &c->n_inputs) < 0)
+		rc = -1, a->broken = true;
+	if (out && parse_ports(L, out, "outputs", c->name, &c->outputs, &c->n_outputs) < 0)
+		rc = -1, a->broken = true;
+	if (!a->broken) {
+		if (!in && default_ports(L, a->bi ? a->bi->in_ports : plug_in, &c->inputs,
+		                         &c->n_inputs, c->mark) < 0)
+			rc = -1;
+		if (!out && default_ports(L, a->bi ? a->bi->out_ports : plug_out, &c->outputs,
+		                          &c->n_outputs, c->mark) < 0)
+			rc = -1;
+	}
+
+	if (parse_capabilities(L, node, c) < 0)
+		rc = -1;
+	if (parse_raw(L, node, "batching", &c->batching) < 0)
+		rc = -1;
+	if (parse_raw(L, node, "state", &c->state) < 0)
+		rc = -1;
+	if (acrt__get_int(L, node, "replicas", 1, &replicas) < 0)
+		rc = -1;
+	else if (replicas > 1024)
+		rc = acrt__err(L, acrt__ynode_get(node, "replicas"), "replicas must be <= 1024");
+	else
+		c->replicas = (int)replicas;
+	const char *desc;
+	if (acrt__get_text(L, node, "description", &desc) < 0)
+		rc = -1;
+	return rc;
+}
+
+int
+acrt__arch_parse(acrt__bpload *L)
+{
+	static const char *const deploy_keys[] = {"system_name", "runtime", "component_overrides",
+	                                          NULL};
+	const acrt__ynode *root = L->arch, *sys = NULL, *comps;
+	acrt__blueprint *bp = L->bp;
+	const char *s;
+	int rc = 0;
+
+	if (root->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, root, "architecture", "a mapping at the top level");
+	sys = acrt__ynode_get(root, "system");
+	if (!sys) {
+		for (const char *const *k = deploy_keys; *k; k++)
+			if (acrt__ynode_get(root, *k))
+				return acrt__err(L, root,
+				                 "'%s' is a deployment, not a blueprint (no 'system:'); "
+				                 "give it as the deployment file",
+				                 bp->arch_path);
+		return acrt__err(L, root, "missing required key 'system'");
+	}
+	if (acrt__check_keys(L, root, top_keys, "at the top level") < 0)
+		rc = -1;
+	if (acrt__get_text(L, root, "schema_version", &s) == 1 && strncmp(s, "1.", 2) &&
+	    strcmp(s, "1"))
+		rc = acrt__err(L, acrt__ynode_get(root, "schema_version"),
+		               "unsupported schema_version '%s' (this release reads 1.x)", s);
+	if (parse_schemas(L, root) < 0)
+		rc = -1;
+	if (sys->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, sys, "system", "a mapping");
+	if (acrt__check_keys(L, sys, sys_keys, "in system") < 0)
+		rc = -1;
+
+	const acrt__ynode *nm = acrt__ynode_get(sys, "name");
+	if (!nm || nm->kind == ACRT__Y_NULL)
+		rc = acrt__err(L, sys, "system: missing required key 'name'");
+	else if (nm->kind != ACRT__Y_STR)
+		rc = acrt__err_type(L, nm, "name", "a string");
+	else if (!acrt__name_ok(nm->text))
+		rc = acrt__err(L, nm, "system name '%s' must match ^[a-z][a-z0-9_]*$", nm->text);
+	else if (!(bp->name = strdup(nm->text)))
+		return acrt__err(L, nm, "out of memory");
+	if (acrt__get_text(L, sys, "version", &s) == 1 && !(bp->version = strdup(s)))
+		return acrt__err(L, sys, "out of memory");
+	if (acrt__get_text(L, sys, "description", &s) == 1 && !(bp->description = strdup(s)))
+		return acrt__err(L, sys, "out of memory");
+
+	L->bindings = acrt__ynode_get(sys, "bindings");
+	if (L->bindings && L->bindings->kind == ACRT__Y_NULL)
+		L->bindings = NULL;
+	if (L->bindings && L->bindings->kind != ACRT__Y_SEQ) {
+		rc = acrt__err_type(L, L->bindings, "bindings", "a list");
+		L->bindings = NULL;
+	}
+
+	comps = acrt__ynode_get(sys, "components");
+	if (!comps || comps->kind == ACRT__Y_NULL)
+		return acrt__err(L, comps ? comps : sys, "system: missing required key 'components'");
+	if (comps->kind != ACRT__Y_SEQ)
+		return acrt__err_type(L, comps, "components", "a list");
+	if (comps->n == 0)
+		return acrt__err(L, comps, "system has no components");
+	bp->comps = calloc(comps->n, sizeof *bp->comps);
+	L->aux = calloc(comps->n, sizeof *L->aux);
+	if (!bp->comps || !L->aux)
+		return acrt__err(L, comps, "out of memory");
+	bp->n_comps = comps->n;
+	for (size_t i = 0; i < comps->n; i++) {
+		L->aux[i].node = comps->items[i];
+		if (parse_component(L, i) < 0)
+			rc = -1;
+	}
+	return rc;
+}

@@ -1,0 +1,371 @@
+/*
+ * bindings.c - reads system.bindings in its three accepted shapes into one
+ * acrt__binding_spec per (source port, target port):
+ *
+ *   {from: comp.port, to: comp.port | [comp.port, ...], buffer_size, allow_cycle}
+ *   {from_component, from_port, to_component | to_components, to_port | to_ports}
+ *   {source: {component, stream}, target: {component, stream} | [...]}
+ *
+ * A missing port is `output` on the from side and `input` on the to side.
+ * Then checks that endpoints exist (with hints), that no edge is listed twice,
+ * and that every input port is bound to something.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blueprint/bp_int.h"
+
+static const char *const keys_a[] = {"from", "to", "buffer_size", "allow_cycle", NULL};
+static const char *const keys_b[] = {"from_component", "from_port", "to_component",
+                                     "to_components",  "to_port",   "to_ports",
+                                     "buffer_size",    "allow_cycle", NULL};
+static const char *const keys_c[] = {"source", "target", "buffer_size", "allow_cycle", NULL};
+static const char *const keys_ep[] = {"component", "stream", "port", NULL};
+
+/* One end of an edge, before resolution. */
+typedef struct endpoint {
+	char comp[128], port[128];
+	const acrt__ynode *at; /* for messages */
+} endpoint;
+
+#define MAX_TARGETS 256
+
+typedef struct edge_set {
+	endpoint from;
+	endpoint to[MAX_TARGETS];
+	size_t n_to;
+} edge_set;
+
+static int
+set_ep(acrt__bpload *L, endpoint *e, const char *comp, const char *port, const acrt__ynode *at)
+{
+	if (strlen(comp) >= sizeof e->comp || strlen(port) >= sizeof e->port)
+		return acrt__err(L, at, "name too long");
+	strcpy(e->comp, comp);
+	strcpy(e->port, port);
+	e->at = at;
+	return 0;
+}
+
+/* "comp.port" or "comp" */
+static int
+parse_dotted(acrt__bpload *L, const acrt__ynode *n, const char *dflt_port, const char *key,
+             endpoint *e)
+{
+	char buf[256];
+	if (n->kind != ACRT__Y_STR)
+		return acrt__err_type(L, n, key, "'component.port'");
+	snprintf(buf, sizeof buf, "%s", n->text);
+	char *dot = strchr(buf, '.');
+	if (dot)
+		*dot = '\0';
+	if (!buf[0] || (dot && !dot[1]))
+		return acrt__err(L, n, "%s: '%s' should be 'component.port' or 'component'", key,
+		                 n->text);
+	return set_ep(L, e, buf, dot ? dot + 1 : dflt_port, n);
+}
+
+static int
+add_target(acrt__bpload *L, edge_set *s, const acrt__ynode *at)
+{
+	if (s->n_to == MAX_TARGETS)
+		return acrt__err(L, at, "too many targets in one binding (at most %d)", MAX_TARGETS);
+	s->n_to++;
+	return 0;
+}
+
+static int
+shape_a(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
+{
+	const acrt__ynode *from = acrt__ynode_get(b, "from"), *to = acrt__ynode_get(b, "to");
+	int rc = 0;
+	if (!from)
+		rc = acrt__err(L, b, "binding: missing required key 'from'");
+	else if (parse_dotted(L, from, "output", "from", &s->from) < 0)
+		rc = -1;
+	if (!to || to->kind == ACRT__Y_NULL)
+		return acrt__err(L, to ? to : b, "binding: missing required key 'to'");
+	if (to->kind == ACRT__Y_SEQ) {
+		if (to->n == 0)
+			return acrt__err(L, to, "binding: 'to' is an empty list");
+		for (size_t i = 0; i < to->n; i++) {
+			if (add_target(L, s, to->items[i]) < 0)
+				return -1;
+			if (parse_dotted(L, to->items[i], "input", "to", &s->to[s->n_to - 1]) < 0) {
+				rc = -1;
+				s->n_to--;
+			}
+		}
+		return rc;
+	}
+	if (add_target(L, s, to) < 0 || parse_dotted(L, to, "input", "to", &s->to[0]) < 0)
+		return -1;
+	return rc;
+}
+
+/* A string or a list of strings. */
+static int
+str_list(acrt__bpload *L, const acrt__ynode *n, const char *key, const acrt__ynode **items,
+         size_t *cnt)
+{
+	if (n->kind == ACRT__Y_STR) {
+		items[0] = n;
+		*cnt = 1;
+		return 0;
+	}
+	if (n->kind != ACRT__Y_SEQ || n->n == 0 || n->n > MAX_TARGETS)
+		return acrt__err_type(L, n, key, "a name or a non-empty list of names");
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->items[i]->kind != ACRT__Y_STR)
+			return acrt__err_type(L, n->items[i], key, "a name");
+		items[i] = n->items[i];
+	}
+	*cnt = n->n;
+	return 0;
+}
+
+static int
+shape_b(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
+{
+	const acrt__ynode *fc = acrt__ynode_get(b, "from_component");
+	const acrt__ynode *tc = acrt__ynode_get(b, "to_component");
+	const acrt__ynode *tcs = acrt__ynode_get(b, "to_components");
+	const acrt__ynode *tp = acrt__ynode_get(b, "to_port");
+	const acrt__ynode *tps = acrt__ynode_get(b, "to_ports");
+	const acrt__ynode *comps[MAX_TARGETS], *ports[MAX_TARGETS];
+	size_t nc = 0, np = 0;
+	const char *fp = "output";
+	int rc = 0;
+
+	if (!fc)
+		rc = acrt__err(L, b, "binding: missing required key 'from_component'");
+	else if (fc->kind != ACRT__Y_STR)
+		rc = acrt__err_type(L, fc, "from_component", "a component name");
+	if (acrt__get_str(L, b, "from_port", &fp) < 0)
+		rc = -1;
+	if (rc == 0 && set_ep(L, &s->from, fc->text, fp, fc) < 0)
+		rc = -1;
+	if (tc && tcs)
+		return acrt__err(L, acrt__ynode_key(b, "to_components"),
+		                 "binding has both 'to_component' and 'to_components'");
+	if (tp && tps)
+		return acrt__err(L, acrt__ynode_key(b, "to_ports"),
+		                 "binding has both 'to_port' and 'to_ports'");
+	if (!tc && !tcs)
+		return acrt__err(L, b, "binding: missing required key 'to_component'");
+	if (str_list(L, tc ? tc : tcs, tc ? "to_component" : "to_components", comps, &nc) < 0)
+		return -1;
+	if ((tp || tps) &&
+	    str_list(L, tp ? tp : tps, tp ? "to_port" : "to_ports", ports, &np) < 0)
+		return -1;
+	if (nc > 1 && np > 1 && nc != np)
+		return acrt__err(L, tps, "binding: %zu to_components but %zu to_ports", nc, np);
+	size_t n = nc > np ? nc : np;
+	for (size_t i = 0; i < n; i++) {
+		const acrt__ynode *c = comps[nc == 1 ? 0 : i];
+		const acrt__ynode *p = np == 0 ? NULL : ports[np == 1 ? 0 : i];
+		if (add_target(L, s, c) < 0 ||
+		    set_ep(L, &s->to[s->n_to - 1], c->text, p ? p->text : "input", p ? p : c) < 0)
+			return -1;
+		s->to[s->n_to - 1].at = c;
+	}
+	return rc;
+}
+
+static int
+shape_c_ep(acrt__bpload *L, const acrt__ynode *n, const char *key, const char *dflt,
+           endpoint *e)
+{
+	const char *comp = NULL, *port = dflt;
+	char where[64];
+	if (n->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, n, key, "a mapping {component, stream}");
+	snprintf(where, sizeof where, "in binding %s", key);
+	if (acrt__check_keys(L, n, keys_ep, where) < 0)
+		return -1;
+	int r = acrt__get_str(L, n, "component", &comp);
+	if (r == 0)
+		return acrt__err(L, n, "binding %s: missing required key 'component'", key);
+	if (r < 0 || acrt__get_str(L, n, "stream", &port) < 0 ||
+	    acrt__get_str(L, n, "port", &port) < 0)
+		return -1;
+	return set_ep(L, e, comp, port, acrt__ynode_get(n, "component"));
+}
+
+static int
+shape_c(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
+{
+	const acrt__ynode *src = acrt__ynode_get(b, "source"), *tgt = acrt__ynode_get(b, "target");
+	int rc = 0;
+	if (!src)
+		rc = acrt__err(L, b, "binding: missing required key 'source'");
+	else if (shape_c_ep(L, src, "source", "output", &s->from) < 0)
+		rc = -1;
+	if (!tgt)
+		return acrt__err(L, b, "binding: missing required key 'target'");
+	if (tgt->kind == ACRT__Y_SEQ) {
+		for (size_t i = 0; i < tgt->n; i++) {
+			if (add_target(L, s, tgt->items[i]) < 0)
+				return -1;
+			if (shape_c_ep(L, tgt->items[i], "target", "input", &s->to[s->n_to - 1]) < 0) {
+				rc = -1;
+				s->n_to--;
+			}
+		}
+		return rc;
+	}
+	if (add_target(L, s, tgt) < 0 || shape_c_ep(L, tgt, "target", "input", &s->to[0]) < 0)
+		return -1;
+	return rc;
+}
+
+/* Component index for an endpoint, checking the port; -1 (reported or broken). */
+static long
+resolve(acrt__bpload *L, const endpoint *e, bool out)
+{
+	acrt__blueprint *bp = L->bp;
+	long i = acrt__blueprint_find(bp, e->comp);
+	const char *names[256];
+	size_t k = 0;
+	char hint[128];
+	if (i < 0) {
+		for (size_t j = 0; j < bp->n_comps && k < 256; j++)
+			if (bp->comps[j].name)
+				names[k++] = bp->comps[j].name;
+		acrt__hint(hint, sizeof hint, e->comp, names, k);
+		acrt__err(L, e->at, "binding %s unknown component '%s'%s", out ? "from" : "to",
+		          e->comp, hint);
+		return -1;
+	}
+	if (L->aux[i].broken)
+		return -1;
+	const acrt__comp_spec *c = &bp->comps[i];
+	const acrt__port_spec *ports = out ? c->outputs : c->inputs;
+	size_t np = out ? c->n_outputs : c->n_inputs;
+	for (size_t j = 0; j < np; j++)
+		if (!strcmp(ports[j].name, e->port))
+			return i;
+	for (size_t j = 0; j < np && k < 256; j++)
+		names[k++] = ports[j].name;
+	acrt__hint(hint, sizeof hint, e->port, names, k);
+	acrt__err(L, e->at, "component '%s' has no %s port '%s'%s", e->comp,
+	          out ? "output" : "input", e->port, hint);
+	return -1;
+}
+
+static int
+add_binding(acrt__bpload *L, const acrt__ynode *b, long from, const char *fp, long to,
+            const char *tp, size_t buffer, bool allow)
+{
+	acrt__blueprint *bp = L->bp;
+	for (size_t i = 0; i < bp->n_bindings; i++) {
+		const acrt__binding_spec *o = &bp->bindings[i];
+		if (o->from_comp == (size_t)from && o->to_comp == (size_t)to &&
+		    !strcmp(o->from_port, fp) && !strcmp(o->to_port, tp))
+			return acrt__err(L, b, "binding %s.%s -> %s.%s listed twice (first at line %d)",
+			                 bp->comps[from].name, fp, bp->comps[to].name, tp,
+			                 o->mark.line);
+	}
+	acrt__binding_spec *nb = realloc(bp->bindings, (bp->n_bindings + 1) * sizeof *nb);
+	if (!nb)
+		return acrt__err(L, b, "out of memory");
+	bp->bindings = nb;
+	nb = &bp->bindings[bp->n_bindings];
+	memset(nb, 0, sizeof *nb);
+	nb->from_comp = (size_t)from;
+	nb->to_comp = (size_t)to;
+	nb->from_port = strdup(fp);
+	nb->to_port = strdup(tp);
+	nb->buffer_size = buffer;
+	nb->allow_cycle = allow;
+	nb->mark = b->mark;
+	bp->n_bindings++;
+	if (!nb->from_port || !nb->to_port)
+		return acrt__err(L, b, "out of memory");
+	return 0;
+}
+
+static int
+parse_binding(acrt__bpload *L, const acrt__ynode *b)
+{
+	edge_set *s = NULL;
+	const char *const *keys;
+	int (*shape)(acrt__bpload *, const acrt__ynode *, edge_set *);
+	int64_t buffer = 0;
+	bool allow = false;
+	int rc = 0;
+
+	if (b->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, b, "binding", "a mapping");
+	if (acrt__ynode_get(b, "from") || acrt__ynode_get(b, "to"))
+		keys = keys_a, shape = shape_a;
+	else if (acrt__ynode_get(b, "from_component") || acrt__ynode_get(b, "to_component") ||
+	         acrt__ynode_get(b, "to_components"))
+		keys = keys_b, shape = shape_b;
+	else if (acrt__ynode_get(b, "source") || acrt__ynode_get(b, "target"))
+		keys = keys_c, shape = shape_c;
+	else
+		return acrt__err(L, b,
+		                 "binding needs 'from' and 'to' (or from_component/to_component, or "
+		                 "source/target)");
+	if (acrt__check_keys(L, b, keys, "in binding") < 0)
+		rc = -1;
+	int r = acrt__get_int(L, b, "buffer_size", 1, &buffer);
+	if (r < 0)
+		rc = -1;
+	if (acrt__get_bool(L, b, "allow_cycle", &allow) < 0)
+		rc = -1;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return acrt__err(L, b, "out of memory");
+	if (shape(L, b, s) < 0)
+		rc = -1;
+	long from = s->from.comp[0] ? resolve(L, &s->from, true) : -1;
+	if (from < 0)
+		rc = -1;
+	for (size_t i = 0; i < s->n_to; i++) {
+		long to = resolve(L, &s->to[i], false);
+		if (to < 0 || from < 0) {
+			rc = -1;
+			continue;
+		}
+		if (rc == 0 && add_binding(L, b, from, s->from.port, to, s->to[i].port,
+		                           r == 1 ? (size_t)buffer : L->bp->default_buffer,
+		                           allow) < 0)
+			rc = -1;
+	}
+	free(s);
+	return rc;
+}
+
+int
+acrt__bindings_parse(acrt__bpload *L)
+{
+	acrt__blueprint *bp = L->bp;
+	int rc = 0;
+	for (size_t i = 0; L->bindings && i < L->bindings->n; i++)
+		if (parse_binding(L, L->bindings->items[i]) < 0)
+			rc = -1;
+	if (rc < 0)
+		return rc; /* an unbound input now would only echo these */
+	for (size_t i = 0; i < bp->n_comps; i++) {
+		const acrt__comp_spec *c = &bp->comps[i];
+		if (L->aux[i].broken || !c->name)
+			continue;
+		for (size_t j = 0; j < c->n_inputs; j++) {
+			bool bound = false;
+			for (size_t k = 0; k < bp->n_bindings && !bound; k++)
+				bound = bp->bindings[k].to_comp == i &&
+				        !strcmp(bp->bindings[k].to_port, c->inputs[j].name);
+			if (bound)
+				continue;
+			acrt__mark m = c->inputs[j].mark;
+			L->errors++;
+			acrt__diag_add(L->diag, &m, "input port '%s' of component '%s' is bound to nothing",
+			               c->inputs[j].name, c->name);
+			rc = -1;
+		}
+	}
+	return rc;
+}

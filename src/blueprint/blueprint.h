@@ -1,0 +1,111 @@
+/*
+ * blueprint.h - the validated, in-memory form of a blueprint (architecture.yaml)
+ * and its deployment (deployment.yaml), as the harness consumes it.
+ *
+ * acrt__blueprint_load() parses the YAML with libyaml, expands ${VAR}, accepts
+ * the original Python runtime's shapes, applies deployment defaults and
+ * component_overrides, validates everything SPEC section 1 lists, and computes
+ * a topological order. It runs on the caller's thread and does not block on
+ * anything but file reads (and dlopen of plugins, to check their ABI and config).
+ *
+ * Ownership: the returned acrt__blueprint owns every string and json_t in it;
+ * acrt__blueprint_free() releases all of it (NULL is accepted).
+ */
+#ifndef ACRT_BLUEPRINT_H
+#define ACRT_BLUEPRINT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A position in a YAML file (1-based line and column). */
+typedef struct acrt__mark {
+	const char *file; /* points into acrt__blueprint's arch_path or deploy_path */
+	int line, col;
+} acrt__mark;
+
+typedef struct acrt__port_spec {
+	char *name;
+	json_t *schema; /* resolved JSON Schema (inline or from schemas:), or NULL */
+	acrt__mark mark;
+} acrt__port_spec;
+
+typedef struct acrt__comp_spec {
+	char *name;
+	char *type;          /* built-in type name; NULL when plugin_path is set */
+	char *plugin_path;   /* absolute path of the .so for `plugin:PATH#SYMBOL` */
+	char *plugin_symbol; /* the descriptor's symbol */
+	json_t *config;      /* object, never NULL; component_overrides merged in */
+	acrt__port_spec *inputs;
+	size_t n_inputs;
+	acrt__port_spec *outputs;
+	size_t n_outputs;
+	json_t *capabilities; /* raw mapping or NULL (later releases) */
+	json_t *batching;     /* raw mapping or NULL (later releases) */
+	json_t *state;        /* raw mapping or NULL (later releases) */
+	int replicas;         /* >= 1 */
+	acrt__mark mark;
+} acrt__comp_spec;
+
+/* One edge: fan-out lists in the YAML are expanded to one binding per target. */
+typedef struct acrt__binding_spec {
+	size_t from_comp, to_comp; /* indices into acrt__blueprint.comps */
+	char *from_port, *to_port;
+	size_t buffer_size; /* resolved: the binding's own, else the deployment default */
+	bool allow_cycle;
+	acrt__mark mark;
+} acrt__binding_spec;
+
+typedef enum acrt__log_format {
+	ACRT__LOG_FORMAT_AUTO = 0, /* text on a terminal, json otherwise */
+	ACRT__LOG_FORMAT_TEXT,
+	ACRT__LOG_FORMAT_JSON
+} acrt__log_format;
+
+typedef struct acrt__blueprint {
+	char *dir;         /* absolute directory of architecture.yaml */
+	char *arch_path;   /* as given or found */
+	char *deploy_path; /* NULL when there is no deployment file */
+	char *name, *version, *description;
+
+	acrt__comp_spec *comps;
+	size_t n_comps;
+	acrt__binding_spec *bindings;
+	size_t n_bindings;
+	json_t *schemas; /* object (possibly empty) */
+
+	/* Deployment, every key defaulted. */
+	size_t default_buffer;        /* runtime.buffers.default_size (1024) */
+	int64_t startup_timeout_ms;   /* runtime.timeouts.startup_timeout_ms (30000) */
+	int64_t shutdown_timeout_ms;  /* runtime.timeouts.shutdown_timeout_ms (10000) */
+	int log_level;                /* acrt_log_level, runtime.logging.level (info) */
+	acrt__log_format log_format;  /* runtime.logging.format (auto) */
+	json_t *runtime;              /* the raw runtime: mapping, for later releases */
+
+	size_t *topo; /* n_comps indices: a topological order (allow_cycle edges ignored) */
+} acrt__blueprint;
+
+/* Diagnostics: one line per error, "file:line:col: message". */
+typedef struct acrt__diag {
+	char **lines;
+	size_t n;
+} acrt__diag;
+
+void acrt__diag_free(acrt__diag *d);
+
+/*
+ * Loads and validates. `path` is a directory (holding architecture.yaml and
+ * optionally deployment.yaml), or a YAML file (deployment.yaml beside it is used
+ * when present and deploy_path is NULL). deploy_path, if not NULL, names the
+ * deployment file explicitly. On success returns 0 and sets *out. On failure
+ * returns -1, leaves *out untouched, and appends every error found to diag.
+ */
+int acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint **out,
+                         acrt__diag *diag);
+void acrt__blueprint_free(acrt__blueprint *bp);
+
+/* Index of a component by name, or -1. */
+long acrt__blueprint_find(const acrt__blueprint *bp, const char *name);
+
+#endif /* ACRT_BLUEPRINT_H */

@@ -1,0 +1,123 @@
+/*
+ * bp_int.h - private to the files of src/blueprint/: the YAML node tree that keeps
+ * positions, diagnostics helpers, typed access to nodes, and the loader's
+ * working state shared by the stages (arch, deploy, config, bindings, graph).
+ *
+ * Stages run in that order on one thread. Each stage reports every error it
+ * finds through acrt__err() and goes on where it safely can, so that one run
+ * of `acrt validate` shows as many problems as possible.
+ */
+#ifndef ACRT_BP_INT_H
+#define ACRT_BP_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "acrt/acrt.h"
+#include "blueprint/blueprint.h"
+#include "components/registry.h"
+
+/* Most error lines kept in one acrt__diag; one more line says there were more. */
+#define ACRT__DIAG_MAX 50
+
+/* ---- YAML nodes (yaml.c) ------------------------------------------------- */
+
+typedef enum acrt__ykind {
+	ACRT__Y_NULL = 0,
+	ACRT__Y_BOOL,
+	ACRT__Y_INT,
+	ACRT__Y_FLOAT,
+	ACRT__Y_STR,
+	ACRT__Y_MAP,
+	ACRT__Y_SEQ
+} acrt__ykind;
+
+/* One node. A tree: aliases are copied, so every node has one owner. */
+typedef struct acrt__ynode {
+	acrt__ykind kind;
+	acrt__mark mark;             /* where the node starts */
+	char *text;                  /* scalars: text after ${VAR} expansion */
+	int64_t i;                   /* ACRT__Y_INT */
+	double f;                    /* ACRT__Y_FLOAT */
+	bool b;                      /* ACRT__Y_BOOL */
+	struct acrt__ynode **keys;   /* ACRT__Y_MAP: key scalars, parallel to items */
+	struct acrt__ynode **items;  /* ACRT__Y_MAP values, ACRT__Y_SEQ items */
+	size_t n;
+} acrt__ynode;
+
+/* Parses the first document of `file`; marks point at `file`, which must
+ * outlive the tree. 0, or -1 with errors appended to d. */
+int acrt__yaml_load(const char *file, acrt__ynode **out, acrt__diag *d);
+void acrt__ynode_free(acrt__ynode *n);
+/* Value / key node for `key` in a mapping (NULL if absent or not a mapping). */
+const acrt__ynode *acrt__ynode_get(const acrt__ynode *map, const char *key);
+const acrt__ynode *acrt__ynode_key(const acrt__ynode *map, const char *key);
+/* The node as JSON (new reference), NULL on out of memory. */
+json_t *acrt__ynode_json(const acrt__ynode *n);
+/* "string 'abc'", "integer 5", "a mapping", ... for messages. */
+void acrt__ynode_describe(const acrt__ynode *n, char *buf, size_t len);
+void acrt__json_describe(const json_t *v, char *buf, size_t len);
+
+/* ---- Diagnostics (diag.c) ------------------------------------------------ */
+
+/* Appends "file:line:col: message" (newlines flattened). Always returns -1. */
+int acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...) ACRT_PRINTF(3, 4);
+/* The candidate closest to word by edit distance, if close enough, else NULL.
+ * cands is NULL-terminated when n is (size_t)-1. */
+const char *acrt__suggest(const char *word, const char *const *cands, size_t n);
+/* Writes " (did you mean 'x'?)" or "" into buf. */
+void acrt__hint(char *buf, size_t len, const char *word, const char *const *cands, size_t n);
+/* ^[a-z][a-z0-9_]*$ */
+bool acrt__name_ok(const char *s);
+
+/* ---- Loader state --------------------------------------------------------- */
+
+typedef struct acrt__comp_aux {
+	const acrt__ynode *node;       /* the component's mapping */
+	const acrt__ynode *config;     /* its config value node, or NULL */
+	const acrt__ynode *ovr_config; /* component_overrides.NAME.config, or NULL */
+	const acrt__ynode *impl;       /* the implementation value node, or NULL */
+	const acrt__builtin *bi;       /* built-in type, or NULL for plugins */
+	bool broken;                   /* type or ports unknown: skip dependent checks */
+} acrt__comp_aux;
+
+typedef struct acrt__bpload {
+	acrt__blueprint *bp;
+	acrt__diag *diag;
+	size_t errors; /* errors reported by this load */
+	acrt__ynode *arch, *deploy;
+	const acrt__ynode *bindings; /* system.bindings, or NULL */
+	acrt__comp_aux *aux;         /* parallel to bp->comps */
+} acrt__bpload;
+
+/* Reports an error at node `at` (or 1:1 of the architecture if NULL). -1. */
+int acrt__err(acrt__bpload *L, const acrt__ynode *at, const char *fmt, ...) ACRT_PRINTF(3, 4);
+
+/* ---- Typed access with diagnostics (check.c) ------------------------------
+ * The getters return 1 when the key is present and valid (out written), 0 when
+ * absent (or null), -1 after reporting a bad value. */
+int acrt__check_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *allowed,
+                     const char *where);
+int acrt__get_str(acrt__bpload *L, const acrt__ynode *map, const char *key, const char **out);
+/* Any scalar, as text (for versions and descriptions). */
+int acrt__get_text(acrt__bpload *L, const acrt__ynode *map, const char *key, const char **out);
+int acrt__get_int(acrt__bpload *L, const acrt__ynode *map, const char *key, int64_t min,
+                  int64_t *out);
+int acrt__get_bool(acrt__bpload *L, const acrt__ynode *map, const char *key, bool *out);
+/* A mapping value (out is the node). */
+int acrt__get_map(acrt__bpload *L, const acrt__ynode *map, const char *key,
+                  const acrt__ynode **out);
+/* Reports "KEY: expected WHAT, got ..." at n. -1. */
+int acrt__err_type(acrt__bpload *L, const acrt__ynode *n, const char *key, const char *what);
+
+/* ---- Stages ---------------------------------------------------------------- */
+
+int acrt__arch_parse(acrt__bpload *L);     /* arch.c: system, components, schemas */
+int acrt__deploy_parse(acrt__bpload *L);   /* deploy.c: runtime, overrides */
+int acrt__config_check(acrt__bpload *L);   /* config.c: configs vs props, plugins */
+int acrt__bindings_parse(acrt__bpload *L); /* bindings.c: all shapes, ports, inputs */
+int acrt__graph_check(acrt__bpload *L);    /* graph.c: cycles */
+int acrt__graph_topo(acrt__blueprint *bp); /* graph.c: bp->topo; -1 on out of memory */
+
+#endif /* ACRT_BP_INT_H */

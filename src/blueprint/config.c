@@ -1,0 +1,212 @@
+/*
+ * config.c - checks each component's config (after component_overrides were
+ * merged in) against its descriptor's property table: unknown keys, types,
+ * ranges, allowed strings, required keys; then the built-in type's cross-field
+ * check. Plugins are dlopened here to check their ABI and read their table,
+ * then closed again.
+ *
+ * Errors point at the YAML text that gave the value: the override in
+ * deployment.yaml when it set the key, else the component's own config.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "blueprint/bp_int.h"
+#include "harness/plugin.h"
+
+/* The node that gave `key` its value (want_key: the key itself, else the value). */
+static const acrt__ynode *
+where_of(const acrt__comp_aux *a, const char *key, bool want_key)
+{
+	const acrt__ynode *srcs[2] = {a->ovr_config, a->config};
+	for (int i = 0; i < 2; i++) {
+		const acrt__ynode *n = want_key ? acrt__ynode_key(srcs[i], key)
+		                                : acrt__ynode_get(srcs[i], key);
+		if (n)
+			return n;
+	}
+	return a->config ? a->config : a->node;
+}
+
+static bool
+one_of_has(const char *const *l, const char *s)
+{
+	for (; l && *l; l++)
+		if (!strcmp(*l, s))
+			return true;
+	return false;
+}
+
+static const char *
+type_name(acrt_prop_type t)
+{
+	switch (t) {
+	case ACRT_PROP_STRING:
+		return "a string";
+	case ACRT_PROP_INT:
+		return "an integer";
+	case ACRT_PROP_NUMBER:
+		return "a number";
+	case ACRT_PROP_BOOL:
+		return "a boolean";
+	case ACRT_PROP_OBJECT:
+		return "a mapping";
+	case ACRT_PROP_ARRAY:
+		return "a list";
+	default:
+		return "a value";
+	}
+}
+
+static bool
+type_ok(acrt_prop_type t, const json_t *v)
+{
+	switch (t) {
+	case ACRT_PROP_STRING:
+		return json_is_string(v);
+	case ACRT_PROP_INT:
+		return json_is_integer(v);
+	case ACRT_PROP_NUMBER:
+		return json_is_number(v);
+	case ACRT_PROP_BOOL:
+		return json_is_boolean(v);
+	case ACRT_PROP_OBJECT:
+		return json_is_object(v);
+	case ACRT_PROP_ARRAY:
+		return json_is_array(v);
+	default:
+		return true;
+	}
+}
+
+static int
+check_value(acrt__bpload *L, size_t idx, const acrt_prop *p, const char *key, json_t *v)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	const acrt__ynode *at = where_of(&L->aux[idx], key, false);
+	char got[96];
+
+	/* A bare YAML null where the string "null" is allowed (sink: null). */
+	if (json_is_null(v) && p->type == ACRT_PROP_STRING && one_of_has(p->one_of, "null")) {
+		if (json_object_set_new(c->config, key, json_string("null")) < 0)
+			return acrt__err(L, at, "out of memory");
+		return 0;
+	}
+	if (!type_ok(p->type, v)) {
+		acrt__json_describe(v, got, sizeof got);
+		return acrt__err(L, at, "%s.config.%s: expected %s, got %s", c->name, key,
+		                 type_name(p->type), got);
+	}
+	if ((p->type == ACRT_PROP_INT || p->type == ACRT_PROP_NUMBER) && p->min < p->max) {
+		double d = json_number_value(v);
+		if (d < p->min)
+			return acrt__err(L, at, "%s.config.%s must be >= %g", c->name, key, p->min);
+		if (d > p->max)
+			return acrt__err(L, at, "%s.config.%s must be <= %g", c->name, key, p->max);
+	}
+	if (p->type == ACRT_PROP_STRING && p->one_of &&
+	    !one_of_has(p->one_of, json_string_value(v))) {
+		char list[256] = "", hint[128];
+		size_t off = 0;
+		for (const char *const *o = p->one_of; *o && off < sizeof list; o++)
+			off += (size_t)snprintf(list + off, sizeof list - off, "%s%s",
+			                        o == p->one_of ? "" : ", ", *o);
+		acrt__hint(hint, sizeof hint, json_string_value(v), p->one_of, (size_t)-1);
+		return acrt__err(L, at, "%s.config.%s: '%s' is not one of %s%s", c->name, key,
+		                 json_string_value(v), list, hint);
+	}
+	return 0;
+}
+
+static int
+check_props(acrt__bpload *L, size_t idx, const acrt_prop *props)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	acrt__comp_aux *a = &L->aux[idx];
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	const char *names[128];
+	size_t n = 0;
+	for (const acrt_prop *p = props; p->type != ACRT_PROP_END && n < 128; p++)
+		names[n++] = p->key;
+
+	void *tmp;
+	json_object_foreach_safe(c->config, tmp, key, v)
+	{
+		const acrt_prop *p = props;
+		while (p->type != ACRT_PROP_END && strcmp(p->key, key))
+			p++;
+		if (p->type == ACRT_PROP_END) {
+			char hint[128];
+			acrt__hint(hint, sizeof hint, key, names, n);
+			rc = acrt__err(L, where_of(a, key, true),
+			               "unknown config key '%s' for %s in component '%s'%s", key,
+			               c->type ? c->type : "plugin", c->name, hint);
+			continue;
+		}
+		if (check_value(L, idx, p, key, v) < 0)
+			rc = -1;
+	}
+	for (const acrt_prop *p = props; p->type != ACRT_PROP_END; p++)
+		if (p->required && !json_object_get(c->config, p->key))
+			rc = acrt__err(L, a->config ? a->config : a->node,
+			               "component '%s': missing required config key '%s'", c->name,
+			               p->key);
+	return rc;
+}
+
+static int
+check_plugin(acrt__bpload *L, size_t idx)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	acrt__plugin *pl = NULL;
+	const acrt_component_desc *desc = NULL;
+	char err[512] = "";
+	int rc = 0;
+	if (acrt__plugin_open(c->plugin_path, c->plugin_symbol, &pl, &desc, err, sizeof err) < 0)
+		return acrt__err(L, L->aux[idx].impl, "implementation: %s",
+		                 err[0] ? err : "cannot load the plugin");
+	if (desc && desc->props)
+		rc = check_props(L, idx, desc->props);
+	acrt__plugin_close(pl);
+	return rc;
+}
+
+int
+acrt__config_check(acrt__bpload *L)
+{
+	int rc = 0;
+	for (size_t i = 0; i < L->bp->n_comps; i++) {
+		acrt__comp_spec *c = &L->bp->comps[i];
+		acrt__comp_aux *a = &L->aux[i];
+		if (!c->name || (!c->type && !c->plugin_path))
+			continue;
+		if (c->plugin_path) {
+			if (check_plugin(L, i) < 0)
+				rc = -1;
+			continue;
+		}
+		if (!a->bi || !a->bi->desc)
+			continue;
+		if (a->bi->desc->props && check_props(L, i, a->bi->desc->props) < 0) {
+			rc = -1;
+			continue;
+		}
+		if (a->bi->check) {
+			const char *key = NULL;
+			char msg[512] = "";
+			if (a->bi->check(c->config, &key, msg, sizeof msg) < 0) {
+				rc = -1;
+				if (key)
+					acrt__err(L, where_of(a, key, false), "%s.config.%s: %s", c->name,
+					          key, msg[0] ? msg : "invalid value");
+				else
+					acrt__err(L, a->config ? a->config : a->node,
+					          "component '%s' config: %s", c->name,
+					          msg[0] ? msg : "invalid");
+			}
+		}
+	}
+	return rc;
+}

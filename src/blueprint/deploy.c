@@ -1,0 +1,232 @@
+/*
+ * deploy.c - reads deployment.yaml (SPEC section 2): buffers, timeouts and
+ * logging into typed fields, the keys of later releases (batching, state, api,
+ * alerts, alert_webhook) shape-checked and kept raw in bp->runtime, and
+ * component_overrides: config deep-merged over the component's, replicas.
+ * Defaults are set by load.c before this runs, so a missing file or key
+ * simply leaves them.
+ */
+#include <string.h>
+
+#include "blueprint/bp_int.h"
+
+static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
+                                       "component_overrides", NULL};
+static const char *const rt_keys[] = {"buffers", "timeouts", "batching",      "state",
+                                      "api",     "alerts",   "alert_webhook", "logging",
+                                      NULL};
+static const char *const buf_keys[] = {"default_size", NULL};
+static const char *const to_keys[] = {"startup_timeout_ms", "shutdown_timeout_ms", NULL};
+static const char *const log_keys[] = {"level", "format", NULL};
+static const char *const ovr_keys[] = {"config", "configuration", "replicas", NULL};
+static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const formats[] = {"auto", "text", "json", NULL};
+
+/* Objects merge key by key, recursively; anything else replaces. */
+static int
+deep_merge(json_t *dst, json_t *src)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(src, k, v)
+	{
+		json_t *d = json_object_get(dst, k);
+		if (json_is_object(d) && json_is_object(v)) {
+			if (deep_merge(d, v) < 0)
+				return -1;
+		} else if (json_object_set(dst, k, v) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+pick(acrt__bpload *L, const acrt__ynode *map, const char *key, const char *const *allowed,
+     int *out)
+{
+	const char *s;
+	int rc = acrt__get_str(L, map, key, &s);
+	if (rc <= 0)
+		return rc;
+	for (int i = 0; allowed[i]; i++) {
+		if (!strcmp(allowed[i], s)) {
+			*out = i;
+			return 1;
+		}
+	}
+	char hint[128];
+	acrt__hint(hint, sizeof hint, s, allowed, (size_t)-1);
+	return acrt__err(L, acrt__ynode_get(map, key), "%s: '%s' is not one of %s%s", key, s,
+	                 !strcmp(key, "level") ? "debug, info, warn, error" : "json, text, auto",
+	                 hint);
+}
+
+static int
+parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
+{
+	acrt__blueprint *bp = L->bp;
+	const acrt__ynode *m = NULL;
+	int64_t v;
+	int rc = acrt__check_keys(L, rt, rt_keys, "in runtime");
+
+	int r = acrt__get_map(L, rt, "buffers", &m);
+	if (r < 0)
+		rc = -1;
+	if (r == 1) {
+		if (acrt__check_keys(L, m, buf_keys, "in runtime.buffers") < 0)
+			rc = -1;
+		if ((r = acrt__get_int(L, m, "default_size", 1, &v)) < 0)
+			rc = -1;
+		else if (r == 1)
+			bp->default_buffer = (size_t)v;
+	}
+	m = NULL;
+	r = acrt__get_map(L, rt, "timeouts", &m);
+	if (r < 0)
+		rc = -1;
+	if (r == 1) {
+		if (acrt__check_keys(L, m, to_keys, "in runtime.timeouts") < 0)
+			rc = -1;
+		if ((r = acrt__get_int(L, m, "startup_timeout_ms", 1, &v)) < 0)
+			rc = -1;
+		else if (r == 1)
+			bp->startup_timeout_ms = v;
+		if ((r = acrt__get_int(L, m, "shutdown_timeout_ms", 1, &v)) < 0)
+			rc = -1;
+		else if (r == 1)
+			bp->shutdown_timeout_ms = v;
+	}
+	m = NULL;
+	r = acrt__get_map(L, rt, "logging", &m);
+	if (r < 0)
+		rc = -1;
+	if (r == 1) {
+		int i = 0;
+		if (acrt__check_keys(L, m, log_keys, "in runtime.logging") < 0)
+			rc = -1;
+		if ((r = pick(L, m, "level", levels, &i)) < 0)
+			rc = -1;
+		else if (r == 1)
+			bp->log_level = i; /* same order as acrt_log_level */
+		if ((r = pick(L, m, "format", formats, &i)) < 0)
+			rc = -1;
+		else if (r == 1)
+			bp->log_format = (acrt__log_format)i; /* same order as acrt__log_format */
+	}
+	/* Later releases: shape only. */
+	static const char *const maps[] = {"batching", "state", "api", NULL};
+	for (const char *const *k = maps; *k; k++)
+		if (acrt__get_map(L, rt, *k, &m) < 0)
+			rc = -1;
+	const acrt__ynode *al = acrt__ynode_get(rt, "alerts");
+	if (al && al->kind != ACRT__Y_NULL) {
+		if (al->kind != ACRT__Y_SEQ)
+			rc = acrt__err_type(L, al, "alerts", "a list");
+		else
+			for (size_t i = 0; i < al->n; i++)
+				if (al->items[i]->kind != ACRT__Y_MAP)
+					rc = acrt__err_type(L, al->items[i], "alert", "a mapping");
+	}
+	const char *s;
+	if (acrt__get_str(L, rt, "alert_webhook", &s) < 0)
+		rc = -1;
+
+	json_decref(bp->runtime);
+	bp->runtime = acrt__ynode_json(rt);
+	if (!bp->runtime)
+		return acrt__err(L, rt, "out of memory");
+	return rc;
+}
+
+static int
+parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
+{
+	acrt__blueprint *bp = L->bp;
+	long idx = acrt__blueprint_find(bp, key->text);
+	char where[160];
+	int rc = 0;
+	int64_t v;
+	if (idx < 0) {
+		const char *names[256];
+		size_t k = 0;
+		for (size_t i = 0; i < bp->n_comps && k < 256; i++)
+			if (bp->comps[i].name)
+				names[k++] = bp->comps[i].name;
+		char hint[128];
+		acrt__hint(hint, sizeof hint, key->text, names, k);
+		return acrt__err(L, key, "component_overrides: unknown component '%s'%s", key->text,
+		                 hint);
+	}
+	if (val->kind == ACRT__Y_NULL)
+		return 0;
+	if (val->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, val, key->text, "a mapping");
+	snprintf(where, sizeof where, "in component_overrides.%s", key->text);
+	rc = acrt__check_keys(L, val, ovr_keys, where);
+	acrt__comp_spec *c = &bp->comps[idx];
+	const acrt__ynode *cfg = acrt__ynode_get(val, "config");
+	const char *ck = "config";
+	if (!cfg) {
+		cfg = acrt__ynode_get(val, "configuration");
+		ck = "configuration";
+	}
+	if (cfg && cfg->kind != ACRT__Y_NULL) {
+		if (cfg->kind != ACRT__Y_MAP)
+			return acrt__err_type(L, cfg, ck, "a mapping");
+		json_t *j = acrt__ynode_json(cfg);
+		if (!j || deep_merge(c->config, j) < 0) {
+			json_decref(j);
+			return acrt__err(L, cfg, "out of memory");
+		}
+		json_decref(j);
+		L->aux[idx].ovr_config = cfg;
+	}
+	int r = acrt__get_int(L, val, "replicas", 1, &v);
+	if (r < 0)
+		rc = -1;
+	else if (r == 1 && v > 1024)
+		rc = acrt__err(L, acrt__ynode_get(val, "replicas"), "replicas must be <= 1024");
+	else if (r == 1)
+		c->replicas = (int)v;
+	return rc;
+}
+
+int
+acrt__deploy_parse(acrt__bpload *L)
+{
+	const acrt__ynode *root = L->deploy, *m = NULL;
+	const char *s;
+	int rc = 0, r;
+	if (!root)
+		return 0;
+	if (root->kind == ACRT__Y_NULL)
+		return 0;
+	if (root->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, root, "deployment", "a mapping at the top level");
+	if (acrt__check_keys(L, root, dep_keys, "in the deployment") < 0)
+		rc = -1;
+	if (acrt__get_text(L, root, "schema_version", &s) == 1 && strncmp(s, "1.", 2) &&
+	    strcmp(s, "1"))
+		rc = acrt__err(L, acrt__ynode_get(root, "schema_version"),
+		               "unsupported schema_version '%s' (this release reads 1.x)", s);
+	r = acrt__get_str(L, root, "system_name", &s);
+	if (r < 0)
+		rc = -1;
+	else if (r == 1 && L->bp->name && strcmp(s, L->bp->name))
+		rc = acrt__err(L, acrt__ynode_get(root, "system_name"),
+		               "system_name '%s' does not match system.name '%s'", s, L->bp->name);
+	r = acrt__get_map(L, root, "runtime", &m);
+	if (r < 0)
+		rc = -1;
+	else if (r == 1 && parse_runtime(L, m) < 0)
+		rc = -1;
+	m = NULL;
+	r = acrt__get_map(L, root, "component_overrides", &m);
+	if (r < 0)
+		rc = -1;
+	for (size_t i = 0; r == 1 && i < m->n; i++)
+		if (parse_override(L, m->keys[i], m->items[i]) < 0)
+			rc = -1;
+	return rc;
+}

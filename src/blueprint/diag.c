@@ -1,0 +1,137 @@
+/*
+ * diag.c - error lines for blueprint validation: "file:line:col: message",
+ * one line each, at most ACRT__DIAG_MAX per acrt__diag, plus the "did you
+ * mean" hints (edit distance with transpositions, case-insensitive).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blueprint/bp_int.h"
+
+void
+acrt__diag_free(acrt__diag *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->lines[i]);
+	free(d->lines);
+	d->lines = NULL;
+	d->n = 0;
+}
+
+static int
+diag_push(acrt__diag *d, char *line)
+{
+	char **l = realloc(d->lines, (d->n + 1) * sizeof *l);
+	if (!l) {
+		free(line);
+		return -1;
+	}
+	d->lines = l;
+	d->lines[d->n++] = line;
+	return 0;
+}
+
+int
+acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...)
+{
+	char msg[1024];
+	char *line = NULL;
+	va_list ap;
+	if (!d || d->n > ACRT__DIAG_MAX)
+		return -1;
+	if (d->n == ACRT__DIAG_MAX) {
+		snprintf(msg, sizeof msg, "too many errors; stopping after %d", ACRT__DIAG_MAX);
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+	}
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	if (asprintf(&line, "%s:%d:%d: %s", m && m->file ? m->file : "<blueprint>",
+	             m ? m->line : 1, m ? m->col : 1, msg) < 0)
+		return -1;
+	diag_push(d, line);
+	return -1;
+}
+
+/* Optimal string alignment distance, case-insensitive. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	size_t d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			size_t cost = ca != cb;
+			size_t v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+const char *
+acrt__suggest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	if (!word || !cands)
+		return NULL;
+	size_t limit = (strlen(word) + 2) / 3;
+	if (limit < 1)
+		limit = 1;
+	if (limit > 3)
+		limit = 3;
+	for (size_t i = 0; n == (size_t)-1 ? cands[i] != NULL : i < n; i++) {
+		if (!cands[i])
+			continue;
+		size_t dist = distance(word, cands[i]);
+		if (dist < best_d) {
+			best_d = dist;
+			best = cands[i];
+		}
+	}
+	return best && best_d <= limit && strcmp(best, word) ? best : NULL;
+}
+
+void
+acrt__hint(char *buf, size_t len, const char *word, const char *const *cands, size_t n)
+{
+	const char *s = acrt__suggest(word, cands, n);
+	if (s)
+		snprintf(buf, len, " (did you mean '%s'?)", s);
+	else if (len)
+		buf[0] = '\0';
+}
+
+bool
+acrt__name_ok(const char *s)
+{
+	if (!s || !(*s >= 'a' && *s <= 'z'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}

@@ -1,0 +1,185 @@
+/*
+ * graph.c - the component graph of a blueprint: rejects cycles and computes
+ * the topological order the harness starts components in.
+ *
+ * A cycle is allowed only when every binding on it says allow_cycle: true.
+ * So an edge u->v without allow_cycle is an error exactly when u and v lie in
+ * the same strongly connected component of the whole graph (Tarjan). The
+ * error names the components of one such cycle, found by a BFS from v back to
+ * u inside the SCC.
+ *
+ * The order (Kahn) ignores allow_cycle edges, which leaves a DAG once the
+ * check passed; ties go to the component declared first, so sources come
+ * first and the order is stable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blueprint/bp_int.h"
+
+typedef struct tarjan {
+	const acrt__blueprint *bp;
+	long *index, *low, *scc;
+	bool *on;
+	size_t *stack, sp;
+	long next, n_scc;
+} tarjan;
+
+static void
+strong(tarjan *t, size_t v)
+{
+	t->index[v] = t->low[v] = t->next++;
+	t->stack[t->sp++] = v;
+	t->on[v] = true;
+	for (size_t e = 0; e < t->bp->n_bindings; e++) {
+		const acrt__binding_spec *b = &t->bp->bindings[e];
+		if (b->from_comp != v)
+			continue;
+		size_t w = b->to_comp;
+		if (t->index[w] < 0) {
+			strong(t, w);
+			if (t->low[w] < t->low[v])
+				t->low[v] = t->low[w];
+		} else if (t->on[w] && t->index[w] < t->low[v]) {
+			t->low[v] = t->index[w];
+		}
+	}
+	if (t->low[v] == t->index[v]) {
+		size_t w;
+		do {
+			w = t->stack[--t->sp];
+			t->on[w] = false;
+			t->scc[w] = t->n_scc;
+		} while (w != v);
+		t->n_scc++;
+	}
+}
+
+/* Writes "a -> b -> ... -> a" for a cycle through edge u->v inside one SCC. */
+static void
+describe_cycle(const acrt__blueprint *bp, const long *scc, size_t u, size_t v, char *buf,
+               size_t len)
+{
+	size_t n = bp->n_comps;
+	long *prev = malloc(n * sizeof *prev);
+	size_t *queue = malloc(n * sizeof *queue), qh = 0, qt = 0;
+	size_t off = 0;
+	if (!prev || !queue) {
+		snprintf(buf, len, "%s -> %s", bp->comps[u].name, bp->comps[v].name);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++)
+		prev[i] = -2;
+	prev[v] = -1;
+	queue[qt++] = v;
+	while (qh < qt && prev[u] == -2) {
+		size_t x = queue[qh++];
+		for (size_t e = 0; e < bp->n_bindings; e++) {
+			const acrt__binding_spec *b = &bp->bindings[e];
+			if (b->from_comp != x || scc[b->to_comp] != scc[u] || prev[b->to_comp] != -2)
+				continue;
+			prev[b->to_comp] = (long)x;
+			queue[qt++] = b->to_comp;
+		}
+	}
+	/* Path v ... u, reversed from prev; print u -> v -> ... -> u. */
+	size_t path_n = 0;
+	for (long x = (long)u; x >= 0 && path_n < n; x = prev[x])
+		queue[path_n++] = (size_t)x;
+	off += (size_t)snprintf(buf + off, len - off, "%s", bp->comps[u].name);
+	for (size_t i = path_n; i-- > 0 && off < len;)
+		off += (size_t)snprintf(buf + off, len - off, " -> %s", bp->comps[queue[i]].name);
+cleanup:
+	free(prev);
+	free(queue);
+}
+
+int
+acrt__graph_check(acrt__bpload *L)
+{
+	const acrt__blueprint *bp = L->bp;
+	size_t n = bp->n_comps;
+	tarjan t = {bp, NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
+	bool *reported = NULL;
+	int rc = 0;
+	t.index = malloc(n * sizeof *t.index);
+	t.low = malloc(n * sizeof *t.low);
+	t.scc = malloc(n * sizeof *t.scc);
+	t.on = calloc(n, sizeof *t.on);
+	t.stack = malloc(n * sizeof *t.stack);
+	reported = calloc(n, sizeof *reported);
+	if (!t.index || !t.low || !t.scc || !t.on || !t.stack || !reported) {
+		rc = acrt__err(L, NULL, "out of memory");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++)
+		t.index[i] = -1;
+	for (size_t i = 0; i < n; i++)
+		if (t.index[i] < 0)
+			strong(&t, i);
+	for (size_t e = 0; e < bp->n_bindings; e++) {
+		const acrt__binding_spec *b = &bp->bindings[e];
+		long s = t.scc[b->from_comp];
+		if (b->allow_cycle || s != t.scc[b->to_comp] || reported[s])
+			continue;
+		reported[s] = true;
+		char path[1024] = "";
+		describe_cycle(bp, t.scc, b->from_comp, b->to_comp, path, sizeof path);
+		L->errors++;
+		acrt__diag_add(L->diag, &b->mark,
+		               "cycle: %s (allowed only when every binding on it says allow_cycle: "
+		               "true)",
+		               path);
+		rc = -1;
+	}
+cleanup:
+	free(t.index);
+	free(t.low);
+	free(t.scc);
+	free(t.on);
+	free(t.stack);
+	free(reported);
+	return rc;
+}
+
+int
+acrt__graph_topo(acrt__blueprint *bp)
+{
+	size_t n = bp->n_comps, done = 0;
+	size_t *indeg = calloc(n ? n : 1, sizeof *indeg);
+	bool *placed = calloc(n ? n : 1, sizeof *placed);
+	size_t *topo = malloc((n ? n : 1) * sizeof *topo);
+	int rc = -1;
+	if (!indeg || !placed || !topo)
+		goto cleanup;
+	for (size_t e = 0; e < bp->n_bindings; e++)
+		if (!bp->bindings[e].allow_cycle)
+			indeg[bp->bindings[e].to_comp]++;
+	while (done < n) {
+		size_t v = n;
+		for (size_t i = 0; i < n && v == n; i++)
+			if (!placed[i] && indeg[i] == 0)
+				v = i;
+		if (v == n) /* a cycle slipped through: place the rest in order */
+			for (size_t i = 0; i < n && v == n; i++)
+				if (!placed[i])
+					v = i;
+		placed[v] = true;
+		topo[done++] = v;
+		for (size_t e = 0; e < bp->n_bindings; e++) {
+			const acrt__binding_spec *b = &bp->bindings[e];
+			if (b->from_comp == v && !b->allow_cycle && indeg[b->to_comp] > 0)
+				indeg[b->to_comp]--;
+		}
+	}
+	free(bp->topo);
+	bp->topo = topo;
+	topo = NULL;
+	rc = 0;
+cleanup:
+	free(indeg);
+	free(placed);
+	free(topo);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * main.c - entry point of the `acrt` tool: dispatches to a subcommand.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "acrt/acrt.h"
+#include "cli/cli.h"
+
+int
+acrt__cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("acrt: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see 'acrt help')\n", stderr);
+	return 2;
+}
+
+acrt__blueprint *
+acrt__cli_load(const char *path, const char *deployment)
+{
+	acrt__diag diag = {0};
+	acrt__blueprint *bp = NULL;
+	if (acrt__blueprint_load(path, deployment, &bp, &diag) != 0) {
+		for (size_t i = 0; i < diag.n; i++)
+			fprintf(stderr, "%s\n", diag.lines[i]);
+		if (diag.n == 0)
+			fprintf(stderr, "%s: invalid blueprint\n", path);
+		bp = NULL;
+	}
+	acrt__diag_free(&diag);
+	return bp;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{"run", acrt__cmd_run},
+	{"validate", acrt__cmd_validate},
+	{"help", acrt__cmd_help},
+};
+
+static const char *const later[] = {"lock", "graph", "checkpoints", "top", "tap", "schema"};
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return acrt__cmd_help(0, NULL) == 0 ? 2 : 2;
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
+	    strcmp(cmd, "version") == 0) {
+		printf("acrt %s (component ABI %d.%d)\n", ACRT_VERSION_STRING, ACRT_ABI_MAJOR,
+		       ACRT_ABI_MINOR);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		return acrt__cmd_help(argc - 2, argv + 2);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].fn(argc - 2, argv + 2);
+	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+		if (strcmp(cmd, later[i]) == 0)
+			return acrt__cli_usage_error("'%s' is not available in this release", cmd);
+	return acrt__cli_usage_error("unknown command '%s'", cmd);
+}

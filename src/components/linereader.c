@@ -1,0 +1,119 @@
+/*
+ * linereader.c - see linereader.h. poll(2) with a 100 ms slice before each
+ * read lets a source blocked on stdin notice a graceful stop.
+ */
+#include "components/linereader.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LR_INITIAL (64 * 1024)
+#define LR_MAX_LINE (64 * 1024 * 1024)
+#define POLL_SLICE_MS 100
+
+int
+acrt__lr_init(acrt__linereader *lr, int fd)
+{
+	lr->fd = fd;
+	lr->cap = LR_INITIAL;
+	lr->start = lr->end = 0;
+	lr->eof = false;
+	lr->buf = malloc(lr->cap);
+	return lr->buf != NULL ? 0 : ACRT_ENOMEM;
+}
+
+void
+acrt__lr_free(acrt__linereader *lr)
+{
+	free(lr->buf);
+	lr->buf = NULL;
+}
+
+/* Makes room at the end of the buffer; -1 when a line exceeds LR_MAX_LINE. */
+static int
+make_room(acrt__linereader *lr)
+{
+	if (lr->start > 0) {
+		memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+		lr->end -= lr->start;
+		lr->start = 0;
+	}
+	if (lr->end < lr->cap)
+		return 0;
+	if (lr->cap >= LR_MAX_LINE)
+		return -1;
+	char *nb = realloc(lr->buf, lr->cap * 2);
+	if (nb == NULL)
+		return -1;
+	lr->buf = nb;
+	lr->cap *= 2;
+	return 0;
+}
+
+/* Reads more input. 1: got bytes, 0: end of input (or stop), <0: error. */
+static int
+fill(acrt__linereader *lr, acrt_ctx *ctx, bool follow)
+{
+	if (make_room(lr) != 0)
+		return ACRT_ENOMEM;
+	acrt_flush(ctx); /* we may block below */
+	for (;;) {
+		if (acrt_stopping(ctx))
+			return 0;
+		struct pollfd p = {.fd = lr->fd, .events = POLLIN};
+		int pr = poll(&p, 1, POLL_SLICE_MS);
+		if (pr < 0 && errno != EINTR)
+			return ACRT_ERR;
+		if (pr <= 0)
+			continue;
+		ssize_t n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
+		if (n > 0) {
+			lr->end += (size_t)n;
+			return 1;
+		}
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return ACRT_ERR;
+		/* n == 0: end of file. Regular files keep polling readable. */
+		if (!follow)
+			return 0;
+		int rc = acrt_sleep_until(ctx, acrt_now_ns(ctx) + POLL_SLICE_MS * 1000000LL);
+		if (rc != ACRT_OK)
+			return 0;
+	}
+}
+
+int
+acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **line, size_t *len)
+{
+	size_t scan = lr->start;
+	for (;;) {
+		char *nl = memchr(lr->buf + scan, '\n', lr->end - scan);
+		if (nl != NULL) {
+			*line = lr->buf + lr->start;
+			*len = (size_t)(nl - (lr->buf + lr->start));
+			lr->start = (size_t)(nl - lr->buf) + 1;
+			return 1;
+		}
+		if (lr->eof) {
+			if (lr->end > lr->start) { /* last line without a newline */
+				*line = lr->buf + lr->start;
+				*len = lr->end - lr->start;
+				lr->start = lr->end;
+				return 1;
+			}
+			return 0;
+		}
+		size_t scanned = lr->end - lr->start; /* no newline in these bytes */
+		int rc = fill(lr, ctx, follow);
+		scan = lr->start + scanned; /* fill may have moved the data to offset 0 */
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			lr->eof = true;
+	}
+}

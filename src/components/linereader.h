@@ -1,0 +1,35 @@
+/*
+ * linereader.h - reads newline-delimited records from a file descriptor with
+ * one buffer and plain read(2), for the file and stdin sources. Before every
+ * read that may block, it flushes the component's outbox (acrt_flush), so
+ * events are never held back while the source waits for input.
+ *
+ * Owned by one source instance; not thread-safe.
+ */
+#ifndef ACRT_LINEREADER_H
+#define ACRT_LINEREADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "acrt/acrt.h"
+
+typedef struct acrt__linereader {
+	int fd;
+	char *buf;
+	size_t cap, start, end;
+	bool eof;
+} acrt__linereader;
+
+int acrt__lr_init(acrt__linereader *lr, int fd);
+void acrt__lr_free(acrt__linereader *lr);
+/*
+ * Returns the next line (without its newline; a final line without one is
+ * returned too) in *line and *len, valid until the next call. Returns 1 for a line,
+ * 0 at end of input (with follow: after waiting, only when stopping),
+ * or a negative acrt_err. Waits in slices so that acrt_stopping() is honoured.
+ */
+int acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **line,
+                  size_t *len);
+
+#endif /* ACRT_LINEREADER_H */

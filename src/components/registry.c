@@ -1,0 +1,44 @@
+/*
+ * registry.c - the table of built-in component types (see registry.h). Types
+ * of SPEC section 4 that this release does not implement yet are listed with a
+ * NULL descriptor, so that the validator can say so instead of "unknown type".
+ */
+#include "components/registry.h"
+
+#include <string.h>
+
+#include "components/builtins.h"
+
+static const char *const none[] = {NULL};
+static const char *const in_only[] = {"input", NULL};
+static const char *const out_only[] = {"output", NULL};
+static const char *const in_out[] = {"input", NULL};
+static const char *const out_port[] = {"output", NULL};
+
+static const acrt__builtin builtins[] = {
+	{"Source", &acrt__source_desc, none, out_only, acrt__source_check},
+	{"Transformer", &acrt__transformer_desc, in_out, out_port, acrt__transformer_check},
+	{"Sink", &acrt__sink_desc, in_only, none, acrt__sink_check},
+	{"Filter", NULL, in_out, out_port, NULL},
+	{"Router", NULL, in_out, out_port, NULL},
+	{"Aggregator", NULL, in_out, out_port, NULL},
+	{"Store", NULL, in_only, none, NULL},
+	{"APIEndpoint", NULL, none, out_only, NULL},
+};
+
+const acrt__builtin *
+acrt__builtin_find(const char *type)
+{
+	if (type == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+		if (strcmp(builtins[i].type, type) == 0)
+			return &builtins[i];
+	return NULL;
+}
+
+const acrt__builtin *
+acrt__builtin_at(size_t i)
+{
+	return i < sizeof builtins / sizeof builtins[0] ? &builtins[i] : NULL;
+}

@@ -1,0 +1,182 @@
+/*
+ * sink.c - the built-in Sink: `sink: file` (JSON lines at `path`, relative to
+ * the blueprint; parent directories are created; truncated at start),
+ * `sink: stdout` (JSON lines), `sink: "null"` (counts only; a bare YAML null
+ * means the same).
+ *
+ * Output is buffered and written with write(2) when the buffer passes 64 KiB,
+ * when 50 ms have passed since the last write, and at cleanup; a line is never
+ * split across a crash boundary by us (whole buffer writes of whole lines).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "components/builtins.h"
+
+#define SINK_BUF (64 * 1024)
+#define SINK_FLUSH_NS (50 * 1000000LL)
+
+static const char *const sink_kinds[] = {"file", "stdout", "null", NULL};
+
+static const acrt_prop sink_props[] = {
+	{"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null"},
+	{"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
+	{NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
+};
+
+int
+acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len)
+{
+	json_t *k = json_object_get(config, "sink");
+	if (json_is_string(k) && strcmp(json_string_value(k), "file") == 0 &&
+	    !json_is_string(json_object_get(config, "path"))) {
+		*key = "sink";
+		snprintf(msg, len, "'sink: file' needs 'path'");
+		return -1;
+	}
+	return 0;
+}
+
+typedef struct sink {
+	int fd;       /* -1 for null */
+	bool own_fd;
+	char *buf;
+	size_t n;
+	int64_t last_flush;
+	char *path;
+} sink;
+
+static int
+mkdirs_for(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(path, 0755);
+		*p = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+sink_write_out(sink *s)
+{
+	size_t off = 0;
+	while (off < s->n) {
+		ssize_t w = write(s->fd, s->buf + off, s->n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	s->n = 0;
+	return 0;
+}
+
+static int
+sink_setup(acrt_ctx *ctx, void **self)
+{
+	sink *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return acrt_fail(ctx, "out of memory");
+	s->fd = -1;
+	const char *kind = acrt_config_string(ctx, "sink", "null");
+	if (strcmp(kind, "null") == 0) {
+		*self = s;
+		return ACRT_OK;
+	}
+	s->buf = malloc(SINK_BUF);
+	if (s->buf == NULL)
+		goto nomem;
+	if (strcmp(kind, "stdout") == 0) {
+		s->fd = STDOUT_FILENO;
+	} else {
+		const char *p = acrt_config_string(ctx, "path", "");
+		if (p[0] == '/')
+			s->path = strdup(p);
+		else if (asprintf(&s->path, "%s/%s", acrt_base_dir(ctx), p) < 0)
+			s->path = NULL;
+		if (s->path == NULL)
+			goto nomem;
+		if (mkdirs_for(s->path) != 0 ||
+		    (s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+			int e = errno;
+			acrt_fail(ctx, "cannot open '%s' for writing: %s", s->path, strerror(e));
+			free(s->path);
+			free(s->buf);
+			free(s);
+			return ACRT_ERR;
+		}
+		s->own_fd = true;
+	}
+	*self = s;
+	return ACRT_OK;
+nomem:
+	free(s->buf);
+	free(s);
+	return acrt_fail(ctx, "out of memory");
+}
+
+static int
+sink_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+{
+	sink *s = self;
+	if (s->fd < 0)
+		return ACRT_OK;
+	size_t len;
+	const char *d = acrt_event_data(ev, &len);
+	if (d == NULL)
+		return acrt_fail(ctx, "out of memory");
+	if (s->n + len + 1 > SINK_BUF && s->n > 0 && sink_write_out(s) != 0)
+		return acrt_fail(ctx, "write failed: %s", strerror(errno));
+	if (len + 1 > SINK_BUF) { /* larger than the buffer: write it through */
+		if (write(s->fd, d, len) != (ssize_t)len || write(s->fd, "\n", 1) != 1)
+			return acrt_fail(ctx, "write failed: %s", strerror(errno));
+		return ACRT_OK;
+	}
+	memcpy(s->buf + s->n, d, len);
+	s->buf[s->n + len] = '\n';
+	s->n += len + 1;
+	int64_t now = acrt_now_ns(ctx);
+	if (s->n > SINK_BUF / 2 || now - s->last_flush > SINK_FLUSH_NS) {
+		s->last_flush = now;
+		if (sink_write_out(s) != 0)
+			return acrt_fail(ctx, "write failed: %s", strerror(errno));
+	}
+	return ACRT_OK;
+}
+
+static void
+sink_cleanup(acrt_ctx *ctx, void *self)
+{
+	sink *s = self;
+	if (s == NULL)
+		return;
+	if (s->fd >= 0 && s->n > 0 && sink_write_out(s) != 0)
+		acrt_log(ctx, ACRT_LOG_ERROR, "final write failed: %s", strerror(errno));
+	if (s->own_fd && close(s->fd) != 0)
+		acrt_log(ctx, ACRT_LOG_ERROR, "close failed: %s", strerror(errno));
+	free(s->path);
+	free(s->buf);
+	free(s);
+}
+
+const acrt_component_desc acrt__sink_desc = {
+	.abi_version = ACRT_ABI_VERSION,
+	.struct_size = sizeof(acrt_component_desc),
+	.name = "Sink",
+	.props = sink_props,
+	.setup = sink_setup,
+	.process = sink_process,
+	.cleanup = sink_cleanup,
+};

@@ -1,0 +1,198 @@
+/*
+ * source.c - the built-in Source: `generator: sequence` ({"seq": n, ...payload}
+ * for n = 1..count, optionally paced at rate_per_s), `source: file` (JSON
+ * lines; `follow: true` tails the file) and `source: stdin` (JSON lines).
+ *
+ * A line that is not valid JSON is reported as a failed event (logged with its
+ * line number, counted) and the source goes on.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "components/builtins.h"
+#include "components/linereader.h"
+
+static const char *const generators[] = {"sequence", NULL};
+static const char *const sources[] = {"file", "stdin", NULL};
+
+static const acrt_prop source_props[] = {
+	{"generator", ACRT_PROP_STRING, 0, 0, 0, generators, "built-in generator: sequence"},
+	{"source", ACRT_PROP_STRING, 0, 0, 0, sources, "read JSON lines from: file | stdin"},
+	{"count", ACRT_PROP_INT, 0, 0, 9.2e18, NULL, "sequence: events to emit (absent: unbounded)"},
+	{"rate_per_s", ACRT_PROP_NUMBER, 0, 1e-9, 1e12, NULL, "sequence: events per second"},
+	{"payload", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "sequence: fields merged into every event"},
+	{"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
+	{"follow", ACRT_PROP_BOOL, 0, 0, 0, NULL, "file: keep reading as the file grows"},
+	{NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
+};
+
+int
+acrt__source_check(const json_t *config, const char **key, char *msg, size_t len)
+{
+	json_t *gen = json_object_get(config, "generator");
+	json_t *src = json_object_get(config, "source");
+	if ((gen == NULL) == (src == NULL)) {
+		*key = gen != NULL ? "source" : NULL;
+		snprintf(msg, len, "a Source needs exactly one of 'generator: sequence' or "
+		                   "'source: file|stdin'");
+		return -1;
+	}
+	if (src != NULL && strcmp(json_string_value(src), "file") == 0 &&
+	    json_object_get(config, "path") == NULL) {
+		*key = "source";
+		snprintf(msg, len, "'source: file' needs 'path'");
+		return -1;
+	}
+	return 0;
+}
+
+typedef struct source {
+	int kind; /* 0 sequence, 1 file, 2 stdin */
+	int64_t count;
+	double rate;
+	json_t *payload; /* borrowed from config */
+	int fd;
+	bool follow;
+	char *path;
+} source;
+
+static int
+source_setup(acrt_ctx *ctx, void **self)
+{
+	source *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return acrt_fail(ctx, "out of memory");
+	s->fd = -1;
+	const char *src = acrt_config_string(ctx, "source", NULL);
+	if (src == NULL) {
+		s->kind = 0;
+		s->count = acrt_config_int(ctx, "count", -1);
+		s->rate = acrt_config_number(ctx, "rate_per_s", 0);
+		s->payload = json_object_get(acrt_config(ctx), "payload");
+	} else if (strcmp(src, "stdin") == 0) {
+		s->kind = 2;
+		s->fd = STDIN_FILENO;
+	} else {
+		s->kind = 1;
+		const char *p = acrt_config_string(ctx, "path", "");
+		if (p[0] == '/')
+			s->path = strdup(p);
+		else if (asprintf(&s->path, "%s/%s", acrt_base_dir(ctx), p) < 0)
+			s->path = NULL;
+		if (s->path == NULL) {
+			free(s);
+			return acrt_fail(ctx, "out of memory");
+		}
+		s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0) {
+			int e = errno;
+			acrt_fail(ctx, "cannot open '%s': %s", s->path, strerror(e));
+			free(s->path);
+			free(s);
+			return ACRT_ERR;
+		}
+		s->follow = acrt_config_bool(ctx, "follow", 0);
+	}
+	*self = s;
+	return ACRT_OK;
+}
+
+static int
+run_sequence(acrt_ctx *ctx, source *s)
+{
+	int64_t start = acrt_now_ns(ctx);
+	double ns_per_event = s->rate > 0 ? 1e9 / s->rate : 0;
+	for (int64_t n = 1; s->count < 0 || n <= s->count; n++) {
+		if (acrt_stopping(ctx))
+			return ACRT_OK;
+		if (ns_per_event > 0) {
+			int64_t due = start + (int64_t)((double)(n - 1) * ns_per_event);
+			if (acrt_now_ns(ctx) < due) {
+				int rc = acrt_sleep_until(ctx, due);
+				if (rc != ACRT_OK)
+					return rc == ACRT_ESTOPPING ? ACRT_OK : rc;
+			}
+		}
+		json_t *o = json_object();
+		if (o == NULL || json_object_set_new(o, "seq", json_integer(n)) != 0 ||
+		    (s->payload != NULL && json_object_update(o, s->payload) != 0)) {
+			json_decref(o);
+			return acrt_fail(ctx, "out of memory");
+		}
+		acrt_event *ev = acrt_event_new_json(ctx, o);
+		if (ev == NULL)
+			return acrt_fail(ctx, "out of memory");
+		int rc = acrt_emit(ctx, "output", ev);
+		if (rc != ACRT_OK)
+			return rc;
+	}
+	return ACRT_OK;
+}
+
+static int
+run_lines(acrt_ctx *ctx, source *s)
+{
+	acrt__linereader lr;
+	if (acrt__lr_init(&lr, s->fd) != 0)
+		return acrt_fail(ctx, "out of memory");
+	int rc;
+	const char *line;
+	size_t len;
+	uint64_t lineno = 0;
+	while ((rc = acrt__lr_next(&lr, ctx, s->follow, &line, &len)) == 1) {
+		lineno++;
+		if (len == 0 || (len == 1 && line[0] == '\r'))
+			continue;
+		json_error_t jerr;
+		json_t *j = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+		if (j == NULL) {
+			acrt_log(ctx, ACRT_LOG_WARN, "line %llu is not valid JSON (%s); skipped",
+			         (unsigned long long)lineno, jerr.text);
+			acrt_count(ctx, "invalid_lines", 1);
+			continue;
+		}
+		acrt_event *ev = acrt_event_new_json(ctx, j);
+		if (ev == NULL) {
+			rc = acrt_fail(ctx, "out of memory");
+			break;
+		}
+		if ((rc = acrt_emit(ctx, "output", ev)) != ACRT_OK)
+			break;
+	}
+	acrt__lr_free(&lr);
+	return rc < 0 ? rc : ACRT_OK;
+}
+
+static int
+source_run(acrt_ctx *ctx, void *self)
+{
+	source *s = self;
+	return s->kind == 0 ? run_sequence(ctx, s) : run_lines(ctx, s);
+}
+
+static void
+source_cleanup(acrt_ctx *ctx, void *self)
+{
+	source *s = self;
+	if (s == NULL)
+		return;
+	if (s->kind == 1 && s->fd >= 0)
+		close(s->fd);
+	free(s->path);
+	free(s);
+}
+
+const acrt_component_desc acrt__source_desc = {
+	.abi_version = ACRT_ABI_VERSION,
+	.struct_size = sizeof(acrt_component_desc),
+	.name = "Source",
+	.props = source_props,
+	.setup = source_setup,
+	.run = source_run,
+	.cleanup = source_cleanup,
+};

@@ -1,0 +1,126 @@
+/*
+ * inbox.c - receiving from several transports at once (see inbox.h).
+ *
+ * One pass tries every unfinished input once, starting after the last one
+ * served. If all are empty, the consumer spins briefly on the waitq's sequence
+ * number (cheap: one shared load) and then parks on the waitq. Taking the key
+ * before the pass means a send that lands during the pass wakes us at once.
+ */
+#include "core/inbox.h"
+
+#include "core/common.h"
+
+#define SPIN_ROUNDS 64
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+int
+acrt__inbox_init(acrt__inbox *ib)
+{
+	ib->in = NULL;
+	ib->port = NULL;
+	ib->n = 0;
+	return acrt__waitq_init(&ib->wq);
+}
+
+int
+acrt__inbox_add(acrt__inbox *ib, acrt__transport *t, size_t port)
+{
+	acrt__transport **in = acrt__realloc(ib->in, (ib->n + 1) * sizeof *in);
+	if (in == NULL)
+		return -1;
+	ib->in = in;
+	size_t *p = acrt__realloc(ib->port, (ib->n + 1) * sizeof *p);
+	if (p == NULL)
+		return -1;
+	ib->port = p;
+	ib->in[ib->n] = t;
+	ib->port[ib->n] = port;
+	ib->n++;
+	return 0;
+}
+
+void
+acrt__inbox_destroy(acrt__inbox *ib)
+{
+	acrt__free(ib->in);
+	acrt__free(ib->port);
+	ib->in = NULL;
+	ib->port = NULL;
+	ib->n = 0;
+	acrt__waitq_destroy(&ib->wq);
+}
+
+int
+acrt__inbox_cursor_init(acrt__inbox_cursor *c, const acrt__inbox *ib)
+{
+	c->next = 0;
+	c->n_done = 0;
+	c->done = acrt__calloc(ib->n ? ib->n : 1, sizeof *c->done);
+	return c->done != NULL ? 0 : -1;
+}
+
+void
+acrt__inbox_cursor_free(acrt__inbox_cursor *c)
+{
+	acrt__free(c->done);
+	c->done = NULL;
+}
+
+/* One pass over the inputs; returns the count taken, or 0 with *st. */
+static size_t
+inbox_pass(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max, size_t *port,
+           acrt__rx_status *st)
+{
+	for (size_t i = 0; i < ib->n; i++) {
+		size_t idx = (c->next + i) % ib->n;
+		if (c->done[idx])
+			continue;
+		acrt__rx_status s;
+		size_t k = ib->in[idx]->ops->try_recv(ib->in[idx], evs, max, &s);
+		if (k > 0) {
+			*port = ib->port[idx];
+			c->next = idx + 1;
+			*st = ACRT__RX_ITEMS;
+			return k;
+		}
+		if (s == ACRT__RX_CANCELED) {
+			*st = s;
+			return 0;
+		}
+		if (s == ACRT__RX_EOS) {
+			c->done[idx] = true;
+			c->n_done++;
+		}
+	}
+	*st = c->n_done == ib->n ? ACRT__RX_EOS : ACRT__RX_EMPTY;
+	return 0;
+}
+
+size_t
+acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max,
+                 size_t *port, int64_t deadline, acrt__rx_status *st)
+{
+	for (;;) {
+		uint64_t key = acrt__waitq_key(&ib->wq);
+		size_t k = inbox_pass(ib, c, evs, max, port, st);
+		if (k > 0 || *st != ACRT__RX_EMPTY)
+			return k;
+		for (int i = 0; i < SPIN_ROUNDS && acrt__waitq_key(&ib->wq) == key; i++)
+			cpu_relax();
+		if (acrt__waitq_key(&ib->wq) != key)
+			continue;
+		if (acrt__waitq_wait(&ib->wq, key, deadline) == ACRT_ETIMEDOUT) {
+			*st = ACRT__RX_EMPTY;
+			return 0;
+		}
+	}
+}

@@ -1,0 +1,49 @@
+/*
+ * inbox.h - the input side of a consumer group: every transport bound to any
+ * input port of one component, and the waitq they all notify. The component's
+ * instances (replicas) each receive through their own cursor and share the
+ * transports, so every event goes to exactly one instance.
+ *
+ * The inbox does not own its transports (the runtime does) but owns the waitq.
+ */
+#ifndef ACRT_INBOX_H
+#define ACRT_INBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/transport.h"
+#include "core/waitq.h"
+
+typedef struct acrt__inbox {
+	acrt__waitq wq;
+	acrt__transport **in; /* n transports */
+	size_t *port;         /* n: index of the input port each transport feeds */
+	size_t n;
+} acrt__inbox;
+
+/* Per-instance receive position: round-robin start and inputs known finished. */
+typedef struct acrt__inbox_cursor {
+	size_t next;
+	size_t n_done;
+	bool *done; /* n entries */
+} acrt__inbox_cursor;
+
+int acrt__inbox_init(acrt__inbox *ib);
+/* Adds a transport feeding input port `port`. 0 or -1 on out of memory. */
+int acrt__inbox_add(acrt__inbox *ib, acrt__transport *t, size_t port);
+void acrt__inbox_destroy(acrt__inbox *ib);
+
+int acrt__inbox_cursor_init(acrt__inbox_cursor *c, const acrt__inbox *ib);
+void acrt__inbox_cursor_free(acrt__inbox_cursor *c);
+
+/*
+ * Receives up to max events, all from one transport (*port says which input
+ * port), round-robin over the inputs for fairness. Parks (after a brief spin)
+ * while every input is empty. Returns the count (> 0), or 0 with *st = EOS
+ * (every input ended and drained), CANCELED, or EMPTY at the deadline.
+ */
+size_t acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max,
+                        size_t *port, int64_t deadline, acrt__rx_status *st);
+
+#endif /* ACRT_INBOX_H */

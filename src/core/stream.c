@@ -1,0 +1,234 @@
+/*
+ * stream.c - the `local` transport (see stream.h for its invariants).
+ *
+ * Producers block on `not_full` only while the ring is full; consumers never
+ * block here: they park on the shared waitq (see waitq.h, inbox.c), so one
+ * consumer can wait for any of several inputs. Both sides move many events per
+ * lock acquisition (the harness batches), so the mutex is taken once per
+ * batch, not once per event. A consumer wakes a parked producer only when a
+ * quarter of the ring is free, so that a full pipeline moves in large steps
+ * instead of ping-ponging one slot at a time.
+ */
+#include "core/stream.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "core/event.h"
+
+typedef struct stream {
+	acrt__transport base;
+	pthread_mutex_t mu;
+	pthread_cond_t not_full; /* producers wait here; CLOCK_MONOTONIC */
+	acrt_event **ring;       /* protected by mu */
+	uint32_t cap, head, count;
+	uint32_t producers; /* open producer handles; protected by mu */
+	uint32_t send_waiters;
+	bool cancelled;
+	acrt__waitq *rx;
+	/* statistics, protected by mu */
+	uint64_t sent, received, blocked_ns;
+} stream;
+
+static int
+stream_send(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline)
+{
+	stream *s = (stream *)t;
+	size_t sent = 0;
+	int rc = ACRT_OK;
+	bool notify = false;
+
+	pthread_mutex_lock(&s->mu);
+	while (sent < n) {
+		if (s->cancelled) {
+			rc = ACRT_ECANCELED;
+			break;
+		}
+		if (s->producers == 0) {
+			rc = ACRT_ECLOSED;
+			break;
+		}
+		uint32_t space = s->cap - s->count;
+		if (space == 0) {
+			if (notify) { /* let consumers start on what we already put in */
+				pthread_mutex_unlock(&s->mu);
+				acrt__waitq_notify(s->rx);
+				notify = false;
+				pthread_mutex_lock(&s->mu);
+				continue;
+			}
+			int64_t t0 = acrt__mono_ns();
+			s->send_waiters++;
+			int w = acrt__cond_wait_until(&s->not_full, &s->mu, deadline);
+			s->send_waiters--;
+			s->blocked_ns += (uint64_t)(acrt__mono_ns() - t0);
+			if (w == ETIMEDOUT && s->count == s->cap && !s->cancelled) {
+				rc = ACRT_ETIMEDOUT;
+				break;
+			}
+			continue;
+		}
+		size_t k = n - sent < space ? n - sent : space;
+		uint32_t tail = (s->head + s->count) % s->cap;
+		for (size_t i = 0; i < k; i++) {
+			s->ring[tail] = evs[sent + i];
+			if (++tail == s->cap)
+				tail = 0;
+		}
+		s->count += (uint32_t)k;
+		s->sent += k;
+		sent += k;
+		notify = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (notify)
+		acrt__waitq_notify(s->rx);
+	*sent_out = sent;
+	return rc;
+}
+
+static size_t
+stream_try_recv(acrt__transport *t, acrt_event **evs, size_t max, acrt__rx_status *st)
+{
+	stream *s = (stream *)t;
+	size_t k = 0;
+	bool wake = false;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->cancelled) {
+		*st = ACRT__RX_CANCELED;
+	} else if (s->count == 0) {
+		*st = s->producers == 0 ? ACRT__RX_EOS : ACRT__RX_EMPTY;
+	} else {
+		k = s->count < max ? s->count : max;
+		for (size_t i = 0; i < k; i++) {
+			evs[i] = s->ring[s->head];
+			if (++s->head == s->cap)
+				s->head = 0;
+		}
+		s->count -= (uint32_t)k;
+		s->received += k;
+		*st = ACRT__RX_ITEMS;
+		wake = s->send_waiters > 0 && (s->cap - s->count >= (s->cap + 3) / 4);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (wake)
+		pthread_cond_broadcast(&s->not_full);
+	return k;
+}
+
+static void
+stream_close(acrt__transport *t)
+{
+	stream *s = (stream *)t;
+	bool last = false;
+	pthread_mutex_lock(&s->mu);
+	if (s->producers > 0 && --s->producers == 0)
+		last = true;
+	pthread_mutex_unlock(&s->mu);
+	if (last) {
+		pthread_cond_broadcast(&s->not_full);
+		acrt__waitq_notify(s->rx);
+	}
+}
+
+static void
+stream_cancel(acrt__transport *t)
+{
+	stream *s = (stream *)t;
+	pthread_mutex_lock(&s->mu);
+	s->cancelled = true;
+	pthread_mutex_unlock(&s->mu);
+	pthread_cond_broadcast(&s->not_full);
+	acrt__waitq_notify(s->rx);
+}
+
+static void
+stream_stats(acrt__transport *t, acrt__transport_stats *out)
+{
+	stream *s = (stream *)t;
+	pthread_mutex_lock(&s->mu);
+	out->sent = s->sent;
+	out->received = s->received;
+	out->blocked_ns = s->blocked_ns;
+	out->depth = s->count;
+	out->capacity = s->cap;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static size_t
+stream_destroy(acrt__transport *t)
+{
+	stream *s = (stream *)t;
+	if (s == NULL)
+		return 0;
+	size_t left = s->count;
+	for (uint32_t i = 0; i < s->count; i++)
+		acrt_event_unref(s->ring[(s->head + i) % s->cap]);
+	acrt__free(s->ring);
+	pthread_cond_destroy(&s->not_full);
+	pthread_mutex_destroy(&s->mu);
+	acrt__free(s->base.name);
+	acrt__free(s);
+	return left;
+}
+
+static const acrt__transport_ops local_ops = {
+	.kind = "local",
+	.send = stream_send,
+	.try_recv = stream_try_recv,
+	.close = stream_close,
+	.cancel = stream_cancel,
+	.stats = stream_stats,
+	.destroy = stream_destroy,
+};
+
+acrt__transport *
+acrt__stream_new(const char *name, size_t capacity, unsigned producers, acrt__waitq *rx)
+{
+	if (capacity == 0 || capacity > UINT32_MAX / 2 || rx == NULL)
+		return NULL;
+	stream *s = acrt__calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->base.ops = &local_ops;
+	s->ring = acrt__malloc(capacity * sizeof *s->ring);
+	s->base.name = acrt__strdup(name != NULL ? name : "stream");
+	if (s->ring == NULL || s->base.name == NULL)
+		goto fail_alloc;
+	if (pthread_mutex_init(&s->mu, NULL) != 0)
+		goto fail_alloc;
+	if (acrt__cond_init_mono(&s->not_full) != 0)
+		goto fail_mutex;
+	s->cap = (uint32_t)capacity;
+	s->producers = producers;
+	s->rx = rx;
+	return &s->base;
+
+fail_mutex:
+	pthread_mutex_destroy(&s->mu);
+fail_alloc:
+	acrt__free(s->ring);
+	acrt__free(s->base.name);
+	acrt__free(s);
+	return NULL;
+}
+
+size_t
+acrt__transport_recv(acrt__transport *t, acrt__waitq *rx, acrt_event **evs, size_t max,
+                     int64_t deadline, acrt__rx_status *st)
+{
+	for (;;) {
+		uint64_t key = acrt__waitq_key(rx);
+		size_t k = t->ops->try_recv(t, evs, max, st);
+		if (k > 0 || *st != ACRT__RX_EMPTY)
+			return k;
+		if (acrt__waitq_wait(rx, key, deadline) == ACRT_ETIMEDOUT) {
+			*st = ACRT__RX_EMPTY;
+			return 0;
+		}
+	}
+}

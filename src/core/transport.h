@@ -1,0 +1,65 @@
+/*
+ * transport.h - the one interface every binding goes through (SPEC section 8).
+ *
+ * A transport carries sealed events from the producers of one binding to its
+ * consumers, in bulk, with a fixed capacity (backpressure). Checkpoint barriers
+ * travel in-band as events of kind ACRT__EV_BARRIER, so every transport
+ * delivers them in order with the data around them.
+ *
+ * `local` (stream.c: in-process, bounded, zero-copy) is the only transport of
+ * this release; NATS JetStream and Redis Streams will implement the same ops.
+ *
+ * Consumers do not block inside a transport: they try_recv, and park on the
+ * acrt__waitq given at creation, which every transport feeding the same
+ * consumer group shares (see inbox.h). A transport notifies that waitq when it
+ * gains items, ends, or is cancelled.
+ *
+ * Ownership: send() takes the references of the events it reports as sent and
+ * leaves the rest with the caller; try_recv() hands references to the caller.
+ */
+#ifndef ACRT_TRANSPORT_H
+#define ACRT_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acrt/acrt.h"
+
+typedef struct acrt__transport acrt__transport;
+
+typedef enum acrt__rx_status {
+	ACRT__RX_ITEMS = 0, /* items were returned */
+	ACRT__RX_EMPTY,     /* nothing now; more may come */
+	ACRT__RX_EOS,       /* every producer closed and the transport is drained */
+	ACRT__RX_CANCELED   /* cancelled: nothing more will be delivered */
+} acrt__rx_status;
+
+typedef struct acrt__transport_stats {
+	uint64_t sent, received; /* events */
+	uint64_t blocked_ns;     /* time producers spent waiting for space */
+	size_t depth, capacity;
+} acrt__transport_stats;
+
+typedef struct acrt__transport_ops {
+	const char *kind;
+	/* Sends evs[0..n), blocking while full until the monotonic deadline.
+	 * *sent is how many were taken (in order). Returns ACRT_OK (all sent),
+	 * ACRT_ETIMEDOUT, ACRT_ECANCELED or ACRT_ECLOSED (no producer is open). */
+	int (*send)(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent, int64_t deadline);
+	/* Never blocks: takes up to max events into evs and returns how many. */
+	size_t (*try_recv)(acrt__transport *t, acrt_event **evs, size_t max, acrt__rx_status *st);
+	/* One producer is done; after the last, consumers see EOS once drained. */
+	void (*close)(acrt__transport *t);
+	/* Wakes every waiter; sends and receives fail with ACRT_ECANCELED from now. */
+	void (*cancel)(acrt__transport *t);
+	void (*stats)(acrt__transport *t, acrt__transport_stats *out);
+	/* Frees the transport; events still inside are released and counted. */
+	size_t (*destroy)(acrt__transport *t);
+} acrt__transport_ops;
+
+struct acrt__transport {
+	const acrt__transport_ops *ops;
+	char *name; /* "from.port->to.port", for logs and metrics; owned */
+};
+
+#endif /* ACRT_TRANSPORT_H */

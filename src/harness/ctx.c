@@ -1,0 +1,276 @@
+/*
+ * ctx.c - the services a component reaches through acrt_ctx (acrt.h): config,
+ * identity, logging, events, emitting with the per-port outbox, time, stop and
+ * cancellation, counters.
+ *
+ * Emitting: acrt_emit() seals the event and appends it to the outbox of its
+ * port; a full outbox (ACRT__OUTBOX events) is sent to every target of the port
+ * in one bulk send per target. Fan-out adds the extra references before the
+ * first send, because a consumer may release the event as soon as it has it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "core/event.h"
+#include "harness/runtime.h"
+#include "observe/log.h"
+
+const json_t *
+acrt_config(acrt_ctx *ctx)
+{
+	return ctx->comp->spec->config;
+}
+
+const char *
+acrt_config_string(acrt_ctx *ctx, const char *key, const char *dflt)
+{
+	json_t *v = json_object_get(ctx->comp->spec->config, key);
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+int64_t
+acrt_config_int(acrt_ctx *ctx, const char *key, int64_t dflt)
+{
+	json_t *v = json_object_get(ctx->comp->spec->config, key);
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	return dflt;
+}
+
+double
+acrt_config_number(acrt_ctx *ctx, const char *key, double dflt)
+{
+	json_t *v = json_object_get(ctx->comp->spec->config, key);
+	return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+int
+acrt_config_bool(acrt_ctx *ctx, const char *key, int dflt)
+{
+	json_t *v = json_object_get(ctx->comp->spec->config, key);
+	return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+const char *
+acrt_name(acrt_ctx *ctx)
+{
+	return ctx->comp->spec->name;
+}
+
+int
+acrt_replica(acrt_ctx *ctx)
+{
+	return ctx->replica;
+}
+
+const char *
+acrt_base_dir(acrt_ctx *ctx)
+{
+	return ctx->rt->bp->dir;
+}
+
+void
+acrt_log(acrt_ctx *ctx, acrt_log_level level, const char *fmt, ...)
+{
+	if (!acrt__log_enabled((int)level))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	acrt__logv((int)level, ctx->comp->spec->name, ctx->current ? ctx->current->id : 0, NULL,
+	           fmt, ap);
+	va_end(ap);
+}
+
+int
+acrt_fail(acrt_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+	va_end(ap);
+	return ACRT_ERR;
+}
+
+acrt_event *
+acrt_event_new(acrt_ctx *ctx, const void *data, size_t len, const char *content_type)
+{
+	return acrt__event_new_bytes(ctx ? ctx->current : NULL, data, len, content_type);
+}
+
+acrt_event *
+acrt_event_new_json(acrt_ctx *ctx, json_t *json)
+{
+	return acrt__event_new_json(ctx ? ctx->current : NULL, json);
+}
+
+/* Sends the outbox of output port i to every target. On cancellation the
+ * unsent references are released and ACRT_ECANCELED returned. */
+static int
+flush_port(acrt_ctx *ctx, size_t i)
+{
+	acrt__outbox *ob = &ctx->outbox[i];
+	acrt__outport *op = &ctx->comp->outs[i];
+	size_t n = ob->n;
+	int rc = ACRT_OK;
+	if (n == 0)
+		return ACRT_OK;
+	ob->n = 0;
+	if (op->n_targets == 0) { /* unbound port: accepted and dropped */
+		for (size_t k = 0; k < n; k++)
+			acrt_event_unref(ob->evs[k]);
+		return ACRT_OK;
+	}
+	if (op->n_targets > 1)
+		for (size_t k = 0; k < n; k++)
+			acrt__event_ref_n(ob->evs[k], (unsigned)(op->n_targets - 1));
+	for (size_t t = 0; t < op->n_targets; t++) {
+		acrt__transport *tr = op->targets[t];
+		size_t sent = 0;
+		int src = tr->ops->send(tr, ob->evs, n, &sent, ACRT__FOREVER);
+		if (src != ACRT_OK) {
+			for (size_t k = sent; k < n; k++)
+				acrt_event_unref(ob->evs[k]);
+			rc = src;
+		}
+	}
+	return rc;
+}
+
+int
+acrt__ctx_flush_all(acrt_ctx *ctx)
+{
+	int rc = ACRT_OK;
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
+		int r = flush_port(ctx, i);
+		if (r != ACRT_OK)
+			rc = r;
+	}
+	return rc;
+}
+
+int
+acrt_flush(acrt_ctx *ctx)
+{
+	return acrt__ctx_flush_all(ctx);
+}
+
+static long
+port_index(acrt_ctx *ctx, const char *port)
+{
+	if (port == ctx->last_port)
+		return (long)ctx->last_port_idx;
+	const acrt__comp_spec *s = ctx->comp->spec;
+	for (size_t i = 0; i < s->n_outputs; i++) {
+		if (strcmp(s->outputs[i].name, port) == 0) {
+			ctx->last_port = port;
+			ctx->last_port_idx = i;
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+int
+acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
+{
+	if (ev == NULL)
+		return ACRT_EINVAL;
+	if (!ctx->processing) {
+		acrt_event_unref(ev);
+		return ACRT_EINVAL;
+	}
+	long i = port_index(ctx, port != NULL ? port : "output");
+	if (i < 0) {
+		acrt_event_unref(ev);
+		return ACRT_ENOENT;
+	}
+	acrt__event_seal(ev);
+	acrt__counter_add(&ctx->events_out, 1);
+	acrt__outbox *ob = &ctx->outbox[i];
+	ob->evs[ob->n++] = ev;
+	if (ob->n == ACRT__OUTBOX)
+		return flush_port(ctx, (size_t)i);
+	return ACRT_OK;
+}
+
+void
+acrt__ctx_close_outputs(acrt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
+		acrt__outport *op = &ctx->comp->outs[i];
+		for (size_t t = 0; t < op->n_targets; t++)
+			op->targets[t]->ops->close(op->targets[t]);
+	}
+}
+
+void
+acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
+{
+	acrt__counter_add(&ctx->errors, 1);
+	int level = rc == ACRT_EFATAL ? ACRT_LOG_ERROR : ACRT_LOG_WARN;
+	if (!acrt__log_enabled(level))
+		return;
+	json_t *extra = json_pack("{s:s}", "error", acrt_strerror(rc));
+	acrt__log(level, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
+	          ctx->err[0] ? ctx->err : acrt_strerror(rc));
+	json_decref(extra);
+	ctx->err[0] = '\0';
+}
+
+int64_t
+acrt_now_ns(acrt_ctx *ctx)
+{
+	(void)ctx;
+	return acrt__mono_ns();
+}
+
+int
+acrt_stopping(acrt_ctx *ctx)
+{
+	acrt__runtime *rt = ctx->rt;
+	return atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
+	       atomic_load_explicit(&rt->cancelled, memory_order_relaxed);
+}
+
+int
+acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns)
+{
+	acrt__runtime *rt = ctx->rt;
+	int rc = acrt__ctx_flush_all(ctx); /* about to block: let the events go */
+	if (rc == ACRT_ECANCELED)
+		return rc;
+	rc = ACRT_OK;
+	pthread_mutex_lock(&rt->mu);
+	for (;;) {
+		if (atomic_load(&rt->cancelled)) {
+			rc = ACRT_ECANCELED;
+			break;
+		}
+		if (atomic_load(&rt->stopping)) {
+			rc = ACRT_ESTOPPING;
+			break;
+		}
+		if (acrt__mono_ns() >= deadline_ns)
+			break;
+		acrt__cond_wait_until(&rt->wake, &rt->mu, deadline_ns);
+	}
+	pthread_mutex_unlock(&rt->mu);
+	return rc;
+}
+
+void
+acrt_count(acrt_ctx *ctx, const char *name, uint64_t delta)
+{
+	acrt__runtime *rt = ctx->rt;
+	pthread_mutex_lock(&rt->mu);
+	json_t *c = ctx->comp->counters;
+	json_t *v = json_object_get(c, name);
+	json_int_t cur = json_is_integer(v) ? json_integer_value(v) : 0;
+	json_object_set_new(c, name, json_integer(cur + (json_int_t)delta));
+	pthread_mutex_unlock(&rt->mu);
+}

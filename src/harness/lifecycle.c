@@ -1,0 +1,358 @@
+/*
+ * lifecycle.c - setup -> process -> cleanup of a wired system, and the drain
+ * on SIGINT/SIGTERM (see runtime.h for the phases).
+ *
+ * Signals: the calling thread blocks SIGINT, SIGTERM and SIGHUP before any
+ * thread starts (threads inherit the mask), then waits for them with
+ * sigtimedwait() while it supervises the task group, so no handler ever runs
+ * inside a component. The same loop redraws the status line on a terminal.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "core/event.h"
+#include "harness/runtime.h"
+#include "harness/status.h"
+#include "observe/log.h"
+
+#define SUPERVISE_TICK_NS (100 * 1000000LL)
+
+static void
+wake_all(acrt__runtime *rt)
+{
+	pthread_mutex_lock(&rt->mu);
+	pthread_cond_broadcast(&rt->wake);
+	pthread_mutex_unlock(&rt->mu);
+}
+
+void
+acrt__runtime_stop(acrt__runtime *rt)
+{
+	atomic_store(&rt->stopping, true);
+	wake_all(rt);
+}
+
+/* The task group's on_cancel hook: wake every blocking call of every thread. */
+static void
+on_cancel(void *arg)
+{
+	acrt__runtime *rt = arg;
+	atomic_store(&rt->cancelled, true);
+	for (size_t i = 0; i < rt->n_transports; i++)
+		rt->transports[i]->ops->cancel(rt->transports[i]);
+	wake_all(rt);
+}
+
+void
+acrt__runtime_cancel(acrt__runtime *rt)
+{
+	acrt__tg_cancel(&rt->tg);
+}
+
+/* ---- The instance threads ------------------------------------------------ */
+
+static int
+run_source(acrt_ctx *ctx)
+{
+	int rc = ctx->comp->desc->run(ctx, ctx->self);
+	if (rc == ACRT_ESTOPPING)
+		rc = ACRT_OK;
+	if (rc != ACRT_OK && rc != ACRT_ECANCELED)
+		acrt__ctx_report_error(ctx, NULL, rc == ACRT_ERR ? ACRT_EFATAL : rc);
+	return rc == ACRT_ERR ? ACRT_EFATAL : rc;
+}
+
+/* Calls process (or process_batch) on a received batch. Returns ACRT_OK or the
+ * code that must stop this instance. Releases every event of the batch. */
+static int
+process_batch(acrt_ctx *ctx, const char *port, acrt_event **evs, size_t n)
+{
+	const acrt_component_desc *d = ctx->comp->desc;
+	int stop = ACRT_OK;
+	acrt__counter_add(&ctx->events_in, n);
+	for (size_t i = 0; i < n; i++) {
+		acrt_event *ev = evs[i];
+		if (stop == ACRT_OK && ev->kind == ACRT__EV_DATA) {
+			ctx->current = ev;
+			int rc = d->process(ctx, ctx->self, port, ev);
+			ctx->current = NULL;
+			if (rc != ACRT_OK) {
+				if (rc == ACRT_ERR || rc == ACRT_ERETRYABLE || rc == ACRT_EINVAL ||
+				    rc == ACRT_ENOENT) {
+					acrt__ctx_report_error(ctx, ev, rc);
+				} else {
+					if (rc != ACRT_ECANCELED)
+						acrt__ctx_report_error(ctx, ev, ACRT_EFATAL);
+					stop = rc == ACRT_ECANCELED ? rc : ACRT_EFATAL;
+				}
+			}
+		}
+		acrt_event_unref(ev);
+	}
+	return stop;
+}
+
+static int
+run_consumer(acrt_ctx *ctx)
+{
+	acrt__comp *c = ctx->comp;
+	acrt_event *evs[ACRT__RX_BATCH];
+	for (;;) {
+		size_t port = 0;
+		acrt__rx_status st;
+		size_t n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
+		                            acrt__mono_ns(), &st);
+		if (n == 0 && st == ACRT__RX_EMPTY) {
+			/* About to park: let what we emitted go first. */
+			if (acrt__ctx_flush_all(ctx) == ACRT_ECANCELED)
+				return ACRT_ECANCELED;
+			n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
+			                     ACRT__FOREVER, &st);
+		}
+		if (n == 0) {
+			if (st == ACRT__RX_CANCELED)
+				return ACRT_ECANCELED;
+			if (st == ACRT__RX_EOS)
+				return ACRT_OK;
+			continue;
+		}
+		int rc = process_batch(ctx, c->spec->inputs[port].name, evs, n);
+		if (rc != ACRT_OK)
+			return rc;
+	}
+}
+
+static int
+instance_main(void *arg)
+{
+	acrt_ctx *ctx = arg;
+	ctx->processing = true;
+	int rc = ctx->comp->desc->run != NULL ? run_source(ctx) : run_consumer(ctx);
+	if (rc == ACRT_OK)
+		rc = acrt__ctx_flush_all(ctx);
+	else if (rc != ACRT_ECANCELED)
+		(void)acrt__ctx_flush_all(ctx); /* what was emitted before the failure */
+	ctx->processing = false;
+	acrt__ctx_close_outputs(ctx);
+	return rc;
+}
+
+/* ---- Setup and cleanup ----------------------------------------------------- */
+
+static int
+setup_instance(acrt_ctx *ctx)
+{
+	const acrt_component_desc *d = ctx->comp->desc;
+	ctx->err[0] = '\0';
+	if (d->setup == NULL) {
+		ctx->set_up = true;
+		return ACRT_OK;
+	}
+	void *self = NULL;
+	int rc = d->setup(ctx, &self);
+	if (rc != ACRT_OK) {
+		acrt__log(ACRT_LOG_ERROR, ctx->comp->spec->name, 0, NULL, "setup failed: %s",
+		          ctx->err[0] ? ctx->err : acrt_strerror(rc));
+		return rc;
+	}
+	ctx->self = self;
+	ctx->set_up = true;
+	return ACRT_OK;
+}
+
+static void
+cleanup_all(acrt__runtime *rt)
+{
+	const acrt__blueprint *bp = rt->bp;
+	for (size_t k = bp->n_comps; k-- > 0;) {
+		acrt__comp *c = &rt->comps[bp->topo[k]];
+		for (int r = c->n_inst; r-- > 0;) {
+			acrt_ctx *ctx = &c->inst[r];
+			if (!ctx->set_up)
+				continue;
+			if (c->desc->cleanup != NULL)
+				c->desc->cleanup(ctx, ctx->self);
+			ctx->set_up = false;
+			ctx->self = NULL;
+		}
+	}
+}
+
+static int
+setup_all(acrt__runtime *rt)
+{
+	const acrt__blueprint *bp = rt->bp;
+	for (size_t k = 0; k < bp->n_comps; k++) {
+		acrt__comp *c = &rt->comps[bp->topo[k]];
+		for (int r = 0; r < c->n_inst; r++)
+			if (setup_instance(&c->inst[r]) != ACRT_OK)
+				return -1;
+	}
+	return 0;
+}
+
+/* ---- Supervision ------------------------------------------------------------- */
+
+static void
+log_task_error(void *arg, const char *task, int rc)
+{
+	(void)arg;
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "component thread '%s' failed: %s", task,
+	          acrt_strerror(rc));
+}
+
+/* Waits for the task group, handling signals and the shutdown deadline.
+ * Returns 1 if the run was cancelled by force, else 0. */
+static int
+supervise(acrt__runtime *rt, acrt__status *status)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	int64_t drain_deadline = ACRT__FOREVER;
+	int forced = 0;
+
+	for (;;) {
+		if (acrt__tg_wait_until(&rt->tg, acrt__mono_ns()) != ACRT_ETIMEDOUT)
+			return forced;
+		struct timespec tick = acrt__timespec(SUPERVISE_TICK_NS);
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGINT || sig == SIGTERM) {
+			if (!atomic_load(&rt->stopping)) {
+				acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+				          "received %s: stopping sources, draining in-flight events "
+				          "(up to %lld ms)",
+				          sig == SIGINT ? "SIGINT" : "SIGTERM",
+				          (long long)rt->bp->shutdown_timeout_ms);
+				drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
+				acrt__runtime_stop(rt);
+			} else if (!forced) {
+				acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+				          "second signal: cancelling at once");
+				forced = 1;
+				acrt__tg_cancel(&rt->tg);
+			}
+		} else if (sig == SIGHUP) {
+			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+			          "SIGHUP: hot reload is not available in this release; ignored");
+		}
+		if (!forced && acrt__mono_ns() > drain_deadline) {
+			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+			          "drain did not finish within shutdown_timeout_ms=%lld; cancelling",
+			          (long long)rt->bp->shutdown_timeout_ms);
+			forced = 1;
+			acrt__tg_cancel(&rt->tg);
+		}
+		if (status != NULL)
+			acrt__status_tick(status, rt);
+	}
+}
+
+static size_t
+discard_in_flight(acrt__runtime *rt)
+{
+	size_t lost = 0;
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport_stats st;
+		rt->transports[i]->ops->stats(rt->transports[i], &st);
+		lost += st.depth;
+	}
+	return lost;
+}
+
+int
+acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
+{
+	acrt__runtime rt;
+	memset(&rt, 0, sizeof rt);
+	rt.quiet = opts != NULL && opts->quiet;
+	rt.exit_code = 1;
+	atomic_init(&rt.stopping, false);
+	atomic_init(&rt.cancelled, false);
+	if (pthread_mutex_init(&rt.mu, NULL) != 0)
+		return 1;
+	if (acrt__cond_init_mono(&rt.wake) != 0)
+		goto out_mutex;
+
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+
+	if (acrt__runtime_wire(&rt, bp) != 0)
+		goto out_unwire;
+	if (acrt__tg_init(&rt.tg, on_cancel, &rt) != 0)
+		goto out_unwire;
+	rt.tg_ready = true;
+
+	int64_t t0 = acrt__mono_ns();
+	if (setup_all(&rt) != 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "setup failed; cleaning up the components already set up");
+		goto out_cleanup;
+	}
+	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "system '%s' started: %zu components, %zu streams",
+	          bp->name, bp->n_comps, rt.n_transports);
+
+	for (size_t k = 0; k < bp->n_comps; k++) {
+		acrt__comp *c = &rt.comps[bp->topo[k]];
+		for (int r = 0; r < c->n_inst; r++)
+			if (acrt__tg_spawn(&rt.tg, c->inst[r].thread_name, instance_main,
+			                   &c->inst[r]) != 0)
+				break;
+	}
+
+	acrt__status status;
+	bool show = !rt.quiet && isatty(STDERR_FILENO);
+	if (show)
+		acrt__status_init(&status, &rt);
+	int forced = supervise(&rt, show ? &status : NULL);
+	if (show)
+		acrt__log_status(NULL);
+
+	int rc = acrt__tg_wait_until(&rt.tg, ACRT__FOREVER);
+	if (rc != ACRT_OK)
+		acrt__tg_errors(&rt.tg, log_task_error, NULL);
+	size_t lost = discard_in_flight(&rt);
+
+	uint64_t in = 0, out = 0, errors = 0;
+	acrt__status_totals(&rt, &in, &out, &errors);
+	double secs = (double)(acrt__mono_ns() - t0) / 1e9;
+	json_t *extra = json_pack("{s:I,s:I,s:I,s:f}", "events_in", (json_int_t)in, "events_out",
+	                          (json_int_t)out, "errors", (json_int_t)errors, "seconds", secs);
+	if (rc == ACRT_OK && !forced) {
+		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "system '%s' finished", bp->name);
+		rt.exit_code = 0;
+	} else {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, extra,
+		          "system '%s' stopped by %s; %zu in-flight events discarded", bp->name,
+		          rc != ACRT_OK ? "a component failure" : "cancellation", lost);
+	}
+	json_decref(extra);
+
+out_cleanup:
+	cleanup_all(&rt);
+out_unwire:
+	if (rt.tg_ready) {
+		(void)acrt__tg_wait_until(&rt.tg, ACRT__FOREVER);
+		acrt__tg_destroy(&rt.tg);
+	}
+	acrt__runtime_unwire(&rt);
+	/* A signal that arrived after supervision ended must not kill us on unblock. */
+	struct timespec zero = {0, 0};
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_cond_destroy(&rt.wake);
+out_mutex:
+	pthread_mutex_destroy(&rt.mu);
+	return rt.exit_code;
+}

@@ -1,0 +1,132 @@
+/*
+ * runtime.h - a running system: the components of a blueprint, their
+ * instances, the transports between them and the task group that runs them.
+ *
+ * Lifecycle (lifecycle.c), all driven from the thread that calls
+ * acrt__runtime_run():
+ *
+ *   wire      blueprint -> components, output ports, transports, inboxes
+ *   setup     every instance, topological order, on the calling thread;
+ *             a failure cleans up what was set up, in reverse, and returns 1
+ *   process   one task-group thread per instance; sources run their loop,
+ *             the others receive batches from their inbox until end of stream
+ *   drain     first SIGINT/SIGTERM: sources stop, the rest drains; past
+ *             shutdown_timeout_ms, or on a second signal, the group is
+ *             cancelled (every transport cancelled, every sleeper woken)
+ *   cleanup   every instance that was set up, reverse topological order
+ *
+ * Ownership: the runtime owns everything here; the blueprint is borrowed and
+ * must outlive it. Each acrt_ctx belongs to one instance and is used only by
+ * that instance's thread during process (by the runtime thread in setup and
+ * cleanup). Counters in acrt_ctx are written only by the owning thread and read
+ * (relaxed) by the status line.
+ */
+#ifndef ACRT_RUNTIME_H
+#define ACRT_RUNTIME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "acrt/acrt.h"
+#include "blueprint/blueprint.h"
+#include "core/inbox.h"
+#include "core/taskgroup.h"
+#include "core/transport.h"
+#include "harness/plugin.h"
+
+#define ACRT__OUTBOX 64   /* events buffered per output port before a send */
+#define ACRT__RX_BATCH 128 /* events taken from an inbox at once */
+
+typedef struct acrt__runtime acrt__runtime;
+typedef struct acrt__comp acrt__comp;
+
+typedef struct acrt__outport {
+	const char *name;          /* borrowed from the blueprint */
+	acrt__transport **targets; /* one per binding of this port (fan-out) */
+	size_t n_targets;
+} acrt__outport;
+
+typedef struct acrt__outbox {
+	acrt_event *evs[ACRT__OUTBOX];
+	size_t n;
+} acrt__outbox;
+
+/* A relaxed counter written by one thread, read by others. */
+typedef atomic_uint_fast64_t acrt__counter;
+static inline void
+acrt__counter_add(acrt__counter *c, uint64_t d)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+	                      memory_order_relaxed);
+}
+
+struct acrt_ctx {
+	acrt__runtime *rt;
+	acrt__comp *comp;
+	int replica;
+	void *self;          /* the instance state made by setup */
+	bool set_up;         /* setup succeeded: cleanup is owed */
+	bool processing;     /* emit is allowed (process phase) */
+	acrt_event *current; /* the event being processed (trace parent), or NULL */
+	acrt__outbox *outbox; /* one per output port */
+	const char *last_port; /* emit's port-name cache */
+	size_t last_port_idx;
+	acrt__inbox_cursor cursor;
+	char thread_name[16];
+	char err[512]; /* reason set by acrt_fail */
+	acrt__counter events_in, events_out, errors;
+};
+
+struct acrt__comp {
+	const acrt__comp_spec *spec;      /* borrowed from the blueprint */
+	const acrt_component_desc *desc;  /* built-in or from the plugin */
+	acrt__plugin *plugin;             /* NULL for built-ins */
+	acrt__outport *outs;              /* spec->n_outputs */
+	acrt__inbox inbox;                /* all transports into this component */
+	bool has_inbox;
+	acrt_ctx *inst;                   /* spec->replicas instances */
+	int n_inst;
+	json_t *counters;                 /* acrt_count: name -> integer; under rt->mu */
+};
+
+struct acrt__runtime {
+	const acrt__blueprint *bp;
+	acrt__comp *comps; /* bp->n_comps, same order */
+	acrt__transport **transports;
+	size_t n_transports;
+	acrt__taskgroup tg;
+	bool tg_ready;
+
+	pthread_mutex_t mu;   /* guards sleepers' wait, counters json */
+	pthread_cond_t wake;  /* broadcast on stop and cancel; CLOCK_MONOTONIC */
+	atomic_bool stopping; /* graceful stop requested */
+	atomic_bool cancelled;
+
+	bool quiet;      /* no status line */
+	int exit_code;   /* what acrt__runtime_run returns */
+};
+
+/* Options from the command line. */
+typedef struct acrt__run_opts {
+	bool quiet; /* no live status line */
+} acrt__run_opts;
+
+/* Wires, sets up, runs and cleans up the system. Returns the process exit
+ * code: 0 success, 1 runtime failure. Handles SIGINT/SIGTERM itself. */
+int acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts);
+
+/* wiring.c */
+int acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp);
+void acrt__runtime_unwire(acrt__runtime *rt);
+
+/* ctx.c: used by the runner loops */
+int acrt__ctx_flush_all(acrt_ctx *ctx);
+void acrt__ctx_close_outputs(acrt_ctx *ctx);
+void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
+
+/* lifecycle.c */
+void acrt__runtime_stop(acrt__runtime *rt);
+void acrt__runtime_cancel(acrt__runtime *rt);
+
+#endif /* ACRT_RUNTIME_H */

@@ -1,0 +1,167 @@
+/*
+ * wiring.c - turns a validated blueprint into components, instances and the
+ * transports between them. One transport per binding (after fan-out lists are
+ * expanded), so each binding has its own capacity and, later, its own barrier
+ * alignment. The transport's producer count is the source component's replica
+ * count: the stream ends when the last replica closes it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "components/registry.h"
+#include "core/common.h"
+#include "core/stream.h"
+#include "harness/runtime.h"
+
+static long
+port_of(const acrt__port_spec *ports, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ports[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int
+resolve_desc(acrt__comp *c, char *err, size_t errlen)
+{
+	const acrt__comp_spec *s = c->spec;
+	if (s->plugin_path != NULL)
+		return acrt__plugin_open(s->plugin_path, s->plugin_symbol, &c->plugin, &c->desc,
+		                         err, errlen);
+	const acrt__builtin *b = acrt__builtin_find(s->type);
+	if (b == NULL || b->desc == NULL) {
+		snprintf(err, errlen, "type '%s' is not available in this release",
+		         s->type ? s->type : "?");
+		return -1;
+	}
+	c->desc = b->desc;
+	return acrt__desc_check(c->desc, s->type, err, errlen);
+}
+
+static int
+init_instances(acrt__runtime *rt, acrt__comp *c)
+{
+	const acrt__comp_spec *s = c->spec;
+	c->n_inst = s->replicas > 0 ? s->replicas : 1;
+	c->inst = acrt__calloc((size_t)c->n_inst, sizeof *c->inst);
+	if (c->inst == NULL)
+		return -1;
+	for (int r = 0; r < c->n_inst; r++) {
+		acrt_ctx *ctx = &c->inst[r];
+		ctx->rt = rt;
+		ctx->comp = c;
+		ctx->replica = r;
+		ctx->outbox = acrt__calloc(s->n_outputs ? s->n_outputs : 1, sizeof *ctx->outbox);
+		if (ctx->outbox == NULL)
+			return -1;
+		if (c->n_inst == 1)
+			snprintf(ctx->thread_name, sizeof ctx->thread_name, "%s", s->name);
+		else
+			snprintf(ctx->thread_name, sizeof ctx->thread_name, "%.*s#%d",
+			         r < 10 ? 13 : 12, s->name, r);
+	}
+	return 0;
+}
+
+static int
+wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
+{
+	acrt__comp *from = &rt->comps[b->from_comp];
+	acrt__comp *to = &rt->comps[b->to_comp];
+	long op = port_of(from->spec->outputs, from->spec->n_outputs, b->from_port);
+	long ip = port_of(to->spec->inputs, to->spec->n_inputs, b->to_port);
+	if (op < 0 || ip < 0 || !to->has_inbox)
+		return -1; /* the validator guarantees this cannot happen */
+
+	char name[256];
+	snprintf(name, sizeof name, "%s.%s->%s.%s", from->spec->name, b->from_port, to->spec->name,
+	         b->to_port);
+	acrt__transport *t =
+	    acrt__stream_new(name, b->buffer_size, (unsigned)from->spec->replicas, &to->inbox.wq);
+	if (t == NULL)
+		return -1;
+	rt->transports[rt->n_transports++] = t;
+
+	acrt__outport *o = &from->outs[op];
+	acrt__transport **tg = acrt__realloc(o->targets, (o->n_targets + 1) * sizeof *tg);
+	if (tg == NULL)
+		return -1;
+	o->targets = tg;
+	o->targets[o->n_targets++] = t;
+	return acrt__inbox_add(&to->inbox, t, (size_t)ip);
+}
+
+int
+acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
+{
+	char err[512];
+	rt->bp = bp;
+	rt->comps = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof *rt->comps);
+	rt->transports = acrt__calloc(bp->n_bindings ? bp->n_bindings : 1, sizeof *rt->transports);
+	if (rt->comps == NULL || rt->transports == NULL)
+		goto nomem;
+
+	for (size_t i = 0; i < bp->n_comps; i++) {
+		acrt__comp *c = &rt->comps[i];
+		c->spec = &bp->comps[i];
+		if (resolve_desc(c, err, sizeof err) != 0) {
+			fprintf(stderr, "acrt: %s:%d:%d: component '%s': %s\n", c->spec->mark.file,
+			        c->spec->mark.line, c->spec->mark.col, c->spec->name, err);
+			return -1;
+		}
+		c->counters = json_object();
+		c->outs = acrt__calloc(c->spec->n_outputs ? c->spec->n_outputs : 1, sizeof *c->outs);
+		if (c->counters == NULL || c->outs == NULL)
+			goto nomem;
+		for (size_t p = 0; p < c->spec->n_outputs; p++)
+			c->outs[p].name = c->spec->outputs[p].name;
+		if (c->spec->n_inputs > 0) {
+			if (acrt__inbox_init(&c->inbox) != 0)
+				goto nomem;
+			c->has_inbox = true;
+		}
+		if (init_instances(rt, c) != 0)
+			goto nomem;
+	}
+	for (size_t i = 0; i < bp->n_bindings; i++)
+		if (wire_binding(rt, &bp->bindings[i]) != 0)
+			goto nomem;
+	for (size_t i = 0; i < bp->n_comps; i++) {
+		acrt__comp *c = &rt->comps[i];
+		for (int r = 0; c->has_inbox && r < c->n_inst; r++)
+			if (acrt__inbox_cursor_init(&c->inst[r].cursor, &c->inbox) != 0)
+				goto nomem;
+	}
+	return 0;
+nomem:
+	fprintf(stderr, "acrt: out of memory while wiring the system\n");
+	return -1;
+}
+
+void
+acrt__runtime_unwire(acrt__runtime *rt)
+{
+	if (rt->comps == NULL)
+		return;
+	for (size_t i = 0; i < rt->n_transports; i++)
+		rt->transports[i]->ops->destroy(rt->transports[i]);
+	for (size_t i = 0; i < rt->bp->n_comps; i++) {
+		acrt__comp *c = &rt->comps[i];
+		for (int r = 0; c->inst != NULL && r < c->n_inst; r++) {
+			acrt__free(c->inst[r].outbox);
+			acrt__inbox_cursor_free(&c->inst[r].cursor);
+		}
+		acrt__free(c->inst);
+		for (size_t p = 0; c->outs != NULL && p < c->spec->n_outputs; p++)
+			acrt__free(c->outs[p].targets);
+		acrt__free(c->outs);
+		if (c->has_inbox)
+			acrt__inbox_destroy(&c->inbox);
+		json_decref(c->counters);
+		acrt__plugin_close(c->plugin);
+	}
+	acrt__free(rt->comps);
+	acrt__free(rt->transports);
+	rt->comps = NULL;
+}

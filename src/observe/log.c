@@ -1,0 +1,158 @@
+/*
+ * log.c - see log.h. Records are built with jansson (correct escaping for
+ * free) in JSON mode and with snprintf in text mode.
+ */
+#include "observe/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/common.h"
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int log_min = ACRT_LOG_INFO;
+static int log_json = -1; /* -1: not decided yet (auto) */
+static bool status_shown; /* protected by log_mu */
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void
+acrt__log_config(int min_level, acrt__log_format fmt)
+{
+	pthread_mutex_lock(&log_mu);
+	log_min = min_level;
+	log_json = fmt == ACRT__LOG_FORMAT_JSON ? 1 : fmt == ACRT__LOG_FORMAT_TEXT ? 0 : -1;
+	pthread_mutex_unlock(&log_mu);
+}
+
+bool
+acrt__log_enabled(int level)
+{
+	return level >= log_min;
+}
+
+bool
+acrt__log_is_json(void)
+{
+	if (log_json < 0)
+		log_json = isatty(STDERR_FILENO) ? 0 : 1;
+	return log_json == 1;
+}
+
+static void
+iso_time(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static void
+write_all(const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static char *
+format_json(int level, const char *component, uint64_t event_id, const json_t *extra,
+            const char *msg)
+{
+	char ts[40];
+	iso_time(ts, sizeof ts);
+	json_t *rec = json_object();
+	if (rec == NULL)
+		return NULL;
+	json_object_set_new(rec, "ts", json_string(ts));
+	json_object_set_new(rec, "level", json_string(level_names[level]));
+	if (component != NULL)
+		json_object_set_new(rec, "component", json_string(component));
+	if (event_id != 0)
+		json_object_set_new(rec, "event_id", json_integer((json_int_t)event_id));
+	json_object_set_new(rec, "msg", json_string(msg));
+	if (extra != NULL && json_is_object(extra))
+		json_object_update(rec, (json_t *)extra);
+	char *out = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	return out;
+}
+
+static char *
+format_text(int level, const char *component, uint64_t event_id, const json_t *extra,
+            const char *msg)
+{
+	char ts[40], head[256];
+	iso_time(ts, sizeof ts);
+	int k = snprintf(head, sizeof head, "%s %-5s", ts, level_names[level]);
+	if (component != NULL)
+		k += snprintf(head + k, sizeof head - (size_t)k, " [%s]", component);
+	if (event_id != 0 && (size_t)k < sizeof head)
+		snprintf(head + k, sizeof head - (size_t)k, " event=%llu",
+		         (unsigned long long)event_id);
+	char *tail = NULL;
+	if (extra != NULL && json_object_size(extra) > 0)
+		tail = json_dumps(extra, JSON_COMPACT);
+	char *out = NULL;
+	if (asprintf(&out, "%s %s%s%s", head, msg, tail ? " " : "", tail ? tail : "") < 0)
+		out = NULL;
+	free(tail);
+	return out;
+}
+
+void
+acrt__logv(int level, const char *component, uint64_t event_id, const json_t *extra,
+           const char *fmt, va_list ap)
+{
+	if (level < ACRT_LOG_DEBUG || level > ACRT_LOG_ERROR || level < log_min)
+		return;
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	bool json = acrt__log_is_json();
+	char *line = json ? format_json(level, component, event_id, extra, msg)
+	                  : format_text(level, component, event_id, extra, msg);
+	if (line == NULL)
+		return;
+	pthread_mutex_lock(&log_mu);
+	if (status_shown)
+		write_all("\r\033[K", 4);
+	size_t n = strlen(line);
+	line[n] = '\n'; /* both formatters leave room: replace NUL, write n+1 */
+	write_all(line, n + 1);
+	status_shown = false;
+	pthread_mutex_unlock(&log_mu);
+	free(line);
+}
+
+void
+acrt__log(int level, const char *component, uint64_t event_id, const json_t *extra,
+          const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	acrt__logv(level, component, event_id, extra, fmt, ap);
+	va_end(ap);
+}
+
+void
+acrt__log_status(const char *line)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	pthread_mutex_lock(&log_mu);
+	write_all("\r\033[K", 4);
+	if (line != NULL)
+		write_all(line, strlen(line));
+	status_shown = line != NULL;
+	pthread_mutex_unlock(&log_mu);
+}

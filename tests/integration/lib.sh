@@ -1,0 +1,210 @@
+# lib.sh - shared helpers of the integration tests. Source it first thing:
+#
+#   . "$(dirname "$0")/lib.sh" "$@"      # args: ACRT_BINARY BUILD_DIR SOURCE_DIR
+#
+# It sets ACRT, BUILD, SRC, PLUGINS (absolute), WORK (a fresh temp dir, removed
+# on exit together with every acrt process started through start_acrt), and
+# TEST (the script's name). Tests never sleep for a fixed time to let something
+# happen: they wait on a condition with a deadline (wait_for).
+
+if [ $# -lt 3 ]; then
+	echo "usage: bash $0 ACRT_BINARY BUILD_DIR SOURCE_DIR" >&2
+	exit 2
+fi
+
+TEST=$(basename "$0" .sh)
+ACRT=$(readlink -f "$1")
+BUILD=$(readlink -f "$2")
+SRC=$(readlink -f "$3")
+PLUGINS="$BUILD/tests/plugins"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+if [ ! -x "$ACRT" ]; then
+	echo "FAIL [$TEST]: acrt binary '$1' not found or not executable (build first: make)" >&2
+	exit 1
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/acrt-$TEST.XXXXXX")
+_BG_PIDS=""
+# Forced-exit loggers write here.
+: >"$WORK/.bg"
+
+_cleanup() {
+	local rc=$?
+	local p
+	for p in $_BG_PIDS; do
+		if _alive "$p"; then
+			kill -KILL "$p" 2>/dev/null
+		fi
+	done
+	wait 2>/dev/null
+	if [ "$rc" -ne 0 ] && [ -n "${KEEP_WORK:-}" ]; then
+		echo "[$TEST] work dir kept: $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say() { echo "[$TEST] $*"; }
+
+# Shows the tail of a file, indented, for failure messages.
+_show() {
+	local f=$1
+	if [ -s "$f" ]; then
+		echo "---- $(basename "$f") (last 20 lines) ----" >&2
+		tail -n 20 "$f" | sed 's/^/    /' >&2
+	fi
+}
+
+# fail MESSAGE [FILE...]: prints the message and the tail of each file, exits 1.
+fail() {
+	local msg=$1
+	shift
+	echo "FAIL [$TEST]: $msg" >&2
+	local f
+	for f in "$@"; do _show "$f"; done
+	exit 1
+}
+
+pass() { say "PASS"; exit 0; }
+
+# ok DESCRIPTION: prints one check that held.
+ok() { say "  ok: $*"; }
+
+# Requires a test plugin built into BUILD/tests/plugins; prints its path.
+plugin() {
+	local so="$PLUGINS/lib$1.so"
+	[ -f "$so" ] || fail "test plugin $so is missing (build the tests: make)"
+	echo "$so"
+}
+
+# wait_for TIMEOUT_S CMD...: polls CMD every 50 ms until it succeeds (returns 0)
+# or TIMEOUT_S seconds pass (returns 1).
+wait_for() {
+	local timeout=$1
+	shift
+	local deadline=$(($(date +%s%N) + timeout * 1000000000))
+	while :; do
+		if "$@"; then return 0; fi
+		if [ "$(date +%s%N)" -ge "$deadline" ]; then return 1; fi
+		sleep 0.05
+	done
+}
+
+# _alive PID: the process exists and is not a zombie.
+_alive() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != "Z" ] && [ "$st" != "X" ]
+}
+alive() { _alive "$1"; }
+dead() { ! _alive "$1"; }
+
+# run_acrt NAME TIMEOUT_S ARGS...: runs acrt in the foreground with stdout and
+# stderr in $WORK/NAME.out and $WORK/NAME.err (stdin from /dev/null unless
+# redirected by the caller); sets RC (124 when the deadline passed).
+run_acrt() {
+	local name=$1 t=$2
+	shift 2
+	timeout -k 2 "$t" "$ACRT" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	RC=$?
+}
+
+# start_acrt NAME ARGS...: starts acrt in the background (stdout/stderr in
+# $WORK/NAME.out/.err); sets PID. Killed on exit if still running.
+start_acrt() {
+	local name=$1
+	shift
+	"$ACRT" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	PID=$!
+	_BG_PIDS="$_BG_PIDS $PID"
+}
+
+# wait_exit PID TIMEOUT_S: waits for a process started by start_acrt to exit;
+# sets RC to its exit status. Returns 1 (RC unset) if it is still running.
+wait_exit() {
+	local pid=$1 t=$2
+	RC=""
+	wait_for "$t" dead "$pid" || return 1
+	wait "$pid"
+	RC=$?
+	return 0
+}
+
+# Number of lines in a file (0 if missing).
+lines() {
+	if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
+}
+# has_lines FILE N: FILE has at least N complete lines.
+has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
+
+# expect_rc WANT CONTEXT [FILE...]: RC must equal WANT.
+expect_rc() {
+	local want=$1 ctx=$2
+	shift 2
+	[ "$RC" = "$want" ] || fail "$ctx: exit code $RC, expected $want" "$@"
+	ok "$ctx: exit code $want"
+}
+
+# py CODE ARGS...: runs a Python check; its stdout/stderr are shown; non-zero
+# exit means the check failed. In CODE, sys.argv[1:] are ARGS.
+py() {
+	local code=$1
+	shift
+	"$PY" -c "$code" "$@"
+}
+
+# A Python prelude for JSON-lines checks: load(path) -> list of dicts (fails on
+# a malformed or partial line), die(msg).
+PY_PRELUDE='
+import json, sys
+def die(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+def load(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        die("%s: last line is not terminated (partial write): %r" % (path, data[-80:]))
+    out = []
+    for i, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        try:
+            ev = json.loads(line)
+        except ValueError as e:
+            die("%s:%d: not JSON (%s): %r" % (path, i, e, line[:200]))
+        if not isinstance(ev, dict):
+            die("%s:%d: not a JSON object: %r" % (path, i, line[:200]))
+        out.append(ev)
+    return out
+def log_records(path):
+    """The JSON log lines of an acrt stderr file (non-JSON lines ignored)."""
+    recs = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(r, dict):
+                recs.append(r)
+    return recs
+def flat(v):
+    """Every scalar in a JSON value, as strings."""
+    if isinstance(v, dict):
+        for x in v.values():
+            yield from flat(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from flat(x)
+    else:
+        yield str(v)
+'

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The quickstart (examples/quickstart) runs as documented: 1000 events go
+# through the Transformer and the native `enrich` plugin into the file sink.
+. "$(dirname "$0")/lib.sh" "$@"
+
+QS="$SRC/examples/quickstart"
+ENRICH="$BUILD/examples/libenrich.so"
+[ -f "$QS/architecture.yaml" ] || fail "$QS/architecture.yaml is missing"
+[ -f "$ENRICH" ] || fail "$ENRICH is missing (build the examples: make)"
+
+say "copy the quickstart into $WORK/qs, pointing its plugin path at $ENRICH"
+mkdir -p "$WORK/qs"
+cp "$QS/architecture.yaml" "$QS/deployment.yaml" "$WORK/qs/"
+grep -q 'plugin:../../build/examples/libenrich.so#enrich' "$WORK/qs/architecture.yaml" ||
+	fail "the quickstart no longer references plugin:../../build/examples/libenrich.so#enrich"
+sed -i "s|plugin:../../build/examples/libenrich.so|plugin:$ENRICH|" "$WORK/qs/architecture.yaml"
+
+say "acrt validate the copy"
+run_acrt validate 20 validate "$WORK/qs"
+expect_rc 0 "acrt validate" "$WORK/validate.out" "$WORK/validate.err"
+
+say "acrt run the copy"
+run_acrt run 25 run "$WORK/qs"
+expect_rc 0 "acrt run" "$WORK/run.out" "$WORK/run.err"
+
+OUT="$WORK/qs/out/quickstart.jsonl"
+[ -f "$OUT" ] || fail "the sink file $OUT was not written" "$WORK/run.err"
+say "check $OUT: 1000 events, seq 1..1000 in order, transformed and enriched"
+py "$PY_PRELUDE"'
+evs = load(sys.argv[1])
+if len(evs) != 1000:
+    die("expected 1000 events, got %d" % len(evs))
+seqs = [e.get("seq") for e in evs]
+if seqs != list(range(1, 1001)):
+    die("seq is not 1..1000 in order; first differences: %r" % [(i + 1, s) for i, s in enumerate(seqs) if s != i + 1][:5])
+for e in evs:
+    if e.get("status") != "accepted":
+        die("Transformer set: status should be accepted: %r" % e)
+    if "amount" in e or e.get("amount_cents") != 42:
+        die("Transformer rename: amount -> amount_cents (42) expected: %r" % e)
+    if e.get("currency") != "EUR":
+        die("enrich: currency EUR expected: %r" % e)
+' "$OUT" || fail "the quickstart output is wrong" "$OUT"
+ok "1000 events, seq 1..1000, status=accepted, amount_cents=42, currency=EUR"
+pass
