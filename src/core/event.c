@@ -2,216 +2,77 @@
  * event.c - event allocation (magazine cache), refcounting, the lazy JSON parse
  * and lazy serialisation, headers and the W3C trace context.
  *
- * Allocation follows Bonwick's magazines: each thread holds two magazines of
- * up to MAG free blocks; alloc pops from one, free pushes to one, and only when
- * both are empty (or full) does the thread trade a whole magazine with the
- * shared depot under its mutex. A pipeline whose source allocates and whose
- * sink frees thus moves blocks back in batches of MAG, with one lock per MAG
- * events on each side. Sanitizer builds bypass the cache so that ASan sees
- * every use-after-free.
+ * Event blocks come from the magazine pool (pool.h): a pipeline whose source
+ * allocates and whose sink frees moves blocks back in magazines of 64, one
+ * lock per 64 events on each side.
  */
 #include "core/event.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
+#include "core/pool.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ACRT_NO_POOL 1
-#endif
-
-#define MAG 64
-#define DEPOT_MAX_FULL 4096 /* beyond this many spare magazines, free to malloc */
-
-typedef struct mag {
-	struct mag *next;
-	uint32_t n;
-	void *items[MAG];
-} mag;
+/* Per-thread counters, moved to the globals in batches of COUNT_FLUSH so that
+ * alloc and free touch no shared cache line. */
+#define COUNT_FLUSH 1024
 
 static struct {
-	pthread_mutex_t mu;
-	mag *full;  /* protected by mu */
-	mag *empty; /* protected by mu */
-	size_t n_full;
-	atomic_int_fast64_t allocs, frees; /* flushed from threads */
+	atomic_int_fast64_t allocs, frees;
 	atomic_uint_fast64_t next_id_block;
-} depot = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} g;
 
-typedef struct tcache {
-	mag *loaded, *prev;
+static _Thread_local struct {
 	int64_t allocs, frees;
 	uint64_t id_next, id_end;
-	bool registered;
-} tcache;
-
-static _Thread_local tcache tc;
-static pthread_key_t tc_key;
-static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+} tc;
 
 static void
-tc_destructor(void *unused)
+flush_counts(void)
 {
-	(void)unused;
-	acrt__event_thread_flush();
-}
-
-static void
-tc_key_init(void)
-{
-	(void)pthread_key_create(&tc_key, tc_destructor);
-}
-
-static void
-tc_register(void)
-{
-	pthread_once(&tc_once, tc_key_init);
-	(void)pthread_setspecific(tc_key, &tc);
-	tc.registered = true;
-}
-
-/* Counters move to the globals in batches so that alloc/free touch no shared line. */
-static void
-tc_flush_counts(void)
-{
-	if (tc.allocs)
-		atomic_fetch_add_explicit(&depot.allocs, tc.allocs, memory_order_relaxed);
-	if (tc.frees)
-		atomic_fetch_add_explicit(&depot.frees, tc.frees, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g.allocs, tc.allocs, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g.frees, tc.frees, memory_order_relaxed);
 	tc.allocs = tc.frees = 0;
 }
 
-static mag *
-depot_get(bool want_full)
-{
-	mag *m = NULL;
-	pthread_mutex_lock(&depot.mu);
-	if (want_full) {
-		if ((m = depot.full) != NULL) {
-			depot.full = m->next;
-			depot.n_full--;
-		}
-	} else if ((m = depot.empty) != NULL) {
-		depot.empty = m->next;
-	}
-	pthread_mutex_unlock(&depot.mu);
-	if (m == NULL && !want_full) {
-		m = malloc(sizeof *m);
-		if (m != NULL)
-			m->n = 0;
-	}
-	return m;
-}
-
-static void
-mag_release_items(mag *m)
-{
-	for (uint32_t i = 0; i < m->n; i++)
-		free(m->items[i]);
-	m->n = 0;
-}
-
-static void
-depot_put(mag *m)
-{
-	if (m == NULL)
-		return;
-	pthread_mutex_lock(&depot.mu);
-	if (m->n == 0) {
-		m->next = depot.empty;
-		depot.empty = m;
-		m = NULL;
-	} else if (depot.n_full < DEPOT_MAX_FULL) {
-		m->next = depot.full;
-		depot.full = m;
-		depot.n_full++;
-		m = NULL;
-	}
-	pthread_mutex_unlock(&depot.mu);
-	if (m != NULL) { /* depot full: give the blocks back to malloc */
-		mag_release_items(m);
-		free(m);
-	}
-}
-
-static void *
+static inline void *
 block_alloc(void)
 {
-	tc.allocs++;
-#ifdef ACRT_NO_POOL
-	return malloc(sizeof(acrt_event));
-#else
-	if (acrt__likely(tc.loaded != NULL && tc.loaded->n > 0))
-		return tc.loaded->items[--tc.loaded->n];
-	if (!tc.registered)
-		tc_register();
-	if (tc.prev != NULL && tc.prev->n > 0) {
-		mag *t = tc.loaded;
-		tc.loaded = tc.prev;
-		tc.prev = t;
-		return tc.loaded->items[--tc.loaded->n];
-	}
-	tc_flush_counts();
-	mag *full = depot_get(true);
-	if (full != NULL) {
-		depot_put(tc.prev); /* prev is empty here (or NULL) */
-		tc.prev = tc.loaded;
-		tc.loaded = full;
-		return tc.loaded->items[--tc.loaded->n];
-	}
-	return malloc(sizeof(acrt_event));
-#endif
+	if (acrt__unlikely(++tc.allocs == COUNT_FLUSH))
+		flush_counts();
+	return acrt__pool_alloc(sizeof(acrt_event));
 }
 
-static void
+static inline void
 block_free(void *p)
 {
-	tc.frees++;
-#ifdef ACRT_NO_POOL
-	free(p);
-#else
-	if (acrt__likely(tc.loaded != NULL && tc.loaded->n < MAG)) {
-		tc.loaded->items[tc.loaded->n++] = p;
-		return;
-	}
-	if (!tc.registered)
-		tc_register();
-	if (tc.prev != NULL && tc.prev->n < MAG) {
-		mag *t = tc.loaded;
-		tc.loaded = tc.prev;
-		tc.prev = t;
-		tc.loaded->items[tc.loaded->n++] = p;
-		return;
-	}
-	tc_flush_counts();
-	mag *empty = depot_get(false);
-	if (empty == NULL) {
-		free(p);
-		return;
-	}
-	depot_put(tc.prev); /* prev is full here (or NULL) */
-	tc.prev = tc.loaded;
-	tc.loaded = empty;
-	tc.loaded->items[tc.loaded->n++] = p;
-#endif
+	if (acrt__unlikely(++tc.frees == COUNT_FLUSH))
+		flush_counts();
+	acrt__pool_free(p);
 }
 
 void
 acrt__event_thread_flush(void)
 {
-	tc_flush_counts();
-	depot_put(tc.loaded);
-	depot_put(tc.prev);
-	tc.loaded = tc.prev = NULL;
+	flush_counts();
+	acrt__pool_thread_flush();
 }
 
 int64_t
 acrt__event_live(void)
 {
-	return (int64_t)atomic_load(&depot.allocs) + tc.allocs - (int64_t)atomic_load(&depot.frees) -
+	return (int64_t)atomic_load(&g.allocs) + tc.allocs - (int64_t)atomic_load(&g.frees) -
 	       tc.frees;
+}
+
+/* Frees memory that jansson allocated (json_dumps), with jansson's free. */
+static void
+json_free_mem(void *p)
+{
+	json_free_t f;
+	json_get_alloc_funcs(NULL, &f);
+	f(p);
 }
 
 /* Ids are unique in the process and increase per thread: each thread takes
@@ -220,7 +81,7 @@ static uint64_t
 next_id(void)
 {
 	if (acrt__unlikely(tc.id_next == tc.id_end)) {
-		tc.id_next = atomic_fetch_add(&depot.next_id_block, 4096) + 1;
+		tc.id_next = atomic_fetch_add(&g.next_id_block, 4096) + 1;
 		tc.id_end = tc.id_next + 4096;
 	}
 	return tc.id_next++;
@@ -289,7 +150,7 @@ event_destroy(acrt_event *ev)
 		if (ev->owns_data)
 			acrt__free(d);
 		else
-			free(d); /* from json_dumps: jansson's default allocator */
+			json_free_mem(d); /* from json_dumps */
 	}
 	for (uint32_t i = 0; i < ev->n_headers; i++) {
 		acrt__free(ev->headers[i].key);
@@ -448,7 +309,7 @@ acrt_event_data(acrt_event *ev, size_t *len)
 		return NULL;
 	size_t n = strlen(s);
 	if (n > UINT32_MAX) {
-		free(s);
+		json_free_mem(s);
 		return NULL;
 	}
 	/* The length is written before the pointer is published; a racing thread
@@ -457,7 +318,7 @@ acrt_event_data(acrt_event *ev, size_t *len)
 	ev->len = (uint32_t)n;
 	if (!atomic_compare_exchange_strong_explicit(&ev->data, &expected, s, memory_order_acq_rel,
 	                                             memory_order_acquire)) {
-		free(s);
+		json_free_mem(s);
 		s = expected;
 	}
 	if (len)

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +66,21 @@ write_all(const char *s, size_t n)
 	}
 }
 
+/* Compact JSON text in a buffer from malloc (not from jansson's allocator). */
+static char *
+dump_plain(const json_t *j)
+{
+	size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+	if (n == 0)
+		return NULL;
+	char *out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	json_dumpb(j, out, n, JSON_COMPACT);
+	out[n] = '\0';
+	return out;
+}
+
 static char *
 format_json(int level, const char *component, uint64_t event_id, const json_t *extra,
             const char *msg)
@@ -83,7 +99,7 @@ format_json(int level, const char *component, uint64_t event_id, const json_t *e
 	json_object_set_new(rec, "msg", json_string(msg));
 	if (extra != NULL && json_is_object(extra))
 		json_object_update(rec, (json_t *)extra);
-	char *out = json_dumps(rec, JSON_COMPACT);
+	char *out = dump_plain(rec);
 	json_decref(rec);
 	return out;
 }
@@ -102,7 +118,7 @@ format_text(int level, const char *component, uint64_t event_id, const json_t *e
 		         (unsigned long long)event_id);
 	char *tail = NULL;
 	if (extra != NULL && json_object_size(extra) > 0)
-		tail = json_dumps(extra, JSON_COMPACT);
+		tail = dump_plain(extra);
 	char *out = NULL;
 	if (asprintf(&out, "%s %s%s%s", head, msg, tail ? " " : "", tail ? tail : "") < 0)
 		out = NULL;
