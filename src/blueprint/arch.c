@@ -17,14 +17,12 @@ static const char *const top_keys[] = {"schema_version", "system", "schemas", NU
 static const char *const sys_keys[] = {"name",       "version",  "description",
                                        "components", "bindings", NULL};
 static const char *const comp_keys[] = {
-    "name",     "type",         "implementation", "config", "configuration", "inputs",
-    "outputs",  "capabilities", "batching",       "state",  "replicas",      "description",
-    NULL};
+    "name",         "type",     "implementation", "config",   "configuration", "inputs", "outputs",
+    "capabilities", "batching", "state",          "replicas", "description",   NULL};
 static const char *const port_keys[] = {"name", "schema", "description", NULL};
-static const char *const cap_keys[] = {"schema_validator", "rate_limit", "retry",
-                                       "circuit_breaker",  "timeout",    "dead_letter",
-                                       NULL};
-static const char *const json_types[] = {"null",   "boolean", "object", "array",
+static const char *const cap_keys[] = {
+    "schema_validator", "rate_limit", "retry", "circuit_breaker", "timeout", "dead_letter", NULL};
+static const char *const json_types[] = {"null",   "boolean", "object",  "array",
                                          "number", "string",  "integer", NULL};
 
 /* ---- Schemas ------------------------------------------------------------------- */
@@ -35,11 +33,19 @@ static const char *const json_types[] = {"null",   "boolean", "object", "array",
 static int
 check_schema(acrt__bpload *L, const acrt__ynode *s, const char *what)
 {
-	static const char *const sub_maps[] = {"properties", "patternProperties", "$defs",
-	                                       "definitions", "dependentSchemas", NULL};
-	static const char *const sub_one[] = {"items",   "additionalProperties", "not", "if",
-	                                      "then",    "else", "contains", "propertyNames",
-	                                      "unevaluatedItems", "unevaluatedProperties", NULL};
+	static const char *const sub_maps[] = {"properties",  "patternProperties", "$defs",
+	                                       "definitions", "dependentSchemas",  NULL};
+	static const char *const sub_one[] = {"items",
+	                                      "additionalProperties",
+	                                      "not",
+	                                      "if",
+	                                      "then",
+	                                      "else",
+	                                      "contains",
+	                                      "propertyNames",
+	                                      "unevaluatedItems",
+	                                      "unevaluatedProperties",
+	                                      NULL};
 	static const char *const sub_list[] = {"allOf", "anyOf", "oneOf", "prefixItems", NULL};
 	int rc = 0;
 	if (s->kind == ACRT__Y_BOOL)
@@ -47,8 +53,8 @@ check_schema(acrt__bpload *L, const acrt__ynode *s, const char *what)
 	if (s->kind != ACRT__Y_MAP) {
 		char got[96];
 		acrt__ynode_describe(s, got, sizeof got);
-		return acrt__err(L, s, "bad schema %s: expected a mapping or a boolean, got %s", what,
-		                 got);
+		return acrt__err(L, s, "bad schema %s: expected a mapping or a boolean, got %s",
+		                 what, got);
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		const char *k = s->keys[i]->text;
@@ -63,16 +69,19 @@ check_schema(acrt__bpload *L, const acrt__ynode *s, const char *what)
 						goto next_type;
 				if (ok) {
 					char hint[128];
-					acrt__hint(hint, sizeof hint, t->text, json_types, (size_t)-1);
-					rc = acrt__err(L, t,
-					               "bad schema %s: type '%s' is not a JSON Schema "
-					               "type%s",
-					               what, t->text, hint);
+					acrt__hint(hint, sizeof hint, t->text, json_types,
+					           (size_t)-1);
+					rc = acrt__err(
+					    L, t,
+					    "bad schema %s: type '%s' is not a JSON Schema "
+					    "type%s",
+					    what, t->text, hint);
 				} else {
-					rc = acrt__err(L, t,
-					               "bad schema %s: 'type' must be a type name or a "
-					               "list of them",
-					               what);
+					rc = acrt__err(
+					    L, t,
+					    "bad schema %s: 'type' must be a type name or a "
+					    "list of them",
+					    what);
 				}
 			next_type:;
 			}
@@ -83,8 +92,9 @@ check_schema(acrt__bpload *L, const acrt__ynode *s, const char *what)
 			for (size_t j = 0; ok && j < v->n; j++)
 				ok = v->items[j]->kind == ACRT__Y_STR;
 			if (!ok)
-				rc = acrt__err(L, v,
-				               "bad schema %s: 'required' must be a list of strings", what);
+				rc = acrt__err(
+				    L, v, "bad schema %s: 'required' must be a list of strings",
+				    what);
 			continue;
 		}
 		bool is_maps = false, is_one = false, is_list = false;
@@ -98,7 +108,8 @@ check_schema(acrt__bpload *L, const acrt__ynode *s, const char *what)
 			rc = -1;
 		if (is_maps) {
 			if (v->kind != ACRT__Y_MAP) {
-				rc = acrt__err(L, v, "bad schema %s: '%s' must be a mapping", what, k);
+				rc = acrt__err(L, v, "bad schema %s: '%s' must be a mapping", what,
+				               k);
 				continue;
 			}
 			for (size_t j = 0; j < v->n; j++)
@@ -215,8 +226,9 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 				rc = -1;
 			nn = acrt__ynode_get(it, "name");
 			if (!nn) {
-				rc = acrt__err(L, it, "%s port of component '%s': missing required key 'name'",
-				               kind, comp);
+				rc = acrt__err(
+				    L, it, "%s port of component '%s': missing required key 'name'",
+				    kind, comp);
 				continue;
 			}
 		}
@@ -225,8 +237,8 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 			continue;
 		}
 		if (!acrt__name_ok(nn->text)) {
-			rc = acrt__err(L, nn, "%s port name '%s' must match ^[a-z][a-z0-9_]*$", kind,
-			               nn->text);
+			rc = acrt__err(L, nn, "%s port name '%s' must match ^[a-z][a-z0-9_]*$",
+			               kind, nn->text);
 			continue;
 		}
 		bool dup = false;
@@ -237,7 +249,8 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 			               nn->text, comp);
 			continue;
 		}
-		const acrt__ynode *sn = it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "schema") : NULL;
+		const acrt__ynode *sn =
+		    it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "schema") : NULL;
 		if (sn && port_schema(L, sn, nn->text, &schema) < 0) {
 			rc = -1;
 			continue;
@@ -288,7 +301,8 @@ parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__c
 			return acrt__err(L, t, "unknown component type '%s'%s", t->text, hint);
 		}
 		if (!a->bi->desc)
-			return acrt__err(L, t, "type '%s' is not available in this release", t->text);
+			return acrt__err(L, t, "type '%s' is not available in this release",
+			                 t->text);
 		c->type = strdup(t->text);
 		return c->type ? 0 : acrt__err(L, t, "out of memory");
 	}
@@ -463,10 +477,11 @@ acrt__arch_parse(acrt__bpload *L)
 	if (!sys) {
 		for (const char *const *k = deploy_keys; *k; k++)
 			if (acrt__ynode_get(root, *k))
-				return acrt__err(L, root,
-				                 "'%s' is a deployment, not a blueprint (no 'system:'); "
-				                 "give it as the deployment file",
-				                 bp->arch_path);
+				return acrt__err(
+				    L, root,
+				    "'%s' is a deployment, not a blueprint (no 'system:'); "
+				    "give it as the deployment file",
+				    bp->arch_path);
 		return acrt__err(L, root, "missing required key 'system'");
 	}
 	if (acrt__check_keys(L, root, top_keys, "at the top level") < 0)
@@ -506,7 +521,8 @@ acrt__arch_parse(acrt__bpload *L)
 
 	comps = acrt__ynode_get(sys, "components");
 	if (!comps || comps->kind == ACRT__Y_NULL)
-		return acrt__err(L, comps ? comps : sys, "system: missing required key 'components'");
+		return acrt__err(L, comps ? comps : sys,
+		                 "system: missing required key 'components'");
 	if (comps->kind != ACRT__Y_SEQ)
 		return acrt__err_type(L, comps, "components", "a list");
 	if (comps->n == 0)

@@ -17,10 +17,13 @@
 #include "blueprint/bp_int.h"
 
 static const char *const keys_a[] = {"from", "to", "buffer_size", "allow_cycle", NULL};
-static const char *const keys_b[] = {"from_component", "from_port", "to_component",
-                                     "to_components",  "to_port",   "to_ports",
+static const char *const keys_b[] = {"from_component", "from_port",   "to_component",
+                                     "to_components",  "to_port",     "to_ports",
                                      "buffer_size",    "allow_cycle", NULL};
 static const char *const keys_c[] = {"source", "target", "buffer_size", "allow_cycle", NULL};
+static const char *const keys_all[] = {
+    "from",     "to",     "from_component", "to_component", "to_components", "from_port", "to_port",
+    "to_ports", "source", "target",         "buffer_size",  "allow_cycle",   NULL};
 static const char *const keys_ep[] = {"component", "stream", "port", NULL};
 
 /* One end of an edge, before resolution. */
@@ -70,7 +73,8 @@ static int
 add_target(acrt__bpload *L, edge_set *s, const acrt__ynode *at)
 {
 	if (s->n_to == MAX_TARGETS)
-		return acrt__err(L, at, "too many targets in one binding (at most %d)", MAX_TARGETS);
+		return acrt__err(L, at, "too many targets in one binding (at most %d)",
+		                 MAX_TARGETS);
 	s->n_to++;
 	return 0;
 }
@@ -156,8 +160,7 @@ shape_b(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 		return acrt__err(L, b, "binding: missing required key 'to_component'");
 	if (str_list(L, tc ? tc : tcs, tc ? "to_component" : "to_components", comps, &nc) < 0)
 		return -1;
-	if ((tp || tps) &&
-	    str_list(L, tp ? tp : tps, tp ? "to_port" : "to_ports", ports, &np) < 0)
+	if ((tp || tps) && str_list(L, tp ? tp : tps, tp ? "to_port" : "to_ports", ports, &np) < 0)
 		return -1;
 	if (nc > 1 && np > 1 && nc != np)
 		return acrt__err(L, tps, "binding: %zu to_components but %zu to_ports", nc, np);
@@ -168,14 +171,12 @@ shape_b(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 		if (add_target(L, s, c) < 0 ||
 		    set_ep(L, &s->to[s->n_to - 1], c->text, p ? p->text : "input", p ? p : c) < 0)
 			return -1;
-		s->to[s->n_to - 1].at = c;
 	}
 	return rc;
 }
 
 static int
-shape_c_ep(acrt__bpload *L, const acrt__ynode *n, const char *key, const char *dflt,
-           endpoint *e)
+shape_c_ep(acrt__bpload *L, const acrt__ynode *n, const char *key, const char *dflt, endpoint *e)
 {
 	const char *comp = NULL, *port = dflt;
 	char where[64];
@@ -208,7 +209,8 @@ shape_c(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 		for (size_t i = 0; i < tgt->n; i++) {
 			if (add_target(L, s, tgt->items[i]) < 0)
 				return -1;
-			if (shape_c_ep(L, tgt->items[i], "target", "input", &s->to[s->n_to - 1]) < 0) {
+			if (shape_c_ep(L, tgt->items[i], "target", "input", &s->to[s->n_to - 1]) <
+			    0) {
 				rc = -1;
 				s->n_to--;
 			}
@@ -263,9 +265,9 @@ add_binding(acrt__bpload *L, const acrt__ynode *b, long from, const char *fp, lo
 		const acrt__binding_spec *o = &bp->bindings[i];
 		if (o->from_comp == (size_t)from && o->to_comp == (size_t)to &&
 		    !strcmp(o->from_port, fp) && !strcmp(o->to_port, tp))
-			return acrt__err(L, b, "binding %s.%s -> %s.%s listed twice (first at line %d)",
-			                 bp->comps[from].name, fp, bp->comps[to].name, tp,
-			                 o->mark.line);
+			return acrt__err(
+			    L, b, "binding %s.%s -> %s.%s listed twice (first at line %d)",
+			    bp->comps[from].name, fp, bp->comps[to].name, tp, o->mark.line);
 	}
 	acrt__binding_spec *nb = realloc(bp->bindings, (bp->n_bindings + 1) * sizeof *nb);
 	if (!nb)
@@ -305,10 +307,13 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 		keys = keys_b, shape = shape_b;
 	else if (acrt__ynode_get(b, "source") || acrt__ynode_get(b, "target"))
 		keys = keys_c, shape = shape_c;
+	else if (acrt__check_keys(L, b, keys_all, "in binding") < 0)
+		return -1;
 	else
-		return acrt__err(L, b,
-		                 "binding needs 'from' and 'to' (or from_component/to_component, or "
-		                 "source/target)");
+		return acrt__err(
+		    L, b,
+		    "binding needs 'from' and 'to' (or from_component/to_component, or "
+		    "source/target)");
 	if (acrt__check_keys(L, b, keys, "in binding") < 0)
 		rc = -1;
 	int r = acrt__get_int(L, b, "buffer_size", 1, &buffer);
@@ -330,9 +335,9 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 			rc = -1;
 			continue;
 		}
-		if (rc == 0 && add_binding(L, b, from, s->from.port, to, s->to[i].port,
-		                           r == 1 ? (size_t)buffer : L->bp->default_buffer,
-		                           allow) < 0)
+		if (rc == 0 &&
+		    add_binding(L, b, from, s->from.port, to, s->to[i].port,
+		                r == 1 ? (size_t)buffer : L->bp->default_buffer, allow) < 0)
 			rc = -1;
 	}
 	free(s);
@@ -362,7 +367,8 @@ acrt__bindings_parse(acrt__bpload *L)
 				continue;
 			acrt__mark m = c->inputs[j].mark;
 			L->errors++;
-			acrt__diag_add(L->diag, &m, "input port '%s' of component '%s' is bound to nothing",
+			acrt__diag_add(L->diag, &m,
+			               "input port '%s' of component '%s' is bound to nothing",
 			               c->inputs[j].name, c->name);
 			rc = -1;
 		}

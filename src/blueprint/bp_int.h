@@ -36,13 +36,13 @@ typedef enum acrt__ykind {
 /* One node. A tree: aliases are copied, so every node has one owner. */
 typedef struct acrt__ynode {
 	acrt__ykind kind;
-	acrt__mark mark;             /* where the node starts */
-	char *text;                  /* scalars: text after ${VAR} expansion */
-	int64_t i;                   /* ACRT__Y_INT */
-	double f;                    /* ACRT__Y_FLOAT */
-	bool b;                      /* ACRT__Y_BOOL */
-	struct acrt__ynode **keys;   /* ACRT__Y_MAP: key scalars, parallel to items */
-	struct acrt__ynode **items;  /* ACRT__Y_MAP values, ACRT__Y_SEQ items */
+	acrt__mark mark;            /* where the node starts */
+	char *text;                 /* scalars: text after ${VAR} expansion */
+	int64_t i;                  /* ACRT__Y_INT */
+	double f;                   /* ACRT__Y_FLOAT */
+	bool b;                     /* ACRT__Y_BOOL */
+	struct acrt__ynode **keys;  /* ACRT__Y_MAP: key scalars, parallel to items */
+	struct acrt__ynode **items; /* ACRT__Y_MAP values, ACRT__Y_SEQ items */
 	size_t n;
 } acrt__ynode;
 

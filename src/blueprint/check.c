@@ -76,8 +76,7 @@ acrt__get_text(acrt__bpload *L, const acrt__ynode *map, const char *key, const c
 }
 
 int
-acrt__get_int(acrt__bpload *L, const acrt__ynode *map, const char *key, int64_t min,
-              int64_t *out)
+acrt__get_int(acrt__bpload *L, const acrt__ynode *map, const char *key, int64_t min, int64_t *out)
 {
 	const acrt__ynode *n = acrt__ynode_get(map, key);
 	if (!n || n->kind == ACRT__Y_NULL)

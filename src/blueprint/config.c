@@ -20,8 +20,8 @@ where_of(const acrt__comp_aux *a, const char *key, bool want_key)
 {
 	const acrt__ynode *srcs[2] = {a->ovr_config, a->config};
 	for (int i = 0; i < 2; i++) {
-		const acrt__ynode *n = want_key ? acrt__ynode_key(srcs[i], key)
-		                                : acrt__ynode_get(srcs[i], key);
+		const acrt__ynode *n =
+		    want_key ? acrt__ynode_key(srcs[i], key) : acrt__ynode_get(srcs[i], key);
 		if (n)
 			return n;
 	}
@@ -199,8 +199,8 @@ acrt__config_check(acrt__bpload *L)
 			if (a->bi->check(c->config, &key, msg, sizeof msg) < 0) {
 				rc = -1;
 				if (key)
-					acrt__err(L, where_of(a, key, false), "%s.config.%s: %s", c->name,
-					          key, msg[0] ? msg : "invalid value");
+					acrt__err(L, where_of(a, key, false), "%s.config.%s: %s",
+					          c->name, key, msg[0] ? msg : "invalid value");
 				else
 					acrt__err(L, a->config ? a->config : a->node,
 					          "component '%s' config: %s", c->name,

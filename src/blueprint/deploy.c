@@ -12,9 +12,8 @@
 
 static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
                                        "component_overrides", NULL};
-static const char *const rt_keys[] = {"buffers", "timeouts", "batching",      "state",
-                                      "api",     "alerts",   "alert_webhook", "logging",
-                                      NULL};
+static const char *const rt_keys[] = {"buffers", "timeouts",      "batching", "state", "api",
+                                      "alerts",  "alert_webhook", "logging",  NULL};
 static const char *const buf_keys[] = {"default_size", NULL};
 static const char *const to_keys[] = {"startup_timeout_ms", "shutdown_timeout_ms", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};
@@ -42,8 +41,7 @@ deep_merge(json_t *dst, json_t *src)
 }
 
 static int
-pick(acrt__bpload *L, const acrt__ynode *map, const char *key, const char *const *allowed,
-     int *out)
+pick(acrt__bpload *L, const acrt__ynode *map, const char *key, const char *const *allowed, int *out)
 {
 	const char *s;
 	int rc = acrt__get_str(L, map, key, &s);

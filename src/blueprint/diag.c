@@ -54,8 +54,8 @@ acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...)
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-	if (asprintf(&line, "%s:%d:%d: %s", m && m->file ? m->file : "<blueprint>",
-	             m ? m->line : 1, m ? m->col : 1, msg) < 0)
+	if (asprintf(&line, "%s:%d:%d: %s", m && m->file ? m->file : "<blueprint>", m ? m->line : 1,
+	             m ? m->col : 1, msg) < 0)
 		return -1;
 	diag_push(d, line);
 	return -1;
@@ -75,7 +75,8 @@ distance(const char *a, const char *b)
 		d[0][j] = j;
 	for (size_t i = 1; i <= la; i++) {
 		for (size_t j = 1; j <= lb; j++) {
-			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			int ca = tolower((unsigned char)a[i - 1]),
+			    cb = tolower((unsigned char)b[j - 1]);
 			size_t cost = ca != cb;
 			size_t v = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < v)

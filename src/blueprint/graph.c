@@ -77,7 +77,8 @@ describe_cycle(const acrt__blueprint *bp, const long *scc, size_t u, size_t v, c
 		size_t x = queue[qh++];
 		for (size_t e = 0; e < bp->n_bindings; e++) {
 			const acrt__binding_spec *b = &bp->bindings[e];
-			if (b->from_comp != x || scc[b->to_comp] != scc[u] || prev[b->to_comp] != -2)
+			if (b->from_comp != x || scc[b->to_comp] != scc[u] ||
+			    prev[b->to_comp] != -2)
 				continue;
 			prev[b->to_comp] = (long)x;
 			queue[qt++] = b->to_comp;

@@ -103,7 +103,8 @@ find_files(acrt__blueprint *bp, const char *path, const char *deploy_path, acrt_
 		const char *slash = strrchr(path, '/');
 		if (!(bp->arch_path = strdup(path)))
 			goto nomem;
-		dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+		dir =
+		    slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
 		if (!dir)
 			goto nomem;
 	}

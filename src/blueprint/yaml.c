@@ -116,10 +116,11 @@ expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 			if (sbuf_add(&b, in + nl + 2, end - nl - 2) < 0)
 				goto nomem;
 		} else if (!val) {
-			acrt__diag_add(w->diag, m,
-			               "environment variable '%s' is not set (use ${%s:-default} to "
-			               "give a default)",
-			               name, name);
+			acrt__diag_add(
+			    w->diag, m,
+			    "environment variable '%s' is not set (use ${%s:-default} to "
+			    "give a default)",
+			    name, name);
 			goto fail;
 		} else if (sbuf_add(&b, val, strlen(val)) < 0) {
 			goto nomem;
@@ -231,7 +232,7 @@ type_plain(acrt__ynode *n)
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
 	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes",
 	                                    "YES",  "on",   "On",   "ON",  NULL};
-	static const char *const falses[] = {"false", "False", "FALSE", "no", "No",
+	static const char *const falses[] = {"false", "False", "FALSE", "no",  "No",
 	                                     "NO",    "off",   "Off",   "OFF", NULL};
 	if (in_list(n->text, nulls))
 		n->kind = ACRT__Y_NULL;
@@ -343,7 +344,8 @@ convert_mapping(walker *w, yaml_node_t *yn, acrt__ynode *n, int depth)
 		yaml_node_t *yv = yaml_document_get_node(w->doc, p->value);
 		if (!yk || !yv)
 			continue;
-		if (yk->type == YAML_SCALAR_NODE && yk->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		if (yk->type == YAML_SCALAR_NODE &&
+		    yk->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		    !strcmp((char *)yk->data.scalar.value, "<<")) {
 			merge = yv;
 			continue;
@@ -548,8 +550,8 @@ acrt__ynode_json(const acrt__ynode *n)
 	case ACRT__Y_MAP:
 		j = json_object();
 		for (size_t i = 0; j && i < n->n; i++)
-			if (json_object_set_new(j, n->keys[i]->text, acrt__ynode_json(n->items[i])) <
-			    0)
+			if (json_object_set_new(j, n->keys[i]->text,
+			                        acrt__ynode_json(n->items[i])) < 0)
 				goto fail;
 		return j;
 	}

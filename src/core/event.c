@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/clock.h"
 #include "core/pool.h"
 
 /* Per-thread counters, moved to the globals in batches of COUNT_FLUSH so that
@@ -110,7 +111,7 @@ acrt__event_alloc(const acrt_event *parent)
 	ev->draft = 1;
 	ev->owns_data = 0;
 	ev->id = next_id();
-	ev->time_ns = acrt__wall_ns();
+	ev->time_ns = acrt__event_clock_ns();
 	if (parent != NULL)
 		memcpy(ev->trace_id, parent->trace_id, sizeof ev->trace_id);
 	else

@@ -15,6 +15,7 @@ fi
 TEST=$(basename "$0" .sh)
 ACRT=$(readlink -f "$1")
 BUILD=$(readlink -f "$2")
+# shellcheck disable=SC2034 # used by the tests that source this file
 SRC=$(readlink -f "$3")
 PLUGINS="$BUILD/tests/plugins"
 PY=/usr/bin/python3
@@ -137,6 +138,16 @@ wait_exit() {
 	return 0
 }
 
+# wait_alive PID TIMEOUT_S CMD...: like wait_for, but gives up as soon as the
+# process PID is gone (returns 1 at once then, instead of at the deadline).
+wait_alive() {
+	local pid=$1 t=$2
+	shift 2
+	_cond_or_dead() { "$@" || dead "$pid"; }
+	wait_for "$t" _cond_or_dead "$@" || return 1
+	"$@"
+}
+
 # Number of lines in a file (0 if missing).
 lines() {
 	if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
@@ -162,6 +173,7 @@ py() {
 
 # A Python prelude for JSON-lines checks: load(path) -> list of dicts (fails on
 # a malformed or partial line), die(msg).
+# shellcheck disable=SC2034
 PY_PRELUDE='
 import json, sys
 def die(msg):

@@ -42,4 +42,23 @@ for e in evs:
         die("enrich: currency EUR expected: %r" % e)
 ' "$OUT" || fail "the quickstart output is wrong" "$OUT"
 ok "1000 events, seq 1..1000, status=accepted, amount_cents=42, currency=EUR"
+
+say "acrt run --deployment with component_overrides (enrich: currency USD, replicas 2) --quiet"
+cat >"$WORK/override.yaml" <<YAML
+schema_version: "1.0.0"
+system_name: quickstart
+component_overrides:
+  enrich: {config: {currency: USD}, replicas: 2}
+YAML
+run_acrt override 25 run "$WORK/qs" --deployment "$WORK/override.yaml" --quiet
+expect_rc 0 "acrt run --deployment" "$WORK/override.out" "$WORK/override.err"
+py "$PY_PRELUDE"'
+evs = load(sys.argv[1])
+seqs = sorted(e.get("seq") for e in evs)
+if seqs != list(range(1, 1001)):
+    die("expected each of seq 1..1000 once, got %d events" % len(evs))
+if any(e.get("currency") != "USD" for e in evs):
+    die("the override currency USD was not applied: %r" % [e for e in evs if e.get("currency") != "USD"][:3])
+' "$OUT" || fail "the overridden run's output is wrong" "$OUT" "$WORK/override.err"
+ok "1000 events, each once, currency=USD from component_overrides"
 pass

@@ -54,7 +54,7 @@ xform_threads() {
 	cat /proc/"$PID"/task/*/comm 2>/dev/null | grep -c 'xform'
 }
 four_threads() { [ "$(xform_threads)" -ge 4 ]; }
-if ! wait_for 10 four_threads; then
+if ! wait_alive "$PID" 10 four_threads; then
 	names=$(cat /proc/"$PID"/task/*/comm 2>/dev/null | tr '\n' ' ')
 	fail "expected >= 4 threads named after 'xform', found $(xform_threads); thread names: $names" "$WORK/long.err"
 fi

@@ -53,4 +53,30 @@ if got != want:
 ok "setup first, second, breaker; then cleanup second, first (reverse order); breaker not cleaned up"
 grep -q 'cleanup track' "$WORK/run.err" || fail "the INFO log 'cleanup track' is not on stderr" "$WORK/run.err"
 ok "the components' INFO logs reach stderr"
+
+say "a built-in's setup failure: a file sink whose directory is a regular file"
+mkdir -p "$WORK/builtin"
+: >"$WORK/builtin/notadir"
+cat >"$WORK/builtin/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: builtinfail
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 10}}
+    - name: tracked
+      implementation: plugin:$TRACK#track
+      config: {marker: $WORK/builtin/marker.txt}
+    - {name: badsink, type: Sink, config: {sink: file, path: notadir/out.jsonl}}
+  bindings:
+    - {from: gen.output, to: tracked.input}
+    - {from: tracked.output, to: badsink.input}
+YAML
+run_acrt builtin 20 run "$WORK/builtin"
+expect_rc 1 "acrt run (unwritable sink)" "$WORK/builtin.err"
+grep 'badsink' "$WORK/builtin.err" | grep -q 'notadir' ||
+	fail "no stderr line names the component 'badsink' and the path" "$WORK/builtin.err"
+ok "stderr: $(grep 'badsink' "$WORK/builtin.err" | grep 'notadir' | head -1)"
+grep -qx 'cleanup tracked' "$WORK/builtin/marker.txt" ||
+	fail "the component set up before the sink was not cleaned up" "$WORK/builtin/marker.txt"
+ok "the component set up before it was cleaned up"
 pass
