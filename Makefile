@@ -29,7 +29,7 @@ asan:
 tsan:
 	@$(CMAKE) -S . -B $(BUILD)/tsan -DACRT_SANITIZE=thread -DACRT_BUILD_BENCH=OFF >/dev/null
 	@$(CMAKE) --build $(BUILD)/tsan -j $(JOBS)
-	@cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	@cd $(BUILD)/tsan && ACRT_TEST_SCALE=0.05 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -L tsan --timeout 600
 
 sanitize: asan tsan

@@ -169,6 +169,16 @@ check_plugin(acrt__bpload *L, size_t idx)
 		                 err[0] ? err : "cannot load the plugin");
 	if (desc && desc->props)
 		rc = check_props(L, idx, desc->props);
+	/* A plugin with its own loop and no process() is a source: unless the
+	 * blueprint declares inputs, it has none (the default `input` would
+	 * otherwise be an unbound port). */
+	if (desc && desc->run && !desc->process && !acrt__ynode_get(L->aux[idx].node, "inputs")) {
+		for (size_t i = 0; i < c->n_inputs; i++) {
+			free(c->inputs[i].name);
+			json_decref(c->inputs[i].schema);
+		}
+		c->n_inputs = 0;
+	}
 	acrt__plugin_close(pl);
 	return rc;
 }

@@ -74,6 +74,10 @@ depots_init(void)
 static inline unsigned
 class_of(size_t n)
 {
+#ifdef ACRT_NO_POOL
+	(void)n;
+	return BIG; /* sanitizer builds: every block straight from malloc */
+#endif
 	/* 16-byte steps up to 64, then the table. */
 	if (n <= 64)
 		return n <= 16 ? 0 : (unsigned)((n + 15) / 16) - 1;
@@ -167,7 +171,6 @@ alloc_slow(unsigned c)
 void *
 acrt__pool_alloc(size_t n)
 {
-#ifndef ACRT_NO_POOL
 	unsigned c = class_of(n);
 	if (acrt__likely(c != BIG)) {
 		mag *l = tc.loaded[c];
@@ -178,7 +181,6 @@ acrt__pool_alloc(size_t n)
 			return NULL;
 		return block_with_header(b, c);
 	}
-#endif
 	if (n > SIZE_MAX - HDR)
 		return NULL;
 	unsigned char *b = malloc(n + HDR);

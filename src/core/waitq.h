@@ -18,7 +18,9 @@
 #include <stdint.h>
 
 typedef struct acrt__waitq {
-	_Alignas(64) atomic_uint_fast64_t seq;
+	char pad0_[64];           /* keeps seq off its neighbours' cache lines */
+	atomic_uint_fast64_t seq; /* written by every producer */
+	char pad1_[64];
 	atomic_int waiters;
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */

@@ -299,7 +299,7 @@ acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
 		          "setup failed; cleaning up the components already set up");
 		goto out_cleanup;
 	}
-	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "system '%s' started: %zu components, %zu streams",
+	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "system '%s' started: %zu component(s), %zu stream(s)",
 	          bp->name, bp->n_comps, rt.n_transports);
 
 	for (size_t k = 0; k < bp->n_comps; k++) {

@@ -70,13 +70,13 @@ write_all(const char *s, size_t n)
 static char *
 dump_plain(const json_t *j)
 {
-	size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+	size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	if (n == 0)
 		return NULL;
 	char *out = malloc(n + 1);
 	if (out == NULL)
 		return NULL;
-	json_dumpb(j, out, n, JSON_COMPACT);
+	json_dumpb(j, out, n, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	out[n] = '\0';
 	return out;
 }

@@ -28,8 +28,6 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/acrt-$TEST.XXXXXX")
 _BG_PIDS=""
-# Forced-exit loggers write here.
-: >"$WORK/.bg"
 
 _cleanup() {
 	local rc=$?
@@ -66,6 +64,9 @@ _show() {
 fail() {
 	local msg=$1
 	shift
+	if [ -n "${PID:-}" ] && [ -z "${_REAPED:-}" ] && dead "$PID"; then
+		msg="$msg [acrt (pid $PID) had already exited]"
+	fi
 	echo "FAIL [$TEST]: $msg" >&2
 	local f
 	for f in "$@"; do _show "$f"; done
@@ -124,6 +125,7 @@ start_acrt() {
 	shift
 	"$ACRT" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
 	PID=$!
+	_REAPED=""
 	_BG_PIDS="$_BG_PIDS $PID"
 }
 
@@ -135,6 +137,7 @@ wait_exit() {
 	wait_for "$t" dead "$pid" || return 1
 	wait "$pid"
 	RC=$?
+	_REAPED=1
 	return 0
 }
 
