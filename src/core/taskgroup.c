@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "acrt/acrt.h"
 #include "core/common.h"
@@ -21,13 +23,19 @@ acrt__tg_init(acrt__taskgroup *tg, void (*on_cancel)(void *), void *arg)
 	atomic_init(&tg->cancelled, false);
 	tg->on_cancel = on_cancel;
 	tg->on_cancel_arg = arg;
+	tg->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (tg->done_fd < 0)
+		return -1;
 	if (pthread_mutex_init(&tg->mu, NULL) != 0)
-		return -1;
-	if (acrt__cond_init_mono(&tg->cv) != 0) {
-		pthread_mutex_destroy(&tg->mu);
-		return -1;
-	}
+		goto fail_fd;
+	if (acrt__cond_init_mono(&tg->cv) != 0)
+		goto fail_mutex;
 	return 0;
+fail_mutex:
+	pthread_mutex_destroy(&tg->mu);
+fail_fd:
+	close(tg->done_fd);
+	return -1;
 }
 
 void
@@ -54,7 +62,10 @@ task_main(void *p)
 	pthread_mutex_lock(&tg->mu);
 	t->rc = rc;
 	t->done = true;
-	tg->running--;
+	if (--tg->running == 0) {
+		uint64_t one = 1;
+		(void)!write(tg->done_fd, &one, sizeof one);
+	}
 	if (failed && tg->first_err == 0) {
 		tg->first_err = rc;
 		memcpy(tg->first_err_task, t->name, sizeof t->name);
@@ -165,4 +176,5 @@ acrt__tg_destroy(acrt__taskgroup *tg)
 	acrt__free(tg->tasks);
 	pthread_cond_destroy(&tg->cv);
 	pthread_mutex_destroy(&tg->mu);
+	close(tg->done_fd);
 }

@@ -15,6 +15,8 @@
  *     group: acrt__tg_destroy() requires a completed wait.
  *
  * Spawn and cancel may be called from any thread; wait from one thread only.
+ * A supervisor that also waits for other things (signals) can poll done_fd: it
+ * becomes readable when the last running task ends.
  */
 #ifndef ACRT_TASKGROUP_H
 #define ACRT_TASKGROUP_H
@@ -47,6 +49,7 @@ typedef struct acrt__taskgroup {
 	char first_err_task[16];
 	void (*on_cancel)(void *arg);
 	void *on_cancel_arg;
+	int done_fd; /* eventfd, readable once no task is running (for poll) */
 } acrt__taskgroup;
 
 int acrt__tg_init(acrt__taskgroup *tg, void (*on_cancel)(void *), void *arg);

@@ -8,7 +8,9 @@
  * inside a component. The same loop redraws the status line on a terminal.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +21,7 @@
 #include "harness/status.h"
 #include "observe/log.h"
 
-#define SUPERVISE_TICK_NS (100 * 1000000LL)
+#define STATUS_TICK_NS (250 * 1000000LL)
 
 static void
 wake_all(acrt__runtime *rt)
@@ -205,8 +207,10 @@ log_task_error(void *arg, const char *task, int rc)
 	          acrt_strerror(rc));
 }
 
-/* Waits for the task group, handling signals and the shutdown deadline.
- * Returns 1 if the run was cancelled by force, else 0. */
+/* Waits for the task group, handling signals and the shutdown deadline: poll
+ * on a signalfd (the signals are blocked in every thread) and on the group's
+ * done_fd, with a timeout only when the status line or a drain deadline needs
+ * one. Returns 1 if the run was cancelled by force, else 0. */
 static int
 supervise(acrt__runtime *rt, acrt__status *status)
 {
@@ -215,14 +219,29 @@ supervise(acrt__runtime *rt, acrt__status *status)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	int64_t drain_deadline = ACRT__FOREVER;
 	int forced = 0;
 
 	for (;;) {
 		if (acrt__tg_wait_until(&rt->tg, acrt__mono_ns()) != ACRT_ETIMEDOUT)
-			return forced;
-		struct timespec tick = acrt__timespec(SUPERVISE_TICK_NS);
-		int sig = sigtimedwait(&set, NULL, &tick);
+			break;
+		int64_t now = acrt__mono_ns();
+		int64_t wake = status != NULL ? now + STATUS_TICK_NS : ACRT__FOREVER;
+		if (!forced && drain_deadline < wake)
+			wake = drain_deadline;
+		int timeout_ms = wake == ACRT__FOREVER ? -1
+		                 : wake <= now         ? 0
+		                                       : (int)((wake - now + 999999) / 1000000);
+		struct pollfd pfd[2] = {{.fd = rt->tg.done_fd, .events = POLLIN},
+		                        {.fd = sfd, .events = POLLIN}};
+		(void)poll(pfd, sfd >= 0 ? 2 : 1, sfd >= 0 ? timeout_ms : 100);
+		struct signalfd_siginfo si;
+		int sig = 0;
+		if (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+			sig = (int)si.ssi_signo;
+		else if (sfd < 0) /* no signalfd: fall back to polling for signals */
+			sig = sigtimedwait(&set, NULL, &(struct timespec){0, 0});
 		if (sig == SIGINT || sig == SIGTERM) {
 			if (!atomic_load(&rt->stopping)) {
 				acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
@@ -242,7 +261,7 @@ supervise(acrt__runtime *rt, acrt__status *status)
 			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 			          "SIGHUP: hot reload is not available in this release; ignored");
 		}
-		if (!forced && acrt__mono_ns() > drain_deadline) {
+		if (!forced && acrt__mono_ns() >= drain_deadline) {
 			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
 			          "drain did not finish within shutdown_timeout_ms=%lld; cancelling",
 			          (long long)rt->bp->shutdown_timeout_ms);
@@ -252,6 +271,9 @@ supervise(acrt__runtime *rt, acrt__status *status)
 		if (status != NULL)
 			acrt__status_tick(status, rt);
 	}
+	if (sfd >= 0)
+		close(sfd);
+	return forced;
 }
 
 static size_t
