@@ -8,9 +8,14 @@
  */
 #include "core/inbox.h"
 
+#include <sched.h>
+
 #include "core/common.h"
 
 #define SPIN_ROUNDS 64
+#ifndef YIELD_ROUNDS
+#define YIELD_ROUNDS 4
+#endif
 
 static inline void
 cpu_relax(void)
@@ -116,6 +121,10 @@ acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_
 			return k;
 		for (int i = 0; i < SPIN_ROUNDS && acrt__waitq_key(&ib->wq) == key; i++)
 			cpu_relax();
+		/* Then yield a few times: with more threads than cores, the producer
+		 * we wait for may be runnable on this very core. */
+		for (int i = 0; i < YIELD_ROUNDS && acrt__waitq_key(&ib->wq) == key; i++)
+			sched_yield();
 		if (acrt__waitq_key(&ib->wq) != key)
 			continue;
 		if (acrt__waitq_wait(&ib->wq, key, deadline) == ACRT_ETIMEDOUT) {

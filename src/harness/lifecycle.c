@@ -276,16 +276,26 @@ supervise(acrt__runtime *rt, acrt__status *status)
 	return forced;
 }
 
+/* Logs each stream's totals (debug level) and returns the events still inside. */
 static size_t
-discard_in_flight(acrt__runtime *rt)
+in_flight(acrt__runtime *rt)
 {
-	size_t lost = 0;
+	size_t left = 0;
 	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport *t = rt->transports[i];
 		acrt__transport_stats st;
-		rt->transports[i]->ops->stats(rt->transports[i], &st);
-		lost += st.depth;
+		t->ops->stats(t, &st);
+		left += st.depth;
+		if (!acrt__log_enabled(ACRT_LOG_DEBUG))
+			continue;
+		json_t *x = json_pack("{s:s,s:I,s:I,s:f,s:I}", "stream", t->name, "sent",
+		                      (json_int_t)st.sent, "received", (json_int_t)st.received,
+		                      "producer_blocked_s", (double)st.blocked_ns / 1e9, "depth",
+		                      (json_int_t)st.depth);
+		acrt__log(ACRT_LOG_DEBUG, NULL, 0, x, "stream totals");
+		json_decref(x);
 	}
-	return lost;
+	return left;
 }
 
 int
@@ -343,7 +353,7 @@ acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
 	int rc = acrt__tg_wait_until(&rt.tg, ACRT__FOREVER);
 	if (rc != ACRT_OK)
 		acrt__tg_errors(&rt.tg, log_task_error, NULL);
-	size_t lost = discard_in_flight(&rt);
+	size_t lost = in_flight(&rt);
 
 	uint64_t in = 0, out = 0, errors = 0;
 	acrt__status_totals(&rt, &in, &out, &errors);
