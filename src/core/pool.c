@@ -29,9 +29,12 @@
 #define HDR 16
 #define BIG 0xffu
 
-static const uint32_t class_size[] = {16, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+/* Usable sizes: with the header, every block is a whole number of cache lines
+ * and starts on one, so blocks owned by different threads (a value being
+ * freed by the sink next to one being filled by the source) never share a
+ * line. */
+static const uint32_t class_size[] = {48, 112, 176, 240, 368, 496};
 #define N_CLASSES (sizeof class_size / sizeof class_size[0])
-#define MAX_SMALL 512
 
 typedef struct mag {
 	struct mag *next;
@@ -78,10 +81,7 @@ class_of(size_t n)
 	(void)n;
 	return BIG; /* sanitizer builds: every block straight from malloc */
 #endif
-	/* 16-byte steps up to 64, then the table. */
-	if (n <= 64)
-		return n <= 16 ? 0 : (unsigned)((n + 15) / 16) - 1;
-	for (unsigned c = 4; c < N_CLASSES; c++)
+	for (unsigned c = 0; c < N_CLASSES; c++)
 		if (n <= class_size[c])
 			return c;
 	return BIG;
@@ -165,7 +165,7 @@ alloc_slow(unsigned c)
 		tc.loaded[c] = full;
 		return full->items[--full->n];
 	}
-	return malloc(class_size[c] + HDR);
+	return aligned_alloc(ACRT__CACHELINE, class_size[c] + HDR);
 }
 
 void *
