@@ -12,8 +12,8 @@
 
 static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
                                        "component_overrides", NULL};
-static const char *const rt_keys[] = {"buffers", "timeouts",      "batching", "state", "api",
-                                      "alerts",  "alert_webhook", "logging",  NULL};
+static const char *const rt_keys[] = {"buffers", "timeouts",      "batching", "state",    "api",
+                                      "alerts",  "alert_webhook", "logging",  "chaining", NULL};
 static const char *const buf_keys[] = {"default_size", NULL};
 static const char *const to_keys[] = {"startup_timeout_ms", "shutdown_timeout_ms", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};
@@ -112,6 +112,11 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 		else if (r == 1)
 			bp->log_format = (acrt__log_format)i; /* same order as acrt__log_format */
 	}
+	bool chaining;
+	if ((r = acrt__get_bool(L, rt, "chaining", &chaining)) < 0)
+		rc = -1;
+	else if (r == 1)
+		bp->chaining = chaining;
 	/* Later releases: shape only. */
 	static const char *const maps[] = {"batching", "state", "api", NULL};
 	for (const char *const *k = maps; *k; k++)

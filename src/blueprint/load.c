@@ -155,6 +155,7 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
 	bp->default_buffer = 1024;
 	bp->startup_timeout_ms = 30000;
 	bp->shutdown_timeout_ms = 10000;
+	bp->chaining = true;
 	bp->log_level = ACRT_LOG_INFO;
 	bp->log_format = ACRT__LOG_FORMAT_AUTO;
 	bp->schemas = json_object();

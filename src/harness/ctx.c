@@ -191,6 +191,15 @@ acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	}
 	acrt__event_seal(ev);
 	acrt__counter_add(&ctx->events_out, 1);
+	acrt__outport *op = &ctx->comp->outs[i];
+	if (op->chained != NULL) { /* operator chaining: process it here and now */
+		acrt_ctx *down = &op->chained->inst[ctx->replica];
+		int rc = acrt__instance_process_one(down, op->chained_port, ev);
+		acrt_event_unref(ev);
+		if (rc != ACRT_OK && ctx->fatal == 0)
+			ctx->fatal = rc;
+		return rc;
+	}
 	acrt__outbox *ob = &ctx->outbox[i];
 	ob->evs[ob->n++] = ev;
 	if (ob->n == ACRT__OUTBOX)

@@ -63,37 +63,47 @@ run_source(acrt_ctx *ctx)
 	int rc = ctx->comp->desc->run(ctx, ctx->self);
 	if (rc == ACRT_ESTOPPING)
 		rc = ACRT_OK;
+	if (ctx->fatal != 0) /* a chained component failed (and was reported) */
+		return ctx->fatal;
 	if (rc != ACRT_OK && rc != ACRT_ECANCELED)
 		acrt__ctx_report_error(ctx, NULL, rc == ACRT_ERR ? ACRT_EFATAL : rc);
 	return rc == ACRT_ERR ? ACRT_EFATAL : rc;
 }
 
-/* Calls process (or process_batch) on a received batch. Returns ACRT_OK or the
- * code that must stop this instance. Releases every event of the batch. */
+int
+acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
+{
+	acrt__counter_add(&ctx->events_in, 1);
+	if (ev->kind != ACRT__EV_DATA)
+		return ACRT_OK;
+	acrt_event *outer = ctx->current; /* non-NULL only when re-entered by a chain */
+	ctx->current = ev;
+	int rc = ctx->comp->desc->process(ctx, ctx->self, port, ev);
+	ctx->current = outer;
+	if (rc == ACRT_OK || rc == ACRT_ERR || rc == ACRT_ERETRYABLE || rc == ACRT_EINVAL ||
+	    rc == ACRT_ENOENT) {
+		if (rc != ACRT_OK)
+			acrt__ctx_report_error(ctx, ev, rc);
+		/* A chained component downstream may have failed under this call. */
+		return ctx->fatal;
+	}
+	if (rc == ACRT_ECANCELED)
+		return rc;
+	if (ctx->fatal == 0) /* not already reported further down the chain */
+		acrt__ctx_report_error(ctx, ev, ACRT_EFATAL);
+	return ACRT_EFATAL;
+}
+
+/* Runs a received batch through process, one event at a time, and releases
+ * every event of the batch. Returns ACRT_OK or the code that must stop. */
 static int
 process_batch(acrt_ctx *ctx, const char *port, acrt_event **evs, size_t n)
 {
-	const acrt_component_desc *d = ctx->comp->desc;
 	int stop = ACRT_OK;
-	acrt__counter_add(&ctx->events_in, n);
 	for (size_t i = 0; i < n; i++) {
-		acrt_event *ev = evs[i];
-		if (stop == ACRT_OK && ev->kind == ACRT__EV_DATA) {
-			ctx->current = ev;
-			int rc = d->process(ctx, ctx->self, port, ev);
-			ctx->current = NULL;
-			if (rc != ACRT_OK) {
-				if (rc == ACRT_ERR || rc == ACRT_ERETRYABLE || rc == ACRT_EINVAL ||
-				    rc == ACRT_ENOENT) {
-					acrt__ctx_report_error(ctx, ev, rc);
-				} else {
-					if (rc != ACRT_ECANCELED)
-						acrt__ctx_report_error(ctx, ev, ACRT_EFATAL);
-					stop = rc == ACRT_ECANCELED ? rc : ACRT_EFATAL;
-				}
-			}
-		}
-		acrt_event_unref(ev);
+		if (stop == ACRT_OK)
+			stop = acrt__instance_process_one(ctx, port, evs[i]);
+		acrt_event_unref(evs[i]);
 	}
 	return stop;
 }
@@ -128,19 +138,46 @@ run_consumer(acrt_ctx *ctx)
 	}
 }
 
+/* Ends an instance's process phase: flush what it emitted, end its output
+ * streams, and end the instances chained below it (they ran on this thread). */
 static int
-instance_main(void *arg)
+finish_instance(acrt_ctx *ctx, int rc)
 {
-	acrt_ctx *ctx = arg;
-	ctx->processing = true;
-	int rc = ctx->comp->desc->run != NULL ? run_source(ctx) : run_consumer(ctx);
 	if (rc == ACRT_OK)
 		rc = acrt__ctx_flush_all(ctx);
 	else if (rc != ACRT_ECANCELED)
 		(void)acrt__ctx_flush_all(ctx); /* what was emitted before the failure */
 	ctx->processing = false;
 	acrt__ctx_close_outputs(ctx);
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
+		acrt__comp *down = ctx->comp->outs[i].chained;
+		if (down != NULL) {
+			int r = finish_instance(&down->inst[ctx->replica], rc);
+			if (rc == ACRT_OK)
+				rc = r;
+		}
+	}
 	return rc;
+}
+
+static void
+start_processing(acrt_ctx *ctx)
+{
+	ctx->processing = true;
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++)
+		if (ctx->comp->outs[i].chained != NULL)
+			start_processing(&ctx->comp->outs[i].chained->inst[ctx->replica]);
+}
+
+static int
+instance_main(void *arg)
+{
+	acrt_ctx *ctx = arg;
+	start_processing(ctx);
+	int rc = ctx->comp->desc->run != NULL ? run_source(ctx) : run_consumer(ctx);
+	if (rc == ACRT_OK && ctx->fatal != 0)
+		rc = ctx->fatal;
+	return finish_instance(ctx, rc);
 }
 
 /* ---- Setup and cleanup ----------------------------------------------------- */
@@ -336,7 +373,7 @@ acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
 
 	for (size_t k = 0; k < bp->n_comps; k++) {
 		acrt__comp *c = &rt.comps[bp->topo[k]];
-		for (int r = 0; r < c->n_inst; r++)
+		for (int r = 0; !c->chained && r < c->n_inst; r++)
 			if (acrt__tg_spawn(&rt.tg, c->inst[r].thread_name, instance_main,
 			                   &c->inst[r]) != 0)
 				break;

@@ -45,6 +45,11 @@ typedef struct acrt__outport {
 	const char *name;          /* borrowed from the blueprint */
 	acrt__transport **targets; /* one per binding of this port (fan-out) */
 	size_t n_targets;
+	/* Operator chaining: the port's only binding goes to a component whose only
+	 * input it is, with as many replicas. Instead of a transport, emit calls
+	 * that component's process on the emitting thread (instance i -> i). */
+	acrt__comp *chained;
+	const char *chained_port; /* the input port name it is delivered on */
 } acrt__outport;
 
 typedef struct acrt__outbox {
@@ -75,6 +80,7 @@ struct acrt_ctx {
 	acrt__inbox_cursor cursor;
 	char thread_name[16];
 	char err[512]; /* reason set by acrt_fail */
+	int fatal;     /* a chained downstream failed fatally: stop this instance */
 	acrt__counter events_in, events_out, errors;
 };
 
@@ -88,6 +94,7 @@ struct acrt__comp {
 	acrt_ctx *inst;                   /* spec->replicas instances */
 	int n_inst;
 	json_t *counters;                 /* acrt_count: name -> integer; under rt->mu */
+	bool chained;                     /* runs on its upstream's thread: no own thread */
 };
 
 struct acrt__runtime {
@@ -119,6 +126,10 @@ int acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts);
 /* wiring.c */
 int acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp);
 void acrt__runtime_unwire(acrt__runtime *rt);
+
+/* lifecycle.c: one event through an instance's process (counts, errors).
+ * Returns ACRT_OK, or the code that must stop the instance. Borrows ev. */
+int acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev);
 
 /* ctx.c: used by the runner loops */
 int acrt__ctx_flush_all(acrt_ctx *ctx);

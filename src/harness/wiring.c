@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/stream.h"
 #include "harness/runtime.h"
+#include "observe/log.h"
 
 static long
 port_of(const acrt__port_spec *ports, size_t n, const char *name)
@@ -64,6 +65,36 @@ init_instances(acrt__runtime *rt, acrt__comp *c)
 	return 0;
 }
 
+/*
+ * Operator chaining (as Flink does it): a binding is fused into a direct call
+ * when it is the only binding of its output port, the only binding into its
+ * target, both sides have the same replica count, the target is not a source,
+ * and the binding is not part of an allowed cycle. The target then has no
+ * thread and no stream in between: emit calls its process on the upstream's
+ * thread, which keeps the event in that core's cache. `runtime.chaining:
+ * false` turns it off (each component then runs on its own thread).
+ */
+static bool
+chainable(const acrt__runtime *rt, const acrt__binding_spec *b)
+{
+	const acrt__blueprint *bp = rt->bp;
+	const acrt__comp *from = &rt->comps[b->from_comp], *to = &rt->comps[b->to_comp];
+	if (!bp->chaining || b->allow_cycle || b->from_comp == b->to_comp)
+		return false;
+	if (from->spec->replicas != to->spec->replicas || to->desc->run != NULL ||
+	    to->desc->process == NULL)
+		return false;
+	size_t same_port = 0, into_target = 0;
+	for (size_t i = 0; i < bp->n_bindings; i++) {
+		const acrt__binding_spec *o = &bp->bindings[i];
+		if (o->from_comp == b->from_comp && strcmp(o->from_port, b->from_port) == 0)
+			same_port++;
+		if (o->to_comp == b->to_comp)
+			into_target++;
+	}
+	return same_port == 1 && into_target == 1;
+}
+
 static int
 wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 {
@@ -73,6 +104,14 @@ wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 	long ip = port_of(to->spec->inputs, to->spec->n_inputs, b->to_port);
 	if (op < 0 || ip < 0 || !to->has_inbox)
 		return -1; /* the validator guarantees this cannot happen */
+	if (chainable(rt, b)) {
+		from->outs[op].chained = to;
+		from->outs[op].chained_port = to->spec->inputs[ip].name;
+		to->chained = true;
+		acrt__log(ACRT_LOG_DEBUG, NULL, 0, NULL, "chained %s.%s -> %s.%s (one thread)",
+		          from->spec->name, b->from_port, to->spec->name, b->to_port);
+		return 0;
+	}
 
 	char name[256];
 	snprintf(name, sizeof name, "%s.%s->%s.%s", from->spec->name, b->from_port, to->spec->name,
