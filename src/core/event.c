@@ -175,8 +175,11 @@ acrt_event_unref(acrt_event *ev)
 {
 	if (ev == NULL)
 		return;
-	/* acq_rel: the last owner sees every write of the others (free of charge on x86). */
-	if (atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) == 1)
+	/* Sole owner (the common case at a sink): nobody else holds a reference, so
+	 * nobody can take one; skip the locked decrement. Otherwise acq_rel: the
+	 * last owner sees every write of the others (free of charge on x86). */
+	if (atomic_load_explicit(&ev->refs, memory_order_acquire) == 1 ||
+	    atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) == 1)
 		event_destroy(ev);
 }
 
