@@ -4,11 +4,15 @@ Rows (all on this machine, in this run, so that ratios are meaningful even
 though absolute figures wander on a shared 2-core box):
 
   native        bench_source -> bench_transform -> bench_sink (C plugins), N events
+                (default deployment: 1:1 bindings chained onto one thread)
+  native_threads  the same with runtime.chaining: false (a thread per component)
   builtin_json  Source(sequence) -> Transformer(set) -> Sink(null), N/4 events
+  builtin_json_threads  the same, chaining off
   python_anyio  three anyio tasks over memory object streams (the original design)
   zmq_inproc    three threads over ZeroMQ inproc PUSH/PULL, N events (the baseline)
   chain10       bench_source -> 10 x bench_transform -> bench_sink, N/4 events
-  memory_flat   bench_source -> slow bench_sink; RSS sampled from /proc every 100 ms
+  chain10_threads  the same, chaining off: 12 threads on the 2 cores
+  memory_flat   bench_source -> slow bench_sink, chaining off; RSS from /proc every 100 ms
 
 events/s = events / wall seconds of the whole child process (spawn to exit,
 startup included, the same rule for every row). Peak RSS is the child's
@@ -167,7 +171,7 @@ def q(s):
     return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
 
 
-def write_blueprint(cfg, name, components, bindings):
+def write_blueprint(cfg, name, components, bindings, chaining=True):
     d = os.path.join(cfg.outdir, "bp", name)
     if os.path.isdir(d):
         shutil.rmtree(d)  # no stale build.lock or state from an earlier run
@@ -191,10 +195,14 @@ def write_blueprint(cfg, name, components, bindings):
     path = os.path.join(d, "architecture.yaml")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+    if not chaining:  # one thread per component, every binding a bounded stream
+        with open(os.path.join(d, "deployment.yaml"), "w") as f:
+            f.write('schema_version: "1.0.0"\nsystem_name: bench_%s\n'
+                    'runtime: {chaining: false}\n' % name)
     return path
 
 
-def native_components(cfg, name, n, transforms, sink_config):
+def native_components(cfg, name, n, transforms, sink_config, chaining=True):
     ref = "plugin:%s#%%s" % cfg.plugin
     comps = [{"name": "src", "implementation": ref % "bench_source", "config": {"count": n},
               "inputs": [], "outputs": ["output"]}]
@@ -211,7 +219,7 @@ def native_components(cfg, name, n, transforms, sink_config):
                   "inputs": ["input"], "outputs": []})
     names.append("sink")
     bindings = [("%s.output" % a, "%s.input" % b) for a, b in zip(names, names[1:])]
-    return write_blueprint(cfg, name, comps, bindings), result
+    return write_blueprint(cfg, name, comps, bindings, chaining), result
 
 
 def read_sink_result(path):
@@ -310,7 +318,7 @@ def run_acrt_rep(cfg, tag, bp, n, result_file=None, expect=None, expect_sum=None
     return r
 
 
-def row_native(cfg, name="native", transforms=1, n=None):
+def row_native(cfg, name="native", transforms=1, n=None, chaining=True):
     n = cfg.n if n is None else n
     mult = 2 ** transforms
     expect_sum = n * (n - 1) // 2 * mult
@@ -319,24 +327,26 @@ def row_native(cfg, name="native", transforms=1, n=None):
     sink_cfg = {"expect": n}
     if expect_sum is not None:
         sink_cfg["expect_sum"] = expect_sum
-    bp, result = native_components(cfg, name, n, transforms, sink_cfg)
-    what = "bench_source -> %s -> bench_sink (C plugins, acrt run --quiet)" % (
-        "bench_transform" if transforms == 1 else "%d x bench_transform" % transforms)
+    bp, result = native_components(cfg, name, n, transforms, sink_cfg, chaining)
+    what = "bench_source -> %s -> bench_sink (C plugins, acrt run --quiet)%s" % (
+        "bench_transform" if transforms == 1 else "%d x bench_transform" % transforms,
+        "" if chaining else ", chaining off: a thread per component")
     row = new_row(name, n, what)
     return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "%s.%d" % (name, i), bp, n, result, n,
                                                    expect_sum))
 
 
-def row_builtin(cfg):
+def row_builtin(cfg, name="builtin_json", chaining=True):
     n = max(1, cfg.n // 4)
     comps = [{"name": "src", "type": "Source", "config": {"generator": "sequence", "count": n}},
              {"name": "xf", "type": "Transformer", "config": {"set": {"tag": "x"}}},
              {"name": "sink", "type": "Sink", "config": {"sink": "null"}}]
-    bp = write_blueprint(cfg, "builtin_json", comps,
-                         [("src.output", "xf.input"), ("xf.output", "sink.input")])
-    row = new_row("builtin_json", n, "Source(sequence) -> Transformer(set) -> Sink(null), JSON")
+    bp = write_blueprint(cfg, name, comps,
+                         [("src.output", "xf.input"), ("xf.output", "sink.input")], chaining)
+    row = new_row(name, n, "Source(sequence) -> Transformer(set) -> Sink(null), JSON%s" % (
+        "" if chaining else ", chaining off: a thread per component"))
     row["note"] = "correctness: exit status and the runtime's events_in/errors summary line"
-    return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "builtin_json.%d" % i, bp, n))
+    return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "%s.%d" % (name, i), bp, n))
 
 
 def run_selftimed_rep(cfg, tag, argv, n):
@@ -374,8 +384,10 @@ def row_python(cfg):
 
 def row_memory(cfg, source_eps):
     name = "memory_flat"
+    # Chaining off: the sink must sit behind a bounded stream for this to test it.
     bp, result = native_components(cfg, name, -1, 0,
-                                   {"delay_ns": MEMORY_SINK_DELAY_NS, "expect": -1})
+                                   {"delay_ns": MEMORY_SINK_DELAY_NS, "expect": -1},
+                                   chaining=False)
     row = new_row(name, 0, "bench_source -> slow bench_sink (%d ns/event), RSS every 100 ms"
                   % MEMORY_SINK_DELAY_NS)
     bound = BUFFER * EVENT_BYTES_BOUND + RSS_SLACK_BYTES
@@ -518,8 +530,12 @@ def main():
     rows = []
     plan = [("zmq_inproc", lambda: row_zmq(cfg)),
             ("native", lambda: row_native(cfg)),
+            ("native_threads", lambda: row_native(cfg, "native_threads", chaining=False)),
             ("builtin_json", lambda: row_builtin(cfg)),
+            ("builtin_json_threads", lambda: row_builtin(cfg, "builtin_json_threads", False)),
             ("chain10", lambda: row_native(cfg, "chain10", 10, max(1, cfg.n // 4))),
+            ("chain10_threads", lambda: row_native(cfg, "chain10_threads", 10, max(1, cfg.n // 4),
+                                                   chaining=False)),
             ("python_anyio", lambda: row_python(cfg)),
             ("memory_flat", lambda: row_memory(cfg, by_name.get("native", {}).get(
                 "best_events_per_s")))]
@@ -537,7 +553,8 @@ def main():
         print(" %5.1f s%s" % (time.perf_counter() - t, "" if row["ok"] else "  FAIL"), flush=True)
         rows.append(row)
         by_name[name] = row
-    order = ["native", "builtin_json", "python_anyio", "zmq_inproc", "chain10", "memory_flat"]
+    order = ["native", "native_threads", "builtin_json", "builtin_json_threads", "python_anyio",
+             "zmq_inproc", "chain10", "chain10_threads", "memory_flat"]
     rows.sort(key=lambda r: order.index(r["name"]))
 
     zmq = by_name.get("zmq_inproc", {})
