@@ -182,17 +182,68 @@ instance_main(void *arg)
 
 /* ---- Setup and cleanup ----------------------------------------------------- */
 
-static int
-setup_instance(acrt_ctx *ctx)
+/* setup() runs on a short-lived thread so that the main thread can bound it
+ * with runtime.timeouts.startup_timeout_ms. */
+typedef struct setup_call {
+	acrt_ctx *ctx;
+	void *self;
+	int rc;
+	bool done; /* protected by rt->mu */
+} setup_call;
+
+static void *
+setup_thread(void *arg)
 {
+	setup_call *call = arg;
+	acrt_ctx *ctx = call->ctx;
+	pthread_setname_np(pthread_self(), ctx->thread_name);
+	int rc = ctx->comp->desc->setup(ctx, &call->self);
+	acrt__event_thread_flush();
+	pthread_mutex_lock(&ctx->rt->mu);
+	call->rc = rc;
+	call->done = true;
+	pthread_cond_broadcast(&ctx->rt->wake);
+	pthread_mutex_unlock(&ctx->rt->mu);
+	return NULL;
+}
+
+/* Returns ACRT_OK, the setup's failure, or ACRT_ETIMEDOUT (the call is then
+ * abandoned: the process must exit without touching the runtime again). */
+static int
+setup_instance(acrt_ctx *ctx, int64_t deadline)
+{
+	acrt__runtime *rt = ctx->rt;
 	const acrt_component_desc *d = ctx->comp->desc;
 	ctx->err[0] = '\0';
 	if (d->setup == NULL) {
 		ctx->set_up = true;
 		return ACRT_OK;
 	}
-	void *self = NULL;
-	int rc = d->setup(ctx, &self);
+	setup_call *call = acrt__calloc(1, sizeof *call);
+	if (call == NULL)
+		return ACRT_ENOMEM;
+	call->ctx = ctx;
+	pthread_t th;
+	if (pthread_create(&th, NULL, setup_thread, call) != 0) {
+		acrt__free(call);
+		return ACRT_ENOMEM;
+	}
+	pthread_mutex_lock(&rt->mu);
+	while (!call->done && acrt__mono_ns() < deadline)
+		acrt__cond_wait_until(&rt->wake, &rt->mu, deadline);
+	bool done = call->done;
+	pthread_mutex_unlock(&rt->mu);
+	if (!done) {
+		pthread_detach(th); /* leaked on purpose, with call: it may still write them */
+		acrt__log(ACRT_LOG_ERROR, ctx->comp->spec->name, 0, NULL,
+		          "setup did not finish within startup_timeout_ms=%lld",
+		          (long long)rt->bp->startup_timeout_ms);
+		return ACRT_ETIMEDOUT;
+	}
+	pthread_join(th, NULL);
+	int rc = call->rc;
+	void *self = call->self;
+	acrt__free(call);
 	if (rc != ACRT_OK) {
 		acrt__log(ACRT_LOG_ERROR, ctx->comp->spec->name, 0, NULL, "setup failed: %s",
 		          ctx->err[0] ? ctx->err : acrt_strerror(rc));
@@ -221,15 +272,22 @@ cleanup_all(acrt__runtime *rt)
 	}
 }
 
+/* Sets every instance up in topological order within startup_timeout_ms.
+ * Returns 0, -1 on a failure, or ACRT_ETIMEDOUT. */
 static int
 setup_all(acrt__runtime *rt)
 {
 	const acrt__blueprint *bp = rt->bp;
+	int64_t deadline = acrt__mono_ns() + bp->startup_timeout_ms * 1000000;
 	for (size_t k = 0; k < bp->n_comps; k++) {
 		acrt__comp *c = &rt->comps[bp->topo[k]];
-		for (int r = 0; r < c->n_inst; r++)
-			if (setup_instance(&c->inst[r]) != ACRT_OK)
+		for (int r = 0; r < c->n_inst; r++) {
+			int rc = setup_instance(&c->inst[r], deadline);
+			if (rc == ACRT_ETIMEDOUT)
+				return rc;
+			if (rc != ACRT_OK)
 				return -1;
+		}
 	}
 	return 0;
 }
@@ -363,10 +421,14 @@ acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
 	rt.tg_ready = true;
 
 	int64_t t0 = acrt__mono_ns();
-	if (setup_all(&rt) != 0) {
+	int src = setup_all(&rt);
+	if (src != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "setup failed; cleaning up the components already set up");
-		goto out_cleanup;
+		cleanup_all(&rt);
+		if (src == ACRT_ETIMEDOUT) /* a setup thread may still use the runtime */
+			return 1;
+		goto out_unwire;
 	}
 	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "system '%s' started: %zu component(s), %zu stream(s)",
 	          bp->name, bp->n_comps, rt.n_transports);
@@ -407,7 +469,6 @@ acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
 	}
 	json_decref(extra);
 
-out_cleanup:
 	cleanup_all(&rt);
 out_unwire:
 	if (rt.tg_ready) {
