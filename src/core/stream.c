@@ -3,7 +3,11 @@
  *
  * Producers block on `not_full` only while the ring is full; consumers never
  * block here: they park on the shared waitq (see waitq.h, inbox.c), so one
- * consumer can wait for any of several inputs. Both sides move many events per
+ * consumer can wait for any of several inputs. A lazy send (the runtime's
+ * full-outbox flush) wakes a parked consumer only once a quarter of the ring
+ * (at most 256) is waiting: a consumer faster than its producer then wakes
+ * once per batch instead of once per outbox. The producer kicks every output
+ * before it blocks or ends, so nothing waits for a wake-up that never comes. Both sides move many events per
  * lock acquisition (the harness batches), so the mutex is taken once per
  * batch, not once per event. A consumer wakes a parked producer only when a
  * quarter of the ring is free, so that a full pipeline moves in large steps
@@ -27,6 +31,7 @@ typedef struct stream {
 	uint32_t cap, head, count;
 	uint32_t producers; /* open producer handles; protected by mu */
 	uint32_t send_waiters;
+	uint32_t lazy_batch; /* a lazy send wakes consumers from this depth on */
 	bool cancelled;
 	acrt__waitq *rx;
 	/* statistics, protected by mu */
@@ -34,7 +39,8 @@ typedef struct stream {
 } stream;
 
 static int
-stream_send(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline)
+stream_send(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline,
+            unsigned flags)
 {
 	stream *s = (stream *)t;
 	size_t sent = 0;
@@ -83,11 +89,24 @@ stream_send(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent_out, in
 		sent += k;
 		notify = true;
 	}
+	if (notify && (flags & ACRT__SEND_LAZY) && s->count < s->lazy_batch)
+		notify = false; /* not worth a wake-up yet: the producer will kick */
 	pthread_mutex_unlock(&s->mu);
 	if (notify)
 		acrt__waitq_notify(s->rx);
 	*sent_out = sent;
 	return rc;
+}
+
+static void
+stream_kick(acrt__transport *t)
+{
+	stream *s = (stream *)t;
+	pthread_mutex_lock(&s->mu);
+	bool any = s->count > 0;
+	pthread_mutex_unlock(&s->mu);
+	if (any)
+		acrt__waitq_notify(s->rx);
 }
 
 static size_t
@@ -179,6 +198,7 @@ stream_destroy(acrt__transport *t)
 static const acrt__transport_ops local_ops = {
 	.kind = "local",
 	.send = stream_send,
+	.kick = stream_kick,
 	.try_recv = stream_try_recv,
 	.close = stream_close,
 	.cancel = stream_cancel,
@@ -204,6 +224,7 @@ acrt__stream_new(const char *name, size_t capacity, unsigned producers, acrt__wa
 	if (acrt__cond_init_mono(&s->not_full) != 0)
 		goto fail_mutex;
 	s->cap = (uint32_t)capacity;
+	s->lazy_batch = s->cap / 4 < 256 ? (s->cap + 3) / 4 : 256;
 	s->producers = producers;
 	s->rx = rx;
 	return &s->base;

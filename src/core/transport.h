@@ -34,6 +34,8 @@ typedef enum acrt__rx_status {
 	ACRT__RX_CANCELED   /* cancelled: nothing more will be delivered */
 } acrt__rx_status;
 
+#define ACRT__SEND_LAZY 1u
+
 typedef struct acrt__transport_stats {
 	uint64_t sent, received; /* events */
 	uint64_t blocked_ns;     /* time producers spent waiting for space */
@@ -44,8 +46,14 @@ typedef struct acrt__transport_ops {
 	const char *kind;
 	/* Sends evs[0..n), blocking while full until the monotonic deadline.
 	 * *sent is how many were taken (in order). Returns ACRT_OK (all sent),
-	 * ACRT_ETIMEDOUT, ACRT_ECANCELED or ACRT_ECLOSED (no producer is open). */
-	int (*send)(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent, int64_t deadline);
+	 * ACRT_ETIMEDOUT, ACRT_ECANCELED or ACRT_ECLOSED (no producer is open).
+	 * With ACRT__SEND_LAZY, parked consumers are woken only once the
+	 * transport holds a worthwhile batch (or when it is full); the producer
+	 * must kick() before it blocks anywhere else or ends. */
+	int (*send)(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent, int64_t deadline,
+	            unsigned flags);
+	/* Wakes parked consumers if the transport holds anything. Never blocks. */
+	void (*kick)(acrt__transport *t);
 	/* Never blocks: takes up to max events into evs and returns how many. */
 	size_t (*try_recv)(acrt__transport *t, acrt_event **evs, size_t max, acrt__rx_status *st);
 	/* One producer is done; after the last, consumers see EOS once drained. */

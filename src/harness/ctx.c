@@ -5,7 +5,9 @@
  *
  * Emitting: acrt_emit() seals the event and appends it to the outbox of its
  * port; a full outbox (ACRT__OUTBOX events) is sent to every target of the port
- * in one bulk send per target. Fan-out adds the extra references before the
+ * in one bulk send per target, lazily (consumers are woken per batch, see
+ * stream.c). acrt__ctx_flush_all(), called before the thread blocks and at the
+ * end, sends the rest and kicks every target. Fan-out adds the extra references before the
  * first send, because a consumer may release the event as soon as it has it.
  */
 #include <errno.h>
@@ -111,7 +113,7 @@ acrt_event_new_json(acrt_ctx *ctx, json_t *json)
 /* Sends the outbox of output port i to every target. On cancellation the
  * unsent references are released and ACRT_ECANCELED returned. */
 static int
-flush_port(acrt_ctx *ctx, size_t i)
+flush_port(acrt_ctx *ctx, size_t i, unsigned flags)
 {
 	acrt__outbox *ob = &ctx->outbox[i];
 	acrt__outport *op = &ctx->comp->outs[i];
@@ -131,7 +133,7 @@ flush_port(acrt_ctx *ctx, size_t i)
 	for (size_t t = 0; t < op->n_targets; t++) {
 		acrt__transport *tr = op->targets[t];
 		size_t sent = 0;
-		int src = tr->ops->send(tr, ob->evs, n, &sent, ACRT__FOREVER);
+		int src = tr->ops->send(tr, ob->evs, n, &sent, ACRT__FOREVER, flags);
 		if (src != ACRT_OK) {
 			for (size_t k = sent; k < n; k++)
 				acrt_event_unref(ob->evs[k]);
@@ -146,9 +148,17 @@ acrt__ctx_flush_all(acrt_ctx *ctx)
 {
 	int rc = ACRT_OK;
 	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
-		int r = flush_port(ctx, i);
+		int r = flush_port(ctx, i, 0);
 		if (r != ACRT_OK)
 			rc = r;
+	}
+	if (ctx->lazy_pending) { /* wake consumers still waiting for a batch */
+		ctx->lazy_pending = false;
+		for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
+			acrt__outport *op = &ctx->comp->outs[i];
+			for (size_t t = 0; t < op->n_targets; t++)
+				op->targets[t]->ops->kick(op->targets[t]);
+		}
 	}
 	return rc;
 }
@@ -202,8 +212,10 @@ acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	}
 	acrt__outbox *ob = &ctx->outbox[i];
 	ob->evs[ob->n++] = ev;
-	if (ob->n == ACRT__OUTBOX)
-		return flush_port(ctx, (size_t)i);
+	if (ob->n == ACRT__OUTBOX) {
+		ctx->lazy_pending = true;
+		return flush_port(ctx, (size_t)i, ACRT__SEND_LAZY);
+	}
 	return ACRT_OK;
 }
 

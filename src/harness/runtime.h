@@ -81,6 +81,7 @@ struct acrt_ctx {
 	char thread_name[16];
 	char err[512]; /* reason set by acrt_fail */
 	int fatal;     /* a chained downstream failed fatally: stop this instance */
+	bool lazy_pending; /* a lazy send happened since the last full flush */
 	acrt__counter events_in, events_out, errors;
 };
 

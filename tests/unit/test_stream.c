@@ -56,7 +56,7 @@ test_backpressure_blocks(void **state)
 		evs[i] = mk(0, (uint32_t)i);
 	size_t sent = 0;
 	/* Five into four slots: the fifth waits and times out; four were taken. */
-	int rc = t->ops->send(t, evs, 5, &sent, acrt__mono_ns() + 30 * MS);
+	int rc = t->ops->send(t, evs, 5, &sent, acrt__mono_ns() + 30 * MS, 0);
 	assert_int_equal(rc, ACRT_ETIMEDOUT);
 	assert_int_equal(sent, 4);
 	acrt__transport_stats st;
@@ -72,7 +72,7 @@ test_backpressure_blocks(void **state)
 	acrt_event_unref(got[0]);
 	acrt_event_unref(got[1]);
 	/* Room again: the rest goes through without waiting. */
-	rc = t->ops->send(t, evs + 4, 2, &sent, acrt__mono_ns() + 1000 * MS);
+	rc = t->ops->send(t, evs + 4, 2, &sent, acrt__mono_ns() + 1000 * MS, 0);
 	assert_int_equal(rc, ACRT_OK);
 	assert_int_equal(sent, 2);
 	assert_int_equal(t->ops->destroy(t), 4);
@@ -92,7 +92,7 @@ sender(void *p)
 {
 	sender_arg *a = p;
 	size_t sent = 0;
-	a->rc = a->t->ops->send(a->t, &a->ev, 1, &sent, ACRT__FOREVER);
+	a->rc = a->t->ops->send(a->t, &a->ev, 1, &sent, ACRT__FOREVER, 0);
 	if (sent == 0)
 		acrt_event_unref(a->ev);
 	acrt__event_thread_flush();
@@ -109,7 +109,7 @@ test_blocked_sender_resumes(void **state)
 	acrt__transport *t = acrt__stream_new("t", 1, 1, &wq);
 	acrt_event *first = mk(0, 0);
 	size_t sent;
-	assert_int_equal(t->ops->send(t, &first, 1, &sent, ACRT__FOREVER), ACRT_OK);
+	assert_int_equal(t->ops->send(t, &first, 1, &sent, ACRT__FOREVER, 0), ACRT_OK);
 	sender_arg a = {.t = t, .ev = mk(0, 1)};
 	pthread_t th;
 	pthread_create(&th, NULL, sender, &a);
@@ -142,7 +142,7 @@ test_end_of_stream_after_last_producer(void **state)
 	acrt__transport *t = acrt__stream_new("t", 8, 2, &wq);
 	acrt_event *e = mk(0, 7);
 	size_t sent;
-	t->ops->send(t, &e, 1, &sent, ACRT__FOREVER);
+	t->ops->send(t, &e, 1, &sent, ACRT__FOREVER, 0);
 	t->ops->close(t);
 	acrt_event *got[4];
 	acrt__rx_status rs;
@@ -152,7 +152,7 @@ test_end_of_stream_after_last_producer(void **state)
 	assert_int_equal(acrt__transport_recv(t, &wq, got, 4, acrt__mono_ns() + 20 * MS, &rs), 0);
 	assert_int_equal(rs, ACRT__RX_EMPTY);
 	e = mk(1, 8);
-	t->ops->send(t, &e, 1, &sent, ACRT__FOREVER);
+	t->ops->send(t, &e, 1, &sent, ACRT__FOREVER, 0);
 	t->ops->close(t);
 	/* Last producer closed: the remaining item is still delivered, then EOS. */
 	assert_int_equal(acrt__transport_recv(t, &wq, got, 4, ACRT__FOREVER, &rs), 1);
@@ -162,7 +162,7 @@ test_end_of_stream_after_last_producer(void **state)
 	assert_int_equal(rs, ACRT__RX_EOS);
 	/* Sending after the end is refused, the caller keeps the event. */
 	e = mk(0, 9);
-	assert_int_equal(t->ops->send(t, &e, 1, &sent, ACRT__FOREVER), ACRT_ECLOSED);
+	assert_int_equal(t->ops->send(t, &e, 1, &sent, ACRT__FOREVER, 0), ACRT_ECLOSED);
 	assert_int_equal(sent, 0);
 	acrt_event_unref(e);
 	assert_int_equal(t->ops->destroy(t), 0);
@@ -203,7 +203,7 @@ test_cancel_wakes_waiters(void **state)
 	acrt__transport *empty = acrt__stream_new("empty", 4, 1, &wq_empty);
 	acrt_event *e = mk(0, 0);
 	size_t sent;
-	full->ops->send(full, &e, 1, &sent, ACRT__FOREVER);
+	full->ops->send(full, &e, 1, &sent, ACRT__FOREVER, 0);
 
 	sender_arg s = {.t = full, .ev = mk(0, 1)};
 	recv_arg r = {.t = empty, .wq = &wq_empty};
@@ -259,7 +259,7 @@ producer(void *p)
 		while (n < 1 + (seq % 32) && seq < m->per_producer)
 			batch[n++] = mk(w->id, seq++);
 		size_t sent = 0;
-		int rc = m->t->ops->send(m->t, batch, n, &sent, ACRT__FOREVER);
+		int rc = m->t->ops->send(m->t, batch, n, &sent, ACRT__FOREVER, 0);
 		atomic_fetch_add(&m->sent_ok, sent);
 		for (size_t i = sent; i < n; i++) /* not taken: still ours */
 			acrt_event_unref(batch[i]);
@@ -380,7 +380,7 @@ test_inbox_fan_in(void **state)
 	acrt__inbox_cursor_init(&cur, &ib);
 	acrt_event *e = mk(0, 1);
 	size_t sent, port;
-	b->ops->send(b, &e, 1, &sent, ACRT__FOREVER);
+	b->ops->send(b, &e, 1, &sent, ACRT__FOREVER, 0);
 	a->ops->close(a);
 	acrt_event *got[4];
 	acrt__rx_status st;
