@@ -181,22 +181,26 @@ snk_cleanup(acrt_ctx *ctx, void *self)
 
 	s->last_ns = acrt_now_ns(ctx);
 	if (s->expect >= 0 && s->count != (uint64_t)s->expect) {
-		acrt_log(ctx, ACRT_LOG_ERROR, "bench_sink: FAIL: got %" PRIu64 " events, expected %" PRId64,
-		         s->count, s->expect);
+		acrt_log(ctx, ACRT_LOG_ERROR,
+		         "bench_sink: FAIL: got %" PRIu64 " events, expected %" PRId64, s->count,
+		         s->expect);
 		ok = 0;
 	}
 	if (s->expect_sum >= 0 && s->sum != (uint64_t)s->expect_sum) {
-		acrt_log(ctx, ACRT_LOG_ERROR, "bench_sink: FAIL: sum %" PRIu64 ", expected %" PRId64,
-		         s->sum, s->expect_sum);
+		acrt_log(ctx, ACRT_LOG_ERROR,
+		         "bench_sink: FAIL: sum %" PRIu64 ", expected %" PRId64, s->sum,
+		         s->expect_sum);
 		ok = 0;
 	}
 	if (s->result_file != NULL) {
 		FILE *f = fopen(s->result_file, "w");
 		if (f == NULL) {
-			acrt_log(ctx, ACRT_LOG_ERROR, "bench_sink: cannot write %s", s->result_file);
+			acrt_log(ctx, ACRT_LOG_ERROR, "bench_sink: cannot write %s",
+			         s->result_file);
 		} else {
-			fprintf(f, "count=%" PRIu64 " sum=%" PRIu64 " first_ns=%" PRId64
-			           " last_ns=%" PRId64 " ok=%d\n",
+			fprintf(f,
+			        "count=%" PRIu64 " sum=%" PRIu64 " first_ns=%" PRId64
+			        " last_ns=%" PRId64 " ok=%d\n",
 			        s->count, s->sum, s->first_ns, s->last_ns, ok);
 			fclose(f);
 		}

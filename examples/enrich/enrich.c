@@ -17,8 +17,8 @@ typedef struct enrich {
 } enrich_state;
 
 static const acrt_prop enrich_props[] = {
-	{"currency", ACRT_PROP_STRING, 0, 0, 0, NULL, "ISO 4217 code added to every event"},
-	{NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
+    {"currency", ACRT_PROP_STRING, 0, 0, 0, NULL, "ISO 4217 code added to every event"},
+    {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
 static int
@@ -50,8 +50,9 @@ enrich_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	json_object_set(out, "currency", s->currency);
 	json_t *amount = json_object_get(out, "amount");
 	if (json_is_number(amount))
-		json_object_set_new(out, "amount_cents",
-		                    json_integer((json_int_t)(json_number_value(amount) * 100.0 + 0.5)));
+		json_object_set_new(
+		    out, "amount_cents",
+		    json_integer((json_int_t)(json_number_value(amount) * 100.0 + 0.5)));
 	acrt_event *o = acrt_event_new_json(ctx, out);
 	if (o == NULL)
 		return acrt_fail(ctx, "out of memory");
@@ -68,11 +69,11 @@ enrich_cleanup(acrt_ctx *ctx, void *self)
 }
 
 ACRT_API const acrt_component_desc enrich = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "enrich",
-	.props = enrich_props,
-	.setup = enrich_setup,
-	.process = enrich_process,
-	.cleanup = enrich_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "enrich",
+    .props = enrich_props,
+    .setup = enrich_setup,
+    .process = enrich_process,
+    .cleanup = enrich_cleanup,
 };

@@ -96,17 +96,17 @@ typedef enum acrt_prop_type {
 typedef struct acrt_prop {
 	const char *key;
 	acrt_prop_type type;
-	int required;            /* non-zero: the key must be present */
-	double min, max;         /* range for INT/NUMBER when min < max */
+	int required;              /* non-zero: the key must be present */
+	double min, max;           /* range for INT/NUMBER when min < max */
 	const char *const *one_of; /* NULL-terminated allowed strings, or NULL */
-	const char *help;        /* one line, for `acrt help` and docs */
+	const char *help;          /* one line, for `acrt help` and docs */
 } acrt_prop;
 
 /* ---- The descriptor ------------------------------------------------------- */
 typedef struct acrt_component_desc {
-	uint32_t abi_version; /* ACRT_ABI_VERSION: checked before anything else */
-	uint32_t struct_size; /* sizeof(acrt_component_desc) the plugin was built with */
-	const char *name;     /* the component kind, for logs */
+	uint32_t abi_version;   /* ACRT_ABI_VERSION: checked before anything else */
+	uint32_t struct_size;   /* sizeof(acrt_component_desc) the plugin was built with */
+	const char *name;       /* the component kind, for logs */
 	const acrt_prop *props; /* config table, or NULL for free-form config */
 
 	/* Allocates the instance state into *self. NULL means nothing to set up. */

@@ -76,13 +76,13 @@ typedef struct acrt__blueprint {
 	json_t *schemas; /* object (possibly empty) */
 
 	/* Deployment, every key defaulted. */
-	size_t default_buffer;        /* runtime.buffers.default_size (1024) */
-	int64_t startup_timeout_ms;   /* runtime.timeouts.startup_timeout_ms (30000) */
-	int64_t shutdown_timeout_ms;  /* runtime.timeouts.shutdown_timeout_ms (10000) */
-	int log_level;                /* acrt_log_level, runtime.logging.level (info) */
-	acrt__log_format log_format;  /* runtime.logging.format (auto) */
-	bool chaining;                /* runtime.chaining (true): fuse 1:1 bindings */
-	json_t *runtime;              /* the raw runtime: mapping, for later releases */
+	size_t default_buffer;       /* runtime.buffers.default_size (1024) */
+	int64_t startup_timeout_ms;  /* runtime.timeouts.startup_timeout_ms (30000) */
+	int64_t shutdown_timeout_ms; /* runtime.timeouts.shutdown_timeout_ms (10000) */
+	int log_level;               /* acrt_log_level, runtime.logging.level (info) */
+	acrt__log_format log_format; /* runtime.logging.format (auto) */
+	bool chaining;               /* runtime.chaining (true): fuse 1:1 bindings */
+	json_t *runtime;             /* the raw runtime: mapping, for later releases */
 
 	size_t *topo; /* n_comps indices: a topological order (allow_cycle edges ignored) */
 } acrt__blueprint;

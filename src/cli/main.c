@@ -40,9 +40,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-	{"run", acrt__cmd_run},
-	{"validate", acrt__cmd_validate},
-	{"help", acrt__cmd_help},
+    {"run", acrt__cmd_run},
+    {"validate", acrt__cmd_validate},
+    {"help", acrt__cmd_help},
 };
 
 static const char *const later[] = {"lock", "graph", "checkpoints", "top", "tap", "schema"};

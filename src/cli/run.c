@@ -25,7 +25,8 @@ acrt__cmd_run(int argc, char **argv)
 			deployment = a + 13;
 		} else if (strncmp(a, "--resume", 8) == 0 || strcmp(a, "--watch") == 0 ||
 		           strcmp(a, "--update-lock") == 0 || strncmp(a, "--node", 6) == 0) {
-			return acrt__cli_usage_error("run: '%s' is not available in this release", a);
+			return acrt__cli_usage_error("run: '%s' is not available in this release",
+			                             a);
 		} else if (a[0] == '-') {
 			return acrt__cli_usage_error("run: unknown option '%s'", a);
 		} else if (path == NULL) {

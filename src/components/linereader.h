@@ -29,7 +29,6 @@ void acrt__lr_free(acrt__linereader *lr);
  * 0 at end of input (with follow: after waiting, only when stopping),
  * or a negative acrt_err. Waits in slices so that acrt_stopping() is honoured.
  */
-int acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **line,
-                  size_t *len);
+int acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **line, size_t *len);
 
 #endif /* ACRT_LINEREADER_H */

@@ -16,14 +16,14 @@ static const char *const in_out[] = {"input", NULL};
 static const char *const out_port[] = {"output", NULL};
 
 static const acrt__builtin builtins[] = {
-	{"Source", &acrt__source_desc, none, out_only, acrt__source_check},
-	{"Transformer", &acrt__transformer_desc, in_out, out_port, acrt__transformer_check},
-	{"Sink", &acrt__sink_desc, in_only, none, acrt__sink_check},
-	{"Filter", NULL, in_out, out_port, NULL},
-	{"Router", NULL, in_out, out_port, NULL},
-	{"Aggregator", NULL, in_out, out_port, NULL},
-	{"Store", NULL, in_only, none, NULL},
-	{"APIEndpoint", NULL, none, out_only, NULL},
+    {"Source", &acrt__source_desc, none, out_only, acrt__source_check},
+    {"Transformer", &acrt__transformer_desc, in_out, out_port, acrt__transformer_check},
+    {"Sink", &acrt__sink_desc, in_only, none, acrt__sink_check},
+    {"Filter", NULL, in_out, out_port, NULL},
+    {"Router", NULL, in_out, out_port, NULL},
+    {"Aggregator", NULL, in_out, out_port, NULL},
+    {"Store", NULL, in_only, none, NULL},
+    {"APIEndpoint", NULL, none, out_only, NULL},
 };
 
 const acrt__builtin *

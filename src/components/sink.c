@@ -9,8 +9,8 @@
  * split across a crash boundary by us (whole buffer writes of whole lines).
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +25,9 @@
 static const char *const sink_kinds[] = {"file", "stdout", "null", NULL};
 
 static const acrt_prop sink_props[] = {
-	{"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null"},
-	{"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
-	{NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
+    {"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null"},
+    {"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
+    {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
 int
@@ -44,7 +44,7 @@ acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len)
 }
 
 typedef struct sink {
-	int fd;       /* -1 for null */
+	int fd; /* -1 for null */
 	bool own_fd;
 	char *buf;
 	size_t n;
@@ -172,11 +172,11 @@ sink_cleanup(acrt_ctx *ctx, void *self)
 }
 
 const acrt_component_desc acrt__sink_desc = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "Sink",
-	.props = sink_props,
-	.setup = sink_setup,
-	.process = sink_process,
-	.cleanup = sink_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "Sink",
+    .props = sink_props,
+    .setup = sink_setup,
+    .process = sink_process,
+    .cleanup = sink_cleanup,
 };

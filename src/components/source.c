@@ -7,8 +7,8 @@
  * line number, counted) and the source goes on.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +21,14 @@ static const char *const generators[] = {"sequence", NULL};
 static const char *const sources[] = {"file", "stdin", NULL};
 
 static const acrt_prop source_props[] = {
-	{"generator", ACRT_PROP_STRING, 0, 0, 0, generators, "built-in generator: sequence"},
-	{"source", ACRT_PROP_STRING, 0, 0, 0, sources, "read JSON lines from: file | stdin"},
-	{"count", ACRT_PROP_INT, 0, 0, 9.2e18, NULL, "sequence: events to emit (absent: unbounded)"},
-	{"rate_per_s", ACRT_PROP_NUMBER, 0, 1e-9, 1e12, NULL, "sequence: events per second"},
-	{"payload", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "sequence: fields merged into every event"},
-	{"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
-	{"follow", ACRT_PROP_BOOL, 0, 0, 0, NULL, "file: keep reading as the file grows"},
-	{NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
+    {"generator", ACRT_PROP_STRING, 0, 0, 0, generators, "built-in generator: sequence"},
+    {"source", ACRT_PROP_STRING, 0, 0, 0, sources, "read JSON lines from: file | stdin"},
+    {"count", ACRT_PROP_INT, 0, 0, 9.2e18, NULL, "sequence: events to emit (absent: unbounded)"},
+    {"rate_per_s", ACRT_PROP_NUMBER, 0, 1e-9, 1e12, NULL, "sequence: events per second"},
+    {"payload", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "sequence: fields merged into every event"},
+    {"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
+    {"follow", ACRT_PROP_BOOL, 0, 0, 0, NULL, "file: keep reading as the file grows"},
+    {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
 int
@@ -38,8 +38,9 @@ acrt__source_check(const json_t *config, const char **key, char *msg, size_t len
 	json_t *src = json_object_get(config, "source");
 	if ((gen == NULL) == (src == NULL)) {
 		*key = gen != NULL ? "source" : NULL;
-		snprintf(msg, len, "a Source needs exactly one of 'generator: sequence' or "
-		                   "'source: file|stdin'");
+		snprintf(msg, len,
+		         "a Source needs exactly one of 'generator: sequence' or "
+		         "'source: file|stdin'");
 		return -1;
 	}
 	if (src != NULL && strcmp(json_string_value(src), "file") == 0 &&
@@ -188,11 +189,11 @@ source_cleanup(acrt_ctx *ctx, void *self)
 }
 
 const acrt_component_desc acrt__source_desc = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "Source",
-	.props = source_props,
-	.setup = source_setup,
-	.run = source_run,
-	.cleanup = source_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "Source",
+    .props = source_props,
+    .setup = source_setup,
+    .run = source_run,
+    .cleanup = source_cleanup,
 };

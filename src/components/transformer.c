@@ -12,11 +12,11 @@
 #include "components/builtins.h"
 
 static const acrt_prop transformer_props[] = {
-	{"set", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "fields to set: {field: value}"},
-	{"rename", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "fields to rename: {old: new}"},
-	{"drop", ACRT_PROP_ARRAY, 0, 0, 0, NULL, "fields to remove: [field, ...]"},
-	{"jq", ACRT_PROP_STRING, 0, 0, 0, NULL, "jq expression (a later release)"},
-	{NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
+    {"set", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "fields to set: {field: value}"},
+    {"rename", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "fields to rename: {old: new}"},
+    {"drop", ACRT_PROP_ARRAY, 0, 0, 0, NULL, "fields to remove: [field, ...]"},
+    {"jq", ACRT_PROP_STRING, 0, 0, 0, NULL, "jq expression (a later release)"},
+    {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
 int
@@ -116,11 +116,11 @@ xf_cleanup(acrt_ctx *ctx, void *self)
 }
 
 const acrt_component_desc acrt__transformer_desc = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "Transformer",
-	.props = transformer_props,
-	.setup = xf_setup,
-	.process = xf_process,
-	.cleanup = xf_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "Transformer",
+    .props = transformer_props,
+    .setup = xf_setup,
+    .process = xf_process,
+    .cleanup = xf_cleanup,
 };

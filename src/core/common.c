@@ -142,19 +142,32 @@ const char *
 acrt_strerror(int err)
 {
 	switch (err) {
-	case ACRT_OK: return "ok";
-	case ACRT_ERR: return "event failed";
-	case ACRT_EFATAL: return "fatal component error";
-	case ACRT_ECANCELED: return "cancelled";
-	case ACRT_ETIMEDOUT: return "timed out";
-	case ACRT_ECLOSED: return "stream closed";
-	case ACRT_ENOMEM: return "out of memory";
-	case ACRT_EINVAL: return "invalid argument";
-	case ACRT_ENOENT: return "not found";
-	case ACRT_ESTOPPING: return "stopping";
-	case ACRT_EABI: return "ABI mismatch";
-	case ACRT_ERETRYABLE: return "event failed (retryable)";
-	default: return "unknown error";
+	case ACRT_OK:
+		return "ok";
+	case ACRT_ERR:
+		return "event failed";
+	case ACRT_EFATAL:
+		return "fatal component error";
+	case ACRT_ECANCELED:
+		return "cancelled";
+	case ACRT_ETIMEDOUT:
+		return "timed out";
+	case ACRT_ECLOSED:
+		return "stream closed";
+	case ACRT_ENOMEM:
+		return "out of memory";
+	case ACRT_EINVAL:
+		return "invalid argument";
+	case ACRT_ENOENT:
+		return "not found";
+	case ACRT_ESTOPPING:
+		return "stopping";
+	case ACRT_EABI:
+		return "ABI mismatch";
+	case ACRT_ERETRYABLE:
+		return "event failed (retryable)";
+	default:
+		return "unknown error";
 	}
 }
 

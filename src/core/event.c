@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/clock.h"
+#include "core/common.h"
 #include "core/pool.h"
 
 /* Per-thread counters, moved to the globals in batches of COUNT_FLUSH so that

@@ -43,13 +43,13 @@ struct acrt_event {
 	int64_t time_ns;
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
-	const char *ctype;         /* static string, or owned in ctype_owned */
+	const char *ctype; /* static string, or owned in ctype_owned */
 	char *ctype_owned;
 	acrt__header *headers;
 	uint32_t n_headers;
-	uint32_t len;              /* payload length when data != NULL */
-	_Atomic(char *) data;      /* payload bytes; NULL until a JSON event is dumped */
-	_Atomic(json_t *) json;    /* parsed payload cache; owned reference */
+	uint32_t len;           /* payload length when data != NULL */
+	_Atomic(char *) data;   /* payload bytes; NULL until a JSON event is dumped */
+	_Atomic(json_t *) json; /* parsed payload cache; owned reference */
 	uint64_t barrier_id;
 	unsigned char inline_buf[ACRT__EV_INLINE];
 };
@@ -73,8 +73,6 @@ acrt__event_ref_n(acrt_event *ev, unsigned n)
 void acrt__event_thread_flush(void);
 /* Events currently allocated (for tests and metrics). */
 int64_t acrt__event_live(void);
-
-
 
 /* Constructors behind acrt_event_new / acrt_event_new_json; parent may be NULL. */
 acrt_event *acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len,

@@ -111,8 +111,8 @@ inbox_pass(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max,
 }
 
 size_t
-acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max,
-                 size_t *port, int64_t deadline, acrt__rx_status *st)
+acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max, size_t *port,
+                 int64_t deadline, acrt__rx_status *st)
 {
 	for (;;) {
 		uint64_t key = acrt__waitq_key(&ib->wq);

@@ -7,11 +7,10 @@
  * full-outbox flush) wakes a parked consumer only once a quarter of the ring
  * (at most 256) is waiting: a consumer faster than its producer then wakes
  * once per batch instead of once per outbox. The producer kicks every output
- * before it blocks or ends, so nothing waits for a wake-up that never comes. Both sides move many events per
- * lock acquisition (the harness batches), so the mutex is taken once per
- * batch, not once per event. A consumer wakes a parked producer only when a
- * quarter of the ring is free, so that a full pipeline moves in large steps
- * instead of ping-ponging one slot at a time.
+ * before it blocks or ends, so nothing waits for a wake-up that never comes. Both sides move many
+ * events per lock acquisition (the harness batches), so the mutex is taken once per batch, not once
+ * per event. A consumer wakes a parked producer only when a quarter of the ring is free, so that a
+ * full pipeline moves in large steps instead of ping-ponging one slot at a time.
  */
 #include "core/stream.h"
 
@@ -196,14 +195,14 @@ stream_destroy(acrt__transport *t)
 }
 
 static const acrt__transport_ops local_ops = {
-	.kind = "local",
-	.send = stream_send,
-	.kick = stream_kick,
-	.try_recv = stream_try_recv,
-	.close = stream_close,
-	.cancel = stream_cancel,
-	.stats = stream_stats,
-	.destroy = stream_destroy,
+    .kind = "local",
+    .send = stream_send,
+    .kick = stream_kick,
+    .try_recv = stream_try_recv,
+    .close = stream_close,
+    .cancel = stream_cancel,
+    .stats = stream_stats,
+    .destroy = stream_destroy,
 };
 
 acrt__transport *

@@ -41,11 +41,11 @@ typedef struct acrt__task {
 
 typedef struct acrt__taskgroup {
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* signalled when a task ends; CLOCK_MONOTONIC */
+	pthread_cond_t cv;  /* signalled when a task ends; CLOCK_MONOTONIC */
 	acrt__task **tasks; /* protected by mu */
 	size_t n_tasks, running;
 	atomic_bool cancelled;
-	int first_err;          /* first failure code, 0 if none */
+	int first_err; /* first failure code, 0 if none */
 	char first_err_task[16];
 	void (*on_cancel)(void *arg);
 	void *on_cancel_arg;

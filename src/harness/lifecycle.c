@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "core/common.h"
@@ -339,12 +339,14 @@ supervise(acrt__runtime *rt, acrt__status *status)
 			sig = sigtimedwait(&set, NULL, &(struct timespec){0, 0});
 		if (sig == SIGINT || sig == SIGTERM) {
 			if (!atomic_load(&rt->stopping)) {
-				acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
-				          "received %s: stopping sources, draining in-flight events "
-				          "(up to %lld ms)",
-				          sig == SIGINT ? "SIGINT" : "SIGTERM",
-				          (long long)rt->bp->shutdown_timeout_ms);
-				drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
+				acrt__log(
+				    ACRT_LOG_INFO, NULL, 0, NULL,
+				    "received %s: stopping sources, draining in-flight events "
+				    "(up to %lld ms)",
+				    sig == SIGINT ? "SIGINT" : "SIGTERM",
+				    (long long)rt->bp->shutdown_timeout_ms);
+				drain_deadline =
+				    acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
 				acrt__runtime_stop(rt);
 			} else if (!forced) {
 				acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
@@ -357,9 +359,10 @@ supervise(acrt__runtime *rt, acrt__status *status)
 			          "SIGHUP: hot reload is not available in this release; ignored");
 		}
 		if (!forced && acrt__mono_ns() >= drain_deadline) {
-			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
-			          "drain did not finish within shutdown_timeout_ms=%lld; cancelling",
-			          (long long)rt->bp->shutdown_timeout_ms);
+			acrt__log(
+			    ACRT_LOG_WARN, NULL, 0, NULL,
+			    "drain did not finish within shutdown_timeout_ms=%lld; cancelling",
+			    (long long)rt->bp->shutdown_timeout_ms);
 			forced = 1;
 			acrt__tg_cancel(&rt->tg);
 		}
@@ -430,8 +433,9 @@ acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
 			return 1;
 		goto out_unwire;
 	}
-	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "system '%s' started: %zu component(s), %zu stream(s)",
-	          bp->name, bp->n_comps, rt.n_transports);
+	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+	          "system '%s' started: %zu component(s), %zu stream(s)", bp->name, bp->n_comps,
+	          rt.n_transports);
 
 	for (size_t k = 0; k < bp->n_comps; k++) {
 		acrt__comp *c = &rt.comps[bp->topo[k]];

@@ -70,32 +70,32 @@ struct acrt_ctx {
 	acrt__runtime *rt;
 	acrt__comp *comp;
 	int replica;
-	void *self;          /* the instance state made by setup */
-	bool set_up;         /* setup succeeded: cleanup is owed */
-	bool processing;     /* emit is allowed (process phase) */
-	acrt_event *current; /* the event being processed (trace parent), or NULL */
-	acrt__outbox *outbox; /* one per output port */
+	void *self;            /* the instance state made by setup */
+	bool set_up;           /* setup succeeded: cleanup is owed */
+	bool processing;       /* emit is allowed (process phase) */
+	acrt_event *current;   /* the event being processed (trace parent), or NULL */
+	acrt__outbox *outbox;  /* one per output port */
 	const char *last_port; /* emit's port-name cache */
 	size_t last_port_idx;
 	acrt__inbox_cursor cursor;
 	char thread_name[16];
-	char err[512]; /* reason set by acrt_fail */
-	int fatal;     /* a chained downstream failed fatally: stop this instance */
+	char err[512];     /* reason set by acrt_fail */
+	int fatal;         /* a chained downstream failed fatally: stop this instance */
 	bool lazy_pending; /* a lazy send happened since the last full flush */
 	acrt__counter events_in, events_out, errors;
 };
 
 struct acrt__comp {
-	const acrt__comp_spec *spec;      /* borrowed from the blueprint */
-	const acrt_component_desc *desc;  /* built-in or from the plugin */
-	acrt__plugin *plugin;             /* NULL for built-ins */
-	acrt__outport *outs;              /* spec->n_outputs */
-	acrt__inbox inbox;                /* all transports into this component */
+	const acrt__comp_spec *spec;     /* borrowed from the blueprint */
+	const acrt_component_desc *desc; /* built-in or from the plugin */
+	acrt__plugin *plugin;            /* NULL for built-ins */
+	acrt__outport *outs;             /* spec->n_outputs */
+	acrt__inbox inbox;               /* all transports into this component */
 	bool has_inbox;
-	acrt_ctx *inst;                   /* spec->replicas instances */
+	acrt_ctx *inst; /* spec->replicas instances */
 	int n_inst;
-	json_t *counters;                 /* acrt_count: name -> integer; under rt->mu */
-	bool chained;                     /* runs on its upstream's thread: no own thread */
+	json_t *counters; /* acrt_count: name -> integer; under rt->mu */
+	bool chained;     /* runs on its upstream's thread: no own thread */
 };
 
 struct acrt__runtime {
@@ -111,8 +111,8 @@ struct acrt__runtime {
 	atomic_bool stopping; /* graceful stop requested */
 	atomic_bool cancelled;
 
-	bool quiet;      /* no status line */
-	int exit_code;   /* what acrt__runtime_run returns */
+	bool quiet;    /* no status line */
+	int exit_code; /* what acrt__runtime_run returns */
 };
 
 /* Options from the command line. */

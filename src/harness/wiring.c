@@ -150,7 +150,8 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 			return -1;
 		}
 		c->counters = json_object();
-		c->outs = acrt__calloc(c->spec->n_outputs ? c->spec->n_outputs : 1, sizeof *c->outs);
+		c->outs =
+		    acrt__calloc(c->spec->n_outputs ? c->spec->n_outputs : 1, sizeof *c->outs);
 		if (c->counters == NULL || c->outs == NULL)
 			goto nomem;
 		for (size_t p = 0; p < c->spec->n_outputs; p++)

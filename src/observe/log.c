@@ -151,8 +151,8 @@ acrt__logv(int level, const char *component, uint64_t event_id, const json_t *ex
 }
 
 void
-acrt__log(int level, const char *component, uint64_t event_id, const json_t *extra,
-          const char *fmt, ...)
+acrt__log(int level, const char *component, uint64_t event_id, const json_t *extra, const char *fmt,
+          ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

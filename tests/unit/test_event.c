@@ -114,7 +114,8 @@ test_concurrent_readers_share_one_parse(void **state)
 {
 	(void)state;
 	for (int round = 0; round < 50; round++) {
-		acrt_event *ev = acrt__event_new_json(NULL, json_pack("{s:i,s:s}", "n", round, "s", "x"));
+		acrt_event *ev =
+		    acrt__event_new_json(NULL, json_pack("{s:i,s:s}", "n", round, "s", "x"));
 		acrt__event_seal(ev);
 		race r[4];
 		pthread_t th[4];
@@ -174,13 +175,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refcount_frees_on_last_unref),
-		cmocka_unit_test(test_payload_inline_and_large),
-		cmocka_unit_test(test_headers_only_on_drafts),
-		cmocka_unit_test(test_json_lazy_and_cached),
-		cmocka_unit_test(test_concurrent_readers_share_one_parse),
-		cmocka_unit_test(test_trace_context_propagates),
-		cmocka_unit_test(test_event_clock_tracks_realtime),
+	    cmocka_unit_test(test_refcount_frees_on_last_unref),
+	    cmocka_unit_test(test_payload_inline_and_large),
+	    cmocka_unit_test(test_headers_only_on_drafts),
+	    cmocka_unit_test(test_json_lazy_and_cached),
+	    cmocka_unit_test(test_concurrent_readers_share_one_parse),
+	    cmocka_unit_test(test_trace_context_propagates),
+	    cmocka_unit_test(test_event_clock_tracks_realtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

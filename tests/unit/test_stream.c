@@ -285,8 +285,8 @@ consumer(void *p)
 	for (;;) {
 		size_t port;
 		acrt__rx_status st;
-		size_t n = acrt__inbox_recv(&m->ib, &cur, got, 1 + w->id * 20, &port, ACRT__FOREVER,
-		                            &st);
+		size_t n =
+		    acrt__inbox_recv(&m->ib, &cur, got, 1 + w->id * 20, &port, ACRT__FOREVER, &st);
 		if (n == 0)
 			break;
 		for (size_t i = 0; i < n; i++) {
@@ -403,13 +403,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backpressure_blocks),
-		cmocka_unit_test(test_blocked_sender_resumes),
-		cmocka_unit_test(test_end_of_stream_after_last_producer),
-		cmocka_unit_test(test_cancel_wakes_waiters),
-		cmocka_unit_test(test_inbox_fan_in),
-		cmocka_unit_test(test_mpmc_stress),
-		cmocka_unit_test(test_close_cancel_race),
+	    cmocka_unit_test(test_backpressure_blocks),
+	    cmocka_unit_test(test_blocked_sender_resumes),
+	    cmocka_unit_test(test_end_of_stream_after_last_producer),
+	    cmocka_unit_test(test_cancel_wakes_waiters),
+	    cmocka_unit_test(test_inbox_fan_in),
+	    cmocka_unit_test(test_mpmc_stress),
+	    cmocka_unit_test(test_close_cancel_race),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

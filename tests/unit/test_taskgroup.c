@@ -164,10 +164,10 @@ main(void)
 	acrt__tg_destroy(&warm);
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_first_failure_cancels_siblings),
-		cmocka_unit_test(test_no_orphans_after_many),
-		cmocka_unit_test(test_wait_deadline_then_cancel),
-		cmocka_unit_test(test_thread_carries_name),
+	    cmocka_unit_test(test_first_failure_cancels_siblings),
+	    cmocka_unit_test(test_no_orphans_after_many),
+	    cmocka_unit_test(test_wait_deadline_then_cancel),
+	    cmocka_unit_test(test_thread_carries_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 /* Polls cond (an expression) until true or timeout_ms; evaluates to its value. */
 #define WAIT_FOR(cond, timeout_ms)                                                                 \
 	({                                                                                         \
-		int64_t dl_ = acrt__mono_ns() + (int64_t)(timeout_ms) * MS;                         \
+		int64_t dl_ = acrt__mono_ns() + (int64_t)(timeout_ms)*MS;                          \
 		bool ok_;                                                                          \
 		while (!(ok_ = (cond)) && acrt__mono_ns() < dl_)                                   \
 			sched_yield();                                                             \
