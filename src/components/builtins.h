@@ -15,6 +15,10 @@ extern const acrt_component_desc acrt__source_desc;
 extern const acrt_component_desc acrt__transformer_desc;
 extern const acrt_component_desc acrt__sink_desc;
 
+/* The config value `key` as a path: absolute as is, else relative to the
+ * blueprint's directory. malloc'd (caller frees); NULL on out of memory. */
+char *acrt__config_path(acrt_ctx *ctx, const char *key);
+
 int acrt__source_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__transformer_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len);

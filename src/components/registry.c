@@ -5,6 +5,8 @@
  */
 #include "components/registry.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "components/builtins.h"
@@ -25,6 +27,18 @@ static const acrt__builtin builtins[] = {
     {"Store", NULL, in_only, none, NULL},
     {"APIEndpoint", NULL, none, out_only, NULL},
 };
+
+char *
+acrt__config_path(acrt_ctx *ctx, const char *key)
+{
+	const char *p = acrt_config_string(ctx, key, "");
+	char *out = NULL;
+	if (p[0] == '/')
+		return strdup(p);
+	if (asprintf(&out, "%s/%s", acrt_base_dir(ctx), p) < 0)
+		return NULL;
+	return out;
+}
 
 const acrt__builtin *
 acrt__builtin_find(const char *type)

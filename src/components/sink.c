@@ -101,11 +101,7 @@ sink_setup(acrt_ctx *ctx, void **self)
 	if (strcmp(kind, "stdout") == 0) {
 		s->fd = STDOUT_FILENO;
 	} else {
-		const char *p = acrt_config_string(ctx, "path", "");
-		if (p[0] == '/')
-			s->path = strdup(p);
-		else if (asprintf(&s->path, "%s/%s", acrt_base_dir(ctx), p) < 0)
-			s->path = NULL;
+		s->path = acrt__config_path(ctx, "path");
 		if (s->path == NULL)
 			goto nomem;
 		if (mkdirs_for(s->path) != 0 ||

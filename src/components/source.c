@@ -80,11 +80,7 @@ source_setup(acrt_ctx *ctx, void **self)
 		s->fd = STDIN_FILENO;
 	} else {
 		s->kind = 1;
-		const char *p = acrt_config_string(ctx, "path", "");
-		if (p[0] == '/')
-			s->path = strdup(p);
-		else if (asprintf(&s->path, "%s/%s", acrt_base_dir(ctx), p) < 0)
-			s->path = NULL;
+		s->path = acrt__config_path(ctx, "path");
 		if (s->path == NULL) {
 			free(s);
 			return acrt_fail(ctx, "out of memory");
