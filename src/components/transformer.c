@@ -2,7 +2,8 @@
  * transformer.c - the built-in Transformer: `set: {field: value}`,
  * `rename: {old: new}`, `drop: [field]`, applied in that order to a shallow
  * copy of the event's JSON object (values are shared, not copied: events are
- * immutable). With no config it forwards each event unchanged (no copy).
+ * immutable), or, when this component holds the only reference to the input
+ * and its object, to that object itself (copy-on-write: nobody can observe it). With no config it forwards each event unchanged (no copy).
  * A payload that is not a JSON object fails that event only.
  */
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "components/builtins.h"
+#include "core/event.h"
 
 static const acrt_prop transformer_props[] = {
     {"set", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "fields to set: {field: value}"},
@@ -80,8 +82,9 @@ xf_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	if (!json_is_object(in))
 		return acrt_fail(ctx, in == NULL ? "payload is not valid JSON"
 		                                 : "payload is not a JSON object");
-	json_t *out = json_copy((json_t *)in); /* shallow: shares the values */
-	if (out == NULL)
+	/* Copy-on-write: when nobody else holds the input, reuse its object. */
+	json_t *out = acrt__event_steal_json(ev);
+	if (out == NULL && (out = json_copy((json_t *)in)) == NULL) /* shallow */
 		return acrt_fail(ctx, "out of memory");
 	const char *k;
 	json_t *v;

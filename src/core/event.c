@@ -351,6 +351,18 @@ acrt_event_json(acrt_event *ev)
 	return j;
 }
 
+json_t *
+acrt__event_steal_json(acrt_event *ev)
+{
+	if (atomic_load_explicit(&ev->refs, memory_order_acquire) != 1)
+		return NULL;
+	json_t *j = atomic_load_explicit(&ev->json, memory_order_acquire);
+	if (j == NULL || j->refcount != 1)
+		return NULL;
+	atomic_store_explicit(&ev->json, NULL, memory_order_relaxed);
+	return j;
+}
+
 int
 acrt_event_set_header(acrt_event *ev, const char *key, const char *value)
 {

@@ -74,6 +74,13 @@ void acrt__event_thread_flush(void);
 /* Events currently allocated (for tests and metrics). */
 int64_t acrt__event_live(void);
 
+/* Copy-on-write for the runtime's own components: when the caller's reference
+ * is the only one to ev and ev's parsed JSON is referenced by ev alone, detach
+ * and return that JSON (the caller owns it and may modify it: nobody else can
+ * see it). Otherwise NULL: copy instead. The event's JSON cache is empty after
+ * a successful steal; its bytes, if any, stay. */
+json_t *acrt__event_steal_json(acrt_event *ev);
+
 /* Constructors behind acrt_event_new / acrt_event_new_json; parent may be NULL. */
 acrt_event *acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len,
                                   const char *content_type);

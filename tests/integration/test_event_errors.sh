@@ -2,12 +2,16 @@
 # A component failing single events (ACRT_ERR via acrt_fail) does not stop the
 # run: exit 0, the sink gets exactly the events that succeeded, and stderr has
 # one structured (JSON) line at level warn or error per failed event, naming
-# the component, the event id and the reason.
+# the component, the event id and the reason. With operator chaining on and off.
 . "$(dirname "$0")/lib.sh" "$@"
 ODD=$(plugin odd_fail) || exit 1
-M="$WORK/failed.txt"
 
-cat >"$WORK/architecture.yaml" <<YAML
+# errors_case CHAINING
+errors_case() {
+	local chaining=$1 d="$WORK/chaining-$1" name="run-chaining-$1"
+	local M="$d/failed.txt"
+	mkdir -p "$d"
+	cat >"$d/architecture.yaml" <<YAML
 schema_version: "1.0.0"
 system:
   name: eventerrors
@@ -21,23 +25,28 @@ system:
     - {from: gen.output, to: picky.input}
     - {from: picky.output, to: out.input}
 YAML
+	cat >"$d/deployment.yaml" <<YAML
+schema_version: "1.0.0"
+system_name: eventerrors
+	runtime: {chaining: $chaining}
+YAML
 
-say "run: gen (100) -> picky (fails every odd seq) -> sink; stderr is a pipe, so logs are JSON"
-run_acrt run 20 run "$WORK"
-expect_rc 0 "acrt run" "$WORK/run.err"
+	say "chaining $chaining: gen (100) -> picky (fails every odd seq) -> sink; stderr is a pipe, so logs are JSON"
+	run_acrt "$name" 20 run "$d"
+	expect_rc 0 "chaining $chaining: acrt run" "$WORK/$name.err"
 
-py "$PY_PRELUDE"'
+	py "$PY_PRELUDE"'
 evs = load(sys.argv[1])
 seqs = [e.get("seq") for e in evs]
 if seqs != list(range(2, 101, 2)):
     die("the sink should hold exactly seq 2, 4, ..., 100 in order, got %r" % seqs[:20])
-' "$WORK/out.jsonl" || fail "the sink does not hold exactly the even events"
-ok "the sink holds exactly the 50 even events, in order"
+' "$d/out.jsonl" || fail "chaining $chaining: the sink does not hold exactly the even events"
+	ok "chaining $chaining: the sink holds exactly the 50 even events, in order"
 
-[ "$(lines "$M")" = 50 ] || fail "the plugin recorded $(lines "$M") failed events, expected 50" "$M"
+	[ "$(lines "$M")" = 50 ] || fail "chaining $chaining: the plugin recorded $(lines "$M") failed events, expected 50" "$M"
 
-say "check the error log lines against the 50 failed events (seq, event id) the plugin recorded"
-py "$PY_PRELUDE"'
+	say "chaining $chaining: check the error log lines against the 50 failed events (seq, event id) the plugin recorded"
+	py "$PY_PRELUDE"'
 import re
 failed = {}
 for line in open(sys.argv[2]):
@@ -73,6 +82,11 @@ missing = sorted(set(failed) - set(seen))
 if missing:
     die("no error log line for the failed events with seq %r" % missing[:10])
 print("50 error lines; e.g. %s" % __import__("json").dumps(seen[1]))
-' "$WORK/run.err" "$M" || fail "the error log lines are wrong" "$WORK/run.err"
-ok "exactly one JSON error line per failed event, with component, event id and reason"
+' "$WORK/$name.err" "$M" || fail "chaining $chaining: the error log lines are wrong" "$WORK/$name.err"
+	ok "chaining $chaining: exactly one JSON error line per failed event, with component, event id and reason"
+}
+
+for chaining in true false; do
+	errors_case "$chaining"
+done
 pass

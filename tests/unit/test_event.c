@@ -134,6 +134,25 @@ test_concurrent_readers_share_one_parse(void **state)
 }
 
 static void
+test_steal_json_only_when_exclusive(void **state)
+{
+	(void)state;
+	acrt_event *ev = acrt__event_new_json(NULL, json_pack("{s:i}", "seq", 1));
+	acrt__event_seal(ev);
+	acrt_event_ref(ev); /* shared with another holder: no steal */
+	assert_null(acrt__event_steal_json(ev));
+	acrt_event_unref(ev);
+	json_t *held = json_incref((json_t *)acrt_event_json(ev)); /* JSON shared: no steal */
+	assert_null(acrt__event_steal_json(ev));
+	json_decref(held);
+	json_t *j = acrt__event_steal_json(ev); /* sole owner of both: stolen */
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 1);
+	json_decref(j);
+	acrt_event_unref(ev); /* the event no longer owns the JSON: no double free */
+}
+
+static void
 test_trace_context_propagates(void **state)
 {
 	(void)state;
