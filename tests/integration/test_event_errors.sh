@@ -28,7 +28,7 @@ YAML
 	cat >"$d/deployment.yaml" <<YAML
 schema_version: "1.0.0"
 system_name: eventerrors
-	runtime: {chaining: $chaining}
+runtime: {chaining: $chaining}
 YAML
 
 	say "chaining $chaining: gen (100) -> picky (fails every odd seq) -> sink; stderr is a pipe, so logs are JSON"

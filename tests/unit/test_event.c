@@ -199,6 +199,7 @@ main(void)
 	    cmocka_unit_test(test_headers_only_on_drafts),
 	    cmocka_unit_test(test_json_lazy_and_cached),
 	    cmocka_unit_test(test_concurrent_readers_share_one_parse),
+	    cmocka_unit_test(test_steal_json_only_when_exclusive),
 	    cmocka_unit_test(test_trace_context_propagates),
 	    cmocka_unit_test(test_event_clock_tracks_realtime),
 	};
