@@ -127,10 +127,17 @@ typedef struct acrt_component_desc {
 	int (*health)(acrt_ctx *ctx, void *self);
 	/* Frees what setup made. Called once if setup succeeded. */
 	void (*cleanup)(acrt_ctx *ctx, void *self);
+	/* Optional: called on the instance's thread when no input is waiting, just
+	 * before it parks (and before its upstream blocks, when chained). A
+	 * component that buffers output (a sink batching writes) flushes it here, so
+	 * nothing lingers while the system is quiet. Cheap when there is nothing. */
+	int (*idle)(acrt_ctx *ctx, void *self);
+	/* New fields are appended here; the runtime reads them only when
+	 * struct_size says the plugin has them. */
 } acrt_component_desc;
 
 /* Smallest descriptor the runtime accepts (ABI 1.0). */
-#define ACRT_DESC_MIN_SIZE (offsetof(acrt_component_desc, cleanup) + sizeof(void (*)(void)))
+#define ACRT_DESC_MIN_SIZE (offsetof(acrt_component_desc, idle) + sizeof(void (*)(void)))
 
 /* ---- Context: config, identity, logging ---------------------------------- */
 

@@ -163,10 +163,49 @@ acrt__ctx_flush_all(acrt_ctx *ctx)
 	return rc;
 }
 
+/* The instance has nothing to do for now: run its idle hook, send what it
+ * emitted, and do the same for the instances chained below it. */
+static int
+idle_instance(acrt_ctx *ctx)
+{
+	const acrt_component_desc *d = ctx->comp->desc;
+	if (d->idle != NULL && ctx->set_up) {
+		int rc = d->idle(ctx, ctx->self);
+		if (rc == ACRT_EFATAL) {
+			acrt__ctx_report_error(ctx, NULL, rc);
+			return rc;
+		}
+		if (rc != ACRT_OK)
+			acrt__ctx_report_error(ctx, NULL, rc);
+	}
+	return acrt__ctx_before_block(ctx);
+}
+
+int
+acrt__ctx_before_block(acrt_ctx *ctx)
+{
+	int rc = acrt__ctx_flush_all(ctx);
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
+		acrt__comp *down = ctx->comp->outs[i].chained;
+		if (down == NULL)
+			continue;
+		int r = idle_instance(&down->inst[ctx->replica]);
+		if (r != ACRT_OK && rc == ACRT_OK)
+			rc = r;
+	}
+	return rc;
+}
+
+int
+acrt__ctx_idle(acrt_ctx *ctx)
+{
+	return idle_instance(ctx);
+}
+
 int
 acrt_flush(acrt_ctx *ctx)
 {
-	return acrt__ctx_flush_all(ctx);
+	return acrt__ctx_before_block(ctx);
 }
 
 static long
@@ -262,8 +301,8 @@ int
 acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns)
 {
 	acrt__runtime *rt = ctx->rt;
-	int rc = acrt__ctx_flush_all(ctx); /* about to block: let the events go */
-	if (rc == ACRT_ECANCELED)
+	int rc = acrt__ctx_before_block(ctx); /* about to block: let the events go */
+	if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
 		return rc;
 	rc = ACRT_OK;
 	pthread_mutex_lock(&rt->mu);

@@ -119,9 +119,10 @@ run_consumer(acrt_ctx *ctx)
 		size_t n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
 		                            acrt__mono_ns(), &st);
 		if (n == 0 && st == ACRT__RX_EMPTY) {
-			/* About to park: let what we emitted go first. */
-			if (acrt__ctx_flush_all(ctx) == ACRT_ECANCELED)
-				return ACRT_ECANCELED;
+			/* About to park: idle hooks, and let what we emitted go first. */
+			int rc = acrt__ctx_idle(ctx);
+			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
+				return rc;
 			n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
 			                     ACRT__FOREVER, &st);
 		}

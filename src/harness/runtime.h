@@ -134,6 +134,12 @@ int acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev);
 
 /* ctx.c: used by the runner loops */
 int acrt__ctx_flush_all(acrt_ctx *ctx);
+/* Before this instance's thread blocks: flush, and let chained instances below
+ * it go idle (their idle hook, their outboxes). */
+int acrt__ctx_before_block(acrt_ctx *ctx);
+/* The instance itself is idle (its inbox is empty): its idle hook, then as
+ * acrt__ctx_before_block. */
+int acrt__ctx_idle(acrt_ctx *ctx);
 void acrt__ctx_close_outputs(acrt_ctx *ctx);
 void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
 
