@@ -7,7 +7,8 @@
 
 #include "acrt/acrt.h"
 
-static int bad_abi_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+bad_abi_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)ctx;
 	(void)self;
@@ -18,8 +19,8 @@ static int bad_abi_process(acrt_ctx *ctx, void *self, const char *port, acrt_eve
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc bad_abi = {
-	.abi_version = (uint32_t)(99u << 16),
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "bad_abi",
-	.process = bad_abi_process,
+    .abi_version = (uint32_t)(99u << 16),
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "bad_abi",
+    .process = bad_abi_process,
 };

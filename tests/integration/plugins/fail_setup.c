@@ -8,14 +8,16 @@
 #endif
 #include "marker.h"
 
-static int fail_setup_setup(acrt_ctx *ctx, void **self)
+static int
+fail_setup_setup(acrt_ctx *ctx, void **self)
 {
 	(void)self;
 	marker(ctx, "setup %s", acrt_name(ctx));
 	return acrt_fail(ctx, "deliberate setup failure");
 }
 
-static int fail_setup_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+fail_setup_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)self;
 	(void)port;
@@ -23,7 +25,8 @@ static int fail_setup_process(acrt_ctx *ctx, void *self, const char *port, acrt_
 	return forward(ctx, ev);
 }
 
-static void fail_setup_cleanup(acrt_ctx *ctx, void *self)
+static void
+fail_setup_cleanup(acrt_ctx *ctx, void *self)
 {
 	(void)self;
 	marker(ctx, "cleanup %s", acrt_name(ctx));
@@ -31,10 +34,10 @@ static void fail_setup_cleanup(acrt_ctx *ctx, void *self)
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc fail_setup = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "fail_setup",
-	.setup = fail_setup_setup,
-	.process = fail_setup_process,
-	.cleanup = fail_setup_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "fail_setup",
+    .setup = fail_setup_setup,
+    .process = fail_setup_process,
+    .cleanup = fail_setup_cleanup,
 };

@@ -14,7 +14,8 @@ typedef struct {
 	int64_t seen, at;
 } fatal_state;
 
-static int fatal_setup(acrt_ctx *ctx, void **self)
+static int
+fatal_setup(acrt_ctx *ctx, void **self)
 {
 	fatal_state *s = calloc(1, sizeof *s);
 	if (!s)
@@ -24,7 +25,8 @@ static int fatal_setup(acrt_ctx *ctx, void **self)
 	return ACRT_OK;
 }
 
-static int fatal_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+fatal_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	fatal_state *s = self;
 	(void)port;
@@ -36,7 +38,8 @@ static int fatal_process(acrt_ctx *ctx, void *self, const char *port, acrt_event
 	return forward(ctx, ev);
 }
 
-static void fatal_cleanup(acrt_ctx *ctx, void *self)
+static void
+fatal_cleanup(acrt_ctx *ctx, void *self)
 {
 	marker(ctx, "cleanup %s", acrt_name(ctx));
 	free(self);
@@ -44,10 +47,10 @@ static void fatal_cleanup(acrt_ctx *ctx, void *self)
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc fatal = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "fatal",
-	.setup = fatal_setup,
-	.process = fatal_process,
-	.cleanup = fatal_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "fatal",
+    .setup = fatal_setup,
+    .process = fatal_process,
+    .cleanup = fatal_cleanup,
 };

@@ -12,7 +12,8 @@
 
 #include "marker.h"
 
-static int hang_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+hang_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)self;
 	(void)port;
@@ -32,7 +33,8 @@ static int hang_process(acrt_ctx *ctx, void *self, const char *port, acrt_event 
 	return ACRT_ECANCELED;
 }
 
-static void hang_cleanup(acrt_ctx *ctx, void *self)
+static void
+hang_cleanup(acrt_ctx *ctx, void *self)
 {
 	(void)self;
 	marker(ctx, "cleanup %s", acrt_name(ctx));
@@ -40,9 +42,9 @@ static void hang_cleanup(acrt_ctx *ctx, void *self)
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc hang = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "hang",
-	.process = hang_process,
-	.cleanup = hang_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "hang",
+    .process = hang_process,
+    .cleanup = hang_cleanup,
 };

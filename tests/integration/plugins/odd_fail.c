@@ -11,7 +11,8 @@
 
 #include "marker.h"
 
-static int odd_fail_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+odd_fail_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)self;
 	(void)port;
@@ -29,8 +30,8 @@ static int odd_fail_process(acrt_ctx *ctx, void *self, const char *port, acrt_ev
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc odd_fail = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "odd_fail",
-	.process = odd_fail_process,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "odd_fail",
+    .process = odd_fail_process,
 };

@@ -12,7 +12,8 @@
 
 #include "marker.h"
 
-static int slow_setup_setup(acrt_ctx *ctx, void **self)
+static int
+slow_setup_setup(acrt_ctx *ctx, void **self)
 {
 	(void)self;
 	marker(ctx, "setup %s", acrt_name(ctx));
@@ -33,14 +34,16 @@ static int slow_setup_setup(acrt_ctx *ctx, void **self)
 	return ACRT_OK;
 }
 
-static int slow_setup_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+slow_setup_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)self;
 	(void)port;
 	return forward(ctx, ev);
 }
 
-static void slow_setup_cleanup(acrt_ctx *ctx, void *self)
+static void
+slow_setup_cleanup(acrt_ctx *ctx, void *self)
 {
 	(void)self;
 	marker(ctx, "cleanup %s", acrt_name(ctx));
@@ -48,10 +51,10 @@ static void slow_setup_cleanup(acrt_ctx *ctx, void *self)
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc slow_setup = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "slow_setup",
-	.setup = slow_setup_setup,
-	.process = slow_setup_process,
-	.cleanup = slow_setup_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "slow_setup",
+    .setup = slow_setup_setup,
+    .process = slow_setup_process,
+    .cleanup = slow_setup_cleanup,
 };

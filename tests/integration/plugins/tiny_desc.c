@@ -6,7 +6,8 @@
 
 #include "acrt/acrt.h"
 
-static int tiny_desc_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+tiny_desc_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)ctx;
 	(void)self;
@@ -17,8 +18,8 @@ static int tiny_desc_process(acrt_ctx *ctx, void *self, const char *port, acrt_e
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc tiny_desc = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = 8,
-	.name = "tiny_desc",
-	.process = tiny_desc_process,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = 8,
+    .name = "tiny_desc",
+    .process = tiny_desc_process,
 };

@@ -8,7 +8,8 @@
 #endif
 #include "marker.h"
 
-static int track_setup(acrt_ctx *ctx, void **self)
+static int
+track_setup(acrt_ctx *ctx, void **self)
 {
 	(void)self;
 	acrt_log(ctx, ACRT_LOG_INFO, "setup track");
@@ -16,14 +17,16 @@ static int track_setup(acrt_ctx *ctx, void **self)
 	return ACRT_OK;
 }
 
-static int track_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+static int
+track_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)self;
 	(void)port;
 	return forward(ctx, ev);
 }
 
-static void track_cleanup(acrt_ctx *ctx, void *self)
+static void
+track_cleanup(acrt_ctx *ctx, void *self)
 {
 	(void)self;
 	acrt_log(ctx, ACRT_LOG_INFO, "cleanup track");
@@ -32,10 +35,10 @@ static void track_cleanup(acrt_ctx *ctx, void *self)
 
 /* Exported even under -fvisibility=hidden. */
 ACRT_API const acrt_component_desc track = {
-	.abi_version = ACRT_ABI_VERSION,
-	.struct_size = sizeof(acrt_component_desc),
-	.name = "track",
-	.setup = track_setup,
-	.process = track_process,
-	.cleanup = track_cleanup,
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "track",
+    .setup = track_setup,
+    .process = track_process,
+    .cleanup = track_cleanup,
 };
