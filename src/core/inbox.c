@@ -119,6 +119,8 @@ acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_
 		size_t k = inbox_pass(ib, c, evs, max, port, st);
 		if (k > 0 || *st != ACRT__RX_EMPTY)
 			return k;
+		if (deadline != ACRT__FOREVER && acrt__mono_ns() >= deadline)
+			return 0; /* a poll: no spinning, no parking */
 		for (int i = 0; i < SPIN_ROUNDS && acrt__waitq_key(&ib->wq) == key; i++)
 			cpu_relax();
 		/* Then yield a few times: with more threads than cores, the producer

@@ -3,9 +3,9 @@
  * on SIGINT/SIGTERM (see runtime.h for the phases).
  *
  * Signals: the calling thread blocks SIGINT, SIGTERM and SIGHUP before any
- * thread starts (threads inherit the mask), then waits for them with
- * sigtimedwait() while it supervises the task group, so no handler ever runs
- * inside a component. The same loop redraws the status line on a terminal.
+ * thread starts (threads inherit the mask), then reads them from a signalfd
+ * while it supervises the task group, so no handler ever runs inside a
+ * component. The same loop redraws the status line on a terminal.
  */
 #include <errno.h>
 #include <poll.h>
@@ -47,12 +47,6 @@ on_cancel(void *arg)
 	for (size_t i = 0; i < rt->n_transports; i++)
 		rt->transports[i]->ops->cancel(rt->transports[i]);
 	wake_all(rt);
-}
-
-void
-acrt__runtime_cancel(acrt__runtime *rt)
-{
-	acrt__tg_cancel(&rt->tg);
 }
 
 /* ---- The instance threads ------------------------------------------------ */

@@ -145,6 +145,5 @@ void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
 
 /* lifecycle.c */
 void acrt__runtime_stop(acrt__runtime *rt);
-void acrt__runtime_cancel(acrt__runtime *rt);
 
 #endif /* ACRT_RUNTIME_H */
