@@ -229,9 +229,10 @@ acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	if (ev == NULL)
 		return ACRT_EINVAL;
-	if (!ctx->processing) {
+	if (!ctx->processing || ctx->fatal != 0) { /* not running, or failed below */
+		int rc = ctx->fatal != 0 ? ctx->fatal : ACRT_EINVAL;
 		acrt_event_unref(ev);
-		return ACRT_EINVAL;
+		return rc;
 	}
 	long i = port_index(ctx, port != NULL ? port : "output");
 	if (i < 0) {
