@@ -392,7 +392,7 @@ in_flight(acrt__runtime *rt)
 }
 
 int
-acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
+acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 {
 	acrt__runtime rt;
 	memset(&rt, 0, sizeof rt);
@@ -424,8 +424,11 @@ acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts)
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "setup failed; cleaning up the components already set up");
 		cleanup_all(&rt);
-		if (src == ACRT_ETIMEDOUT) /* a setup thread may still use the runtime */
+		if (src == ACRT_ETIMEDOUT) { /* a setup thread may still use the runtime */
+			if (opts != NULL)
+				opts->abandoned = true;
 			return 1;
+		}
 		goto out_unwire;
 	}
 	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,

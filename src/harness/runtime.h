@@ -117,12 +117,14 @@ struct acrt__runtime {
 
 /* Options from the command line. */
 typedef struct acrt__run_opts {
-	bool quiet; /* no live status line */
+	bool quiet;     /* no live status line */
+	bool abandoned; /* out: a setup call hung past startup_timeout_ms and still
+	                 * runs; the caller must exit (_exit) without freeing anything */
 } acrt__run_opts;
 
 /* Wires, sets up, runs and cleans up the system. Returns the process exit
  * code: 0 success, 1 runtime failure. Handles SIGINT/SIGTERM itself. */
-int acrt__runtime_run(const acrt__blueprint *bp, const acrt__run_opts *opts);
+int acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts);
 
 /* wiring.c */
 int acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp);
