@@ -185,7 +185,10 @@ ACRT_API acrt_event *acrt_event_ref(acrt_event *ev);
 ACRT_API void acrt_event_unref(acrt_event *ev);
 
 ACRT_API uint64_t acrt_event_id(const acrt_event *ev);
-/* Creation time, nanoseconds since the Unix epoch. */
+/* When the event entered the system, nanoseconds since the Unix epoch: a
+ * source's event is stamped at creation; an event created while processing
+ * another keeps that event's time (ingestion time, carried through transforms
+ * as Vector and Fluent Bit do). */
 ACRT_API int64_t acrt_event_time_ns(const acrt_event *ev);
 /* W3C trace context: 16-byte trace id and 8-byte span id, raw bytes. */
 ACRT_API const uint8_t *acrt_event_trace_id(const acrt_event *ev);

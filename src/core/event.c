@@ -111,11 +111,15 @@ acrt__event_alloc(const acrt_event *parent)
 	ev->draft = 1;
 	ev->owns_data = 0;
 	ev->id = next_id();
-	ev->time_ns = acrt__event_clock_ns();
-	if (parent != NULL)
+	/* A derived event keeps its root's time (ingestion time, as Vector and
+	 * Fluent Bit keep a record's timestamp through transforms) and trace id. */
+	if (parent != NULL) {
+		ev->time_ns = parent->time_ns;
 		memcpy(ev->trace_id, parent->trace_id, sizeof ev->trace_id);
-	else
+	} else {
+		ev->time_ns = acrt__event_clock_ns();
 		random_bytes(ev->trace_id, sizeof ev->trace_id);
+	}
 	random_bytes(ev->span_id, sizeof ev->span_id);
 	ev->ctype = NULL;
 	ev->ctype_owned = NULL;
