@@ -35,8 +35,8 @@
 #include "core/transport.h"
 #include "harness/plugin.h"
 
-#define ACRT__OUTBOX 256   /* events buffered per output port before a send */
-#define ACRT__RX_BATCH 512 /* events taken from an inbox at once */
+#define ACRT__OUTBOX 64    /* events buffered per output port before a send */
+#define ACRT__RX_BATCH 256 /* events taken from an inbox at once */
 
 typedef struct acrt__runtime acrt__runtime;
 typedef struct acrt__comp acrt__comp;
