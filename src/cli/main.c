@@ -45,7 +45,7 @@ static const struct {
     {"help", acrt__cmd_help},
 };
 
-static const char *const later[] = {"lock", "graph", "checkpoints", "top", "tap", "schema"};
+static const char *const later[] = {"lock", "checkpoints", "top", "tap"};
 
 int
 main(int argc, char **argv)
