@@ -10,11 +10,10 @@ CMAKE   ?= cmake
 
 .PHONY: all test sanitize asan tsan bench quickstart format clean
 
-all: $(BUILD)/Makefile
+all:
+	@test -f $(BUILD)/CMakeCache.txt -a -f $(BUILD)/Makefile || \
+	  $(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	@$(CMAKE) --build $(BUILD) -j $(JOBS)
-
-$(BUILD)/Makefile:
-	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 test: all
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
