@@ -43,6 +43,8 @@ static const struct {
     {"run", acrt__cmd_run},
     {"validate", acrt__cmd_validate},
     {"help", acrt__cmd_help},
+    {"schema", acrt__cmd_schema},
+    {"graph", acrt__cmd_graph},
 };
 
 static const char *const later[] = {"lock", "checkpoints", "top", "tap"};
