@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libyaml-dev libjansson-dev libcmocka-dev libpcre2-dev libjq-dev graphviz
+  libyaml-dev libjansson-dev libcmocka-dev libpcre2-dev libjq-dev libssl-dev graphviz
   libzmq3-dev python3 python3-anyio
   curl procps time
 )
