@@ -399,6 +399,40 @@ test_inbox_fan_in(void **state)
 	acrt__inbox_destroy(&ib);
 }
 
+/* Fan-out: one event, two transports, the same pointer in both (no copy);
+ * it is freed only when both consumers have released it. */
+static void
+test_fan_out_shares_one_event(void **state)
+{
+	(void)state;
+	acrt__waitq wq1, wq2;
+	acrt__waitq_init(&wq1);
+	acrt__waitq_init(&wq2);
+	acrt__transport *a = acrt__stream_new("a", 4, 1, &wq1);
+	acrt__transport *b = acrt__stream_new("b", 4, 1, &wq2);
+	int64_t live = acrt__event_live();
+	acrt_event *ev = mk(0, 42);
+	acrt__event_ref_n(ev, 1); /* one reference per target, taken before the first send */
+	size_t sent;
+	assert_int_equal(a->ops->send(a, &ev, 1, &sent, ACRT__FOREVER, 0), ACRT_OK);
+	assert_int_equal(b->ops->send(b, &ev, 1, &sent, ACRT__FOREVER, 0), ACRT_OK);
+	acrt_event *ga, *gb;
+	acrt__rx_status st;
+	assert_int_equal(a->ops->try_recv(a, &ga, 1, &st), 1);
+	assert_int_equal(b->ops->try_recv(b, &gb, 1, &st), 1);
+	assert_ptr_equal(ga, ev);
+	assert_ptr_equal(gb, ev);
+	acrt_event_unref(ga);
+	assert_int_equal(acrt__event_live(), live + 1); /* b still holds it */
+	assert_int_equal(tag_of(gb).seq, 42);
+	acrt_event_unref(gb);
+	assert_int_equal(acrt__event_live(), live);
+	a->ops->destroy(a);
+	b->ops->destroy(b);
+	acrt__waitq_destroy(&wq1);
+	acrt__waitq_destroy(&wq2);
+}
+
 int
 main(void)
 {
@@ -408,6 +442,7 @@ main(void)
 	    cmocka_unit_test(test_end_of_stream_after_last_producer),
 	    cmocka_unit_test(test_cancel_wakes_waiters),
 	    cmocka_unit_test(test_inbox_fan_in),
+	    cmocka_unit_test(test_fan_out_shares_one_event),
 	    cmocka_unit_test(test_mpmc_stress),
 	    cmocka_unit_test(test_close_cancel_race),
 	};
