@@ -11,15 +11,17 @@ static const char overview[] =
     "acrt " ACRT_VERSION_STRING " - run systems of components wired by bounded streams\n"
     "\n"
     "usage:\n"
-    "  acrt run [DIR|architecture.yaml] [--deployment F] [--quiet]\n"
+    "  acrt run [DIR|architecture.yaml] [--deployment F] [--update-lock] [--quiet]\n"
     "  acrt validate [DIR|FILE]...\n"
+    "  acrt lock [DIR|FILE] [--deployment F]\n"
+    "  acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
     "  acrt --version\n"
     "  acrt help [COMMAND]\n"
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 usage error or invalid blueprint\n";
 
 static const char run_help[] =
-    "acrt run [DIR|architecture.yaml] [--deployment F] [--quiet]\n"
+    "acrt run [DIR|architecture.yaml] [--deployment F] [--update-lock] [--quiet]\n"
     "\n"
     "Loads and validates the blueprint (default: ./architecture.yaml, with\n"
     "deployment.yaml beside it when present), sets every component up in\n"
@@ -27,7 +29,12 @@ static const char run_help[] =
     "stream drained, then cleans up in reverse order.\n"
     "\n"
     "  --deployment F  use F as the deployment file\n"
+    "  --update-lock   rewrite build.lock when it no longer matches, and go on\n"
     "  --quiet, -q     no live status line on the terminal\n"
+    "\n"
+    "When build.lock is present beside architecture.yaml, the run refuses to\n"
+    "start (exit 2) if a hash or a capability chain no longer matches it, and\n"
+    "prints each difference; see 'acrt help lock'.\n"
     "\n"
     "SIGINT/SIGTERM stop the sources and drain in-flight events (bounded by\n"
     "runtime.timeouts.shutdown_timeout_ms); a second signal cancels at once.\n"
@@ -42,6 +49,26 @@ static const char validate_help[] =
     "Every error is one line: file:line:column: message. Exit 0 if all are\n"
     "valid, 2 otherwise.\n";
 
+static const char lock_help[] =
+    "acrt lock [DIR|FILE] [--deployment F]\n"
+    "\n"
+    "Writes build.lock beside architecture.yaml (default: the current directory):\n"
+    "the runtime version, the sha256 of architecture.yaml, of the deployment file\n"
+    "and of every plugin binary, and each component's capability chain in\n"
+    "execution order. JSON with sorted keys: the same inputs give the same bytes.\n"
+    "Written atomically (temporary file, fsync, rename, fsync of the directory).\n"
+    "'acrt run' then refuses to start when the blueprint drifts from it.\n"
+    "Exit: 0 written, 1 cannot write or read a file, 2 usage or invalid blueprint.\n";
+
+static const char graph_help[] =
+    "acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
+    "\n"
+    "Prints the wiring on stdout: one node per component (name, type or plugin\n"
+    "symbol, replicas, capabilities), one edge per binding (ports, buffer size).\n"
+    "  --format dot      Graphviz (default): acrt graph | dot -Tsvg > system.svg\n"
+    "  --format mermaid  a Mermaid flowchart (flowchart LR)\n"
+    "Exit: 0, or 2 for a usage error or an invalid blueprint.\n";
+
 int
 acrt__cmd_help(int argc, char **argv)
 {
@@ -53,6 +80,10 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(run_help, stdout);
 	else if (strcmp(argv[0], "validate") == 0)
 		fputs(validate_help, stdout);
+	else if (strcmp(argv[0], "lock") == 0)
+		fputs(lock_help, stdout);
+	else if (strcmp(argv[0], "graph") == 0)
+		fputs(graph_help, stdout);
 	else
 		return acrt__cli_usage_error("no help for '%s'", argv[0]);
 	return 0;

@@ -45,9 +45,10 @@ static const struct {
     {"help", acrt__cmd_help},
     {"schema", acrt__cmd_schema},
     {"graph", acrt__cmd_graph},
+    {"lock", acrt__cmd_lock},
 };
 
-static const char *const later[] = {"lock", "checkpoints", "top", "tap"};
+static const char *const later[] = {"checkpoints", "top", "tap"};
 
 int
 main(int argc, char **argv)

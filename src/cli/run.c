@@ -2,17 +2,64 @@
  * run.c - `acrt run`: load, validate, configure logging, run the system.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "blueprint/lock.h"
 #include "cli/cli.h"
 #include "harness/runtime.h"
 #include "observe/log.h"
+
+/*
+ * Checks build.lock (SPEC section 3). Without one: a hint. On drift: every
+ * difference on stderr and 2, unless `update` (then it is rewritten and logged).
+ * Returns 0 to go on, or the exit code.
+ */
+static int
+check_lock(const acrt__blueprint *bp, const char *path, bool update)
+{
+	acrt__diag diag = {0};
+	int st = acrt__lock_check(bp, &diag);
+	int rc = 0;
+	if (st == ACRT__LOCK_OK) {
+		/* nothing to say */
+	} else if (st == ACRT__LOCK_MISSING && !update) {
+		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+		          "no build.lock: pin this build with 'acrt lock %s'", path);
+	} else if (!update) {
+		for (size_t i = 0; i < diag.n; i++)
+			fprintf(stderr, "%s\n", diag.lines[i]);
+		fprintf(stderr,
+		        "acrt: run: build.lock does not match the blueprint; refusing to "
+		        "start (rewrite it with 'acrt lock %s' or 'acrt run --update-lock')\n",
+		        path);
+		rc = 2;
+	} else {
+		for (size_t i = 0; i < diag.n; i++)
+			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "%s", diag.lines[i]);
+		acrt__diag_free(&diag);
+		if (acrt__lock_write(bp, &diag) != 0) {
+			for (size_t i = 0; i < diag.n; i++)
+				fprintf(stderr, "%s\n", diag.lines[i]);
+			rc = 1;
+		} else {
+			char *lp = acrt__lock_path(bp);
+			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "%s %s (--update-lock)",
+			          lp ? lp : ACRT__LOCK_FILE,
+			          st == ACRT__LOCK_MISSING ? "written" : "rewritten");
+			free(lp);
+		}
+	}
+	acrt__diag_free(&diag);
+	return rc;
+}
 
 int
 acrt__cmd_run(int argc, char **argv)
 {
 	const char *path = NULL, *deployment = NULL;
+	bool update_lock = false;
 	acrt__run_opts opts = {0};
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -24,8 +71,10 @@ acrt__cmd_run(int argc, char **argv)
 			deployment = argv[i];
 		} else if (strncmp(a, "--deployment=", 13) == 0) {
 			deployment = a + 13;
+		} else if (strcmp(a, "--update-lock") == 0) {
+			update_lock = true;
 		} else if (strncmp(a, "--resume", 8) == 0 || strcmp(a, "--watch") == 0 ||
-		           strcmp(a, "--update-lock") == 0 || strncmp(a, "--node", 6) == 0) {
+		           strncmp(a, "--node", 6) == 0) {
 			return acrt__cli_usage_error("run: '%s' is not available in this release",
 			                             a);
 		} else if (a[0] == '-') {
@@ -44,6 +93,11 @@ acrt__cmd_run(int argc, char **argv)
 	if (bp == NULL)
 		return 2;
 	acrt__log_config(bp->log_level, bp->log_format);
+	int lrc = check_lock(bp, path, update_lock);
+	if (lrc != 0) {
+		acrt__blueprint_free(bp);
+		return lrc;
+	}
 	int rc = acrt__runtime_run(bp, &opts);
 	if (opts.abandoned) { /* a hung setup() may still read the blueprint: no frees */
 		fflush(NULL);
