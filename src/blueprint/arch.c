@@ -273,6 +273,51 @@ default_ports(acrt__bpload *L, const char *const *names, acrt__port_spec **ports
 	return 0;
 }
 
+/* The first string scalar under n (values and items, not keys) whose text is
+ * `text`, or NULL: where a config names a port. */
+static const acrt__ynode *
+find_text(const acrt__ynode *n, const char *text)
+{
+	if (!n)
+		return NULL;
+	if (n->kind == ACRT__Y_STR)
+		return !strcmp(n->text, text) ? n : NULL;
+	for (size_t i = 0; (n->kind == ACRT__Y_MAP || n->kind == ACRT__Y_SEQ) && i < n->n; i++) {
+		const acrt__ynode *f = find_text(n->items[i], text);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+/* Output ports a built-in type takes from its config (the Router's routes):
+ * added after the defaults, each pointing at the config value that names it;
+ * with declared outputs, each must be one of them. */
+static int
+config_ports(acrt__bpload *L, const acrt__comp_aux *a, acrt__comp_spec *c, bool declared)
+{
+	const char *names[256];
+	size_t n = a->bi->config_out_ports(c->config, names, 256);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool have = false;
+		for (size_t j = 0; j < c->n_outputs && !have; j++)
+			have = !strcmp(c->outputs[j].name, names[i]);
+		if (have)
+			continue;
+		const acrt__ynode *at = find_text(a->config, names[i]);
+		if (declared)
+			rc = acrt__err(L, at ? at : a->node,
+			               "component '%s' routes to port '%s', which is not among its "
+			               "declared outputs",
+			               c->name, names[i]);
+		else if (add_port(&c->outputs, &c->n_outputs, names[i], NULL,
+		                  at ? at->mark : c->mark) < 0)
+			return acrt__err(L, NULL, "out of memory");
+	}
+	return rc;
+}
+
 /* ---- Components ------------------------------------------------------------------ */
 
 static int
@@ -440,6 +485,8 @@ parse_component(acrt__bpload *L, size_t idx)
 			rc = -1;
 		if (!out && default_ports(L, a->bi ? a->bi->out_ports : plug_out, &c->outputs,
 		                          &c->n_outputs, c->mark) < 0)
+			rc = -1;
+		if (a->bi && a->bi->config_out_ports && config_ports(L, a, c, out != NULL) < 0)
 			rc = -1;
 	}
 

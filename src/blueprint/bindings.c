@@ -344,6 +344,40 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 	return rc;
 }
 
+/* Output ports a built-in type's config names (the Router's route targets)
+ * must be bound: a route to nowhere is a mistake, not a drop. */
+static int
+required_outputs(acrt__bpload *L, size_t i)
+{
+	const acrt__comp_spec *c = &L->bp->comps[i];
+	const acrt__builtin *bi = L->aux[i].bi;
+	if (!bi || !bi->config_out_ports)
+		return 0;
+	const char *names[256];
+	size_t n = bi->config_out_ports(c->config, names, 256);
+	int rc = 0;
+	for (size_t p = 0; p < n; p++) {
+		const acrt__port_spec *port = NULL;
+		for (size_t j = 0; j < c->n_outputs && !port; j++)
+			if (!strcmp(c->outputs[j].name, names[p]))
+				port = &c->outputs[j];
+		bool bound = false;
+		for (size_t k = 0; port && k < L->bp->n_bindings && !bound; k++)
+			bound = L->bp->bindings[k].from_comp == i &&
+			        !strcmp(L->bp->bindings[k].from_port, names[p]);
+		if (bound || !port) /* !port: reported with the declared outputs */
+			continue;
+		acrt__mark m = port->mark;
+		L->errors++;
+		acrt__diag_add(L->diag, &m,
+		               "output port '%s' of component '%s' is a route target bound to "
+		               "nothing",
+		               names[p], c->name);
+		rc = -1;
+	}
+	return rc;
+}
+
 int
 acrt__bindings_parse(acrt__bpload *L)
 {
@@ -372,6 +406,8 @@ acrt__bindings_parse(acrt__bpload *L)
 			               c->inputs[j].name, c->name);
 			rc = -1;
 		}
+		if (required_outputs(L, i) < 0)
+			rc = -1;
 	}
 	return rc;
 }

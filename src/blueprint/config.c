@@ -9,22 +9,57 @@
  * deployment.yaml when it set the key, else the component's own config.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blueprint/bp_int.h"
 #include "harness/plugin.h"
 
-/* The node that gave `key` its value (want_key: the key itself, else the value). */
+/* The value node at a dotted path under map ("routes.2.when": a number indexes
+ * a list), or NULL. Where the path breaks off below its first key, the node
+ * reached goes to *partial (if not set yet). */
+static const acrt__ynode *
+path_get(const acrt__ynode *n, const char *path, const acrt__ynode **partial)
+{
+	const acrt__ynode *root = n;
+	char seg[64];
+	while (n && *path) {
+		size_t l = strcspn(path, ".");
+		snprintf(seg, sizeof seg, "%.*s", (int)l, path);
+		path += l + (path[l] == '.');
+		const acrt__ynode *next = NULL;
+		char *end;
+		unsigned long i = strtoul(seg, &end, 10);
+		if (n->kind == ACRT__Y_SEQ && *end == '\0' && end != seg)
+			next = i < n->n ? n->items[i] : NULL;
+		else
+			next = acrt__ynode_get(n, seg);
+		if (!next && n != root && partial && !*partial)
+			*partial = n;
+		n = next;
+	}
+	return n;
+}
+
+/* The node that gave `key` its value (want_key: the key itself, else the value).
+ * A dotted key (from a type's check) is a path into the value. */
 static const acrt__ynode *
 where_of(const acrt__comp_aux *a, const char *key, bool want_key)
 {
 	const acrt__ynode *srcs[2] = {a->ovr_config, a->config};
+	const acrt__ynode *partial = NULL;
 	for (int i = 0; i < 2; i++) {
-		const acrt__ynode *n =
-		    want_key ? acrt__ynode_key(srcs[i], key) : acrt__ynode_get(srcs[i], key);
+		const acrt__ynode *n;
+		if (!want_key && strchr(key, '.'))
+			n = path_get(srcs[i], key, &partial);
+		else
+			n = want_key ? acrt__ynode_key(srcs[i], key)
+			             : acrt__ynode_get(srcs[i], key);
 		if (n)
 			return n;
 	}
+	if (partial)
+		return partial;
 	return a->config ? a->config : a->node;
 }
 

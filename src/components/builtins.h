@@ -1,7 +1,8 @@
 /*
  * builtins.h - descriptors and config checks of the built-in component types,
  * for registry.c. Each lives in its own file (source.c, transformer.c,
- * sink.c) and uses only the public ABI of acrt.h, like a plugin would.
+ * filter.c, router.c, sink.c) and uses only the public ABI of acrt.h, like a
+ * plugin would (jq.c is their shared libjq helper).
  */
 #ifndef ACRT_BUILTINS_H
 #define ACRT_BUILTINS_H
@@ -14,6 +15,8 @@
 extern const acrt_component_desc acrt__source_desc;
 extern const acrt_component_desc acrt__transformer_desc;
 extern const acrt_component_desc acrt__sink_desc;
+extern const acrt_component_desc acrt__filter_desc;
+extern const acrt_component_desc acrt__router_desc;
 
 /* The config value `key` as a path: absolute as is, else relative to the
  * blueprint's directory. malloc'd (caller frees); NULL on out of memory. */
@@ -22,5 +25,9 @@ char *acrt__config_path(acrt_ctx *ctx, const char *key);
 int acrt__source_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__transformer_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__filter_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__router_check(const json_t *config, const char **key, char *msg, size_t len);
+/* The Router's route target ports (see acrt__builtin.config_out_ports). */
+size_t acrt__router_out_ports(const json_t *config, const char **ports, size_t max);
 
 #endif /* ACRT_BUILTINS_H */

@@ -14,18 +14,19 @@
 static const char *const none[] = {NULL};
 static const char *const in_only[] = {"input", NULL};
 static const char *const out_only[] = {"output", NULL};
-static const char *const in_out[] = {"input", NULL};
-static const char *const out_port[] = {"output", NULL};
+static const char *const xf_out[] = {"output", "error", NULL};
+static const char *const filter_out[] = {"output", "rejected", "error", NULL};
+static const char *const router_out[] = {"default", "error", NULL};
 
 static const acrt__builtin builtins[] = {
-    {"Source", &acrt__source_desc, none, out_only, acrt__source_check},
-    {"Transformer", &acrt__transformer_desc, in_out, out_port, acrt__transformer_check},
-    {"Sink", &acrt__sink_desc, in_only, none, acrt__sink_check},
-    {"Filter", NULL, in_out, out_port, NULL},
-    {"Router", NULL, in_out, out_port, NULL},
-    {"Aggregator", NULL, in_out, out_port, NULL},
-    {"Store", NULL, in_only, none, NULL},
-    {"APIEndpoint", NULL, none, out_only, NULL},
+    {"Source", &acrt__source_desc, none, out_only, acrt__source_check, NULL},
+    {"Transformer", &acrt__transformer_desc, in_only, xf_out, acrt__transformer_check, NULL},
+    {"Sink", &acrt__sink_desc, in_only, none, acrt__sink_check, NULL},
+    {"Filter", &acrt__filter_desc, in_only, filter_out, acrt__filter_check, NULL},
+    {"Router", &acrt__router_desc, in_only, router_out, acrt__router_check, acrt__router_out_ports},
+    {"Aggregator", NULL, in_only, out_only, NULL, NULL},
+    {"Store", NULL, in_only, none, NULL, NULL},
+    {"APIEndpoint", NULL, none, out_only, NULL, NULL},
 };
 
 char *

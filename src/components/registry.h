@@ -1,8 +1,10 @@
 /*
  * registry.h - the built-in component types (SPEC section 4). Each is an
  * ordinary acrt_component_desc, the same ABI plugins use, plus what the
- * blueprint validator needs to know about the type: its default ports and an
- * optional cross-field check of its config.
+ * blueprint validator needs to know about the type: its default ports (some
+ * may come from its config) and an optional cross-field check of its config.
+ * A `check` may name a nested key as a dotted path ("routes.2.when": key
+ * `when` of the third item of `routes`), for the validator to point at it.
  *
  * The table is static and read-only: any thread may call these.
  */
@@ -23,6 +25,11 @@ typedef struct acrt__builtin {
 	 * On error returns -1, sets *key to the offending key (or NULL for the whole
 	 * config) and writes a one-line reason into msg. */
 	int (*check)(const json_t *config, const char **key, char *msg, size_t msglen);
+	/* Optional: output ports named by the config (the Router's route targets),
+	 * besides out_ports. Writes up to max distinct names, borrowed from config,
+	 * into ports and returns how many; skips malformed entries. Each of them
+	 * must be bound: a config naming a port is a promise to use it. */
+	size_t (*config_out_ports)(const json_t *config, const char **ports, size_t max);
 } acrt__builtin;
 
 /* The built-in type named `type`, or NULL. */
