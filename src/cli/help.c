@@ -15,6 +15,7 @@ static const char overview[] =
     "  acrt validate [DIR|FILE]...\n"
     "  acrt lock [DIR|FILE] [--deployment F]\n"
     "  acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
+    "  acrt schema check SCHEMA.json [INSTANCE.json|-]...\n"
     "  acrt --version\n"
     "  acrt help [COMMAND]\n"
     "\n"
@@ -60,6 +61,15 @@ static const char lock_help[] =
     "'acrt run' then refuses to start when the blueprint drifts from it.\n"
     "Exit: 0 written, 1 cannot write or read a file, 2 usage or invalid blueprint.\n";
 
+static const char schema_help[] =
+    "acrt schema check SCHEMA.json [INSTANCE.json|-]...\n"
+    "\n"
+    "Validates each instance (a file holding one JSON value, or JSON lines on\n"
+    "stdin with '-' or no instance) against a JSON Schema draft 2020-12 file,\n"
+    "with the validator the runtime uses. One line per instance: 'valid', or\n"
+    "'invalid' with each error's instance path and keyword.\n"
+    "Exit: 0 all valid, 1 any invalid, 2 a bad schema or unreadable input.\n";
+
 static const char graph_help[] =
     "acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
     "\n"
@@ -82,6 +92,8 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(validate_help, stdout);
 	else if (strcmp(argv[0], "lock") == 0)
 		fputs(lock_help, stdout);
+	else if (strcmp(argv[0], "schema") == 0)
+		fputs(schema_help, stdout);
 	else if (strcmp(argv[0], "graph") == 0)
 		fputs(graph_help, stdout);
 	else
