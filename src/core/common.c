@@ -105,6 +105,13 @@ acrt__alloc_fail_after(long n)
 	atomic_store(&fail_countdown, n);
 }
 
+long
+acrt__alloc_fail_after_pending(void)
+{
+	long v = atomic_load(&fail_countdown);
+	return v > 0 ? v : 0;
+}
+
 static _Thread_local uint64_t rng[4];
 static _Thread_local bool rng_seeded;
 

@@ -59,6 +59,9 @@ char *acrt__strdup(const char *s);
 size_t acrt__alloc_bytes(void);
 /* Test hook: the n-th allocation from now fails (0 disables). */
 void acrt__alloc_fail_after(long n);
+/* Allocations left before the injected failure (0 once it has happened or
+ * when disabled). */
+long acrt__alloc_fail_after_pending(void);
 
 /* Per-thread fast PRNG (xoshiro256**), seeded from getrandom(). */
 uint64_t acrt__rand64(void);

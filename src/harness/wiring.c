@@ -182,8 +182,11 @@ nomem:
 void
 acrt__runtime_unwire(acrt__runtime *rt)
 {
-	if (rt->comps == NULL)
+	if (rt->comps == NULL) { /* wiring failed at its first allocation */
+		acrt__free(rt->transports);
+		rt->transports = NULL;
 		return;
+	}
 	for (size_t i = 0; i < rt->n_transports; i++)
 		rt->transports[i]->ops->destroy(rt->transports[i]);
 	for (size_t i = 0; i < rt->bp->n_comps; i++) {
