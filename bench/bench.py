@@ -6,6 +6,10 @@ though absolute figures wander on a shared 2-core box):
   native        bench_source -> bench_transform -> bench_sink (C plugins), N events
                 (default deployment: 1:1 bindings chained onto one thread)
   native_threads  the same with runtime.chaining: false (a thread per component)
+  native_batch  native with batching on for bench_transform (max_items 64, max_ms 5):
+                the transform has no process_batch, so this is the per-event path
+                inside harness batches; a batching component is never chained, so
+                it runs on its own thread (src | xf -> sink)
   builtin_json  Source(sequence) -> Transformer(set) -> Sink(null), N/4 events
   builtin_json_threads  the same, chaining off
   python_anyio  three anyio tasks over memory object streams (the original design)
@@ -189,6 +193,8 @@ def write_blueprint(cfg, name, components, bindings, chaining=True):
         for key in ("inputs", "outputs"):
             if key in c:
                 lines.append("      %s: %s" % (key, json.dumps([{"name": p} for p in c[key]])))
+        if "batching" in c:
+            lines.append("      batching: %s" % json.dumps(c["batching"]))
     lines.append("  bindings:")
     for frm, to in bindings:
         lines.append("    - {from: %s, to: %s, buffer_size: %d}" % (frm, to, BUFFER))
@@ -202,7 +208,7 @@ def write_blueprint(cfg, name, components, bindings, chaining=True):
     return path
 
 
-def native_components(cfg, name, n, transforms, sink_config, chaining=True):
+def native_components(cfg, name, n, transforms, sink_config, chaining=True, batching=None):
     ref = "plugin:%s#%%s" % cfg.plugin
     comps = [{"name": "src", "implementation": ref % "bench_source", "config": {"count": n},
               "inputs": [], "outputs": ["output"]}]
@@ -211,6 +217,8 @@ def native_components(cfg, name, n, transforms, sink_config, chaining=True):
         xf = "xf" if transforms == 1 else "xf%d" % i
         comps.append({"name": xf, "implementation": ref % "bench_transform",
                       "inputs": ["input"], "outputs": ["output"]})
+        if batching is not None:
+            comps[-1]["batching"] = batching
         names.append(xf)
     result = os.path.join(cfg.outdir, "bp", name, "sink_result.txt")
     sc = dict(sink_config)
@@ -318,7 +326,7 @@ def run_acrt_rep(cfg, tag, bp, n, result_file=None, expect=None, expect_sum=None
     return r
 
 
-def row_native(cfg, name="native", transforms=1, n=None, chaining=True):
+def row_native(cfg, name="native", transforms=1, n=None, chaining=True, batching=None):
     n = cfg.n if n is None else n
     mult = 2 ** transforms
     expect_sum = n * (n - 1) // 2 * mult
@@ -327,10 +335,11 @@ def row_native(cfg, name="native", transforms=1, n=None, chaining=True):
     sink_cfg = {"expect": n}
     if expect_sum is not None:
         sink_cfg["expect_sum"] = expect_sum
-    bp, result = native_components(cfg, name, n, transforms, sink_cfg, chaining)
-    what = "bench_source -> %s -> bench_sink (C plugins, acrt run --quiet)%s" % (
+    bp, result = native_components(cfg, name, n, transforms, sink_cfg, chaining, batching)
+    what = "bench_source -> %s -> bench_sink (C plugins, acrt run --quiet)%s%s" % (
         "bench_transform" if transforms == 1 else "%d x bench_transform" % transforms,
-        "" if chaining else ", chaining off: a thread per component")
+        "" if chaining else ", chaining off: a thread per component",
+        "" if batching is None else ", transform batching %s" % json.dumps(batching))
     row = new_row(name, n, what)
     return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "%s.%d" % (name, i), bp, n, result, n,
                                                    expect_sum))
@@ -531,6 +540,8 @@ def main():
     plan = [("zmq_inproc", lambda: row_zmq(cfg)),
             ("native", lambda: row_native(cfg)),
             ("native_threads", lambda: row_native(cfg, "native_threads", chaining=False)),
+            ("native_batch", lambda: row_native(cfg, "native_batch", batching={
+                "enabled": True, "max_items": 64, "max_ms": 5})),
             ("builtin_json", lambda: row_builtin(cfg)),
             ("builtin_json_threads", lambda: row_builtin(cfg, "builtin_json_threads", False)),
             ("chain10", lambda: row_native(cfg, "chain10", 10, max(1, cfg.n // 4))),
@@ -553,7 +564,7 @@ def main():
         print(" %5.1f s%s" % (time.perf_counter() - t, "" if row["ok"] else "  FAIL"), flush=True)
         rows.append(row)
         by_name[name] = row
-    order = ["native", "native_threads", "builtin_json", "builtin_json_threads", "python_anyio",
+    order = ["native", "native_threads", "native_batch", "builtin_json", "builtin_json_threads", "python_anyio",
              "zmq_inproc", "chain10", "chain10_threads", "memory_flat"]
     rows.sort(key=lambda r: order.index(r["name"]))
 
@@ -584,6 +595,16 @@ def main():
            "native %s/s" % fmt_eps(nat_eps), ["native"])
     target("native >= 5x zmq_inproc", nat_eps and zmq_eps and nat_eps >= 5 * zmq_eps,
            "%.2fx" % (nat_eps / zmq_eps) if nat_eps and zmq_eps else "n/a", ["native", "zmq_inproc"])
+    nb = by_name.get("native_batch", {})
+    nb_eps = nb.get("best_events_per_s") if nb.get("ok") else None
+    nt = by_name.get("native_threads", {})
+    nt_eps = nt.get("best_events_per_s") if nt.get("ok") else None
+    if nb_eps and nat_eps:
+        nb["batching_on_vs_off"] = round(nb_eps / nat_eps, 3)
+        if nt_eps:
+            nb["batching_on_vs_threads"] = round(nb_eps / nt_eps, 3)
+        print("batching on vs off (native_batch / native): %.2fx%s" % (
+            nb_eps / nat_eps, "; vs native_threads: %.2fx" % (nb_eps / nt_eps) if nt_eps else ""))
     target("builtin_json >= zmq_inproc", bj_eps and zmq_eps and bj_eps >= zmq_eps,
            "%.2fx" % (bj_eps / zmq_eps) if bj_eps and zmq_eps else "n/a",
            ["builtin_json", "zmq_inproc"])

@@ -236,6 +236,26 @@ ACRT_API int acrt_stopping(acrt_ctx *ctx);
  * Adds to a named counter of this component (created on first use). */
 ACRT_API void acrt_count(acrt_ctx *ctx, const char *name, uint64_t delta);
 
+/* ---- Batching (harness-aggregated, docs/BATCHING.md) -----------------------
+ * With `batching: {enabled: true, ...}` the runtime gathers the events of one
+ * input port into batches (until max_items, or max_ms after the first event,
+ * or the end of the stream / a drain) and hands each batch over at once: to
+ * process_batch when the descriptor has it, else to process once per event.
+ * During that call acrt_batch() describes the batch; it returns NULL outside a
+ * batch (and always for components without batching). The struct and the
+ * closed_by string belong to the runtime and are valid until the call returns.
+ */
+typedef struct acrt_batch_info {
+	uint64_t batch_id;      /* 1, 2, ... per component instance, in delivery order */
+	size_t size;            /* events in the batch */
+	int64_t first_event_ns; /* acrt_event_time_ns of its first event */
+	int64_t last_event_ns;  /* ... and of its last event */
+	int64_t formed_ns;      /* wall clock (ns since the epoch) when it was closed */
+	const char *closed_by;  /* "size", "time" or "drain" */
+} acrt_batch_info;
+
+ACRT_API const acrt_batch_info *acrt_batch(acrt_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

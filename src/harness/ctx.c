@@ -277,6 +277,12 @@ acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
 	if (!acrt__log_enabled(level))
 		return;
 	json_t *extra = json_pack("{s:s}", "error", acrt_strerror(rc));
+	if (ctx->in_batch && extra != NULL) { /* the batch it belongs to (batching) */
+		json_object_set_new(extra, "batch_id",
+		                    json_integer((json_int_t)ctx->batch.batch_id));
+		json_object_set_new(extra, "batch_size", json_integer((json_int_t)ctx->batch.size));
+		json_object_set_new(extra, "closed_by", json_string(ctx->batch.closed_by));
+	}
 	acrt__log(level, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
 	          ctx->err[0] ? ctx->err : acrt_strerror(rc));
 	json_decref(extra);
@@ -334,4 +340,10 @@ acrt_count(acrt_ctx *ctx, const char *name, uint64_t delta)
 	json_int_t cur = json_is_integer(v) ? json_integer_value(v) : 0;
 	json_object_set_new(c, name, json_integer(cur + (json_int_t)delta));
 	pthread_mutex_unlock(&rt->mu);
+}
+
+const acrt_batch_info *
+acrt_batch(acrt_ctx *ctx)
+{
+	return ctx != NULL && ctx->in_batch ? &ctx->batch : NULL;
 }

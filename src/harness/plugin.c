@@ -57,8 +57,9 @@ acrt__desc_check(const acrt_component_desc *d, const char *what, char *err, size
 		         what, d->struct_size, (size_t)ACRT_DESC_MIN_SIZE, ACRT_ABI_MAJOR);
 		return -1;
 	}
-	if (d->process == NULL && d->run == NULL) {
-		snprintf(err, errlen, "%s: the descriptor has neither process nor run", what);
+	if (d->process == NULL && d->process_batch == NULL && d->run == NULL) {
+		snprintf(err, errlen, "%s: the descriptor has none of process, process_batch, run",
+		         what);
 		return -1;
 	}
 	return 0;

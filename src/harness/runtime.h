@@ -52,6 +52,22 @@ typedef struct acrt__outport {
 	const char *chained_port; /* the input port name it is delivered on */
 } acrt__outport;
 
+/* Harness-aggregated batching (ADR-024, docs/BATCHING.md): a component's
+ * `batching:` mapping resolved against `runtime.batching` at wiring time. */
+typedef struct acrt__batching {
+	bool enabled;
+	bool fail_fast;   /* error_mode: fail_fast (else per_item) */
+	size_t max_items; /* >= 1 */
+	int64_t max_ns;   /* max_ms in nanoseconds, >= 0 */
+} acrt__batching;
+
+/* One input port's batch being formed by one instance. */
+typedef struct acrt__batch {
+	acrt_event **evs; /* max_items slots */
+	size_t n;
+	int64_t deadline; /* monotonic: first event's arrival + max_ns */
+} acrt__batch;
+
 typedef struct acrt__outbox {
 	acrt_event *evs[ACRT__OUTBOX];
 	size_t n;
@@ -82,6 +98,11 @@ struct acrt_ctx {
 	char err[512];     /* reason set by acrt_fail */
 	int fatal;         /* a chained downstream failed fatally: stop this instance */
 	bool lazy_pending; /* a lazy send happened since the last full flush */
+	/* Batching (only when comp->batching.enabled): one batch per input port. */
+	acrt__batch *batches;  /* spec->n_inputs */
+	uint64_t batch_seq;    /* id of the last batch handed over */
+	bool in_batch;         /* a batch is being processed: acrt_batch() is set */
+	acrt_batch_info batch; /* its metadata */
 	acrt__counter events_in, events_out, errors;
 };
 
@@ -96,6 +117,7 @@ struct acrt__comp {
 	int n_inst;
 	json_t *counters; /* acrt_count: name -> integer; under rt->mu */
 	bool chained;     /* runs on its upstream's thread: no own thread */
+	acrt__batching batching;
 };
 
 struct acrt__runtime {

@@ -5,6 +5,7 @@
  * alignment. The transport's producer count is the source component's replica
  * count: the stream ends when the last replica closes it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +82,8 @@ chainable(const acrt__runtime *rt, const acrt__binding_spec *b)
 	const acrt__comp *from = &rt->comps[b->from_comp], *to = &rt->comps[b->to_comp];
 	if (!bp->chaining || b->allow_cycle || b->from_comp == b->to_comp)
 		return false;
+	if (to->batching.enabled) /* it needs its own loop and timer */
+		return false;
 	if (from->spec->replicas != to->spec->replicas || to->desc->run != NULL ||
 	    to->desc->process == NULL)
 		return false;
@@ -93,6 +96,138 @@ chainable(const acrt__runtime *rt, const acrt__binding_spec *b)
 			into_target++;
 	}
 	return same_port == 1 && into_target == 1;
+}
+
+/* Logs a bad batching setting of component c and returns -1. */
+static int batching_error(const acrt__comp *c, const char *fmt, ...) ACRT_PRINTF(2, 3);
+
+static int
+batching_error(const acrt__comp *c, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	acrt__log(ACRT_LOG_ERROR, c->spec->name, 0, NULL, "%s:%d:%d: component '%s': batching: %s",
+	          c->spec->mark.file, c->spec->mark.line, c->spec->mark.col, c->spec->name, msg);
+	return -1;
+}
+
+/* Reads one batching key of the component's mapping, else of the deployment's
+ * runtime.batching defaults. Returns NULL when neither has it. */
+static const json_t *
+batching_key(const json_t *own, const json_t *dflt, const char *key, const char **from)
+{
+	const json_t *v = json_object_get(own, key);
+	*from = "batching";
+	if (v == NULL && strcmp(key, "enabled") != 0) { /* never defaulted */
+		v = json_object_get(dflt, key);
+		*from = "runtime.batching";
+	}
+	return v;
+}
+
+/*
+ * Resolves `batching:` of component c (ADR-024): enabled only by `enabled:
+ * true` on the component itself; max_items, max_ms and error_mode default to
+ * the deployment's runtime.batching, then to 64, 5 and per_item. The validator
+ * does not check these values yet, so bad ones fail the run here (exit 1).
+ */
+static int
+resolve_batching(const acrt__blueprint *bp, acrt__comp *c)
+{
+	static const char *const keys[] = {"enabled", "max_items", "max_ms", "error_mode", NULL};
+	const json_t *own = c->spec->batching;
+	const json_t *dflt =
+	    json_is_object(bp->runtime) ? json_object_get(bp->runtime, "batching") : NULL;
+	acrt__batching *b = &c->batching;
+	*b = (acrt__batching){.max_items = 64, .max_ns = 5 * 1000000LL};
+	if (own == NULL || json_is_null(own))
+		goto implicit;
+	if (!json_is_object(own))
+		return batching_error(c, "must be a mapping");
+	if (dflt != NULL && !json_is_null(dflt) && !json_is_object(dflt))
+		return batching_error(c, "runtime.batching must be a mapping");
+	const char *key;
+	const json_t *v;
+	json_object_foreach((json_t *)own, key, v)
+	{
+		size_t k = 0;
+		while (keys[k] != NULL && strcmp(keys[k], key) != 0)
+			k++;
+		if (keys[k] == NULL)
+			return batching_error(c,
+			                      "unknown key '%s' (expected enabled, max_items, "
+			                      "max_ms, error_mode)",
+			                      key);
+	}
+	const char *from;
+	v = batching_key(own, dflt, "enabled", &from);
+	if (v != NULL && !json_is_boolean(v))
+		return batching_error(c, "enabled must be true or false");
+	b->enabled = json_is_true(v);
+	v = batching_key(own, dflt, "max_items", &from);
+	if (v != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 1000000)
+			return batching_error(
+			    c, "%s.max_items must be an integer from 1 to 1000000", from);
+		b->max_items = (size_t)json_integer_value(v);
+	}
+	v = batching_key(own, dflt, "max_ms", &from);
+	if (v != NULL) {
+		double ms = json_is_number(v) ? json_number_value(v) : -1;
+		if (!json_is_number(v) || !(ms >= 0 && ms <= 86400000.0))
+			return batching_error(c,
+			                      "%s.max_ms must be a number of milliseconds from 0 "
+			                      "to 86400000",
+			                      from);
+		b->max_ns = (int64_t)(ms * 1e6);
+	}
+	v = batching_key(own, dflt, "error_mode", &from);
+	if (v != NULL) {
+		const char *m = json_string_value(v);
+		if (m == NULL || (strcmp(m, "per_item") != 0 && strcmp(m, "fail_fast") != 0))
+			return batching_error(c, "%s.error_mode must be per_item or fail_fast",
+			                      from);
+		b->fail_fast = strcmp(m, "fail_fast") == 0;
+	}
+implicit:
+	if (!b->enabled && c->desc->process == NULL && c->desc->process_batch != NULL &&
+	    c->desc->run == NULL) {
+		/* process_batch only, batching off: batches of one event, no waiting */
+		b->enabled = true;
+		b->max_items = 1;
+		b->max_ns = 0;
+	}
+	if (b->enabled && (c->spec->n_inputs == 0 || c->desc->run != NULL))
+		return batching_error(c, "enabled on a source (a component without input ports or "
+		                         "with its own run loop)");
+	if (b->enabled && c->desc->process == NULL && c->desc->process_batch == NULL)
+		return batching_error(c, "enabled on a component with neither process nor "
+		                         "process_batch");
+	return 0;
+}
+
+static int
+init_batches(acrt__comp *c)
+{
+	if (!c->batching.enabled)
+		return 0;
+	for (int r = 0; r < c->n_inst; r++) {
+		acrt_ctx *ctx = &c->inst[r];
+		ctx->batches = acrt__calloc(c->spec->n_inputs, sizeof *ctx->batches);
+		if (ctx->batches == NULL)
+			return -1;
+		for (size_t p = 0; p < c->spec->n_inputs; p++) {
+			ctx->batches[p].evs =
+			    acrt__calloc(c->batching.max_items, sizeof *ctx->batches[p].evs);
+			if (ctx->batches[p].evs == NULL)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -163,6 +298,10 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 		}
 		if (init_instances(rt, c) != 0)
 			goto nomem;
+		if (resolve_batching(bp, c) != 0)
+			return -1;
+		if (init_batches(c) != 0)
+			goto nomem;
 	}
 	for (size_t i = 0; i < bp->n_bindings; i++)
 		if (wire_binding(rt, &bp->bindings[i]) != 0)
@@ -192,6 +331,9 @@ acrt__runtime_unwire(acrt__runtime *rt)
 	for (size_t i = 0; i < rt->bp->n_comps; i++) {
 		acrt__comp *c = &rt->comps[i];
 		for (int r = 0; c->inst != NULL && r < c->n_inst; r++) {
+			for (size_t p = 0; c->inst[r].batches != NULL && p < c->spec->n_inputs; p++)
+				acrt__free(c->inst[r].batches[p].evs);
+			acrt__free(c->inst[r].batches);
 			acrt__free(c->inst[r].outbox);
 			acrt__inbox_cursor_free(&c->inst[r].cursor);
 		}
