@@ -228,6 +228,10 @@ ACRT_API int64_t acrt_now_ns(acrt_ctx *ctx);
 /* Sleeps until the monotonic deadline. Returns ACRT_OK at the deadline,
  * ACRT_ESTOPPING when a graceful stop is requested, ACRT_ECANCELED on cancel. */
 ACRT_API int acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns);
+/* The deadline of the event being processed (monotonic ns, the clock of
+ * acrt_now_ns), set by the `timeout` capability; 0 when there is none. A
+ * component doing long work checks it and gives up early. */
+ACRT_API int64_t acrt_deadline_ns(acrt_ctx *ctx);
 /* Non-zero once a graceful stop (SIGTERM) or cancellation was requested:
  * a source's run() should return. */
 ACRT_API int acrt_stopping(acrt_ctx *ctx);

@@ -225,7 +225,7 @@ port_index(acrt_ctx *ctx, const char *port)
 }
 
 int
-acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
+acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	if (ev == NULL)
 		return ACRT_EINVAL;
@@ -259,6 +259,40 @@ acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	return ACRT_OK;
 }
 
+int
+acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
+{
+	acrt__cap_call *call = ctx->cur_call;
+	if (acrt__unlikely(call != NULL && ev != NULL && acrt__chain_has_before_send(ctx->chain))) {
+		int rc = acrt__chain_before_send(ctx->chain, call, port != NULL ? port : "output", ev);
+		if (rc != ACRT_OK) { /* e.g. an output that breaks its port's schema */
+			snprintf(ctx->err, sizeof ctx->err, "%.40s: %.400s",
+			         call->failed_by ? call->failed_by : "capability", call->reason);
+			acrt_event_unref(ev);
+			return rc;
+		}
+	}
+	return acrt__ctx_emit_raw(ctx, port, ev);
+}
+
+int
+acrt__ctx_deliver(acrt_ctx *ctx, acrt__cap_call *call)
+{
+	if (ctx->chain == NULL)
+		return call->inner(call);
+	acrt__cap_call *outer = ctx->cur_call; /* a chained instance may nest */
+	ctx->cur_call = call;
+	int rc = acrt__chain_run(ctx->chain, call);
+	ctx->cur_call = outer;
+	return rc;
+}
+
+int64_t
+acrt_deadline_ns(acrt_ctx *ctx)
+{
+	return ctx->cur_call != NULL ? ctx->cur_call->deadline_ns : 0;
+}
+
 void
 acrt__ctx_close_outputs(acrt_ctx *ctx)
 {
@@ -267,6 +301,25 @@ acrt__ctx_close_outputs(acrt_ctx *ctx)
 		for (size_t t = 0; t < op->n_targets; t++)
 			op->targets[t]->ops->close(op->targets[t]);
 	}
+}
+
+void
+acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_call *call)
+{
+	if (call->failed_by == NULL && call->reason[0] == '\0') {
+		acrt__ctx_report_error(ctx, ev, rc); /* the component's own failure */
+		return;
+	}
+	acrt__counter_add(&ctx->errors, 1);
+	if (!acrt__log_enabled(ACRT_LOG_WARN))
+		return;
+	json_t *extra = json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
+	                          call->failed_by ? call->failed_by : "-", "attempts",
+	                          call->attempts);
+	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s%s%s",
+	          call->reason, ctx->err[0] ? ": " : "", ctx->err);
+	json_decref(extra);
+	ctx->err[0] = '\0';
 }
 
 void

@@ -64,19 +64,45 @@ run_source(acrt_ctx *ctx)
 	return rc == ACRT_ERR ? ACRT_EFATAL : rc;
 }
 
+/* The innermost call of a single event's capability chain: the component. */
+static int
+process_attempt(acrt__cap_call *call)
+{
+	acrt_ctx *ctx = call->ctx;
+	acrt_event *outer = ctx->current;
+	ctx->current = call->evs[0];
+	int rc = ctx->comp->desc->process(ctx, ctx->self, call->port, call->evs[0]);
+	ctx->current = outer;
+	return rc;
+}
+
 int
 acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	acrt__counter_add(&ctx->events_in, 1);
 	if (ev->kind != ACRT__EV_DATA)
 		return ACRT_OK;
-	acrt_event *outer = ctx->current; /* non-NULL only when re-entered by a chain */
-	ctx->current = ev;
-	int rc = ctx->comp->desc->process(ctx, ctx->self, port, ev);
-	ctx->current = outer;
+	int rc;
+	acrt__cap_call call;
+	if (ctx->chain == NULL) { /* the fast path: no capabilities */
+		acrt_event *outer = ctx->current; /* non-NULL only when re-entered by a chain */
+		ctx->current = ev;
+		rc = ctx->comp->desc->process(ctx, ctx->self, port, ev);
+		ctx->current = outer;
+	} else {
+		call = (acrt__cap_call){.ctx = ctx,
+		                        .port = port,
+		                        .evs = &ev,
+		                        .n = 1,
+		                        .clock = &ctx->cap_clock,
+		                        .inner = process_attempt};
+		rc = acrt__ctx_deliver(ctx, &call);
+	}
 	if (rc == ACRT_OK || rc == ACRT_ERR || rc == ACRT_ERETRYABLE || rc == ACRT_EINVAL ||
-	    rc == ACRT_ENOENT) {
-		if (rc != ACRT_OK)
+	    rc == ACRT_ENOENT || rc == ACRT_ETIMEDOUT) {
+		if (rc != ACRT_OK && ctx->chain != NULL)
+			acrt__ctx_report_failure(ctx, ev, rc, &call);
+		else if (rc != ACRT_OK)
 			acrt__ctx_report_error(ctx, ev, rc);
 		/* A chained component downstream may have failed under this call. */
 		return ctx->fatal;
@@ -100,249 +126,6 @@ process_batch(acrt_ctx *ctx, const char *port, acrt_event **evs, size_t n)
 		acrt_event_unref(evs[i]);
 	}
 	return stop;
-}
-
-/* ---- Batching (ADR-024, docs/BATCHING.md) ------------------------------------ */
-
-/* One error line for a failed batch, with its metadata; counts `failed` errors. */
-static void
-report_batch_error(acrt_ctx *ctx, acrt_event *ev, int rc, size_t failed, const char *what)
-{
-	acrt__counter_add(&ctx->errors, failed);
-	if (!acrt__log_enabled(ACRT_LOG_WARN))
-		goto out;
-	const acrt_batch_info *b = &ctx->batch;
-	json_t *extra = json_pack("{s:s,s:I,s:I,s:s,s:s,s:I}", "error", acrt_strerror(rc),
-	                          "batch_id", (json_int_t)b->batch_id, "batch_size",
-	                          (json_int_t)b->size, "closed_by", b->closed_by, "error_mode",
-	                          ctx->comp->batching.fail_fast ? "fail_fast" : "per_item",
-	                          "failed_events", (json_int_t)failed);
-	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra,
-	          "batch %llu (%zu events, closed by %s) failed: %s%s",
-	          (unsigned long long)b->batch_id, b->size, b->closed_by,
-	          ctx->err[0] ? ctx->err : acrt_strerror(rc), what);
-	json_decref(extra);
-out:
-	ctx->err[0] = '\0';
-}
-
-/* Classifies a callback's return: 0 ok, 1 the event/batch failed (the run goes
- * on), -1 the instance must stop (rc is then ECANCELED or EFATAL). */
-static int
-outcome(int rc)
-{
-	if (rc == ACRT_OK)
-		return 0;
-	if (rc == ACRT_ERR || rc == ACRT_ERETRYABLE || rc == ACRT_EINVAL || rc == ACRT_ENOENT)
-		return 1;
-	return -1;
-}
-
-/* A stop code from a callback: reported (once) unless it is a cancellation. */
-static int
-batch_stop(acrt_ctx *ctx, acrt_event *ev, int rc)
-{
-	if (rc == ACRT_ECANCELED)
-		return rc;
-	if (ctx->fatal == 0)
-		acrt__ctx_report_error(ctx, ev, ACRT_EFATAL);
-	return ACRT_EFATAL;
-}
-
-/* Events of a batch through process, one at a time (the component has no
- * process_batch, or per_item fell back to it). */
-static int
-batch_per_event(acrt_ctx *ctx, const char *port, acrt_event **evs, size_t n)
-{
-	const acrt_component_desc *d = ctx->comp->desc;
-	for (size_t i = 0; i < n; i++) {
-		ctx->current = evs[i];
-		int rc = d->process(ctx, ctx->self, port, evs[i]);
-		ctx->current = NULL;
-		int o = outcome(rc);
-		if (o < 0)
-			return batch_stop(ctx, evs[i], rc);
-		if (o > 0) {
-			if (!ctx->comp->batching.fail_fast) {
-				acrt__ctx_report_error(ctx, evs[i], rc); /* isolated to the event */
-			} else {
-				report_batch_error(
-				    ctx, evs[i], rc, n,
-				    "; fail_fast: every event of the batch counts as "
-				    "failed, the rest is not processed");
-				break;
-			}
-		}
-		if (ctx->fatal != 0) /* a chained component below failed */
-			return ctx->fatal;
-	}
-	return ACRT_OK;
-}
-
-/* Hands input port p's batch to the component and releases its events.
- * Returns ACRT_OK or the code that must stop the instance. */
-static int
-deliver_batch(acrt_ctx *ctx, size_t p, const char *closed_by)
-{
-	acrt__batch *b = &ctx->batches[p];
-	size_t n = b->n;
-	if (n == 0)
-		return ACRT_OK;
-	const acrt_component_desc *d = ctx->comp->desc;
-	const char *port = ctx->comp->spec->inputs[p].name;
-	acrt_event **evs = b->evs;
-	ctx->batch = (acrt_batch_info){.batch_id = ++ctx->batch_seq,
-	                               .size = n,
-	                               .first_event_ns = evs[0]->time_ns,
-	                               .last_event_ns = evs[n - 1]->time_ns,
-	                               .formed_ns = acrt__wall_ns(),
-	                               .closed_by = closed_by};
-	ctx->in_batch = true;
-	acrt__counter_add(&ctx->events_in, n);
-	int rc = ACRT_OK;
-	if (d->process_batch != NULL) {
-		ctx->current = NULL;
-		int r = d->process_batch(ctx, ctx->self, port, evs, n);
-		int o = outcome(r);
-		if (o < 0) {
-			rc = batch_stop(ctx, NULL, r);
-		} else if (o > 0) {
-			if (!ctx->comp->batching.fail_fast && d->process != NULL) {
-				/* per_item: find the failing events by processing one by one */
-				report_batch_error(ctx, NULL, r, 0,
-				                   "; per_item: processing its events one by one");
-				rc = batch_per_event(ctx, port, evs, n);
-			} else {
-				report_batch_error(
-				    ctx, NULL, r, n,
-				    ctx->comp->batching.fail_fast
-				        ? "; fail_fast: every event of the batch counts "
-				          "as failed"
-				        : "; per_item, but the component has no process: "
-				          "every event of the batch counts as failed");
-			}
-		}
-		if (rc == ACRT_OK && ctx->fatal != 0)
-			rc = ctx->fatal;
-	} else {
-		rc = batch_per_event(ctx, port, evs, n);
-	}
-	ctx->in_batch = false;
-	for (size_t i = 0; i < n; i++)
-		acrt_event_unref(evs[i]);
-	b->n = 0;
-	return rc;
-}
-
-/* Releases what the batches hold (on cancellation: the run is being torn down). */
-static void
-drop_batches(acrt_ctx *ctx)
-{
-	for (size_t p = 0; p < ctx->comp->spec->n_inputs; p++) {
-		acrt__batch *b = &ctx->batches[p];
-		for (size_t i = 0; i < b->n; i++)
-			acrt_event_unref(b->evs[i]);
-		b->n = 0;
-	}
-}
-
-/* Delivers every batch still open (end of stream: closed by "drain"). */
-static int
-drain_batches(acrt_ctx *ctx)
-{
-	for (size_t p = 0; p < ctx->comp->spec->n_inputs; p++) {
-		int rc = deliver_batch(ctx, p, "drain");
-		if (rc != ACRT_OK)
-			return rc;
-	}
-	return ACRT_OK;
-}
-
-/* Delivers the batches whose max_ms has passed; returns the earliest deadline
- * of the batches still open (ACRT__FOREVER when none is). */
-static int
-expire_batches(acrt_ctx *ctx, int64_t now, int64_t *next)
-{
-	*next = ACRT__FOREVER;
-	for (size_t p = 0; p < ctx->comp->spec->n_inputs; p++) {
-		acrt__batch *b = &ctx->batches[p];
-		if (b->n == 0)
-			continue;
-		if (b->deadline <= now) {
-			int rc = deliver_batch(ctx, p, "time");
-			if (rc != ACRT_OK)
-				return rc;
-		} else if (b->deadline < *next) {
-			*next = b->deadline;
-		}
-	}
-	return ACRT_OK;
-}
-
-/* Adds received events (all from input port p) to p's batch, delivering it
- * each time it reaches max_items. Releases every event it does not keep. */
-static int
-add_to_batch(acrt_ctx *ctx, size_t p, acrt_event **evs, size_t n)
-{
-	const acrt__batching *cfg = &ctx->comp->batching;
-	acrt__batch *b = &ctx->batches[p];
-	int stop = ACRT_OK;
-	for (size_t i = 0; i < n; i++) {
-		if (stop != ACRT_OK || evs[i]->kind != ACRT__EV_DATA) {
-			if (stop == ACRT_OK)
-				acrt__counter_add(&ctx->events_in, 1);
-			acrt_event_unref(evs[i]);
-			continue;
-		}
-		if (b->n == 0)
-			b->deadline = acrt__mono_ns() + cfg->max_ns;
-		b->evs[b->n++] = evs[i];
-		if (b->n == cfg->max_items)
-			stop = deliver_batch(ctx, p, "size");
-	}
-	return stop;
-}
-
-/* The consumer loop of a batching component: receive with a deadline (the
- * earliest open batch's), close batches on size, time and end of stream. */
-static int
-run_batching_consumer(acrt_ctx *ctx)
-{
-	acrt__comp *c = ctx->comp;
-	acrt_event *evs[ACRT__RX_BATCH];
-	for (;;) {
-		int64_t deadline;
-		int rc = expire_batches(ctx, acrt__mono_ns(), &deadline);
-		if (rc != ACRT_OK)
-			return rc;
-		size_t port = 0;
-		acrt__rx_status st;
-		size_t n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
-		                            acrt__mono_ns(), &st);
-		if (n == 0 && st == ACRT__RX_EMPTY) {
-			rc = acrt__ctx_idle(ctx);
-			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL) {
-				drop_batches(ctx);
-				return rc;
-			}
-			n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
-			                     deadline, &st);
-		}
-		if (n == 0) {
-			if (st == ACRT__RX_CANCELED) {
-				drop_batches(ctx);
-				return ACRT_ECANCELED;
-			}
-			if (st == ACRT__RX_EOS)
-				return drain_batches(ctx);
-			continue; /* the deadline: expire_batches closes the batch */
-		}
-		rc = add_to_batch(ctx, port, evs, n);
-		if (rc != ACRT_OK) {
-			drop_batches(ctx);
-			return rc;
-		}
-	}
 }
 
 static int
@@ -413,7 +196,7 @@ instance_main(void *arg)
 	acrt_ctx *ctx = arg;
 	start_processing(ctx);
 	int rc = ctx->comp->desc->run != NULL  ? run_source(ctx)
-	         : ctx->comp->batching.enabled ? run_batching_consumer(ctx)
+	         : ctx->comp->batching.enabled ? acrt__run_batching_consumer(ctx)
 	                                       : run_consumer(ctx);
 	if (rc == ACRT_OK && ctx->fatal != 0)
 		rc = ctx->fatal;

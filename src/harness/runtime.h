@@ -30,6 +30,7 @@
 
 #include "acrt/acrt.h"
 #include "blueprint/blueprint.h"
+#include "capability/chain.h"
 #include "core/inbox.h"
 #include "core/taskgroup.h"
 #include "core/transport.h"
@@ -98,6 +99,9 @@ struct acrt_ctx {
 	char err[512];     /* reason set by acrt_fail */
 	int fatal;         /* a chained downstream failed fatally: stop this instance */
 	bool lazy_pending; /* a lazy send happened since the last full flush */
+	acrt__chain *chain;       /* capabilities of this instance, or NULL */
+	acrt__cap_clock cap_clock; /* the clock and sleep its chain uses */
+	acrt__cap_call *cur_call; /* the delivery going through the chain, or NULL */
 	/* Batching (only when comp->batching.enabled): one batch per input port. */
 	acrt__batch *batches;  /* spec->n_inputs */
 	uint64_t batch_seq;    /* id of the last batch handed over */
@@ -155,6 +159,17 @@ void acrt__runtime_unwire(acrt__runtime *rt);
 /* lifecycle.c: one event through an instance's process (counts, errors).
  * Returns ACRT_OK, or the code that must stop the instance. Borrows ev. */
 int acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev);
+
+/* batching.c: the consumer loop of a component with batching enabled. */
+int acrt__run_batching_consumer(acrt_ctx *ctx);
+
+/* ctx.c: runs a delivery through the instance's capability chain (or straight
+ * to call->inner when it has none). */
+int acrt__ctx_deliver(acrt_ctx *ctx, acrt__cap_call *call);
+/* Logs and counts a failed event, naming the capability that failed it. */
+void acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_call *call);
+/* Emits without the chain's before_send hooks (the dead letter's own sends). */
+int acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev);
 
 /* ctx.c: used by the runner loops */
 int acrt__ctx_flush_all(acrt_ctx *ctx);

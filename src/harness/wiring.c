@@ -41,6 +41,19 @@ resolve_desc(acrt__comp *c, char *err, size_t errlen)
 	return acrt__desc_check(c->desc, s->type, err, errlen);
 }
 
+static int64_t
+cap_now(void *arg)
+{
+	(void)arg;
+	return acrt__mono_ns();
+}
+
+static int
+cap_sleep_until(void *arg, int64_t deadline)
+{
+	return acrt_sleep_until(arg, deadline);
+}
+
 static int
 init_instances(acrt__runtime *rt, acrt__comp *c)
 {
@@ -57,6 +70,13 @@ init_instances(acrt__runtime *rt, acrt__comp *c)
 		ctx->outbox = acrt__calloc(s->n_outputs ? s->n_outputs : 1, sizeof *ctx->outbox);
 		if (ctx->outbox == NULL)
 			return -1;
+		ctx->cap_clock = (acrt__cap_clock){cap_now, cap_sleep_until, ctx};
+		char err[512];
+		if (acrt__chain_build(s, &ctx->cap_clock, &ctx->chain, err, sizeof err) != 0) {
+			fprintf(stderr, "acrt: %s:%d:%d: component '%s': %s\n", s->mark.file,
+			        s->mark.line, s->mark.col, s->name, err);
+			return -1;
+		}
 		if (c->n_inst == 1)
 			snprintf(ctx->thread_name, sizeof ctx->thread_name, "%s", s->name);
 		else
@@ -335,6 +355,7 @@ acrt__runtime_unwire(acrt__runtime *rt)
 				acrt__free(c->inst[r].batches[p].evs);
 			acrt__free(c->inst[r].batches);
 			acrt__free(c->inst[r].outbox);
+			acrt__chain_free(c->inst[r].chain);
 			acrt__inbox_cursor_free(&c->inst[r].cursor);
 		}
 		acrt__free(c->inst);
