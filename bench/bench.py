@@ -376,6 +376,18 @@ def run_selftimed_rep(cfg, tag, argv, n):
     return r
 
 
+def chain_costs(cfg):
+    """bench_chain: in-process cost of the capability chain and of schema validation."""
+    exe = os.path.join(cfg.outdir, "bench_chain")
+    try:
+        out = subprocess.run([exe], capture_output=True, text=True, timeout=120)
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        res["ok"] = out.returncode == 0
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError) as e:
+        res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+    return res
+
+
 def row_zmq(cfg):
     n = cfg.n
     row = new_row("zmq_inproc", n, "3 threads, ZeroMQ inproc PUSH/PULL, HWM 1000, 8-byte msgs")
@@ -617,6 +629,23 @@ def main():
         mdetail = mem.get("error") or "n/a"
     target("memory flat under a 100x slower sink", mem.get("ok") and mem.get("flat"), mdetail,
            ["memory_flat"])
+    chain = None
+    if want("chain_overhead"):
+        chain = chain_costs(cfg)
+        if chain.get("ok"):
+            print("capability chain (rate_limit unlimited + retry + circuit_breaker + timeout): "
+                  "%.1f ns/event unbatched, %.2f ns/event in batches of 64; "
+                  "schema validation of a 10-field object: %.0f ns/event" % (
+                      chain["chain_overhead_ns_per_event"],
+                      chain["chain_overhead_ns_per_event_batch64"],
+                      chain["schema_validation_ns_per_event"]))
+        target("chain <= 50 ns/event unbatched", chain.get("ok") and
+               chain["chain_overhead_ns_per_event"] <= 50,
+               "%s ns" % chain.get("chain_overhead_ns_per_event", "n/a"), ["chain_overhead"])
+        target("chain <= 10 ns/event in batches of 64", chain.get("ok") and
+               chain["chain_overhead_ns_per_event_batch64"] <= 10,
+               "%s ns" % chain.get("chain_overhead_ns_per_event_batch64", "n/a"),
+               ["chain_overhead"])
     for t in targets:
         print("%-40s %s  (%s)" % (t["target"], "PASS" if t["pass"] else "FAIL", t["detail"]))
 
@@ -625,7 +654,8 @@ def main():
                "config": {"mode": mode, "n": cfg.n, "python_n": cfg.py_n, "reps": cfg.reps,
                           "buffer_size": BUFFER, "memory_sink_delay_ns": MEMORY_SINK_DELAY_NS,
                           "events_per_s_rule": "events / wall seconds of the child process"},
-               "rows": rows, "targets": targets, "total_s": round(total, 1)}
+               "rows": rows, "targets": targets, "capability_chain": chain,
+               "total_s": round(total, 1)}
     path = os.path.join(cfg.outdir, "results.json")
     with open(path, "w") as f:
         json.dump(results, f, indent=2)
