@@ -21,10 +21,12 @@ static struct {
 	bool usable;
 } g;
 
-static _Thread_local struct {
+typedef struct anchor_t {
 	uint64_t tsc;
 	int64_t ns;
-} anchor;
+} anchor_t;
+
+static _Thread_local anchor_t anchor, mono_anchor;
 
 __attribute__((constructor)) static void
 clock_ctor(void)
@@ -38,9 +40,9 @@ clock_ctor(void)
 }
 
 static int64_t
-slow_path(uint64_t tsc)
+slow_path(uint64_t tsc, anchor_t *a, int64_t (*read)(void))
 {
-	int64_t now = acrt__wall_ns();
+	int64_t now = read();
 	uint64_t mult = atomic_load_explicit(&g.mult, memory_order_relaxed);
 	if (mult == 0 && g.usable) {
 		int64_t dm = acrt__mono_ns() - g.mono0;
@@ -50,20 +52,44 @@ slow_path(uint64_t tsc)
 			atomic_store_explicit(&g.mult, mult, memory_order_relaxed);
 		}
 	}
-	anchor.tsc = tsc;
-	anchor.ns = now;
+	a->tsc = tsc;
+	a->ns = now;
 	return now;
+}
+
+static inline int64_t
+tsc_clock(anchor_t *a, int64_t (*read)(void))
+{
+	uint64_t tsc = __rdtsc();
+	uint64_t mult = atomic_load_explicit(&g.mult, memory_order_relaxed);
+	uint64_t d = tsc - a->tsc;
+	if (acrt__likely(mult != 0 && a->ns != 0 && d < ANCHOR_CYCLES))
+		return a->ns + (int64_t)((d * mult) >> 32);
+	return slow_path(tsc, a, read);
+}
+
+static int64_t
+read_wall(void)
+{
+	return acrt__wall_ns();
+}
+
+static int64_t
+read_mono(void)
+{
+	return acrt__mono_ns();
 }
 
 int64_t
 acrt__event_clock_ns(void)
 {
-	uint64_t tsc = __rdtsc();
-	uint64_t mult = atomic_load_explicit(&g.mult, memory_order_relaxed);
-	uint64_t d = tsc - anchor.tsc;
-	if (acrt__likely(mult != 0 && anchor.ns != 0 && d < ANCHOR_CYCLES))
-		return anchor.ns + (int64_t)((d * mult) >> 32);
-	return slow_path(tsc);
+	return tsc_clock(&anchor, read_wall);
+}
+
+int64_t
+acrt__fast_mono_ns(void)
+{
+	return tsc_clock(&mono_anchor, read_mono);
 }
 
 #else
@@ -72,6 +98,12 @@ int64_t
 acrt__event_clock_ns(void)
 {
 	return acrt__wall_ns();
+}
+
+int64_t
+acrt__fast_mono_ns(void)
+{
+	return acrt__mono_ns();
 }
 
 #endif
