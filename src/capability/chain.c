@@ -26,7 +26,7 @@ struct acrt__chain {
 	size_t n;
 	size_t *around; /* indices of links with around_process, in order */
 	size_t n_around;
-	bool before_send;
+	bool send_hooks; /* some link has before_send or after_send */
 	const acrt__cap_clock *clock;
 };
 
@@ -114,8 +114,8 @@ acrt__chain_build(const acrt__comp_spec *comp, const acrt__cap_clock *clock, acr
 		ch->n++;
 		if (cls->around_process != NULL)
 			ch->around[ch->n_around++] = ch->n - 1;
-		if (cls->before_send != NULL)
-			ch->before_send = true;
+		if (cls->before_send != NULL || cls->after_send != NULL)
+			ch->send_hooks = true;
 	}
 	json_decref(order);
 	if (ch->n == 0) {
@@ -179,9 +179,18 @@ acrt__chain_run(acrt__chain *ch, acrt__cap_call *call)
 }
 
 bool
-acrt__chain_has_before_send(const acrt__chain *ch)
+acrt__chain_has_send_hooks(const acrt__chain *ch)
 {
-	return ch != NULL && ch->before_send;
+	return ch != NULL && ch->send_hooks;
+}
+
+void
+acrt__chain_after_send(acrt__chain *ch, acrt__cap_call *call, const char *port,
+                       const acrt_event *ev)
+{
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->links[i].cls->after_send != NULL)
+			ch->links[i].cls->after_send(ch->links[i].state, call, port, ev);
 }
 
 int

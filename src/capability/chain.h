@@ -15,7 +15,8 @@
  *                           (dead_letter sends the events to its binding)
  *
  * and, when the component emits, before_send(call, port, ev) of every link
- * (schema_validator checks output ports when strict).
+ * (schema_validator checks output ports when strict), then after_send once the
+ * event is handed to its port.
  *
  * A delivery is one event (call->n == 1) or one batch (call->n > 1): a
  * capability that implements its hooks for n events at once (rate_limit takes
@@ -80,6 +81,9 @@ typedef struct acrt__cap_class {
 	int (*before_receive)(void *state, acrt__cap_call *call);
 	int (*around_process)(void *state, acrt__cap_call *call);
 	int (*before_send)(void *state, acrt__cap_call *call, const char *port, acrt_event *ev);
+	/* Optional: an event the component emitted was handed to its port (for
+	 * tracing or metrics). Must not block or fail. */
+	void (*after_send)(void *state, acrt__cap_call *call, const char *port, const acrt_event *ev);
 	void (*on_failure)(void *state, acrt__cap_call *call, int rc);
 	/* Adds its counters and state to `out` (an object), e.g. {"rejected": 3}. */
 	void (*stats)(void *state, json_t *out);
@@ -107,10 +111,13 @@ int acrt__chain_run(acrt__chain *ch, acrt__cap_call *call);
 int acrt__cap_next(acrt__cap_call *call);
 
 /* For emit: runs the before_send hooks; ACRT_OK or a failure (reason in
- * call->reason). Cheap when no link has one. */
-bool acrt__chain_has_before_send(const acrt__chain *ch);
+ * call->reason); after a successful send, the after_send hooks. Cheap when no
+ * link has one (acrt__chain_has_send_hooks is false). */
+bool acrt__chain_has_send_hooks(const acrt__chain *ch);
 int acrt__chain_before_send(acrt__chain *ch, acrt__cap_call *call, const char *port,
                             acrt_event *ev);
+void acrt__chain_after_send(acrt__chain *ch, acrt__cap_call *call, const char *port,
+                            const acrt_event *ev);
 
 /* Per-capability status for metrics and the API: {"retry": {...}, ...}. */
 json_t *acrt__chain_stats(const acrt__chain *ch);

@@ -263,16 +263,22 @@ int
 acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	acrt__cap_call *call = ctx->cur_call;
-	if (acrt__unlikely(call != NULL && ev != NULL && acrt__chain_has_before_send(ctx->chain))) {
-		int rc = acrt__chain_before_send(ctx->chain, call, port != NULL ? port : "output", ev);
-		if (rc != ACRT_OK) { /* e.g. an output that breaks its port's schema */
-			snprintf(ctx->err, sizeof ctx->err, "%.40s: %.400s",
-			         call->failed_by ? call->failed_by : "capability", call->reason);
-			acrt_event_unref(ev);
-			return rc;
-		}
+	if (acrt__likely(call == NULL || ev == NULL || !acrt__chain_has_send_hooks(ctx->chain)))
+		return acrt__ctx_emit_raw(ctx, port, ev);
+	const char *p = port != NULL ? port : "output";
+	int rc = acrt__chain_before_send(ctx->chain, call, p, ev);
+	if (rc != ACRT_OK) { /* e.g. an output that breaks its port's schema */
+		snprintf(ctx->err, sizeof ctx->err, "%.40s: %.400s",
+		         call->failed_by ? call->failed_by : "capability", call->reason);
+		acrt_event_unref(ev);
+		return rc;
 	}
-	return acrt__ctx_emit_raw(ctx, port, ev);
+	acrt_event_ref(ev); /* after_send looks at it once it is handed over */
+	rc = acrt__ctx_emit_raw(ctx, p, ev);
+	if (rc == ACRT_OK)
+		acrt__chain_after_send(ctx->chain, call, p, ev);
+	acrt_event_unref(ev);
+	return rc;
 }
 
 int
