@@ -9,6 +9,11 @@
  * A missing port is `output` on the from side and `input` on the to side.
  * Then checks that endpoints exist (with hints), that no edge is listed twice,
  * and that every input port is bound to something.
+ *
+ * Dead letters: a component whose capabilities.dead_letter.to is set gets an
+ * output port `dead_letter` (unless it declares one) and an implicit binding
+ * from it to `to`, checked and counted like any binding (errors point at the
+ * `to` value).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,7 +229,7 @@ shape_c(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 
 /* Component index for an endpoint, checking the port; -1 (reported or broken). */
 static long
-resolve(acrt__bpload *L, const endpoint *e, bool out)
+resolve_as(acrt__bpload *L, const endpoint *e, bool out, const char *what)
 {
 	acrt__blueprint *bp = L->bp;
 	long i = acrt__blueprint_find(bp, e->comp);
@@ -236,8 +241,11 @@ resolve(acrt__bpload *L, const endpoint *e, bool out)
 			if (bp->comps[j].name)
 				names[k++] = bp->comps[j].name;
 		acrt__hint(hint, sizeof hint, e->comp, names, k);
-		acrt__err(L, e->at, "binding %s unknown component '%s'%s", out ? "from" : "to",
-		          e->comp, hint);
+		if (what)
+			acrt__err(L, e->at, "%s: unknown component '%s'%s", what, e->comp, hint);
+		else
+			acrt__err(L, e->at, "binding %s unknown component '%s'%s",
+			          out ? "from" : "to", e->comp, hint);
 		return -1;
 	}
 	if (L->aux[i].broken)
@@ -251,9 +259,15 @@ resolve(acrt__bpload *L, const endpoint *e, bool out)
 	for (size_t j = 0; j < np && k < 256; j++)
 		names[k++] = ports[j].name;
 	acrt__hint(hint, sizeof hint, e->port, names, k);
-	acrt__err(L, e->at, "component '%s' has no %s port '%s'%s", e->comp,
-	          out ? "output" : "input", e->port, hint);
+	acrt__err(L, e->at, "%s%scomponent '%s' has no %s port '%s'%s", what ? what : "",
+	          what ? ": " : "", e->comp, out ? "output" : "input", e->port, hint);
 	return -1;
+}
+
+static long
+resolve(acrt__bpload *L, const endpoint *e, bool out)
+{
+	return resolve_as(L, e, out, NULL);
 }
 
 static int
@@ -378,14 +392,111 @@ required_outputs(acrt__bpload *L, size_t i)
 	return rc;
 }
 
+/* ---- Dead letters ------------------------------------------------------------ */
+
+/* The `to` node of component i's enabled dead_letter capability, or NULL
+ * (reported when malformed: *bad is set). */
+static const acrt__ynode *
+dead_letter_to(acrt__bpload *L, size_t i, bool *bad)
+{
+	static const char *const dl_keys[] = {"to", "enabled", NULL};
+	const acrt__ynode *caps = acrt__ynode_get(L->aux[i].node, "capabilities");
+	const acrt__ynode *dl =
+	    caps && caps->kind == ACRT__Y_MAP ? acrt__ynode_get(caps, "dead_letter") : NULL;
+	if (!dl || dl->kind == ACRT__Y_NULL || (dl->kind == ACRT__Y_BOOL && !dl->b))
+		return NULL;
+	if (dl->kind == ACRT__Y_MAP) {
+		const acrt__ynode *en = acrt__ynode_get(dl, "enabled");
+		if (en && en->kind == ACRT__Y_BOOL && !en->b)
+			return NULL;
+		if (acrt__check_keys(L, dl, dl_keys, "in capability dead_letter") < 0)
+			*bad = true;
+	}
+	const acrt__ynode *to = dl->kind == ACRT__Y_MAP ? acrt__ynode_get(dl, "to") : NULL;
+	if (!to || to->kind == ACRT__Y_NULL) {
+		acrt__err(L, dl, "dead_letter of component '%s': missing required key 'to'",
+		          L->bp->comps[i].name);
+		*bad = true;
+		return NULL;
+	}
+	if (to->kind != ACRT__Y_STR) {
+		acrt__err_type(L, to, "to", "'component.port'");
+		*bad = true;
+		return NULL;
+	}
+	return *bad ? NULL : to;
+}
+
+/* Adds the `dead_letter` output port to every component with a dead letter. */
+static int
+dead_letter_ports(acrt__bpload *L)
+{
+	acrt__blueprint *bp = L->bp;
+	int rc = 0;
+	for (size_t i = 0; i < bp->n_comps; i++) {
+		acrt__comp_spec *c = &bp->comps[i];
+		if (L->aux[i].broken || !c->name)
+			continue;
+		bool bad = false;
+		const acrt__ynode *to = dead_letter_to(L, i, &bad);
+		if (bad)
+			rc = -1;
+		if (!to)
+			continue;
+		bool have = false;
+		for (size_t j = 0; j < c->n_outputs && !have; j++)
+			have = !strcmp(c->outputs[j].name, "dead_letter");
+		if (have)
+			continue;
+		acrt__port_spec *p = realloc(c->outputs, (c->n_outputs + 1) * sizeof *p);
+		if (!p)
+			return acrt__err(L, to, "out of memory");
+		c->outputs = p;
+		p[c->n_outputs] =
+		    (acrt__port_spec){.name = strdup("dead_letter"), .mark = to->mark};
+		if (!p[c->n_outputs].name)
+			return acrt__err(L, to, "out of memory");
+		c->n_outputs++;
+	}
+	return rc;
+}
+
+/* The implicit binding comp.dead_letter -> to, for every component with one. */
+static int
+dead_letter_bindings(acrt__bpload *L)
+{
+	acrt__blueprint *bp = L->bp;
+	int rc = 0;
+	for (size_t i = 0; i < bp->n_comps; i++) {
+		if (L->aux[i].broken || !bp->comps[i].name)
+			continue;
+		bool bad = false;
+		const acrt__ynode *to = dead_letter_to(L, i, &bad); /* reported above */
+		if (!to)
+			continue;
+		endpoint e;
+		if (parse_dotted(L, to, "input", "dead_letter.to", &e) < 0) {
+			rc = -1;
+			continue;
+		}
+		long t = resolve_as(L, &e, false, "dead_letter.to");
+		if (t < 0 || add_binding(L, to, (long)i, "dead_letter", t, e.port,
+		                         bp->default_buffer, false) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 int
 acrt__bindings_parse(acrt__bpload *L)
 {
 	acrt__blueprint *bp = L->bp;
-	int rc = 0;
+	int rc = dead_letter_ports(L), dl_rc = rc;
 	for (size_t i = 0; L->bindings && i < L->bindings->n; i++)
 		if (parse_binding(L, L->bindings->items[i]) < 0)
 			rc = -1;
+	if (dl_rc == 0 && dead_letter_bindings(L) < 0)
+		rc = -1;
 	if (rc < 0)
 		return rc; /* an unbound input now would only echo these */
 	for (size_t i = 0; i < bp->n_comps; i++) {

@@ -143,10 +143,9 @@ acrt__cap_next(acrt__cap_call *call)
 		return rc;
 	}
 	call->attempts++;
-	int rc = call->inner(call);
-	if (rc != ACRT_OK)
-		call->failed_by = NULL; /* the component's own failure */
-	return rc;
+	call->failed_by = NULL; /* a failure now is the component's own, unless a
+	                         * send hook under it (strict schema) names itself */
+	return call->inner(call);
 }
 
 int

@@ -322,8 +322,10 @@ acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_
 	json_t *extra = json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
 	                          call->failed_by ? call->failed_by : "-", "attempts",
 	                          call->attempts);
-	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s%s%s",
-	          call->reason, ctx->err[0] ? ": " : "", ctx->err);
+	/* A capability's reason tells the whole story (retry's includes the last
+	 * attempt's); otherwise the component's own. */
+	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
+	          call->reason[0] ? call->reason : ctx->err);
 	json_decref(extra);
 	ctx->err[0] = '\0';
 }
