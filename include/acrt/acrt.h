@@ -139,6 +139,51 @@ typedef struct acrt_component_desc {
 /* Smallest descriptor the runtime accepts (ABI 1.0). */
 #define ACRT_DESC_MIN_SIZE (offsetof(acrt_component_desc, idle) + sizeof(void (*)(void)))
 
+/* ---- Capability plugins --------------------------------------------------
+ * A capability runs around every delivery (one event, or one batch) of the
+ * components that list it, in tier order (SPEC section 3):
+ *
+ *   capabilities:
+ *     "plugin:./libaudit.so#audit": {level: 2}    # key: plugin:PATH#SYMBOL
+ *
+ * SYMBOL is a const acrt_capability_desc. Hooks run on the component
+ * instance's thread, one call at a time per instance; state is per instance.
+ * around_process must call acrt_cap_next() zero or more times (a retry: again,
+ * a breaker: not at all) and return the delivery's result.
+ */
+typedef struct acrt_cap_call acrt_cap_call; /* one delivery; valid during the hook */
+
+typedef struct acrt_capability_desc {
+	uint32_t abi_version; /* ACRT_ABI_VERSION: checked before anything else */
+	uint32_t struct_size; /* sizeof(acrt_capability_desc) */
+	const char *name;
+	int tier;               /* position in the chain: schema_validator 10 ... metrics 90 */
+	const acrt_prop *props; /* config table, or NULL */
+	/* config: the capability's mapping in the blueprint (borrowed). 0 or an error. */
+	int (*create)(const struct json_t *config, void **state);
+	void (*destroy)(void *state);
+	int (*before_receive)(void *state, acrt_cap_call *call);
+	int (*around_process)(void *state, acrt_cap_call *call);
+	int (*before_send)(void *state, acrt_cap_call *call, const char *port, acrt_event *ev);
+	void (*after_send)(void *state, acrt_cap_call *call, const char *port,
+	                   const acrt_event *ev);
+	void (*on_failure)(void *state, acrt_cap_call *call, int rc);
+} acrt_capability_desc;
+
+#define ACRT_CAP_DESC_MIN_SIZE                                                                     \
+	(offsetof(acrt_capability_desc, on_failure) + sizeof(void (*)(void)))
+
+/* Runs the rest of the chain (from around_process). */
+ACRT_API int acrt_cap_next(acrt_cap_call *call);
+/* The delivery's events (borrowed) and their number (1 unless batched). */
+ACRT_API size_t acrt_cap_events(acrt_cap_call *call, acrt_event *const **evs);
+/* The component instance the delivery is for. */
+ACRT_API acrt_ctx *acrt_cap_ctx(acrt_cap_call *call);
+/* How many times the component has been called for this delivery so far. */
+ACRT_API int acrt_cap_attempts(acrt_cap_call *call);
+/* Fails the delivery in the capability's name; returns ACRT_ERR. */
+ACRT_API int acrt_cap_fail(acrt_cap_call *call, const char *fmt, ...) ACRT_PRINTF(2, 3);
+
 /* ---- Context: config, identity, logging ---------------------------------- */
 
 /* The component's config (a JSON object, never NULL); owned by the runtime, valid

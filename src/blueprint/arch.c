@@ -395,16 +395,63 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 	if (rc <= 0)
 		return rc;
 	snprintf(where, sizeof where, "in capabilities of component '%s'", c->name);
-	rc = acrt__check_keys(L, m, cap_keys, where);
+	rc = 0;
 	for (size_t i = 0; i < m->n; i++) {
-		acrt__ykind k = m->items[i]->kind;
-		if (k != ACRT__Y_MAP && k != ACRT__Y_NULL && k != ACRT__Y_BOOL)
-			rc = acrt__err_type(L, m->items[i], m->keys[i]->text, "a mapping");
+		const char *k = m->keys[i]->text;
+		if (strncmp(k, "plugin:", 7) != 0) {
+			bool known = false;
+			for (const char *const *a = cap_keys; *a && !known; a++)
+				known = strcmp(*a, k) == 0;
+			if (!known) {
+				char hint[128];
+				acrt__hint(hint, sizeof hint, k, cap_keys, (size_t)-1);
+				rc = acrt__err(L, m->keys[i], "unknown key '%s' %s%s", k, where, hint);
+			}
+		}
+		acrt__ykind kind = m->items[i]->kind;
+		if (kind != ACRT__Y_MAP && kind != ACRT__Y_NULL && kind != ACRT__Y_BOOL)
+			rc = acrt__err_type(L, m->items[i], k, "a mapping");
 	}
 	if (rc < 0)
 		return rc;
 	c->capabilities = acrt__ynode_json(m);
-	return c->capabilities ? 0 : acrt__err(L, m, "out of memory");
+	if (!c->capabilities)
+		return acrt__err(L, m, "out of memory");
+	/* Capability plugins: resolve PATH against the blueprint's directory (the
+	 * key is rewritten to the absolute form) and check their ABI now. */
+	for (size_t i = 0; i < m->n; i++) {
+		const char *k = m->keys[i]->text;
+		char *path = NULL, *sym = NULL, *abs = NULL, err[512];
+		if (strncmp(k, "plugin:", 7) != 0)
+			continue;
+		if (acrt__plugin_parse_ref(k, &path, &sym) != 0) {
+			rc = acrt__err(L, m->keys[i], "capability '%s': expected plugin:PATH#SYMBOL", k);
+			continue;
+		}
+		const char *rel = strncmp(path, "./", 2) ? path : path + 2;
+		acrt__plugin *so = NULL;
+		const acrt_capability_desc *d = NULL;
+		char *abs_path = NULL;
+		if ((path[0] == '/' ? asprintf(&abs_path, "%s", path)
+		                    : asprintf(&abs_path, "%s/%s", L->bp->dir, rel)) < 0)
+			abs_path = NULL; /* undefined after a failed asprintf */
+		if (abs_path == NULL || asprintf(&abs, "plugin:%s#%s", abs_path, sym) < 0) {
+			abs = NULL;
+			rc = acrt__err(L, m->keys[i], "out of memory");
+		} else if (acrt__plugin_open_cap(abs_path, sym, &so, &d, err, sizeof err) != 0) {
+			rc = acrt__err(L, m->keys[i], "capability '%s': %s", k, err);
+		} else {
+			acrt__plugin_close(so);
+			json_t *v = json_incref(json_object_get(c->capabilities, k));
+			json_object_del(c->capabilities, k);
+			json_object_set_new(c->capabilities, abs, v);
+		}
+		free(abs_path);
+		free(abs);
+		free(path);
+		free(sym);
+	}
+	return rc;
 }
 
 static int

@@ -14,6 +14,7 @@
 
 #include "acrt/version.h"
 #include "blueprint/lock.h"
+#include "harness/plugin.h"
 
 #define LOCK_FORMAT 1
 
@@ -155,6 +156,20 @@ tier_of(const char *name, const json_t *v)
 	for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++)
 		if (strcmp(tiers[i].name, name) == 0)
 			return tiers[i].tier;
+	if (strncmp(name, "plugin:", 7) == 0) { /* a plugin declares its tier */
+		char *path = NULL, *sym = NULL, err[256];
+		acrt__plugin *so = NULL;
+		const acrt_capability_desc *d = NULL;
+		int tier = DEFAULT_TIER;
+		if (acrt__plugin_parse_ref(name, &path, &sym) == 0 &&
+		    acrt__plugin_open_cap(path, sym, &so, &d, err, sizeof err) == 0) {
+			tier = d->tier;
+			acrt__plugin_close(so);
+		}
+		free(path);
+		free(sym);
+		return tier;
+	}
 	json_t *t = json_is_object(v) ? json_object_get(v, "tier") : NULL;
 	return json_is_integer(t) ? (int)json_integer_value(t) : DEFAULT_TIER;
 }
@@ -257,6 +272,26 @@ lock_model(const acrt__blueprint *bp, acrt__diag *diag)
 			char *rel = lock_relpath(bp, c->plugin_path);
 			ok = rel && json_object_set_new(plugins, rel, json_string(hex)) == 0;
 			free(rel);
+		}
+		const char *key;
+		json_t *v;
+		json_object_foreach(c->capabilities, key, v)
+		{ /* capability plugins are pinned like component plugins */
+			char *path = NULL, *sym = NULL, hex[65];
+			if (!ok || strncmp(key, "plugin:", 7) != 0 ||
+			    acrt__plugin_parse_ref(key, &path, &sym) != 0)
+				continue;
+			if (sha256_file(path, hex) != 0) {
+				lock_msg(diag, path, "cannot read capability plugin of '%s': %s",
+				         c->name, strerror(errno));
+				ok = 0;
+			} else {
+				char *rel = lock_relpath(bp, path);
+				ok = rel && json_object_set_new(plugins, rel, json_string(hex)) == 0;
+				free(rel);
+			}
+			free(path);
+			free(sym);
 		}
 	}
 	if (ok) {

@@ -102,14 +102,22 @@ acrt__chain_build(const acrt__comp_spec *comp, const acrt__cap_clock *clock, acr
 		json_t *cfg = json_object_get(comp->capabilities, nm);
 		if (cfg == NULL || !cap_on(cfg))
 			continue; /* batching, state, metrics: the harness's business */
-		const acrt__cap_class *cls = acrt__cap_find(nm);
+		bool plugin = strncmp(nm, "plugin:", 7) == 0;
+		const acrt__cap_class *cls = plugin ? &acrt__cap_plugin : acrt__cap_find(nm);
 		if (cls == NULL) {
 			snprintf(err, errlen, "capability '%s' is not available in this release", nm);
 			goto fail;
 		}
 		link *l = &ch->links[ch->n];
 		l->cls = cls;
-		if (cls->create != NULL && cls->create(cfg, comp, &l->state, err, errlen) != 0)
+		json_t *pcfg = plugin ? json_pack("{s:s,s:O}", "__ref", nm, "__config", cfg) : NULL;
+		if (plugin && pcfg == NULL)
+			goto nomem;
+		int rc = cls->create != NULL ? cls->create(plugin ? pcfg : cfg, comp, &l->state, err,
+		                                           errlen)
+		                             : 0;
+		json_decref(pcfg);
+		if (rc != 0)
 			goto fail;
 		ch->n++;
 		if (cls->around_process != NULL)

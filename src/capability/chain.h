@@ -51,14 +51,14 @@ typedef struct acrt__cap_clock {
 typedef struct acrt__chain acrt__chain;
 
 /* One delivery through the chain. */
-typedef struct acrt__cap_call {
+typedef struct acrt_cap_call {
 	acrt_ctx *ctx;               /* the instance (NULL in capability unit tests) */
 	const char *port;            /* the input port */
 	acrt_event *const *evs;      /* the delivery: borrowed */
 	size_t n;                    /* 1 for a single event */
 	const acrt__cap_clock *clock;
 	/* The innermost call: the component itself. Returns an acrt_err. */
-	int (*inner)(struct acrt__cap_call *call);
+	int (*inner)(struct acrt_cap_call *call);
 	void *inner_arg;
 	/* Filled while running: */
 	int attempts;             /* times inner() was called */
@@ -68,6 +68,7 @@ typedef struct acrt__cap_call {
 	/* private to the runner */
 	acrt__chain *chain_;
 	size_t next_;
+	const char *link_name_; /* the link whose hook runs (for acrt_cap_fail) */
 } acrt__cap_call;
 
 typedef struct acrt__cap_class {
@@ -91,6 +92,10 @@ typedef struct acrt__cap_class {
 
 /* The built-in class named `name`, or NULL. */
 const acrt__cap_class *acrt__cap_find(const char *name);
+/* The class that runs a plugin capability (plugin_cap.c); its create() takes
+ * the capability's key (plugin:PATH#SYMBOL, PATH absolute) in the config under
+ * "__ref" and loads the plugin. */
+extern const acrt__cap_class acrt__cap_plugin;
 
 /*
  * Builds the chain of one instance of `comp` from its `capabilities:` in

@@ -98,6 +98,39 @@ fail:
 	return -1;
 }
 
+int
+acrt__plugin_open_cap(const char *path, const char *symbol, acrt__plugin **out,
+                      const acrt_capability_desc **desc, char *err, size_t errlen)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		snprintf(err, errlen, "cannot load capability plugin: %s", dlerror());
+		return -1;
+	}
+	const acrt_capability_desc *d = dlsym(h, symbol);
+	uint32_t major = d != NULL ? d->abi_version >> 16 : 0;
+	uint32_t minor = d != NULL ? d->abi_version & 0xffff : 0;
+	if (d == NULL) {
+		snprintf(err, errlen, "plugin '%s' has no symbol '%s'", path, symbol);
+	} else if (major != ACRT_ABI_MAJOR || minor > ACRT_ABI_MINOR) {
+		snprintf(err, errlen,
+		         "capability '%s': ABI version %u.%u is not supported by this runtime "
+		         "(ABI %d.%d)",
+		         symbol, major, minor, ACRT_ABI_MAJOR, ACRT_ABI_MINOR);
+	} else if (d->struct_size < ACRT_CAP_DESC_MIN_SIZE) {
+		snprintf(err, errlen, "capability '%s': descriptor struct_size %u is too small", symbol,
+		         d->struct_size);
+	} else if ((*out = acrt__malloc(sizeof **out)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+	} else {
+		(*out)->handle = h;
+		*desc = d;
+		return 0;
+	}
+	dlclose(h);
+	return -1;
+}
+
 void
 acrt__plugin_close(acrt__plugin *p)
 {

@@ -23,6 +23,11 @@ int acrt__plugin_open(const char *path, const char *symbol, acrt__plugin **out,
                       const acrt_component_desc **desc, char *err, size_t errlen);
 void acrt__plugin_close(acrt__plugin *p);
 
+/* The same for a capability plugin: SYMBOL is a const acrt_capability_desc,
+ * checked (abi_version, struct_size) before any other field is read. */
+int acrt__plugin_open_cap(const char *path, const char *symbol, acrt__plugin **out,
+                          const acrt_capability_desc **desc, char *err, size_t errlen);
+
 /* Checks a descriptor's ABI fields (used for built-ins too). 0 or -1 with err. */
 int acrt__desc_check(const acrt_component_desc *d, const char *what, char *err, size_t errlen);
 
