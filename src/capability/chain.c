@@ -179,10 +179,18 @@ acrt__chain_run(acrt__chain *ch, acrt__cap_call *call)
 	if (rc == ACRT_OK)
 		rc = acrt__cap_next(call);
 	if (rc != ACRT_OK && rc != ACRT_ECANCELED)
-		for (size_t i = 0; i < ch->n; i++)
-			if (ch->links[i].cls->on_failure != NULL)
-				ch->links[i].cls->on_failure(ch->links[i].state, call, rc);
+		acrt__chain_on_failure(ch, call, rc);
 	return rc;
+}
+
+void
+acrt__chain_on_failure(acrt__chain *ch, acrt__cap_call *call, int rc)
+{
+	if (call->clock == NULL)
+		call->clock = ch->clock;
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->links[i].cls->on_failure != NULL)
+			ch->links[i].cls->on_failure(ch->links[i].state, call, rc);
 }
 
 bool

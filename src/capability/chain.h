@@ -111,6 +111,10 @@ void acrt__chain_free(acrt__chain *ch);
  * have run then, and call->failed_by / call->reason say why). */
 int acrt__chain_run(acrt__chain *ch, acrt__cap_call *call);
 
+/* Runs the on_failure hooks (dead letter) for a delivery that failed outside
+ * acrt__chain_run: an event of a per_item batch that failed on its own. */
+void acrt__chain_on_failure(acrt__chain *ch, acrt__cap_call *call, int rc);
+
 /* For around_process hooks: runs the rest of the chain (the next around link,
  * or the component). */
 int acrt__cap_next(acrt__cap_call *call);

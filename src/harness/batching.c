@@ -81,6 +81,17 @@ batch_per_event(acrt_ctx *ctx, const char *port, acrt_event *const *evs, size_t 
 		if (o > 0) {
 			if (ctx->comp->batching.fail_fast)
 				return rc;
+			if (ctx->chain != NULL) { /* its own dead letter, as if delivered alone */
+				acrt__cap_call one = {.ctx = ctx,
+				                      .port = port,
+				                      .evs = &evs[i],
+				                      .n = 1,
+				                      .clock = &ctx->cap_clock,
+				                      .attempts = 1};
+				snprintf(one.reason, sizeof one.reason, "%s",
+				         ctx->err[0] ? ctx->err : acrt_strerror(rc));
+				acrt__chain_on_failure(ctx->chain, &one, rc);
+			}
 			acrt__ctx_report_error(ctx, evs[i], rc); /* isolated to the event */
 		}
 		if (ctx->fatal != 0) /* a chained component below failed */

@@ -138,6 +138,20 @@ for chaining in true false; do
 				"$WORK/retry-$retryable-$chaining.err"
 		ok "retryable $retryable: 16 events pass, 5/10/15/20 reach the dead letter with acrt-attempts $want and the component's reason"
 	done
+
+	# ---- per_item batches: a failing event reaches the dead letter on its own --
+	d="$WORK/batch-$chaining"
+	COUNT=20 system "$d" "$chaining" "    - name: work
+      implementation: plugin:$FLAKY#cap_flaky
+      config: {fail_every: 5, retryable: false}
+      batching: {enabled: true, max_items: 8, error_mode: per_item}
+      capabilities:
+        dead_letter: {to: dlq}"
+	run_acrt "batch-$chaining" 30 run "$d"
+	expect_rc 0 "per_item batch run" "$WORK/batch-$chaining.err"
+	check "$d" "[s for s in range(1, 21) if s % 5]" "[5, 10, 15, 20]" component 1 "flaky SEQ" ||
+		fail "per_item batch + dead_letter (chaining $chaining)" "$d/dlq.jsonl" "$WORK/batch-$chaining.err"
+	ok "per_item batches: the 4 failing events alone reach the dead letter, the 16 others pass"
 done
 
 # ---- (d) dead_letter.to naming an unknown component ---------------------------
