@@ -8,6 +8,7 @@ PKGS=(
   libyaml-dev libjansson-dev libcmocka-dev libpcre2-dev libjq-dev libssl-dev graphviz
   libzmq3-dev python3 python3-anyio
   curl procps time
+  libmicrohttpd-dev prometheus wrk
 )
 
 missing=()

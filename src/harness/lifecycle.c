@@ -19,6 +19,7 @@
 #include "core/event.h"
 #include "harness/runtime.h"
 #include "harness/status.h"
+#include "observe/api.h"
 #include "observe/log.h"
 
 #define STATUS_TICK_NS (250 * 1000000LL)
@@ -84,7 +85,7 @@ acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 		return ACRT_OK;
 	int rc;
 	acrt__cap_call call;
-	if (ctx->chain == NULL) { /* the fast path: no capabilities */
+	if (ctx->chain == NULL) {                 /* the fast path: no capabilities */
 		acrt_event *outer = ctx->current; /* non-NULL only when re-entered by a chain */
 		ctx->current = ev;
 		rc = ctx->comp->desc->process(ctx, ctx->self, port, ev);
@@ -178,6 +179,12 @@ finish_instance(acrt_ctx *ctx, int rc)
 				rc = r;
 		}
 	}
+	/* ---- API hook (issue 5): readiness ---- */
+	ctx->end_rc = rc;
+	atomic_store_explicit(&ctx->run_state,
+	                      rc == ACRT_OK || rc == ACRT_ECANCELED ? ACRT__INST_ENDED
+	                                                            : ACRT__INST_FAILED,
+	                      memory_order_release);
 	return rc;
 }
 
@@ -351,9 +358,17 @@ supervise(acrt__runtime *rt, acrt__status *status)
 		int timeout_ms = wake == ACRT__FOREVER ? -1
 		                 : wake <= now         ? 0
 		                                       : (int)((wake - now + 999999) / 1000000);
-		struct pollfd pfd[2] = {{.fd = rt->tg.done_fd, .events = POLLIN},
-		                        {.fd = sfd, .events = POLLIN}};
-		(void)poll(pfd, sfd >= 0 ? 2 : 1, sfd >= 0 ? timeout_ms : 100);
+		if (sfd < 0)
+			timeout_ms = 100;
+		/* ---- API hook (issue 5): the API's event loop runs here ---- */
+		int api_ms = acrt__api_timeout_ms(rt->api);
+		if (api_ms >= 0 && (timeout_ms < 0 || api_ms < timeout_ms))
+			timeout_ms = api_ms;
+		struct pollfd pfd[3] = {{.fd = rt->tg.done_fd, .events = POLLIN},
+		                        {.fd = sfd, .events = POLLIN},
+		                        {.fd = acrt__api_fd(rt->api), .events = POLLIN}};
+		(void)poll(pfd, 3, timeout_ms); /* negative fds are ignored */
+		acrt__api_run(rt->api);
 		struct signalfd_siginfo si;
 		int sig = 0;
 		if (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
@@ -459,6 +474,12 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 		}
 		goto out_unwire;
 	}
+	/* ---- API hook (issue 5): served from here until cleanup ---- */
+	rt.started_ns = acrt__mono_ns();
+	if (acrt__api_start(&rt, &rt.api) != 0) {
+		cleanup_all(&rt);
+		goto out_unwire;
+	}
 	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 	          "system '%s' started: %zu component(s), %zu stream(s)", bp->name, bp->n_comps,
 	          rt.n_transports);
@@ -499,6 +520,8 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	}
 	json_decref(extra);
 
+	acrt__api_stop(rt.api); /* API hook (issue 5) */
+	rt.api = NULL;
 	cleanup_all(&rt);
 out_unwire:
 	if (rt.tg_ready) {

@@ -96,19 +96,29 @@ struct acrt_ctx {
 	size_t last_port_idx;
 	acrt__inbox_cursor cursor;
 	char thread_name[16];
-	char err[512];     /* reason set by acrt_fail */
-	int fatal;         /* a chained downstream failed fatally: stop this instance */
-	bool lazy_pending; /* a lazy send happened since the last full flush */
-	acrt__chain *chain;       /* capabilities of this instance, or NULL */
+	char err[512];             /* reason set by acrt_fail */
+	int fatal;                 /* a chained downstream failed fatally: stop this instance */
+	bool lazy_pending;         /* a lazy send happened since the last full flush */
+	acrt__chain *chain;        /* capabilities of this instance, or NULL */
 	acrt__cap_clock cap_clock; /* the clock and sleep its chain uses */
-	acrt__cap_call *cur_call; /* the delivery going through the chain, or NULL */
+	acrt__cap_call *cur_call;  /* the delivery going through the chain, or NULL */
 	/* Batching (only when comp->batching.enabled): one batch per input port. */
 	acrt__batch *batches;  /* spec->n_inputs */
 	uint64_t batch_seq;    /* id of the last batch handed over */
 	bool in_batch;         /* a batch is being processed: acrt_batch() is set */
 	acrt_batch_info batch; /* its metadata */
 	acrt__counter events_in, events_out, errors;
+	/* ---- API hook (issue 5): readiness, read by src/observe/metrics.c ---- */
+	atomic_int run_state; /* acrt__inst_state; release-stored when the instance ends */
+	int end_rc;           /* the code it ended with; written before run_state */
 };
+
+/* An instance's process phase, as the API reports it. */
+typedef enum acrt__inst_state {
+	ACRT__INST_RUNNING = 0, /* (or not started yet) */
+	ACRT__INST_ENDED = 1,   /* returned normally, or cancelled */
+	ACRT__INST_FAILED = 2   /* end_rc says why */
+} acrt__inst_state;
 
 struct acrt__comp {
 	const acrt__comp_spec *spec;     /* borrowed from the blueprint */
@@ -136,6 +146,11 @@ struct acrt__runtime {
 	pthread_cond_t wake;  /* broadcast on stop and cancel; CLOCK_MONOTONIC */
 	atomic_bool stopping; /* graceful stop requested */
 	atomic_bool cancelled;
+
+	/* ---- API hook (issue 5): src/observe/api.c, served from setup's end
+	 * until cleanup; polled by the supervising thread. ---- */
+	struct acrt__api *api;
+	int64_t started_ns; /* monotonic, when setup ended */
 
 	bool quiet;    /* no status line */
 	int exit_code; /* what acrt__runtime_run returns */

@@ -1,0 +1,645 @@
+/*
+ * api.c - see api.h. Routes, auth and limits are described in docs/API.md.
+ */
+#include "observe/api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+
+#define API_DEFAULT_LISTEN "127.0.0.1:9464"
+#define API_MAX_BODY (64 * 1024) /* bytes; larger requests get 413 */
+#define API_CONN_TIMEOUT_S 10    /* an idle or slow connection is closed after */
+#define API_MAX_CONNECTIONS 4096 /* at most; lowered to fit RLIMIT_NOFILE */
+#define API_FD_RESERVE 256       /* descriptors left for the components */
+#define API_TOKEN_BYTES 32       /* random bytes of a generated token (64 hex) */
+#define API_TOKEN_MAX 4096       /* longest token read from a file */
+
+typedef struct api_token {
+	unsigned char digest[SHA256_DIGEST_LENGTH]; /* compared, never the token */
+	char *generated_path; /* the file we wrote (removed at stop), or NULL */
+	char *generated;      /* its content, to check before removing it */
+} api_token;
+
+struct acrt__api {
+	acrt__runtime *rt;
+	struct MHD_Daemon *d;
+	int epoll_fd;
+	api_token read, write;
+	char *token_dir; /* <blueprint dir>/.acrt when we created files in it */
+};
+
+/* ---- Configuration ------------------------------------------------------- */
+
+static char *
+resolve(const char *dir, const char *path)
+{
+	if (path[0] == '/' || dir == NULL)
+		return strdup(path);
+	size_t n = strlen(dir) + strlen(path) + 2;
+	char *p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", dir, path);
+	return p;
+}
+
+static void
+digest(const char *tok, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
+{
+	SHA256((const unsigned char *)tok, len, out);
+}
+
+/* Reads a token file: its content without surrounding whitespace. */
+static int
+token_from_file(const char *path, api_token *t)
+{
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: cannot read token file %s: %s", path,
+		          strerror(errno));
+		return -1;
+	}
+	char buf[API_TOKEN_MAX + 2];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *s = buf;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	size_t len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
+	                   s[len - 1] == '\n'))
+		len--;
+	if (len == 0 || n > API_TOKEN_MAX || memchr(s, '\0', len) != NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "api: token file %s must hold one token (1 to %d bytes)", path,
+		          API_TOKEN_MAX);
+		explicit_bzero(buf, sizeof buf);
+		return -1;
+	}
+	digest(s, len, t->digest);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
+/* Generates a random token into <dir>/<name> (0600; dir 0700). A file that
+ * cannot be written is a warning: the token then exists only in memory. */
+static int
+token_generate(acrt__api *api, const char *dir, const char *name, api_token *t)
+{
+	unsigned char raw[API_TOKEN_BYTES];
+	size_t got = 0;
+	while (got < sizeof raw) {
+		ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: getrandom failed: %s",
+			          strerror(errno));
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	char hex[2 * API_TOKEN_BYTES + 2];
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	explicit_bzero(raw, sizeof raw);
+	digest(hex, 2 * API_TOKEN_BYTES, t->digest);
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "api: cannot create %s (%s): the generated %s is not saved", dir,
+		          strerror(errno), name);
+		explicit_bzero(hex, sizeof hex);
+		return 0;
+	}
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "api: %s is not a directory of ours: the generated %s is not saved", dir,
+		          name);
+		explicit_bzero(hex, sizeof hex);
+		return 0;
+	}
+	(void)chmod(dir, 0700);
+	if (api->token_dir == NULL)
+		api->token_dir = strdup(dir);
+	char *path = resolve(dir, name);
+	if (path == NULL)
+		return -1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	hex[2 * API_TOKEN_BYTES] = '\n';
+	hex[2 * API_TOKEN_BYTES + 1] = '\0';
+	if (fd < 0 || fchmod(fd, 0600) != 0 ||
+	    write(fd, hex, 2 * API_TOKEN_BYTES + 1) != 2 * API_TOKEN_BYTES + 1) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "api: cannot write %s (%s): the generated token is not saved", path,
+		          strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		explicit_bzero(hex, sizeof hex);
+		return 0;
+	}
+	close(fd);
+	t->generated_path = path;
+	t->generated = strdup(hex);
+	explicit_bzero(hex, sizeof hex);
+	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "api: generated a %s token into %s (mode 0600)",
+	          strncmp(name, "read", 4) == 0 ? "read" : "write", path);
+	return 0;
+}
+
+static void
+token_forget(api_token *t)
+{
+	if (t->generated_path != NULL) {
+		/* Remove it unless another run has replaced it meanwhile. */
+		char buf[2 * API_TOKEN_BYTES + 8];
+		FILE *f = fopen(t->generated_path, "re");
+		if (f != NULL) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			if (t->generated != NULL && strcmp(buf, t->generated) == 0)
+				(void)unlink(t->generated_path);
+			explicit_bzero(buf, sizeof buf);
+		}
+	}
+	free(t->generated_path);
+	if (t->generated != NULL) {
+		explicit_bzero(t->generated, strlen(t->generated));
+		free(t->generated);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+static int
+load_tokens(acrt__api *api, const json_t *conf)
+{
+	const char *dir = api->rt->bp->dir;
+	const json_t *auth = json_object_get(conf, "auth");
+	static const char *const keys[2] = {"read_token_file", "write_token_file"};
+	static const char *const files[2] = {"read.token", "write.token"};
+	api_token *toks[2] = {&api->read, &api->write};
+	char *gen_dir = resolve(dir, ".acrt");
+	if (gen_dir == NULL)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		const json_t *v = json_object_get(auth, keys[i]);
+		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+			          "api: runtime.api.auth.%s must be a path", keys[i]);
+			rc = -1;
+		} else if (json_is_string(v)) {
+			char *path = resolve(dir, json_string_value(v));
+			rc = path != NULL ? token_from_file(path, toks[i]) : -1;
+			free(path);
+		} else {
+			rc = token_generate(api, gen_dir, files[i], toks[i]);
+		}
+	}
+	free(gen_dir);
+	if (rc == 0 &&
+	    CRYPTO_memcmp(api->read.digest, api->write.digest, SHA256_DIGEST_LENGTH) == 0)
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "api: the read and write tokens are the same: read clients can write");
+	return rc;
+}
+
+/* ---- Listening ------------------------------------------------------------ */
+
+/* Splits HOST:PORT ([v6]:PORT; an empty host means every interface). */
+static int
+split_listen(const char *s, char *host, size_t hn, char *port, size_t pn)
+{
+	const char *colon = strrchr(s, ':');
+	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= pn)
+		return -1;
+	const char *h = s;
+	size_t hl = (size_t)(colon - s);
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= hn)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(port, pn, "%s", colon + 1);
+	for (const char *p = port; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	return atoi(port) <= 65535 ? 0 : -1;
+}
+
+/* Binds and listens; returns the fd or -1 with errno set. */
+static int
+bind_listen(const char *host, const char *port, struct sockaddr_storage *bound)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (gai != 0) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	int fd = -1, err = EADDRNOTAVAIL;
+	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		            ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		int one = 1;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+			err = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		errno = err;
+		return -1;
+	}
+	socklen_t sl = sizeof *bound;
+	if (getsockname(fd, (struct sockaddr *)bound, &sl) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+		port = ntohs(a->sin6_port);
+		snprintf(out, n, "[%s]:%u", ip, port);
+	} else {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+		port = ntohs(a->sin_port);
+		snprintf(out, n, "%s:%u", ip, port);
+	}
+}
+
+/* ---- Requests ------------------------------------------------------------- */
+
+typedef enum { AUTH_NONE, AUTH_READ, AUTH_WRITE } auth_level;
+
+/* Constant time: digests of fixed length compared with CRYPTO_memcmp, both
+ * tokens always checked. */
+static auth_level
+authenticate(acrt__api *api, struct MHD_Connection *c)
+{
+	const char *h =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return AUTH_NONE;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	size_t len = strlen(h);
+	while (len > 0 && h[len - 1] == ' ')
+		len--;
+	if (len == 0)
+		return AUTH_NONE;
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	digest(h, len, d);
+	int w = CRYPTO_memcmp(d, api->write.digest, sizeof d) == 0;
+	int r = CRYPTO_memcmp(d, api->read.digest, sizeof d) == 0;
+	return w ? AUTH_WRITE : r ? AUTH_READ : AUTH_NONE;
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *ctype, const char *body, size_t len,
+      enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, mode);
+	if (r == NULL) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free((void *)body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+#define JSON_TYPE "application/json"
+
+static enum MHD_Result
+reply_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof buf, "{\"error\":\"%s\"}\n", msg);
+	return reply(c, status, JSON_TYPE, buf, (size_t)n, MHD_RESPMEM_MUST_COPY);
+}
+
+static enum MHD_Result
+reply_json(struct MHD_Connection *c, unsigned status, json_t *v)
+{
+	if (v == NULL)
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	char *s = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	if (s == NULL)
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	size_t n = strlen(s);
+	s[n] = '\0';
+	/* jansson's memory is not malloc's: MHD copies it. */
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_COPY);
+	void (*jfree)(void *);
+	json_malloc_t jmalloc;
+	json_get_alloc_funcs(&jmalloc, &jfree);
+	jfree(s);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+reply_405(struct MHD_Connection *c, const char *allow)
+{
+	static const char body[] = "{\"error\":\"method not allowed\"}\n";
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static bool
+is_write_path(const char *url)
+{
+	return strcmp(url, "/api/v1/checkpoints") == 0 || strcmp(url, "/api/v1/reload") == 0;
+}
+
+static enum MHD_Result
+serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
+{
+	acrt__runtime *rt = api->rt;
+	if (strcmp(url, "/healthz") == 0)
+		return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n", 3,
+		             MHD_RESPMEM_PERSISTENT);
+	if (strcmp(url, "/readyz") == 0) {
+		bool ready;
+		json_t *v = acrt__metrics_readiness(rt, &ready);
+		return reply_json(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, v);
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		size_t len = 0;
+		char *text = acrt__metrics_text(rt, &len);
+		if (text == NULL)
+			return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
+		             MHD_RESPMEM_MUST_FREE);
+	}
+	if (strcmp(url, "/api/v1/system") == 0)
+		return reply_json(c, MHD_HTTP_OK, acrt__metrics_system(rt));
+	if (strncmp(url, "/api/v1/components/", 19) == 0 && url[19] != '\0') {
+		json_t *v = acrt__metrics_component(rt, url + 19);
+		if (v == NULL)
+			return reply_error(c, MHD_HTTP_NOT_FOUND, "no such component");
+		return reply_json(c, MHD_HTTP_OK, v);
+	}
+	if (strcmp(url, "/api/v1/alerts") == 0)
+		return reply_json(c, MHD_HTTP_OK, json_pack("{s:[]}", "alerts"));
+	if (strcmp(url, "/api/v1/checkpoints") == 0)
+		return reply_json(c, MHD_HTTP_OK, json_pack("{s:[]}", "checkpoints"));
+	if (strcmp(url, "/api/v1/reload") == 0)
+		return reply_405(c, "POST");
+	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such route");
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	acrt__api *api = cls;
+	/* Every response is queued on the first call, before any body is read:
+	 * no route takes a body yet, so a body is never buffered. */
+	if (*con_cls != NULL) { /* body bytes after the response: discard */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	*con_cls = api;
+	auth_level who = authenticate(api, c);
+	if (who == AUTH_NONE)
+		return reply_error(c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && strtoull(cl, NULL, 10) > API_MAX_BODY)
+		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 65536 bytes");
+	bool get =
+	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	if (get)
+		return serve_get(api, c, url);
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && is_write_path(url)) {
+		if (who != AUTH_WRITE)
+			return reply_error(c, MHD_HTTP_FORBIDDEN,
+			                   "this route needs the write token");
+		return reply_error(c, MHD_HTTP_NOT_IMPLEMENTED, "not implemented in this release");
+	}
+	if (strcmp(url, "/api/v1/checkpoints") == 0)
+		return reply_405(c, "GET, HEAD, POST");
+	if (strcmp(url, "/api/v1/reload") == 0)
+		return reply_405(c, "POST");
+	return reply_405(c, "GET, HEAD");
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char buf[512];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	size_t n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	acrt__log(ACRT_LOG_DEBUG, NULL, 0, NULL, "api: libmicrohttpd: %s", buf);
+}
+
+/* ---- Start and stop --------------------------------------------------------- */
+
+static unsigned
+connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 512;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY ? 65536 : rl.rlim_max;
+	if (want > 65536)
+		want = 65536;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t cur = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
+	if (cur <= 2 * API_FD_RESERVE)
+		return (unsigned)(cur / 4 > 0 ? cur / 4 : 1);
+	rlim_t lim = cur - API_FD_RESERVE;
+	return lim > API_MAX_CONNECTIONS ? API_MAX_CONNECTIONS : (unsigned)lim;
+}
+
+void
+acrt__api_stop(acrt__api *api)
+{
+	if (api == NULL)
+		return;
+	if (api->d != NULL)
+		MHD_stop_daemon(api->d); /* closes the listening socket too */
+	token_forget(&api->read);
+	token_forget(&api->write);
+	if (api->token_dir != NULL)
+		(void)rmdir(api->token_dir); /* only when empty */
+	free(api->token_dir);
+	free(api);
+}
+
+int
+acrt__api_start(acrt__runtime *rt, acrt__api **out)
+{
+	*out = NULL;
+	const json_t *conf = json_object_get(rt->bp->runtime, "api");
+	const json_t *lv = json_object_get(conf, "listen");
+	if (lv != NULL && !json_is_null(lv) && !json_is_string(lv)) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "api: runtime.api.listen must be a string HOST:PORT");
+		return -1;
+	}
+	bool explicit_listen = json_is_string(lv);
+	const char *listen_s = explicit_listen ? json_string_value(lv) : API_DEFAULT_LISTEN;
+	char host[256], port[16];
+	if (split_listen(listen_s, host, sizeof host, port, sizeof port) != 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "api: runtime.api.listen '%s' is not HOST:PORT", listen_s);
+		return -1;
+	}
+
+	acrt__api *api = calloc(1, sizeof *api);
+	if (api == NULL)
+		return -1;
+	api->rt = rt;
+	api->epoll_fd = -1;
+	if (load_tokens(api, conf) != 0) {
+		acrt__api_stop(api);
+		return -1;
+	}
+
+	struct sockaddr_storage bound;
+	int fd = bind_listen(host, port, &bound);
+	if (fd < 0 && !explicit_listen) {
+		int err = errno;
+		fd = bind_listen(host, "0", &bound);
+		if (fd >= 0) {
+			char addr[80];
+			format_addr(&bound, addr, sizeof addr);
+			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+			          "api: cannot listen on the default %s (%s); using %s instead",
+			          API_DEFAULT_LISTEN, strerror(err), addr);
+		}
+	}
+	if (fd < 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: cannot listen on %s: %s", listen_s,
+		          strerror(errno));
+		acrt__api_stop(api);
+		return -1;
+	}
+
+	unsigned limit = connection_limit();
+	api->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	                          on_request, api, MHD_OPTION_LISTEN_SOCKET, fd,
+	                          MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+	                          (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	                          (size_t)(32 * 1024), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	                          MHD_OPTION_END);
+	if (api->d == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: libmicrohttpd did not start");
+		close(fd);
+		acrt__api_stop(api);
+		return -1;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->d, MHD_DAEMON_INFO_EPOLL_FD);
+	api->epoll_fd = di != NULL ? di->epoll_fd : -1;
+	if (api->epoll_fd < 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: libmicrohttpd has no epoll fd");
+		acrt__api_stop(api);
+		return -1;
+	}
+	char addr[80];
+	format_addr(&bound, addr, sizeof addr);
+	json_t *extra = json_pack("{s:s,s:i}", "api_address", addr, "api_connection_limit", limit);
+	acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "api listening on http://%s", addr);
+	json_decref(extra);
+	*out = api;
+	return 0;
+}
+
+int
+acrt__api_fd(const acrt__api *api)
+{
+	return api != NULL ? api->epoll_fd : -1;
+}
+
+int
+acrt__api_timeout_ms(const acrt__api *api)
+{
+	if (api == NULL)
+		return -1;
+	MHD_UNSIGNED_LONG_LONG ms;
+	if (MHD_get_timeout(api->d, &ms) != MHD_YES)
+		return -1;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+void
+acrt__api_run(acrt__api *api)
+{
+	if (api != NULL)
+		(void)MHD_run(api->d);
+}

@@ -1,0 +1,461 @@
+/*
+ * metrics.c - see metrics.h.
+ */
+#include "observe/metrics.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+
+/* ---- A growable text buffer (plain malloc: MHD frees it) ------------------ */
+
+typedef struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} sbuf;
+
+static void
+sb_grow(sbuf *b, size_t need)
+{
+	if (b->oom || b->len + need + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (p == NULL) {
+		b->oom = true;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+static void ACRT_PRINTF(2, 3) sb_printf(sbuf *b, const char *fmt, ...)
+{
+	for (int attempt = 0; attempt < 2 && !b->oom; attempt++) {
+		va_list ap;
+		va_start(ap, fmt);
+		size_t room = b->cap - b->len;
+		int n = vsnprintf(b->cap ? b->p + b->len : NULL, b->cap ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		sb_grow(b, (size_t)n);
+	}
+}
+
+/* A label value, escaped as the text format wants (\\, \", \n). */
+static void
+sb_label(sbuf *b, const char *s)
+{
+	for (; *s && !b->oom; s++) {
+		if (*s == '\\' || *s == '"')
+			sb_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			sb_printf(b, "\\n");
+		else
+			sb_printf(b, "%c", *s);
+	}
+}
+
+static void
+sb_head(sbuf *b, const char *name, const char *type, const char *help)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* ---- Reading the runtime ------------------------------------------------- */
+
+typedef struct comp_totals {
+	uint64_t in, out, errors;
+	bool up;     /* every instance set up, none failed */
+	int failed;  /* instances that failed */
+	int running; /* instances still in their process phase */
+} comp_totals;
+
+static int
+inst_state(const acrt_ctx *ctx)
+{
+	return atomic_load_explicit(&ctx->run_state, memory_order_acquire);
+}
+
+static void
+comp_read(const acrt__comp *c, comp_totals *t)
+{
+	memset(t, 0, sizeof *t);
+	t->up = true;
+	for (int r = 0; r < c->n_inst; r++) {
+		const acrt_ctx *ctx = &c->inst[r];
+		t->in += atomic_load_explicit(&ctx->events_in, memory_order_relaxed);
+		t->out += atomic_load_explicit(&ctx->events_out, memory_order_relaxed);
+		t->errors += atomic_load_explicit(&ctx->errors, memory_order_relaxed);
+		int st = inst_state(ctx);
+		if (st == ACRT__INST_FAILED)
+			t->failed++;
+		else if (st == ACRT__INST_RUNNING)
+			t->running++;
+		if (!ctx->set_up || st == ACRT__INST_FAILED)
+			t->up = false;
+	}
+}
+
+static const char *
+state_name(int st)
+{
+	return st == ACRT__INST_FAILED ? "failed" : st == ACRT__INST_ENDED ? "finished" : "running";
+}
+
+void
+acrt__proc_read(acrt__proc_stats *out)
+{
+	out->rss_bytes = out->cpu_seconds = -1;
+	out->open_fds = out->threads = -1;
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	if (f != NULL) {
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *p = strrchr(buf, ')'); /* comm may hold spaces */
+		unsigned long long ut, st, rss;
+		long threads;
+		/* fields 3.. after ")": state ppid pgrp session tty tpgid flags minflt
+		 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+		 * num_threads itrealvalue starttime vsize rss */
+		if (p != NULL && sscanf(p + 1,
+		                        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+		                        "%*d %*d %*d %*d %ld "
+		                        "%*d %*u %*u %llu",
+		                        &ut, &st, &threads, &rss) == 4) {
+			long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+			out->cpu_seconds = (double)(ut + st) / (double)(tck > 0 ? tck : 100);
+			out->rss_bytes = (double)rss * (double)(page > 0 ? page : 4096);
+			out->threads = threads;
+		}
+	}
+	DIR *d = opendir("/proc/self/fd");
+	if (d != NULL) {
+		long n = 0;
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				n++;
+		closedir(d);
+		out->open_fds = n - 1; /* not the directory stream itself */
+	}
+}
+
+/* ---- Prometheus text ----------------------------------------------------- */
+
+typedef enum { C_IN, C_OUT, C_ERR, C_UP } comp_metric;
+
+static void
+comp_series(sbuf *b, acrt__runtime *rt, const comp_totals *tot, comp_metric m)
+{
+	for (size_t k = 0; k < rt->bp->n_comps; k++) {
+		static const char *const names[] = {
+		    "acrt_component_events_in_total", "acrt_component_events_out_total",
+		    "acrt_component_errors_total", "acrt_component_up"};
+		sb_printf(b, "%s{component=\"", names[m]);
+		sb_label(b, rt->comps[k].spec->name);
+		const comp_totals *t = &tot[k];
+		uint64_t v = m == C_IN    ? t->in
+		             : m == C_OUT ? t->out
+		             : m == C_ERR ? t->errors
+		                          : (uint64_t)t->up;
+		sb_printf(b, "\"} %llu\n", (unsigned long long)v);
+	}
+}
+
+static void
+cap_series(sbuf *b, acrt__runtime *rt)
+{
+	bool head = false;
+	for (size_t k = 0; k < rt->bp->n_comps; k++) {
+		acrt__comp *c = &rt->comps[k];
+		for (int r = 0; r < c->n_inst; r++) {
+			if (c->inst[r].chain == NULL)
+				continue;
+			json_t *st = acrt__chain_stats(c->inst[r].chain);
+			const char *cap, *stat;
+			json_t *o, *v;
+			json_object_foreach(st, cap, o)
+			{
+				json_object_foreach(o, stat, v)
+				{
+					double x;
+					if (json_is_number(v))
+						x = json_number_value(v);
+					else if (json_is_boolean(v))
+						x = json_is_true(v) ? 1 : 0;
+					else
+						continue;
+					if (!head) {
+						sb_head(
+						    b, "acrt_capability_stat", "gauge",
+						    "A capability's counter or state, per instance "
+						    "(stat names the field).");
+						head = true;
+					}
+					sb_printf(b, "acrt_capability_stat{component=\"");
+					sb_label(b, c->spec->name);
+					sb_printf(b, "\",replica=\"%d\",capability=\"", r);
+					sb_label(b, cap);
+					sb_printf(b, "\",stat=\"");
+					sb_label(b, stat);
+					sb_printf(b, "\"} %.17g\n", x);
+				}
+			}
+			json_decref(st);
+		}
+	}
+}
+
+char *
+acrt__metrics_text(acrt__runtime *rt, size_t *len)
+{
+	sbuf b = {0};
+	size_t nc = rt->bp->n_comps;
+	comp_totals *tot = calloc(nc ? nc : 1, sizeof *tot);
+	if (tot == NULL)
+		return NULL;
+	for (size_t k = 0; k < nc; k++)
+		comp_read(&rt->comps[k], &tot[k]);
+
+	sb_head(&b, "acrt_component_events_in_total", "counter",
+	        "Events received by the component, summed over its replicas.");
+	comp_series(&b, rt, tot, C_IN);
+	sb_head(&b, "acrt_component_events_out_total", "counter",
+	        "Events emitted by the component, summed over its replicas.");
+	comp_series(&b, rt, tot, C_OUT);
+	sb_head(&b, "acrt_component_errors_total", "counter",
+	        "Events the component failed to process, summed over its replicas.");
+	comp_series(&b, rt, tot, C_ERR);
+	sb_head(&b, "acrt_component_up", "gauge",
+	        "1 when every instance of the component is set up and none has failed.");
+	comp_series(&b, rt, tot, C_UP);
+	free(tot);
+
+	size_t nt = rt->n_transports;
+	acrt__transport_stats *ts = calloc(nt ? nt : 1, sizeof *ts);
+	if (ts == NULL) {
+		free(b.p);
+		return NULL;
+	}
+	for (size_t i = 0; i < nt; i++)
+		rt->transports[i]->ops->stats(rt->transports[i], &ts[i]);
+	static const char *const sname[] = {"acrt_stream_depth", "acrt_stream_capacity",
+	                                    "acrt_stream_fill_ratio",
+	                                    "acrt_stream_producer_blocked_seconds_total"};
+	static const char *const stype[] = {"gauge", "gauge", "gauge", "counter"};
+	static const char *const shelp[] = {
+	    "Events waiting in the stream.", "Events the stream holds at most.",
+	    "Depth divided by capacity.", "Time producers spent waiting for space in the stream."};
+	for (int m = 0; m < 4; m++) {
+		sb_head(&b, sname[m], stype[m], shelp[m]);
+		for (size_t i = 0; i < nt; i++) {
+			sb_printf(&b, "%s{stream=\"", sname[m]);
+			sb_label(&b, rt->transports[i]->name);
+			double v = m == 0   ? (double)ts[i].depth
+			           : m == 1 ? (double)ts[i].capacity
+			           : m == 2 ? (ts[i].capacity
+			                           ? (double)ts[i].depth / (double)ts[i].capacity
+			                           : 0.0)
+			                    : (double)ts[i].blocked_ns / 1e9;
+			sb_printf(&b, "\"} %.17g\n", v);
+		}
+	}
+	free(ts);
+
+	cap_series(&b, rt);
+
+	acrt__proc_stats ps;
+	acrt__proc_read(&ps);
+	if (ps.rss_bytes >= 0) {
+		sb_head(&b, "acrt_process_resident_memory_bytes", "gauge", "Resident set size.");
+		sb_printf(&b, "acrt_process_resident_memory_bytes %.17g\n", ps.rss_bytes);
+	}
+	if (ps.cpu_seconds >= 0) {
+		sb_head(&b, "acrt_process_cpu_seconds_total", "counter",
+		        "User and system CPU time of the process.");
+		sb_printf(&b, "acrt_process_cpu_seconds_total %.17g\n", ps.cpu_seconds);
+	}
+	if (ps.open_fds >= 0) {
+		sb_head(&b, "acrt_process_open_fds", "gauge", "Open file descriptors.");
+		sb_printf(&b, "acrt_process_open_fds %ld\n", ps.open_fds);
+	}
+	if (ps.threads >= 0) {
+		sb_head(&b, "acrt_process_threads", "gauge", "Threads of the process.");
+		sb_printf(&b, "acrt_process_threads %ld\n", ps.threads);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static json_t *
+comp_json(acrt__runtime *rt, acrt__comp *c)
+{
+	comp_totals t;
+	comp_read(c, &t);
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	const acrt__comp_spec *s = c->spec;
+	json_object_set_new(o, "name", json_string(s->name));
+	json_object_set_new(o, "type", json_string(s->type ? s->type : "plugin"));
+	json_object_set_new(o, "replicas", json_integer(c->n_inst));
+	json_object_set_new(o, "chained", json_boolean(c->chained));
+	json_object_set_new(o, "setup", json_string(t.up || t.failed ? "done" : "pending"));
+	json_object_set_new(o, "state",
+	                    json_string(t.failed    ? "failed"
+	                                : t.running ? "running"
+	                                            : "finished"));
+	json_object_set_new(o, "up", json_boolean(t.up));
+	json_object_set_new(o, "events_in", json_integer((json_int_t)t.in));
+	json_object_set_new(o, "events_out", json_integer((json_int_t)t.out));
+	json_object_set_new(o, "errors", json_integer((json_int_t)t.errors));
+	json_t *last_error = json_null();
+	json_t *insts = json_array();
+	for (int r = 0; r < c->n_inst; r++) {
+		acrt_ctx *ctx = &c->inst[r];
+		int st = inst_state(ctx);
+		json_t *i = json_pack(
+		    "{s:i,s:s,s:b,s:I,s:I,s:I}", "replica", r, "state", state_name(st), "set_up",
+		    ctx->set_up, "events_in",
+		    (json_int_t)atomic_load_explicit(&ctx->events_in, memory_order_relaxed),
+		    "events_out",
+		    (json_int_t)atomic_load_explicit(&ctx->events_out, memory_order_relaxed),
+		    "errors", (json_int_t)atomic_load_explicit(&ctx->errors, memory_order_relaxed));
+		if (i == NULL)
+			continue;
+		/* end_rc is written before run_state (release/acquire). */
+		if (st == ACRT__INST_FAILED) {
+			json_object_set_new(i, "last_error",
+			                    json_string(acrt_strerror(ctx->end_rc)));
+			json_decref(last_error);
+			last_error = json_string(acrt_strerror(ctx->end_rc));
+		}
+		if (ctx->chain != NULL)
+			json_object_set_new(i, "capabilities", acrt__chain_stats(ctx->chain));
+		json_array_append_new(insts, i);
+	}
+	json_object_set_new(o, "last_error", last_error);
+	json_object_set_new(o, "instances", insts);
+	pthread_mutex_lock(&rt->mu);
+	json_t *counters = c->counters ? json_deep_copy(c->counters) : json_object();
+	pthread_mutex_unlock(&rt->mu);
+	json_object_set_new(o, "counters", counters);
+	return o;
+}
+
+json_t *
+acrt__metrics_component(acrt__runtime *rt, const char *name)
+{
+	long k = acrt__blueprint_find(rt->bp, name);
+	if (k < 0)
+		return NULL;
+	return comp_json(rt, &rt->comps[k]);
+}
+
+json_t *
+acrt__metrics_readiness(acrt__runtime *rt, bool *ready)
+{
+	json_t *reasons = json_array();
+	if (atomic_load(&rt->stopping) || atomic_load(&rt->cancelled))
+		json_array_append_new(reasons,
+		                      json_pack("{s:s}", "reason", "the system is stopping"));
+	for (size_t k = 0; k < rt->bp->n_comps; k++) {
+		acrt__comp *c = &rt->comps[k];
+		for (int r = 0; r < c->n_inst; r++) {
+			acrt_ctx *ctx = &c->inst[r];
+			int st = inst_state(ctx);
+			if (!ctx->set_up)
+				json_array_append_new(
+				    reasons, json_pack("{s:s,s:i,s:s}", "component", c->spec->name,
+				                       "replica", r, "reason", "not set up"));
+			else if (st == ACRT__INST_FAILED)
+				json_array_append_new(
+				    reasons,
+				    json_pack("{s:s,s:i,s:s}", "component", c->spec->name,
+				              "replica", r, "reason", acrt_strerror(ctx->end_rc)));
+		}
+	}
+	*ready = json_array_size(reasons) == 0;
+	return json_pack("{s:b,s:o}", "ready", *ready, "reasons", reasons);
+}
+
+json_t *
+acrt__metrics_system(acrt__runtime *rt)
+{
+	const acrt__blueprint *bp = rt->bp;
+	bool ready;
+	json_t *rd = acrt__metrics_readiness(rt, &ready);
+	json_t *o = json_object();
+	json_object_set_new(o, "system", json_string(bp->name));
+	json_object_set_new(o, "version", bp->version ? json_string(bp->version) : json_null());
+	json_object_set_new(o, "state",
+	                    json_string(atomic_load(&rt->stopping) ? "draining" : "running"));
+	json_object_set_new(o, "ready", json_boolean(ready));
+	json_object_set_new(o, "not_ready_reasons", json_incref(json_object_get(rd, "reasons")));
+	json_decref(rd);
+	json_object_set_new(o, "uptime_s",
+	                    json_real((double)(acrt__mono_ns() - rt->started_ns) / 1e9));
+	uint64_t in = 0, out = 0, err = 0;
+	json_t *comps = json_array();
+	for (size_t k = 0; k < bp->n_comps; k++) {
+		json_t *c = comp_json(rt, &rt->comps[bp->topo[k]]);
+		if (c == NULL)
+			continue;
+		err += (uint64_t)json_integer_value(json_object_get(c, "errors"));
+		if (rt->comps[bp->topo[k]].spec->n_inputs == 0)
+			out += (uint64_t)json_integer_value(json_object_get(c, "events_out"));
+		if (rt->comps[bp->topo[k]].spec->n_outputs == 0)
+			in += (uint64_t)json_integer_value(json_object_get(c, "events_in"));
+		json_array_append_new(comps, c);
+	}
+	json_object_set_new(o, "totals",
+	                    json_pack("{s:I,s:I,s:I}", "source_events_out", (json_int_t)out,
+	                              "sink_events_in", (json_int_t)in, "errors", (json_int_t)err));
+	json_object_set_new(o, "components", comps);
+	json_t *streams = json_array();
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport *t = rt->transports[i];
+		acrt__transport_stats st;
+		t->ops->stats(t, &st);
+		json_array_append_new(
+		    streams,
+		    json_pack("{s:s,s:s,s:I,s:I,s:f,s:I,s:I,s:f}", "name", t->name, "kind",
+		              t->ops->kind, "depth", (json_int_t)st.depth, "capacity",
+		              (json_int_t)st.capacity, "fill_ratio",
+		              st.capacity ? (double)st.depth / (double)st.capacity : 0.0, "sent",
+		              (json_int_t)st.sent, "received", (json_int_t)st.received,
+		              "producer_blocked_s", (double)st.blocked_ns / 1e9));
+	}
+	json_object_set_new(o, "streams", streams);
+	acrt__proc_stats ps;
+	acrt__proc_read(&ps);
+	json_object_set_new(o, "process",
+	                    json_pack("{s:f,s:f,s:I,s:I}", "resident_memory_bytes", ps.rss_bytes,
+	                              "cpu_seconds", ps.cpu_seconds, "open_fds",
+	                              (json_int_t)ps.open_fds, "threads", (json_int_t)ps.threads));
+	return o;
+}
