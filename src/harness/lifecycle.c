@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/common.h"
 #include "core/event.h"
 #include "harness/runtime.h"
@@ -77,8 +78,36 @@ process_attempt(acrt__cap_call *call)
 	return rc;
 }
 
+const int64_t acrt__time_bounds_ns[ACRT__TIME_BUCKETS - 1] = {
+    1000,    5000,     10000,    50000,     100000,    500000,     1000000,
+    5000000, 10000000, 50000000, 100000000, 500000000, 1000000000, 5000000000};
+
+static void
+time_observe(acrt_ctx *ctx, int64_t ns)
+{
+	size_t b = 0;
+	while (b < ACRT__TIME_BUCKETS - 1 && ns > acrt__time_bounds_ns[b])
+		b++;
+	acrt__counter_add(&ctx->time_bucket[b], 1);
+	acrt__counter_add(&ctx->time_count, 1);
+	acrt__counter_add(&ctx->time_sum_ns, (uint64_t)(ns > 0 ? ns : 0));
+}
+
+static int process_one(acrt_ctx *ctx, const char *port, acrt_event *ev);
+
 int
 acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
+{
+	if (acrt__likely(++ctx->time_tick % ACRT__TIME_SAMPLE != 0))
+		return process_one(ctx, port, ev);
+	int64_t t0 = acrt__fast_mono_ns();
+	int rc = process_one(ctx, port, ev);
+	time_observe(ctx, acrt__fast_mono_ns() - t0);
+	return rc;
+}
+
+static int
+process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	acrt__counter_add(&ctx->events_in, 1);
 	if (ev->kind != ACRT__EV_DATA)

@@ -224,6 +224,44 @@ cap_series(sbuf *b, acrt__runtime *rt)
 	}
 }
 
+/* acrt_component_processing_seconds: a histogram of sampled process() times
+ * (1 event in ACRT__TIME_SAMPLE per instance), summed over replicas. */
+static void
+time_series(sbuf *b, acrt__runtime *rt)
+{
+	sb_head(b, "acrt_component_processing_seconds", "histogram",
+	        "Time process() took, sampled: one event in 64 per instance.");
+	for (size_t k = 0; k < rt->bp->n_comps; k++) {
+		const acrt__comp *c = &rt->comps[k];
+		uint64_t cum = 0, count = 0, sum = 0;
+		uint64_t bucket[ACRT__TIME_BUCKETS] = {0};
+		for (int r = 0; r < c->n_inst; r++) {
+			const acrt_ctx *ctx = &c->inst[r];
+			for (int i = 0; i < ACRT__TIME_BUCKETS; i++)
+				bucket[i] +=
+				    atomic_load_explicit(&ctx->time_bucket[i], memory_order_relaxed);
+			count += atomic_load_explicit(&ctx->time_count, memory_order_relaxed);
+			sum += atomic_load_explicit(&ctx->time_sum_ns, memory_order_relaxed);
+		}
+		for (int i = 0; i < ACRT__TIME_BUCKETS; i++) {
+			cum += bucket[i];
+			sb_printf(b, "acrt_component_processing_seconds_bucket{component=\"");
+			sb_label(b, c->spec->name);
+			if (i < ACRT__TIME_BUCKETS - 1)
+				sb_printf(b, "\",le=\"%.9g\"} %llu\n",
+				          (double)acrt__time_bounds_ns[i] / 1e9, (unsigned long long)cum);
+			else
+				sb_printf(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+		}
+		sb_printf(b, "acrt_component_processing_seconds_sum{component=\"");
+		sb_label(b, c->spec->name);
+		sb_printf(b, "\"} %.9g\n", (double)sum / 1e9);
+		sb_printf(b, "acrt_component_processing_seconds_count{component=\"");
+		sb_label(b, c->spec->name);
+		sb_printf(b, "\"} %llu\n", (unsigned long long)count);
+	}
+}
+
 char *
 acrt__metrics_text(acrt__runtime *rt, size_t *len)
 {
@@ -280,6 +318,7 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 	}
 	free(ts);
 
+	time_series(&b, rt);
 	cap_series(&b, rt);
 
 	acrt__proc_stats ps;
