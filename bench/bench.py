@@ -17,6 +17,8 @@ though absolute figures wander on a shared 2-core box):
   chain10       bench_source -> 10 x bench_transform -> bench_sink, N/4 events
   chain10_threads  the same, chaining off: 12 threads on the 2 cores
   memory_flat   bench_source -> slow bench_sink, chaining off; RSS from /proc every 100 ms
+  api_under_load  native_threads while wrk (-t1 -c16) hammers /metrics with the read
+                token; pipeline throughput vs native_threads, and wrk's requests/s
 
 events/s = events / wall seconds of the whole child process (spawn to exit,
 startup included, the same rule for every row). Peak RSS is the child's
@@ -24,6 +26,9 @@ startup included, the same rule for every row). Peak RSS is the child's
 shows the best, the JSON also keeps the median and every repetition.
 """
 import datetime
+import re
+import secrets
+import socket
 import json
 import os
 import platform
@@ -281,6 +286,11 @@ def run_acrt_rep(cfg, tag, bp, n, result_file=None, expect=None, expect_sum=None
         os.unlink(result_file)
     p = Proc([cfg.acrt, "run", bp, "--quiet"], os.path.dirname(bp), tag, cfg.outdir)
     p.wait(RUN_TIMEOUT_S)
+    return check_acrt_rep(p, n, result_file, expect, expect_sum)
+
+
+def check_acrt_rep(p, n, result_file=None, expect=None, expect_sum=None):
+    """The record of a finished acrt run, with every correctness check."""
     r = rep_record(p, n)
     if p.timed_out:
         r["error"] = "timed out after %.0f s" % RUN_TIMEOUT_S
@@ -343,6 +353,122 @@ def row_native(cfg, name="native", transforms=1, n=None, chaining=True, batching
     row = new_row(name, n, what)
     return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "%s.%d" % (name, i), bp, n, result, n,
                                                    expect_sum))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_listening(port, proc, timeout_s):
+    """True once 127.0.0.1:port accepts a connection (False if proc exits first)."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline and proc.p.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.002)
+    return False
+
+
+def parse_wrk(text):
+    out = {}
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", text)
+    if m:
+        out["requests_per_s"] = float(m.group(1))
+    m = re.search(r"(\d+) requests in ([0-9.]+)(m?s)", text)
+    if m:
+        out["requests"] = int(m.group(1))
+        out["wrk_s"] = float(m.group(2)) / (1000.0 if m.group(3) == "ms" else 1.0)
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    out["non_2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    out["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    return out
+
+
+def row_api_under_load(cfg):
+    """native_threads (same blueprint, chaining off) while wrk hammers /metrics.
+
+    The deployment fixes a free port and a read token file, so wrk can start
+    as soon as the API accepts (the end of setup); wrk runs until acrt exits
+    (SIGINT: wrk then prints its figures), so the whole pipeline run is under
+    load. events/s uses the same rule as every row (wall of the acrt process).
+    """
+    name = "api_under_load"
+    n = cfg.n
+    expect_sum = n * (n - 1) // 2 * 2
+    sink_cfg = {"expect": n}
+    if expect_sum < 2 ** 63:
+        sink_cfg["expect_sum"] = expect_sum
+    else:
+        expect_sum = None
+    bp, result = native_components(cfg, name, n, 1, sink_cfg, chaining=False)
+    d = os.path.dirname(bp)
+    token = secrets.token_hex(32)
+    tok_path = os.path.join(d, "read.token")
+    with open(os.open(tok_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(token + "\n")
+    row = new_row(name, n, "native_threads while `wrk -t1 -c16` requests /metrics "
+                  "with the read token for the whole run")
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        row["error"] = "wrk is missing (scripts/install-deps.sh installs it)"
+        return finish_row(row)
+
+    def one(i):
+        port = free_port()
+        with open(os.path.join(d, "deployment.yaml"), "w") as f:
+            f.write('schema_version: "1.0.0"\nsystem_name: bench_%s\n'
+                    'runtime:\n  chaining: false\n'
+                    '  api: {listen: "127.0.0.1:%d", auth: {read_token_file: read.token}}\n'
+                    % (name, port))
+        if os.path.exists(result):
+            os.unlink(result)
+        tag = "%s.%d" % (name, i)
+        p = Proc([cfg.acrt, "run", bp, "--quiet"], d, tag, cfg.outdir)
+        w = None
+        wrk_out = os.path.join(cfg.outdir, tag + ".wrk")
+        if wait_listening(port, p, 30.0):
+            with open(wrk_out, "wb") as wf:
+                w = subprocess.Popen([wrk, "-t1", "-c16", "-d%ds" % int(RUN_TIMEOUT_S),
+                                      "-H", "Authorization: Bearer " + token,
+                                      "http://127.0.0.1:%d/metrics" % port],
+                                     stdout=wf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        t_load = time.perf_counter()
+        p.wait(RUN_TIMEOUT_S)
+        loaded_s = time.perf_counter() - t_load
+        if w is not None:
+            w.send_signal(signal.SIGINT)
+            try:
+                w.wait(10)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
+        r = check_acrt_rep(p, n, result, n, expect_sum)
+        r["loaded_fraction"] = round(loaded_s / p.wall, 3) if p.wall else 0.0
+        if w is None:
+            r["ok"] = False
+            r["error"] = r.get("error") or "the API never accepted on 127.0.0.1:%d" % port
+            return r
+        with open(wrk_out, "r", errors="replace") as f:
+            r["wrk"] = parse_wrk(f.read())
+        if r["ok"] and "requests_per_s" not in r["wrk"]:
+            r["ok"] = False
+            r["error"] = "wrk printed no Requests/sec (see %s)" % os.path.relpath(wrk_out, ROOT)
+        return r
+
+    row = repeat(cfg, row, one)
+    good = [r for r in row["reps"] if r.get("wrk", {}).get("requests_per_s")]
+    if good:
+        row["best_requests_per_s"] = max(r["wrk"]["requests_per_s"] for r in good)
+        row["median_requests_per_s"] = statistics.median(r["wrk"]["requests_per_s"] for r in good)
+    return row
 
 
 def row_builtin(cfg, name="builtin_json", chaining=True):
@@ -559,6 +685,7 @@ def main():
             ("chain10", lambda: row_native(cfg, "chain10", 10, max(1, cfg.n // 4))),
             ("chain10_threads", lambda: row_native(cfg, "chain10_threads", 10, max(1, cfg.n // 4),
                                                    chaining=False)),
+            ("api_under_load", lambda: row_api_under_load(cfg)),
             ("python_anyio", lambda: row_python(cfg)),
             ("memory_flat", lambda: row_memory(cfg, by_name.get("native", {}).get(
                 "best_events_per_s")))]
@@ -576,7 +703,8 @@ def main():
         print(" %5.1f s%s" % (time.perf_counter() - t, "" if row["ok"] else "  FAIL"), flush=True)
         rows.append(row)
         by_name[name] = row
-    order = ["native", "native_threads", "native_batch", "builtin_json", "builtin_json_threads", "python_anyio",
+    order = ["native", "native_threads", "api_under_load", "native_batch", "builtin_json",
+             "builtin_json_threads", "python_anyio",
              "zmq_inproc", "chain10", "chain10_threads", "memory_flat"]
     rows.sort(key=lambda r: order.index(r["name"]))
 
@@ -617,6 +745,19 @@ def main():
             nb["batching_on_vs_threads"] = round(nb_eps / nt_eps, 3)
         print("batching on vs off (native_batch / native): %.2fx%s" % (
             nb_eps / nat_eps, "; vs native_threads: %.2fx" % (nb_eps / nt_eps) if nt_eps else ""))
+    al = by_name.get("api_under_load", {})
+    al_eps = al.get("best_events_per_s") if al.get("ok") else None
+    if al_eps and nt_eps:
+        al["vs_native_threads"] = round(al_eps / nt_eps, 3)
+        print("api_under_load: pipeline %s/s under load vs %s/s quiet (native_threads): %.3fx; "
+              "wrk /metrics: %s requests/s" % (fmt_eps(al_eps), fmt_eps(nt_eps), al_eps / nt_eps,
+                                               fmt_eps(al.get("best_requests_per_s"))))
+    target("api_under_load within 5% of native_threads", al_eps and nt_eps and al_eps >= 0.95 * nt_eps,
+           "%.3fx" % (al_eps / nt_eps) if al_eps and nt_eps else "n/a",
+           ["api_under_load", "native_threads"])
+    al_rps = al.get("best_requests_per_s")
+    target("/metrics under load >= 10,000 requests/s", al_rps and al_rps >= 10000,
+           "%s requests/s" % fmt_eps(al_rps), ["api_under_load"])
     target("builtin_json >= zmq_inproc", bj_eps and zmq_eps and bj_eps >= zmq_eps,
            "%.2fx" % (bj_eps / zmq_eps) if bj_eps and zmq_eps else "n/a",
            ["builtin_json", "zmq_inproc"])

@@ -8,7 +8,7 @@ PKGS=(
   libyaml-dev libjansson-dev libcmocka-dev libpcre2-dev libjq-dev libssl-dev graphviz
   libzmq3-dev python3 python3-anyio
   curl procps time
-  libmicrohttpd-dev prometheus wrk
+  libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libproc2-dev prometheus wrk openssl
 )
 
 missing=()

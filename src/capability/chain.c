@@ -45,6 +45,13 @@ acrt__cap_find(const char *name)
 }
 
 int
+acrt__cap_cfg_error(char *err, size_t errlen, const char *cap, const char *key, const char *what)
+{
+	snprintf(err, errlen, "%s: '%s' %s", cap, key, what);
+	return -1;
+}
+
+int
 acrt__cap_fail(acrt__cap_call *call, const char *by, int rc, const char *fmt, ...)
 {
 	va_list ap;

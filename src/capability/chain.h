@@ -131,6 +131,18 @@ void acrt__chain_after_send(acrt__chain *ch, acrt__cap_call *call, const char *p
 /* Per-capability status for metrics and the API: {"retry": {...}, ...}. */
 json_t *acrt__chain_stats(const acrt__chain *ch);
 
+/* Adds d to a counter that one thread writes and others read (stats). */
+static inline void
+acrt__cap_count(atomic_uint_fast64_t *c, uint64_t d)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+	                      memory_order_relaxed);
+}
+
+/* A config error of capability `cap`: "cap: 'key' what" into err; returns -1. */
+int acrt__cap_cfg_error(char *err, size_t errlen, const char *cap, const char *key,
+                        const char *what);
+
 /* Sets call->reason (printf-style) and call->failed_by; returns rc. */
 int acrt__cap_fail(acrt__cap_call *call, const char *by, int rc, const char *fmt, ...)
     ACRT_PRINTF(4, 5);

@@ -50,18 +50,10 @@ typedef struct breaker {
 	atomic_uint_fast64_t opened;   /* times the circuit opened */
 } breaker;
 
-static inline void
-count(atomic_uint_fast64_t *c, uint64_t d)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-	                      memory_order_relaxed);
-}
-
 static int
 cfg_error(char *err, size_t errlen, const char *key, const char *what)
 {
-	snprintf(err, errlen, "circuit_breaker: '%s' %s", key, what);
-	return -1;
+	return acrt__cap_cfg_error(err, errlen, "circuit_breaker", key, what);
 }
 
 static int
@@ -138,7 +130,7 @@ trip(breaker *b, const acrt__cap_clock *clk)
 	b->consecutive_failures = 0;
 	b->consecutive_successes = 0;
 	atomic_store_explicit(&b->state, CB_OPEN, memory_order_relaxed);
-	count(&b->opened, 1);
+	acrt__cap_count(&b->opened, 1);
 }
 
 static int
@@ -150,7 +142,7 @@ cb_around(void *state, acrt__cap_call *call)
 		const acrt__cap_clock *clk = call->clock;
 		int64_t left = b->opened_at + b->recovery_ns - clk->now(clk->arg);
 		if (left > 0) {
-			count(&b->rejected, 1);
+			acrt__cap_count(&b->rejected, 1);
 			return acrt__cap_fail(
 			    call, "circuit_breaker", ACRT_ERR,
 			    "circuit open (component failing; next trial in %lld ms)",
@@ -160,7 +152,7 @@ cb_around(void *state, acrt__cap_call *call)
 		b->consecutive_successes = 0;
 		atomic_store_explicit(&b->state, st, memory_order_relaxed);
 	}
-	count(&b->passed, 1);
+	acrt__cap_count(&b->passed, 1);
 	int rc = acrt__cap_next(call);
 	if (acrt__likely(rc == ACRT_OK)) {
 		if (acrt__unlikely(st == CB_HALF_OPEN)) {
@@ -175,7 +167,7 @@ cb_around(void *state, acrt__cap_call *call)
 	}
 	if (rc == ACRT_ECANCELED)
 		return rc;
-	count(&b->failures, 1);
+	acrt__cap_count(&b->failures, 1);
 	if (st == CB_HALF_OPEN || ++b->consecutive_failures >= b->failure_threshold)
 		trip(b, call->clock);
 	return rc;

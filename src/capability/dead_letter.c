@@ -42,13 +42,6 @@ typedef struct dl_state {
 	atomic_uint_fast64_t sent, send_failed;
 } dl_state;
 
-static inline void
-count(atomic_uint_fast64_t *c, uint64_t d)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-	                      memory_order_relaxed);
-}
-
 static int
 dl_create(const json_t *config, const acrt__comp_spec *comp, void **state, char *err, size_t errlen)
 {
@@ -154,9 +147,9 @@ dl_on_failure(void *state, acrt__cap_call *call, int rc)
 			continue;
 		acrt_event *d = letter(s, call, call->evs[i], rc, why);
 		if (d != NULL && acrt__ctx_emit_raw(ctx, DL_PORT, d) == ACRT_OK)
-			count(&s->sent, 1);
+			acrt__cap_count(&s->sent, 1);
 		else
-			count(&s->send_failed, 1);
+			acrt__cap_count(&s->send_failed, 1);
 	}
 }
 

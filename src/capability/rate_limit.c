@@ -44,18 +44,10 @@ typedef struct rate_limit {
 	_Atomic double tokens_pub; /* the bucket as of the last delivery */
 } rate_limit;
 
-static inline void
-count(atomic_uint_fast64_t *c, uint64_t d)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-	                      memory_order_relaxed);
-}
-
 static int
 cfg_error(char *err, size_t errlen, const char *key, const char *what)
 {
-	snprintf(err, errlen, "rate_limit: '%s' %s", key, what);
-	return -1;
+	return acrt__cap_cfg_error(err, errlen, "rate_limit", key, what);
 }
 
 static int
@@ -140,7 +132,7 @@ rl_before_receive(void *state, acrt__cap_call *call)
 	rate_limit *rl = state;
 	uint64_t n = call->n;
 	if (acrt__likely(rl->unlimited)) {
-		count(&rl->passed, n);
+		acrt__cap_count(&rl->passed, n);
 		return ACRT_OK;
 	}
 	const acrt__cap_clock *clk = call->clock;
@@ -150,7 +142,7 @@ rl_before_receive(void *state, acrt__cap_call *call)
 	if (rl->tokens >= (double)n) {
 		rl->tokens -= (double)n;
 	} else if (rl->mode == RL_REJECT) {
-		count(&rl->rejected, n);
+		acrt__cap_count(&rl->rejected, n);
 		rc = acrt__cap_fail(
 		    call, "rate_limit", ACRT_ERR,
 		    "rate limit exceeded (%zu event%s, %.0f token%s left; rate %.6g/s, "
@@ -172,12 +164,12 @@ rl_before_receive(void *state, acrt__cap_call *call)
 		}
 		/* ACRT_OK, or ACRT_ESTOPPING: draining must finish, let it through. */
 		int64_t after = clk->now(clk->arg);
-		count(&rl->waited, n);
-		count(&rl->waited_ns, (uint64_t)(after > now ? after - now : 0));
+		acrt__cap_count(&rl->waited, n);
+		acrt__cap_count(&rl->waited_ns, (uint64_t)(after > now ? after - now : 0));
 		refill(rl, after);
 		rc = ACRT_OK;
 	}
-	count(&rl->passed, n);
+	acrt__cap_count(&rl->passed, n);
 	atomic_store_explicit(&rl->tokens_pub, rl->tokens, memory_order_relaxed);
 	return rc;
 }

@@ -34,18 +34,10 @@ typedef struct retry {
 	atomic_uint_fast64_t successes_after_retry; /* deliveries that needed > 1 attempt */
 } retry;
 
-static inline void
-count(atomic_uint_fast64_t *c, uint64_t d)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-	                      memory_order_relaxed);
-}
-
 static int
 cfg_error(char *err, size_t errlen, const char *key, const char *what)
 {
-	snprintf(err, errlen, "retry: '%s' %s", key, what);
-	return -1;
+	return acrt__cap_cfg_error(err, errlen, "retry", key, what);
 }
 
 /* A number >= lo (and an integer when `integer`) into *out, else -1 with err. */
@@ -162,7 +154,7 @@ give_up(retry *r, acrt__cap_call *call, int rc, const char *what, int k)
 {
 	char prev[sizeof call->reason];
 	memcpy(prev, call->reason, sizeof prev);
-	count(&r->gave_up, 1);
+	acrt__cap_count(&r->gave_up, 1);
 	return acrt__cap_fail(call, call->failed_by, rc, "%s after %d attempt%s%s%s", what, k,
 	                      k == 1 ? "" : "s", prev[0] != '\0' ? ": " : "", prev);
 }
@@ -185,12 +177,12 @@ retry_around(void *state, acrt__cap_call *call)
 			if (s == ACRT_ESTOPPING)
 				return give_up(r, call, rc, "retry stopped by shutdown", k);
 		}
-		count(&r->retries, 1);
+		acrt__cap_count(&r->retries, 1);
 		call->failed_by = NULL;
 		call->reason[0] = '\0';
 		rc = acrt__cap_next(call);
 		if (rc == ACRT_OK) {
-			count(&r->successes_after_retry, 1);
+			acrt__cap_count(&r->successes_after_retry, 1);
 			return rc;
 		}
 		if (rc != ACRT_ERETRYABLE)

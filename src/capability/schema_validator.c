@@ -40,13 +40,6 @@ typedef struct sv_state {
 	atomic_uint_fast64_t passed, rejected, out_passed, out_rejected;
 } sv_state;
 
-static inline void
-count(atomic_uint_fast64_t *c, uint64_t d)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-	                      memory_order_relaxed);
-}
-
 static void
 sv_destroy(void *state)
 {
@@ -191,7 +184,7 @@ sv_before_receive(void *state, acrt__cap_call *call)
 	sv_state *s = state;
 	const acrt__schema *sch = find(s->in, s->n_in, call->port);
 	if (sch == NULL) {
-		count(&s->passed, call->n);
+		acrt__cap_count(&s->passed, call->n);
 		return ACRT_OK;
 	}
 	size_t bad = 0, first = 0;
@@ -209,11 +202,11 @@ sv_before_receive(void *state, acrt__cap_call *call)
 		}
 	}
 	if (bad == 0) {
-		count(&s->passed, call->n);
+		acrt__cap_count(&s->passed, call->n);
 		return ACRT_OK;
 	}
-	count(&s->rejected, bad);
-	count(&s->passed, call->n - bad);
+	acrt__cap_count(&s->rejected, bad);
+	acrt__cap_count(&s->passed, call->n - bad);
 	if (call->n > 1)
 		return acrt__cap_fail(call, "schema_validator", ACRT_ERR,
 		                      "input '%s': event %zu of %zu (%zu invalid): %s", call->port,
@@ -230,10 +223,10 @@ sv_before_send(void *state, acrt__cap_call *call, const char *port, acrt_event *
 		return ACRT_OK;
 	char why[400];
 	if (check(sch, ev, why, sizeof why) == 0) {
-		count(&s->out_passed, 1);
+		acrt__cap_count(&s->out_passed, 1);
 		return ACRT_OK;
 	}
-	count(&s->out_rejected, 1);
+	acrt__cap_count(&s->out_rejected, 1);
 	return acrt__cap_fail(call, "schema_validator", ACRT_ERR, "output '%s': %s", port, why);
 }
 

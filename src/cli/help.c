@@ -16,6 +16,7 @@ static const char overview[] =
     "  acrt lock [DIR|FILE] [--deployment F]\n"
     "  acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
     "  acrt schema check SCHEMA.json [INSTANCE.json|-]...\n"
+    "  acrt top [DIR|FILE] [--once] [--interval MS]\n"
     "  acrt --version\n"
     "  acrt help [COMMAND]\n"
     "\n"
@@ -79,6 +80,24 @@ static const char graph_help[] =
     "  --format mermaid  a Mermaid flowchart (flowchart LR)\n"
     "Exit: 0, or 2 for a usage error or an invalid blueprint.\n";
 
+static const char top_help[] =
+    "acrt top [DIR|FILE] [--once] [--interval MS] [--deployment F]\n"
+    "         [--cacert F] [--cert F --key F]\n"
+    "\n"
+    "A live view of a running system, read from its HTTP API: components (state,\n"
+    "events in/out and their rates per second, errors), streams (depth, capacity,\n"
+    "fill), alerts. Redrawn every interval (default 1000 ms) on a terminal;\n"
+    "Ctrl-C quits.\n"
+    "  --once          take two samples one interval apart, print one plain-text\n"
+    "                  snapshot and exit\n"
+    "  --cacert F      trust F for an https API (runtime.api.tls)\n"
+    "  --cert/--key F  a client certificate, when runtime.api.tls.client_ca is set\n"
+    "The address comes from <dir>/.acrt/api.addr (written by the running system),\n"
+    "else runtime.api.listen, else 127.0.0.1:9464; the token from\n"
+    "runtime.api.auth.read_token_file, else <dir>/.acrt/read.token.\n"
+    "Exit: 0, 1 when the API cannot be reached or refuses, 2 usage or invalid\n"
+    "blueprint.\n";
+
 int
 acrt__cmd_help(int argc, char **argv)
 {
@@ -96,6 +115,8 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(schema_help, stdout);
 	else if (strcmp(argv[0], "graph") == 0)
 		fputs(graph_help, stdout);
+	else if (strcmp(argv[0], "top") == 0)
+		fputs(top_help, stdout);
 	else
 		return acrt__cli_usage_error("no help for '%s'", argv[0]);
 	return 0;

@@ -40,15 +40,12 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-    {"run", acrt__cmd_run},
-    {"validate", acrt__cmd_validate},
-    {"help", acrt__cmd_help},
-    {"schema", acrt__cmd_schema},
-    {"graph", acrt__cmd_graph},
-    {"lock", acrt__cmd_lock},
+    {"run", acrt__cmd_run},       {"validate", acrt__cmd_validate}, {"help", acrt__cmd_help},
+    {"schema", acrt__cmd_schema}, {"graph", acrt__cmd_graph},       {"lock", acrt__cmd_lock},
+    {"top", acrt__cmd_top},
 };
 
-static const char *const later[] = {"checkpoints", "top", "tap"};
+static const char *const later[] = {"checkpoints", "tap"};
 
 int
 main(int argc, char **argv)

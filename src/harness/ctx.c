@@ -18,6 +18,7 @@
 #include "core/common.h"
 #include "core/event.h"
 #include "harness/runtime.h"
+#include "observe/enrich.h" /* error enrichment hook (issue 5) */
 #include "observe/log.h"
 
 const json_t *
@@ -322,6 +323,8 @@ acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_
 	json_t *extra = json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
 	                          call->failed_by ? call->failed_by : "-", "attempts",
 	                          call->attempts);
+	/* ---- error enrichment hook (issue 5): class, trace id, attempt, resources ---- */
+	extra = acrt__enrich_error(extra, rc, call->failed_by, ev, call->attempts);
 	/* A capability's reason tells the whole story (retry's includes the last
 	 * attempt's); otherwise the component's own. */
 	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
@@ -344,6 +347,8 @@ acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
 		json_object_set_new(extra, "batch_size", json_integer((json_int_t)ctx->batch.size));
 		json_object_set_new(extra, "closed_by", json_string(ctx->batch.closed_by));
 	}
+	/* ---- error enrichment hook (issue 5): class, trace id, attempt, resources ---- */
+	extra = acrt__enrich_error(extra, rc, NULL, ev ? ev : ctx->current, 1);
 	acrt__log(level, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
 	          ctx->err[0] ? ctx->err : acrt_strerror(rc));
 	json_decref(extra);

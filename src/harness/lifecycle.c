@@ -20,7 +20,9 @@
 #include "core/event.h"
 #include "harness/runtime.h"
 #include "harness/status.h"
+#include "observe/alerts.h" /* alerting hook (issue 5) */
 #include "observe/api.h"
+#include "observe/enrich.h" /* error enrichment hook (issue 5) */
 #include "observe/log.h"
 
 #define STATUS_TICK_NS (250 * 1000000LL)
@@ -93,7 +95,8 @@ time_observe(acrt_ctx *ctx, int64_t ns)
 	acrt__counter_add(&ctx->time_sum_ns, (uint64_t)(ns > 0 ? ns : 0));
 }
 
-static int process_one(acrt_ctx *ctx, const char *port, acrt_event *ev);
+static inline int process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
+    __attribute__((always_inline));
 
 int
 acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
@@ -106,7 +109,7 @@ acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	return rc;
 }
 
-static int
+static inline int
 process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	acrt__counter_add(&ctx->events_in, 1);
@@ -304,8 +307,11 @@ setup_instance(acrt_ctx *ctx, int64_t deadline)
 	void *self = call->self;
 	acrt__free(call);
 	if (rc != ACRT_OK) {
-		acrt__log(ACRT_LOG_ERROR, ctx->comp->spec->name, 0, NULL, "setup failed: %s",
+		json_t *x = json_pack("{s:s}", "error", acrt_strerror(rc));
+		x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error enrichment hook (issue 5) */
+		acrt__log(ACRT_LOG_ERROR, ctx->comp->spec->name, 0, x, "setup failed: %s",
 		          ctx->err[0] ? ctx->err : acrt_strerror(rc));
+		json_decref(x);
 		return rc;
 	}
 	ctx->self = self;
@@ -357,8 +363,11 @@ static void
 log_task_error(void *arg, const char *task, int rc)
 {
 	(void)arg;
-	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "component thread '%s' failed: %s", task,
+	json_t *x = json_pack("{s:s,s:s}", "task", task, "error", acrt_strerror(rc));
+	x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error enrichment hook (issue 5) */
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, x, "component thread '%s' failed: %s", task,
 	          acrt_strerror(rc));
+	json_decref(x);
 }
 
 /* Waits for the task group, handling signals and the shutdown deadline: poll
@@ -366,7 +375,7 @@ log_task_error(void *arg, const char *task, int rc)
  * done_fd, with a timeout only when the status line or a drain deadline needs
  * one. Returns 1 if the run was cancelled by force, else 0. */
 static int
-supervise(acrt__runtime *rt, acrt__status *status)
+supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -384,6 +393,9 @@ supervise(acrt__runtime *rt, acrt__status *status)
 		int64_t wake = status != NULL ? now + STATUS_TICK_NS : ACRT__FOREVER;
 		if (!forced && drain_deadline < wake)
 			wake = drain_deadline;
+		/* ---- alerting hook (issue 5): a 1 s tick while rules exist ---- */
+		if (acrt__alerts_next_ns(alerts) < wake)
+			wake = acrt__alerts_next_ns(alerts);
 		int timeout_ms = wake == ACRT__FOREVER ? -1
 		                 : wake <= now         ? 0
 		                                       : (int)((wake - now + 999999) / 1000000);
@@ -398,6 +410,8 @@ supervise(acrt__runtime *rt, acrt__status *status)
 		                        {.fd = acrt__api_fd(rt->api), .events = POLLIN}};
 		(void)poll(pfd, 3, timeout_ms); /* negative fds are ignored */
 		acrt__api_run(rt->api);
+		acrt__alerts_tick(alerts, acrt__mono_ns()); /* alerting hook (issue 5) */
+		acrt__enrich_tick(); /* error enrichment hook (issue 5): fresh process figures */
 		struct signalfd_siginfo si;
 		int sig = 0;
 		if (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
@@ -509,6 +523,15 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 		cleanup_all(&rt);
 		goto out_unwire;
 	}
+	/* ---- alerting hook (issue 5): rules evaluated by supervise() ---- */
+	acrt__alerts *alerts = NULL;
+	if (acrt__alerts_start(&rt, &alerts) != 0) {
+		acrt__api_stop(rt.api);
+		rt.api = NULL;
+		cleanup_all(&rt);
+		goto out_unwire;
+	}
+	acrt__enrich_tick(); /* error enrichment hook (issue 5): the first process figures */
 	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 	          "system '%s' started: %zu component(s), %zu stream(s)", bp->name, bp->n_comps,
 	          rt.n_transports);
@@ -525,7 +548,7 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	bool show = !rt.quiet && isatty(STDERR_FILENO);
 	if (show)
 		acrt__status_init(&status, &rt);
-	int forced = supervise(&rt, show ? &status : NULL);
+	int forced = supervise(&rt, show ? &status : NULL, alerts);
 	if (show)
 		acrt__log_status(NULL);
 
@@ -549,6 +572,8 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	}
 	json_decref(extra);
 
+	/* alerting hook (issue 5): resolves what is active, joins the sender */
+	acrt__alerts_stop(alerts);
 	acrt__api_stop(rt.api); /* API hook (issue 5) */
 	rt.api = NULL;
 	cleanup_all(&rt);
@@ -564,6 +589,7 @@ out_unwire:
 		;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_cond_destroy(&rt.wake);
+	acrt__enrich_release(); /* error enrichment hook (issue 5) */
 out_mutex:
 	pthread_mutex_destroy(&rt.mu);
 	return rt.exit_code;

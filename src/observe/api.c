@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "observe/alerts.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 
@@ -44,7 +46,10 @@ struct acrt__api {
 	struct MHD_Daemon *d;
 	int epoll_fd;
 	api_token read, write;
-	char *token_dir; /* <blueprint dir>/.acrt when we created files in it */
+	char *token_dir;                   /* <blueprint dir>/.acrt when we created files in it */
+	char *tls_cert, *tls_key, *tls_ca; /* PEM, alive while the daemon runs */
+	bool verify_client;                /* tls.client_ca: check each peer */
+	char *addr_path, *addr_content;    /* <dir>/.acrt/api.addr, removed at stop */
 };
 
 /* ---- Configuration ------------------------------------------------------- */
@@ -312,6 +317,179 @@ format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
 	}
 }
 
+/* ---- TLS and the address file ------------------------------------------- */
+
+/* Reads a whole PEM file into a NUL-terminated buffer; logs one line naming
+ * the file on failure. */
+static char *
+read_pem(const char *dir, const char *key, const json_t *v)
+{
+	if (!json_is_string(v)) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: runtime.api.tls.%s must be a path",
+		          key);
+		return NULL;
+	}
+	char *path = resolve(dir, json_string_value(v));
+	if (path == NULL)
+		return NULL;
+	char *buf = NULL;
+	FILE *f = fopen(path, "re");
+	long len = -1;
+	if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (1L << 24) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)len, f) == (size_t)len) {
+			buf[len] = '\0';
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	int err = errno;
+	if (f != NULL)
+		fclose(f);
+	if (buf == NULL || len == 0 || strstr(buf, "-----BEGIN ") == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: cannot read the TLS %s file %s: %s",
+		          key, path, buf == NULL && len != 0 ? strerror(err) : "not a PEM file");
+		if (buf != NULL)
+			explicit_bzero(buf, (size_t)len);
+		free(buf);
+		buf = NULL;
+	}
+	free(path);
+	return buf;
+}
+
+/* runtime.api.tls: {cert, key, client_ca}. 0 without TLS or when loaded. */
+static int
+load_tls(acrt__api *api, const json_t *conf)
+{
+	const json_t *tls = json_object_get(conf, "tls");
+	if (tls == NULL || json_is_null(tls))
+		return 0;
+	if (!json_is_object(tls)) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "api: runtime.api.tls must be a map {cert, key, client_ca}");
+		return -1;
+	}
+	const char *dir = api->rt->bp->dir;
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)tls, k, v)
+	{
+		if (strcmp(k, "cert") != 0 && strcmp(k, "key") != 0 &&
+		    strcmp(k, "client_ca") != 0) {
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+			          "api: unknown key '%s' in runtime.api.tls (cert, key, client_ca)",
+			          k);
+			return -1;
+		}
+	}
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "api: runtime.api.tls is set but libmicrohttpd was built without TLS");
+		return -1;
+	}
+	if ((api->tls_cert = read_pem(dir, "cert", json_object_get(tls, "cert"))) == NULL ||
+	    (api->tls_key = read_pem(dir, "key", json_object_get(tls, "key"))) == NULL)
+		return -1;
+	const json_t *ca = json_object_get(tls, "client_ca");
+	if (ca != NULL && !json_is_null(ca)) {
+		if ((api->tls_ca = read_pem(dir, "client_ca", ca)) == NULL)
+			return -1;
+		api->verify_client = true;
+	}
+	return 0;
+}
+
+/* With client_ca, GnuTLS asks the client for a certificate (libmicrohttpd
+ * requests it, it does not require it): the peer is verified here. */
+static bool
+client_verified(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return false;
+	unsigned status = 1;
+	if (gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status) !=
+	    GNUTLS_E_SUCCESS)
+		return false;
+	return status == 0;
+}
+
+static void
+free_secret(char **p)
+{
+	if (*p != NULL)
+		explicit_bzero(*p, strlen(*p));
+	free(*p);
+	*p = NULL;
+}
+
+/* Writes <blueprint dir>/.acrt/api.addr (0600): the base URL actually served,
+ * for `acrt top`. A failure is a warning. */
+static void
+addr_write(acrt__api *api, const char *url)
+{
+	char *dir = resolve(api->rt->bp->dir, ".acrt");
+	if (dir == NULL)
+		return;
+	struct stat st;
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || lstat(dir, &st) != 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "api: cannot use %s: no api.addr written",
+		          dir);
+		free(dir);
+		return;
+	}
+	if (api->token_dir == NULL)
+		api->token_dir = strdup(dir);
+	char *path = resolve(dir, "api.addr");
+	free(dir);
+	if (path == NULL)
+		return;
+	size_t n = strlen(url) + 2;
+	char *content = malloc(n);
+	if (content == NULL) {
+		free(path);
+		return;
+	}
+	snprintf(content, n, "%s\n", url);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, content, n - 1) != (ssize_t)(n - 1)) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "api: cannot write %s: %s", path,
+		          strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		free(content);
+		return;
+	}
+	close(fd);
+	api->addr_path = path;
+	api->addr_content = content;
+}
+
+/* Removes api.addr unless another run has replaced it meanwhile. */
+static void
+addr_remove(acrt__api *api)
+{
+	if (api->addr_path != NULL) {
+		char buf[160] = "";
+		FILE *f = fopen(api->addr_path, "re");
+		if (f != NULL) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			if (strcmp(buf, api->addr_content) == 0)
+				(void)unlink(api->addr_path);
+		}
+	}
+	free(api->addr_path);
+	free(api->addr_content);
+	api->addr_path = api->addr_content = NULL;
+}
+
 /* ---- Requests ------------------------------------------------------------- */
 
 typedef enum { AUTH_NONE, AUTH_READ, AUTH_WRITE } auth_level;
@@ -444,8 +622,8 @@ serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
 			return reply_error(c, MHD_HTTP_NOT_FOUND, "no such component");
 		return reply_json(c, MHD_HTTP_OK, v);
 	}
-	if (strcmp(url, "/api/v1/alerts") == 0)
-		return reply_json(c, MHD_HTTP_OK, json_pack("{s:[]}", "alerts"));
+	if (strcmp(url, "/api/v1/alerts") == 0) /* alerts.c (issue 5) */
+		return reply_json(c, MHD_HTTP_OK, acrt__alerts_api_json(rt));
 	if (strcmp(url, "/api/v1/checkpoints") == 0)
 		return reply_json(c, MHD_HTTP_OK, json_pack("{s:[]}", "checkpoints"));
 	if (strcmp(url, "/api/v1/reload") == 0)
@@ -467,6 +645,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	*con_cls = api;
+	if (api->verify_client && !client_verified(c))
+		return reply_error(
+		    c, MHD_HTTP_FORBIDDEN,
+		    "a client certificate signed by runtime.api.tls.client_ca is required");
 	auth_level who = authenticate(api, c);
 	if (who == AUTH_NONE)
 		return reply_error(c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
@@ -533,6 +715,10 @@ acrt__api_stop(acrt__api *api)
 		return;
 	if (api->d != NULL)
 		MHD_stop_daemon(api->d); /* closes the listening socket too */
+	free_secret(&api->tls_key);
+	free(api->tls_cert);
+	free(api->tls_ca);
+	addr_remove(api);
 	token_forget(&api->read);
 	token_forget(&api->write);
 	if (api->token_dir != NULL)
@@ -566,7 +752,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		return -1;
 	api->rt = rt;
 	api->epoll_fd = -1;
-	if (load_tokens(api, conf) != 0) {
+	if (load_tokens(api, conf) != 0 || load_tls(api, conf) != 0) {
 		acrt__api_stop(api);
 		return -1;
 	}
@@ -592,14 +778,25 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	}
 
 	unsigned limit = connection_limit();
-	api->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	                          on_request, api, MHD_OPTION_LISTEN_SOCKET, fd,
-	                          MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
-	                          (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	                          (size_t)(32 * 1024), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	                          MHD_OPTION_END);
+	/* TLS (GnuTLS inside libmicrohttpd): the PEM buffers stay alive until stop. */
+	struct MHD_OptionItem tls_opts[] = {
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, api->tls_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, api->tls_key},
+	    {api->tls_ca != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, api->tls_ca},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	bool tls = api->tls_cert != NULL;
+	if (!tls)
+		tls_opts[0].option = MHD_OPTION_END;
+	api->d = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0), 0, NULL,
+	    NULL, on_request, api, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (api->d == NULL) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: libmicrohttpd did not start");
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: libmicrohttpd did not start%s",
+		          tls ? " (are runtime.api.tls cert and key a valid PEM pair?)" : "");
 		close(fd);
 		acrt__api_stop(api);
 		return -1;
@@ -611,11 +808,15 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		acrt__api_stop(api);
 		return -1;
 	}
-	char addr[80];
+	char addr[80], url[96];
 	format_addr(&bound, addr, sizeof addr);
-	json_t *extra = json_pack("{s:s,s:i}", "api_address", addr, "api_connection_limit", limit);
-	acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "api listening on http://%s", addr);
+	snprintf(url, sizeof url, "%s://%s", tls ? "https" : "http", addr);
+	json_t *extra =
+	    json_pack("{s:s,s:i,s:b,s:b}", "api_address", addr, "api_connection_limit", limit,
+	              "api_tls", tls, "api_client_certificates", api->verify_client);
+	acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "api listening on %s", url);
 	json_decref(extra);
+	addr_write(api, url);
 	*out = api;
 	return 0;
 }

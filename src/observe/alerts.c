@@ -1,0 +1,814 @@
+/*
+ * alerts.c - see alerts.h and docs/ALERTS.md.
+ *
+ * Evaluation runs on the supervising thread (acrt__alerts_tick from
+ * supervise()). It reads the values /metrics would serve (acrt__metrics_text,
+ * parsed line by line: one series per line), so every metric and label
+ * metrics.c knows can be alerted on. State per (rule, series) lives in a
+ * list guarded by g_mu, which GET /api/v1/alerts also takes.
+ *
+ * The webhook sender is a thread of its own with a bounded queue of payloads
+ * (drop the oldest when full, counted): the supervising thread only enqueues.
+ */
+#include "observe/alerts.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/common.h"
+#include "core/waitq.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+
+#define EVAL_NS 1000000000LL       /* evaluation period */
+#define RESEND_NS 60000000000LL    /* a firing alert is re-sent every minute */
+#define QUEUE_CAP 256              /* webhook payloads waiting */
+#define SEND_ATTEMPTS 5            /* per batch: 100 ms, 200, 400, 800 between */
+#define BACKOFF_MIN_NS 100000000LL /* 100 ms */
+#define BACKOFF_MAX_NS 5000000000LL
+
+typedef enum { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE } alert_op;
+static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!="};
+
+typedef struct rule {
+	char *name, *metric, *severity;
+	alert_op op;
+	double threshold, for_s;
+	bool rate;
+} rule;
+
+enum { ST_INACTIVE, ST_PENDING, ST_FIRING };
+static const char *const state_names[] = {"inactive", "pending", "firing"};
+
+typedef struct series {
+	struct series *next;
+	size_t rule;
+	char *labels;     /* as in the exposition: `{k="v",...}` or "" */
+	json_t *lab_json; /* parsed labels */
+	bool seen;        /* present in this evaluation */
+	bool has_prev;    /* rate: the previous sample */
+	double prev;
+	int64_t prev_ns;
+	int state;
+	double value;
+	int64_t since_ns;      /* monotonic: entered pending */
+	char active_since[40]; /* RFC 3339, entered pending */
+	char starts_at[40];    /* RFC 3339, began firing */
+	int64_t last_sent_ns;  /* webhook */
+} series;
+
+typedef struct webhook {
+	char *url;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	json_t *q[QUEUE_CAP]; /* ring of alert objects */
+	size_t head, n;
+	uint64_t dropped; /* since last reported */
+	bool stop;
+} webhook;
+
+struct acrt__alerts {
+	acrt__runtime *rt;
+	rule *rules;
+	size_t n_rules;
+	series *list;
+	int64_t next_ns;
+	char *generator_url;
+	webhook *wh;
+	bool stopping; /* the final resolutions of acrt__alerts_stop */
+};
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static acrt__alerts *g_current; /* the running system's, under g_mu */
+
+/* ---- Rules ---------------------------------------------------------------- */
+
+static const struct {
+	const char *name, *metric, *severity;
+	alert_op op;
+	double threshold, for_s;
+	bool rate;
+} defaults[] = {
+    {"component_failed", "acrt_component_up", "critical", OP_EQ, 0, 0, false},
+    {"stream_saturated", "acrt_stream_fill_ratio", "warning", OP_GT, 0.9, 10, false},
+    {"error_rate", "acrt_component_errors_total", "critical", OP_GT, 5, 30, true},
+};
+
+static void
+rule_free(rule *r)
+{
+	free(r->name);
+	free(r->metric);
+	free(r->severity);
+}
+
+static bool
+num(const json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return true;
+	}
+	if (json_is_string(v)) {
+		char *end;
+		errno = 0;
+		*out = strtod(json_string_value(v), &end);
+		return errno == 0 && end != json_string_value(v) && *end == '\0';
+	}
+	return false;
+}
+
+/* Parses one `runtime.alerts` entry into *r; *enabled is false for
+ * `enabled: false` (which only removes a default of the same name). */
+static int
+rule_parse(const json_t *o, size_t i, rule *r, bool *enabled)
+{
+	static const char *const keys[] = {"name",     "metric", "op",      "threshold", "for_s",
+	                                   "severity", "rate",   "enabled", NULL};
+	memset(r, 0, sizeof *r);
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+	{
+		bool known = false;
+		for (const char *const *p = keys; *p; p++)
+			known |= strcmp(*p, k) == 0;
+		if (!known) {
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+			          "runtime.alerts[%zu]: unknown key '%s' (known: name, metric, op, "
+			          "threshold, for_s, severity, rate, enabled)",
+			          i, k);
+			return -1;
+		}
+	}
+	const char *name = json_string_value(json_object_get(o, "name"));
+	if (name == NULL || *name == '\0') {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu]: 'name' is required",
+		          i);
+		return -1;
+	}
+	json_t *en = json_object_get(o, "enabled");
+	*enabled = !json_is_false(en) &&
+	           !(json_is_string(en) && strcmp(json_string_value(en), "false") == 0);
+	r->name = strdup(name);
+	if (!*enabled)
+		return 0;
+	const char *metric = json_string_value(json_object_get(o, "metric"));
+	const char *op = json_string_value(json_object_get(o, "op"));
+	const char *sev = json_string_value(json_object_get(o, "severity"));
+	int opi = -1;
+	for (int j = 0; op != NULL && j < 6; j++)
+		if (strcmp(op, op_names[j]) == 0)
+			opi = j;
+	double thr = 0, for_s = 0;
+	json_t *fv = json_object_get(o, "for_s");
+	json_t *rv = json_object_get(o, "rate");
+	const char *why =
+	    metric == NULL || *metric == '\0'             ? "'metric' is required"
+	    : opi < 0                                     ? "'op' must be one of > >= < <= == !="
+	    : !num(json_object_get(o, "threshold"), &thr) ? "'threshold' must be a number"
+	    : fv != NULL && (!num(fv, &for_s) || !(for_s >= 0)) ? "'for_s' must be a number >= 0"
+	    : rv != NULL && !json_is_boolean(rv)                ? "'rate' must be true or false"
+	                                                        : NULL;
+	if (why != NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu] '%s': %s", i, name,
+		          why);
+		rule_free(r);
+		return -1;
+	}
+	r->metric = strdup(metric);
+	r->severity = strdup(sev != NULL ? sev : "warning");
+	r->op = (alert_op)opi;
+	r->threshold = thr;
+	r->for_s = for_s;
+	r->rate = json_is_true(rv);
+	return 0;
+}
+
+static long
+rule_find(const acrt__alerts *al, const char *name)
+{
+	for (size_t i = 0; i < al->n_rules; i++)
+		if (strcmp(al->rules[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int
+rules_load(acrt__alerts *al, const json_t *conf)
+{
+	size_t n_user = json_is_array(conf) ? json_array_size(conf) : 0;
+	size_t n_def = sizeof defaults / sizeof *defaults;
+	al->rules = calloc(n_user + n_def, sizeof *al->rules);
+	if (al->rules == NULL)
+		return -1;
+	for (size_t i = 0; i < n_def; i++) {
+		rule *r = &al->rules[al->n_rules++];
+		r->name = strdup(defaults[i].name);
+		r->metric = strdup(defaults[i].metric);
+		r->severity = strdup(defaults[i].severity);
+		r->op = defaults[i].op;
+		r->threshold = defaults[i].threshold;
+		r->for_s = defaults[i].for_s;
+		r->rate = defaults[i].rate;
+	}
+	for (size_t i = 0; i < n_user; i++) {
+		rule r;
+		bool enabled;
+		if (rule_parse(json_array_get(conf, i), i, &r, &enabled) != 0)
+			return -1;
+		long k = rule_find(al, r.name);
+		if (k >= 0) { /* overrides (or, disabled, removes) the earlier rule */
+			rule_free(&al->rules[k]);
+			memmove(&al->rules[k], &al->rules[k + 1],
+			        (al->n_rules - (size_t)k - 1) * sizeof *al->rules);
+			al->n_rules--;
+		}
+		if (enabled)
+			al->rules[al->n_rules++] = r;
+		else
+			rule_free(&r);
+	}
+	return 0;
+}
+
+/* ---- Helpers -------------------------------------------------------------- */
+
+static void
+rfc3339_now(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static bool
+compare(alert_op op, double v, double t)
+{
+	switch (op) {
+	case OP_GT:
+		return v > t;
+	case OP_GE:
+		return v >= t;
+	case OP_LT:
+		return v < t;
+	case OP_LE:
+		return v <= t;
+	case OP_EQ:
+		return v == t;
+	case OP_NE:
+		return v != t;
+	}
+	return false;
+}
+
+/* `{k="v",...}` (exposition escapes \\ \" \n) -> {"k": "v", ...}. */
+static json_t *
+labels_parse(const char *s)
+{
+	json_t *o = json_object();
+	if (*s != '{')
+		return o;
+	s++;
+	while (*s && *s != '}') {
+		const char *eq = strchr(s, '=');
+		if (eq == NULL || eq[1] != '"')
+			break;
+		char key[128];
+		snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
+		const char *p = eq + 2;
+		char val[512];
+		size_t n = 0;
+		for (; *p && *p != '"'; p++) {
+			char c = *p;
+			if (c == '\\' && p[1]) {
+				p++;
+				c = *p == 'n' ? '\n' : *p;
+			}
+			if (n + 1 < sizeof val)
+				val[n++] = c;
+		}
+		val[n] = '\0';
+		json_object_set_new(o, key, json_string(val));
+		if (*p == '"')
+			p++;
+		if (*p == ',')
+			p++;
+		s = p;
+	}
+	return o;
+}
+
+static series *
+series_get(acrt__alerts *al, size_t ri, const char *labels, size_t llen)
+{
+	for (series *s = al->list; s; s = s->next)
+		if (s->rule == ri && strlen(s->labels) == llen &&
+		    memcmp(s->labels, labels, llen) == 0)
+			return s;
+	series *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->rule = ri;
+	s->labels = strndup(labels, llen);
+	s->lab_json = labels_parse(s->labels);
+	s->next = al->list;
+	al->list = s;
+	return s;
+}
+
+/* ---- Webhook (sender thread) --------------------------------------------- */
+
+static void
+wh_push(webhook *wh, json_t *alert)
+{
+	pthread_mutex_lock(&wh->mu);
+	if (wh->n == QUEUE_CAP) { /* drop the oldest */
+		json_decref(wh->q[wh->head]);
+		wh->head = (wh->head + 1) % QUEUE_CAP;
+		wh->n--;
+		wh->dropped++;
+	}
+	wh->q[(wh->head + wh->n) % QUEUE_CAP] = alert;
+	wh->n++;
+	pthread_cond_signal(&wh->cv);
+	pthread_mutex_unlock(&wh->mu);
+}
+
+static size_t
+discard(char *p, size_t sz, size_t n, void *u)
+{
+	(void)p;
+	(void)u;
+	return sz * n;
+}
+
+/* One POST; returns the HTTP status (2xx = delivered), or -1 with *err set. */
+static long
+wh_post(CURL *h, const char *url, const char *body, bool final, const char **err)
+{
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, final ? 2000L : 5000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "acrt/" ACRT_VERSION_STRING);
+	CURLcode rc = curl_easy_perform(h);
+	long code = -1;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	else
+		*err = curl_easy_strerror(rc);
+	curl_slist_free_all(hdr);
+	return code;
+}
+
+/* Delivers one batch with retries; gives up early once stopping. */
+static void
+wh_deliver(webhook *wh, CURL *h, json_t *batch)
+{
+	/* Plain malloc, not jansson's allocator (the runtime replaces it). */
+	size_t blen = json_dumpb(batch, NULL, 0, JSON_COMPACT);
+	char *body = blen > 0 ? malloc(blen + 1) : NULL;
+	if (body == NULL)
+		return;
+	json_dumpb(batch, body, blen, JSON_COMPACT);
+	body[blen] = '\0';
+	int64_t backoff = BACKOFF_MIN_NS;
+	for (int attempt = 1;; attempt++) {
+		pthread_mutex_lock(&wh->mu);
+		bool final = wh->stop;
+		pthread_mutex_unlock(&wh->mu);
+		const char *err = NULL;
+		long code = wh_post(h, wh->url, body, final, &err);
+		if (code >= 200 && code < 300)
+			break;
+		char why[128];
+		if (code >= 0)
+			snprintf(why, sizeof why, "HTTP %ld", code);
+		else
+			snprintf(why, sizeof why, "%s", err ? err : "error");
+		if (attempt >= SEND_ATTEMPTS || final) {
+			json_t *x = json_pack("{s:s,s:i,s:I}", "error", why, "attempts", attempt,
+			                      "alerts", (json_int_t)json_array_size(batch));
+			acrt__log(ACRT_LOG_WARN, NULL, 0, x,
+			          "alert webhook: delivery failed after %d attempt(s): %s; dropped",
+			          attempt, why);
+			json_decref(x);
+			break;
+		}
+		acrt__log(ACRT_LOG_DEBUG, NULL, 0, NULL,
+		          "alert webhook: attempt %d failed (%s); retrying in %lld ms", attempt,
+		          why, (long long)(backoff / 1000000));
+		int64_t until = acrt__mono_ns() + backoff;
+		pthread_mutex_lock(&wh->mu);
+		while (!wh->stop && acrt__mono_ns() < until)
+			acrt__cond_wait_until(&wh->cv, &wh->mu, until);
+		pthread_mutex_unlock(&wh->mu);
+		backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+	}
+	free(body);
+}
+
+static void *
+wh_main(void *arg)
+{
+	webhook *wh = arg;
+	CURL *h = curl_easy_init();
+	pthread_mutex_lock(&wh->mu);
+	for (;;) {
+		while (wh->n == 0 && !wh->stop)
+			pthread_cond_wait(&wh->cv, &wh->mu);
+		if (wh->n == 0)
+			break; /* stopping, nothing left */
+		json_t *batch = json_array();
+		while (wh->n > 0) {
+			json_array_append_new(batch, wh->q[wh->head]);
+			wh->head = (wh->head + 1) % QUEUE_CAP;
+			wh->n--;
+		}
+		uint64_t dropped = wh->dropped;
+		wh->dropped = 0;
+		pthread_mutex_unlock(&wh->mu);
+		if (dropped > 0)
+			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+			          "alert webhook: queue full, %llu alert(s) dropped",
+			          (unsigned long long)dropped);
+		if (h != NULL)
+			wh_deliver(wh, h, batch);
+		json_decref(batch);
+		pthread_mutex_lock(&wh->mu);
+	}
+	pthread_mutex_unlock(&wh->mu);
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	return NULL;
+}
+
+static webhook *
+wh_start(const char *url)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alert webhook: libcurl failed to start");
+		return NULL;
+	}
+	webhook *wh = calloc(1, sizeof *wh);
+	if (wh == NULL) {
+		curl_global_cleanup();
+		return NULL;
+	}
+	wh->url = strdup(url);
+	pthread_mutex_init(&wh->mu, NULL);
+	acrt__cond_init_mono(&wh->cv);
+	if (pthread_create(&wh->th, NULL, wh_main, wh) != 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alert webhook: cannot start its thread");
+		pthread_cond_destroy(&wh->cv);
+		pthread_mutex_destroy(&wh->mu);
+		free(wh->url);
+		free(wh);
+		curl_global_cleanup();
+		return NULL;
+	}
+	pthread_setname_np(wh->th, "acrt-webhook");
+	return wh;
+}
+
+static void
+wh_stop(webhook *wh)
+{
+	if (wh == NULL)
+		return;
+	pthread_mutex_lock(&wh->mu);
+	wh->stop = true;
+	pthread_cond_broadcast(&wh->cv);
+	pthread_mutex_unlock(&wh->mu);
+	pthread_join(wh->th, NULL);
+	for (size_t i = 0; i < wh->n; i++)
+		json_decref(wh->q[(wh->head + i) % QUEUE_CAP]);
+	pthread_cond_destroy(&wh->cv);
+	pthread_mutex_destroy(&wh->mu);
+	free(wh->url);
+	free(wh);
+	curl_global_cleanup();
+}
+
+/* ---- Transitions ---------------------------------------------------------- */
+
+static void
+summary(const acrt__alerts *al, const series *s, char *buf, size_t n)
+{
+	const rule *r = &al->rules[s->rule];
+	int k = snprintf(buf, n, "%s%s%s%s = %g%s %s %g", r->rate ? "rate(" : "", r->metric,
+	                 s->labels, r->rate ? ")" : "", s->value, r->rate ? "/s" : "",
+	                 op_names[r->op], r->threshold);
+	if (r->for_s > 0 && k > 0 && (size_t)k < n)
+		snprintf(buf + k, n - (size_t)k, " for %g s", r->for_s);
+}
+
+static void
+send_alert(acrt__alerts *al, series *s, bool resolved, int64_t now)
+{
+	if (al->wh == NULL)
+		return;
+	const rule *r = &al->rules[s->rule];
+	json_t *labels = json_deep_copy(s->lab_json);
+	json_object_set_new(labels, "alertname", json_string(r->name));
+	json_object_set_new(labels, "severity", json_string(r->severity));
+	json_object_set_new(labels, "system", json_string(al->rt->bp->name));
+	char sum[600];
+	summary(al, s, sum, sizeof sum);
+	json_t *a = json_pack("{s:o,s:{s:s},s:s,s:s}", "labels", labels, "annotations", "summary",
+	                      sum, "startsAt", s->starts_at, "generatorURL", al->generator_url);
+	if (a == NULL)
+		return;
+	if (resolved) {
+		char ends[40];
+		rfc3339_now(ends, sizeof ends);
+		json_object_set_new(a, "endsAt", json_string(ends));
+	}
+	s->last_sent_ns = now;
+	wh_push(al->wh, a);
+}
+
+static void
+log_transition(acrt__alerts *al, series *s, const char *to)
+{
+	const rule *r = &al->rules[s->rule];
+	const char *comp = json_string_value(json_object_get(s->lab_json, "component"));
+	json_t *x = json_pack("{s:s,s:s,s:s,s:s,s:O,s:f,s:s,s:f,s:f}", "alert", r->name, "state",
+	                      to, "from", state_names[s->state], "severity", r->severity, "labels",
+	                      s->lab_json, "value", isfinite(s->value) ? s->value : 0.0, "op",
+	                      op_names[r->op], "threshold", r->threshold, "for_s", r->for_s);
+	if (x != NULL)
+		json_object_set_new(x, "metric", json_string(r->metric));
+	if (x != NULL && al->stopping)
+		json_object_set_new(x, "reason", json_string("the system stopped"));
+	char sum[600];
+	summary(al, s, sum, sizeof sum);
+	acrt__log(strcmp(to, "firing") == 0 ? ACRT_LOG_WARN : ACRT_LOG_INFO, comp, 0, x,
+	          "alert '%s' %s: %s", r->name, to, sum);
+	json_decref(x);
+}
+
+static void
+to_firing(acrt__alerts *al, series *s, int64_t now)
+{
+	log_transition(al, s, "firing");
+	s->state = ST_FIRING;
+	rfc3339_now(s->starts_at, sizeof s->starts_at);
+	send_alert(al, s, false, now);
+}
+
+/* Condition false (or the series is gone). */
+static void
+to_inactive(acrt__alerts *al, series *s, int64_t now)
+{
+	if (s->state == ST_FIRING) {
+		log_transition(al, s, "resolved");
+		send_alert(al, s, true, now);
+	} else if (s->state == ST_PENDING) {
+		log_transition(al, s, "inactive");
+	}
+	s->state = ST_INACTIVE;
+}
+
+static void
+observe(acrt__alerts *al, series *s, bool cond, int64_t now)
+{
+	const rule *r = &al->rules[s->rule];
+	if (!cond) {
+		to_inactive(al, s, now);
+		return;
+	}
+	if (s->state == ST_INACTIVE) {
+		s->since_ns = now;
+		rfc3339_now(s->active_since, sizeof s->active_since);
+		if (r->for_s <= 0) {
+			to_firing(al, s, now);
+			return;
+		}
+		log_transition(al, s, "pending");
+		s->state = ST_PENDING;
+	}
+	if (s->state == ST_PENDING && (double)(now - s->since_ns) >= r->for_s * 1e9)
+		to_firing(al, s, now);
+	else if (s->state == ST_FIRING && al->wh != NULL && now - s->last_sent_ns >= RESEND_NS)
+		send_alert(al, s, false, now);
+}
+
+/* ---- Evaluation ----------------------------------------------------------- */
+
+static void
+evaluate(acrt__alerts *al, int64_t now)
+{
+	size_t len = 0;
+	char *text = acrt__metrics_text(al->rt, &len);
+	if (text == NULL)
+		return;
+	for (series *s = al->list; s; s = s->next)
+		s->seen = false;
+	for (char *line = text; line < text + len;) {
+		char *eol = memchr(line, '\n', (size_t)(text + len - line));
+		if (eol == NULL)
+			eol = text + len;
+		*eol = '\0';
+		char *cur = line;
+		line = eol + 1;
+		if (*cur == '#' || *cur == '\0')
+			continue;
+		size_t nlen = strcspn(cur, "{ ");
+		const char *lab = cur + nlen;
+		size_t llen = 0;
+		if (*lab == '{') { /* to the closing brace, outside quotes */
+			bool q = false;
+			for (llen = 1; lab[llen]; llen++) {
+				if (q && lab[llen] == '\\' && lab[llen + 1])
+					llen++;
+				else if (lab[llen] == '"')
+					q = !q;
+				else if (!q && lab[llen] == '}') {
+					llen++;
+					break;
+				}
+			}
+		}
+		char *end;
+		double x = strtod(lab + llen, &end);
+		if (end == lab + llen)
+			continue;
+		for (size_t ri = 0; ri < al->n_rules; ri++) {
+			const rule *r = &al->rules[ri];
+			if (strlen(r->metric) != nlen || memcmp(r->metric, cur, nlen) != 0)
+				continue;
+			series *s = series_get(al, ri, lab, llen);
+			if (s == NULL)
+				continue;
+			s->seen = true;
+			double v = x;
+			if (r->rate) { /* counters start at 0 when the system starts */
+				if (!s->has_prev) {
+					s->prev = 0;
+					s->prev_ns = al->rt->started_ns;
+					s->has_prev = true;
+				}
+				if (now <= s->prev_ns)
+					continue;
+				v = (x >= s->prev ? x - s->prev : x) /
+				    ((double)(now - s->prev_ns) / 1e9);
+				s->prev = x;
+				s->prev_ns = now;
+			}
+			s->value = v;
+			observe(al, s, compare(r->op, v, r->threshold), now);
+		}
+	}
+	free(text);
+	/* Series that are gone resolve; inactive ones are forgotten unless a rate
+	 * needs their last sample. */
+	for (series **pp = &al->list; *pp;) {
+		series *s = *pp;
+		if (!s->seen)
+			to_inactive(al, s, now);
+		if (s->state == ST_INACTIVE && (!s->seen || !al->rules[s->rule].rate)) {
+			*pp = s->next;
+			json_decref(s->lab_json);
+			free(s->labels);
+			free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+}
+
+/* ---- Public --------------------------------------------------------------- */
+
+int
+acrt__alerts_start(acrt__runtime *rt, acrt__alerts **out)
+{
+	*out = NULL;
+	const json_t *conf = json_object_get(rt->bp->runtime, "alerts");
+	acrt__alerts *al = calloc(1, sizeof *al);
+	if (al == NULL)
+		return -1;
+	al->rt = rt;
+	if (rules_load(al, conf) != 0) {
+		acrt__alerts_stop(al);
+		return -1;
+	}
+	const json_t *api = json_object_get(rt->bp->runtime, "api");
+	const char *listen = json_string_value(json_object_get(api, "listen"));
+	if (listen == NULL || *listen == '\0')
+		listen = "127.0.0.1:9464";
+	if (asprintf(&al->generator_url, "http://%s%s/api/v1/alerts",
+	             listen[0] == ':' ? "localhost" : "", listen) < 0)
+		al->generator_url = NULL;
+	const char *url = json_string_value(json_object_get(rt->bp->runtime, "alert_webhook"));
+	if (url != NULL && *url != '\0') {
+		al->wh = wh_start(url);
+		if (al->wh == NULL) {
+			acrt__alerts_stop(al);
+			return -1;
+		}
+	}
+	if (al->n_rules == 0 && al->wh == NULL) { /* nothing to do: no tick */
+		acrt__alerts_stop(al);
+		return 0;
+	}
+	al->next_ns = acrt__mono_ns() + EVAL_NS;
+	json_t *x = json_pack("{s:i,s:b}", "alert_rules", (int)al->n_rules, "alert_webhook",
+	                      al->wh != NULL);
+	acrt__log(ACRT_LOG_DEBUG, NULL, 0, x, "alerting: %zu rule(s)%s", al->n_rules,
+	          al->wh ? ", webhook configured" : "");
+	json_decref(x);
+	pthread_mutex_lock(&g_mu);
+	g_current = al;
+	pthread_mutex_unlock(&g_mu);
+	*out = al;
+	return 0;
+}
+
+int64_t
+acrt__alerts_next_ns(const acrt__alerts *al)
+{
+	return al != NULL && al->n_rules > 0 ? al->next_ns : ACRT__FOREVER;
+}
+
+void
+acrt__alerts_tick(acrt__alerts *al, int64_t now)
+{
+	if (al == NULL || al->n_rules == 0 || now < al->next_ns)
+		return;
+	pthread_mutex_lock(&g_mu);
+	evaluate(al, now);
+	pthread_mutex_unlock(&g_mu);
+	al->next_ns += EVAL_NS;
+	if (al->next_ns <= now) /* fell behind: no burst of catch-up evaluations */
+		al->next_ns = now + EVAL_NS;
+}
+
+void
+acrt__alerts_stop(acrt__alerts *al)
+{
+	if (al == NULL)
+		return;
+	pthread_mutex_lock(&g_mu);
+	if (g_current == al)
+		g_current = NULL;
+	int64_t now = acrt__mono_ns();
+	if (al->n_rules > 0) /* a last look: e.g. a component that failed and stopped the run */
+		evaluate(al, now);
+	al->stopping = true;
+	while (al->list != NULL) { /* the system stops: what is active resolves */
+		series *s = al->list;
+		al->list = s->next;
+		to_inactive(al, s, now);
+		json_decref(s->lab_json);
+		free(s->labels);
+		free(s);
+	}
+	pthread_mutex_unlock(&g_mu);
+	wh_stop(al->wh);
+	for (size_t i = 0; i < al->n_rules; i++)
+		rule_free(&al->rules[i]);
+	free(al->rules);
+	free(al->generator_url);
+	free(al);
+}
+
+json_t *
+acrt__alerts_api_json(const acrt__runtime *rt)
+{
+	json_t *list = json_array();
+	pthread_mutex_lock(&g_mu);
+	acrt__alerts *al = g_current;
+	for (series *s = al != NULL && al->rt == rt ? al->list : NULL; s; s = s->next) {
+		if (s->state == ST_INACTIVE)
+			continue;
+		const rule *r = &al->rules[s->rule];
+		json_t *a =
+		    json_pack("{s:s,s:O,s:s,s:s,s:s,s:f,s:s,s:s,s:f,s:f}", "name", r->name,
+		              "labels", s->lab_json, "state", state_names[s->state], "severity",
+		              r->severity, "active_since", s->active_since, "value",
+		              isfinite(s->value) ? s->value : 0.0, "metric", r->metric, "op",
+		              op_names[r->op], "threshold", r->threshold, "for_s", r->for_s);
+		if (a != NULL && s->state == ST_FIRING)
+			json_object_set_new(a, "firing_since", json_string(s->starts_at));
+		json_array_append_new(list, a);
+	}
+	pthread_mutex_unlock(&g_mu);
+	return json_pack("{s:o}", "alerts", list);
+}

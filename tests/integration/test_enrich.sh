@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Error enrichment (docs/ALERTS.md, "Error enrichment"): every error record (a
+# JSON log line) carries error_class, capability, trace_id (32 hex digits),
+# attempt and the process resource snapshot read with libproc2 (rss_bytes,
+# cpu_percent, threads, open_fds, load1, mem_available_bytes). Two kinds of
+# failures: a component failing events itself (class execution) and
+# schema_validator refusing events (class schema).
+. "$(dirname "$0")/lib.sh" "$@"
+ODD=$(plugin odd_fail) || exit 1
+
+free_port() {
+	py 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+D="$WORK/sys"
+mkdir -p "$D"
+cat >"$D/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: enrich
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 40}}
+    - name: picky
+      implementation: plugin:$ODD#odd_fail
+      config: {marker: $D/failed.txt}
+    - name: check
+      type: Transformer
+      inputs: [{name: input, schema: {type: object, required: [seq], properties: {seq: {type: integer, maximum: 20}}}}]
+      capabilities:
+        schema_validator: {}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.output, to: picky.input}
+    - {from: picky.output, to: check.input}
+    - {from: check.output, to: out.input}
+YAML
+cat >"$D/deployment.yaml" <<YAML
+schema_version: "1.0.0"
+system_name: enrich
+runtime:
+  api: {listen: "127.0.0.1:$(free_port)"}
+  logging: {format: json}
+YAML
+
+say "gen (40) -> picky (fails odd seqs) -> check (schema: seq <= 20) -> sink"
+run_acrt run 30 run "$D"
+expect_rc 0 "acrt run" "$WORK/run.err"
+
+py "$PY_PRELUDE"'
+import re
+recs = [r for r in log_records(sys.argv[1]) if r.get("level") in ("warn", "error") and r.get("event_id")]
+by_comp = {}
+for r in recs:
+    by_comp.setdefault(r.get("component"), []).append(r)
+if len(by_comp.get("picky", [])) != 20:
+    die("expected 20 error records from picky, got %d" % len(by_comp.get("picky", [])))
+if len(by_comp.get("check", [])) != 10:
+    die("expected 10 error records from check (seq 22..40 even), got %d" % len(by_comp.get("check", [])))
+want = {"picky": ("execution", "-"), "check": ("schema", "schema_validator")}
+for comp, (cls, cap) in want.items():
+    for r in by_comp[comp]:
+        for k in ("rss_bytes", "cpu_percent", "threads", "open_fds", "load1",
+                  "mem_available_bytes", "error_class", "capability", "trace_id", "attempt"):
+            if k not in r:
+                die("%s: field %s missing: %r" % (comp, k, r))
+        if r["error_class"] != cls or r["capability"] != cap:
+            die("%s: error_class %r capability %r, expected %r %r" % (comp, r["error_class"], r["capability"], cls, cap))
+        if not re.fullmatch(r"[0-9a-f]{32}", r["trace_id"]) or set(r["trace_id"]) == {"0"}:
+            die("%s: bad trace_id %r" % (comp, r["trace_id"]))
+        if not (r["rss_bytes"] > 1 << 20 and r["threads"] >= 1 and r["open_fds"] >= 3
+                and r["mem_available_bytes"] > 0 and r["load1"] >= 0 and r["cpu_percent"] >= 0):
+            die("%s: implausible resource snapshot: %r" % (comp, r))
+        if not isinstance(r["attempt"], int) or r["attempt"] < 0:
+            die("%s: bad attempt %r" % (comp, r))
+' "$WORK/run.err" || fail "error records are not enriched" "$WORK/run.err"
+ok "30 error records: error_class (execution, schema), capability, trace_id, attempt, rss_bytes, cpu_percent, threads, open_fds, load1, mem_available_bytes"
+pass
