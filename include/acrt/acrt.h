@@ -170,8 +170,7 @@ typedef struct acrt_capability_desc {
 	void (*on_failure)(void *state, acrt_cap_call *call, int rc);
 } acrt_capability_desc;
 
-#define ACRT_CAP_DESC_MIN_SIZE                                                                     \
-	(offsetof(acrt_capability_desc, on_failure) + sizeof(void (*)(void)))
+#define ACRT_CAP_DESC_MIN_SIZE (offsetof(acrt_capability_desc, on_failure) + sizeof(void (*)(void)))
 
 /* Runs the rest of the chain (from around_process). */
 ACRT_API int acrt_cap_next(acrt_cap_call *call);

@@ -405,7 +405,8 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 			if (!known) {
 				char hint[128];
 				acrt__hint(hint, sizeof hint, k, cap_keys, (size_t)-1);
-				rc = acrt__err(L, m->keys[i], "unknown key '%s' %s%s", k, where, hint);
+				rc = acrt__err(L, m->keys[i], "unknown key '%s' %s%s", k, where,
+				               hint);
 			}
 		}
 		acrt__ykind kind = m->items[i]->kind;
@@ -425,7 +426,8 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 		if (strncmp(k, "plugin:", 7) != 0)
 			continue;
 		if (acrt__plugin_parse_ref(k, &path, &sym) != 0) {
-			rc = acrt__err(L, m->keys[i], "capability '%s': expected plugin:PATH#SYMBOL", k);
+			rc = acrt__err(L, m->keys[i],
+			               "capability '%s': expected plugin:PATH#SYMBOL", k);
 			continue;
 		}
 		const char *rel = strncmp(path, "./", 2) ? path : path + 2;

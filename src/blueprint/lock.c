@@ -287,7 +287,8 @@ lock_model(const acrt__blueprint *bp, acrt__diag *diag)
 				ok = 0;
 			} else {
 				char *rel = lock_relpath(bp, path);
-				ok = rel && json_object_set_new(plugins, rel, json_string(hex)) == 0;
+				ok =
+				    rel && json_object_set_new(plugins, rel, json_string(hex)) == 0;
 				free(rel);
 			}
 			free(path);

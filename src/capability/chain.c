@@ -112,7 +112,8 @@ acrt__chain_build(const acrt__comp_spec *comp, const acrt__cap_clock *clock, acr
 		bool plugin = strncmp(nm, "plugin:", 7) == 0;
 		const acrt__cap_class *cls = plugin ? &acrt__cap_plugin : acrt__cap_find(nm);
 		if (cls == NULL) {
-			snprintf(err, errlen, "capability '%s' is not available in this release", nm);
+			snprintf(err, errlen, "capability '%s' is not available in this release",
+			         nm);
 			goto fail;
 		}
 		link *l = &ch->links[ch->n];
@@ -120,9 +121,9 @@ acrt__chain_build(const acrt__comp_spec *comp, const acrt__cap_clock *clock, acr
 		json_t *pcfg = plugin ? json_pack("{s:s,s:O}", "__ref", nm, "__config", cfg) : NULL;
 		if (plugin && pcfg == NULL)
 			goto nomem;
-		int rc = cls->create != NULL ? cls->create(plugin ? pcfg : cfg, comp, &l->state, err,
-		                                           errlen)
-		                             : 0;
+		int rc = cls->create != NULL
+		             ? cls->create(plugin ? pcfg : cfg, comp, &l->state, err, errlen)
+		             : 0;
 		json_decref(pcfg);
 		if (rc != 0)
 			goto fail;

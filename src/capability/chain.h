@@ -42,7 +42,7 @@
 
 /* The clock and sleep a chain uses (the runtime's, or a test's). */
 typedef struct acrt__cap_clock {
-	int64_t (*now)(void *arg);                     /* monotonic ns */
+	int64_t (*now)(void *arg);                       /* monotonic ns */
 	int (*sleep_until)(void *arg, int64_t deadline); /* ACRT_OK, ACRT_ESTOPPING,
 	                                                  * ACRT_ECANCELED */
 	void *arg;
@@ -52,19 +52,19 @@ typedef struct acrt__chain acrt__chain;
 
 /* One delivery through the chain. */
 typedef struct acrt_cap_call {
-	acrt_ctx *ctx;               /* the instance (NULL in capability unit tests) */
-	const char *port;            /* the input port */
-	acrt_event *const *evs;      /* the delivery: borrowed */
-	size_t n;                    /* 1 for a single event */
+	acrt_ctx *ctx;          /* the instance (NULL in capability unit tests) */
+	const char *port;       /* the input port */
+	acrt_event *const *evs; /* the delivery: borrowed */
+	size_t n;               /* 1 for a single event */
 	const acrt__cap_clock *clock;
 	/* The innermost call: the component itself. Returns an acrt_err. */
 	int (*inner)(struct acrt_cap_call *call);
 	void *inner_arg;
 	/* Filled while running: */
-	int attempts;             /* times inner() was called */
-	int64_t deadline_ns;      /* set by timeout for this attempt, else 0 */
-	const char *failed_by;    /* capability that failed the delivery, NULL = component */
-	char reason[512];         /* why it failed (capabilities write here) */
+	int attempts;          /* times inner() was called */
+	int64_t deadline_ns;   /* set by timeout for this attempt, else 0 */
+	const char *failed_by; /* capability that failed the delivery, NULL = component */
+	char reason[512];      /* why it failed (capabilities write here) */
 	/* private to the runner */
 	acrt__chain *chain_;
 	size_t next_;
@@ -84,7 +84,8 @@ typedef struct acrt__cap_class {
 	int (*before_send)(void *state, acrt__cap_call *call, const char *port, acrt_event *ev);
 	/* Optional: an event the component emitted was handed to its port (for
 	 * tracing or metrics). Must not block or fail. */
-	void (*after_send)(void *state, acrt__cap_call *call, const char *port, const acrt_event *ev);
+	void (*after_send)(void *state, acrt__cap_call *call, const char *port,
+	                   const acrt_event *ev);
 	void (*on_failure)(void *state, acrt__cap_call *call, int rc);
 	/* Adds its counters and state to `out` (an object), e.g. {"rejected": 3}. */
 	void (*stats)(void *state, json_t *out);

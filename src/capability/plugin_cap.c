@@ -31,7 +31,8 @@ plug_create(const json_t *config, const acrt__comp_spec *comp, void **state, cha
 	}
 	if (acrt__plugin_open_cap(path, sym, &p->so, &p->d, err, errlen) != 0)
 		goto fail;
-	if (p->d->create != NULL && p->d->create(json_object_get(config, "__config"), &p->state) != 0) {
+	if (p->d->create != NULL &&
+	    p->d->create(json_object_get(config, "__config"), &p->state) != 0) {
 		snprintf(err, errlen, "capability '%s': create failed", p->d->name);
 		goto fail;
 	}

@@ -278,4 +278,3 @@ acrt__run_batching_consumer(acrt_ctx *ctx)
 		}
 	}
 }
-

@@ -320,9 +320,9 @@ acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_
 	acrt__counter_add(&ctx->errors, 1);
 	if (!acrt__log_enabled(ACRT_LOG_WARN))
 		return;
-	json_t *extra = json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
-	                          call->failed_by ? call->failed_by : "-", "attempts",
-	                          call->attempts);
+	json_t *extra =
+	    json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
+	              call->failed_by ? call->failed_by : "-", "attempts", call->attempts);
 	/* ---- error enrichment hook (issue 5): class, trace id, attempt, resources ---- */
 	extra = acrt__enrich_error(extra, rc, call->failed_by, ev, call->attempts);
 	/* A capability's reason tells the whole story (retry's includes the last

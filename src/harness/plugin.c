@@ -118,8 +118,8 @@ acrt__plugin_open_cap(const char *path, const char *symbol, acrt__plugin **out,
 		         "(ABI %d.%d)",
 		         symbol, major, minor, ACRT_ABI_MAJOR, ACRT_ABI_MINOR);
 	} else if (d->struct_size < ACRT_CAP_DESC_MIN_SIZE) {
-		snprintf(err, errlen, "capability '%s': descriptor struct_size %u is too small", symbol,
-		         d->struct_size);
+		snprintf(err, errlen, "capability '%s': descriptor struct_size %u is too small",
+		         symbol, d->struct_size);
 	} else if ((*out = acrt__malloc(sizeof **out)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 	} else {

@@ -102,9 +102,9 @@ struct acrt_ctx {
 	size_t last_port_idx;
 	acrt__inbox_cursor cursor;
 	char thread_name[16];
-	char err[512];             /* reason set by acrt_fail */
-	int fatal;                 /* a chained downstream failed fatally: stop this instance */
-	bool lazy_pending;         /* a lazy send happened since the last full flush */
+	char err[512];     /* reason set by acrt_fail */
+	int fatal;         /* a chained downstream failed fatally: stop this instance */
+	bool lazy_pending; /* a lazy send happened since the last full flush */
 	/* Processing time, sampled (1 event in ACRT__TIME_SAMPLE): histogram buckets
 	 * (upper bounds in acrt__time_bounds_ns, the last +Inf), count, sum. */
 	acrt__counter time_bucket[ACRT__TIME_BUCKETS];

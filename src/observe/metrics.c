@@ -238,8 +238,8 @@ time_series(sbuf *b, acrt__runtime *rt)
 		for (int r = 0; r < c->n_inst; r++) {
 			const acrt_ctx *ctx = &c->inst[r];
 			for (int i = 0; i < ACRT__TIME_BUCKETS; i++)
-				bucket[i] +=
-				    atomic_load_explicit(&ctx->time_bucket[i], memory_order_relaxed);
+				bucket[i] += atomic_load_explicit(&ctx->time_bucket[i],
+				                                  memory_order_relaxed);
 			count += atomic_load_explicit(&ctx->time_count, memory_order_relaxed);
 			sum += atomic_load_explicit(&ctx->time_sum_ns, memory_order_relaxed);
 		}
@@ -249,7 +249,8 @@ time_series(sbuf *b, acrt__runtime *rt)
 			sb_label(b, c->spec->name);
 			if (i < ACRT__TIME_BUCKETS - 1)
 				sb_printf(b, "\",le=\"%.9g\"} %llu\n",
-				          (double)acrt__time_bounds_ns[i] / 1e9, (unsigned long long)cum);
+				          (double)acrt__time_bounds_ns[i] / 1e9,
+				          (unsigned long long)cum);
 			else
 				sb_printf(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 		}

@@ -160,7 +160,8 @@ test_trace_context_propagates(void **state)
 	acrt_event *child = acrt__event_new_bytes(parent, "c", 1, NULL);
 	acrt_event *other = acrt__event_new_bytes(NULL, "o", 1, NULL);
 	assert_memory_equal(acrt_event_trace_id(child), acrt_event_trace_id(parent), 16);
-	assert_int_equal(acrt_event_time_ns(child), acrt_event_time_ns(parent)); /* ingestion time */
+	assert_int_equal(acrt_event_time_ns(child),
+	                 acrt_event_time_ns(parent)); /* ingestion time */
 	assert_true(acrt_event_time_ns(parent) > 0);
 	assert_memory_not_equal(acrt_event_span_id(child), acrt_event_span_id(parent), 8);
 	assert_memory_not_equal(acrt_event_trace_id(other), acrt_event_trace_id(parent), 16);

@@ -43,7 +43,8 @@ audit_before_receive(void *state, acrt_cap_call *call)
 	acrt_event *const *evs;
 	size_t n = acrt_cap_events(call, &evs);
 	for (size_t i = 0; i < n; i++) {
-		json_int_t seq = json_integer_value(json_object_get(acrt_event_json(evs[i]), "seq"));
+		json_int_t seq =
+		    json_integer_value(json_object_get(acrt_event_json(evs[i]), "seq"));
 		fprintf(a->out, "before_receive seq=%lld\n", (long long)seq);
 		if (a->fail_every > 0 && seq % a->fail_every == 0)
 			return acrt_cap_fail(call, "audit refuses seq %lld", (long long)seq);

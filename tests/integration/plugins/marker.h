@@ -17,7 +17,8 @@
 
 static void marker(acrt_ctx *ctx, const char *fmt, ...) ACRT_PRINTF(2, 3);
 
-static void marker(acrt_ctx *ctx, const char *fmt, ...)
+static void
+marker(acrt_ctx *ctx, const char *fmt, ...)
 {
 	const char *path = acrt_config_string(ctx, "marker", NULL);
 	if (!path)
@@ -46,7 +47,8 @@ static void marker(acrt_ctx *ctx, const char *fmt, ...)
 }
 
 /* Forwards ev unchanged on port "output". */
-static inline int forward(acrt_ctx *ctx, acrt_event *ev)
+static inline int
+forward(acrt_ctx *ctx, acrt_event *ev)
 {
 	return acrt_emit(ctx, "output", acrt_event_ref(ev));
 }
