@@ -225,8 +225,8 @@ port_index(acrt_ctx *ctx, const char *port)
 	return -1;
 }
 
-int
-acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev)
+static inline int
+emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	if (ev == NULL)
 		return ACRT_EINVAL;
@@ -261,11 +261,17 @@ acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev)
 }
 
 int
+acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev)
+{
+	return emit_impl(ctx, port, ev);
+}
+
+int
 acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	acrt__cap_call *call = ctx->cur_call;
 	if (acrt__likely(call == NULL || ev == NULL || !acrt__chain_has_send_hooks(ctx->chain)))
-		return acrt__ctx_emit_raw(ctx, port, ev);
+		return emit_impl(ctx, port, ev);
 	const char *p = port != NULL ? port : "output";
 	int rc = acrt__chain_before_send(ctx->chain, call, p, ev);
 	if (rc != ACRT_OK) { /* e.g. an output that breaks its port's schema */
@@ -275,7 +281,7 @@ acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 		return rc;
 	}
 	acrt_event_ref(ev); /* after_send looks at it once it is handed over */
-	rc = acrt__ctx_emit_raw(ctx, p, ev);
+	rc = emit_impl(ctx, p, ev);
 	if (rc == ACRT_OK)
 		acrt__chain_after_send(ctx->chain, call, p, ev);
 	acrt_event_unref(ev);
