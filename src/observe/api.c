@@ -50,7 +50,15 @@ struct acrt__api {
 	char *tls_cert, *tls_key, *tls_ca; /* PEM, alive while the daemon runs */
 	bool verify_client;                /* tls.client_ca: check each peer */
 	char *addr_path, *addr_content;    /* <dir>/.acrt/api.addr, removed at stop */
+	/* /metrics, rendered at most every METRICS_TTL_NS and shared by the scrapes
+	 * in between (MHD responses are refcounted): a scraper hammering the API
+	 * cannot make the runtime read every counter and lock every stream for
+	 * each request. Only the supervising thread touches these. */
+	struct MHD_Response *metrics;
+	int64_t metrics_at;
 };
+
+#define METRICS_TTL_NS (100 * 1000000LL)
 
 /* ---- Configuration ------------------------------------------------------- */
 
@@ -607,12 +615,27 @@ serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
 		return reply_json(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, v);
 	}
 	if (strcmp(url, "/metrics") == 0) {
-		size_t len = 0;
-		char *text = acrt__metrics_text(rt, &len);
-		if (text == NULL)
-			return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
-		             MHD_RESPMEM_MUST_FREE);
+		int64_t now = acrt__mono_ns();
+		if (api->metrics == NULL || now - api->metrics_at >= METRICS_TTL_NS) {
+			size_t len = 0;
+			char *text = acrt__metrics_text(rt, &len);
+			struct MHD_Response *r =
+			    text != NULL ? MHD_create_response_from_buffer(len, text,
+			                                                   MHD_RESPMEM_MUST_FREE)
+			                 : NULL;
+			if (r == NULL) {
+				free(text);
+				return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+			}
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+			                        "text/plain; version=0.0.4; charset=utf-8");
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+			if (api->metrics != NULL)
+				MHD_destroy_response(api->metrics); /* freed once its sends finish */
+			api->metrics = r;
+			api->metrics_at = now;
+		}
+		return MHD_queue_response(c, MHD_HTTP_OK, api->metrics);
 	}
 	if (strcmp(url, "/api/v1/system") == 0)
 		return reply_json(c, MHD_HTTP_OK, acrt__metrics_system(rt));
@@ -715,6 +738,8 @@ acrt__api_stop(acrt__api *api)
 		return;
 	if (api->d != NULL)
 		MHD_stop_daemon(api->d); /* closes the listening socket too */
+	if (api->metrics != NULL)
+		MHD_destroy_response(api->metrics);
 	free_secret(&api->tls_key);
 	free(api->tls_cert);
 	free(api->tls_ca);
