@@ -23,7 +23,7 @@
 static pthread_mutex_t snap_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct pids_info *pids;       /* under snap_mu */
 static struct meminfo_info *meminfo; /* under snap_mu */
-static acrt__resource_snapshot cached = {-1, -1, -1, -1, -1, -1};
+static acrt__resource_snapshot cached = {-1, -1, -1, -1, -1, -1, -1};
 static int64_t cached_ns; /* monotonic, 0 = none */
 static unsigned long long prev_tics;
 static int64_t prev_tics_ns;
@@ -67,6 +67,7 @@ read_pids(int64_t now)
 	cached.threads = PIDS_VAL(I_NLWP, s_int, st, pids);
 	unsigned long long tics = PIDS_VAL(I_TICS, ull_int, st, pids);
 	long hz = sysconf(_SC_CLK_TCK);
+	cached.cpu_seconds = (double)tics / (double)(hz > 0 ? hz : 100);
 	if (prev_tics_ns != 0 && now > prev_tics_ns && tics >= prev_tics)
 		cached.cpu_percent = 100.0 * (double)(tics - prev_tics) /
 		                     (double)(hz > 0 ? hz : 100) /
@@ -181,7 +182,7 @@ acrt__enrich_release(void)
 	pids = NULL;
 	meminfo = NULL;
 	cached_ns = prev_tics_ns = 0;
-	cached = (acrt__resource_snapshot){-1, -1, -1, -1, -1, -1};
+	cached = (acrt__resource_snapshot){-1, -1, -1, -1, -1, -1, -1};
 	atomic_store(&pids_wanted, false);
 	pthread_mutex_unlock(&snap_mu);
 }

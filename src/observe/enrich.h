@@ -23,6 +23,7 @@
 typedef struct acrt__resource_snapshot {
 	double rss_bytes;
 	double cpu_percent; /* since the previous snapshot (since start for the first) */
+	double cpu_seconds; /* user + system CPU time of the process */
 	long threads;
 	long open_fds;
 	double load1;

@@ -3,7 +3,6 @@
  */
 #include "observe/metrics.h"
 
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "observe/enrich.h"
 
 /* ---- A growable text buffer (plain malloc: MHD frees it) ------------------ */
 
@@ -121,41 +121,14 @@ state_name(int st)
 void
 acrt__proc_read(acrt__proc_stats *out)
 {
-	out->rss_bytes = out->cpu_seconds = -1;
-	out->open_fds = out->threads = -1;
-	char buf[1024];
-	FILE *f = fopen("/proc/self/stat", "re");
-	if (f != NULL) {
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		const char *p = strrchr(buf, ')'); /* comm may hold spaces */
-		unsigned long long ut, st, rss;
-		long threads;
-		/* fields 3.. after ")": state ppid pgrp session tty tpgid flags minflt
-		 * cminflt majflt cmajflt utime stime cutime cstime priority nice
-		 * num_threads itrealvalue starttime vsize rss */
-		if (p != NULL && sscanf(p + 1,
-		                        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
-		                        "%*d %*d %*d %*d %ld "
-		                        "%*d %*u %*u %llu",
-		                        &ut, &st, &threads, &rss) == 4) {
-			long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-			out->cpu_seconds = (double)(ut + st) / (double)(tck > 0 ? tck : 100);
-			out->rss_bytes = (double)rss * (double)(page > 0 ? page : 4096);
-			out->threads = threads;
-		}
-	}
-	DIR *d = opendir("/proc/self/fd");
-	if (d != NULL) {
-		long n = 0;
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.')
-				n++;
-		closedir(d);
-		out->open_fds = n - 1; /* not the directory stream itself */
-	}
+	/* libproc2 (Debian's procps library), through the error-enrichment snapshot:
+	 * the API serves on the supervising thread, where it reads fresh figures. */
+	acrt__resource_snapshot snap;
+	acrt__enrich_snapshot(&snap);
+	out->rss_bytes = snap.rss_bytes;
+	out->cpu_seconds = snap.cpu_seconds;
+	out->open_fds = snap.open_fds;
+	out->threads = snap.threads;
 }
 
 /* ---- Prometheus text ----------------------------------------------------- */
