@@ -125,7 +125,7 @@ acrt__event_alloc(const acrt_event *parent)
 	ev->ctype_owned = NULL;
 	ev->headers = NULL;
 	ev->n_headers = 0;
-	ev->len = 0;
+	atomic_init(&ev->len, 0);
 	atomic_init(&ev->data, NULL);
 	atomic_init(&ev->json, NULL);
 	ev->barrier_id = 0;
@@ -221,7 +221,7 @@ acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len, co
 	}
 	if (len > 0)
 		memcpy(buf, data, len);
-	ev->len = (uint32_t)len;
+	atomic_store_explicit(&ev->len, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&ev->data, buf, memory_order_relaxed);
 	ev->ctype = intern_ctype(ev, ct);
 	if (ev->ctype == NULL)
@@ -302,7 +302,7 @@ acrt_event_data(acrt_event *ev, size_t *len)
 	char *d = atomic_load_explicit(&ev->data, memory_order_acquire);
 	if (d != NULL) {
 		if (len)
-			*len = ev->len;
+			*len = atomic_load_explicit(&ev->len, memory_order_relaxed);
 		return d;
 	}
 	json_t *j = atomic_load_explicit(&ev->json, memory_order_acquire);
@@ -322,14 +322,14 @@ acrt_event_data(acrt_event *ev, size_t *len)
 	/* The length is written before the pointer is published; a racing thread
 	 * that loses the CAS frees its copy and reads the winner's (same bytes). */
 	char *expected = NULL;
-	ev->len = (uint32_t)n;
+	atomic_store_explicit(&ev->len, (uint32_t)n, memory_order_relaxed);
 	if (!atomic_compare_exchange_strong_explicit(&ev->data, &expected, s, memory_order_acq_rel,
 	                                             memory_order_acquire)) {
 		json_free_mem(s);
 		s = expected;
 	}
 	if (len)
-		*len = ev->len;
+		*len = atomic_load_explicit(&ev->len, memory_order_relaxed);
 	return s;
 }
 

@@ -47,7 +47,8 @@ struct acrt_event {
 	char *ctype_owned;
 	acrt__header *headers;
 	uint32_t n_headers;
-	uint32_t len;           /* payload length when data != NULL */
+	_Atomic uint32_t len;   /* payload length when data != NULL (relaxed: racing lazy
+	                         * serialisers store the same value) */
 	_Atomic(char *) data;   /* payload bytes; NULL until a JSON event is dumped */
 	_Atomic(json_t *) json; /* parsed payload cache; owned reference */
 	uint64_t barrier_id;
