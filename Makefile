@@ -1,7 +1,7 @@
 # acrt - top-level entry points. Everything builds into build/ (CMake underneath).
 #   make            build the runtime, the CLI (build/acrt), examples, tests, benches
 #   make test       build and run every test
-#   make sanitize   run the tests built with ASan+UBSan, and the stream tests under TSan
+#   make sanitize   the tests built with ASan+UBSan, and the TSan-labelled ones under TSan
 #   make bench      run the benchmarks (table on stdout, JSON under build/bench/)
 #   make quickstart run examples/quickstart
 BUILD   ?= build
