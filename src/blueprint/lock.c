@@ -14,6 +14,7 @@
 
 #include "acrt/version.h"
 #include "blueprint/lock.h"
+#include "core/strbuf.h"
 #include "harness/plugin.h"
 
 #define LOCK_FORMAT 1
@@ -316,31 +317,6 @@ lock_model(const acrt__blueprint *bp, acrt__diag *diag)
 
 /* ---- Serialisation ------------------------------------------------------------- */
 
-typedef struct buf {
-	char *p;
-	size_t n, cap;
-} buf;
-
-static int
-buf_put(const char *s, size_t n, void *data)
-{
-	buf *b = data;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return 0;
-}
-
 static int
 key_cmp(const void *a, const void *b)
 {
@@ -368,27 +344,27 @@ sorted_keys(const json_t *o, size_t *n)
 
 /* `"key": value` with the value on one line (sorted keys, ", " and ": "). */
 static int
-render_pair(buf *b, const char *indent, const char *key, const json_t *v)
+render_pair(acrt__strbuf *b, const char *indent, const char *key, const json_t *v)
 {
 	const size_t flags = JSON_SORT_KEYS | JSON_ENCODE_ANY;
 	json_t *k = json_string(key);
 	int rc = k ? 0 : -1;
-	rc |= buf_put(indent, strlen(indent), b);
-	rc |= k ? json_dump_callback(k, buf_put, b, flags) : 0;
+	rc |= acrt__strbuf_json_cb(indent, strlen(indent), b);
+	rc |= k ? json_dump_callback(k, acrt__strbuf_json_cb, b, flags) : 0;
 	json_decref(k);
-	rc |= buf_put(": ", 2, b);
-	return rc | json_dump_callback(v, buf_put, b, flags);
+	rc |= acrt__strbuf_json_cb(": ", 2, b);
+	return rc | json_dump_callback(v, acrt__strbuf_json_cb, b, flags);
 }
 
 /* Top-level keys sorted, one per line; the entries of "components" and
  * "plugins" one per line too; every other value on one line. */
 static int
-render(const json_t *m, buf *b)
+render(const json_t *m, acrt__strbuf *b)
 {
 	size_t n = 0;
 	const char **keys = sorted_keys(m, &n);
 	int rc = keys ? 0 : -1;
-	rc |= buf_put("{\n", 2, b);
+	rc |= acrt__strbuf_json_cb("{\n", 2, b);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		json_t *v = json_object_get(m, keys[i]);
 		if (json_is_object(v) && json_object_size(v) > 0 &&
@@ -398,22 +374,25 @@ render(const json_t *m, buf *b)
 			const char **sk = sorted_keys(v, &sn);
 			json_t *k = json_string(keys[i]);
 			rc |= sk && k ? 0 : -1;
-			rc |= buf_put("  ", 2, b);
-			rc |= k ? json_dump_callback(k, buf_put, b, JSON_ENCODE_ANY) : 0;
-			rc |= buf_put(": {\n", 4, b);
+			rc |= acrt__strbuf_json_cb("  ", 2, b);
+			rc |=
+			    k ? json_dump_callback(k, acrt__strbuf_json_cb, b, JSON_ENCODE_ANY) : 0;
+			rc |= acrt__strbuf_json_cb(": {\n", 4, b);
 			for (size_t x = 0; rc == 0 && x < sn; x++) {
 				rc |= render_pair(b, "    ", sk[x], json_object_get(v, sk[x]));
-				rc |= x + 1 < sn ? buf_put(",\n", 2, b) : buf_put("\n", 1, b);
+				rc |= x + 1 < sn ? acrt__strbuf_json_cb(",\n", 2, b)
+				                 : acrt__strbuf_json_cb("\n", 1, b);
 			}
-			rc |= buf_put("  }", 3, b);
+			rc |= acrt__strbuf_json_cb("  }", 3, b);
 			json_decref(k);
 			free(sk);
 		} else {
 			rc |= render_pair(b, "  ", keys[i], v);
 		}
-		rc |= i + 1 < n ? buf_put(",\n", 2, b) : buf_put("\n", 1, b);
+		rc |= i + 1 < n ? acrt__strbuf_json_cb(",\n", 2, b)
+		                : acrt__strbuf_json_cb("\n", 1, b);
 	}
-	rc |= buf_put("}\n", 2, b);
+	rc |= acrt__strbuf_json_cb("}\n", 2, b);
 	free(keys);
 	return rc ? -1 : 0;
 }
@@ -424,7 +403,7 @@ acrt__lock_render(const acrt__blueprint *bp, acrt__diag *diag)
 	json_t *m = lock_model(bp, diag);
 	if (!m)
 		return NULL;
-	buf b = {0};
+	acrt__strbuf b = {0};
 	int rc = render(m, &b);
 	json_decref(m);
 	if (rc != 0) {
@@ -528,18 +507,18 @@ short_hash(const json_t *v, char out[16])
 static char *
 chain_str(const json_t *a)
 {
-	buf b = {0};
-	buf_put("[", 1, &b);
+	acrt__strbuf b = {0};
+	acrt__strbuf_json_cb("[", 1, &b);
 	size_t i;
 	json_t *v;
 	json_array_foreach(a, i, v)
 	{
 		const char *s = str_or(v, "?");
 		if (i > 0)
-			buf_put(", ", 2, &b);
-		buf_put(s, strlen(s), &b);
+			acrt__strbuf_json_cb(", ", 2, &b);
+		acrt__strbuf_json_cb(s, strlen(s), &b);
 	}
-	buf_put("]", 1, &b);
+	acrt__strbuf_json_cb("]", 1, &b);
 	return b.p;
 }
 

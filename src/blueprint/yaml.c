@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "blueprint/bp_int.h"
+#include "core/strbuf.h"
 
 #define MAX_DEPTH 64
 #define MAX_NODES 1000000
@@ -42,47 +43,23 @@ mark_of(const walker *w, yaml_mark_t m)
 
 /* ---- ${VAR} expansion ------------------------------------------------------ */
 
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-} sbuf;
-
-static int
-sbuf_add(sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /* Expands in[0..n) into *out (malloc'd). -1 after reporting an error. */
 static int
 expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 {
-	sbuf b = {0};
+	acrt__strbuf b = {0};
 	size_t i = 0;
-	if (sbuf_add(&b, "", 0) < 0)
+	if (acrt__strbuf_add(&b, "", 0) < 0)
 		goto nomem;
 	while (i < n) {
 		if (in[i] == '$' && i + 2 < n && in[i + 1] == '$' && in[i + 2] == '{') {
-			if (sbuf_add(&b, "${", 2) < 0)
+			if (acrt__strbuf_add(&b, "${", 2) < 0)
 				goto nomem;
 			i += 3;
 			continue;
 		}
 		if (!(in[i] == '$' && i + 1 < n && in[i + 1] == '{')) {
-			if (sbuf_add(&b, in + i, 1) < 0)
+			if (acrt__strbuf_add(&b, in + i, 1) < 0)
 				goto nomem;
 			i++;
 			continue;
@@ -113,7 +90,7 @@ expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 		name[len] = '\0';
 		const char *val = getenv(name);
 		if (has_default && (!val || !*val)) {
-			if (sbuf_add(&b, in + nl + 2, end - nl - 2) < 0)
+			if (acrt__strbuf_add(&b, in + nl + 2, end - nl - 2) < 0)
 				goto nomem;
 		} else if (!val) {
 			acrt__diag_add(
@@ -122,7 +99,7 @@ expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 			    "give a default)",
 			    name, name);
 			goto fail;
-		} else if (sbuf_add(&b, val, strlen(val)) < 0) {
+		} else if (acrt__strbuf_add(&b, val, strlen(val)) < 0) {
 			goto nomem;
 		}
 		i = end + 1;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "observe/api.h"
 
 #define TOP_DEFAULT_LISTEN "127.0.0.1:9464"
 #define TOP_TOKEN_MAX 4096
@@ -60,24 +61,8 @@ join(const char *dir, const char *path)
 static char *
 read_trimmed(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return NULL;
-	char tmp[TOP_TOKEN_MAX + 2];
-	size_t n = fread(tmp, 1, sizeof tmp - 1, f);
-	fclose(f);
-	tmp[n] = '\0';
-	char *s = tmp;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	size_t len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-	                   s[len - 1] == '\n'))
-		len--;
-	s[len] = '\0';
-	char *out = len > 0 ? strdup(s) : NULL;
-	explicit_bzero(tmp, sizeof tmp);
-	return out;
+	char *out = NULL;
+	return acrt__secret_file_read(path, TOP_TOKEN_MAX, &out) == 0 ? out : NULL;
 }
 
 /* Finds the base URL and the read token from the deployment. 0, or the exit code. */

@@ -241,17 +241,6 @@ rules_load(acrt__alerts *al, const json_t *conf)
 
 /* ---- Helpers -------------------------------------------------------------- */
 
-static void
-rfc3339_now(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 static bool
 compare(alert_op op, double v, double t)
 {
@@ -537,7 +526,7 @@ send_alert(acrt__alerts *al, series *s, bool resolved, int64_t now)
 		return;
 	if (resolved) {
 		char ends[40];
-		rfc3339_now(ends, sizeof ends);
+		acrt__log_time_rfc3339(ends, sizeof ends);
 		json_object_set_new(a, "endsAt", json_string(ends));
 	}
 	s->last_sent_ns = now;
@@ -569,7 +558,7 @@ to_firing(acrt__alerts *al, series *s, int64_t now)
 {
 	log_transition(al, s, "firing");
 	s->state = ST_FIRING;
-	rfc3339_now(s->starts_at, sizeof s->starts_at);
+	acrt__log_time_rfc3339(s->starts_at, sizeof s->starts_at);
 	send_alert(al, s, false, now);
 }
 
@@ -596,7 +585,7 @@ observe(acrt__alerts *al, series *s, bool cond, int64_t now)
 	}
 	if (s->state == ST_INACTIVE) {
 		s->since_ns = now;
-		rfc3339_now(s->active_since, sizeof s->active_since);
+		acrt__log_time_rfc3339(s->active_since, sizeof s->active_since);
 		if (r->for_s <= 0) {
 			to_firing(al, s, now);
 			return;

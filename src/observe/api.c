@@ -80,18 +80,18 @@ digest(const char *tok, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
 	SHA256((const unsigned char *)tok, len, out);
 }
 
-/* Reads a token file: its content without surrounding whitespace. */
-static int
-token_from_file(const char *path, api_token *t)
+int
+acrt__secret_file_read(const char *path, size_t max, char **out)
 {
 	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: cannot read token file %s: %s", path,
-		          strerror(errno));
+	if (f == NULL)
+		return -1;
+	char *buf = malloc(max + 2);
+	if (buf == NULL) {
+		fclose(f);
 		return -1;
 	}
-	char buf[API_TOKEN_MAX + 2];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	size_t n = fread(buf, 1, max + 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	char *s = buf;
@@ -101,15 +101,35 @@ token_from_file(const char *path, api_token *t)
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
 	                   s[len - 1] == '\n'))
 		len--;
-	if (len == 0 || n > API_TOKEN_MAX || memchr(s, '\0', len) != NULL) {
+	int rc = -2;
+	if (len > 0 && n <= max && memchr(s, '\0', len) == NULL && (*out = strndup(s, len)) != NULL)
+		rc = 0;
+	explicit_bzero(buf, max + 2);
+	free(buf);
+	return rc;
+}
+
+/* Reads a token file: its content without surrounding whitespace. */
+static int
+token_from_file(const char *path, api_token *t)
+{
+	char *tok = NULL;
+	int rc = acrt__secret_file_read(path, API_TOKEN_MAX, &tok);
+	if (rc == -1) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: cannot read token file %s: %s", path,
+		          strerror(errno));
+		return -1;
+	}
+	if (rc != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "api: token file %s must hold one token (1 to %d bytes)", path,
 		          API_TOKEN_MAX);
-		explicit_bzero(buf, sizeof buf);
 		return -1;
 	}
-	digest(s, len, t->digest);
-	explicit_bzero(buf, sizeof buf);
+	size_t len = strlen(tok);
+	digest(tok, len, t->digest);
+	explicit_bzero(tok, len);
+	free(tok);
 	return 0;
 }
 
@@ -620,18 +640,20 @@ serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
 			size_t len = 0;
 			char *text = acrt__metrics_text(rt, &len);
 			struct MHD_Response *r =
-			    text != NULL ? MHD_create_response_from_buffer(len, text,
-			                                                   MHD_RESPMEM_MUST_FREE)
-			                 : NULL;
+			    text != NULL
+			        ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)
+			        : NULL;
 			if (r == NULL) {
 				free(text);
-				return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+				return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				                   "out of memory");
 			}
 			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 			                        "text/plain; version=0.0.4; charset=utf-8");
 			MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 			if (api->metrics != NULL)
-				MHD_destroy_response(api->metrics); /* freed once its sends finish */
+				MHD_destroy_response(
+				    api->metrics); /* freed once its sends finish */
 			api->metrics = r;
 			api->metrics_at = now;
 		}

@@ -43,8 +43,8 @@ acrt__log_is_json(void)
 	return log_json == 1;
 }
 
-static void
-iso_time(char *buf, size_t n)
+void
+acrt__log_time_rfc3339(char *buf, size_t n)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -86,7 +86,7 @@ format_json(int level, const char *component, uint64_t event_id, const json_t *e
             const char *msg)
 {
 	char ts[40];
-	iso_time(ts, sizeof ts);
+	acrt__log_time_rfc3339(ts, sizeof ts);
 	json_t *rec = json_object();
 	if (rec == NULL)
 		return NULL;
@@ -109,7 +109,7 @@ format_text(int level, const char *component, uint64_t event_id, const json_t *e
             const char *msg)
 {
 	char ts[40], head[256];
-	iso_time(ts, sizeof ts);
+	acrt__log_time_rfc3339(ts, sizeof ts);
 	int k = snprintf(head, sizeof head, "%s %-5s", ts, level_names[level]);
 	if (component != NULL)
 		k += snprintf(head + k, sizeof head - (size_t)k, " [%s]", component);

@@ -33,6 +33,10 @@ void acrt__log(int level, const char *component, uint64_t event_id, const json_t
 void acrt__logv(int level, const char *component, uint64_t event_id, const json_t *extra,
                 const char *fmt, va_list ap);
 
+/* Writes the current UTC time as RFC 3339 with milliseconds
+ * ("2026-11-24T21:00:00.123Z") into buf (at least 32 bytes). */
+void acrt__log_time_rfc3339(char *buf, size_t n);
+
 /* The status line: text without a newline that stays at the bottom of a
  * terminal. NULL erases it. No-op unless stderr is a terminal. */
 void acrt__log_status(const char *line);

@@ -10,71 +10,29 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/strbuf.h"
 #include "observe/enrich.h"
 
-/* ---- A growable text buffer (plain malloc: MHD frees it) ------------------ */
-
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void
-sb_grow(sbuf *b, size_t need)
-{
-	if (b->oom || b->len + need + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + need + 1)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->oom = true;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-static void ACRT_PRINTF(2, 3) sb_printf(sbuf *b, const char *fmt, ...)
-{
-	for (int attempt = 0; attempt < 2 && !b->oom; attempt++) {
-		va_list ap;
-		va_start(ap, fmt);
-		size_t room = b->cap - b->len;
-		int n = vsnprintf(b->cap ? b->p + b->len : NULL, b->cap ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		sb_grow(b, (size_t)n);
-	}
-}
+/* The text is built in an acrt__strbuf (plain malloc: MHD frees it). */
 
 /* A label value, escaped as the text format wants (\\, \", \n). */
 static void
-sb_label(sbuf *b, const char *s)
+sb_label(acrt__strbuf *b, const char *s)
 {
 	for (; *s && !b->oom; s++) {
 		if (*s == '\\' || *s == '"')
-			sb_printf(b, "\\%c", *s);
+			acrt__strbuf_printf(b, "\\%c", *s);
 		else if (*s == '\n')
-			sb_printf(b, "\\n");
+			acrt__strbuf_printf(b, "\\n");
 		else
-			sb_printf(b, "%c", *s);
+			acrt__strbuf_printf(b, "%c", *s);
 	}
 }
 
 static void
-sb_head(sbuf *b, const char *name, const char *type, const char *help)
+sb_head(acrt__strbuf *b, const char *name, const char *type, const char *help)
 {
-	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	acrt__strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* ---- Reading the runtime ------------------------------------------------- */
@@ -136,25 +94,25 @@ acrt__proc_read(acrt__proc_stats *out)
 typedef enum { C_IN, C_OUT, C_ERR, C_UP } comp_metric;
 
 static void
-comp_series(sbuf *b, acrt__runtime *rt, const comp_totals *tot, comp_metric m)
+comp_series(acrt__strbuf *b, acrt__runtime *rt, const comp_totals *tot, comp_metric m)
 {
 	for (size_t k = 0; k < rt->bp->n_comps; k++) {
 		static const char *const names[] = {
 		    "acrt_component_events_in_total", "acrt_component_events_out_total",
 		    "acrt_component_errors_total", "acrt_component_up"};
-		sb_printf(b, "%s{component=\"", names[m]);
+		acrt__strbuf_printf(b, "%s{component=\"", names[m]);
 		sb_label(b, rt->comps[k].spec->name);
 		const comp_totals *t = &tot[k];
 		uint64_t v = m == C_IN    ? t->in
 		             : m == C_OUT ? t->out
 		             : m == C_ERR ? t->errors
 		                          : (uint64_t)t->up;
-		sb_printf(b, "\"} %llu\n", (unsigned long long)v);
+		acrt__strbuf_printf(b, "\"} %llu\n", (unsigned long long)v);
 	}
 }
 
 static void
-cap_series(sbuf *b, acrt__runtime *rt)
+cap_series(acrt__strbuf *b, acrt__runtime *rt)
 {
 	bool head = false;
 	for (size_t k = 0; k < rt->bp->n_comps; k++) {
@@ -183,13 +141,14 @@ cap_series(sbuf *b, acrt__runtime *rt)
 						    "(stat names the field).");
 						head = true;
 					}
-					sb_printf(b, "acrt_capability_stat{component=\"");
+					acrt__strbuf_printf(b, "acrt_capability_stat{component=\"");
 					sb_label(b, c->spec->name);
-					sb_printf(b, "\",replica=\"%d\",capability=\"", r);
+					acrt__strbuf_printf(b, "\",replica=\"%d\",capability=\"",
+					                    r);
 					sb_label(b, cap);
-					sb_printf(b, "\",stat=\"");
+					acrt__strbuf_printf(b, "\",stat=\"");
 					sb_label(b, stat);
-					sb_printf(b, "\"} %.17g\n", x);
+					acrt__strbuf_printf(b, "\"} %.17g\n", x);
 				}
 			}
 			json_decref(st);
@@ -200,7 +159,7 @@ cap_series(sbuf *b, acrt__runtime *rt)
 /* acrt_component_processing_seconds: a histogram of sampled process() times
  * (1 event in ACRT__TIME_SAMPLE per instance), summed over replicas. */
 static void
-time_series(sbuf *b, acrt__runtime *rt)
+time_series(acrt__strbuf *b, acrt__runtime *rt)
 {
 	sb_head(b, "acrt_component_processing_seconds", "histogram",
 	        "Time process() took, sampled: one event in 64 per instance.");
@@ -218,28 +177,30 @@ time_series(sbuf *b, acrt__runtime *rt)
 		}
 		for (int i = 0; i < ACRT__TIME_BUCKETS; i++) {
 			cum += bucket[i];
-			sb_printf(b, "acrt_component_processing_seconds_bucket{component=\"");
+			acrt__strbuf_printf(
+			    b, "acrt_component_processing_seconds_bucket{component=\"");
 			sb_label(b, c->spec->name);
 			if (i < ACRT__TIME_BUCKETS - 1)
-				sb_printf(b, "\",le=\"%.9g\"} %llu\n",
-				          (double)acrt__time_bounds_ns[i] / 1e9,
-				          (unsigned long long)cum);
+				acrt__strbuf_printf(b, "\",le=\"%.9g\"} %llu\n",
+				                    (double)acrt__time_bounds_ns[i] / 1e9,
+				                    (unsigned long long)cum);
 			else
-				sb_printf(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+				acrt__strbuf_printf(b, "\",le=\"+Inf\"} %llu\n",
+				                    (unsigned long long)cum);
 		}
-		sb_printf(b, "acrt_component_processing_seconds_sum{component=\"");
+		acrt__strbuf_printf(b, "acrt_component_processing_seconds_sum{component=\"");
 		sb_label(b, c->spec->name);
-		sb_printf(b, "\"} %.9g\n", (double)sum / 1e9);
-		sb_printf(b, "acrt_component_processing_seconds_count{component=\"");
+		acrt__strbuf_printf(b, "\"} %.9g\n", (double)sum / 1e9);
+		acrt__strbuf_printf(b, "acrt_component_processing_seconds_count{component=\"");
 		sb_label(b, c->spec->name);
-		sb_printf(b, "\"} %llu\n", (unsigned long long)count);
+		acrt__strbuf_printf(b, "\"} %llu\n", (unsigned long long)count);
 	}
 }
 
 char *
 acrt__metrics_text(acrt__runtime *rt, size_t *len)
 {
-	sbuf b = {0};
+	acrt__strbuf b = {0};
 	size_t nc = rt->bp->n_comps;
 	comp_totals *tot = calloc(nc ? nc : 1, sizeof *tot);
 	if (tot == NULL)
@@ -279,7 +240,7 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 	for (int m = 0; m < 4; m++) {
 		sb_head(&b, sname[m], stype[m], shelp[m]);
 		for (size_t i = 0; i < nt; i++) {
-			sb_printf(&b, "%s{stream=\"", sname[m]);
+			acrt__strbuf_printf(&b, "%s{stream=\"", sname[m]);
 			sb_label(&b, rt->transports[i]->name);
 			double v = m == 0   ? (double)ts[i].depth
 			           : m == 1 ? (double)ts[i].capacity
@@ -287,7 +248,7 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 			                           ? (double)ts[i].depth / (double)ts[i].capacity
 			                           : 0.0)
 			                    : (double)ts[i].blocked_ns / 1e9;
-			sb_printf(&b, "\"} %.17g\n", v);
+			acrt__strbuf_printf(&b, "\"} %.17g\n", v);
 		}
 	}
 	free(ts);
@@ -299,20 +260,20 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 	acrt__proc_read(&ps);
 	if (ps.rss_bytes >= 0) {
 		sb_head(&b, "acrt_process_resident_memory_bytes", "gauge", "Resident set size.");
-		sb_printf(&b, "acrt_process_resident_memory_bytes %.17g\n", ps.rss_bytes);
+		acrt__strbuf_printf(&b, "acrt_process_resident_memory_bytes %.17g\n", ps.rss_bytes);
 	}
 	if (ps.cpu_seconds >= 0) {
 		sb_head(&b, "acrt_process_cpu_seconds_total", "counter",
 		        "User and system CPU time of the process.");
-		sb_printf(&b, "acrt_process_cpu_seconds_total %.17g\n", ps.cpu_seconds);
+		acrt__strbuf_printf(&b, "acrt_process_cpu_seconds_total %.17g\n", ps.cpu_seconds);
 	}
 	if (ps.open_fds >= 0) {
 		sb_head(&b, "acrt_process_open_fds", "gauge", "Open file descriptors.");
-		sb_printf(&b, "acrt_process_open_fds %ld\n", ps.open_fds);
+		acrt__strbuf_printf(&b, "acrt_process_open_fds %ld\n", ps.open_fds);
 	}
 	if (ps.threads >= 0) {
 		sb_head(&b, "acrt_process_threads", "gauge", "Threads of the process.");
-		sb_printf(&b, "acrt_process_threads %ld\n", ps.threads);
+		acrt__strbuf_printf(&b, "acrt_process_threads %ld\n", ps.threads);
 	}
 	if (b.oom) {
 		free(b.p);
