@@ -25,8 +25,8 @@
 #include "observe/metrics.h"
 #include "observe/webhook.h"
 
-#define EVAL_NS 1000000000LL       /* evaluation period */
-#define RESEND_NS 60000000000LL    /* a firing alert is re-sent every minute */
+#define EVAL_NS 1000000000LL    /* evaluation period */
+#define RESEND_NS 60000000000LL /* a firing alert is re-sent every minute */
 
 typedef enum { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE } alert_op;
 static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!="};
@@ -57,7 +57,6 @@ typedef struct series {
 	char starts_at[40];    /* RFC 3339, began firing */
 	int64_t last_sent_ns;  /* webhook */
 } series;
-
 
 struct acrt__alerts {
 	acrt__runtime *rt;

@@ -27,237 +27,7 @@
 #include "observe/log.h"
 #include "observe/metrics.h"
 
-#define API_DEFAULT_LISTEN "127.0.0.1:9464"
-#define API_MAX_BODY (64 * 1024) /* bytes; larger requests get 413 */
-#define API_CONN_TIMEOUT_S 10    /* an idle or slow connection is closed after */
-#define API_MAX_CONNECTIONS 4096 /* at most; lowered to fit RLIMIT_NOFILE */
-#define API_FD_RESERVE 256       /* descriptors left for the components */
-#define API_TOKEN_BYTES 32       /* random bytes of a generated token (64 hex) */
-#define API_TOKEN_MAX 4096       /* longest token read from a file */
-
-typedef struct api_token {
-	unsigned char digest[SHA256_DIGEST_LENGTH]; /* compared, never the token */
-	char *generated_path; /* the file we wrote (removed at stop), or NULL */
-	char *generated;      /* its content, to check before removing it */
-} api_token;
-
-struct acrt__api {
-	acrt__runtime *rt;
-	struct MHD_Daemon *d;
-	int epoll_fd;
-	api_token read, write;
-	char *token_dir;                   /* <blueprint dir>/.acrt when we created files in it */
-	char *tls_cert, *tls_key, *tls_ca; /* PEM, alive while the daemon runs */
-	bool verify_client;                /* tls.client_ca: check each peer */
-	char *addr_path, *addr_content;    /* <dir>/.acrt/api.addr, removed at stop */
-	/* /metrics, rendered at most every METRICS_TTL_NS and shared by the scrapes
-	 * in between (MHD responses are refcounted): a scraper hammering the API
-	 * cannot make the runtime read every counter and lock every stream for
-	 * each request. Only the supervising thread touches these. */
-	struct MHD_Response *metrics;
-	int64_t metrics_at;
-};
-
-#define METRICS_TTL_NS (100 * 1000000LL)
-
-/* ---- Configuration ------------------------------------------------------- */
-
-static char *
-resolve(const char *dir, const char *path)
-{
-	if (path[0] == '/' || dir == NULL)
-		return strdup(path);
-	size_t n = strlen(dir) + strlen(path) + 2;
-	char *p = malloc(n);
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", dir, path);
-	return p;
-}
-
-static void
-digest(const char *tok, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
-{
-	SHA256((const unsigned char *)tok, len, out);
-}
-
-int
-acrt__secret_file_read(const char *path, size_t max, char **out)
-{
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	char *buf = malloc(max + 2);
-	if (buf == NULL) {
-		fclose(f);
-		return -1;
-	}
-	size_t n = fread(buf, 1, max + 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *s = buf;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	size_t len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-	                   s[len - 1] == '\n'))
-		len--;
-	int rc = -2;
-	if (len > 0 && n <= max && memchr(s, '\0', len) == NULL && (*out = strndup(s, len)) != NULL)
-		rc = 0;
-	explicit_bzero(buf, max + 2);
-	free(buf);
-	return rc;
-}
-
-/* Reads a token file: its content without surrounding whitespace. */
-static int
-token_from_file(const char *path, api_token *t)
-{
-	char *tok = NULL;
-	int rc = acrt__secret_file_read(path, API_TOKEN_MAX, &tok);
-	if (rc == -1) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: cannot read token file %s: %s", path,
-		          strerror(errno));
-		return -1;
-	}
-	if (rc != 0) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "api: token file %s must hold one token (1 to %d bytes)", path,
-		          API_TOKEN_MAX);
-		return -1;
-	}
-	size_t len = strlen(tok);
-	digest(tok, len, t->digest);
-	explicit_bzero(tok, len);
-	free(tok);
-	return 0;
-}
-
-/* Generates a random token into <dir>/<name> (0600; dir 0700). A file that
- * cannot be written is a warning: the token then exists only in memory. */
-static int
-token_generate(acrt__api *api, const char *dir, const char *name, api_token *t)
-{
-	unsigned char raw[API_TOKEN_BYTES];
-	size_t got = 0;
-	while (got < sizeof raw) {
-		ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: getrandom failed: %s",
-			          strerror(errno));
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	char hex[2 * API_TOKEN_BYTES + 2];
-	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-	explicit_bzero(raw, sizeof raw);
-	digest(hex, 2 * API_TOKEN_BYTES, t->digest);
-
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
-		          "api: cannot create %s (%s): the generated %s is not saved", dir,
-		          strerror(errno), name);
-		explicit_bzero(hex, sizeof hex);
-		return 0;
-	}
-	struct stat st;
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
-		          "api: %s is not a directory of ours: the generated %s is not saved", dir,
-		          name);
-		explicit_bzero(hex, sizeof hex);
-		return 0;
-	}
-	(void)chmod(dir, 0700);
-	if (api->token_dir == NULL)
-		api->token_dir = strdup(dir);
-	char *path = resolve(dir, name);
-	if (path == NULL)
-		return -1;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	hex[2 * API_TOKEN_BYTES] = '\n';
-	hex[2 * API_TOKEN_BYTES + 1] = '\0';
-	if (fd < 0 || fchmod(fd, 0600) != 0 ||
-	    write(fd, hex, 2 * API_TOKEN_BYTES + 1) != 2 * API_TOKEN_BYTES + 1) {
-		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
-		          "api: cannot write %s (%s): the generated token is not saved", path,
-		          strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		explicit_bzero(hex, sizeof hex);
-		return 0;
-	}
-	close(fd);
-	t->generated_path = path;
-	t->generated = strdup(hex);
-	explicit_bzero(hex, sizeof hex);
-	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "api: generated a %s token into %s (mode 0600)",
-	          strncmp(name, "read", 4) == 0 ? "read" : "write", path);
-	return 0;
-}
-
-static void
-token_forget(api_token *t)
-{
-	if (t->generated_path != NULL) {
-		/* Remove it unless another run has replaced it meanwhile. */
-		char buf[2 * API_TOKEN_BYTES + 8];
-		FILE *f = fopen(t->generated_path, "re");
-		if (f != NULL) {
-			size_t n = fread(buf, 1, sizeof buf - 1, f);
-			fclose(f);
-			buf[n] = '\0';
-			if (t->generated != NULL && strcmp(buf, t->generated) == 0)
-				(void)unlink(t->generated_path);
-			explicit_bzero(buf, sizeof buf);
-		}
-	}
-	free(t->generated_path);
-	if (t->generated != NULL) {
-		explicit_bzero(t->generated, strlen(t->generated));
-		free(t->generated);
-	}
-	memset(t, 0, sizeof *t);
-}
-
-static int
-load_tokens(acrt__api *api, const json_t *conf)
-{
-	const char *dir = api->rt->bp->dir;
-	const json_t *auth = json_object_get(conf, "auth");
-	static const char *const keys[2] = {"read_token_file", "write_token_file"};
-	static const char *const files[2] = {"read.token", "write.token"};
-	api_token *toks[2] = {&api->read, &api->write};
-	char *gen_dir = resolve(dir, ".acrt");
-	if (gen_dir == NULL)
-		return -1;
-	int rc = 0;
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		const json_t *v = json_object_get(auth, keys[i]);
-		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-			          "api: runtime.api.auth.%s must be a path", keys[i]);
-			rc = -1;
-		} else if (json_is_string(v)) {
-			char *path = resolve(dir, json_string_value(v));
-			rc = path != NULL ? token_from_file(path, toks[i]) : -1;
-			free(path);
-		} else {
-			rc = token_generate(api, gen_dir, files[i], toks[i]);
-		}
-	}
-	free(gen_dir);
-	if (rc == 0 &&
-	    CRYPTO_memcmp(api->read.digest, api->write.digest, SHA256_DIGEST_LENGTH) == 0)
-		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
-		          "api: the read and write tokens are the same: read clients can write");
-	return rc;
-}
+#include "observe/api_int.h"
 
 /* ---- Listening ------------------------------------------------------------ */
 
@@ -345,179 +115,6 @@ format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
 	}
 }
 
-/* ---- TLS and the address file ------------------------------------------- */
-
-/* Reads a whole PEM file into a NUL-terminated buffer; logs one line naming
- * the file on failure. */
-static char *
-read_pem(const char *dir, const char *key, const json_t *v)
-{
-	if (!json_is_string(v)) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: runtime.api.tls.%s must be a path",
-		          key);
-		return NULL;
-	}
-	char *path = resolve(dir, json_string_value(v));
-	if (path == NULL)
-		return NULL;
-	char *buf = NULL;
-	FILE *f = fopen(path, "re");
-	long len = -1;
-	if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (1L << 24) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)len, f) == (size_t)len) {
-			buf[len] = '\0';
-		} else {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	int err = errno;
-	if (f != NULL)
-		fclose(f);
-	if (buf == NULL || len == 0 || strstr(buf, "-----BEGIN ") == NULL) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: cannot read the TLS %s file %s: %s",
-		          key, path, buf == NULL && len != 0 ? strerror(err) : "not a PEM file");
-		if (buf != NULL)
-			explicit_bzero(buf, (size_t)len);
-		free(buf);
-		buf = NULL;
-	}
-	free(path);
-	return buf;
-}
-
-/* runtime.api.tls: {cert, key, client_ca}. 0 without TLS or when loaded. */
-static int
-load_tls(acrt__api *api, const json_t *conf)
-{
-	const json_t *tls = json_object_get(conf, "tls");
-	if (tls == NULL || json_is_null(tls))
-		return 0;
-	if (!json_is_object(tls)) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "api: runtime.api.tls must be a map {cert, key, client_ca}");
-		return -1;
-	}
-	const char *dir = api->rt->bp->dir;
-	const char *k;
-	const json_t *v;
-	json_object_foreach((json_t *)tls, k, v)
-	{
-		if (strcmp(k, "cert") != 0 && strcmp(k, "key") != 0 &&
-		    strcmp(k, "client_ca") != 0) {
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-			          "api: unknown key '%s' in runtime.api.tls (cert, key, client_ca)",
-			          k);
-			return -1;
-		}
-	}
-	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "api: runtime.api.tls is set but libmicrohttpd was built without TLS");
-		return -1;
-	}
-	if ((api->tls_cert = read_pem(dir, "cert", json_object_get(tls, "cert"))) == NULL ||
-	    (api->tls_key = read_pem(dir, "key", json_object_get(tls, "key"))) == NULL)
-		return -1;
-	const json_t *ca = json_object_get(tls, "client_ca");
-	if (ca != NULL && !json_is_null(ca)) {
-		if ((api->tls_ca = read_pem(dir, "client_ca", ca)) == NULL)
-			return -1;
-		api->verify_client = true;
-	}
-	return 0;
-}
-
-/* With client_ca, GnuTLS asks the client for a certificate (libmicrohttpd
- * requests it, it does not require it): the peer is verified here. */
-static bool
-client_verified(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (ci == NULL || ci->tls_session == NULL)
-		return false;
-	unsigned status = 1;
-	if (gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status) !=
-	    GNUTLS_E_SUCCESS)
-		return false;
-	return status == 0;
-}
-
-static void
-free_secret(char **p)
-{
-	if (*p != NULL)
-		explicit_bzero(*p, strlen(*p));
-	free(*p);
-	*p = NULL;
-}
-
-/* Writes <blueprint dir>/.acrt/api.addr (0600): the base URL actually served,
- * for `acrt top`. A failure is a warning. */
-static void
-addr_write(acrt__api *api, const char *url)
-{
-	char *dir = resolve(api->rt->bp->dir, ".acrt");
-	if (dir == NULL)
-		return;
-	struct stat st;
-	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || lstat(dir, &st) != 0 ||
-	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "api: cannot use %s: no api.addr written",
-		          dir);
-		free(dir);
-		return;
-	}
-	if (api->token_dir == NULL)
-		api->token_dir = strdup(dir);
-	char *path = resolve(dir, "api.addr");
-	free(dir);
-	if (path == NULL)
-		return;
-	size_t n = strlen(url) + 2;
-	char *content = malloc(n);
-	if (content == NULL) {
-		free(path);
-		return;
-	}
-	snprintf(content, n, "%s\n", url);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, content, n - 1) != (ssize_t)(n - 1)) {
-		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "api: cannot write %s: %s", path,
-		          strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		free(content);
-		return;
-	}
-	close(fd);
-	api->addr_path = path;
-	api->addr_content = content;
-}
-
-/* Removes api.addr unless another run has replaced it meanwhile. */
-static void
-addr_remove(acrt__api *api)
-{
-	if (api->addr_path != NULL) {
-		char buf[160] = "";
-		FILE *f = fopen(api->addr_path, "re");
-		if (f != NULL) {
-			size_t n = fread(buf, 1, sizeof buf - 1, f);
-			fclose(f);
-			buf[n] = '\0';
-			if (strcmp(buf, api->addr_content) == 0)
-				(void)unlink(api->addr_path);
-		}
-	}
-	free(api->addr_path);
-	free(api->addr_content);
-	api->addr_path = api->addr_content = NULL;
-}
-
 /* ---- Requests ------------------------------------------------------------- */
 
 typedef enum { AUTH_NONE, AUTH_READ, AUTH_WRITE } auth_level;
@@ -540,7 +137,7 @@ authenticate(acrt__api *api, struct MHD_Connection *c)
 	if (len == 0)
 		return AUTH_NONE;
 	unsigned char d[SHA256_DIGEST_LENGTH];
-	digest(h, len, d);
+	acrt__api_digest(h, len, d);
 	int w = CRYPTO_memcmp(d, api->write.digest, sizeof d) == 0;
 	int r = CRYPTO_memcmp(d, api->read.digest, sizeof d) == 0;
 	return w ? AUTH_WRITE : r ? AUTH_READ : AUTH_NONE;
@@ -690,7 +287,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	*con_cls = api;
-	if (api->verify_client && !client_verified(c))
+	if (api->verify_client && !acrt__api_client_verified(c))
 		return reply_error(
 		    c, MHD_HTTP_FORBIDDEN,
 		    "a client certificate signed by runtime.api.tls.client_ca is required");
@@ -762,12 +359,12 @@ acrt__api_stop(acrt__api *api)
 		MHD_stop_daemon(api->d); /* closes the listening socket too */
 	if (api->metrics != NULL)
 		MHD_destroy_response(api->metrics);
-	free_secret(&api->tls_key);
+	acrt__api_free_secret(&api->tls_key);
 	free(api->tls_cert);
 	free(api->tls_ca);
-	addr_remove(api);
-	token_forget(&api->read);
-	token_forget(&api->write);
+	acrt__api_addr_remove(api);
+	acrt__api_token_forget(&api->read);
+	acrt__api_token_forget(&api->write);
 	if (api->token_dir != NULL)
 		(void)rmdir(api->token_dir); /* only when empty */
 	free(api->token_dir);
@@ -799,7 +396,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		return -1;
 	api->rt = rt;
 	api->epoll_fd = -1;
-	if (load_tokens(api, conf) != 0 || load_tls(api, conf) != 0) {
+	if (acrt__api_load_tokens(api, conf) != 0 || acrt__api_load_tls(api, conf) != 0) {
 		acrt__api_stop(api);
 		return -1;
 	}
@@ -863,7 +460,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	              "api_tls", tls, "api_client_certificates", api->verify_client);
 	acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "api listening on %s", url);
 	json_decref(extra);
-	addr_write(api, url);
+	acrt__api_addr_write(api, url);
 	*out = api;
 	return 0;
 }

@@ -211,4 +211,3 @@ acrt__webhook_stop(acrt__webhook *wh)
 	free(wh);
 	curl_global_cleanup();
 }
-
