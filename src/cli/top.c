@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/common.h"
 #include "observe/api.h"
 
 #define TOP_DEFAULT_LISTEN "127.0.0.1:9464"
@@ -45,18 +46,6 @@ on_signal(int sig)
 	stop_flag = 1;
 }
 
-static char *
-join(const char *dir, const char *path)
-{
-	if (path[0] == '/' || dir == NULL)
-		return strdup(path);
-	size_t n = strlen(dir) + strlen(path) + 2;
-	char *p = malloc(n);
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", dir, path);
-	return p;
-}
-
 /* A small file's content without surrounding whitespace, or NULL. */
 static char *
 read_trimmed(const char *path)
@@ -73,7 +62,7 @@ locate(const acrt__blueprint *bp, top_opts *o)
 	const json_t *tls = json_object_get(api, "tls");
 	bool https = json_is_object(tls) && json_object_get(tls, "cert") != NULL;
 
-	char *addr_file = join(bp->dir, ".acrt/api.addr");
+	char *addr_file = acrt__path_join(bp->dir, ".acrt/api.addr");
 	char *url = addr_file != NULL ? read_trimmed(addr_file) : NULL;
 	free(addr_file);
 	if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
@@ -117,8 +106,8 @@ locate(const acrt__blueprint *bp, top_opts *o)
 
 	const json_t *auth = json_object_get(api, "auth");
 	const json_t *rf = json_object_get(auth, "read_token_file");
-	char *tok_path =
-	    join(bp->dir, json_is_string(rf) ? json_string_value(rf) : ".acrt/read.token");
+	char *tok_path = acrt__path_join(bp->dir, json_is_string(rf) ? json_string_value(rf)
+	                                                             : ".acrt/read.token");
 	if (tok_path == NULL)
 		return 1;
 	char *tok = read_trimmed(tok_path);

@@ -4,6 +4,7 @@
  * NULL descriptor, so that the validator can say so instead of "unknown type".
  */
 #include "components/registry.h"
+#include "core/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +33,7 @@ static const acrt__builtin builtins[] = {
 char *
 acrt__config_path(acrt_ctx *ctx, const char *key)
 {
-	const char *p = acrt_config_string(ctx, key, "");
-	char *out = NULL;
-	if (p[0] == '/')
-		return strdup(p);
-	if (asprintf(&out, "%s/%s", acrt_base_dir(ctx), p) < 0)
-		return NULL;
-	return out;
+	return acrt__path_join(acrt_base_dir(ctx), acrt_config_string(ctx, key, ""));
 }
 
 const acrt__builtin *

@@ -7,6 +7,7 @@
  */
 #include "core/common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -91,6 +92,18 @@ acrt__strdup(const char *s)
 	if (d != NULL)
 		memcpy(d, s, n);
 	return d;
+}
+
+char *
+acrt__path_join(const char *dir, const char *path)
+{
+	if (path[0] == '/' || dir == NULL)
+		return strdup(path);
+	size_t n = strlen(dir) + strlen(path) + 2;
+	char *p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", dir, path);
+	return p;
 }
 
 size_t

@@ -63,6 +63,10 @@ void acrt__alloc_fail_after(long n);
  * when disabled). */
 long acrt__alloc_fail_after_pending(void);
 
+/* `path` if absolute (or dir is NULL), else "dir/path"; from plain malloc
+ * (free() it). NULL when out of memory. */
+char *acrt__path_join(const char *dir, const char *path);
+
 /* Per-thread fast PRNG (xoshiro256**), seeded from getrandom(). */
 uint64_t acrt__rand64(void);
 

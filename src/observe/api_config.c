@@ -23,18 +23,6 @@
 
 /* ---- Configuration ------------------------------------------------------- */
 
-char *
-acrt__api_resolve(const char *dir, const char *path)
-{
-	if (path[0] == '/' || dir == NULL)
-		return strdup(path);
-	size_t n = strlen(dir) + strlen(path) + 2;
-	char *p = malloc(n);
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", dir, path);
-	return p;
-}
-
 void
 acrt__api_digest(const char *tok, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
 {
@@ -136,7 +124,7 @@ token_generate(acrt__api *api, const char *dir, const char *name, api_token *t)
 	(void)chmod(dir, 0700);
 	if (api->token_dir == NULL)
 		api->token_dir = strdup(dir);
-	char *path = acrt__api_resolve(dir, name);
+	char *path = acrt__path_join(dir, name);
 	if (path == NULL)
 		return -1;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -194,7 +182,7 @@ acrt__api_load_tokens(acrt__api *api, const json_t *conf)
 	static const char *const keys[2] = {"read_token_file", "write_token_file"};
 	static const char *const files[2] = {"read.token", "write.token"};
 	api_token *toks[2] = {&api->read, &api->write};
-	char *gen_dir = acrt__api_resolve(dir, ".acrt");
+	char *gen_dir = acrt__path_join(dir, ".acrt");
 	if (gen_dir == NULL)
 		return -1;
 	int rc = 0;
@@ -205,7 +193,7 @@ acrt__api_load_tokens(acrt__api *api, const json_t *conf)
 			          "api: runtime.api.auth.%s must be a path", keys[i]);
 			rc = -1;
 		} else if (json_is_string(v)) {
-			char *path = acrt__api_resolve(dir, json_string_value(v));
+			char *path = acrt__path_join(dir, json_string_value(v));
 			rc = path != NULL ? token_from_file(path, toks[i]) : -1;
 			free(path);
 		} else {
@@ -232,7 +220,7 @@ read_pem(const char *dir, const char *key, const json_t *v)
 		          key);
 		return NULL;
 	}
-	char *path = acrt__api_resolve(dir, json_string_value(v));
+	char *path = acrt__path_join(dir, json_string_value(v));
 	if (path == NULL)
 		return NULL;
 	char *buf = NULL;
@@ -334,7 +322,7 @@ acrt__api_free_secret(char **p)
 void
 acrt__api_addr_write(acrt__api *api, const char *url)
 {
-	char *dir = acrt__api_resolve(api->rt->bp->dir, ".acrt");
+	char *dir = acrt__path_join(api->rt->bp->dir, ".acrt");
 	if (dir == NULL)
 		return;
 	struct stat st;
@@ -347,7 +335,7 @@ acrt__api_addr_write(acrt__api *api, const char *url)
 	}
 	if (api->token_dir == NULL)
 		api->token_dir = strdup(dir);
-	char *path = acrt__api_resolve(dir, "api.addr");
+	char *path = acrt__path_join(dir, "api.addr");
 	free(dir);
 	if (path == NULL)
 		return;

@@ -48,7 +48,6 @@ struct acrt__api {
 #define METRICS_TTL_NS (100 * 1000000LL)
 
 /* api_config.c */
-char *acrt__api_resolve(const char *dir, const char *path);
 void acrt__api_digest(const char *tok, size_t len, unsigned char out[SHA256_DIGEST_LENGTH]);
 void acrt__api_token_forget(api_token *t);
 int acrt__api_load_tokens(acrt__api *api, const json_t *conf);
