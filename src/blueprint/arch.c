@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "blueprint/bp_int.h"
+#include "core/common.h"
 #include "harness/plugin.h"
 
 static const char *const top_keys[] = {"schema_version", "system", "schemas", NULL};
@@ -320,6 +321,14 @@ config_ports(acrt__bpload *L, const acrt__comp_aux *a, acrt__comp_spec *c, bool 
 
 /* ---- Components ------------------------------------------------------------------ */
 
+/* A plugin's PATH made absolute against the blueprint's directory ("./" and
+ * relative paths alike). malloc'd; NULL when out of memory. */
+static char *
+plugin_abs_path(const acrt__bpload *L, const char *path)
+{
+	return acrt__path_join(L->bp->dir, strncmp(path, "./", 2) ? path : path + 2);
+}
+
 static int
 parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__comp_aux *a)
 {
@@ -359,18 +368,13 @@ parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__c
 	    acrt__plugin_parse_ref(impl->text, &path, &sym) < 0)
 		return acrt__err(L, impl, "implementation '%s': expected plugin:PATH#SYMBOL",
 		                 impl->text);
-	if (path[0] != '/') {
-		char *abs = NULL;
-		const char *rel = strncmp(path, "./", 2) ? path : path + 2;
-		if (asprintf(&abs, "%s/%s", L->bp->dir, rel) < 0) {
-			free(path);
-			free(sym);
-			return acrt__err(L, impl, "out of memory");
-		}
-		free(path);
-		path = abs;
+	char *abs = plugin_abs_path(L, path);
+	free(path);
+	if (abs == NULL) {
+		free(sym);
+		return acrt__err(L, impl, "out of memory");
 	}
-	c->plugin_path = path;
+	c->plugin_path = abs;
 	c->plugin_symbol = sym;
 	return 0;
 }
@@ -430,13 +434,9 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 			               "capability '%s': expected plugin:PATH#SYMBOL", k);
 			continue;
 		}
-		const char *rel = strncmp(path, "./", 2) ? path : path + 2;
 		acrt__plugin *so = NULL;
 		const acrt_capability_desc *d = NULL;
-		char *abs_path = NULL;
-		if ((path[0] == '/' ? asprintf(&abs_path, "%s", path)
-		                    : asprintf(&abs_path, "%s/%s", L->bp->dir, rel)) < 0)
-			abs_path = NULL; /* undefined after a failed asprintf */
+		char *abs_path = plugin_abs_path(L, path);
 		if (abs_path == NULL || asprintf(&abs, "plugin:%s#%s", abs_path, sym) < 0) {
 			abs = NULL;
 			rc = acrt__err(L, m->keys[i], "out of memory");
