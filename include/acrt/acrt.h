@@ -49,7 +49,7 @@ extern "C" {
 
 /* ABI version of acrt_component_desc: major changes break, minor ones append. */
 #define ACRT_ABI_MAJOR 1
-#define ACRT_ABI_MINOR 0
+#define ACRT_ABI_MINOR 1
 #define ACRT_ABI_VERSION ((uint32_t)((ACRT_ABI_MAJOR << 16) | ACRT_ABI_MINOR))
 
 typedef enum acrt_err {
@@ -134,6 +134,14 @@ typedef struct acrt_component_desc {
 	int (*idle)(acrt_ctx *ctx, void *self);
 	/* New fields are appended here; the runtime reads them only when
 	 * struct_size says the plugin has them. */
+
+	/* ABI 1.1. Optional: called once on the instance's thread when its input
+	 * has ended (every input at end of stream, drained; for a source, after
+	 * run returns), before its outputs are flushed and closed: the last chance
+	 * to emit (an aggregate flushes its open windows). Not called when the run
+	 * failed or was cancelled. Returns like process (ACRT_ERR is logged and
+	 * counted; ACRT_EFATAL stops the system). */
+	int (*finish)(acrt_ctx *ctx, void *self);
 } acrt_component_desc;
 
 /* Smallest descriptor the runtime accepts (ABI 1.0). */

@@ -17,6 +17,8 @@ extern const acrt_component_desc acrt__transformer_desc;
 extern const acrt_component_desc acrt__sink_desc;
 extern const acrt_component_desc acrt__filter_desc;
 extern const acrt_component_desc acrt__router_desc;
+extern const acrt_component_desc acrt__aggregator_desc;
+extern const acrt_component_desc acrt__store_desc;
 
 /* The config value `key` as a path: absolute as is, else relative to the
  * blueprint's directory. malloc'd (caller frees); NULL on out of memory. */
@@ -27,6 +29,15 @@ int acrt__transformer_check(const json_t *config, const char **key, char *msg, s
 int acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__filter_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__router_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__aggregator_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__store_check(const json_t *config, const char **key, char *msg, size_t len);
+/* Aggregator and Store: the group key of a JSON value (NULL: absent) as the
+ * compact JSON text with sorted object keys ("null" when absent), so distinct
+ * values give distinct keys. Written into buf when it fits in cap bytes, else
+ * into a malloc'd *heap (the caller frees it). Returns the bytes (not
+ * NUL-terminated) with their length in *len, or NULL on out of memory. */
+#define ACRT__KEY_INLINE 256
+const char *acrt__key_encode(const json_t *v, char *buf, size_t cap, char **heap, size_t *len);
 /* The Router's route target ports (see acrt__builtin.config_out_ports). */
 size_t acrt__router_out_ports(const json_t *config, const char **ports, size_t max);
 

@@ -18,6 +18,7 @@ static const char *const out_only[] = {"output", NULL};
 static const char *const xf_out[] = {"output", "error", NULL};
 static const char *const filter_out[] = {"output", "rejected", "error", NULL};
 static const char *const router_out[] = {"default", "error", NULL};
+static const char *const store_out[] = {"error", NULL};
 
 static const acrt__builtin builtins[] = {
     {"Source", &acrt__source_desc, none, out_only, acrt__source_check, NULL},
@@ -25,8 +26,8 @@ static const acrt__builtin builtins[] = {
     {"Sink", &acrt__sink_desc, in_only, none, acrt__sink_check, NULL},
     {"Filter", &acrt__filter_desc, in_only, filter_out, acrt__filter_check, NULL},
     {"Router", &acrt__router_desc, in_only, router_out, acrt__router_check, acrt__router_out_ports},
-    {"Aggregator", NULL, in_only, out_only, NULL, NULL},
-    {"Store", NULL, in_only, none, NULL, NULL},
+    {"Aggregator", &acrt__aggregator_desc, in_only, xf_out, acrt__aggregator_check, NULL},
+    {"Store", &acrt__store_desc, in_only, store_out, acrt__store_check, NULL},
     {"APIEndpoint", NULL, none, out_only, NULL, NULL},
 };
 

@@ -192,11 +192,32 @@ run_consumer(acrt_ctx *ctx)
 	}
 }
 
-/* Ends an instance's process phase: flush what it emitted, end its output
- * streams, and end the instances chained below it (they ran on this thread). */
+/* The descriptor's optional finish hook (ABI 1.1: read only when struct_size
+ * has it), once the input has ended. Returns ACRT_OK or the code that stops. */
+static int
+run_finish(acrt_ctx *ctx)
+{
+	const acrt_component_desc *d = ctx->comp->desc;
+	if (d->struct_size < offsetof(acrt_component_desc, finish) + sizeof d->finish ||
+	    d->finish == NULL || !ctx->set_up)
+		return ACRT_OK;
+	int rc = d->finish(ctx, ctx->self);
+	if (ctx->fatal != 0) /* a chained component failed under it (and was reported) */
+		return ctx->fatal;
+	if (rc == ACRT_OK || rc == ACRT_ECANCELED)
+		return rc;
+	acrt__ctx_report_error(ctx, NULL, rc);
+	return rc == ACRT_EFATAL ? rc : ACRT_OK;
+}
+
+/* Ends an instance's process phase: its finish hook, flush what it emitted,
+ * end its output streams, and end the instances chained below it (they ran on
+ * this thread). */
 static int
 finish_instance(acrt_ctx *ctx, int rc)
 {
+	if (rc == ACRT_OK)
+		rc = run_finish(ctx);
 	if (rc == ACRT_OK)
 		rc = acrt__ctx_flush_all(ctx);
 	else if (rc != ACRT_ECANCELED)

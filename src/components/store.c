@@ -1,0 +1,303 @@
+/*
+ * store.c - the built-in Store: a keyed upsert of every event, by the value of
+ * its `key` field; the last event of each key wins.
+ *
+ * Without `path`, into the instance's managed keyed state (acrt_state_*), so
+ * the runtime's checkpoints capture it and --resume restores it: entry key =
+ * the compact JSON of the key value (acrt__key_encode: distinct JSON values
+ * are distinct keys), entry value = the event's JSON bytes.
+ *
+ * With `path`, into a SQLite database at that path (relative to the blueprint;
+ * parent directories are created): table `store(key TEXT PRIMARY KEY, value
+ * TEXT)`, value = the event's JSON text, key = the key value's text when it is
+ * a string, else its compact JSON (so the string "1" and the number 1 are the
+ * same row there). WAL, synchronous=NORMAL; upserts are grouped into
+ * transactions committed every STORE_TX_MAX events, whenever the instance goes
+ * idle, when the input ends and at cleanup. An upsert is idempotent, so a
+ * replay after --resume converges to the same rows; the database itself is
+ * not part of the checkpoints.
+ *
+ * An event that is not a JSON object, or whose key field is absent or null,
+ * fails: it goes to port `error` (dropped when unbound), is logged and counted
+ * (counter `missing_key` or `invalid_events`). At cleanup the Store logs how
+ * many keys it holds.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "components/builtins.h"
+
+#define STORE_TX_MAX 4096
+
+static const acrt_prop store_props[] = {
+    {"key", ACRT_PROP_STRING, 1, 0, 0, NULL, "field whose value is the key of the upsert"},
+    {"path", ACRT_PROP_STRING, 0, 0, 0, NULL,
+     "SQLite database (relative to the blueprint); absent: managed state"},
+    {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
+};
+
+int
+acrt__store_check(const json_t *config, const char **key, char *msg, size_t len)
+{
+	if (json_string_length(json_object_get(config, "key")) == 0) {
+		*key = "key";
+		snprintf(msg, len, "expected a field name (a non-empty string)");
+		return -1;
+	}
+	const json_t *p = json_object_get(config, "path");
+	if (p != NULL && json_string_length(p) == 0) {
+		*key = "path";
+		snprintf(msg, len, "expected a file path (a non-empty string)");
+		return -1;
+	}
+	return 0;
+}
+
+typedef struct store {
+	const char *key;      /* the key field, borrowed from the config */
+	char *path;           /* SQLite mode: the database file; NULL: managed state */
+	sqlite3 *db;          /* SQLite mode */
+	sqlite3_stmt *upsert; /* INSERT ... ON CONFLICT DO UPDATE */
+	bool in_tx;           /* a transaction is open */
+	int pending;          /* upserts in it */
+} store;
+
+/* Fails the event: it goes to port `error` (dropped when unbound or undeclared). */
+static int
+fail_event(acrt_ctx *ctx, acrt_event *ev, const char *counter, const char *fmt, const char *arg)
+{
+	acrt_count(ctx, counter, 1);
+	int rc = acrt_emit(ctx, "error", acrt_event_ref(ev));
+	if (rc != ACRT_OK && rc != ACRT_ENOENT)
+		return rc;
+	return acrt_fail(ctx, fmt, arg);
+}
+
+/* ---- SQLite ------------------------------------------------------------------- */
+
+static int
+sql_fail(acrt_ctx *ctx, store *s, const char *what)
+{
+	return acrt_fail(ctx, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int
+sql_commit(acrt_ctx *ctx, store *s)
+{
+	if (!s->in_tx)
+		return ACRT_OK;
+	s->in_tx = false;
+	s->pending = 0;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = sql_fail(ctx, s, "commit");
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	return ACRT_OK;
+}
+
+static int
+sql_upsert(acrt_ctx *ctx, store *s, const json_t *kv, acrt_event *ev)
+{
+	char kbuf[ACRT__KEY_INLINE];
+	char *kheap = NULL;
+	size_t klen;
+	const char *k;
+	if (json_is_string(kv)) {
+		k = json_string_value(kv);
+		klen = json_string_length(kv);
+	} else if ((k = acrt__key_encode(kv, kbuf, sizeof kbuf, &kheap, &klen)) == NULL) {
+		return acrt_fail(ctx, "out of memory");
+	}
+	size_t vlen;
+	const char *v = acrt_event_data(ev, &vlen);
+	int rc = ACRT_OK;
+	if (v == NULL) {
+		rc = acrt_fail(ctx, "out of memory");
+		goto out;
+	}
+	if (!s->in_tx) {
+		if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+			rc = sql_fail(ctx, s, "begin");
+			goto out;
+		}
+		s->in_tx = true;
+	}
+	/* SQLITE_STATIC: the statement is stepped and reset before k and v go */
+	if (sqlite3_bind_text64(s->upsert, 1, k, klen, SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK ||
+	    sqlite3_bind_text64(s->upsert, 2, v, vlen, SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK ||
+	    sqlite3_step(s->upsert) != SQLITE_DONE)
+		rc = sql_fail(ctx, s, "upsert");
+	(void)sqlite3_reset(s->upsert);
+	(void)sqlite3_clear_bindings(s->upsert);
+	if (rc == ACRT_OK && ++s->pending >= STORE_TX_MAX)
+		rc = sql_commit(ctx, s);
+out:
+	free(kheap);
+	return rc;
+}
+
+static int
+mkdirs_for(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(path, 0755);
+		*p = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+sql_open(acrt_ctx *ctx, store *s)
+{
+	static const char schema[] = "PRAGMA journal_mode=WAL;"
+	                             "PRAGMA synchronous=NORMAL;"
+	                             "CREATE TABLE IF NOT EXISTS store(key TEXT PRIMARY KEY, "
+	                             "value TEXT);";
+	static const char upsert[] = "INSERT INTO store(key, value) VALUES(?1, ?2) "
+	                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	if ((s->path = acrt__config_path(ctx, "path")) == NULL)
+		return acrt_fail(ctx, "out of memory");
+	if (mkdirs_for(s->path) != 0)
+		return acrt_fail(ctx, "cannot create the directory of '%s': %s", s->path,
+		                 strerror(errno));
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK)
+		return s->db != NULL ? sql_fail(ctx, s, "open")
+		                     : acrt_fail(ctx, "%s: open: out of memory", s->path);
+	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(ctx, s, "create table");
+	if (sqlite3_prepare_v2(s->db, upsert, -1, &s->upsert, NULL) != SQLITE_OK)
+		return sql_fail(ctx, s, "prepare");
+	return ACRT_OK;
+}
+
+/* The number of keys in the table, or -1. */
+static long long
+sql_count(store *s)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM store", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	(void)sqlite3_finalize(st);
+	return n;
+}
+
+/* ---- The component ----------------------------------------------------------- */
+
+static void
+store_free(store *s)
+{
+	if (s == NULL)
+		return;
+	(void)sqlite3_finalize(s->upsert);
+	(void)sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+static int
+store_setup(acrt_ctx *ctx, void **self)
+{
+	store *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return acrt_fail(ctx, "out of memory");
+	s->key = acrt_config_string(ctx, "key", NULL);
+	if (s->key == NULL) {
+		free(s);
+		return acrt_fail(ctx, "'key' is required");
+	}
+	if (acrt_config_string(ctx, "path", NULL) != NULL) {
+		int rc = sql_open(ctx, s);
+		if (rc != ACRT_OK) {
+			store_free(s);
+			return rc;
+		}
+	} else if (acrt_state_count(ctx) > 0) {
+		acrt_log(ctx, ACRT_LOG_INFO, "resumed with %zu key(s)", acrt_state_count(ctx));
+	}
+	*self = s;
+	return ACRT_OK;
+}
+
+static int
+store_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
+{
+	store *s = self;
+	(void)port;
+	const json_t *in = acrt_event_json(ev);
+	if (!json_is_object(in))
+		return fail_event(ctx, ev, "invalid_events", "%s",
+		                  in == NULL ? "payload is not valid JSON"
+		                             : "payload is not a JSON object");
+	const json_t *kv = json_object_get(in, s->key);
+	if (kv == NULL || json_is_null(kv))
+		return fail_event(ctx, ev, "missing_key", "no key: field '%s' is absent or null",
+		                  s->key);
+	if (s->db != NULL)
+		return sql_upsert(ctx, s, kv, ev);
+
+	char kbuf[ACRT__KEY_INLINE];
+	char *kheap = NULL;
+	size_t klen, vlen;
+	const char *k = acrt__key_encode(kv, kbuf, sizeof kbuf, &kheap, &klen);
+	const void *v = k != NULL ? acrt_event_data(ev, &vlen) : NULL;
+	int rc = ACRT_OK;
+	if (v == NULL || acrt_state_put(ctx, k, klen, v, vlen) != ACRT_OK)
+		rc = acrt_fail(ctx, "out of memory");
+	free(kheap);
+	return rc;
+}
+
+/* Nothing waiting: commit, so that readers of the database see every event
+ * that reached the Store. */
+static int
+store_idle(acrt_ctx *ctx, void *self)
+{
+	store *s = self;
+	return s->db != NULL ? sql_commit(ctx, s) : ACRT_OK;
+}
+
+static void
+store_cleanup(acrt_ctx *ctx, void *self)
+{
+	store *s = self;
+	if (s == NULL)
+		return;
+	if (s->db != NULL) {
+		if (sql_commit(ctx, s) != ACRT_OK)
+			acrt_log(ctx, ACRT_LOG_ERROR, "final commit failed: %s",
+			         sqlite3_errmsg(s->db));
+		acrt_log(ctx, ACRT_LOG_INFO, "store holds %lld key(s) in %s", sql_count(s),
+		         s->path);
+	} else {
+		acrt_log(ctx, ACRT_LOG_INFO, "store holds %zu key(s) in managed state",
+		         acrt_state_count(ctx));
+	}
+	store_free(s);
+}
+
+const acrt_component_desc acrt__store_desc = {
+    .abi_version = ACRT_ABI_VERSION,
+    .struct_size = sizeof(acrt_component_desc),
+    .name = "Store",
+    .props = store_props,
+    .setup = store_setup,
+    .process = store_process,
+    .cleanup = store_cleanup,
+    .idle = store_idle,
+    .finish = store_idle,
+};
