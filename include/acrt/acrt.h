@@ -120,7 +120,12 @@ typedef struct acrt_component_desc {
 	/* Optional: the component's own loop (sources). Return ACRT_OK when done or
 	 * when acrt_stopping() says so; the runtime then closes its outputs. */
 	int (*run)(acrt_ctx *ctx, void *self);
-	/* Optional: own state for checkpoints (a later release). */
+	/* Optional: own state for checkpoints (docs/STATE.md), called on the
+	 * instance's thread between two deliveries when a checkpoint barrier has
+	 * reached it. snapshot stores a malloc'd buffer in *buf (the runtime frees
+	 * it) describing everything processed so far; restore is called after
+	 * setup on `acrt run --resume` with the bytes of the last checkpoint
+	 * (borrowed). Managed keyed state (acrt_state_*) needs neither. */
 	int (*snapshot)(acrt_ctx *ctx, void *self, void **buf, size_t *len);
 	int (*restore)(acrt_ctx *ctx, void *self, const void *buf, size_t len);
 	/* Optional: ACRT_OK when healthy. Called from another thread: keep it cheap. */
@@ -311,6 +316,31 @@ typedef struct acrt_batch_info {
 } acrt_batch_info;
 
 ACRT_API const acrt_batch_info *acrt_batch(acrt_ctx *ctx);
+
+/* ---- Managed keyed state (docs/STATE.md) -----------------------------------
+ * Each instance owns a map of byte keys to byte values, checkpointed with the
+ * system (runtime.state) and restored by `acrt run --resume` before setup.
+ * Call from the instance's own callbacks only (setup, process, run, snapshot,
+ * cleanup); it is not thread-safe across instances and needs no locking.
+ * Keys and values are copied in. acrt_state_get() lends the stored value: it
+ * stays valid until the next put or del on this instance. Values and keys may
+ * be empty (len 0) and hold any bytes.
+ */
+/* ACRT_OK with *val and *vlen set, or ACRT_ENOENT. */
+ACRT_API int acrt_state_get(acrt_ctx *ctx, const void *key, size_t klen, const void **val,
+                            size_t *vlen);
+/* Inserts or replaces. ACRT_ENOMEM on out of memory (the old value stays). */
+ACRT_API int acrt_state_put(acrt_ctx *ctx, const void *key, size_t klen, const void *val,
+                            size_t vlen);
+/* ACRT_OK, or ACRT_ENOENT when the key was absent. */
+ACRT_API int acrt_state_del(acrt_ctx *ctx, const void *key, size_t klen);
+/* Calls fn for every entry, in no particular order, until fn returns non-zero
+ * (which is then returned). fn must not put or del. */
+typedef int (*acrt_state_fn)(void *arg, const void *key, size_t klen, const void *val,
+                             size_t vlen);
+ACRT_API int acrt_state_iter(acrt_ctx *ctx, acrt_state_fn fn, void *arg);
+/* Number of entries. */
+ACRT_API size_t acrt_state_count(acrt_ctx *ctx);
 
 #ifdef __cplusplus
 }

@@ -82,6 +82,16 @@ typedef struct acrt__blueprint {
 	int log_level;               /* acrt_log_level, runtime.logging.level (info) */
 	acrt__log_format log_format; /* runtime.logging.format (auto) */
 	bool chaining;               /* runtime.chaining (true): fuse 1:1 bindings */
+	/* runtime.state (docs/STATE.md): checkpoints run when the mapping is given. */
+	struct {
+		bool on;
+		char *adapter;           /* sqlite_snapshot (default) | redis_snapshot | inmem_ephemeral */
+		char *path;              /* sqlite: absolute; default <dir>/state/<system>.db */
+		char *redis_url;         /* redis: ${VAR}-expanded; default redis://127.0.0.1:6379 */
+		double interval_s;       /* checkpoint_interval_s (10); 0 = only on demand/shutdown */
+		int64_t align_timeout_ms; /* checkpoint_timeout_ms (10000): abort a barrier past it */
+		int64_t retain;          /* newest complete checkpoints kept (5) */
+	} state;
 	json_t *runtime;             /* the raw runtime: mapping, for later releases */
 
 	size_t *topo; /* n_comps indices: a topological order (allow_cycle edges ignored) */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "blueprint/bp_int.h"
+#include "core/common.h"
 
 static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
                                        "component_overrides", NULL};
@@ -18,6 +19,10 @@ static const char *const buf_keys[] = {"default_size", NULL};
 static const char *const to_keys[] = {"startup_timeout_ms", "shutdown_timeout_ms", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};
 static const char *const ovr_keys[] = {"config", "configuration", "replicas", NULL};
+static const char *const state_keys[] = {"adapter", "redis_url", "path", "checkpoint_interval_s",
+                                          "checkpoint_timeout_ms", "retain", NULL};
+static const char *const adapters[] = {"sqlite_snapshot", "redis_snapshot", "inmem_ephemeral",
+                                       NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const formats[] = {"auto", "text", "json", NULL};
 
@@ -58,6 +63,64 @@ pick(acrt__bpload *L, const acrt__ynode *map, const char *key, const char *const
 	return acrt__err(L, acrt__ynode_get(map, key), "%s: '%s' is not one of %s%s", key, s,
 	                 !strcmp(key, "level") ? "debug, info, warn, error" : "json, text, auto",
 	                 hint);
+}
+
+/* runtime.state into bp->state (defaults for what is absent). */
+static int
+parse_state(acrt__bpload *L, const acrt__ynode *m)
+{
+	acrt__blueprint *bp = L->bp;
+	const char *s = NULL;
+	int64_t v;
+	int r, rc = acrt__check_keys(L, m, state_keys, "in runtime.state");
+	bp->state.on = true;
+	if ((r = acrt__get_str(L, m, "adapter", &s)) < 0) {
+		rc = -1;
+	} else if (r == 1) {
+		size_t i = 0;
+		while (adapters[i] && strcmp(adapters[i], s) != 0)
+			i++;
+		if (adapters[i] == NULL) {
+			char hint[128];
+			acrt__hint(hint, sizeof hint, s, adapters, (size_t)-1);
+			rc = acrt__err(L, acrt__ynode_get(m, "adapter"),
+			               "adapter: '%s' is not one of sqlite_snapshot, redis_snapshot, "
+			               "inmem_ephemeral%s",
+			               s, hint);
+		} else if (!(bp->state.adapter = strdup(s))) {
+			return acrt__err(L, m, "out of memory");
+		}
+	}
+	if ((r = acrt__get_str(L, m, "path", &s)) < 0)
+		rc = -1;
+	else if (r == 1 && !(bp->state.path = acrt__path_join(bp->dir, s)))
+		return acrt__err(L, m, "out of memory");
+	if ((r = acrt__get_str(L, m, "redis_url", &s)) < 0)
+		rc = -1;
+	else if (r == 1 && strncmp(s, "redis://", 8) != 0)
+		rc = acrt__err(L, acrt__ynode_get(m, "redis_url"),
+		               "redis_url: expected redis://[:password@]host:port[/db]");
+	else if (r == 1 && !(bp->state.redis_url = strdup(s)))
+		return acrt__err(L, m, "out of memory");
+	const acrt__ynode *iv = acrt__ynode_get(m, "checkpoint_interval_s");
+	if (iv && iv->kind != ACRT__Y_NULL) {
+		double d = iv->kind == ACRT__Y_INT ? (double)iv->i : iv->f;
+		if (iv->kind != ACRT__Y_INT && iv->kind != ACRT__Y_FLOAT)
+			rc = acrt__err_type(L, iv, "checkpoint_interval_s", "a number");
+		else if (!(d >= 0 && d <= 86400))
+			rc = acrt__err(L, iv, "checkpoint_interval_s must be between 0 and 86400");
+		else
+			bp->state.interval_s = d;
+	}
+	if ((r = acrt__get_int(L, m, "checkpoint_timeout_ms", 1, &v)) < 0)
+		rc = -1;
+	else if (r == 1)
+		bp->state.align_timeout_ms = v;
+	if ((r = acrt__get_int(L, m, "retain", 1, &v)) < 0)
+		rc = -1;
+	else if (r == 1)
+		bp->state.retain = v;
+	return rc;
 }
 
 static int
@@ -117,8 +180,13 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 		rc = -1;
 	else if (r == 1)
 		bp->chaining = chaining;
-	/* Later releases: shape only. */
-	static const char *const maps[] = {"batching", "state", "api", NULL};
+	m = NULL;
+	if ((r = acrt__get_map(L, rt, "state", &m)) < 0)
+		rc = -1;
+	else if (r == 1 && parse_state(L, m) < 0)
+		rc = -1;
+	/* Shape only here; read by their subsystems. */
+	static const char *const maps[] = {"batching", "api", NULL};
 	for (const char *const *k = maps; *k; k++)
 		if (acrt__get_map(L, rt, *k, &m) < 0)
 			rc = -1;
@@ -188,8 +256,8 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 	int r = acrt__get_int(L, val, "replicas", 1, &v);
 	if (r < 0)
 		rc = -1;
-	else if (r == 1 && v > 1024)
-		rc = acrt__err(L, acrt__ynode_get(val, "replicas"), "replicas must be <= 1024");
+	else if (r == 1 && v > 64)
+		rc = acrt__err(L, acrt__ynode_get(val, "replicas"), "replicas must be <= 64");
 	else if (r == 1)
 		c->replicas = (int)v;
 	return rc;

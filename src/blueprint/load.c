@@ -57,6 +57,9 @@ acrt__blueprint_free(acrt__blueprint *bp)
 	json_decref(bp->runtime);
 	free(bp->topo);
 	free(bp->dir);
+	free(bp->state.adapter);
+	free(bp->state.path);
+	free(bp->state.redis_url);
 	free(bp->arch_path);
 	free(bp->deploy_path);
 	free(bp->name);
@@ -156,6 +159,9 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
 	bp->startup_timeout_ms = 30000;
 	bp->shutdown_timeout_ms = 10000;
 	bp->chaining = true;
+	bp->state.interval_s = 10;
+	bp->state.align_timeout_ms = 10000;
+	bp->state.retain = 5;
 	bp->log_level = ACRT_LOG_INFO;
 	bp->log_format = ACRT__LOG_FORMAT_AUTO;
 	bp->schemas = json_object();

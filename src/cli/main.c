@@ -42,10 +42,10 @@ static const struct {
 } commands[] = {
     {"run", acrt__cmd_run},       {"validate", acrt__cmd_validate}, {"help", acrt__cmd_help},
     {"schema", acrt__cmd_schema}, {"graph", acrt__cmd_graph},       {"lock", acrt__cmd_lock},
-    {"top", acrt__cmd_top},
+    {"top", acrt__cmd_top},       {"checkpoints", acrt__cmd_checkpoints},
 };
 
-static const char *const later[] = {"checkpoints", "tap"};
+static const char *const later[] = {"tap"};
 
 int
 main(int argc, char **argv)

@@ -73,8 +73,11 @@ acrt__cmd_run(int argc, char **argv)
 			deployment = a + 13;
 		} else if (strcmp(a, "--update-lock") == 0) {
 			update_lock = true;
-		} else if (strncmp(a, "--resume", 8) == 0 || strcmp(a, "--watch") == 0 ||
-		           strncmp(a, "--node", 6) == 0) {
+		} else if (strcmp(a, "--resume") == 0) {
+			opts.resume = "";
+		} else if (strncmp(a, "--resume=", 9) == 0) {
+			opts.resume = a + 9;
+		} else if (strcmp(a, "--watch") == 0 || strncmp(a, "--node", 6) == 0) {
 			return acrt__cli_usage_error("run: '%s' is not available in this release",
 			                             a);
 		} else if (a[0] == '-') {

@@ -1,13 +1,17 @@
 /*
  * builtins.h - descriptors and config checks of the built-in component types,
  * for registry.c. Each lives in its own file (source.c, transformer.c,
- * filter.c, router.c, sink.c) and uses only the public ABI of acrt.h, like a
- * plugin would (jq.c is their shared libjq helper).
+ * filter.c, router.c, sink.c, apiendpoint.c) and uses only the public ABI of
+ * acrt.h, like a plugin would (jq.c is their shared libjq helper). The
+ * APIEndpoint also uses a few internals: its output's capacity
+ * (harness/ctx_query.h), the HTTP helpers it shares with the API
+ * (observe/httpd.h) and a draft event's trace id (traceparent).
  */
 #ifndef ACRT_BUILTINS_H
 #define ACRT_BUILTINS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "acrt/acrt.h"
@@ -19,10 +23,14 @@ extern const acrt_component_desc acrt__filter_desc;
 extern const acrt_component_desc acrt__router_desc;
 extern const acrt_component_desc acrt__aggregator_desc;
 extern const acrt_component_desc acrt__store_desc;
+extern const acrt_component_desc acrt__endpoint_desc;
 
 /* The config value `key` as a path: absolute as is, else relative to the
  * blueprint's directory. malloc'd (caller frees); NULL on out of memory. */
 char *acrt__config_path(acrt_ctx *ctx, const char *key);
+/* True during setup when `acrt run --resume` found state for this instance
+ * (restore will be called next): a file sink then keeps its file. */
+bool acrt__ctx_resuming(acrt_ctx *ctx);
 
 int acrt__source_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__transformer_check(const json_t *config, const char **key, char *msg, size_t len);
@@ -31,6 +39,7 @@ int acrt__filter_check(const json_t *config, const char **key, char *msg, size_t
 int acrt__router_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__aggregator_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__store_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__endpoint_check(const json_t *config, const char **key, char *msg, size_t len);
 /* Aggregator and Store: the group key of a JSON value (NULL: absent) as the
  * compact JSON text with sorted object keys ("null" when absent), so distinct
  * values give distinct keys. Written into buf when it fits in cap bytes, else

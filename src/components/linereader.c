@@ -97,6 +97,7 @@ acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **lin
 			*line = lr->buf + lr->start;
 			*len = (size_t)(nl - (lr->buf + lr->start));
 			lr->start = (size_t)(nl - lr->buf) + 1;
+			lr->consumed += *len + 1;
 			return 1;
 		}
 		if (lr->eof) {
@@ -104,6 +105,7 @@ acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **lin
 				*line = lr->buf + lr->start;
 				*len = lr->end - lr->start;
 				lr->start = lr->end;
+				lr->consumed += *len;
 				return 1;
 			}
 			return 0;

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "acrt/acrt.h"
 
@@ -19,6 +20,7 @@ typedef struct acrt__linereader {
 	char *buf;
 	size_t cap, start, end;
 	bool eof;
+	uint64_t consumed; /* bytes of the lines returned so far, newlines included */
 } acrt__linereader;
 
 int acrt__lr_init(acrt__linereader *lr, int fd);

@@ -103,8 +103,10 @@ sink_setup(acrt_ctx *ctx, void **self)
 		s->path = acrt__config_path(ctx, "path");
 		if (s->path == NULL)
 			goto nomem;
+		/* Resuming: keep the file; restore truncates it to the checkpoint. */
+		int trunc = acrt__ctx_resuming(ctx) ? 0 : O_TRUNC;
 		if (mkdirs_for(s->path) != 0 ||
-		    (s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		    (s->fd = open(s->path, O_WRONLY | O_CREAT | trunc | O_CLOEXEC, 0644)) < 0) {
 			int e = errno;
 			acrt_fail(ctx, "cannot open '%s' for writing: %s", s->path, strerror(e));
 			free(s->path);
@@ -160,6 +162,48 @@ sink_idle(acrt_ctx *ctx, void *self)
 	return ACRT_OK;
 }
 
+/* Checkpoints: the file's length once everything received is written, as 8
+ * little-endian bytes; restore truncates the file back to it, so a resumed
+ * run's output holds every event exactly once (docs/STATE.md). */
+static int
+sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
+{
+	sink *s = self;
+	if (!s->own_fd)
+		return ACRT_OK; /* stdout and null keep nothing */
+	if (s->n > 0 && sink_write_out(s) != 0)
+		return acrt_fail(ctx, "write failed: %s", strerror(errno));
+	off_t off = lseek(s->fd, 0, SEEK_CUR);
+	unsigned char *b = malloc(8);
+	if (off < 0 || b == NULL) {
+		free(b);
+		return acrt_fail(ctx, "cannot read the offset of '%s'", s->path);
+	}
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)((uint64_t)off >> (8 * i));
+	*buf = b;
+	*len = 8;
+	return ACRT_OK;
+}
+
+static int
+sink_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
+{
+	sink *s = self;
+	const unsigned char *b = buf;
+	uint64_t off = 0;
+	if (!s->own_fd || len == 0)
+		return ACRT_OK;
+	if (len != 8)
+		return acrt_fail(ctx, "restore: expected 8 bytes of offset, got %zu", len);
+	for (int i = 0; i < 8; i++)
+		off |= (uint64_t)b[i] << (8 * i);
+	if (ftruncate(s->fd, (off_t)off) != 0 || lseek(s->fd, (off_t)off, SEEK_SET) < 0)
+		return acrt_fail(ctx, "restore: cannot truncate '%s' to %llu bytes: %s", s->path,
+		                 (unsigned long long)off, strerror(errno));
+	return ACRT_OK;
+}
+
 static void
 sink_cleanup(acrt_ctx *ctx, void *self)
 {
@@ -182,6 +226,8 @@ const acrt_component_desc acrt__sink_desc = {
     .props = sink_props,
     .setup = sink_setup,
     .process = sink_process,
+    .snapshot = sink_snapshot,
+    .restore = sink_restore,
     .cleanup = sink_cleanup,
     .idle = sink_idle,
 };

@@ -60,6 +60,11 @@ typedef struct source {
 	int fd;
 	bool follow;
 	char *path;
+	/* Position for checkpoints: the next sequence number, or the byte offset
+	 * of the next line not yet emitted. Advanced only after an emit returns, so
+	 * a barrier taken inside acrt_emit() snapshots the event as not sent. */
+	int64_t next;
+	uint64_t offset;
 } source;
 
 static int
@@ -95,20 +100,63 @@ source_setup(acrt_ctx *ctx, void **self)
 		}
 		s->follow = acrt_config_bool(ctx, "follow", 0);
 	}
+	s->next = 1;
 	*self = s;
+	return ACRT_OK;
+}
+
+/* Checkpoints: the position as 8 little-endian bytes (docs/STATE.md). */
+static int
+source_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
+{
+	source *s = self;
+	(void)ctx;
+	uint64_t v = s->kind == 0 ? (uint64_t)s->next : s->offset;
+	unsigned char *b = malloc(8);
+	if (b == NULL)
+		return ACRT_ENOMEM;
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	*buf = b;
+	*len = 8;
+	return ACRT_OK;
+}
+
+static int
+source_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
+{
+	source *s = self;
+	const unsigned char *b = buf;
+	uint64_t v = 0;
+	if (len == 0)
+		return ACRT_OK; /* nothing saved */
+	if (len != 8)
+		return acrt_fail(ctx, "restore: expected 8 bytes of position, got %zu", len);
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	if (s->kind == 0) {
+		s->next = (int64_t)v;
+	} else if (s->kind == 1) {
+		if (lseek(s->fd, (off_t)v, SEEK_SET) < 0)
+			return acrt_fail(ctx, "restore: cannot seek '%s' to %llu: %s", s->path,
+			                 (unsigned long long)v, strerror(errno));
+		s->offset = v;
+	} else if (v > 0) {
+		acrt_log(ctx, ACRT_LOG_WARN, "stdin cannot be rewound: resuming reads from where it is");
+	}
 	return ACRT_OK;
 }
 
 static int
 run_sequence(acrt_ctx *ctx, source *s)
 {
-	int64_t start = acrt_now_ns(ctx);
+	int64_t start = acrt_now_ns(ctx), first = s->next;
 	double ns_per_event = s->rate > 0 ? 1e9 / s->rate : 0;
-	for (int64_t n = 1; s->count < 0 || n <= s->count; n++) {
+	for (int64_t n = first; s->count < 0 || n <= s->count; n = ++s->next) {
 		if (acrt_stopping(ctx))
 			return ACRT_OK;
 		if (ns_per_event > 0) {
-			int64_t due = start + (int64_t)((double)(n - 1) * ns_per_event);
+			int64_t due = start + (int64_t)((double)(n - first) * ns_per_event);
 			if (acrt_now_ns(ctx) < due) {
 				int rc = acrt_sleep_until(ctx, due);
 				if (rc != ACRT_OK)
@@ -137,20 +185,24 @@ run_lines(acrt_ctx *ctx, source *s)
 	acrt__linereader lr;
 	if (acrt__lr_init(&lr, s->fd) != 0)
 		return acrt_fail(ctx, "out of memory");
+	lr.consumed = s->offset; /* restored: the file was positioned there */
 	int rc;
 	const char *line;
 	size_t len;
 	uint64_t lineno = 0;
 	while ((rc = acrt__lr_next(&lr, ctx, s->follow, &line, &len)) == 1) {
 		lineno++;
-		if (len == 0 || (len == 1 && line[0] == '\r'))
+		if (len == 0 || (len == 1 && line[0] == '\r')) {
+			s->offset = lr.consumed;
 			continue;
+		}
 		json_error_t jerr;
 		json_t *j = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
 		if (j == NULL) {
 			acrt_log(ctx, ACRT_LOG_WARN, "line %llu is not valid JSON (%s); skipped",
 			         (unsigned long long)lineno, jerr.text);
 			acrt_count(ctx, "invalid_lines", 1);
+			s->offset = lr.consumed;
 			continue;
 		}
 		acrt_event *ev = acrt_event_new_json(ctx, j);
@@ -160,6 +212,7 @@ run_lines(acrt_ctx *ctx, source *s)
 		}
 		if ((rc = acrt_emit(ctx, "output", ev)) != ACRT_OK)
 			break;
+		s->offset = lr.consumed;
 	}
 	acrt__lr_free(&lr);
 	return rc < 0 ? rc : ACRT_OK;
@@ -191,5 +244,7 @@ const acrt_component_desc acrt__source_desc = {
     .props = source_props,
     .setup = source_setup,
     .run = source_run,
+    .snapshot = source_snapshot,
+    .restore = source_restore,
     .cleanup = source_cleanup,
 };

@@ -9,8 +9,10 @@
 #include "core/inbox.h"
 
 #include <sched.h>
+#include <string.h>
 
 #include "core/common.h"
+#include "core/event.h"
 
 #define SPIN_ROUNDS 64
 #ifndef YIELD_ROUNDS
@@ -65,19 +67,81 @@ acrt__inbox_destroy(acrt__inbox *ib)
 }
 
 int
-acrt__inbox_cursor_init(acrt__inbox_cursor *c, const acrt__inbox *ib)
+acrt__inbox_cursor_init(acrt__inbox_cursor *c, const acrt__inbox *ib, unsigned consumer)
 {
-	c->next = 0;
-	c->n_done = 0;
+	memset(c, 0, sizeof *c);
+	c->consumer = consumer;
 	c->done = acrt__calloc(ib->n ? ib->n : 1, sizeof *c->done);
-	return c->done != NULL ? 0 : -1;
+	c->blocked = acrt__calloc(ib->n ? ib->n : 1, sizeof *c->blocked);
+	if (c->done == NULL || c->blocked == NULL) {
+		acrt__inbox_cursor_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Gives up the alignment in progress (its checkpoint was abandoned). */
+static void
+unblock_all(const acrt__inbox *ib, acrt__inbox_cursor *c)
+{
+	for (size_t i = 0; i < ib->n; i++)
+		c->blocked[i] = false;
+	c->n_blocked = 0;
+	if (c->bar_ev != NULL)
+		acrt_event_unref(c->bar_ev);
+	c->bar_ev = NULL;
 }
 
 void
 acrt__inbox_cursor_free(acrt__inbox_cursor *c)
 {
 	acrt__free(c->done);
+	acrt__free(c->blocked);
+	if (c->bar_ev != NULL)
+		acrt_event_unref(c->bar_ev);
 	c->done = NULL;
+	c->blocked = NULL;
+	c->bar_ev = NULL;
+}
+
+static bool
+abandoned(const acrt__inbox *ib, uint64_t id)
+{
+	return ib->aborted != NULL && id <= atomic_load_explicit(ib->aborted, memory_order_acquire);
+}
+
+/* Every input has delivered the barrier or ended: hand it out, unblock. */
+static size_t
+aligned(const acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, acrt__rx_status *st)
+{
+	evs[0] = c->bar_ev;
+	c->bar_ev = NULL;
+	c->bar_last = c->bar_id;
+	unblock_all(ib, c);
+	*st = ACRT__RX_BARRIER;
+	return 1;
+}
+
+/* Input idx delivered barrier b. Returns true when it completes alignment. */
+static bool
+on_barrier(const acrt__inbox *ib, acrt__inbox_cursor *c, size_t idx, acrt_event *b)
+{
+	uint64_t id = b->barrier_id;
+	if (id <= c->bar_last || abandoned(ib, id)) {
+		acrt_event_unref(b);
+		return false;
+	}
+	if (c->n_blocked > 0 && id != c->bar_id)
+		unblock_all(ib, c); /* a newer checkpoint: the older one was abandoned */
+	if (c->n_blocked == 0) {
+		c->bar_id = id;
+		c->bar_ev = b;
+	} else {
+		acrt_event_unref(b);
+	}
+	c->blocked[idx] = true;
+	c->n_blocked++;
+	return c->n_blocked + c->n_done == ib->n;
 }
 
 /* One pass over the inputs; returns the count taken, or 0 with *st. */
@@ -85,12 +149,19 @@ static size_t
 inbox_pass(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max, size_t *port,
            acrt__rx_status *st)
 {
+	if (c->n_blocked > 0 && abandoned(ib, c->bar_id))
+		unblock_all(ib, c);
 	for (size_t i = 0; i < ib->n; i++) {
 		size_t idx = (c->next + i) % ib->n;
-		if (c->done[idx])
+		if (c->done[idx] || c->blocked[idx])
 			continue;
 		acrt__rx_status s;
-		size_t k = ib->in[idx]->ops->try_recv(ib->in[idx], evs, max, &s);
+		size_t k = ib->in[idx]->ops->try_recv(ib->in[idx], c->consumer, evs, max, &s);
+		if (k > 0 && evs[0]->kind == ACRT__EV_BARRIER) { /* always alone */
+			if (on_barrier(ib, c, idx, evs[0]))
+				return aligned(ib, c, evs, st);
+			continue;
+		}
 		if (k > 0) {
 			*port = ib->port[idx];
 			c->next = idx + 1;
@@ -104,6 +175,8 @@ inbox_pass(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max,
 		if (s == ACRT__RX_EOS) {
 			c->done[idx] = true;
 			c->n_done++;
+			if (c->n_blocked > 0 && c->n_blocked + c->n_done == ib->n)
+				return aligned(ib, c, evs, st);
 		}
 	}
 	*st = c->n_done == ib->n ? ACRT__RX_EOS : ACRT__RX_EMPTY;

@@ -33,6 +33,13 @@ typedef struct stream {
 	uint32_t lazy_batch; /* a lazy send wakes consumers from this depth on */
 	bool cancelled;
 	acrt__waitq *rx;
+	/* Checkpoint barriers (protected by mu): */
+	uint32_t consumers;     /* receiving replicas, 1..64 */
+	uint32_t barriers;      /* barrier items in the ring */
+	uint64_t bar_seen;      /* consumers that have taken the head barrier */
+	acrt_event *bar_wait;   /* a barrier waiting for the other producers */
+	uint32_t bar_arrived;   /* producers that have sent it */
+	uint64_t bar_gen;       /* bumped when a waiting barrier is released */
 	/* statistics, protected by mu */
 	uint64_t sent, received, blocked_ns;
 } stream;
@@ -108,22 +115,55 @@ stream_kick(acrt__transport *t)
 		acrt__waitq_notify(s->rx);
 }
 
+/* The head is a barrier: hand it to `consumer` once; the last consumer to
+ * take it removes it. Returns 1, or 0 when this consumer already has it. */
 static size_t
-stream_try_recv(acrt__transport *t, acrt_event **evs, size_t max, acrt__rx_status *st)
+take_barrier(stream *s, unsigned consumer, acrt_event **evs, bool *others)
+{
+	uint64_t bit = 1ull << consumer, all = s->consumers >= 64 ? ~0ull : (1ull << s->consumers) - 1;
+	if (s->bar_seen & bit)
+		return 0;
+	s->bar_seen |= bit;
+	if (s->bar_seen != all) {
+		evs[0] = acrt_event_ref(s->ring[s->head]);
+		return 1;
+	}
+	evs[0] = s->ring[s->head]; /* the ring's own reference */
+	if (++s->head == s->cap)
+		s->head = 0;
+	s->count--;
+	s->barriers--;
+	s->bar_seen = 0;
+	*others = s->consumers > 1; /* replicas parked behind it may go on */
+	return 1;
+}
+
+static size_t
+stream_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
+                acrt__rx_status *st)
 {
 	stream *s = (stream *)t;
 	size_t k = 0;
-	bool wake = false;
+	bool wake = false, others = false;
 
 	pthread_mutex_lock(&s->mu);
 	if (s->cancelled) {
 		*st = ACRT__RX_CANCELED;
 	} else if (s->count == 0) {
 		*st = s->producers == 0 ? ACRT__RX_EOS : ACRT__RX_EMPTY;
+	} else if (s->barriers > 0 && s->ring[s->head]->kind == ACRT__EV_BARRIER) {
+		k = take_barrier(s, consumer, evs, &others);
+		*st = k > 0 ? ACRT__RX_ITEMS : ACRT__RX_EMPTY;
+		wake = s->send_waiters > 0;
 	} else {
 		k = s->count < max ? s->count : max;
 		for (size_t i = 0; i < k; i++) {
-			evs[i] = s->ring[s->head];
+			acrt_event *ev = s->ring[s->head];
+			if (s->barriers > 0 && ev->kind == ACRT__EV_BARRIER) {
+				k = i; /* stop in front of it */
+				break;
+			}
+			evs[i] = ev;
 			if (++s->head == s->cap)
 				s->head = 0;
 		}
@@ -135,7 +175,92 @@ stream_try_recv(acrt__transport *t, acrt_event **evs, size_t max, acrt__rx_statu
 	pthread_mutex_unlock(&s->mu);
 	if (wake)
 		pthread_cond_broadcast(&s->not_full);
+	if (others)
+		acrt__waitq_notify(s->rx);
 	return k;
+}
+
+/* Puts the waiting barrier into the ring (waiting for space until deadline)
+ * and releases the producers waiting on it. Called with mu held. */
+static int
+enqueue_barrier(stream *s, int64_t deadline)
+{
+	int rc = ACRT_OK;
+	while (s->count == s->cap && !s->cancelled) {
+		s->send_waiters++;
+		int w = acrt__cond_wait_until(&s->not_full, &s->mu, deadline);
+		s->send_waiters--;
+		if (w == ETIMEDOUT && s->count == s->cap)
+			break;
+	}
+	if (s->cancelled)
+		rc = ACRT_ECANCELED;
+	else if (s->count == s->cap)
+		rc = ACRT_ETIMEDOUT;
+	if (rc == ACRT_OK) {
+		s->ring[(s->head + s->count) % s->cap] = s->bar_wait;
+		s->count++;
+		s->barriers++;
+	} else {
+		acrt_event_unref(s->bar_wait);
+	}
+	s->bar_wait = NULL;
+	s->bar_arrived = 0;
+	s->bar_gen++;
+	pthread_cond_broadcast(&s->not_full);
+	return rc;
+}
+
+static int
+stream_send_barrier(acrt__transport *t, acrt_event *ev, int64_t deadline)
+{
+	stream *s = (stream *)t;
+	int rc = ACRT_OK;
+	bool queued = false;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->cancelled || s->producers == 0) {
+		rc = s->cancelled ? ACRT_ECANCELED : ACRT_ECLOSED;
+		acrt_event_unref(ev);
+		goto out;
+	}
+	if (s->bar_wait != NULL && s->bar_wait->barrier_id == ev->barrier_id) {
+		s->bar_arrived++;
+		acrt_event_unref(ev);
+	} else { /* the first producer here (an older waiting barrier was abandoned) */
+		if (s->bar_wait != NULL)
+			acrt_event_unref(s->bar_wait);
+		s->bar_wait = ev;
+		s->bar_arrived = 1;
+	}
+	uint64_t gen = s->bar_gen;
+	for (;;) {
+		if (s->bar_gen != gen)
+			break; /* released by the producer that arrived last */
+		if (s->cancelled) {
+			rc = ACRT_ECANCELED;
+			break;
+		}
+		if (s->bar_arrived >= s->producers) { /* everyone is here (or closed) */
+			rc = enqueue_barrier(s, deadline);
+			queued = rc == ACRT_OK;
+			break;
+		}
+		if (acrt__cond_wait_until(&s->not_full, &s->mu, deadline) == ETIMEDOUT &&
+		    s->bar_gen == gen && s->bar_arrived < s->producers) {
+			if (--s->bar_arrived == 0) {
+				acrt_event_unref(s->bar_wait);
+				s->bar_wait = NULL;
+			}
+			rc = ACRT_ETIMEDOUT;
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&s->mu);
+	if (queued)
+		acrt__waitq_notify(s->rx);
+	return rc;
 }
 
 static void
@@ -146,7 +271,10 @@ stream_close(acrt__transport *t)
 	pthread_mutex_lock(&s->mu);
 	if (s->producers > 0 && --s->producers == 0)
 		last = true;
+	bool bar = s->bar_wait != NULL; /* producers waiting on it may now be all */
 	pthread_mutex_unlock(&s->mu);
+	if (bar && !last)
+		pthread_cond_broadcast(&s->not_full);
 	if (last) {
 		pthread_cond_broadcast(&s->not_full);
 		acrt__waitq_notify(s->rx);
@@ -186,6 +314,9 @@ stream_destroy(acrt__transport *t)
 	size_t left = s->count;
 	for (uint32_t i = 0; i < s->count; i++)
 		acrt_event_unref(s->ring[(s->head + i) % s->cap]);
+	left -= s->barriers; /* events, not barriers */
+	if (s->bar_wait != NULL)
+		acrt_event_unref(s->bar_wait);
 	acrt__free(s->ring);
 	pthread_cond_destroy(&s->not_full);
 	pthread_mutex_destroy(&s->mu);
@@ -199,6 +330,7 @@ static const acrt__transport_ops local_ops = {
     .send = stream_send,
     .kick = stream_kick,
     .try_recv = stream_try_recv,
+    .send_barrier = stream_send_barrier,
     .close = stream_close,
     .cancel = stream_cancel,
     .stats = stream_stats,
@@ -206,9 +338,11 @@ static const acrt__transport_ops local_ops = {
 };
 
 acrt__transport *
-acrt__stream_new(const char *name, size_t capacity, unsigned producers, acrt__waitq *rx)
+acrt__stream_new(const char *name, size_t capacity, unsigned producers, unsigned consumers,
+                 acrt__waitq *rx)
 {
-	if (capacity == 0 || capacity > UINT32_MAX / 2 || rx == NULL)
+	if (capacity == 0 || capacity > UINT32_MAX / 2 || rx == NULL || consumers == 0 ||
+	    consumers > 64)
 		return NULL;
 	stream *s = acrt__calloc(1, sizeof *s);
 	if (s == NULL)
@@ -225,6 +359,7 @@ acrt__stream_new(const char *name, size_t capacity, unsigned producers, acrt__wa
 	s->cap = (uint32_t)capacity;
 	s->lazy_batch = s->cap / 4 < 256 ? (s->cap + 3) / 4 : 256;
 	s->producers = producers;
+	s->consumers = consumers;
 	s->rx = rx;
 	return &s->base;
 
@@ -243,7 +378,7 @@ acrt__transport_recv(acrt__transport *t, acrt__waitq *rx, acrt_event **evs, size
 {
 	for (;;) {
 		uint64_t key = acrt__waitq_key(rx);
-		size_t k = t->ops->try_recv(t, evs, max, st);
+		size_t k = t->ops->try_recv(t, 0, evs, max, st);
 		if (k > 0 || *st != ACRT__RX_EMPTY)
 			return k;
 		if (acrt__waitq_wait(rx, key, deadline) == ACRT_ETIMEDOUT) {

@@ -11,6 +11,9 @@
  *      there is no hand-off to a parked receiver that could then be cancelled).
  *   3. EOS is reported only when producers == 0 and count == 0.
  *   4. send() reports exactly how many events it took; the caller keeps the rest.
+ *   5. A barrier in the ring stays at its place until every consumer has
+ *      taken it; no consumer receives anything queued behind it before that.
+ *      Barriers are not counted in sent/received (those count events).
  */
 #ifndef ACRT_STREAM_H
 #define ACRT_STREAM_H
@@ -21,10 +24,11 @@
 #include "core/waitq.h"
 
 /* Creates a local transport of `capacity` events with `producers` open producer
- * handles, notifying `rx` (shared by the consumer group; not owned). The name
- * is copied. Returns NULL on out of memory or capacity 0. */
+ * handles and `consumers` receiving replicas (1..64), notifying `rx` (shared
+ * by the consumer group; not owned). The name is copied. Returns NULL on out
+ * of memory or a bad size. */
 acrt__transport *acrt__stream_new(const char *name, size_t capacity, unsigned producers,
-                                  acrt__waitq *rx);
+                                  unsigned consumers, acrt__waitq *rx);
 
 /* Blocking receive from one transport (for tests and single-input consumers):
  * returns the number taken (> 0), or 0 with *st = EOS, CANCELED or, at the

@@ -31,7 +31,8 @@ typedef enum acrt__rx_status {
 	ACRT__RX_ITEMS = 0, /* items were returned */
 	ACRT__RX_EMPTY,     /* nothing now; more may come */
 	ACRT__RX_EOS,       /* every producer closed and the transport is drained */
-	ACRT__RX_CANCELED   /* cancelled: nothing more will be delivered */
+	ACRT__RX_CANCELED,  /* cancelled: nothing more will be delivered */
+	ACRT__RX_BARRIER    /* inbox only: a checkpoint barrier has aligned (inbox.h) */
 } acrt__rx_status;
 
 #define ACRT__SEND_LAZY 1u
@@ -54,8 +55,20 @@ typedef struct acrt__transport_ops {
 	            unsigned flags);
 	/* Wakes parked consumers if the transport holds anything. Never blocks. */
 	void (*kick)(acrt__transport *t);
-	/* Never blocks: takes up to max events into evs and returns how many. */
-	size_t (*try_recv)(acrt__transport *t, acrt_event **evs, size_t max, acrt__rx_status *st);
+	/* Never blocks: takes up to max events into evs and returns how many.
+	 * `consumer` is the receiving replica (0 .. consumers-1). A checkpoint
+	 * barrier is always returned alone, and to every consumer once: a
+	 * consumer that has taken barrier N sees nothing more from this transport
+	 * (ACRT__RX_EMPTY) until every consumer has taken it, so no replica runs
+	 * ahead of a barrier the others have not reached. */
+	size_t (*try_recv)(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
+	                   acrt__rx_status *st);
+	/* Sends checkpoint barrier ev (kind ACRT__EV_BARRIER; takes the caller's
+	 * reference) once every open producer has sent it: a producer that comes
+	 * first waits here, sending nothing else, until the others arrive, close,
+	 * or the deadline passes (ACRT_ETIMEDOUT: the barrier is dropped and its
+	 * checkpoint will be aborted). Blocks for space like send(). */
+	int (*send_barrier)(acrt__transport *t, acrt_event *ev, int64_t deadline);
 	/* One producer is done; after the last, consumers see EOS once drained. */
 	void (*close)(acrt__transport *t);
 	/* Wakes every waiter; sends and receives fail with ACRT_ECANCELED from now. */

@@ -14,6 +14,7 @@
 
 #include "core/common.h"
 #include "core/event.h"
+#include "harness/checkpoint.h"
 #include "harness/runtime.h"
 #include "observe/log.h"
 
@@ -181,8 +182,8 @@ drop_batches(acrt_ctx *ctx)
 }
 
 /* Delivers every batch still open (end of stream: closed by "drain"). */
-static int
-drain_batches(acrt_ctx *ctx)
+int
+acrt__batching_drain(acrt_ctx *ctx)
 {
 	for (size_t p = 0; p < ctx->comp->spec->n_inputs; p++) {
 		int rc = deliver_batch(ctx, p, "drain");
@@ -268,8 +269,17 @@ acrt__run_batching_consumer(acrt_ctx *ctx)
 				return ACRT_ECANCELED;
 			}
 			if (st == ACRT__RX_EOS)
-				return drain_batches(ctx);
+				return acrt__batching_drain(ctx);
 			continue; /* the deadline: expire_batches closes the batch */
+		}
+		if (st == ACRT__RX_BARRIER) { /* State hook (issue 6): batches, snapshot, forward */
+			rc = acrt__ckpt_barrier(ctx, evs[0]->barrier_id);
+			acrt_event_unref(evs[0]);
+			if (rc != ACRT_OK) {
+				drop_batches(ctx);
+				return rc;
+			}
+			continue;
 		}
 		rc = add_to_batch(ctx, port, evs, n);
 		if (rc != ACRT_OK) {

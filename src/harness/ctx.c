@@ -17,6 +17,7 @@
 
 #include "core/common.h"
 #include "core/event.h"
+#include "harness/checkpoint.h"
 #include "harness/runtime.h"
 #include "observe/enrich.h" /* error enrichment hook (issue 5) */
 #include "observe/log.h"
@@ -269,6 +270,13 @@ acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev)
 int
 acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
+	if (acrt__unlikely(acrt__ckpt_due(ctx))) { /* a source, between two events */
+		int brc = acrt__ckpt_source_barrier(ctx);
+		if (brc != ACRT_OK) {
+			acrt_event_unref(ev);
+			return brc;
+		}
+	}
 	acrt__cap_call *call = ctx->cur_call;
 	if (acrt__likely(call == NULL || ev == NULL || !acrt__chain_has_send_hooks(ctx->chain)))
 		return emit_impl(ctx, port, ev);
@@ -372,6 +380,8 @@ int
 acrt_stopping(acrt_ctx *ctx)
 {
 	acrt__runtime *rt = ctx->rt;
+	if (acrt__unlikely(acrt__ckpt_due(ctx)))
+		(void)acrt__ckpt_source_barrier(ctx); /* cancellation shows below */
 	return atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
 	       atomic_load_explicit(&rt->cancelled, memory_order_relaxed);
 }
@@ -396,6 +406,14 @@ acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns)
 		}
 		if (acrt__mono_ns() >= deadline_ns)
 			break;
+		if (acrt__ckpt_due(ctx)) { /* a source between two events: take the barrier */
+			pthread_mutex_unlock(&rt->mu);
+			rc = acrt__ckpt_source_barrier(ctx);
+			pthread_mutex_lock(&rt->mu);
+			if (rc != ACRT_OK)
+				break;
+			continue;
+		}
 		acrt__cond_wait_until(&rt->wake, &rt->mu, deadline_ns);
 	}
 	pthread_mutex_unlock(&rt->mu);

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/event.h"
+#include "harness/checkpoint.h"
 #include "harness/runtime.h"
 #include "harness/status.h"
 #include "observe/alerts.h" /* alerting hook (issue 5) */
@@ -186,6 +187,13 @@ run_consumer(acrt_ctx *ctx)
 				return ACRT_OK;
 			continue;
 		}
+		if (st == ACRT__RX_BARRIER) { /* aligned on every input: snapshot, forward */
+			int rc = acrt__ckpt_barrier(ctx, evs[0]->barrier_id);
+			acrt_event_unref(evs[0]);
+			if (rc != ACRT_OK)
+				return rc;
+			continue;
+		}
 		int rc = process_batch(ctx, c->spec->inputs[port].name, evs, n);
 		if (rc != ACRT_OK)
 			return rc;
@@ -218,10 +226,13 @@ finish_instance(acrt_ctx *ctx, int rc)
 {
 	if (rc == ACRT_OK)
 		rc = run_finish(ctx);
-	if (rc == ACRT_OK)
+	if (rc == ACRT_OK) {
 		rc = acrt__ctx_flush_all(ctx);
-	else if (rc != ACRT_ECANCELED)
+		if (rc == ACRT_OK)
+			acrt__ckpt_instance_end(ctx); /* State hook (issue 6): its final state */
+	} else if (rc != ACRT_ECANCELED) {
 		(void)acrt__ctx_flush_all(ctx); /* what was emitted before the failure */
+	}
 	ctx->processing = false;
 	acrt__ctx_close_outputs(ctx);
 	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
@@ -417,6 +428,10 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		/* ---- alerting hook (issue 5): a 1 s tick while rules exist ---- */
 		if (acrt__alerts_next_ns(alerts) < wake)
 			wake = acrt__alerts_next_ns(alerts);
+		/* ---- State hook (issue 6): trigger and time out checkpoints ---- */
+		int64_t ck_next = acrt__ckpt_tick(rt, now);
+		if (ck_next < wake)
+			wake = ck_next;
 		int timeout_ms = wake == ACRT__FOREVER ? -1
 		                 : wake <= now         ? 0
 		                                       : (int)((wake - now + 999999) / 1000000);
@@ -524,6 +539,9 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	if (acrt__tg_init(&rt.tg, on_cancel, &rt) != 0)
 		goto out_unwire;
 	rt.tg_ready = true;
+	/* ---- State hook (issue 6): the store, and --resume, before setup ---- */
+	if (acrt__ckpt_open(&rt, opts != NULL ? opts->resume : NULL) != 0)
+		goto out_unwire;
 
 	int64_t t0 = acrt__mono_ns();
 	int src = setup_all(&rt);
@@ -536,6 +554,10 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 				opts->abandoned = true;
 			return 1;
 		}
+		goto out_unwire;
+	}
+	if (acrt__ckpt_restore(&rt) != 0) { /* State hook (issue 6) */
+		cleanup_all(&rt);
 		goto out_unwire;
 	}
 	/* ---- API hook (issue 5): served from here until cleanup ---- */
@@ -592,6 +614,8 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 		          rc != ACRT_OK ? "a component failure" : "cancellation", lost);
 	}
 	json_decref(extra);
+	/* State hook (issue 6): a last checkpoint after a graceful end */
+	acrt__ckpt_finish(&rt, rc == ACRT_OK && !forced);
 
 	/* alerting hook (issue 5): resolves what is active, joins the sender */
 	acrt__alerts_stop(alerts);
@@ -603,6 +627,7 @@ out_unwire:
 		(void)acrt__tg_wait_until(&rt.tg, ACRT__FOREVER);
 		acrt__tg_destroy(&rt.tg);
 	}
+	acrt__ckpt_finish(&rt, false); /* when setup failed: frees the store */
 	acrt__runtime_unwire(&rt);
 	/* A signal that arrived after supervision ended must not kill us on unblock. */
 	struct timespec zero = {0, 0};

@@ -119,6 +119,15 @@ struct acrt_ctx {
 	bool in_batch;         /* a batch is being processed: acrt_batch() is set */
 	acrt_batch_info batch; /* its metadata */
 	acrt__counter events_in, events_out, errors;
+	/* ---- State hook (issue 6): managed keyed state and checkpoints ---- */
+	struct acrt__kv *kv;      /* acrt_state_*; created on first use */
+	uint64_t barrier_done;    /* the last checkpoint this instance snapshotted */
+	const _Atomic uint64_t *trigger; /* sources with checkpoints on: the newest
+	                                  * barrier to inject (checkpoint.h), else NULL */
+	size_t ck_slot;           /* index of this instance's part in a checkpoint */
+	void *restore_buf;        /* --resume: its own snapshot bytes, until restored */
+	size_t restore_len;
+	bool has_restore;         /* a part was found for this instance */
 	/* ---- API hook (issue 5): readiness, read by src/observe/metrics.c ---- */
 	atomic_int run_state; /* acrt__inst_state; release-stored when the instance ends */
 	int end_rc;           /* the code it ended with; written before run_state */
@@ -162,6 +171,8 @@ struct acrt__runtime {
 	 * until cleanup; polled by the supervising thread. ---- */
 	struct acrt__api *api;
 	int64_t started_ns; /* monotonic, when setup ended */
+	/* ---- State hook (issue 6): checkpoints, NULL when runtime.state is off */
+	struct acrt__ckpt_rt *ck;
 
 	bool quiet;    /* no status line */
 	int exit_code; /* what acrt__runtime_run returns */
@@ -170,6 +181,7 @@ struct acrt__runtime {
 /* Options from the command line. */
 typedef struct acrt__run_opts {
 	bool quiet;     /* no live status line */
+	const char *resume; /* --resume: NULL none, "" the newest checkpoint, else its id */
 	bool abandoned; /* out: a setup call hung past startup_timeout_ms and still
 	                 * runs; the caller must exit (_exit) without freeing anything */
 } acrt__run_opts;
@@ -188,6 +200,9 @@ int acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev);
 
 /* batching.c: the consumer loop of a component with batching enabled. */
 int acrt__run_batching_consumer(acrt_ctx *ctx);
+/* batching.c: delivers every open batch now (closed_by "drain"); a barrier
+ * uses it so that the batches' events go before the snapshot. */
+int acrt__batching_drain(acrt_ctx *ctx);
 
 /* ctx.c: runs a delivery through the instance's capability chain (or straight
  * to call->inner when it has none). */

@@ -14,6 +14,7 @@
 #include "core/common.h"
 #include "core/stream.h"
 #include "harness/runtime.h"
+#include "state/kv.h"
 #include "observe/log.h"
 
 static long
@@ -273,7 +274,8 @@ wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 	snprintf(name, sizeof name, "%s.%s->%s.%s", from->spec->name, b->from_port, to->spec->name,
 	         b->to_port);
 	acrt__transport *t =
-	    acrt__stream_new(name, b->buffer_size, (unsigned)from->spec->replicas, &to->inbox.wq);
+	    acrt__stream_new(name, b->buffer_size, (unsigned)from->spec->replicas,
+	                     (unsigned)to->n_inst, &to->inbox.wq);
 	if (t == NULL)
 		return -1;
 	rt->transports[rt->n_transports++] = t;
@@ -330,7 +332,7 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 	for (size_t i = 0; i < bp->n_comps; i++) {
 		acrt__comp *c = &rt->comps[i];
 		for (int r = 0; c->has_inbox && r < c->n_inst; r++)
-			if (acrt__inbox_cursor_init(&c->inst[r].cursor, &c->inbox) != 0)
+			if (acrt__inbox_cursor_init(&c->inst[r].cursor, &c->inbox, (unsigned)r) != 0)
 				goto nomem;
 	}
 	return 0;
@@ -358,6 +360,8 @@ acrt__runtime_unwire(acrt__runtime *rt)
 			acrt__free(c->inst[r].outbox);
 			acrt__chain_free(c->inst[r].chain);
 			acrt__inbox_cursor_free(&c->inst[r].cursor);
+			acrt__kv_free(c->inst[r].kv);
+			free(c->inst[r].restore_buf);
 		}
 		acrt__free(c->inst);
 		for (size_t p = 0; c->outs != NULL && p < c->spec->n_outputs; p++)

@@ -575,9 +575,10 @@ test_error_schemas_and_caps(void **state)
 	             "architecture.yaml:8:22: unknown key 'rate_limt' in capabilities of "
 	             "component 'intake' (did you mean 'rate_limit'?)");
 	write_file("architecture.yaml",
-	           HEAD "    - name: keep\n      type: Aggregator\n" SRC SINK BIND_SS);
+	           HEAD "    - name: keep\n      type: Agregator\n" SRC SINK BIND_SS);
 	expect_error(NULL, NULL,
-	             "architecture.yaml:6:13: type 'Aggregator' is not available in this release");
+	             "architecture.yaml:6:13: unknown component type 'Agregator' (did you mean "
+	             "'Aggregator'?)");
 }
 
 int

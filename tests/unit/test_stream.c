@@ -49,7 +49,7 @@ test_backpressure_blocks(void **state)
 	(void)state;
 	acrt__waitq wq;
 	assert_int_equal(acrt__waitq_init(&wq), 0);
-	acrt__transport *t = acrt__stream_new("t", 4, 1, &wq);
+	acrt__transport *t = acrt__stream_new("t", 4, 1, 1, &wq);
 	assert_non_null(t);
 	acrt_event *evs[6];
 	for (int i = 0; i < 6; i++)
@@ -66,7 +66,7 @@ test_backpressure_blocks(void **state)
 
 	acrt_event *got[4];
 	acrt__rx_status rs;
-	assert_int_equal(t->ops->try_recv(t, got, 2, &rs), 2);
+	assert_int_equal(t->ops->try_recv(t, 0, got, 2, &rs), 2);
 	assert_int_equal(tag_of(got[0]).seq, 0);
 	assert_int_equal(tag_of(got[1]).seq, 1);
 	acrt_event_unref(got[0]);
@@ -106,7 +106,7 @@ test_blocked_sender_resumes(void **state)
 	(void)state;
 	acrt__waitq wq;
 	acrt__waitq_init(&wq);
-	acrt__transport *t = acrt__stream_new("t", 1, 1, &wq);
+	acrt__transport *t = acrt__stream_new("t", 1, 1, 1, &wq);
 	acrt_event *first = mk(0, 0);
 	size_t sent;
 	assert_int_equal(t->ops->send(t, &first, 1, &sent, ACRT__FOREVER, 0), ACRT_OK);
@@ -139,7 +139,7 @@ test_end_of_stream_after_last_producer(void **state)
 	(void)state;
 	acrt__waitq wq;
 	acrt__waitq_init(&wq);
-	acrt__transport *t = acrt__stream_new("t", 8, 2, &wq);
+	acrt__transport *t = acrt__stream_new("t", 8, 2, 1, &wq);
 	acrt_event *e = mk(0, 7);
 	size_t sent;
 	t->ops->send(t, &e, 1, &sent, ACRT__FOREVER, 0);
@@ -199,8 +199,8 @@ test_cancel_wakes_waiters(void **state)
 	acrt__waitq wq_full, wq_empty;
 	acrt__waitq_init(&wq_full);
 	acrt__waitq_init(&wq_empty);
-	acrt__transport *full = acrt__stream_new("full", 1, 1, &wq_full);
-	acrt__transport *empty = acrt__stream_new("empty", 4, 1, &wq_empty);
+	acrt__transport *full = acrt__stream_new("full", 1, 1, 1, &wq_full);
+	acrt__transport *empty = acrt__stream_new("empty", 4, 1, 1, &wq_empty);
 	acrt_event *e = mk(0, 0);
 	size_t sent;
 	full->ops->send(full, &e, 1, &sent, ACRT__FOREVER, 0);
@@ -277,7 +277,7 @@ consumer(void *p)
 	worker *w = p;
 	mpmc *m = w->m;
 	acrt__inbox_cursor cur;
-	acrt__inbox_cursor_init(&cur, &m->ib);
+	acrt__inbox_cursor_init(&cur, &m->ib, 0);
 	int64_t last[NPROD];
 	for (int i = 0; i < NPROD; i++)
 		last[i] = -1;
@@ -311,7 +311,7 @@ run_mpmc(uint32_t per_producer, size_t cap, bool cancel_midway)
 {
 	mpmc m = {.per_producer = per_producer, .cancel_midway = cancel_midway};
 	acrt__inbox_init(&m.ib);
-	m.t = acrt__stream_new("mpmc", cap, NPROD, &m.ib.wq);
+	m.t = acrt__stream_new("mpmc", cap, NPROD, 1, &m.ib.wq);
 	acrt__inbox_add(&m.ib, m.t, 0);
 	m.seen = calloc((size_t)NPROD * per_producer, 1);
 	pthread_t th[NPROD + NCONS];
@@ -372,12 +372,12 @@ test_inbox_fan_in(void **state)
 	(void)state;
 	acrt__inbox ib;
 	acrt__inbox_init(&ib);
-	acrt__transport *a = acrt__stream_new("a", 4, 1, &ib.wq);
-	acrt__transport *b = acrt__stream_new("b", 4, 1, &ib.wq);
+	acrt__transport *a = acrt__stream_new("a", 4, 1, 1, &ib.wq);
+	acrt__transport *b = acrt__stream_new("b", 4, 1, 1, &ib.wq);
 	acrt__inbox_add(&ib, a, 0);
 	acrt__inbox_add(&ib, b, 1);
 	acrt__inbox_cursor cur;
-	acrt__inbox_cursor_init(&cur, &ib);
+	acrt__inbox_cursor_init(&cur, &ib, 0);
 	acrt_event *e = mk(0, 1);
 	size_t sent, port;
 	b->ops->send(b, &e, 1, &sent, ACRT__FOREVER, 0);
@@ -408,8 +408,8 @@ test_fan_out_shares_one_event(void **state)
 	acrt__waitq wq1, wq2;
 	acrt__waitq_init(&wq1);
 	acrt__waitq_init(&wq2);
-	acrt__transport *a = acrt__stream_new("a", 4, 1, &wq1);
-	acrt__transport *b = acrt__stream_new("b", 4, 1, &wq2);
+	acrt__transport *a = acrt__stream_new("a", 4, 1, 1, &wq1);
+	acrt__transport *b = acrt__stream_new("b", 4, 1, 1, &wq2);
 	int64_t live = acrt__event_live();
 	acrt_event *ev = mk(0, 42);
 	acrt__event_ref_n(ev, 1); /* one reference per target, taken before the first send */
@@ -418,8 +418,8 @@ test_fan_out_shares_one_event(void **state)
 	assert_int_equal(b->ops->send(b, &ev, 1, &sent, ACRT__FOREVER, 0), ACRT_OK);
 	acrt_event *ga, *gb;
 	acrt__rx_status st;
-	assert_int_equal(a->ops->try_recv(a, &ga, 1, &st), 1);
-	assert_int_equal(b->ops->try_recv(b, &gb, 1, &st), 1);
+	assert_int_equal(a->ops->try_recv(a, 0, &ga, 1, &st), 1);
+	assert_int_equal(b->ops->try_recv(b, 0, &gb, 1, &st), 1);
 	assert_ptr_equal(ga, ev);
 	assert_ptr_equal(gb, ev);
 	acrt_event_unref(ga);

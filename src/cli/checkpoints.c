@@ -1,0 +1,248 @@
+/*
+ * checkpoints.c - `acrt checkpoints list|show|verify|delete`: inspects the
+ * checkpoint store a blueprint's runtime.state names (docs/STATE.md), with
+ * no running system needed (SQLite's WAL lets it read while a run writes).
+ *
+ *   acrt checkpoints list   [DIR] [--deployment F] [--json]
+ *   acrt checkpoints show   ID [DIR] [--deployment F]
+ *   acrt checkpoints verify [ID] [DIR] [--deployment F]   exit 1 on a problem
+ *   acrt checkpoints delete ID [DIR] [--deployment F]
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "harness/checkpoint.h"
+#include "state/adapter.h"
+#include "state/kv.h"
+#include "state/part.h"
+
+typedef struct ck_args {
+	const char *verb, *dir, *deployment;
+	uint64_t id; /* 0: none given */
+	bool json;
+} ck_args;
+
+static int
+parse_args(int argc, char **argv, ck_args *a)
+{
+	memset(a, 0, sizeof *a);
+	if (argc < 1)
+		return acrt__cli_usage_error("checkpoints: expected list, show, verify or delete");
+	a->verb = argv[0];
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		char *end;
+		if (strcmp(s, "--json") == 0) {
+			a->json = true;
+		} else if (strcmp(s, "--deployment") == 0 || strcmp(s, "-d") == 0) {
+			if (++i == argc)
+				return acrt__cli_usage_error("checkpoints: %s needs a file", s);
+			a->deployment = argv[i];
+		} else if (strncmp(s, "--deployment=", 13) == 0) {
+			a->deployment = s + 13;
+		} else if (s[0] == '-') {
+			return acrt__cli_usage_error("checkpoints: unknown option '%s'", s);
+		} else if (a->id == 0 && s[0] >= '1' && s[0] <= '9' &&
+		           (strtoull(s, &end, 10), *end == '\0')) {
+			a->id = strtoull(s, NULL, 10);
+		} else if (a->dir == NULL) {
+			a->dir = s;
+		} else {
+			return acrt__cli_usage_error("checkpoints: unexpected argument '%s'", s);
+		}
+	}
+	if (a->dir == NULL)
+		a->dir = ".";
+	return 0;
+}
+
+static void
+fmt_time(int64_t wall_ns, char *out, size_t n)
+{
+	time_t t = (time_t)(wall_ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static size_t
+total_bytes(const acrt__ckpt *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_parts; i++)
+		n += c->parts[i].len;
+	return n;
+}
+
+static int
+cmd_list(const acrt__state_ops *ops, acrt__state_adapter *ad, const ck_args *a)
+{
+	acrt__ckpt *all = NULL;
+	size_t n = 0;
+	char err[256], when[32];
+	if (ops->list(ad, &all, &n, err, sizeof err) != ACRT_OK) {
+		fprintf(stderr, "acrt: checkpoints: %s\n", err);
+		return 1;
+	}
+	json_t *arr = a->json ? json_array() : NULL;
+	if (!a->json)
+		printf("%-8s %-20s %6s %12s\n", "ID", "TIME", "PARTS", "BYTES");
+	for (size_t i = 0; i < n; i++) {
+		fmt_time(all[i].wall_ns, when, sizeof when);
+		if (a->json)
+			json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:I}", "id",
+			                                     (json_int_t)all[i].id, "time", when, "parts",
+			                                     (json_int_t)all[i].n_parts, "bytes",
+			                                     (json_int_t)total_bytes(&all[i])));
+		else
+			printf("%-8" PRIu64 " %-20s %6zu %12zu\n", all[i].id, when, all[i].n_parts,
+			       total_bytes(&all[i]));
+		acrt__ckpt_clear(&all[i]);
+	}
+	free(all);
+	if (a->json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+	}
+	return 0;
+}
+
+static void
+print_problem(void *arg, const char *part, const char *reason)
+{
+	const uint64_t *id = arg;
+	printf("checkpoint %" PRIu64 ": part %s: %s\n", *id, part, reason);
+}
+
+/* Reads checkpoint id and verifies it. Returns the problems (printed), or
+ * -1 when it cannot be read. */
+static long
+verify_one(const acrt__state_ops *ops, acrt__state_adapter *ad, uint64_t id, bool show)
+{
+	acrt__ckpt c = {0};
+	char err[256], when[32], why[160];
+	int rc = ops->get(ad, id, &c, err, sizeof err);
+	if (rc != ACRT_OK) {
+		fprintf(stderr, "acrt: checkpoint %" PRIu64 ": %s\n", id,
+		        rc == ACRT_ENOENT ? "no such checkpoint" : err);
+		return -1;
+	}
+	size_t bad = acrt__ckpt_verify(&c, print_problem, &id);
+	if (show) {
+		fmt_time(c.wall_ns, when, sizeof when);
+		printf("checkpoint %" PRIu64 "  %s  %zu parts  %zu bytes  %s\n", c.id, when, c.n_parts,
+		       total_bytes(&c), bad ? "CORRUPT" : "ok");
+		printf("  %-32s %12s %10s %12s  %s\n", "PART", "BYTES", "KEYS", "OWN BYTES", "CHECKSUM");
+		for (size_t i = 0; i < c.n_parts; i++) {
+			const acrt__blob *b = &c.parts[i];
+			const unsigned char *p, *kv, *own;
+			size_t n, kvlen = 0, ownlen = 0;
+			long keys = -1;
+			bool ok = acrt__part_open(b->data, b->len, &p, &n, why, sizeof why) == ACRT_OK;
+			if (ok && strcmp(b->name, ACRT__MANIFEST) != 0 &&
+			    acrt__part_split(p, n, &kv, &kvlen, &own, &ownlen) == ACRT_OK && kvlen >= 8) {
+				keys = 0;
+				for (int k = 0; k < 8; k++)
+					keys |= (long)kv[k] << (8 * k);
+			}
+			char keybuf[24] = "-", ownbuf[24] = "-";
+			if (keys >= 0) {
+				snprintf(keybuf, sizeof keybuf, "%ld", keys);
+				snprintf(ownbuf, sizeof ownbuf, "%zu", ownlen);
+			}
+			printf("  %-32s %12zu %10s %12s  %s\n", b->name, b->len, keybuf, ownbuf,
+			       ok ? "ok" : why);
+		}
+	} else if (bad == 0) {
+		printf("checkpoint %" PRIu64 ": ok (%zu parts)\n", id, c.n_parts);
+	}
+	acrt__ckpt_clear(&c);
+	return (long)bad;
+}
+
+static int
+cmd_verify(const acrt__state_ops *ops, acrt__state_adapter *ad, const ck_args *a)
+{
+	if (a->id != 0) {
+		long r = verify_one(ops, ad, a->id, false);
+		return r == 0 ? 0 : 1;
+	}
+	acrt__ckpt *all = NULL;
+	size_t n = 0;
+	char err[256];
+	if (ops->list(ad, &all, &n, err, sizeof err) != ACRT_OK) {
+		fprintf(stderr, "acrt: checkpoints: %s\n", err);
+		return 1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (verify_one(ops, ad, all[i].id, false) != 0)
+			rc = 1;
+		acrt__ckpt_clear(&all[i]);
+	}
+	free(all);
+	if (n == 0)
+		printf("no checkpoints\n");
+	return rc;
+}
+
+int
+acrt__cmd_checkpoints(int argc, char **argv)
+{
+	ck_args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc != 0)
+		return rc;
+	bool needs_id = strcmp(a.verb, "show") == 0 || strcmp(a.verb, "delete") == 0;
+	if (strcmp(a.verb, "list") != 0 && strcmp(a.verb, "verify") != 0 && !needs_id)
+		return acrt__cli_usage_error("checkpoints: unknown action '%s' (list, show, verify, "
+		                             "delete)",
+		                             a.verb);
+	if (needs_id && a.id == 0)
+		return acrt__cli_usage_error("checkpoints %s: needs a checkpoint id", a.verb);
+	acrt__blueprint *bp = acrt__cli_load(a.dir, a.deployment);
+	if (bp == NULL)
+		return 2;
+	if (!bp->state.on) {
+		fprintf(stderr, "acrt: checkpoints: %s has no runtime.state in its deployment\n",
+		        a.dir);
+		acrt__blueprint_free(bp);
+		return 2;
+	}
+	acrt__state_adapter *ad = NULL;
+	const acrt__state_ops *ops = NULL;
+	char err[256] = "";
+	if (acrt__state_open_bp(bp, &ad, &ops, err, sizeof err) != ACRT_OK) {
+		fprintf(stderr, "acrt: checkpoints: cannot open the store: %s\n", err);
+		acrt__blueprint_free(bp);
+		return 1;
+	}
+	if (!ops->persistent)
+		fprintf(stderr, "acrt: checkpoints: %s keeps checkpoints in the running process "
+		                "only; see GET /api/v1/checkpoints\n",
+		        ops->name);
+	if (strcmp(a.verb, "list") == 0) {
+		rc = cmd_list(ops, ad, &a);
+	} else if (strcmp(a.verb, "show") == 0) {
+		long r = verify_one(ops, ad, a.id, true);
+		rc = r == 0 ? 0 : 1;
+	} else if (strcmp(a.verb, "verify") == 0) {
+		rc = cmd_verify(ops, ad, &a);
+	} else {
+		rc = ops->del(ad, a.id, err, sizeof err);
+		if (rc == ACRT_OK)
+			printf("checkpoint %" PRIu64 " deleted\n", a.id);
+		else
+			fprintf(stderr, "acrt: checkpoint %" PRIu64 ": %s\n", a.id,
+			        rc == ACRT_ENOENT ? "no such checkpoint" : err);
+		rc = rc == ACRT_OK ? 0 : 1;
+	}
+	ops->close(ad);
+	acrt__blueprint_free(bp);
+	return rc;
+}
