@@ -14,6 +14,7 @@ N=3000  # the first run; the second emits N2 events into the same database
 N2=40
 
 # The rows a Store keyed by `id` must hold after seq 1..n (see the jq below).
+# shellcheck disable=SC2016 # Python code, not shell
 PY_EXPECT='
 def event(s):
     if s % 97 == 0:
