@@ -27,6 +27,7 @@
 #include "observe/log.h"
 #include "observe/metrics.h"
 
+#include "harness/checkpoint.h"
 #include "observe/api_int.h"
 
 /* ---- Listening ------------------------------------------------------------ */
@@ -266,11 +267,24 @@ serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
 	}
 	if (strcmp(url, "/api/v1/alerts") == 0) /* alerts.c (issue 5) */
 		return reply_json(c, MHD_HTTP_OK, acrt__alerts_api_json(rt));
-	if (strcmp(url, "/api/v1/checkpoints") == 0)
-		return reply_json(c, MHD_HTTP_OK, json_pack("{s:[]}", "checkpoints"));
+	if (strcmp(url, "/api/v1/checkpoints") == 0) /* checkpoint.c (issue 6) */
+		return reply_json(c, MHD_HTTP_OK, acrt__ckpt_json(rt));
 	if (strcmp(url, "/api/v1/reload") == 0)
 		return reply_405(c, "POST");
 	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such route");
+}
+
+/* POST /api/v1/checkpoints: a checkpoint at the next tick of this thread.
+ * 202 {"after": ID}: the new one's id will be greater than ID. */
+static enum MHD_Result
+post_checkpoint(acrt__api *api, struct MHD_Connection *c)
+{
+	int64_t last = acrt__ckpt_request(api->rt);
+	if (last < 0)
+		return reply_error(c, MHD_HTTP_CONFLICT,
+		                   "checkpoints are off: runtime.state is not configured");
+	return reply_json(c, MHD_HTTP_ACCEPTED,
+	                  json_pack("{s:b,s:I}", "requested", 1, "after", (json_int_t)last));
 }
 
 static enum MHD_Result
@@ -306,6 +320,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if (who != AUTH_WRITE)
 			return reply_error(c, MHD_HTTP_FORBIDDEN,
 			                   "this route needs the write token");
+		if (strcmp(url, "/api/v1/checkpoints") == 0) /* State hook (issue 6) */
+			return post_checkpoint(api, c);
 		return reply_error(c, MHD_HTTP_NOT_IMPLEMENTED, "not implemented in this release");
 	}
 	if (strcmp(url, "/api/v1/checkpoints") == 0)

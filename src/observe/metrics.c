@@ -11,6 +11,7 @@
 
 #include "core/common.h"
 #include "core/strbuf.h"
+#include "harness/checkpoint.h"
 #include "observe/enrich.h"
 
 /* The text is built in an acrt__strbuf (plain malloc: MHD frees it). */
@@ -275,6 +276,7 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 		sb_head(&b, "acrt_process_threads", "gauge", "Threads of the process.");
 		acrt__strbuf_printf(&b, "acrt_process_threads %ld\n", ps.threads);
 	}
+	acrt__ckpt_metrics(rt, &b); /* State hook (issue 6) */
 	if (b.oom) {
 		free(b.p);
 		return NULL;
