@@ -1,8 +1,9 @@
 /*
  * builtins.h - descriptors and config checks of the built-in component types,
  * for registry.c. Each lives in its own file (source.c, transformer.c,
- * filter.c, router.c, sink.c, apiendpoint.c) and uses only the public ABI of
- * acrt.h, like a plugin would (jq.c is their shared libjq helper). The
+ * filter.c, router.c, aggregator.c, store.c, sink.c, apiendpoint.c) and uses
+ * only the public ABI of acrt.h, like a plugin would (jq.c is their shared
+ * libjq helper; aggregator.c has the group-key encoding Store shares). The
  * APIEndpoint also uses a few internals: its output's capacity
  * (harness/ctx_query.h), the HTTP helpers it shares with the API
  * (observe/httpd.h) and a draft event's trace id (traceparent).
