@@ -28,7 +28,7 @@ static const acrt__builtin builtins[] = {
     {"Router", &acrt__router_desc, in_only, router_out, acrt__router_check, acrt__router_out_ports},
     {"Aggregator", &acrt__aggregator_desc, in_only, xf_out, acrt__aggregator_check, NULL},
     {"Store", &acrt__store_desc, in_only, store_out, acrt__store_check, NULL},
-    {"APIEndpoint", NULL, none, out_only, NULL, NULL},
+    {"APIEndpoint", &acrt__endpoint_desc, none, out_only, acrt__endpoint_check, NULL},
 };
 
 char *

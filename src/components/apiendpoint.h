@@ -1,0 +1,86 @@
+/*
+ * apiendpoint.h - private to apiendpoint.c (config, setup, the queue, run,
+ * cleanup) and apiendpoint_http.c (the libmicrohttpd daemon and everything
+ * that runs on its threads). See apiendpoint.c for the design.
+ */
+#ifndef ACRT_APIENDPOINT_H
+#define ACRT_APIENDPOINT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acrt/acrt.h"
+#include "observe/httpd.h"
+
+typedef struct ep_route {
+	const char *path, *method; /* borrowed from config */
+	const char *allow;         /* every method of this path, for 405's Allow */
+} ep_route;
+
+/* Counters: atomics bumped by the HTTP threads, published with acrt_count by
+ * run() (the deltas since its last publish), so the hot path takes no lock. */
+enum {
+	EP_ST_ACCEPTED,   /* 202 */
+	EP_ST_INVALID,    /* 400 */
+	EP_ST_UNAUTH,     /* 401 */
+	EP_ST_NOT_FOUND,  /* 404 */
+	EP_ST_NOT_METHOD, /* 405 */
+	EP_ST_TOO_LARGE,  /* 413 */
+	EP_ST_THROTTLED,  /* 429 */
+	EP_ST_STOPPING,   /* 503 */
+	EP_ST_N
+};
+
+typedef struct endpoint {
+	/* Set by setup, read-only afterwards (any thread). */
+	acrt_ctx *ctx; /* the HTTP threads call only acrt_stopping() and acrt_log() */
+	ep_route *routes;
+	size_t n_routes;
+	char **allows; /* owned strings the routes' allow point to */
+	size_t max_body;
+	unsigned threads;
+	bool auth;
+	unsigned char digest[ACRT__BEARER_DIGEST];
+	char addr[80]; /* the bound address, HOST:PORT */
+
+	/* The daemon: started and stopped on the run() thread, or stopped by
+	 * cleanup if run() never ran (apiendpoint_http.c). */
+	int listen_fd; /* bound by setup, the daemon's once started (-1) */
+	struct MHD_Daemon *d;
+	/* Shared answers, made before the daemon starts, freed after it stopped
+	 * (libmicrohttpd responses are refcounted; any thread may queue them). */
+	struct MHD_Response *r401, *r404, *r413, *r429, *r503;
+
+	/* The queue: a ring of cap events, guarded by mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* signalled when an event arrives while run() waits */
+	acrt_event **ring;
+	size_t cap, head, n;
+	bool closed;  /* run() drains and ends: new requests get 503 */
+	bool waiting; /* run() is parked on cv */
+	bool sync_init;
+
+	atomic_uint_fast64_t stats[EP_ST_N];
+	uint64_t published[EP_ST_N]; /* run() only */
+} endpoint;
+
+typedef enum { EP_PUSH_OK, EP_PUSH_FULL, EP_PUSH_CLOSED } ep_push_rc;
+
+/* apiendpoint.c, called by the HTTP threads: queues ev (taken on EP_PUSH_OK
+ * only; the caller keeps it otherwise). Never blocks beyond the queue lock. */
+ep_push_rc acrt__ep_push(endpoint *e, acrt_event *ev);
+
+/* apiendpoint_http.c, called on the run() thread: makes the shared answers
+ * and starts the daemon on e->listen_fd (logs the address). ACRT_OK, or
+ * ACRT_ERR after acrt_fail. */
+int acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e);
+/* Stops the daemon (joining its threads: no request runs afterwards) and
+ * frees the shared answers; closes listen_fd if the daemon never took it.
+ * Idempotent. */
+void acrt__ep_daemon_stop(endpoint *e);
+
+#endif /* ACRT_APIENDPOINT_H */

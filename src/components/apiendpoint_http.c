@@ -1,0 +1,374 @@
+/*
+ * apiendpoint_http.c - the APIEndpoint's HTTP side (see apiendpoint.c for the
+ * design): the libmicrohttpd daemon, started and stopped on the component's
+ * run() thread, and the request handlers that run on the daemon's own threads
+ * (`threads`, default 1, a thread pool when more).
+ *
+ * A request's first call (headers only) checks, in order: the bearer token
+ * (401), the path (404), the method (405 with Allow), a graceful stop (503)
+ * and Content-Length (413); then the body is read into the request's buffer,
+ * up to max_body_bytes (past it, the rest is dropped and the answer is 413).
+ * With the whole body in: JSON (400 with jansson's reason, line and column),
+ * a root event with headers http-path and http-method (and the caller's trace
+ * id from a W3C traceparent header), and the queue: 202 {"id": N}, 429 with
+ * Retry-After: 1 when full, 503 once closed. A handler never emits, so it
+ * never waits for the pipeline.
+ *
+ * The handlers read the endpoint's setup-time fields, its atomics and the
+ * shared answers; they touch the queue only through acrt__ep_push. Each
+ * request's state (req) belongs to the thread serving its connection and is
+ * freed by on_completed.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "components/apiendpoint.h"
+#include "core/common.h"
+#include "core/event.h"
+
+#define EP_CONN_TIMEOUT_S 10 /* a connection idle this long is closed */
+#define EP_MAX_CONNECTIONS 4096
+
+/* One request being read: its route and the body so far. */
+typedef struct req {
+	const ep_route *route;
+	char *buf;
+	size_t len, cap;
+	bool too_big;
+} req;
+
+static req answered; /* con_cls once an answer is queued: later body bytes are dropped */
+
+#define JSON_TYPE "application/json"
+
+static struct MHD_Response *
+static_response(const char *body, const char *hk, const char *hv)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return NULL;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) != MHD_YES ||
+	    (hk != NULL && MHD_add_response_header(r, hk, hv) != MHD_YES)) {
+		MHD_destroy_response(r);
+		return NULL;
+	}
+	return r;
+}
+
+static enum MHD_Result
+answer(endpoint *e, struct MHD_Connection *c, void **con_cls, unsigned status,
+       struct MHD_Response *r, int stat)
+{
+	atomic_fetch_add_explicit(&e->stats[stat], 1, memory_order_relaxed);
+	if (*con_cls == NULL)
+		*con_cls = &answered;
+	return MHD_queue_response(c, status, r);
+}
+
+/* A one-off JSON answer {"error": msg} (msg escaped by jansson). */
+static enum MHD_Result
+answer_error(endpoint *e, struct MHD_Connection *c, void **con_cls, unsigned status, const char *hk,
+             const char *hv, const char *msg, int stat)
+{
+	char buf[768];
+	json_t *o = json_pack("{s:s}", "error", msg);
+	size_t n = o != NULL ? json_dumpb(o, buf, sizeof buf - 1, JSON_COMPACT) : 0;
+	json_decref(o);
+	if (n == 0 || n >= sizeof buf - 1)
+		n = (size_t)snprintf(buf, sizeof buf, "{\"error\":\"bad request\"}");
+	buf[n++] = '\n';
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	enum MHD_Result ret = MHD_NO;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) == MHD_YES &&
+	    (hk == NULL || MHD_add_response_header(r, hk, hv) == MHD_YES))
+		ret = answer(e, c, con_cls, status, r, stat);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Continues the caller's trace when the request carries a valid W3C
+ * `traceparent` (00-TRACEID-SPANID-FLAGS): the event keeps its trace id. */
+static void
+adopt_traceparent(acrt_event *ev, const char *tp)
+{
+	uint8_t id[16];
+	bool nonzero = false;
+	if (tp == NULL || strlen(tp) < 55 || tp[2] != '-' || tp[35] != '-' ||
+	    strncmp(tp, "ff", 2) == 0)
+		return;
+	for (size_t i = 0; i < 16; i++) {
+		unsigned v;
+		char hex[3] = {tp[3 + 2 * i], tp[4 + 2 * i], '\0'};
+		char *end;
+		if (hex[0] == '+' || hex[0] == '-' || hex[0] == ' ')
+			return;
+		v = (unsigned)strtoul(hex, &end, 16);
+		if (*end != '\0')
+			return;
+		id[i] = (uint8_t)v;
+		nonzero |= v != 0;
+	}
+	if (nonzero)
+		memcpy(ev->trace_id, id, sizeof id);
+}
+
+/* The whole body is in: JSON check, event, queue, answer. */
+static enum MHD_Result
+finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, const char *method)
+{
+	if (r->too_big) {
+		atomic_fetch_add_explicit(&e->stats[EP_ST_TOO_LARGE], 1, memory_order_relaxed);
+		return MHD_queue_response(c, MHD_HTTP_CONTENT_TOO_LARGE, e->r413);
+	}
+	if (acrt_stopping(e->ctx)) {
+		atomic_fetch_add_explicit(&e->stats[EP_ST_STOPPING], 1, memory_order_relaxed);
+		return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, e->r503);
+	}
+	json_error_t jerr;
+	json_t *j = json_loadb(r->buf != NULL ? r->buf : "", r->len, JSON_DECODE_ANY, &jerr);
+	if (j == NULL) {
+		char msg[400];
+		snprintf(msg, sizeof msg, "invalid JSON: %s (line %d, column %d)", jerr.text,
+		         jerr.line, jerr.column);
+		return answer_error(e, c, con_cls, MHD_HTTP_BAD_REQUEST, NULL, NULL, msg,
+		                    EP_ST_INVALID);
+	}
+	acrt_event *ev = acrt_event_new_json(NULL, j); /* a root event: its own trace */
+	if (ev == NULL || acrt_event_set_header(ev, "http-path", r->route->path) != ACRT_OK ||
+	    acrt_event_set_header(ev, "http-method", method) != ACRT_OK) {
+		acrt_event_unref(ev);
+		return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+	}
+	adopt_traceparent(ev, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent"));
+	uint64_t id = acrt_event_id(ev); /* ev belongs to the queue once pushed */
+	switch (acrt__ep_push(e, ev)) {
+	case EP_PUSH_FULL:
+		acrt_event_unref(ev);
+		atomic_fetch_add_explicit(&e->stats[EP_ST_THROTTLED], 1, memory_order_relaxed);
+		return MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, e->r429);
+	case EP_PUSH_CLOSED:
+		acrt_event_unref(ev);
+		atomic_fetch_add_explicit(&e->stats[EP_ST_STOPPING], 1, memory_order_relaxed);
+		return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, e->r503);
+	case EP_PUSH_OK:
+		break;
+	}
+	atomic_fetch_add_explicit(&e->stats[EP_ST_ACCEPTED], 1, memory_order_relaxed);
+	char body[48];
+	int n = snprintf(body, sizeof body, "{\"id\":%llu}\n", (unsigned long long)id);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	enum MHD_Result ret = MHD_NO;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) == MHD_YES)
+		ret = MHD_queue_response(c, MHD_HTTP_ACCEPTED, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Appends body bytes; past max_body the request is marked and the rest dropped. */
+static void
+append_body(endpoint *e, req *r, const char *data, size_t n)
+{
+	if (r->too_big)
+		return;
+	if (n > e->max_body - r->len) {
+		r->too_big = true;
+		free(r->buf);
+		r->buf = NULL;
+		r->len = r->cap = 0;
+		return;
+	}
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap > 0 ? r->cap : 4096;
+		while (cap < r->len + n)
+			cap *= 2;
+		if (cap > e->max_body)
+			cap = e->max_body;
+		char *b = realloc(r->buf, cap);
+		if (b == NULL) { /* treated as too large: we cannot hold it */
+			r->too_big = true;
+			free(r->buf);
+			r->buf = NULL;
+			r->len = r->cap = 0;
+			return;
+		}
+		r->buf = b;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+}
+
+/* The first call for a request (headers only): auth, route, limits. */
+static enum MHD_Result
+start_request(endpoint *e, struct MHD_Connection *c, const char *url, const char *method,
+              void **con_cls)
+{
+	if (e->auth && !acrt__bearer_check(MHD_lookup_connection_value(
+	                                       c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+	                                   e->digest))
+		return answer(e, c, con_cls, MHD_HTTP_UNAUTHORIZED, e->r401, EP_ST_UNAUTH);
+	const ep_route *path_match = NULL, *match = NULL;
+	for (size_t i = 0; i < e->n_routes && match == NULL; i++) {
+		if (strcmp(e->routes[i].path, url) != 0)
+			continue;
+		path_match = &e->routes[i];
+		if (strcmp(e->routes[i].method, method) == 0)
+			match = &e->routes[i];
+	}
+	if (path_match == NULL)
+		return answer(e, c, con_cls, MHD_HTTP_NOT_FOUND, e->r404, EP_ST_NOT_FOUND);
+	if (match == NULL)
+		return answer_error(e, c, con_cls, MHD_HTTP_METHOD_NOT_ALLOWED,
+		                    MHD_HTTP_HEADER_ALLOW, path_match->allow, "method not allowed",
+		                    EP_ST_NOT_METHOD);
+	if (acrt_stopping(e->ctx))
+		return answer(e, c, con_cls, MHD_HTTP_SERVICE_UNAVAILABLE, e->r503, EP_ST_STOPPING);
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL) {
+		errno = 0;
+		char *end;
+		unsigned long long v = strtoull(cl, &end, 10);
+		if (errno != 0 || v > e->max_body)
+			return answer(e, c, con_cls, MHD_HTTP_CONTENT_TOO_LARGE, e->r413,
+			              EP_ST_TOO_LARGE);
+	}
+	req *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return MHD_NO;
+	r->route = match;
+	*con_cls = r;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	endpoint *e = cls;
+	if (*con_cls == NULL)
+		return start_request(e, c, url, method, con_cls);
+	if (*con_cls == &answered) { /* body bytes after an early answer: dropped */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	req *r = *con_cls;
+	if (*upload_data_size > 0) {
+		append_body(e, r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return finish_request(e, c, con_cls, r, method);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	req *r = *con_cls;
+	if (r != NULL && r != &answered) {
+		free(r->buf);
+		free(r);
+	}
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	endpoint *e = cls;
+	char buf[512];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	size_t n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	acrt_log(e->ctx, ACRT_LOG_DEBUG, "libmicrohttpd: %s", buf);
+}
+
+/* ---- The daemon ---------------------------------------------------------------- */
+
+static unsigned
+connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 256;
+	rlim_t cur = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
+	rlim_t lim = cur > 1024 ? cur - 512 : cur / 2;
+	return lim > EP_MAX_CONNECTIONS ? EP_MAX_CONNECTIONS : (unsigned)(lim > 0 ? lim : 1);
+}
+
+int
+acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
+{
+	char too_large[96];
+	snprintf(too_large, sizeof too_large, "{\"error\":\"request body over %zu bytes\"}\n",
+	         e->max_body);
+	e->r401 = static_response("{\"error\":\"a valid bearer token is required\"}\n",
+	                          MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	e->r404 = static_response("{\"error\":\"no such route\"}\n", NULL, NULL);
+	e->r413 = static_response(too_large, NULL, NULL);
+	e->r429 = static_response("{\"error\":\"the pipeline is full: retry later\"}\n",
+	                          MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	e->r503 = static_response("{\"error\":\"the system is stopping\"}\n", NULL, NULL);
+	if (e->r401 == NULL || e->r404 == NULL || e->r413 == NULL || e->r429 == NULL ||
+	    e->r503 == NULL)
+		return acrt_fail(ctx, "out of memory");
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	/* The logger first: options are applied in order and may log. */
+	struct MHD_OptionItem pool[] = {
+	    {e->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, e->threads, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	e->d =
+	    MHD_start_daemon(flags, 0, NULL, NULL, on_request, e, MHD_OPTION_EXTERNAL_LOGGER,
+	                     mhd_log, e, MHD_OPTION_LISTEN_SOCKET, e->listen_fd, MHD_OPTION_ARRAY,
+	                     pool, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EP_CONN_TIMEOUT_S,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, e, MHD_OPTION_END);
+	if (e->d == NULL)
+		return acrt_fail(ctx, "libmicrohttpd did not start on %s", e->addr);
+	e->listen_fd = -1; /* the daemon's now */
+	char routes[512] = "";
+	for (size_t i = 0, l = 0; i < e->n_routes && l < sizeof routes; i++)
+		l += (size_t)snprintf(routes + l, sizeof routes - l, "%s%s %s", i ? ", " : "",
+		                      e->routes[i].method, e->routes[i].path);
+	acrt_log(ctx, ACRT_LOG_INFO, "listening on http://%s: %s (queue %zu%s, %u thread%s)",
+	         e->addr, routes, e->cap, e->auth ? ", bearer token" : "", e->threads,
+	         e->threads > 1 ? "s" : "");
+	return ACRT_OK;
+}
+
+void
+acrt__ep_daemon_stop(endpoint *e)
+{
+	if (e->d != NULL)
+		MHD_stop_daemon(e->d); /* joins its threads, closes the listening socket */
+	else if (e->listen_fd >= 0)
+		close(e->listen_fd);
+	e->d = NULL;
+	e->listen_fd = -1;
+	struct MHD_Response **rs[] = {&e->r401, &e->r404, &e->r413, &e->r429, &e->r503};
+	for (size_t i = 0; i < ACRT__ARRAY_LEN(rs); i++) {
+		if (*rs[i] != NULL)
+			MHD_destroy_response(*rs[i]);
+		*rs[i] = NULL;
+	}
+}

@@ -1,0 +1,38 @@
+/*
+ * ctx_query.c - see ctx_query.h. Reads the borrowed blueprint and the
+ * component's output ports; never blocks, takes no lock.
+ */
+#include "harness/ctx_query.h"
+
+#include <string.h>
+
+#include "harness/runtime.h"
+
+size_t
+acrt__ctx_output_capacity(acrt_ctx *ctx, const char *port)
+{
+	const acrt__blueprint *bp = ctx->rt->bp;
+	size_t self = (size_t)(ctx->comp->spec - bp->comps), cap = 0;
+	for (size_t i = 0; i < bp->n_bindings; i++) {
+		const acrt__binding_spec *b = &bp->bindings[i];
+		if (b->from_comp == self && strcmp(b->from_port, port) == 0 &&
+		    (cap == 0 || b->buffer_size < cap))
+			cap = b->buffer_size;
+	}
+	return cap > 0 ? cap : bp->default_buffer;
+}
+
+int
+acrt__ctx_replicas(acrt_ctx *ctx)
+{
+	return ctx->comp->n_inst;
+}
+
+bool
+acrt__ctx_output_chained(acrt_ctx *ctx, const char *port)
+{
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++)
+		if (strcmp(ctx->comp->outs[i].name, port) == 0)
+			return ctx->comp->outs[i].chained != NULL;
+	return false;
+}
