@@ -37,7 +37,9 @@ enum {
 
 typedef struct endpoint {
 	/* Set by setup, read-only afterwards (any thread). */
-	acrt_ctx *ctx; /* the HTTP threads call only acrt_stopping() and acrt_log() */
+	/* The HTTP threads call only acrt__ctx_stop_requested() and acrt_log()
+	 * with it (never acrt_stopping(): it may take a checkpoint barrier). */
+	acrt_ctx *ctx;
 	ep_route *routes;
 	size_t n_routes;
 	char **allows; /* owned strings the routes' allow point to */

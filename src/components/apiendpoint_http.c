@@ -31,6 +31,7 @@
 #include "components/apiendpoint.h"
 #include "core/common.h"
 #include "core/event.h"
+#include "harness/ctx_query.h"
 
 #define EP_CONN_TIMEOUT_S 10 /* a connection idle this long is closed */
 #define EP_MAX_CONNECTIONS 4096
@@ -129,7 +130,7 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 		atomic_fetch_add_explicit(&e->stats[EP_ST_TOO_LARGE], 1, memory_order_relaxed);
 		return MHD_queue_response(c, MHD_HTTP_CONTENT_TOO_LARGE, e->r413);
 	}
-	if (acrt_stopping(e->ctx)) {
+	if (acrt__ctx_stop_requested(e->ctx)) {
 		atomic_fetch_add_explicit(&e->stats[EP_ST_STOPPING], 1, memory_order_relaxed);
 		return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, e->r503);
 	}
@@ -233,7 +234,7 @@ start_request(endpoint *e, struct MHD_Connection *c, const char *url, const char
 		return answer_error(e, c, con_cls, MHD_HTTP_METHOD_NOT_ALLOWED,
 		                    MHD_HTTP_HEADER_ALLOW, path_match->allow, "method not allowed",
 		                    EP_ST_NOT_METHOD);
-	if (acrt_stopping(e->ctx))
+	if (acrt__ctx_stop_requested(e->ctx))
 		return answer(e, c, con_cls, MHD_HTTP_SERVICE_UNAVAILABLE, e->r503, EP_ST_STOPPING);
 	const char *cl =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

@@ -1,6 +1,7 @@
 /*
- * ctx_query.c - see ctx_query.h. Reads the borrowed blueprint and the
- * component's output ports; never blocks, takes no lock.
+ * ctx_query.c - see ctx_query.h. Reads the borrowed blueprint, the
+ * component's output ports and the runtime's stop flags; never blocks, takes
+ * no lock.
  */
 #include "harness/ctx_query.h"
 
@@ -20,6 +21,13 @@ acrt__ctx_output_capacity(acrt_ctx *ctx, const char *port)
 			cap = b->buffer_size;
 	}
 	return cap > 0 ? cap : bp->default_buffer;
+}
+
+int
+acrt__ctx_stop_requested(acrt_ctx *ctx)
+{
+	return atomic_load_explicit(&ctx->rt->stopping, memory_order_relaxed) ||
+	       atomic_load_explicit(&ctx->rt->cancelled, memory_order_relaxed);
 }
 
 int
