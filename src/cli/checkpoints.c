@@ -94,10 +94,10 @@ cmd_list(const acrt__state_ops *ops, acrt__state_adapter *ad, const ck_args *a)
 	for (size_t i = 0; i < n; i++) {
 		fmt_time(all[i].wall_ns, when, sizeof when);
 		if (a->json)
-			json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:I}", "id",
-			                                     (json_int_t)all[i].id, "time", when, "parts",
-			                                     (json_int_t)all[i].n_parts, "bytes",
-			                                     (json_int_t)total_bytes(&all[i])));
+			json_array_append_new(
+			    arr, json_pack("{s:I,s:s,s:I,s:I}", "id", (json_int_t)all[i].id, "time",
+			                   when, "parts", (json_int_t)all[i].n_parts, "bytes",
+			                   (json_int_t)total_bytes(&all[i])));
 		else
 			printf("%-8" PRIu64 " %-20s %6zu %12zu\n", all[i].id, when, all[i].n_parts,
 			       total_bytes(&all[i]));
@@ -135,17 +135,20 @@ verify_one(const acrt__state_ops *ops, acrt__state_adapter *ad, uint64_t id, boo
 	size_t bad = acrt__ckpt_verify(&c, print_problem, &id);
 	if (show) {
 		fmt_time(c.wall_ns, when, sizeof when);
-		printf("checkpoint %" PRIu64 "  %s  %zu parts  %zu bytes  %s\n", c.id, when, c.n_parts,
-		       total_bytes(&c), bad ? "CORRUPT" : "ok");
-		printf("  %-32s %12s %10s %12s  %s\n", "PART", "BYTES", "KEYS", "OWN BYTES", "CHECKSUM");
+		printf("checkpoint %" PRIu64 "  %s  %zu parts  %zu bytes  %s\n", c.id, when,
+		       c.n_parts, total_bytes(&c), bad ? "CORRUPT" : "ok");
+		printf("  %-32s %12s %10s %12s  %s\n", "PART", "BYTES", "KEYS", "OWN BYTES",
+		       "CHECKSUM");
 		for (size_t i = 0; i < c.n_parts; i++) {
 			const acrt__blob *b = &c.parts[i];
 			const unsigned char *p, *kv, *own;
 			size_t n, kvlen = 0, ownlen = 0;
 			long keys = -1;
-			bool ok = acrt__part_open(b->data, b->len, &p, &n, why, sizeof why) == ACRT_OK;
+			bool ok =
+			    acrt__part_open(b->data, b->len, &p, &n, why, sizeof why) == ACRT_OK;
 			if (ok && strcmp(b->name, ACRT__MANIFEST) != 0 &&
-			    acrt__part_split(p, n, &kv, &kvlen, &own, &ownlen) == ACRT_OK && kvlen >= 8) {
+			    acrt__part_split(p, n, &kv, &kvlen, &own, &ownlen) == ACRT_OK &&
+			    kvlen >= 8) {
 				keys = 0;
 				for (int k = 0; k < 8; k++)
 					keys |= (long)kv[k] << (8 * k);
@@ -200,9 +203,10 @@ acrt__cmd_checkpoints(int argc, char **argv)
 		return rc;
 	bool needs_id = strcmp(a.verb, "show") == 0 || strcmp(a.verb, "delete") == 0;
 	if (strcmp(a.verb, "list") != 0 && strcmp(a.verb, "verify") != 0 && !needs_id)
-		return acrt__cli_usage_error("checkpoints: unknown action '%s' (list, show, verify, "
-		                             "delete)",
-		                             a.verb);
+		return acrt__cli_usage_error(
+		    "checkpoints: unknown action '%s' (list, show, verify, "
+		    "delete)",
+		    a.verb);
 	if (needs_id && a.id == 0)
 		return acrt__cli_usage_error("checkpoints %s: needs a checkpoint id", a.verb);
 	acrt__blueprint *bp = acrt__cli_load(a.dir, a.deployment);
@@ -223,8 +227,9 @@ acrt__cmd_checkpoints(int argc, char **argv)
 		return 1;
 	}
 	if (!ops->persistent)
-		fprintf(stderr, "acrt: checkpoints: %s keeps checkpoints in the running process "
-		                "only; see GET /api/v1/checkpoints\n",
+		fprintf(stderr,
+		        "acrt: checkpoints: %s keeps checkpoints in the running process "
+		        "only; see GET /api/v1/checkpoints\n",
 		        ops->name);
 	if (strcmp(a.verb, "list") == 0) {
 		rc = cmd_list(ops, ad, &a);

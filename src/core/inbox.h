@@ -34,13 +34,13 @@ typedef struct acrt__inbox {
 typedef struct acrt__inbox_cursor {
 	size_t next;
 	size_t n_done;
-	bool *done;          /* n entries */
-	unsigned consumer;   /* this instance's replica index */
-	bool *blocked;       /* n entries */
+	bool *done;        /* n entries */
+	unsigned consumer; /* this instance's replica index */
+	bool *blocked;     /* n entries */
 	size_t n_blocked;
-	uint64_t bar_id;     /* the barrier being aligned (when n_blocked > 0) */
-	uint64_t bar_last;   /* the last barrier that aligned */
-	acrt_event *bar_ev;  /* its event (one reference), while aligning */
+	uint64_t bar_id;    /* the barrier being aligned (when n_blocked > 0) */
+	uint64_t bar_last;  /* the last barrier that aligned */
+	acrt_event *bar_ev; /* its event (one reference), while aligning */
 } acrt__inbox_cursor;
 
 int acrt__inbox_init(acrt__inbox *ib);

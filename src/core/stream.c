@@ -34,12 +34,12 @@ typedef struct stream {
 	bool cancelled;
 	acrt__waitq *rx;
 	/* Checkpoint barriers (protected by mu): */
-	uint32_t consumers;     /* receiving replicas, 1..64 */
-	uint32_t barriers;      /* barrier items in the ring */
-	uint64_t bar_seen;      /* consumers that have taken the head barrier */
-	acrt_event *bar_wait;   /* a barrier waiting for the other producers */
-	uint32_t bar_arrived;   /* producers that have sent it */
-	uint64_t bar_gen;       /* bumped when a waiting barrier is released */
+	uint32_t consumers;   /* receiving replicas, 1..64 */
+	uint32_t barriers;    /* barrier items in the ring */
+	uint64_t bar_seen;    /* consumers that have taken the head barrier */
+	acrt_event *bar_wait; /* a barrier waiting for the other producers */
+	uint32_t bar_arrived; /* producers that have sent it */
+	uint64_t bar_gen;     /* bumped when a waiting barrier is released */
 	/* statistics, protected by mu */
 	uint64_t sent, received, blocked_ns;
 } stream;
@@ -120,7 +120,8 @@ stream_kick(acrt__transport *t)
 static size_t
 take_barrier(stream *s, unsigned consumer, acrt_event **evs, bool *others)
 {
-	uint64_t bit = 1ull << consumer, all = s->consumers >= 64 ? ~0ull : (1ull << s->consumers) - 1;
+	uint64_t bit = 1ull << consumer,
+	         all = s->consumers >= 64 ? ~0ull : (1ull << s->consumers) - 1;
 	if (s->bar_seen & bit)
 		return 0;
 	s->bar_seen |= bit;

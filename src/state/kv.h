@@ -24,8 +24,7 @@ typedef struct acrt__kv acrt__kv;
 acrt__kv *acrt__kv_new(void);
 void acrt__kv_free(acrt__kv *kv);
 
-int acrt__kv_get(const acrt__kv *kv, const void *key, size_t klen, const void **val,
-                 size_t *vlen);
+int acrt__kv_get(const acrt__kv *kv, const void *key, size_t klen, const void **val, size_t *vlen);
 int acrt__kv_put(acrt__kv *kv, const void *key, size_t klen, const void *val, size_t vlen);
 int acrt__kv_del(acrt__kv *kv, const void *key, size_t klen);
 int acrt__kv_iter(const acrt__kv *kv, acrt_state_fn fn, void *arg);

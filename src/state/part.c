@@ -51,8 +51,8 @@ acrt__part_seal(unsigned char *buf, size_t payload_len)
 }
 
 int
-acrt__part_open(const unsigned char *buf, size_t len, const unsigned char **payload,
-                size_t *plen, char *err, size_t errlen)
+acrt__part_open(const unsigned char *buf, size_t len, const unsigned char **payload, size_t *plen,
+                char *err, size_t errlen)
 {
 	unsigned char sum[32];
 	if (len < ACRT__PART_HDR || memcmp(buf, magic, 8) != 0) {

@@ -1,0 +1,78 @@
+/*
+ * ckpt_int.h - what checkpoint.c (coordinator, barriers, writer) and
+ * recovery.c (opening the store, --resume, restore) share: the coordinator's
+ * state and the part helpers. Private to src/harness/.
+ */
+#ifndef ACRT_CKPT_INT_H
+#define ACRT_CKPT_INT_H
+
+#include <pthread.h>
+
+#include "harness/checkpoint.h"
+#include "state/adapter.h"
+
+#define RECENT 16 /* completed checkpoints remembered for the API */
+
+typedef struct ckpt_rec {
+	uint64_t id;
+	int64_t wall_ns;
+	size_t bytes, parts;
+	double seconds; /* from trigger to stored */
+} ckpt_rec;
+
+typedef struct queued {
+	acrt__ckpt ck;
+	int64_t started; /* monotonic, when triggered */
+	struct queued *next;
+} queued;
+
+struct acrt__ckpt_rt {
+	acrt__runtime *rt;
+	const acrt__state_ops *ops;
+	acrt__state_adapter *ad;
+	acrt__state_cfg cfg;
+	char *path; /* owned copy for cfg.path */
+	int64_t interval_ns, timeout_ns;
+	unsigned retain;
+	size_t n_slots; /* instances */
+
+	_Atomic uint64_t trigger; /* newest barrier sources must inject */
+	_Atomic uint64_t aborted; /* barriers up to this id are abandoned */
+	_Atomic int64_t deadline; /* alignment deadline of the open checkpoint */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* the writer waits here */
+	uint64_t last_id;  /* highest id handed out (also from the store) */
+	uint64_t cur;      /* the open checkpoint, 0 = none */
+	int64_t cur_started, cur_wall;
+	bool cur_failed;   /* an instance could not snapshot: abort at the next tick */
+	acrt__blob *slots; /* n_slots parts of the open checkpoint */
+	size_t got;
+	acrt__blob *finals; /* n_slots: final parts of ended instances */
+	bool requested;
+	int64_t next_due;
+	queued *q_head, **q_tail;
+	bool stop;
+	pthread_t writer;
+	bool writer_up;
+	/* statistics */
+	uint64_t n_done, n_failed, n_aborted;
+	ckpt_rec recent[RECENT]; /* ring, newest at (n_done - 1) % RECENT */
+	char last_error[256];
+};
+
+/* Part helpers (checkpoint.c). build_part runs on the instance's thread (or
+ * the runtime's, once the instance has ended): managed state and own snapshot,
+ * unsealed, with room for the header. */
+void acrt__ck_blob_free(acrt__blob *b);
+int acrt__ck_blob_copy(acrt__blob *dst, const acrt__blob *src);
+int acrt__ck_build_part(acrt_ctx *ctx, acrt__blob *out);
+/* Loads a sealed part into an instance (managed state now, own bytes for
+ * restore). ACRT_OK, or ACRT_EINVAL with a reason in why (recovery.c). */
+int acrt__ck_apply_part(acrt_ctx *ctx, const acrt__blob *b, char *why, size_t whylen);
+/* Coordinator, with ck->mu held (checkpoint.c). */
+bool acrt__ck_open_locked(acrt__ckpt_rt *ck, int64_t now);
+void acrt__ck_abort_locked(acrt__ckpt_rt *ck, const char *why);
+void *acrt__ck_writer_main(void *arg);
+
+#endif /* ACRT_CKPT_INT_H */

@@ -1,0 +1,279 @@
+/*
+ * recovery.c - opening the checkpoint store at start, `acrt run --resume`
+ * (choosing, verifying and loading a checkpoint into the instances), and the
+ * restore calls after setup. Runs on the runtime's thread before the writer
+ * thread starts (see checkpoint.h). The CLI's `acrt checkpoints` opens the
+ * store through acrt__state_open_bp.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "harness/checkpoint.h"
+#include "harness/ckpt_int.h"
+#include "observe/log.h"
+#include "state/adapter.h"
+#include "state/kv.h"
+#include "state/part.h"
+
+/* ---- Opening, resuming, finishing ------------------------------------------- */
+
+typedef struct first_problem {
+	char text[320];
+	size_t n;
+} first_problem;
+
+static void
+note_problem(void *arg, const char *part, const char *reason)
+{
+	first_problem *p = arg;
+	if (p->n++ == 0)
+		snprintf(p->text, sizeof p->text, "part %s: %s", part, reason);
+}
+
+int
+acrt__ck_apply_part(acrt_ctx *ctx, const acrt__blob *b, char *why, size_t whylen)
+{
+	const unsigned char *p, *kv, *own;
+	size_t n, kvlen, ownlen;
+	if (acrt__part_open(b->data, b->len, &p, &n, why, whylen) != ACRT_OK)
+		return ACRT_EINVAL;
+	if (acrt__part_split(p, n, &kv, &kvlen, &own, &ownlen) != ACRT_OK) {
+		snprintf(why, whylen, "malformed instance payload");
+		return ACRT_EINVAL;
+	}
+	if (ctx->kv == NULL && (ctx->kv = acrt__kv_new()) == NULL)
+		return ACRT_ENOMEM;
+	if (acrt__kv_load(ctx->kv, kv, kvlen) != ACRT_OK) {
+		snprintf(why, whylen, "malformed managed state");
+		return ACRT_EINVAL;
+	}
+	free(ctx->restore_buf);
+	ctx->restore_buf = malloc(ownlen ? ownlen : 1);
+	if (ctx->restore_buf == NULL)
+		return ACRT_ENOMEM;
+	memcpy(ctx->restore_buf, own, ownlen);
+	ctx->restore_len = ownlen;
+	ctx->has_restore = true;
+	return ACRT_OK;
+}
+
+/* Loads checkpoint c (verified) into the instances. */
+static int
+apply_checkpoint(acrt__runtime *rt, const acrt__ckpt *c)
+{
+	char name[160], why[160];
+	for (size_t i = 0; i < rt->bp->n_comps; i++) {
+		acrt__comp *comp = &rt->comps[i];
+		for (int r = 0; r < comp->n_inst; r++) {
+			snprintf(name, sizeof name, "%s#%d", comp->spec->name, r);
+			const acrt__blob *b = acrt__ckpt_part(c, name);
+			if (b == NULL) {
+				acrt__log(ACRT_LOG_WARN, comp->spec->name, 0, NULL,
+				          "checkpoint %" PRIu64
+				          " has no state for %s: it starts empty",
+				          c->id, name);
+				continue;
+			}
+			int rc = acrt__ck_apply_part(&comp->inst[r], b, why, sizeof why);
+			if (rc != ACRT_OK) {
+				acrt__log(ACRT_LOG_ERROR, comp->spec->name, 0, NULL,
+				          "checkpoint %" PRIu64 ": part %s: %s", c->id, name,
+				          rc == ACRT_ENOMEM ? "out of memory" : why);
+				return rc;
+			}
+		}
+	}
+	return ACRT_OK;
+}
+
+/* Finds the checkpoint to resume from (want: "" = newest complete one) and
+ * loads it. Returns 0, or 1 after logging. */
+static int
+resume_from(acrt__ckpt_rt *ck, const acrt__ckpt *all, size_t n, const char *want)
+{
+	char err[256];
+	uint64_t id = 0;
+	if (want[0] != '\0') {
+		char *end;
+		id = strtoull(want, &end, 10);
+		if (*end != '\0' || id == 0) {
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+			          "--resume=%s: expected a checkpoint id", want);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (id != 0 && all[i].id != id)
+			continue;
+		acrt__ckpt c = {0};
+		first_problem fp = {.n = 0};
+		if (ck->ops->get(ck->ad, all[i].id, &c, err, sizeof err) != ACRT_OK) {
+			snprintf(fp.text, sizeof fp.text, "%s", err);
+			fp.n = 1;
+		} else {
+			acrt__ckpt_verify(&c, note_problem, &fp);
+		}
+		if (fp.n == 0) {
+			int rc = apply_checkpoint(ck->rt, &c);
+			acrt__ckpt_clear(&c);
+			if (rc != ACRT_OK)
+				return 1;
+			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+			          "resuming from checkpoint %" PRIu64 " (%s)", all[i].id,
+			          ck->ops->name);
+			return 0;
+		}
+		acrt__ckpt_clear(&c);
+		if (id != 0) {
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+			          "checkpoint %" PRIu64 " cannot be restored: %s", id, fp.text);
+			return 1;
+		}
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "checkpoint %" PRIu64 " is skipped (%s); trying the previous one",
+		          all[i].id, fp.text);
+	}
+	if (id != 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "--resume=%s: no such checkpoint in %s",
+		          want, ck->ops->name);
+		return 1;
+	}
+	acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+	          "--resume: no complete checkpoint found: starting fresh");
+	return 0;
+}
+
+/* Highest stored id, and the resume. Runtime thread, before the writer. */
+static int
+scan_store(acrt__ckpt_rt *ck, const char *resume)
+{
+	acrt__ckpt *all = NULL;
+	size_t n = 0;
+	char err[256];
+	if (ck->ad == NULL || ck->ops->list(ck->ad, &all, &n, err, sizeof err) != ACRT_OK) {
+		if (resume == NULL)
+			return 0; /* fail-soft: writes will retry */
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "--resume: cannot read the %s store: %s",
+		          ck->ops->name, ck->ad ? err : ck->last_error);
+		return 1;
+	}
+	if (n > 0)
+		ck->last_id = all[0].id;
+	int rc = resume != NULL ? resume_from(ck, all, n, resume) : 0;
+	for (size_t i = 0; i < n; i++)
+		acrt__ckpt_clear(&all[i]);
+	free(all);
+	return rc;
+}
+
+/* The store settings of a blueprint, defaults filled in (also for the CLI). */
+static int
+fill_cfg(const acrt__blueprint *bp, acrt__state_cfg *cfg, char **path)
+{
+	char rel[300];
+	memset(cfg, 0, sizeof *cfg);
+	cfg->adapter = bp->state.adapter ? bp->state.adapter : "sqlite_snapshot";
+	snprintf(rel, sizeof rel, "state/%s.db", bp->name ? bp->name : "system");
+	*path = bp->state.path ? strdup(bp->state.path) : acrt__path_join(bp->dir, rel);
+	cfg->path = *path;
+	cfg->redis_url = bp->state.redis_url ? bp->state.redis_url : "redis://127.0.0.1:6379";
+	cfg->system_name = bp->name ? bp->name : "system";
+	cfg->timeout_ms = 2000;
+	return *path != NULL ? ACRT_OK : ACRT_ENOMEM;
+}
+
+int
+acrt__state_open_bp(const acrt__blueprint *bp, acrt__state_adapter **ad,
+                    const acrt__state_ops **ops, char *err, size_t errlen)
+{
+	acrt__state_cfg cfg;
+	char *path = NULL;
+	if (fill_cfg(bp, &cfg, &path) != ACRT_OK)
+		return ACRT_ENOMEM;
+	*ops = acrt__state_ops_find(cfg.adapter);
+	int rc = *ops != NULL ? (*ops)->open(&cfg, ad, err, errlen) : ACRT_EINVAL;
+	free(path);
+	return rc;
+}
+
+int
+acrt__ckpt_open(acrt__runtime *rt, const char *resume)
+{
+	const acrt__blueprint *bp = rt->bp;
+	if (!bp->state.on) {
+		if (resume == NULL)
+			return 0;
+		acrt__log(
+		    ACRT_LOG_ERROR, NULL, 0, NULL,
+		    "--resume needs runtime.state in the deployment (there is nothing to resume)");
+		return 1;
+	}
+	acrt__ckpt_rt *ck = calloc(1, sizeof *ck);
+	if (ck == NULL)
+		return 1;
+	ck->rt = rt;
+	ck->q_tail = &ck->q_head;
+	ck->interval_ns = (int64_t)(bp->state.interval_s * 1e9);
+	ck->timeout_ns = bp->state.align_timeout_ms * 1000000;
+	ck->retain = (unsigned)bp->state.retain;
+	ck->next_due = acrt__mono_ns() + ck->interval_ns;
+	pthread_mutex_init(&ck->mu, NULL);
+	pthread_cond_init(&ck->cv, NULL);
+	rt->ck = ck;
+	for (size_t i = 0; i < bp->n_comps; i++) {
+		acrt__comp *c = &rt->comps[i];
+		for (int r = 0; r < c->n_inst; r++) {
+			c->inst[r].ck_slot = ck->n_slots++;
+			if (c->desc->run != NULL)
+				c->inst[r].trigger = &ck->trigger;
+		}
+		if (c->has_inbox)
+			c->inbox.aborted = &ck->aborted;
+	}
+	ck->finals = calloc(ck->n_slots ? ck->n_slots : 1, sizeof *ck->finals);
+	if (ck->finals == NULL || fill_cfg(bp, &ck->cfg, &ck->path) != ACRT_OK)
+		return 1;
+	ck->ops = acrt__state_ops_find(ck->cfg.adapter);
+	char err[256] = "";
+	if (ck->ops->open(&ck->cfg, &ck->ad, err, sizeof err) != ACRT_OK) {
+		ck->ad = NULL;
+		snprintf(ck->last_error, sizeof ck->last_error, "%s", err);
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "state: cannot open the %s store: %s%s",
+		          ck->ops->name, err, resume ? "" : "; checkpoints will try again");
+	}
+	if (scan_store(ck, resume) != 0)
+		return 1;
+	if (pthread_create(&ck->writer, NULL, acrt__ck_writer_main, ck) != 0)
+		return 1;
+	ck->writer_up = true;
+	return 0;
+}
+
+int
+acrt__ckpt_restore(acrt__runtime *rt)
+{
+	for (size_t i = 0; rt->ck != NULL && i < rt->bp->n_comps; i++) {
+		acrt__comp *c = &rt->comps[i];
+		for (int r = 0; r < c->n_inst; r++) {
+			acrt_ctx *ctx = &c->inst[r];
+			if (!ctx->has_restore)
+				continue;
+			int rc = ACRT_OK;
+			if (c->desc->restore != NULL && ctx->set_up)
+				rc = c->desc->restore(ctx, ctx->self, ctx->restore_buf,
+				                      ctx->restore_len);
+			free(ctx->restore_buf);
+			ctx->restore_buf = NULL;
+			if (rc != ACRT_OK) {
+				acrt__log(ACRT_LOG_ERROR, c->spec->name, 0, NULL,
+				          "restore failed: %s",
+				          ctx->err[0] ? ctx->err : acrt_strerror(rc));
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
