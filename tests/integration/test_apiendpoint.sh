@@ -28,7 +28,7 @@ code() {
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X "$m" "$@" "$u"
 }
 
-listening() { grep -q 'listening on http://' "$1"; }
+listening() { grep -qs 'listening on http://' "$1"; }
 
 deployment() { # DIR SHUTDOWN_MS CHAINING
 	cat >"$1/deployment.yaml" <<YAML
@@ -188,14 +188,16 @@ YAML
 	start_acrt "$name" run --quiet "$B"
 	wait_alive "$PID" 15 listening "$WORK/$name.err" || fail "$name: no 'listening on' line" "$WORK/$name.err"
 
-	# Sequential requests until 20 in a row were refused with 429 (every 429
-	# must carry Retry-After: 1, and once refused nothing is accepted again:
-	# the gate holds everything). Writes the accepted n values.
+	# Sequential requests until 20 in a row were refused with 429 (each with
+	# Retry-After: 1). A 429 may also come early, while the endpoint's thread
+	# has not yet taken what is queued; once the gate holds everything, only
+	# 429s come. Writes the accepted n values; the total accepted is bounded
+	# by the queue, the stream and the outbox (4 + 4 + 64 + the held one).
 	py '
 import http.client, json, sys
 port, out = int(sys.argv[1]), sys.argv[2]
-accepted, refused, n = [], 0, 0
-while refused < 20:
+accepted, refused, in_a_row, n = [], 0, 0, 0
+while in_a_row < 20:
     n += 1
     if n > 2000:
         sys.exit("never got 20 429s in a row (accepted %d)" % len(accepted))
@@ -204,23 +206,24 @@ while refused < 20:
     r = c.getresponse()
     body = r.read()
     if r.status == 202:
-        if refused:
-            sys.exit("request %d accepted after a 429 while the gate is closed" % n)
         accepted.append(n)
+        in_a_row = 0
     elif r.status == 429:
         if r.getheader("Retry-After") != "1":
             sys.exit("429 without Retry-After: 1: %r" % r.getheaders())
         refused += 1
+        in_a_row += 1
     else:
         sys.exit("request %d: status %d %r" % (n, r.status, body))
     c.close()
-if not accepted:
-    sys.exit("nothing was accepted")
+if not accepted or len(accepted) > 4 + 4 + 64 + 1:
+    sys.exit("%d accepted while the sink is blocked" % len(accepted))
 json.dump(accepted, open(out, "w"))
-print(len(accepted))
+print(len(accepted), refused)
 ' "$port" "$B/accepted.json" >"$B/n_accepted" 2>"$B/bp.err" || fail "$name: backpressure" "$B/bp.err" "$WORK/$name.err"
 	grep -qsx "blocked hold" "$B/marker.txt" || fail "$name: the gate never held an event" "$B/marker.txt"
-	ok "$name: $(cat "$B/n_accepted") accepted (202), then 429 with Retry-After: 1 while the sink is blocked"
+	read -r n_acc n_ref <"$B/n_accepted"
+	ok "$name: $n_acc accepted (202), $n_ref refused with 429 and Retry-After: 1 while the sink is blocked"
 
 	kill -TERM "$PID"
 	got503() { [ "$(code POST "http://127.0.0.1:$port/in" -d '{"late":1}')" = 503 ]; }
