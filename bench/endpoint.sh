@@ -87,7 +87,7 @@ LUA
 pid=$!
 trap 'kill -KILL "$pid" 2>/dev/null || true' EXIT
 deadline=$(($(date +%s) + 15))
-until grep -q 'listening on http://' "$out/acrt.err"; do
+until grep -qs 'listening on http://' "$out/acrt.err"; do
 	kill -0 "$pid" 2>/dev/null || die "acrt exited before listening (see $out/acrt.err)"
 	[ "$(date +%s)" -lt "$deadline" ] || die "acrt is not listening after 15 s (see $out/acrt.err)"
 	sleep 0.05
