@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The APIEndpoint built-in (docs/COMPONENTS.md), driven with curl and Python:
-#   1. APIEndpoint (bearer token, 2 threads, max_body_bytes 1024) -> file Sink:
+#   1. APIEndpoint (bearer token, 2 threads, max_body_bytes 1024) -> rec (the
+#      gate plugin, open, recording headers and trace ids) -> file Sink:
 #      401 (+ WWW-Authenticate) without or with a wrong token, 202 {"id"} with
 #      the right one, 400 with the JSON error and its line/column, 404, 405
-#      with Allow, 413 (Content-Length and chunked), PUT on a PUT route; every
-#      accepted body reaches the sink once; the counters in the API; SIGTERM
-#      exits 0.
+#      with Allow, 413 (Content-Length and chunked), PUT on a PUT route; the
+#      events' http-method/http-path headers and a traceparent's trace id;
+#      every accepted body reaches the sink once; the counters in the API;
+#      SIGTERM exits 0.
 #   2. APIEndpoint -> gate (a test plugin holding events until a file exists)
 #      -> file Sink, buffer_size 4, chained and with chaining off: 202s, then
 #      429 with Retry-After: 1; SIGTERM while blocked answers 503; the gate
@@ -62,10 +64,15 @@ system:
         auth: {token_file: ep.token}
         max_body_bytes: 1024
         threads: 2
+    - name: rec
+      implementation: plugin:$GATE#gate
+      config: {gate: open, marker: events.txt, record: true}
     - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
   bindings:
-    - {from: http.output, to: out.input}
+    - {from: http.output, to: rec.input}
+    - {from: rec.output, to: out.input}
 YAML
+touch "$D/open" # rec only records each event's trace and headers
 deployment "$D" 10000 true
 "$ACRT" validate "$D" >"$WORK/validate.out" 2>&1 || fail "acrt validate rejected a good APIEndpoint" "$WORK/validate.out"
 start_acrt basic run --quiet "$D"
@@ -91,7 +98,8 @@ py 'import json, sys
 b = json.load(open(sys.argv[1]))
 assert isinstance(b.get("id"), int) and b["id"] > 0, b' "$WORK/b202" || fail "202 body is not {\"id\": N}" "$WORK/b202"
 ok "202 {\"id\": N} with the right token"
-c=$(code PUT "$URL/orders" "${AUTH[@]}" -d '{"n":2}')
+TP=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+c=$(code PUT "$URL/orders" "${AUTH[@]}" -H "traceparent: $TP" -d '{"n":2}')
 [ "$c" = 202 ] || fail "PUT /orders: $c, expected 202"
 c=$(code POST "$URL/ping" "${AUTH[@]}" -d '[1, 2]')
 [ "$c" = 202 ] || fail "POST /ping with a JSON array: $c, expected 202"
@@ -131,6 +139,14 @@ for i in $(seq 10 29); do
 done
 wait_alive "$PID" 10 has_lines "$D/out.jsonl" 24 || fail "the sink has $(lines "$D/out.jsonl") lines, expected 24" "$D/out.jsonl" "$WORK/basic.err"
 ok "24 accepted bodies reached the sink while the system runs"
+grep -q "^event 00-[0-9a-f]\{32\}-[0-9a-f]\{16\}-01 POST /orders$" "$D/events.txt" ||
+	fail "no event with headers http-method POST and http-path /orders" "$D/events.txt"
+grep -q "^event 00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]\{16\}-01 PUT /orders$" "$D/events.txt" ||
+	fail "the PUT with a traceparent did not keep its trace id" "$D/events.txt"
+[ "$(grep -c "4bf92f3577b34da6a3ce929d0e0e4736" "$D/events.txt")" = 1 ] ||
+	fail "the trace id of one request's traceparent is on other events" "$D/events.txt"
+[ "$(grep -c ' POST /ping$' "$D/events.txt")" = 1 ] || fail "no POST /ping event" "$D/events.txt"
+ok "events carry headers http-method and http-path; a traceparent's trace id is kept"
 
 # The counters are published when the endpoint goes idle (at most 50 ms).
 counters_ok() {

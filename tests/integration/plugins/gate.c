@@ -3,7 +3,10 @@
  * that a test can block a pipeline on purpose and release it later (used by
  * test_apiendpoint.sh for 429 and the drain). Config: `gate` (a path, absolute
  * or relative to the blueprint's directory) and optionally `marker`, to which
- * it appends "blocked NAME" the first time it waits.
+ * it appends "blocked NAME" the first time it waits and, with `record: true`,
+ * "event TRACEPARENT METHOD PATH" for each event it forwards (the values of
+ * its traceparent and of the headers http-method and http-path, "-" when
+ * absent).
  *
  * It waits on its own instance thread, checking the file every 5 ms with
  * acrt_sleep_until; through a graceful stop (SIGTERM) it keeps holding the
@@ -22,6 +25,7 @@ typedef struct gate_state {
 	char path[4096];
 	bool open;   /* the file was seen: never checked again */
 	bool marked; /* "blocked" was written */
+	bool record; /* an "event" line per event */
 } gate_state;
 
 static int
@@ -39,6 +43,7 @@ gate_setup(acrt_ctx *ctx, void **self)
 		snprintf(g->path, sizeof g->path, "%s", p);
 	else
 		snprintf(g->path, sizeof g->path, "%s/%s", acrt_base_dir(ctx), p);
+	g->record = acrt_config_bool(ctx, "record", 0);
 	*self = g;
 	return ACRT_OK;
 }
@@ -62,6 +67,13 @@ gate_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 		}
 	}
 	g->open = true;
+	if (g->record) {
+		char tp[56];
+		acrt_event_traceparent(ev, tp);
+		const char *m = acrt_event_header(ev, "http-method");
+		const char *p = acrt_event_header(ev, "http-path");
+		marker(ctx, "event %s %s %s", tp, m ? m : "-", p ? p : "-");
+	}
 	return forward(ctx, ev);
 }
 
