@@ -21,6 +21,7 @@
 #include "harness/runtime.h"
 #include "observe/enrich.h" /* error enrichment hook (issue 5) */
 #include "observe/log.h"
+#include "observe/tap.h" /* tap hook (issue 7) */
 
 const json_t *
 acrt_config(acrt_ctx *ctx)
@@ -244,6 +245,8 @@ emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	acrt__event_seal(ev);
 	acrt__counter_add(&ctx->events_out, 1);
 	acrt__outport *op = &ctx->comp->outs[i];
+	if (acrt__unlikely(atomic_load_explicit(&op->tap, memory_order_relaxed) != NULL))
+		acrt__tap_offer_out(ctx, (size_t)i, ev); /* tap hook (issue 7): someone taps */
 	if (op->chained != NULL) { /* operator chaining: process it here and now */
 		acrt_ctx *down = &op->chained->inst[ctx->replica];
 		int rc = acrt__instance_process_one(down, op->chained_port, ev);

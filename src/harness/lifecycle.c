@@ -19,12 +19,14 @@
 #include "core/common.h"
 #include "core/event.h"
 #include "harness/checkpoint.h"
+#include "harness/reload.h"
 #include "harness/runtime.h"
 #include "harness/status.h"
 #include "observe/alerts.h" /* alerting hook (issue 5) */
 #include "observe/api.h"
 #include "observe/enrich.h" /* error enrichment hook (issue 5) */
 #include "observe/log.h"
+#include "observe/tap.h" /* tap hook (issue 7) */
 
 #define STATUS_TICK_NS (250 * 1000000LL)
 
@@ -116,6 +118,8 @@ process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	acrt__counter_add(&ctx->events_in, 1);
 	if (ev->kind != ACRT__EV_DATA)
 		return ACRT_OK;
+	if (acrt__unlikely(atomic_load_explicit(&ctx->comp->in_tap, memory_order_relaxed) != NULL))
+		acrt__tap_offer_in(ctx, port, ev); /* tap hook (issue 7): someone taps */
 	int rc;
 	acrt__cap_call call;
 	if (ctx->chain == NULL) {                 /* the fast path: no capabilities */
@@ -207,8 +211,8 @@ run_finish(acrt_ctx *ctx)
 {
 	const acrt_component_desc *d = ctx->comp->desc;
 	if (d->struct_size < offsetof(acrt_component_desc, finish) + sizeof d->finish ||
-	    d->finish == NULL || !ctx->set_up)
-		return ACRT_OK;
+	    d->finish == NULL || !ctx->set_up || ctx->rt->reloading)
+		return ACRT_OK; /* a reload pauses the input, it has not ended */
 	int rc = d->finish(ctx, ctx->self);
 	if (ctx->fatal != 0) /* a chained component failed under it (and was reported) */
 		return ctx->fatal;
@@ -432,6 +436,9 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		int64_t ck_next = acrt__ckpt_tick(rt, now);
 		if (ck_next < wake)
 			wake = ck_next;
+		/* ---- Reload hook (issue 7): --watch's debounce ---- */
+		if (rt->reload->due != 0 && rt->reload->due < wake)
+			wake = rt->reload->due;
 		int timeout_ms = wake == ACRT__FOREVER ? -1
 		                 : wake <= now         ? 0
 		                                       : (int)((wake - now + 999999) / 1000000);
@@ -441,10 +448,12 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		int api_ms = acrt__api_timeout_ms(rt->api);
 		if (api_ms >= 0 && (timeout_ms < 0 || api_ms < timeout_ms))
 			timeout_ms = api_ms;
-		struct pollfd pfd[3] = {{.fd = rt->tg.done_fd, .events = POLLIN},
+		struct pollfd pfd[4] = {{.fd = rt->tg.done_fd, .events = POLLIN},
 		                        {.fd = sfd, .events = POLLIN},
-		                        {.fd = acrt__api_fd(rt->api), .events = POLLIN}};
-		(void)poll(pfd, 3, timeout_ms); /* negative fds are ignored */
+		                        {.fd = acrt__api_fd(rt->api), .events = POLLIN},
+		                        {.fd = rt->reload->watch_fd, .events = POLLIN}};
+		(void)poll(pfd, 4, timeout_ms); /* negative fds are ignored */
+		acrt__reload_watch_read(rt); /* Reload hook (issue 7) */
 		acrt__api_run(rt->api);
 		acrt__alerts_tick(alerts, acrt__mono_ns()); /* alerting hook (issue 5) */
 		acrt__enrich_tick(); /* error enrichment hook (issue 5): fresh process figures */
@@ -454,7 +463,16 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 			sig = (int)si.ssi_signo;
 		else if (sfd < 0) /* no signalfd: fall back to polling for signals */
 			sig = sigtimedwait(&set, NULL, &(struct timespec){0, 0});
-		if (sig == SIGINT || sig == SIGTERM) {
+		if ((sig == SIGINT || sig == SIGTERM) && rt->reloading) {
+			/* Reload hook (issue 7): a stop wins over a reload in progress */
+			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+			          "received %s during a reload: the reload is abandoned; draining",
+			          sig == SIGINT ? "SIGINT" : "SIGTERM");
+			rt->reloading = false;
+			acrt__blueprint_free(rt->reload->next);
+			rt->reload->next = NULL;
+			drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
+		} else if (sig == SIGINT || sig == SIGTERM) {
 			if (!atomic_load(&rt->stopping)) {
 				acrt__log(
 				    ACRT_LOG_INFO, NULL, 0, NULL,
@@ -472,8 +490,13 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 				acrt__tg_cancel(&rt->tg);
 			}
 		} else if (sig == SIGHUP) {
-			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
-			          "SIGHUP: hot reload is not available in this release; ignored");
+			acrt__reload_request(rt, "SIGHUP"); /* Reload hook (issue 7) */
+		}
+		if (rt->reload->due != 0 && acrt__mono_ns() >= rt->reload->due)
+			acrt__reload_request(rt, "watch");
+		if (rt->reload->requested && !rt->reloading && acrt__reload_prepare(rt)) {
+			rt->reloading = true; /* quiesce: sources stop, streams drain, no finish */
+			acrt__runtime_stop(rt);
 		}
 		if (!forced && acrt__mono_ns() >= drain_deadline) {
 			acrt__log(
@@ -513,11 +536,146 @@ in_flight(acrt__runtime *rt)
 	return left;
 }
 
+/* How a generation ended (hot reload runs the system as generations). */
+enum { GEN_DONE, GEN_RELOAD, GEN_ROLLBACK, GEN_ABANDONED };
+
+/* Wires bp, sets it up, runs it until it ends (or quiesces for a reload),
+ * cleans up. rt->exit_code says how a GEN_DONE went. */
+static int
+run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opts)
+{
+	acrt__reload_ctl *ctl = rt->reload;
+	bool first = ctl->prev == NULL && ctl->carry == NULL;
+	int gen = GEN_DONE;
+	rt->exit_code = 1;
+	rt->reloading = false;
+	rt->tg_ready = false;
+	atomic_store(&rt->stopping, false);
+	atomic_store(&rt->cancelled, false);
+	if (acrt__runtime_wire(rt, bp) != 0)
+		goto out_unwire;
+	if (acrt__tg_init(&rt->tg, on_cancel, rt) != 0)
+		goto out_unwire;
+	rt->tg_ready = true;
+	/* ---- State hook (issue 6): the store, and --resume, before setup ---- */
+	if (acrt__ckpt_open(rt, first && opts != NULL ? opts->resume : NULL) != 0)
+		goto out_unwire;
+	acrt__reload_apply(rt); /* Reload hook (issue 7): the previous generation's state */
+
+	int64_t t0 = acrt__mono_ns();
+	int src = setup_all(rt);
+	if (src != 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "setup failed; cleaning up the components already set up");
+		cleanup_all(rt);
+		if (src == ACRT_ETIMEDOUT) { /* a setup thread may still use the runtime */
+			if (opts != NULL)
+				opts->abandoned = true;
+			return GEN_ABANDONED;
+		}
+		if (ctl->prev != NULL) { /* a reload: go back to the previous system */
+			acrt__reload_failed(rt, "a component's setup failed (see above)");
+			gen = GEN_ROLLBACK;
+		}
+		goto out_unwire;
+	}
+	if (acrt__ckpt_restore(rt) != 0) { /* State hook (issue 6) */
+		cleanup_all(rt);
+		goto out_unwire;
+	}
+	acrt__reload_committed(rt); /* Reload hook (issue 7) */
+	/* ---- API hook (issue 5): served from here until cleanup ---- */
+	rt->started_ns = acrt__mono_ns();
+	if (acrt__api_start(rt, &rt->api) != 0) {
+		cleanup_all(rt);
+		goto out_unwire;
+	}
+	/* ---- alerting hook (issue 5): rules evaluated by supervise() ---- */
+	acrt__alerts *alerts = NULL;
+	if (acrt__alerts_start(rt, &alerts) != 0) {
+		acrt__api_stop(rt->api);
+		rt->api = NULL;
+		cleanup_all(rt);
+		goto out_unwire;
+	}
+	if (opts != NULL && opts->watch && acrt__reload_watch(rt) != 0)
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "--watch: cannot watch the blueprint's files");
+	acrt__enrich_tick(); /* error enrichment hook (issue 5): the first process figures */
+	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+	          "system '%s' started: %zu component(s), %zu stream(s)", bp->name, bp->n_comps,
+	          rt->n_transports);
+
+	for (size_t k = 0; k < bp->n_comps; k++) {
+		acrt__comp *c = &rt->comps[bp->topo[k]];
+		for (int r = 0; !c->chained && r < c->n_inst; r++)
+			if (acrt__tg_spawn(&rt->tg, c->inst[r].thread_name, instance_main,
+			                   &c->inst[r]) != 0)
+				break;
+	}
+
+	acrt__status status;
+	bool show = !rt->quiet && isatty(STDERR_FILENO);
+	if (show)
+		acrt__status_init(&status, rt);
+	int forced = supervise(rt, show ? &status : NULL, alerts);
+	if (show)
+		acrt__log_status(NULL);
+
+	int rc = acrt__tg_wait_until(&rt->tg, ACRT__FOREVER);
+	if (rc != ACRT_OK)
+		acrt__tg_errors(&rt->tg, log_task_error, NULL);
+	size_t lost = in_flight(rt);
+	bool reload = rt->reloading && rc == ACRT_OK && !forced && ctl->next != NULL;
+
+	uint64_t in = 0, out = 0, errors = 0;
+	acrt__status_totals(rt, &in, &out, &errors);
+	double secs = (double)(acrt__mono_ns() - t0) / 1e9;
+	json_t *extra = json_pack("{s:I,s:I,s:I,s:f}", "events_in", (json_int_t)in, "events_out",
+	                          (json_int_t)out, "errors", (json_int_t)errors, "seconds", secs);
+	if (reload) {
+		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "reload: the system '%s' is drained", bp->name);
+		if (acrt__reload_capture(rt) == ACRT_OK)
+			gen = GEN_RELOAD;
+		else
+			acrt__reload_failed(rt, "out of memory capturing the state");
+		rt->exit_code = 0;
+	} else if (rc == ACRT_OK && !forced) {
+		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "system '%s' finished", bp->name);
+		rt->exit_code = 0;
+	} else {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, extra,
+		          "system '%s' stopped by %s; %zu in-flight events discarded", bp->name,
+		          rc != ACRT_OK ? "a component failure" : "cancellation", lost);
+	}
+	json_decref(extra);
+	/* State hook (issue 6): a last checkpoint after a graceful end */
+	acrt__ckpt_finish(rt, rc == ACRT_OK && !forced && !reload);
+
+	/* alerting hook (issue 5): resolves what is active, joins the sender */
+	acrt__alerts_stop(alerts);
+	acrt__api_stop(rt->api); /* API hook (issue 5) */
+	rt->api = NULL;
+	cleanup_all(rt);
+out_unwire:
+	if (rt->tg_ready) {
+		(void)acrt__tg_wait_until(&rt->tg, ACRT__FOREVER);
+		acrt__tg_destroy(&rt->tg);
+		rt->tg_ready = false;
+	}
+	acrt__ckpt_finish(rt, false); /* when setup failed: frees the store */
+	acrt__runtime_unwire(rt);
+	return gen;
+}
+
 int
 acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 {
 	acrt__runtime rt;
+	acrt__reload_ctl ctl;
 	memset(&rt, 0, sizeof rt);
+	acrt__run_opts none = {0};
+	acrt__reload_init(&ctl, opts != NULL ? opts : &none);
+	rt.reload = &ctl;
 	rt.quiet = opts != NULL && opts->quiet;
 	rt.exit_code = 1;
 	atomic_init(&rt.stopping, false);
@@ -534,101 +692,34 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 
-	if (acrt__runtime_wire(&rt, bp) != 0)
-		goto out_unwire;
-	if (acrt__tg_init(&rt.tg, on_cancel, &rt) != 0)
-		goto out_unwire;
-	rt.tg_ready = true;
-	/* ---- State hook (issue 6): the store, and --resume, before setup ---- */
-	if (acrt__ckpt_open(&rt, opts != NULL ? opts->resume : NULL) != 0)
-		goto out_unwire;
-
-	int64_t t0 = acrt__mono_ns();
-	int src = setup_all(&rt);
-	if (src != 0) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "setup failed; cleaning up the components already set up");
-		cleanup_all(&rt);
-		if (src == ACRT_ETIMEDOUT) { /* a setup thread may still use the runtime */
-			if (opts != NULL)
-				opts->abandoned = true;
-			return 1;
+	/* Reload hook (issue 7): the system runs as generations; a reload switches
+	 * to the next one (or back to the previous one if its setup fails). */
+	const acrt__blueprint *cur = bp;
+	acrt__blueprint *cur_owned = NULL;
+	for (;;) {
+		int gen = run_generation(&rt, cur, opts);
+		if (gen == GEN_ABANDONED)
+			return 1; /* a hung setup may still use everything: the caller _exits */
+		if (gen == GEN_RELOAD) {
+			ctl.prev = cur;
+			ctl.prev_owned = cur_owned;
+			cur = cur_owned = ctl.next;
+			ctl.next = NULL;
+			continue;
 		}
-		goto out_unwire;
+		if (gen == GEN_ROLLBACK) {
+			acrt__blueprint_free(cur_owned);
+			cur = ctl.prev;
+			cur_owned = ctl.prev_owned;
+			ctl.prev = NULL;
+			ctl.prev_owned = NULL;
+			continue;
+		}
+		break;
 	}
-	if (acrt__ckpt_restore(&rt) != 0) { /* State hook (issue 6) */
-		cleanup_all(&rt);
-		goto out_unwire;
-	}
-	/* ---- API hook (issue 5): served from here until cleanup ---- */
-	rt.started_ns = acrt__mono_ns();
-	if (acrt__api_start(&rt, &rt.api) != 0) {
-		cleanup_all(&rt);
-		goto out_unwire;
-	}
-	/* ---- alerting hook (issue 5): rules evaluated by supervise() ---- */
-	acrt__alerts *alerts = NULL;
-	if (acrt__alerts_start(&rt, &alerts) != 0) {
-		acrt__api_stop(rt.api);
-		rt.api = NULL;
-		cleanup_all(&rt);
-		goto out_unwire;
-	}
-	acrt__enrich_tick(); /* error enrichment hook (issue 5): the first process figures */
-	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
-	          "system '%s' started: %zu component(s), %zu stream(s)", bp->name, bp->n_comps,
-	          rt.n_transports);
+	acrt__blueprint_free(cur_owned);
+	acrt__reload_free(&ctl);
 
-	for (size_t k = 0; k < bp->n_comps; k++) {
-		acrt__comp *c = &rt.comps[bp->topo[k]];
-		for (int r = 0; !c->chained && r < c->n_inst; r++)
-			if (acrt__tg_spawn(&rt.tg, c->inst[r].thread_name, instance_main,
-			                   &c->inst[r]) != 0)
-				break;
-	}
-
-	acrt__status status;
-	bool show = !rt.quiet && isatty(STDERR_FILENO);
-	if (show)
-		acrt__status_init(&status, &rt);
-	int forced = supervise(&rt, show ? &status : NULL, alerts);
-	if (show)
-		acrt__log_status(NULL);
-
-	int rc = acrt__tg_wait_until(&rt.tg, ACRT__FOREVER);
-	if (rc != ACRT_OK)
-		acrt__tg_errors(&rt.tg, log_task_error, NULL);
-	size_t lost = in_flight(&rt);
-
-	uint64_t in = 0, out = 0, errors = 0;
-	acrt__status_totals(&rt, &in, &out, &errors);
-	double secs = (double)(acrt__mono_ns() - t0) / 1e9;
-	json_t *extra = json_pack("{s:I,s:I,s:I,s:f}", "events_in", (json_int_t)in, "events_out",
-	                          (json_int_t)out, "errors", (json_int_t)errors, "seconds", secs);
-	if (rc == ACRT_OK && !forced) {
-		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "system '%s' finished", bp->name);
-		rt.exit_code = 0;
-	} else {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, extra,
-		          "system '%s' stopped by %s; %zu in-flight events discarded", bp->name,
-		          rc != ACRT_OK ? "a component failure" : "cancellation", lost);
-	}
-	json_decref(extra);
-	/* State hook (issue 6): a last checkpoint after a graceful end */
-	acrt__ckpt_finish(&rt, rc == ACRT_OK && !forced);
-
-	/* alerting hook (issue 5): resolves what is active, joins the sender */
-	acrt__alerts_stop(alerts);
-	acrt__api_stop(rt.api); /* API hook (issue 5) */
-	rt.api = NULL;
-	cleanup_all(&rt);
-out_unwire:
-	if (rt.tg_ready) {
-		(void)acrt__tg_wait_until(&rt.tg, ACRT__FOREVER);
-		acrt__tg_destroy(&rt.tg);
-	}
-	acrt__ckpt_finish(&rt, false); /* when setup failed: frees the store */
-	acrt__runtime_unwire(&rt);
 	/* A signal that arrived after supervision ended must not kill us on unblock. */
 	struct timespec zero = {0, 0};
 	while (sigtimedwait(&set, NULL, &zero) > 0)

@@ -26,6 +26,7 @@
 #include "observe/alerts.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
+#include "observe/tap.h" /* acrt tap (issue 7) */
 
 #include "harness/checkpoint.h"
 #include "observe/api_int.h"
@@ -312,6 +313,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && strtoull(cl, NULL, 10) > API_MAX_BODY)
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 65536 bytes");
+	if (strcmp(url, ACRT__TAP_PATH) == 0) { /* acrt tap (issue 7): shows payloads */
+		if (who != AUTH_WRITE)
+			return reply_error(c, MHD_HTTP_FORBIDDEN,
+			                   "this route needs the write token");
+		return acrt__tap_serve(api->rt, c, method) == MHD_YES ? MHD_YES : MHD_NO;
+	}
 	bool get =
 	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	if (get)
@@ -371,8 +378,11 @@ acrt__api_stop(acrt__api *api)
 {
 	if (api == NULL)
 		return;
-	if (api->d != NULL)
-		MHD_stop_daemon(api->d); /* closes the listening socket too */
+	if (api->d != NULL) {
+		acrt__tap_shutdown(api->rt, api->d); /* no suspended stream may remain */
+		MHD_stop_daemon(api->d);             /* closes the listening socket too */
+	}
+	acrt__tap_free(api->rt);
 	if (api->metrics != NULL)
 		MHD_destroy_response(api->metrics);
 	acrt__api_free_secret(&api->tls_key);
@@ -448,12 +458,13 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	bool tls = api->tls_cert != NULL;
 	if (!tls)
 		tls_opts[0].option = MHD_OPTION_END;
-	api->d = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0), 0, NULL,
-	    NULL, on_request, api, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	api->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+	                              MHD_ALLOW_SUSPEND_RESUME | (tls ? MHD_USE_TLS : 0),
+	                          0, NULL, NULL, on_request, api, MHD_OPTION_ARRAY, tls_opts,
+	                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT_S,
+	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (api->d == NULL) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: libmicrohttpd did not start%s",
 		          tls ? " (are runtime.api.tls cert and key a valid PEM pair?)" : "");
@@ -493,14 +504,18 @@ acrt__api_timeout_ms(const acrt__api *api)
 	if (api == NULL)
 		return -1;
 	MHD_UNSIGNED_LONG_LONG ms;
+	int tap_ms = acrt__tap_timeout_ms(api->rt); /* a streaming tap needs a tick */
 	if (MHD_get_timeout(api->d, &ms) != MHD_YES)
-		return -1;
-	return ms > 60000 ? 60000 : (int)ms;
+		return tap_ms;
+	int t = ms > 60000 ? 60000 : (int)ms;
+	return tap_ms >= 0 && tap_ms < t ? tap_ms : t;
 }
 
 void
 acrt__api_run(acrt__api *api)
 {
-	if (api != NULL)
-		(void)MHD_run(api->d);
+	if (api == NULL)
+		return;
+	acrt__tap_service(api->rt); /* resume the tap streams with something to send */
+	(void)MHD_run(api->d);
 }
