@@ -3,13 +3,10 @@
  * running system read from its HTTP API (docs/API.md): components with their
  * rates, streams with their fill, alerts.
  *
- * The address: <blueprint dir>/.acrt/api.addr (written by the running system:
- * the address actually served, which differs from the configured one when the
- * default port was busy), else runtime.api.listen, else 127.0.0.1:9464; https
- * when runtime.api.tls is set. The token: runtime.api.auth.read_token_file,
- * else <blueprint dir>/.acrt/read.token (the generated one).
+ * The address and the read token are found by the shared API client
+ * (apiclient.h: --url, <blueprint dir>/.acrt/api.addr, runtime.api.listen;
+ * --token-file, runtime.api.auth.read_token_file, .acrt/read.token).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -19,23 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/apiclient.h"
 #include "cli/cli.h"
-#include "core/common.h"
-#include "observe/api.h"
-
-#define TOP_DEFAULT_LISTEN "127.0.0.1:9464"
-#define TOP_TOKEN_MAX 4096
-
-typedef struct top_opts {
-	const char *cacert, *cert, *key; /* TLS client files (curl's) */
-	char *base;                      /* http(s)://HOST:PORT */
-	char *auth;                      /* "Authorization: Bearer ..." */
-} top_opts;
-
-typedef struct buf {
-	char *p;
-	size_t n;
-} buf;
 
 static volatile sig_atomic_t stop_flag;
 
@@ -44,151 +26,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-/* A small file's content without surrounding whitespace, or NULL. */
-static char *
-read_trimmed(const char *path)
-{
-	char *out = NULL;
-	return acrt__secret_file_read(path, TOP_TOKEN_MAX, &out) == 0 ? out : NULL;
-}
-
-/* Finds the base URL and the read token from the deployment. 0, or the exit code. */
-static int
-locate(const acrt__blueprint *bp, top_opts *o)
-{
-	const json_t *api = json_object_get(bp->runtime, "api");
-	const json_t *tls = json_object_get(api, "tls");
-	bool https = json_is_object(tls) && json_object_get(tls, "cert") != NULL;
-
-	char *addr_file = acrt__path_join(bp->dir, ".acrt/api.addr");
-	char *url = addr_file != NULL ? read_trimmed(addr_file) : NULL;
-	free(addr_file);
-	if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-		free(url);
-		url = NULL;
-	}
-	if (url == NULL) {
-		const json_t *lv = json_object_get(api, "listen");
-		const char *listen =
-		    json_is_string(lv) ? json_string_value(lv) : TOP_DEFAULT_LISTEN;
-		size_t n = strlen(listen) + 16;
-		url = malloc(n);
-		if (url == NULL)
-			return 1;
-		/* ":PORT" (every interface) and wildcard hosts: ask the loopback. */
-		const char *host_end = strrchr(listen, ':');
-		const char *port = host_end != NULL ? host_end + 1 : "9464";
-		size_t hl = host_end != NULL ? (size_t)(host_end - listen) : strlen(listen);
-		if (hl == 0 || (hl == 7 && strncmp(listen, "0.0.0.0", 7) == 0))
-			snprintf(url, n, "%s://127.0.0.1:%s", https ? "https" : "http", port);
-		else if (hl == 4 && strncmp(listen, "[::]", 4) == 0)
-			snprintf(url, n, "%s://[::1]:%s", https ? "https" : "http", port);
-		else
-			snprintf(url, n, "%s://%s", https ? "https" : "http", listen);
-	} else {
-		/* api.addr holds the bound address; wildcards are reached on loopback. */
-		char *w = strstr(url, "://0.0.0.0:");
-		if (w != NULL) {
-			char *fixed = malloc(strlen(url) + 8);
-			if (fixed == NULL) {
-				free(url);
-				return 1;
-			}
-			snprintf(fixed, strlen(url) + 8, "%.*s://127.0.0.1:%s", (int)(w - url), url,
-			         w + 11);
-			free(url);
-			url = fixed;
-		}
-	}
-	o->base = url;
-
-	const json_t *auth = json_object_get(api, "auth");
-	const json_t *rf = json_object_get(auth, "read_token_file");
-	char *tok_path = acrt__path_join(bp->dir, json_is_string(rf) ? json_string_value(rf)
-	                                                             : ".acrt/read.token");
-	if (tok_path == NULL)
-		return 1;
-	char *tok = read_trimmed(tok_path);
-	if (tok == NULL) {
-		fprintf(stderr,
-		        "acrt: top: cannot read the read token %s: is the system at %s running?\n",
-		        tok_path, o->base);
-		free(tok_path);
-		return 1;
-	}
-	free(tok_path);
-	size_t n = strlen(tok) + 32;
-	o->auth = malloc(n);
-	if (o->auth != NULL)
-		snprintf(o->auth, n, "Authorization: Bearer %s", tok);
-	explicit_bzero(tok, strlen(tok));
-	free(tok);
-	return o->auth != NULL ? 0 : 1;
-}
-
-static size_t
-on_data(char *p, size_t sz, size_t nm, void *ud)
-{
-	buf *b = ud;
-	size_t n = sz * nm;
-	char *q = realloc(b->p, b->n + n + 1);
-	if (q == NULL)
-		return 0;
-	memcpy(q + b->n, p, n);
-	b->n += n;
-	q[b->n] = '\0';
-	b->p = q;
-	return n;
-}
-
-/* GET base+path as JSON. NULL with *err set (a message) on failure; *status
- * the HTTP status (0 when no response). */
-static json_t *
-fetch(CURL *h, const top_opts *o, const char *path, long *status, char *err, size_t errn)
-{
-	char url[512];
-	snprintf(url, sizeof url, "%s%s", o->base, path);
-	buf b = {0};
-	struct curl_slist *hdr = curl_slist_append(NULL, o->auth);
-	char cerr[CURL_ERROR_SIZE] = "";
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	if (o->cacert != NULL)
-		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
-	if (o->cert != NULL)
-		curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert);
-	if (o->key != NULL)
-		curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
-	CURLcode rc = curl_easy_perform(h);
-	curl_slist_free_all(hdr);
-	*status = 0;
-	json_t *v = NULL;
-	if (rc != CURLE_OK) {
-		snprintf(err, errn, "cannot reach the API at %s: %s", o->base,
-		         cerr[0] ? cerr : curl_easy_strerror(rc));
-	} else {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-		if (*status != 200) {
-			snprintf(err, errn, "the API at %s answered %ld to %s", o->base, *status,
-			         path);
-		} else {
-			v = json_loadb(b.p ? b.p : "", b.n, 0, NULL);
-			if (v == NULL)
-				snprintf(err, errn, "the API at %s sent malformed JSON for %s",
-				         o->base, path);
-		}
-	}
-	free(b.p);
-	return v;
 }
 
 static double
@@ -263,7 +100,7 @@ print_alert(FILE *f, const json_t *a)
 }
 
 static void
-render(FILE *f, const top_opts *o, const json_t *prev, const json_t *cur, double dt,
+render(FILE *f, const acrt__apiclient *o, const json_t *prev, const json_t *cur, double dt,
        const json_t *alerts, bool tty)
 {
 	const char *bold = tty ? "\033[1m" : "", *off = tty ? "\033[0m" : "";
@@ -343,34 +180,24 @@ render(FILE *f, const top_opts *o, const json_t *prev, const json_t *cur, double
 int
 acrt__cmd_top(int argc, char **argv)
 {
-	const char *path = ".", *deployment = NULL;
+	const char *path = ".";
 	bool once = false;
 	long interval = 1000;
-	top_opts o = {0};
+	acrt__apiclient o = {.cmd = "top"};
 	bool have_path = false;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = NULL;
+		int used = acrt__apiclient_option(&o, argc, argv, &i);
+		if (used == 2)
+			return 2;
+		if (used == 1)
+			continue;
 		if (strcmp(a, "--once") == 0) {
 			once = true;
-			continue;
-		}
-		if (strcmp(a, "--interval") == 0 || strcmp(a, "--deployment") == 0 ||
-		    strcmp(a, "--cacert") == 0 || strcmp(a, "--cert") == 0 ||
-		    strcmp(a, "--key") == 0) {
+		} else if (strcmp(a, "--interval") == 0) {
 			if (i + 1 >= argc)
 				return acrt__cli_usage_error("top: %s needs a value", a);
-			val = argv[++i];
-		} else if (a[0] == '-' && a[1] != '\0') {
-			return acrt__cli_usage_error("top: unknown option '%s'", a);
-		} else {
-			if (have_path)
-				return acrt__cli_usage_error("top: one system at a time ('%s')", a);
-			path = a;
-			have_path = true;
-			continue;
-		}
-		if (strcmp(a, "--interval") == 0) {
+			const char *val = argv[++i];
 			char *end;
 			errno = 0;
 			interval = strtol(val, &end, 10);
@@ -378,40 +205,20 @@ acrt__cmd_top(int argc, char **argv)
 				return acrt__cli_usage_error(
 				    "top: --interval takes milliseconds, 100 to 3600000 ('%s')",
 				    val);
-		} else if (strcmp(a, "--deployment") == 0) {
-			deployment = val;
-		} else if (strcmp(a, "--cacert") == 0) {
-			o.cacert = val;
-		} else if (strcmp(a, "--cert") == 0) {
-			o.cert = val;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			return acrt__cli_usage_error("top: unknown option '%s'", a);
 		} else {
-			o.key = val;
+			if (have_path)
+				return acrt__cli_usage_error("top: one system at a time ('%s')", a);
+			path = a;
+			have_path = true;
 		}
 	}
 
-	acrt__blueprint *bp = acrt__cli_load(path, deployment);
-	if (bp == NULL)
-		return 2;
-	int rc = locate(bp, &o);
-	acrt__blueprint_free(bp);
+	int rc = acrt__apiclient_locate(&o, path, false);
 	if (rc != 0) {
-		free(o.base);
-		free(o.auth);
+		acrt__apiclient_free(&o);
 		return rc;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "acrt: top: libcurl did not initialise\n");
-		free(o.base);
-		free(o.auth);
-		return 1;
-	}
-	CURL *h = curl_easy_init();
-	if (h == NULL) {
-		fprintf(stderr, "acrt: top: libcurl did not initialise\n");
-		curl_global_cleanup();
-		free(o.base);
-		free(o.auth);
-		return 1;
 	}
 
 	struct sigaction sa = {0};
@@ -423,7 +230,7 @@ acrt__cmd_top(int argc, char **argv)
 	bool tty = !once && isatty(STDOUT_FILENO);
 	char err[512] = "";
 	long status = 0;
-	json_t *prev = fetch(h, &o, "/api/v1/system", &status, err, sizeof err);
+	json_t *prev = acrt__apiclient_get_json(&o, "/api/v1/system", &status, err, sizeof err);
 	double t_prev = now_s();
 	rc = 0;
 	if (prev == NULL) {
@@ -443,7 +250,8 @@ acrt__cmd_top(int argc, char **argv)
 		}
 		if (stop_flag)
 			break;
-		json_t *cur = fetch(h, &o, "/api/v1/system", &status, err, sizeof err);
+		json_t *cur =
+		    acrt__apiclient_get_json(&o, "/api/v1/system", &status, err, sizeof err);
 		double t_cur = now_s();
 		if (cur == NULL) {
 			if (once || !tty) {
@@ -459,7 +267,8 @@ acrt__cmd_top(int argc, char **argv)
 		}
 		char aerr[512];
 		long ast = 0;
-		json_t *alerts = fetch(h, &o, "/api/v1/alerts", &ast, aerr, sizeof aerr);
+		json_t *alerts =
+		    acrt__apiclient_get_json(&o, "/api/v1/alerts", &ast, aerr, sizeof aerr);
 		if (tty)
 			fputs("\033[H\033[2J", stdout);
 		render(stdout, &o, prev, cur, t_cur - t_prev, alerts, tty);
@@ -476,11 +285,6 @@ acrt__cmd_top(int argc, char **argv)
 	if (tty)
 		fputs("\033[?25h", stdout);
 	json_decref(prev);
-	curl_easy_cleanup(h);
-	curl_global_cleanup();
-	free(o.base);
-	if (o.auth != NULL)
-		explicit_bzero(o.auth, strlen(o.auth));
-	free(o.auth);
+	acrt__apiclient_free(&o);
 	return rc;
 }
