@@ -17,6 +17,7 @@ static const char overview[] =
     "  acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
     "  acrt schema check SCHEMA.json [INSTANCE.json|-]...\n"
     "  acrt top [DIR|FILE] [--once] [--interval MS]\n"
+    "  acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N]\n"
     "  acrt --version\n"
     "  acrt help [COMMAND]\n"
     "\n"
@@ -82,7 +83,7 @@ static const char graph_help[] =
 
 static const char top_help[] =
     "acrt top [DIR|FILE] [--once] [--interval MS] [--deployment F]\n"
-    "         [--cacert F] [--cert F --key F]\n"
+    "         [--url URL] [--token-file F] [--cacert F] [--cert F --key F]\n"
     "\n"
     "A live view of a running system, read from its HTTP API: components (state,\n"
     "events in/out and their rates per second, errors), streams (depth, capacity,\n"
@@ -92,11 +93,31 @@ static const char top_help[] =
     "                  snapshot and exit\n"
     "  --cacert F      trust F for an https API (runtime.api.tls)\n"
     "  --cert/--key F  a client certificate, when runtime.api.tls.client_ca is set\n"
-    "The address comes from <dir>/.acrt/api.addr (written by the running system),\n"
-    "else runtime.api.listen, else 127.0.0.1:9464; the token from\n"
-    "runtime.api.auth.read_token_file, else <dir>/.acrt/read.token.\n"
+    "The address comes from --url, else <dir>/.acrt/api.addr (written by the\n"
+    "running system), else runtime.api.listen, else 127.0.0.1:9464; the token\n"
+    "from --token-file, else runtime.api.auth.read_token_file, else\n"
+    "<dir>/.acrt/read.token.\n"
     "Exit: 0, 1 when the API cannot be reached or refuses, 2 usage or invalid\n"
     "blueprint.\n";
+
+static const char tap_help[] =
+    "acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N] [--deployment F]\n"
+    "         [--url URL] [--token-file F] [--cacert F] [--cert F --key F]\n"
+    "\n"
+    "Prints a live sample of the events passing one port of a running system, one\n"
+    "JSON object per line: component, port, direction, replica, id, time,\n"
+    "traceparent, headers, content_type, skipped, payload_encoding (json, utf-8 or\n"
+    "base64) and payload. PORT defaults to the first output port, or for a sink\n"
+    "its first input port. The pipeline never waits for a tap: events it cannot\n"
+    "take are skipped and counted in 'skipped'.\n"
+    "  --limit N  stop after N events\n"
+    "  --rate N   at most N events per second; the others are skipped\n"
+    "Found like 'acrt top', with the write token (the lines show payloads):\n"
+    "--token-file, else runtime.api.auth.write_token_file, else\n"
+    "<dir>/.acrt/write.token.\n"
+    "Exit: 0 at --limit, at the end of the stream or on Ctrl-C; 1 when the API\n"
+    "cannot be reached or refuses the token (403: the read token); 2 usage error,\n"
+    "invalid blueprint, or an unknown component or port.\n";
 
 int
 acrt__cmd_help(int argc, char **argv)
@@ -117,6 +138,8 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(graph_help, stdout);
 	else if (strcmp(argv[0], "top") == 0)
 		fputs(top_help, stdout);
+	else if (strcmp(argv[0], "tap") == 0)
+		fputs(tap_help, stdout);
 	else
 		return acrt__cli_usage_error("no help for '%s'", argv[0]);
 	return 0;

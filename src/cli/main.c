@@ -40,12 +40,12 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-    {"run", acrt__cmd_run},       {"validate", acrt__cmd_validate}, {"help", acrt__cmd_help},
-    {"schema", acrt__cmd_schema}, {"graph", acrt__cmd_graph},       {"lock", acrt__cmd_lock},
-    {"top", acrt__cmd_top},       {"checkpoints", acrt__cmd_checkpoints},
+    {"run", acrt__cmd_run},     {"validate", acrt__cmd_validate},
+    {"help", acrt__cmd_help},   {"schema", acrt__cmd_schema},
+    {"graph", acrt__cmd_graph}, {"lock", acrt__cmd_lock},
+    {"top", acrt__cmd_top},     {"checkpoints", acrt__cmd_checkpoints},
+    {"tap", acrt__cmd_tap},
 };
-
-static const char *const later[] = {"tap"};
 
 int
 main(int argc, char **argv)
@@ -64,8 +64,5 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].fn(argc - 2, argv + 2);
-	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-		if (strcmp(cmd, later[i]) == 0)
-			return acrt__cli_usage_error("'%s' is not available in this release", cmd);
 	return acrt__cli_usage_error("unknown command '%s'", cmd);
 }
