@@ -77,7 +77,9 @@ acrt__cmd_run(int argc, char **argv)
 			opts.resume = "";
 		} else if (strncmp(a, "--resume=", 9) == 0) {
 			opts.resume = a + 9;
-		} else if (strcmp(a, "--watch") == 0 || strncmp(a, "--node", 6) == 0) {
+		} else if (strcmp(a, "--watch") == 0) {
+			opts.watch = true;
+		} else if (strncmp(a, "--node", 6) == 0) {
 			return acrt__cli_usage_error("run: '%s' is not available in this release",
 			                             a);
 		} else if (a[0] == '-') {
@@ -101,6 +103,9 @@ acrt__cmd_run(int argc, char **argv)
 		acrt__blueprint_free(bp);
 		return lrc;
 	}
+	opts.path = path; /* a reload loads them again */
+	opts.deployment = deployment;
+	opts.update_lock = update_lock;
 	int rc = acrt__runtime_run(bp, &opts);
 	if (opts.abandoned) { /* a hung setup() may still read the blueprint: no frees */
 		fflush(NULL);

@@ -453,7 +453,7 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		                        {.fd = acrt__api_fd(rt->api), .events = POLLIN},
 		                        {.fd = rt->reload->watch_fd, .events = POLLIN}};
 		(void)poll(pfd, 4, timeout_ms); /* negative fds are ignored */
-		acrt__reload_watch_read(rt); /* Reload hook (issue 7) */
+		acrt__reload_watch_read(rt);    /* Reload hook (issue 7) */
 		acrt__api_run(rt->api);
 		acrt__alerts_tick(alerts, acrt__mono_ns()); /* alerting hook (issue 5) */
 		acrt__enrich_tick(); /* error enrichment hook (issue 5): fresh process figures */
@@ -584,9 +584,10 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 		goto out_unwire;
 	}
 	acrt__reload_committed(rt); /* Reload hook (issue 7) */
-	/* ---- API hook (issue 5): served from here until cleanup ---- */
+	/* ---- API hook (issue 5): served from here until the last cleanup; a
+	 * reload keeps it (and its tokens) across generations ---- */
 	rt->started_ns = acrt__mono_ns();
-	if (acrt__api_start(rt, &rt->api) != 0) {
+	if (rt->api == NULL && acrt__api_start(rt, &rt->api) != 0) {
 		cleanup_all(rt);
 		goto out_unwire;
 	}
@@ -599,7 +600,8 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 		goto out_unwire;
 	}
 	if (opts != NULL && opts->watch && acrt__reload_watch(rt) != 0)
-		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "--watch: cannot watch the blueprint's files");
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "--watch: cannot watch the blueprint's files");
 	acrt__enrich_tick(); /* error enrichment hook (issue 5): the first process figures */
 	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 	          "system '%s' started: %zu component(s), %zu stream(s)", bp->name, bp->n_comps,
@@ -633,7 +635,8 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	json_t *extra = json_pack("{s:I,s:I,s:I,s:f}", "events_in", (json_int_t)in, "events_out",
 	                          (json_int_t)out, "errors", (json_int_t)errors, "seconds", secs);
 	if (reload) {
-		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "reload: the system '%s' is drained", bp->name);
+		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "reload: the system '%s' is drained",
+		          bp->name);
 		if (acrt__reload_capture(rt) == ACRT_OK)
 			gen = GEN_RELOAD;
 		else
@@ -653,8 +656,10 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 
 	/* alerting hook (issue 5): resolves what is active, joins the sender */
 	acrt__alerts_stop(alerts);
-	acrt__api_stop(rt->api); /* API hook (issue 5) */
-	rt->api = NULL;
+	if (gen != GEN_RELOAD) { /* API hook (issue 5) */
+		acrt__api_stop(rt->api);
+		rt->api = NULL;
+	}
 	cleanup_all(rt);
 out_unwire:
 	if (rt->tg_ready) {
@@ -717,6 +722,8 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 		}
 		break;
 	}
+	acrt__api_stop(rt.api); /* when a rolled-back reload failed to set up */
+	rt.api = NULL;
 	acrt__blueprint_free(cur_owned);
 	acrt__reload_free(&ctl);
 

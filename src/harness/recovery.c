@@ -255,7 +255,7 @@ acrt__ckpt_open(acrt__runtime *rt, const char *resume)
 int
 acrt__ckpt_restore(acrt__runtime *rt)
 {
-	for (size_t i = 0; rt->ck != NULL && i < rt->bp->n_comps; i++) {
+	for (size_t i = 0; i < rt->bp->n_comps; i++) { /* checkpoints and reloads */
 		acrt__comp *c = &rt->comps[i];
 		for (int r = 0; r < c->n_inst; r++) {
 			acrt_ctx *ctx = &c->inst[r];

@@ -57,6 +57,9 @@ typedef struct acrt__outport {
 	 * that component's process on the emitting thread (instance i -> i). */
 	acrt__comp *chained;
 	const char *chained_port; /* the input port name it is delivered on */
+	/* ---- Tap hook (issue 7): non-NULL while `acrt tap` watches this port;
+	 * set by the supervising thread, read relaxed by emit (observe/tap.h) */
+	_Atomic(struct acrt__taps *) tap;
 } acrt__outport;
 
 /* Harness-aggregated batching (ADR-024, docs/BATCHING.md): a component's
@@ -152,6 +155,7 @@ struct acrt__comp {
 	json_t *counters; /* acrt_count: name -> integer; under rt->mu */
 	bool chained;     /* runs on its upstream's thread: no own thread */
 	acrt__batching batching;
+	_Atomic(struct acrt__taps *) in_tap; /* Tap hook (issue 7): an input port is tapped */
 };
 
 struct acrt__runtime {
@@ -173,6 +177,11 @@ struct acrt__runtime {
 	int64_t started_ns; /* monotonic, when setup ended */
 	/* ---- State hook (issue 6): checkpoints, NULL when runtime.state is off */
 	struct acrt__ckpt_rt *ck;
+	/* ---- Reload hook (issue 7): harness/reload.h; outlives generations ---- */
+	struct acrt__reload_ctl *reload;
+	bool reloading; /* this generation is quiescing for a reload: no finish hooks */
+	/* ---- Tap hook (issue 7): the active taps (observe/tap.h), or NULL ---- */
+	struct acrt__taps *taps;
 
 	bool quiet;    /* no status line */
 	int exit_code; /* what acrt__runtime_run returns */
@@ -182,6 +191,10 @@ struct acrt__runtime {
 typedef struct acrt__run_opts {
 	bool quiet;     /* no live status line */
 	const char *resume; /* --resume: NULL none, "" the newest checkpoint, else its id */
+	const char *path;       /* for reloads: the blueprint path and deployment given */
+	const char *deployment; /* (NULL: found beside it) */
+	bool watch;             /* --watch: reload when the files change */
+	bool update_lock;       /* a reload may rewrite a drifted build.lock */
 	bool abandoned; /* out: a setup call hung past startup_timeout_ms and still
 	                 * runs; the caller must exit (_exit) without freeing anything */
 } acrt__run_opts;

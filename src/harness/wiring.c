@@ -347,6 +347,7 @@ acrt__runtime_unwire(acrt__runtime *rt)
 	if (rt->comps == NULL) { /* wiring failed at its first allocation */
 		acrt__free(rt->transports);
 		rt->transports = NULL;
+		rt->n_transports = 0;
 		return;
 	}
 	for (size_t i = 0; i < rt->n_transports; i++)
@@ -375,4 +376,6 @@ acrt__runtime_unwire(acrt__runtime *rt)
 	acrt__free(rt->comps);
 	acrt__free(rt->transports);
 	rt->comps = NULL;
+	rt->transports = NULL; /* a reload wires the next generation into rt */
+	rt->n_transports = 0;
 }

@@ -29,6 +29,7 @@
 #include "observe/tap.h" /* acrt tap (issue 7) */
 
 #include "harness/checkpoint.h"
+#include "harness/reload.h"
 #include "observe/api_int.h"
 
 /* ---- Listening ------------------------------------------------------------ */
@@ -329,6 +330,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			                   "this route needs the write token");
 		if (strcmp(url, "/api/v1/checkpoints") == 0) /* State hook (issue 6) */
 			return post_checkpoint(api, c);
+		if (strcmp(url, "/api/v1/reload") == 0) { /* Reload hook (issue 7) */
+			acrt__reload_request(api->rt, "api");
+			return reply_json(c, MHD_HTTP_ACCEPTED,
+			                  json_pack("{s:b,s:s}", "requested", 1, "status",
+			                            "GET /api/v1/system .reload"));
+		}
 		return reply_error(c, MHD_HTTP_NOT_IMPLEMENTED, "not implemented in this release");
 	}
 	if (strcmp(url, "/api/v1/checkpoints") == 0)

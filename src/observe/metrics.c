@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/strbuf.h"
 #include "harness/checkpoint.h"
+#include "harness/reload.h"
 #include "observe/enrich.h"
 
 /* The text is built in an acrt__strbuf (plain malloc: MHD frees it). */
@@ -276,7 +277,8 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 		sb_head(&b, "acrt_process_threads", "gauge", "Threads of the process.");
 		acrt__strbuf_printf(&b, "acrt_process_threads %ld\n", ps.threads);
 	}
-	acrt__ckpt_metrics(rt, &b); /* State hook (issue 6) */
+	acrt__ckpt_metrics(rt, &b);   /* State hook (issue 6) */
+	acrt__reload_metrics(rt, &b); /* Reload hook (issue 7) */
 	if (b.oom) {
 		free(b.p);
 		return NULL;
@@ -393,6 +395,7 @@ acrt__metrics_system(acrt__runtime *rt)
 	json_object_set_new(o, "ready", json_boolean(ready));
 	json_object_set_new(o, "not_ready_reasons", json_incref(json_object_get(rd, "reasons")));
 	json_decref(rd);
+	json_object_set_new(o, "reload", acrt__reload_json(rt)); /* Reload hook (issue 7) */
 	json_object_set_new(o, "uptime_s",
 	                    json_real((double)(acrt__mono_ns() - rt->started_ns) / 1e9));
 	uint64_t in = 0, out = 0, err = 0;
