@@ -194,6 +194,9 @@ acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_
 			return k;
 		if (deadline != ACRT__FOREVER && acrt__mono_ns() >= deadline)
 			return 0; /* a poll: no spinning, no parking */
+		if (c->interrupt != NULL &&
+		    atomic_load_explicit(c->interrupt, memory_order_acquire))
+			return 0; /* *st is EMPTY: the caller pauses */
 		for (int i = 0; i < SPIN_ROUNDS && acrt__waitq_key(&ib->wq) == key; i++)
 			cpu_relax();
 		/* Then yield a few times: with more threads than cores, the producer

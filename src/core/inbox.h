@@ -41,6 +41,9 @@ typedef struct acrt__inbox_cursor {
 	uint64_t bar_id;    /* the barrier being aligned (when n_blocked > 0) */
 	uint64_t bar_last;  /* the last barrier that aligned */
 	acrt_event *bar_ev; /* its event (one reference), while aligning */
+	/* When set, a parked receive returns (EMPTY) so the instance can pause
+	 * (hot reload); NULL: never. Points into the instance's acrt_ctx. */
+	const _Atomic bool *interrupt;
 } acrt__inbox_cursor;
 
 int acrt__inbox_init(acrt__inbox *ib);

@@ -248,6 +248,8 @@ acrt__run_batching_consumer(acrt_ctx *ctx)
 	for (;;) {
 		int64_t deadline;
 		int rc = expire_batches(ctx, acrt__mono_ns(), &deadline);
+		if (rc == ACRT_OK && acrt__unlikely(acrt__swap_wanted(ctx)))
+			rc = acrt__swap_park(ctx); /* Reload hook (issue 7) */
 		if (rc != ACRT_OK)
 			return rc;
 		size_t port = 0;

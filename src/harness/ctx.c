@@ -227,6 +227,11 @@ port_index(acrt_ctx *ctx, const char *port)
 	return -1;
 }
 
+/* Always inlined (into acrt_emit and acrt__ctx_emit_raw): the tap hook's call
+ * must not make the compiler outline the hot path. */
+static inline int emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
+    __attribute__((always_inline));
+
 static inline int
 emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
@@ -278,6 +283,13 @@ acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 		if (brc != ACRT_OK) {
 			acrt_event_unref(ev);
 			return brc;
+		}
+	}
+	if (acrt__unlikely(acrt__swap_wanted(ctx)) && ctx->comp->desc->run != NULL) {
+		int prc = acrt__swap_park(ctx); /* reload in place below this source */
+		if (prc != ACRT_OK) {
+			acrt_event_unref(ev);
+			return prc;
 		}
 	}
 	acrt__cap_call *call = ctx->cur_call;
@@ -385,6 +397,8 @@ acrt_stopping(acrt_ctx *ctx)
 	acrt__runtime *rt = ctx->rt;
 	if (acrt__unlikely(acrt__ckpt_due(ctx)))
 		(void)acrt__ckpt_source_barrier(ctx); /* cancellation shows below */
+	if (acrt__unlikely(acrt__swap_wanted(ctx)) && ctx->comp->desc->run != NULL)
+		(void)acrt__swap_park(ctx);
 	return atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
 	       atomic_load_explicit(&rt->cancelled, memory_order_relaxed);
 }
@@ -412,6 +426,14 @@ acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns)
 		if (acrt__ckpt_due(ctx)) { /* a source between two events: take the barrier */
 			pthread_mutex_unlock(&rt->mu);
 			rc = acrt__ckpt_source_barrier(ctx);
+			pthread_mutex_lock(&rt->mu);
+			if (rc != ACRT_OK)
+				break;
+			continue;
+		}
+		if (acrt__swap_wanted(ctx) && ctx->comp->desc->run != NULL) { /* reload in place */
+			pthread_mutex_unlock(&rt->mu);
+			rc = acrt__swap_park(ctx);
 			pthread_mutex_lock(&rt->mu);
 			if (rc != ACRT_OK)
 				break;

@@ -116,7 +116,7 @@ static inline int
 process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
 	acrt__counter_add(&ctx->events_in, 1);
-	if (ev->kind != ACRT__EV_DATA)
+	if (acrt__unlikely(ev->kind != ACRT__EV_DATA)) /* a barrier */
 		return ACRT_OK;
 	if (acrt__unlikely(atomic_load_explicit(&ctx->comp->in_tap, memory_order_relaxed) != NULL))
 		acrt__tap_offer_in(ctx, port, ev); /* tap hook (issue 7): someone taps */
@@ -172,6 +172,11 @@ run_consumer(acrt_ctx *ctx)
 	acrt__comp *c = ctx->comp;
 	acrt_event *evs[ACRT__RX_BATCH];
 	for (;;) {
+		if (acrt__unlikely(acrt__swap_wanted(ctx))) { /* Reload hook (issue 7) */
+			int prc = acrt__swap_park(ctx);
+			if (prc != ACRT_OK)
+				return prc;
+		}
 		size_t port = 0;
 		acrt__rx_status st;
 		size_t n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
@@ -307,8 +312,8 @@ setup_thread(void *arg)
 
 /* Returns ACRT_OK, the setup's failure, or ACRT_ETIMEDOUT (the call is then
  * abandoned: the process must exit without touching the runtime again). */
-static int
-setup_instance(acrt_ctx *ctx, int64_t deadline)
+int
+acrt__instance_setup(acrt_ctx *ctx, int64_t deadline)
 {
 	acrt__runtime *rt = ctx->rt;
 	const acrt_component_desc *d = ctx->comp->desc;
@@ -383,7 +388,7 @@ setup_all(acrt__runtime *rt)
 	for (size_t k = 0; k < bp->n_comps; k++) {
 		acrt__comp *c = &rt->comps[bp->topo[k]];
 		for (int r = 0; r < c->n_inst; r++) {
-			int rc = setup_instance(&c->inst[r], deadline);
+			int rc = acrt__instance_setup(&c->inst[r], deadline);
 			if (rc == ACRT_ETIMEDOUT)
 				return rc;
 			if (rc != ACRT_OK)
@@ -494,7 +499,8 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		}
 		if (rt->reload->due != 0 && acrt__mono_ns() >= rt->reload->due)
 			acrt__reload_request(rt, "watch");
-		if (rt->reload->requested && !rt->reloading && acrt__reload_prepare(rt)) {
+		if (rt->reload->requested && !rt->reloading && acrt__reload_prepare(rt) &&
+		    acrt__reload_in_place(rt) == 0) {
 			rt->reloading = true; /* quiesce: sources stop, streams drain, no finish */
 			acrt__runtime_stop(rt);
 		}
@@ -700,31 +706,29 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	/* Reload hook (issue 7): the system runs as generations; a reload switches
 	 * to the next one (or back to the previous one if its setup fails). */
 	const acrt__blueprint *cur = bp;
-	acrt__blueprint *cur_owned = NULL;
 	for (;;) {
 		int gen = run_generation(&rt, cur, opts);
 		if (gen == GEN_ABANDONED)
 			return 1; /* a hung setup may still use everything: the caller _exits */
 		if (gen == GEN_RELOAD) {
-			ctl.prev = cur;
-			ctl.prev_owned = cur_owned;
-			cur = cur_owned = ctl.next;
-			ctl.next = NULL;
+			ctl.prev = rt.bp; /* the blueprint in use (a reload in place updates it) */
+			cur = acrt__reload_adopt(&ctl);
+			if (cur == NULL) { /* out of memory: go on with what ran */
+				acrt__reload_failed(&rt, "out of memory");
+				cur = ctl.prev;
+				ctl.prev = NULL;
+			}
 			continue;
 		}
 		if (gen == GEN_ROLLBACK) {
-			acrt__blueprint_free(cur_owned);
 			cur = ctl.prev;
-			cur_owned = ctl.prev_owned;
 			ctl.prev = NULL;
-			ctl.prev_owned = NULL;
 			continue;
 		}
 		break;
 	}
 	acrt__api_stop(rt.api); /* when a rolled-back reload failed to set up */
 	rt.api = NULL;
-	acrt__blueprint_free(cur_owned);
 	acrt__reload_free(&ctl);
 
 	/* A signal that arrived after supervision ended must not kill us on unblock. */

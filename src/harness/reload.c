@@ -46,7 +46,9 @@ acrt__reload_free(acrt__reload_ctl *ctl)
 {
 	free_carry(ctl);
 	acrt__blueprint_free(ctl->next);
-	acrt__blueprint_free(ctl->prev_owned);
+	for (size_t i = 0; i < ctl->n_owned; i++)
+		acrt__blueprint_free(ctl->owned[i]);
+	free(ctl->owned);
 	json_decref(ctl->changes);
 	json_decref(ctl->last_changes);
 	json_decref(ctl->stamps);
@@ -378,10 +380,56 @@ acrt__reload_committed(acrt__runtime *rt)
 	ctl->changes = NULL;
 	acrt__log(ACRT_LOG_INFO, NULL, 0, ctl->last_changes,
 	          "reload (%s) done: the new system runs", ctl->trigger);
-	acrt__blueprint_free(ctl->prev_owned);
-	ctl->prev_owned = NULL;
 	ctl->prev = NULL;
 	free_carry(ctl);
+}
+
+acrt__blueprint *
+acrt__reload_adopt(acrt__reload_ctl *ctl)
+{
+	acrt__blueprint **o = realloc(ctl->owned, (ctl->n_owned + 1) * sizeof *o);
+	if (o == NULL)
+		return NULL;
+	ctl->owned = o;
+	o[ctl->n_owned++] = ctl->next;
+	acrt__blueprint *bp = ctl->next;
+	ctl->next = NULL;
+	return bp;
+}
+
+int
+acrt__reload_in_place(acrt__runtime *rt)
+{
+	acrt__reload_ctl *ctl = rt->reload;
+	char why[512] = "";
+	int r = acrt__swap_in_place(rt, ctl->next, ctl->changes, why, sizeof why);
+	if (r == 0)
+		return 0;
+	if (acrt__reload_adopt(ctl) == NULL) /* swapped components may use it already */
+		r = -1;
+	if (r == 1) {
+		ctl->n_ok++;
+		ctl->last_ok = true;
+		ctl->last_wall_ns = acrt__wall_ns();
+		ctl->last_error[0] = '\0';
+		json_decref(ctl->last_changes);
+		ctl->last_changes = ctl->changes;
+		ctl->changes = NULL;
+		json_object_set_new(ctl->last_changes, "mode", json_string("in place"));
+		acrt__log(
+		    ACRT_LOG_INFO, NULL, 0, ctl->last_changes,
+		    "reload (%s) done in place: the changed components were replaced, the rest "
+		    "kept running",
+		    ctl->trigger);
+		return 1;
+	}
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, ctl->changes,
+	          "reload (%s) failed: %s; the components keep their previous config", ctl->trigger,
+	          why);
+	record_failure(ctl, why);
+	json_decref(ctl->changes);
+	ctl->changes = NULL;
+	return 1;
 }
 
 void

@@ -32,10 +32,12 @@
 
 typedef struct acrt__reload_ctl {
 	const acrt__run_opts *opts;
-	acrt__blueprint *next;       /* validated, owned: the generation to switch to */
+	acrt__blueprint *next;       /* validated, owned: the pending reload's blueprint */
 	const acrt__blueprint *prev; /* set while a switched-to generation sets up */
-	acrt__blueprint *prev_owned; /* prev, when loaded by a reload (freed once committed) */
-	acrt__blob *carry;           /* instance parts handed to the next generation */
+	acrt__blueprint **owned;     /* every blueprint a reload put in use: freed at the
+	                              * end of the run (running code may borrow its config) */
+	size_t n_owned;
+	acrt__blob *carry; /* instance parts handed to the next generation */
 	size_t n_carry;
 	json_t *changes; /* what the pending reload changes (owned) */
 	char trigger[32];
@@ -57,9 +59,16 @@ void acrt__reload_free(acrt__reload_ctl *ctl);
 
 /* Asks for a reload at the supervisor's next turn (SIGHUP, the API). */
 void acrt__reload_request(acrt__runtime *rt, const char *trigger);
-/* Supervisor: handles a request: validates, diffs; true when a switch must
- * start (ctl->next set): the caller then quiesces the generation. */
+/* Supervisor: handles a request: validates, diffs; true when something must
+ * change (ctl->next set). */
 bool acrt__reload_prepare(acrt__runtime *rt);
+/* Supervisor, after prepare: replaces the changed components in place when
+ * only configs changed (swap.c). 1 done or failed (reported), 0 when a
+ * generation switch is needed: the caller then quiesces the generation. */
+int acrt__reload_in_place(acrt__runtime *rt);
+/* The pending blueprint goes into use (the run loop, a switch): kept until
+ * the end of the run. Returns it, or NULL when out of memory. */
+acrt__blueprint *acrt__reload_adopt(acrt__reload_ctl *ctl);
 /* After the quiesced generation has joined: captures its instances' state. */
 int acrt__reload_capture(acrt__runtime *rt);
 /* A new generation was wired: hands it the carried state (before setup). */

@@ -131,6 +131,10 @@ struct acrt_ctx {
 	void *restore_buf;        /* --resume: its own snapshot bytes, until restored */
 	size_t restore_len;
 	bool has_restore;         /* a part was found for this instance */
+	/* ---- Reload hook (issue 7): swap.c pauses the instance to replace a
+	 * component in place; pause_req set by the supervisor, parked under rt->mu */
+	_Atomic bool pause_req;
+	bool parked;
 	/* ---- API hook (issue 5): readiness, read by src/observe/metrics.c ---- */
 	atomic_int run_state; /* acrt__inst_state; release-stored when the instance ends */
 	int end_rc;           /* the code it ended with; written before run_state */
@@ -238,5 +242,21 @@ void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
 
 /* lifecycle.c */
 void acrt__runtime_stop(acrt__runtime *rt);
+/* setup() of one instance on a helper thread, bounded by deadline (monotonic). */
+int acrt__instance_setup(acrt_ctx *ctx, int64_t deadline);
+
+/* swap.c (hot reload in place): the instance thread parks while the
+ * supervisor replaces a component (ACRT_OK, or ACRT_ECANCELED/EFATAL). */
+int acrt__swap_park(acrt_ctx *ctx);
+static inline bool
+acrt__swap_wanted(acrt_ctx *ctx)
+{
+	return atomic_load_explicit(&ctx->pause_req, memory_order_relaxed);
+}
+/* Supervisor: replaces the changed components of diff d in place. 1 done, 0
+ * not possible (a generation switch is needed), -1 failed (why says why). */
+struct json_t;
+int acrt__swap_in_place(acrt__runtime *rt, acrt__blueprint *nb, const json_t *d, char *why,
+                        size_t n);
 
 #endif /* ACRT_RUNTIME_H */

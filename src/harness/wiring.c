@@ -14,8 +14,8 @@
 #include "core/common.h"
 #include "core/stream.h"
 #include "harness/runtime.h"
-#include "state/kv.h"
 #include "observe/log.h"
+#include "state/kv.h"
 
 static long
 port_of(const acrt__port_spec *ports, size_t n, const char *name)
@@ -273,9 +273,8 @@ wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 	char name[256];
 	snprintf(name, sizeof name, "%s.%s->%s.%s", from->spec->name, b->from_port, to->spec->name,
 	         b->to_port);
-	acrt__transport *t =
-	    acrt__stream_new(name, b->buffer_size, (unsigned)from->spec->replicas,
-	                     (unsigned)to->n_inst, &to->inbox.wq);
+	acrt__transport *t = acrt__stream_new(name, b->buffer_size, (unsigned)from->spec->replicas,
+	                                      (unsigned)to->n_inst, &to->inbox.wq);
 	if (t == NULL)
 		return -1;
 	rt->transports[rt->n_transports++] = t;
@@ -331,9 +330,12 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 			goto nomem;
 	for (size_t i = 0; i < bp->n_comps; i++) {
 		acrt__comp *c = &rt->comps[i];
-		for (int r = 0; c->has_inbox && r < c->n_inst; r++)
-			if (acrt__inbox_cursor_init(&c->inst[r].cursor, &c->inbox, (unsigned)r) != 0)
+		for (int r = 0; c->has_inbox && r < c->n_inst; r++) {
+			if (acrt__inbox_cursor_init(&c->inst[r].cursor, &c->inbox, (unsigned)r) !=
+			    0)
 				goto nomem;
+			c->inst[r].cursor.interrupt = &c->inst[r].pause_req; /* hot reload */
+		}
 	}
 	return 0;
 nomem:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Hot reload (issue 7, docs/RELOAD.md): SIGHUP, POST /api/v1/reload, --watch.
-#   1. a long sequence run whose Transformer's `set:` value changes mid-run
-#      (SIGHUP with chaining on, the API with chaining off): the sink holds
-#      every seq exactly once, the old value before one seq and the new after;
+#   1. a long sequence run whose Transformer's `set:` value changes mid-run:
+#      with SIGHUP and chaining on, the Transformer alone is replaced in place
+#      (the system is not restarted); with the API and chaining off, a second
+#      Transformer is added too, which switches the whole graph. Either way the
+#      sink holds every seq exactly once, the old value before one seq and the
+#      new after;
 #   2. a reload to an invalid blueprint changes nothing: the error is logged
 #      with file:line:col, the run goes on, the API reports the failure;
 #   3. a reload whose new component fails setup: the previous system comes
@@ -79,6 +82,11 @@ for how in sighup api; do
 	RUN=$PID
 	wait_alive "$RUN" 20 has_lines "$D/out.jsonl" 500 || fail "no output" "$WORK/set_$how.err"
 	sed -i 's/v: old/v: new/' "$D/architecture.yaml"
+	if [ "$how" = api ]; then # a structural change: xf -> xf2 -> out
+		sed -i -e 's/- {from: xf.output, to: out.input}/- {from: xf.output, to: xf2.input}\n    - {from: xf2.output, to: out.input}/' \
+			-e 's/    - {name: out, type: Sink/    - {name: xf2, type: Transformer, config: {set: {w: 1}}}\n    - {name: out, type: Sink/' \
+			"$D/architecture.yaml"
+	fi
 	if [ "$how" = sighup ]; then
 		kill -HUP "$RUN"
 	else
@@ -88,14 +96,32 @@ for how in sighup api; do
 			"http://$(api_addr "$WORK/set_$how.err")/api/v1/reload")
 		[ "$code" = 202 ] || fail "POST /api/v1/reload: $code" "$WORK/post.json"
 	fi
-	wait_alive "$RUN" 20 log_has "$WORK/set_$how.err" 'done: the new system runs' ||
-		fail "$how: the reload did not complete" "$WORK/set_$how.err"
-	grep 'done: the new system runs' "$WORK/set_$how.err" | grep -q '"changed":{"xf":\["config"\]}' ||
+	done_msg='done in place'
+	[ "$how" = api ] && done_msg='done: the new system runs'
+	wait_alive "$RUN" 20 log_has "$WORK/set_$how.err" "$done_msg" ||
+		fail "$how: the reload did not complete ($done_msg)" "$WORK/set_$how.err"
+	grep "$done_msg" "$WORK/set_$how.err" | grep -q '"changed":{"xf":\["config"\]}' ||
 		fail "$how: the reload does not say what changed" "$WORK/set_$how.err"
+	starts=$(grep -c "system 'reloadtest' started" "$WORK/set_$how.err")
+	if [ "$how" = sighup ]; then
+		[ "$starts" = 1 ] || fail "in place: the system was restarted" "$WORK/set_$how.err"
+		ok "sighup: a config change replaces the Transformer in place; source and sink keep running"
+	else
+		[ "$starts" = 2 ] || fail "a structural change did not switch generations" "$WORK/set_$how.err"
+		grep "$done_msg" "$WORK/set_$how.err" | grep -q '"added":\["xf2"\]' ||
+			fail "the added component is not reported" "$WORK/set_$how.err"
+	fi
 	[ "$(lines "$D/out.jsonl")" -lt "$N" ] || fail "$how: the run ended before the reload"
 	wait_exit "$RUN" 60 || fail "$how: the run did not end"
 	expect_rc 0 "$how reload (chaining=$chaining): exit" "$WORK/set_$how.err"
 	py "$CHECK" "$D" "$N" old new || fail "$how: not exactly-once, or values mixed"
+	if [ "$how" = api ]; then
+		py 'import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    assert (e["v"] == "new") == (e.get("w") == 1), e' "$D/out.jsonl" ||
+			fail "the added Transformer does not see exactly the new events"
+	fi
 	ok "$how (chaining=$chaining): every seq once, 'old' then 'new', the change logged"
 done
 
@@ -174,15 +200,39 @@ start_acrt watch run "$D" --quiet --watch
 RUN=$PID
 wait_alive "$RUN" 20 log_has "$WORK/watch.err" 'started' || fail "did not start" "$WORK/watch.err"
 sleep 0.3 # let some events be counted before the change (not a synchronisation)
-sed -i 's/label: a/label: b/' "$D/architecture.yaml"
-wait_alive "$RUN" 20 log_has "$WORK/watch.err" 'reload (watch) done' ||
+# first a config whose setup fails: swapped back to the old config, in place
+sed -i 's/label: a}/label: b, fail_setup: true}/' "$D/architecture.yaml"
+wait_alive "$RUN" 20 log_has "$WORK/watch.err" 'keep their previous config' ||
+	fail "--watch: no in-place rollback" "$WORK/watch.err"
+# then a good one
+sed -i 's/, fail_setup: true//' "$D/architecture.yaml"
+wait_alive "$RUN" 20 log_has "$WORK/watch.err" 'reload (watch) done in place' ||
 	fail "--watch did not reload" "$WORK/watch.err"
 wait_exit "$RUN" 60 || fail "the run did not end"
 expect_rc 0 "--watch run" "$WORK/watch.err"
+[ "$(grep -c "system 'watchtest' started" "$WORK/watch.err")" = 1 ] ||
+	fail "the system was restarted" "$WORK/watch.err"
 py 'import json, sys
 (r,) = [json.loads(l) for l in open(sys.argv[1])]
-assert r == {"count": int(sys.argv[2]), "label": "b", "setups": 2}, r' "$D/out.jsonl" "$N" ||
+assert r == {"count": int(sys.argv[2]), "label": "b", "setups": 3}, r' "$D/out.jsonl" "$N" ||
 	fail "the state was not handed over" "$D/out.jsonl"
-ok "--watch: a file change reloads; the stateful component keeps its count across the change"
+ok "--watch, in place: a failing new config rolls back, a good one applies; the count is kept"
+
+# ---- 5. in place with a component on its own thread (chaining off) ------------
+D="$WORK/threads"
+mk "$D" false old
+start_acrt threads run "$D" --quiet
+RUN=$PID
+wait_alive "$RUN" 20 has_lines "$D/out.jsonl" 500 || fail "no output" "$WORK/threads.err"
+sed -i 's/v: old/v: new/' "$D/architecture.yaml"
+kill -HUP "$RUN"
+wait_alive "$RUN" 20 log_has "$WORK/threads.err" 'done in place' ||
+	fail "no in-place reload" "$WORK/threads.err"
+wait_exit "$RUN" 60 || fail "the run did not end"
+expect_rc 0 "in place, chaining off" "$WORK/threads.err"
+[ "$(grep -c "system 'reloadtest' started" "$WORK/threads.err")" = 1 ] ||
+	fail "the system was restarted" "$WORK/threads.err"
+py "$CHECK" "$D" "$N" old new || fail "chaining off, in place: not exactly-once"
+ok "in place with chaining off: only the Transformer's thread paused; every seq once"
 
 pass

@@ -3,7 +3,8 @@
  * managed state (key "n", 8 bytes) and, when its input ends, emits
  * {"count": n, "label": <config label>, "setups": s}, where s counts its
  * setups (also kept in managed state). A reload that changes `label` must
- * hand the count over: the final count is every event exactly once.
+ * hand the count over: the final count is every event exactly once. With
+ * `fail_setup: true` its setup fails (a reload must then roll back).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -32,6 +33,8 @@ static int
 counter_setup(acrt_ctx *ctx, void **self)
 {
 	*self = NULL;
+	if (acrt_config_bool(ctx, "fail_setup", 0))
+		return acrt_fail(ctx, "deliberate setup failure (fail_setup: true)");
 	return put_u64(ctx, "setups", get_u64(ctx, "setups") + 1);
 }
 
