@@ -192,6 +192,8 @@ test_verify_manifest_and_parts(void **state)
 	assert_int_equal(acrt__ckpt_verify(&ck, count_problem, NULL), 1);
 	parts[1].data[parts[1].len - 1] ^= 1;
 	acrt__blob manifest = parts[2]; /* b#0 missing: partial */
+	free(parts[1].name);
+	free(parts[1].data);
 	parts[1] = manifest;
 	ck.n_parts = 2;
 	assert_true(acrt__ckpt_verify(&ck, count_problem, NULL) >= 1);
