@@ -216,7 +216,7 @@ run_finish(acrt_ctx *ctx)
 {
 	const acrt_component_desc *d = ctx->comp->desc;
 	if (d->struct_size < offsetof(acrt_component_desc, finish) + sizeof d->finish ||
-	    d->finish == NULL || !ctx->set_up || ctx->rt->reloading)
+	    d->finish == NULL || !ctx->set_up || atomic_load(&ctx->rt->reloading))
 		return ACRT_OK; /* a reload pauses the input, it has not ended */
 	int rc = d->finish(ctx, ctx->self);
 	if (ctx->fatal != 0) /* a chained component failed under it (and was reported) */
@@ -426,6 +426,11 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	int64_t drain_deadline = ACRT__FOREVER;
 	int forced = 0;
+	if (rt->reload->stop_pending) { /* Reload hook (issue 7): a stop came mid-switch */
+		rt->reload->stop_pending = false;
+		drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
+		acrt__runtime_stop(rt);
+	}
 
 	for (;;) {
 		if (acrt__tg_wait_until(&rt->tg, acrt__mono_ns()) != ACRT_ETIMEDOUT)
@@ -468,15 +473,14 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 			sig = (int)si.ssi_signo;
 		else if (sfd < 0) /* no signalfd: fall back to polling for signals */
 			sig = sigtimedwait(&set, NULL, &(struct timespec){0, 0});
-		if ((sig == SIGINT || sig == SIGTERM) && rt->reloading) {
-			/* Reload hook (issue 7): a stop wins over a reload in progress */
+		if ((sig == SIGINT || sig == SIGTERM) && atomic_load(&rt->reloading) && !forced &&
+		    !rt->reload->stop_pending) {
+			/* Reload hook (issue 7): the switch is under way (finish hooks are
+			 * being skipped): complete it, then stop the next generation */
 			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
-			          "received %s during a reload: the reload is abandoned; draining",
+			          "received %s during a reload: stopping once the switch is done",
 			          sig == SIGINT ? "SIGINT" : "SIGTERM");
-			rt->reloading = false;
-			acrt__blueprint_free(rt->reload->next);
-			rt->reload->next = NULL;
-			drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
+			rt->reload->stop_pending = true;
 		} else if (sig == SIGINT || sig == SIGTERM) {
 			if (!atomic_load(&rt->stopping)) {
 				acrt__log(
@@ -499,9 +503,10 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		}
 		if (rt->reload->due != 0 && acrt__mono_ns() >= rt->reload->due)
 			acrt__reload_request(rt, "watch");
-		if (rt->reload->requested && !rt->reloading && acrt__reload_prepare(rt) &&
-		    acrt__reload_in_place(rt) == 0) {
-			rt->reloading = true; /* quiesce: sources stop, streams drain, no finish */
+		if (rt->reload->requested && !atomic_load(&rt->reloading) &&
+		    acrt__reload_prepare(rt) && acrt__reload_in_place(rt) == 0) {
+			atomic_store(&rt->reloading,
+			             true); /* quiesce: sources stop, streams drain */
 			acrt__runtime_stop(rt);
 		}
 		if (!forced && acrt__mono_ns() >= drain_deadline) {
@@ -554,7 +559,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	bool first = ctl->prev == NULL && ctl->carry == NULL;
 	int gen = GEN_DONE;
 	rt->exit_code = 1;
-	rt->reloading = false;
+	atomic_store(&rt->reloading, false);
 	rt->tg_ready = false;
 	atomic_store(&rt->stopping, false);
 	atomic_store(&rt->cancelled, false);
@@ -633,7 +638,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	if (rc != ACRT_OK)
 		acrt__tg_errors(&rt->tg, log_task_error, NULL);
 	size_t lost = in_flight(rt);
-	bool reload = rt->reloading && rc == ACRT_OK && !forced && ctl->next != NULL;
+	bool reload = atomic_load(&rt->reloading) && rc == ACRT_OK && !forced && ctl->next != NULL;
 
 	uint64_t in = 0, out = 0, errors = 0;
 	acrt__status_totals(rt, &in, &out, &errors);

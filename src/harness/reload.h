@@ -41,11 +41,12 @@ typedef struct acrt__reload_ctl {
 	size_t n_carry;
 	json_t *changes; /* what the pending reload changes (owned) */
 	char trigger[32];
-	bool requested;  /* SIGHUP, the API or --watch asked; handled by the supervisor */
-	int64_t due;     /* --watch: debounce deadline (monotonic), 0 = none */
-	int watch_fd;    /* inotify, or -1 */
-	json_t *watched; /* basenames whose change triggers (--watch) */
-	json_t *stamps;  /* plugin file stamps of the running generation */
+	bool requested;    /* SIGHUP, the API or --watch asked; handled by the supervisor */
+	bool stop_pending; /* SIGINT/SIGTERM came during a switch: stop the next generation */
+	int64_t due;       /* --watch: debounce deadline (monotonic), 0 = none */
+	int watch_fd;      /* inotify, or -1 */
+	json_t *watched;   /* basenames whose change triggers (--watch) */
+	json_t *stamps;    /* plugin file stamps of the running generation */
 	/* For the API and /metrics (same thread). */
 	uint64_t n_ok, n_failed;
 	bool last_ok;

@@ -123,14 +123,14 @@ struct acrt_ctx {
 	acrt_batch_info batch; /* its metadata */
 	acrt__counter events_in, events_out, errors;
 	/* ---- State hook (issue 6): managed keyed state and checkpoints ---- */
-	struct acrt__kv *kv;      /* acrt_state_*; created on first use */
-	uint64_t barrier_done;    /* the last checkpoint this instance snapshotted */
+	struct acrt__kv *kv;             /* acrt_state_*; created on first use */
+	uint64_t barrier_done;           /* the last checkpoint this instance snapshotted */
 	const _Atomic uint64_t *trigger; /* sources with checkpoints on: the newest
 	                                  * barrier to inject (checkpoint.h), else NULL */
-	size_t ck_slot;           /* index of this instance's part in a checkpoint */
-	void *restore_buf;        /* --resume: its own snapshot bytes, until restored */
+	size_t ck_slot;                  /* index of this instance's part in a checkpoint */
+	void *restore_buf;               /* --resume: its own snapshot bytes, until restored */
 	size_t restore_len;
-	bool has_restore;         /* a part was found for this instance */
+	bool has_restore; /* a part was found for this instance */
 	/* ---- Reload hook (issue 7): swap.c pauses the instance to replace a
 	 * component in place; pause_req set by the supervisor, parked under rt->mu */
 	_Atomic bool pause_req;
@@ -183,7 +183,7 @@ struct acrt__runtime {
 	struct acrt__ckpt_rt *ck;
 	/* ---- Reload hook (issue 7): harness/reload.h; outlives generations ---- */
 	struct acrt__reload_ctl *reload;
-	bool reloading; /* this generation is quiescing for a reload: no finish hooks */
+	atomic_bool reloading; /* this generation is quiescing for a reload: no finish hooks */
 	/* ---- Tap hook (issue 7): the active taps (observe/tap.h), or NULL ---- */
 	struct acrt__taps *taps;
 
@@ -193,14 +193,14 @@ struct acrt__runtime {
 
 /* Options from the command line. */
 typedef struct acrt__run_opts {
-	bool quiet;     /* no live status line */
-	const char *resume; /* --resume: NULL none, "" the newest checkpoint, else its id */
+	bool quiet;             /* no live status line */
+	const char *resume;     /* --resume: NULL none, "" the newest checkpoint, else its id */
 	const char *path;       /* for reloads: the blueprint path and deployment given */
 	const char *deployment; /* (NULL: found beside it) */
 	bool watch;             /* --watch: reload when the files change */
 	bool update_lock;       /* a reload may rewrite a drifted build.lock */
-	bool abandoned; /* out: a setup call hung past startup_timeout_ms and still
-	                 * runs; the caller must exit (_exit) without freeing anything */
+	bool abandoned;         /* out: a setup call hung past startup_timeout_ms and still
+	                         * runs; the caller must exit (_exit) without freeing anything */
 } acrt__run_opts;
 
 /* Wires, sets up, runs and cleans up the system. Returns the process exit
