@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/common.h"
 #include "harness/checkpoint.h"
 #include "state/adapter.h"
 #include "state/kv.h"
@@ -149,9 +150,7 @@ verify_one(const acrt__state_ops *ops, acrt__state_adapter *ad, uint64_t id, boo
 			if (ok && strcmp(b->name, ACRT__MANIFEST) != 0 &&
 			    acrt__part_split(p, n, &kv, &kvlen, &own, &ownlen) == ACRT_OK &&
 			    kvlen >= 8) {
-				keys = 0;
-				for (int k = 0; k < 8; k++)
-					keys |= (long)kv[k] << (8 * k);
+				keys = (long)acrt__le_get(kv, 8);
 			}
 			char keybuf[24] = "-", ownbuf[24] = "-";
 			if (keys >= 0) {

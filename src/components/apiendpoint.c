@@ -489,8 +489,11 @@ endpoint_run(acrt_ctx *ctx, void *self)
 		spins = 0;
 		q_wait(e, acrt_now_ns(ctx) + EP_IDLE_POLL_NS);
 	}
-	q_close(e);
-	acrt__ep_daemon_stop(e); /* joins its threads: nothing is pushed after this */
+	q_close(e); /* nothing is pushed after this: a request now gets 503 */
+	/* A graceful end keeps the daemon answering 503 while the rest of the system
+	 * drains (cleanup stops it); a failure stops it now. */
+	if (rc != ACRT_OK)
+		acrt__ep_daemon_stop(e);
 	bool closed;
 	size_t lost = 0, n;
 	while ((n = q_take(e, batch, EP_BATCH, &closed)) > 0) {

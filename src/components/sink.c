@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "components/builtins.h"
+#include "core/common.h"
 
 #define SINK_BUF (64 * 1024)
 
@@ -50,21 +51,6 @@ typedef struct sink {
 	size_t n;
 	char *path;
 } sink;
-
-static int
-mkdirs_for(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0755);
-		*p = '/';
-		if (rc != 0 && errno != EEXIST)
-			return -1;
-	}
-	return 0;
-}
 
 static int
 sink_write_out(sink *s)
@@ -105,7 +91,7 @@ sink_setup(acrt_ctx *ctx, void **self)
 			goto nomem;
 		/* Resuming: keep the file; restore truncates it to the checkpoint. */
 		int trunc = acrt__ctx_resuming(ctx) ? 0 : O_TRUNC;
-		if (mkdirs_for(s->path) != 0 ||
+		if (acrt__mkdirs_for(s->path, 0755) != 0 ||
 		    (s->fd = open(s->path, O_WRONLY | O_CREAT | trunc | O_CLOEXEC, 0644)) < 0) {
 			int e = errno;
 			acrt_fail(ctx, "cannot open '%s' for writing: %s", s->path, strerror(e));
@@ -179,8 +165,7 @@ sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 		free(b);
 		return acrt_fail(ctx, "cannot read the offset of '%s'", s->path);
 	}
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)((uint64_t)off >> (8 * i));
+	acrt__le_put(b, (uint64_t)off, 8);
 	*buf = b;
 	*len = 8;
 	return ACRT_OK;
@@ -190,14 +175,11 @@ static int
 sink_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
 {
 	sink *s = self;
-	const unsigned char *b = buf;
-	uint64_t off = 0;
 	if (!s->own_fd || len == 0)
 		return ACRT_OK;
 	if (len != 8)
 		return acrt_fail(ctx, "restore: expected 8 bytes of offset, got %zu", len);
-	for (int i = 0; i < 8; i++)
-		off |= (uint64_t)b[i] << (8 * i);
+	uint64_t off = acrt__le_get(buf, 8);
 	if (ftruncate(s->fd, (off_t)off) != 0 || lseek(s->fd, (off_t)off, SEEK_SET) < 0)
 		return acrt_fail(ctx, "restore: cannot truncate '%s' to %llu bytes: %s", s->path,
 		                 (unsigned long long)off, strerror(errno));

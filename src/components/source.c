@@ -16,6 +16,7 @@
 
 #include "components/builtins.h"
 #include "components/linereader.h"
+#include "core/common.h"
 
 static const char *const generators[] = {"sequence", NULL};
 static const char *const sources[] = {"file", "stdin", NULL};
@@ -115,8 +116,7 @@ source_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 	unsigned char *b = malloc(8);
 	if (b == NULL)
 		return ACRT_ENOMEM;
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
+	acrt__le_put(b, v, 8);
 	*buf = b;
 	*len = 8;
 	return ACRT_OK;
@@ -126,14 +126,11 @@ static int
 source_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
 {
 	source *s = self;
-	const unsigned char *b = buf;
-	uint64_t v = 0;
 	if (len == 0)
 		return ACRT_OK; /* nothing saved */
 	if (len != 8)
 		return acrt_fail(ctx, "restore: expected 8 bytes of position, got %zu", len);
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)b[i] << (8 * i);
+	uint64_t v = acrt__le_get(buf, 8);
 	if (s->kind == 0) {
 		s->next = (int64_t)v;
 	} else if (s->kind == 1) {
@@ -142,7 +139,8 @@ source_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
 			                 (unsigned long long)v, strerror(errno));
 		s->offset = v;
 	} else if (v > 0) {
-		acrt_log(ctx, ACRT_LOG_WARN, "stdin cannot be rewound: resuming reads from where it is");
+		acrt_log(ctx, ACRT_LOG_WARN,
+		         "stdin cannot be rewound: resuming reads from where it is");
 	}
 	return ACRT_OK;
 }

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "components/builtins.h"
+#include "core/common.h"
 
 #define STORE_TX_MAX 4096
 
@@ -143,21 +144,6 @@ out:
 }
 
 static int
-mkdirs_for(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0755);
-		*p = '/';
-		if (rc != 0 && errno != EEXIST)
-			return -1;
-	}
-	return 0;
-}
-
-static int
 sql_open(acrt_ctx *ctx, store *s)
 {
 	static const char schema[] = "PRAGMA journal_mode=WAL;"
@@ -168,7 +154,7 @@ sql_open(acrt_ctx *ctx, store *s)
 	                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 	if ((s->path = acrt__config_path(ctx, "path")) == NULL)
 		return acrt_fail(ctx, "out of memory");
-	if (mkdirs_for(s->path) != 0)
+	if (acrt__mkdirs_for(s->path, 0755) != 0)
 		return acrt_fail(ctx, "cannot create the directory of '%s': %s", s->path,
 		                 strerror(errno));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;

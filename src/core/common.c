@@ -7,6 +7,9 @@
  */
 #include "core/common.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,4 +198,19 @@ int
 acrt_version_number(void)
 {
 	return ACRT_VERSION_NUMBER;
+}
+
+int
+acrt__mkdirs_for(char *path, unsigned mode)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(path, (mode_t)mode);
+		*p = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
 }

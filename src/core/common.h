@@ -66,6 +66,26 @@ long acrt__alloc_fail_after_pending(void);
 /* `path` if absolute (or dir is NULL), else "dir/path"; from plain malloc
  * (free() it). NULL when out of memory. */
 char *acrt__path_join(const char *dir, const char *path);
+/* mkdir -p of the directories above the file `path` (each new one with
+ * `mode`). path is restored before returning. 0, or -1 with errno. */
+int acrt__mkdirs_for(char *path, unsigned mode);
+
+/* Little-endian integers of n bytes (1..8), for the byte formats on disk
+ * (checkpoint parts, managed state, snapshots). */
+static inline void
+acrt__le_put(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint64_t
+acrt__le_get(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
 
 /* Per-thread fast PRNG (xoshiro256**), seeded from getrandom(). */
 uint64_t acrt__rand64(void);

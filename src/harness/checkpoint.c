@@ -52,13 +52,6 @@ acrt__ck_blob_copy(acrt__blob *dst, const acrt__blob *src)
 	return ACRT_OK;
 }
 
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* The instance's part, unsealed (the writer seals it): room for the header,
  * then managed state and own snapshot. On the instance's thread. */
 int
@@ -92,12 +85,12 @@ acrt__ck_build_part(acrt_ctx *ctx, acrt__blob *out)
 		return ACRT_ENOMEM;
 	}
 	unsigned char *p = buf + ACRT__PART_HDR;
-	put_u64(p, kvlen);
+	acrt__le_put(p, kvlen, 8);
 	if (ctx->kv != NULL)
 		acrt__kv_dump(ctx->kv, p + 8);
 	else
-		put_u64(p + 8, 0);
-	put_u64(p + 8 + kvlen, ownlen);
+		acrt__le_put(p + 8, 0, 8);
+	acrt__le_put(p + 8 + kvlen, ownlen, 8);
 	if (ownlen > 0)
 		memcpy(p + 16 + kvlen, own, ownlen);
 	free(own);

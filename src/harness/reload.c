@@ -80,6 +80,23 @@ record_failure(acrt__reload_ctl *ctl, const char *why)
 	ctl->last_changes = NULL;
 }
 
+/* The pending reload's changes become the last one's, with how it was done. */
+static void
+record_success(acrt__reload_ctl *ctl, const char *mode, const char *what)
+{
+	ctl->n_ok++;
+	ctl->last_ok = true;
+	ctl->last_wall_ns = acrt__wall_ns();
+	ctl->last_error[0] = '\0';
+	json_decref(ctl->last_changes);
+	ctl->last_changes = ctl->changes != NULL ? ctl->changes : json_object();
+	ctl->changes = NULL;
+	json_object_set_new(ctl->last_changes, "mode", json_string(mode));
+	acrt__log(ACRT_LOG_INFO, NULL, 0, ctl->last_changes, "reload (%s) done%s%s: %s",
+	          ctl->trigger, strcmp(mode, "in place") == 0 ? " " : "",
+	          strcmp(mode, "in place") == 0 ? mode : "", what);
+}
+
 /* ---- Diff ------------------------------------------------------------------- */
 
 /* A plugin file's identity for "changed": size and modification time. */
@@ -371,15 +388,7 @@ acrt__reload_committed(acrt__runtime *rt)
 	acrt__reload_ctl *ctl = rt->reload;
 	if (ctl->prev == NULL)
 		return; /* not a reload: the first generation, or a rollback */
-	ctl->n_ok++;
-	ctl->last_ok = true;
-	ctl->last_wall_ns = acrt__wall_ns();
-	ctl->last_error[0] = '\0';
-	json_decref(ctl->last_changes);
-	ctl->last_changes = ctl->changes;
-	ctl->changes = NULL;
-	acrt__log(ACRT_LOG_INFO, NULL, 0, ctl->last_changes,
-	          "reload (%s) done: the new system runs", ctl->trigger);
+	record_success(ctl, "switch", "the new system runs");
 	ctl->prev = NULL;
 	free_carry(ctl);
 }
@@ -408,19 +417,8 @@ acrt__reload_in_place(acrt__runtime *rt)
 	if (acrt__reload_adopt(ctl) == NULL) /* swapped components may use it already */
 		r = -1;
 	if (r == 1) {
-		ctl->n_ok++;
-		ctl->last_ok = true;
-		ctl->last_wall_ns = acrt__wall_ns();
-		ctl->last_error[0] = '\0';
-		json_decref(ctl->last_changes);
-		ctl->last_changes = ctl->changes;
-		ctl->changes = NULL;
-		json_object_set_new(ctl->last_changes, "mode", json_string("in place"));
-		acrt__log(
-		    ACRT_LOG_INFO, NULL, 0, ctl->last_changes,
-		    "reload (%s) done in place: the changed components were replaced, the rest "
-		    "kept running",
-		    ctl->trigger);
+		record_success(ctl, "in place",
+		               "the changed components were replaced, the rest kept running");
 		return 1;
 	}
 	acrt__log(ACRT_LOG_ERROR, NULL, 0, ctl->changes,

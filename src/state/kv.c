@@ -8,6 +8,8 @@
  */
 #include "state/kv.h"
 
+#include "core/common.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,22 +220,6 @@ acrt__kv_count(const acrt__kv *kv)
 	return kv->count;
 }
 
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 size_t
 acrt__kv_dump_size(const acrt__kv *kv)
 {
@@ -243,16 +229,14 @@ acrt__kv_dump_size(const acrt__kv *kv)
 void
 acrt__kv_dump(const acrt__kv *kv, unsigned char *out)
 {
-	uint64_t n = kv->count;
-	for (int i = 0; i < 8; i++)
-		out[i] = (unsigned char)(n >> (8 * i));
+	acrt__le_put(out, kv->count, 8);
 	unsigned char *p = out + 8;
 	for (size_t i = 0; i <= kv->mask; i++) {
 		const kv_entry *e = kv->slots[i].e;
 		if (kv->slots[i].hash == 0)
 			continue;
-		put_u32(p, e->klen);
-		put_u32(p + 4, e->vlen);
+		acrt__le_put(p, e->klen, 4);
+		acrt__le_put(p + 4, e->vlen, 4);
 		memcpy(p + 8, e->bytes, (size_t)e->klen + e->vlen);
 		p += 8 + (size_t)e->klen + e->vlen;
 	}
@@ -265,12 +249,12 @@ acrt__kv_load(acrt__kv *kv, const void *buf, size_t len)
 	kv_clear(kv);
 	if (len < 8)
 		return ACRT_EINVAL;
-	uint64_t n = get_le(p, 8);
+	uint64_t n = acrt__le_get(p, 8);
 	p += 8;
 	for (uint64_t k = 0; k < n; k++) {
 		if ((size_t)(end - p) < 8)
 			goto bad;
-		size_t kl = (size_t)get_le(p, 4), vl = (size_t)get_le(p + 4, 4);
+		size_t kl = (size_t)acrt__le_get(p, 4), vl = (size_t)acrt__le_get(p + 4, 4);
 		p += 8;
 		if ((size_t)(end - p) < kl || (size_t)(end - p) - kl < vl)
 			goto bad;

@@ -12,25 +12,10 @@
 #include <string.h>
 
 #include "acrt/acrt.h"
+#include "core/common.h"
 #include "core/strbuf.h"
 
 static const unsigned char magic[8] = {'A', 'C', 'R', 'T', 'P', 'R', 'T', '1'};
-
-static void
-put_le(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 static void
 sha256(const unsigned char *p, size_t n, unsigned char out[32])
@@ -44,9 +29,9 @@ void
 acrt__part_seal(unsigned char *buf, size_t payload_len)
 {
 	memcpy(buf, magic, 8);
-	put_le(buf + 8, ACRT__PART_FORMAT, 4);
-	put_le(buf + 12, 0, 4);
-	put_le(buf + 16, payload_len, 8);
+	acrt__le_put(buf + 8, ACRT__PART_FORMAT, 4);
+	acrt__le_put(buf + 12, 0, 4);
+	acrt__le_put(buf + 16, payload_len, 8);
 	sha256(buf + ACRT__PART_HDR, payload_len, buf + 24);
 }
 
@@ -59,7 +44,7 @@ acrt__part_open(const unsigned char *buf, size_t len, const unsigned char **payl
 		snprintf(err, errlen, "not a checkpoint part (bad header)");
 		return ACRT_EINVAL;
 	}
-	uint64_t fmt = get_le(buf + 8, 4), n = get_le(buf + 16, 8);
+	uint64_t fmt = acrt__le_get(buf + 8, 4), n = acrt__le_get(buf + 16, 8);
 	if (fmt != ACRT__PART_FORMAT) {
 		snprintf(err, errlen, "format version %llu (this acrt reads %d)",
 		         (unsigned long long)fmt, ACRT__PART_FORMAT);
@@ -86,10 +71,10 @@ acrt__part_split(const unsigned char *p, size_t n, const unsigned char **kv, siz
 {
 	if (n < 16)
 		return ACRT_EINVAL;
-	uint64_t a = get_le(p, 8);
+	uint64_t a = acrt__le_get(p, 8);
 	if (a > n - 16)
 		return ACRT_EINVAL;
-	uint64_t b = get_le(p + 8 + a, 8);
+	uint64_t b = acrt__le_get(p + 8 + a, 8);
 	if (b != n - 16 - a)
 		return ACRT_EINVAL;
 	*kv = p + 8;

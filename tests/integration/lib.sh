@@ -151,6 +151,12 @@ wait_alive() {
 	"$@"
 }
 
+# A free TCP port on 127.0.0.1 (the kernel's choice; free when it returns).
+free_port() {
+	py 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 # Number of lines in a file (0 if missing).
 lines() {
 	if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi

@@ -14,10 +14,6 @@
 . "$(dirname "$0")/lib.sh" "$@"
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 api_addr() {
 	grep -o 'api listening on http://[^ "]*' "$1" | head -n1 | sed 's|.*http://||'
 }

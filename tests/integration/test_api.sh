@@ -12,11 +12,6 @@ for t in curl promtool prometheus; do
 	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
 done
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # api_addr ERRFILE: the address from the `api listening on http://ADDR` line.
 api_addr() {
 	grep -o 'api listening on http://[^ "]*' "$1" | head -n1 | sed 's|.*http://||'

@@ -12,10 +12,6 @@ for t in curl openssl; do
 	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
 done
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 api_url() { grep -o 'api listening on https\?://[^ "]*' "$1" | head -n1 | sed 's|.*on ||'; }
 has_url() { [ -n "$(api_url "$1")" ]; }
 code() {

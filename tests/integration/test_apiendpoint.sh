@@ -18,11 +18,6 @@
 GATE=$(plugin gate) || exit 1
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # code METHOD URL [CURL ARGS...]: prints the HTTP status.
 code() {
 	local m=$1 u=$2

@@ -16,11 +16,6 @@ SCALE=${ACRT_TEST_SCALE:-1}
 N=$("$PY" -c "print(max(4000, int(60000 * $SCALE)))")
 RATE=$("$PY" -c "print(max(2000, int(20000 * $SCALE)))")
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 REDIS_PORT=$(free_port)
 REDIS_PID=""

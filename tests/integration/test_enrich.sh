@@ -8,11 +8,6 @@
 . "$(dirname "$0")/lib.sh" "$@"
 ODD=$(plugin odd_fail) || exit 1
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 D="$WORK/sys"
 mkdir -p "$D"
 cat >"$D/architecture.yaml" <<YAML

@@ -19,11 +19,6 @@ SCALE=${ACRT_TEST_SCALE:-1}
 N=$("$PY" -c "print(max(3000, int(40000 * $SCALE)))")
 RATE=$("$PY" -c "print(max(1500, int(10000 * $SCALE)))")
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # mk DIR CHAINING VALUE: sequence -> Transformer set {v: VALUE} -> file sink.
 mk() {
 	local d=$1 chaining=$2 value=$3

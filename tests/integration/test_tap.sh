@@ -13,10 +13,6 @@
 
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 has_addr() { grep -q 'api listening on http://' "$1"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

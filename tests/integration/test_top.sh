@@ -6,10 +6,6 @@
 # unreachable it exits 1 naming the address; a bad option is a usage error (2).
 . "$(dirname "$0")/lib.sh" "$@"
 
-free_port() {
-	py 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 has_addr() { grep -q 'api listening on http://' "$1"; }
 
 D="$WORK/sys"
