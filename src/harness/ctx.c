@@ -211,7 +211,10 @@ acrt_flush(acrt_ctx *ctx)
 	return acrt__ctx_before_block(ctx);
 }
 
-static long
+/* Inlined into emit, as emit_impl (below): every emit asks for its port. */
+static inline long port_index(acrt_ctx *ctx, const char *port) __attribute__((always_inline));
+
+static inline long
 port_index(acrt_ctx *ctx, const char *port)
 {
 	if (port == ctx->last_port)

@@ -56,10 +56,11 @@ void acrt__tap_shutdown(acrt__runtime *rt, struct MHD_Daemon *d);
  * ended: frees the registry. Accepts a runtime that never tapped. */
 void acrt__tap_free(acrt__runtime *rt);
 
-/* Instance threads, when the port's pointer is set: output port `port` (an
+/* Instance threads, when the port's pointer is set (cold: kept out of the hot
+ * path's code, so that emit stays inlined): output port `port` (an
  * index) of ctx's component is emitting ev (sealed), or input port `port` (a
  * name) is delivering it. Borrow ev; take their own reference if sampled. */
-void acrt__tap_offer_out(acrt_ctx *ctx, size_t port, acrt_event *ev);
-void acrt__tap_offer_in(acrt_ctx *ctx, const char *port, acrt_event *ev);
+void acrt__tap_offer_out(acrt_ctx *ctx, size_t port, acrt_event *ev) __attribute__((cold));
+void acrt__tap_offer_in(acrt_ctx *ctx, const char *port, acrt_event *ev) __attribute__((cold));
 
 #endif /* ACRT_TAP_H */
