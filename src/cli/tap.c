@@ -157,8 +157,8 @@ acrt__cmd_tap(int argc, char **argv)
 		rc = 1;
 	} else if (!stop_flag && out.werr == 0 && (out.limit == 0 || out.n < out.limit)) {
 		fprintf(stderr,
-		        "acrt: tap: the stream ended after %llu event(s): '%s' finished or the "
-		        "system stopped\n",
+		        "acrt: tap: the stream ended after %llu event(s): '%s' finished, or the "
+		        "system stopped or was reloaded\n",
 		        out.n, comp);
 	}
 	acrt__apiclient_free(&o);

@@ -667,6 +667,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 
 	/* alerting hook (issue 5): resolves what is active, joins the sender */
 	acrt__alerts_stop(alerts);
+	acrt__tap_end_generation(rt); /* tap hook (issue 7): its streams end with it */
 	if (gen != GEN_RELOAD) { /* API hook (issue 5) */
 		acrt__api_stop(rt->api);
 		rt->api = NULL;

@@ -81,7 +81,7 @@ typedef struct tap_slot {
 	int fd;           /* the client's socket, to notice a hang-up while suspended */
 	bool suspended;   /* by tap_read; resumed by the service */
 	bool ending;      /* send what is buffered, then end the stream */
-	bool stopping;    /* the API stops: drain the ring, then end */
+	bool stopping;    /* its generation ends: drain the ring, then end */
 	bool gone;        /* the client hung up: end with an error (closes) */
 	uint64_t written; /* lines formatted */
 	acrt__strbuf out; /* formatted, not yet handed to MHD from off */
@@ -227,7 +227,8 @@ slot_release(tap_slot *s)
 		acrt__event_thread_flush(); /* the blocks go back to the pipeline's depot */
 	s->in_use = false;
 	s->rt->taps->n_in_use--;
-	update_flag(s->rt, s);
+	if (s->comp != NULL) /* else detached at the end of its generation */
+		update_flag(s->rt, s);
 	free(s->out.p);
 	s->out = (acrt__strbuf){0};
 	s->off = 0;
@@ -615,7 +616,7 @@ acrt__tap_service(acrt__runtime *rt)
 		if (client_gone(s))
 			s->gone = true;
 		else if (atomic_load_explicit(&s->n, memory_order_relaxed) == 0 && !s->ending &&
-		         !component_ended(s->comp))
+		         s->comp != NULL && !component_ended(s->comp))
 			continue;
 		s->suspended = false;
 		MHD_resume_connection(s->conn);
@@ -628,24 +629,49 @@ acrt__tap_timeout_ms(const acrt__runtime *rt)
 	return rt->taps != NULL && rt->taps->n_in_use > 0 ? TAP_TICK_MS : -1;
 }
 
+/* Forgets s's component: no producer reaches s any more, the port is
+ * unhooked (every slot of the generation is detached together). */
+static void
+slot_detach(tap_slot *s)
+{
+	acrt__comp *c = (acrt__comp *)s->comp;
+	pthread_mutex_lock(&s->mu);
+	atomic_store_explicit(&s->active, false, memory_order_relaxed);
+	s->comp = NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (s->output)
+		atomic_store_explicit(&c->outs[s->port].tap, NULL, memory_order_release);
+	else
+		atomic_store_explicit(&c->in_tap, NULL, memory_order_release);
+}
+
 void
-acrt__tap_shutdown(acrt__runtime *rt, struct MHD_Daemon *d)
+acrt__tap_end_generation(acrt__runtime *rt)
 {
 	acrt__taps *t = rt->taps;
 	if (t == NULL || t->n_in_use == 0)
 		return;
 	for (size_t i = 0; i < TAP_MAX; i++) {
 		tap_slot *s = &t->slot[i];
-		if (!s->in_use)
+		if (!s->in_use || s->comp == NULL)
 			continue;
-		s->stopping = true; /* what is in the ring still goes out */
+		s->stopping = true; /* what is in the ring still goes out: format it now */
+		while (!s->ending && !s->gone)
+			refill(s);
+		slot_detach(s);
 		if (s->suspended) {
 			s->suspended = false;
 			MHD_resume_connection(s->conn);
 		}
 	}
-	/* Non-blocking rounds: resume, format, write the rest and the last chunk. */
-	for (int round = 0; round < 64 && t->n_in_use > 0; round++)
+}
+
+void
+acrt__tap_shutdown(acrt__runtime *rt, struct MHD_Daemon *d)
+{
+	acrt__tap_end_generation(rt);
+	/* Non-blocking rounds: resume, write the rest and the last chunk. */
+	for (int round = 0; round < 64 && rt->taps != NULL && rt->taps->n_in_use > 0; round++)
 		(void)MHD_run(d);
 }
 

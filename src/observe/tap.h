@@ -48,9 +48,14 @@ void acrt__tap_service(acrt__runtime *rt);
 /* The longest the API may wait before acrt__tap_service runs again: a short
  * tick while a tap streams, else -1 (no limit). */
 int acrt__tap_timeout_ms(const acrt__runtime *rt);
-/* Before MHD_stop_daemon: every stream is told to end and resumed (MHD must
- * not be stopped with suspended connections), and d is run a few times so
- * that what was sampled and the end of the stream reach the clients. */
+/* A generation of the system ends (every instance thread has ended; its
+ * components are about to be unwired, e.g. for a hot reload that switches
+ * generations): what the rings hold is formatted now, every stream is told to
+ * end and resumed, the ports are unhooked and the components forgotten. */
+void acrt__tap_end_generation(acrt__runtime *rt);
+/* Before MHD_stop_daemon: acrt__tap_end_generation (MHD must not be stopped
+ * with suspended connections), then d is run a few times so that what was
+ * sampled and the end of the stream reach the clients. */
 void acrt__tap_shutdown(acrt__runtime *rt, struct MHD_Daemon *d);
 /* After MHD_stop_daemon (every stream closed), with every instance thread
  * ended: frees the registry. Accepts a runtime that never tapped. */

@@ -7,8 +7,10 @@
 #   - the read token: 403 and exit 1 naming the write token; no token: 401
 #   - an unknown component or port, a bad option: exit 2 with a clear message
 #   - two taps at once; taps are released (more taps in a row than slots)
-#   - after the taps the system keeps running, and SIGTERM ends a running tap
-#     cleanly (exit 0); the sink got every seq exactly once (tapping took none)
+#   - after the taps the system keeps running; a hot reload that switches
+#     generations ends a running tap cleanly (exit 0) and the new components
+#     can be tapped; SIGTERM ends a running tap cleanly (exit 0); the sink got
+#     every seq exactly once (tapping took none)
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
@@ -159,6 +161,33 @@ N0=$(lines "$D/out.jsonl")
 grows() { [ "$(lines "$D/out.jsonl")" -gt "$N0" ]; }
 wait_alive "$SYS" 20 grows || fail "the sink stopped receiving after the taps" "$WORK/sys.err"
 ok "after the taps the system keeps running"
+
+# ---- a reload that switches generations ends the taps of the old one ---------------------
+"$ACRT" tap xf "$D" >"$WORK/rl.out" 2>"$WORK/rl.err" &
+TR=$!
+_BG_PIDS="$_BG_PIDS $TR"
+wait_alive "$TR" 30 has_lines "$WORK/rl.out" 1 || fail "the tap before the reload printed nothing" "$WORK/rl.err"
+cat >"$D/architecture.yaml" <<'YAML'
+schema_version: "1.0.0"
+system:
+  name: taptest
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, rate_per_s: 200}}
+    - {name: xf, type: Transformer, config: {set: {seen: 1}}}
+    - {name: xf2, type: Transformer, config: {set: {again: 1}}}
+    - {name: sink, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.output, to: xf.input}
+    - {from: xf.output, to: xf2.input}
+    - {from: xf2.output, to: sink.input}
+YAML
+kill -HUP "$SYS"
+wait_for 30 dead "$TR" || fail "the tap did not end with the old generation" "$WORK/sys.err"
+wait "$TR" || fail "the tap exited $? at the reload, expected 0" "$WORK/rl.err"
+run_acrt rl2 30 tap xf2 "$D" --limit 2
+expect_rc 0 "tap of a component the reload added" "$WORK/rl2.err" "$WORK/sys.err"
+alive "$SYS" || fail "the system stopped at the reload" "$WORK/sys.err"
+ok "a reload ends the old generation's taps (exit 0); the new xf2 can be tapped"
 
 # ---- SIGTERM to the system ends a running tap cleanly -------------------------------------
 "$ACRT" tap xf "$D" >"$WORK/end.out" 2>"$WORK/end.err" &
