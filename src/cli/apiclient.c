@@ -262,6 +262,13 @@ prepare(acrt__apiclient *c, const char *url, struct curl_slist *hdr, char *cerr)
 json_t *
 acrt__apiclient_get_json(acrt__apiclient *c, const char *path, long *status, char *err, size_t errn)
 {
+	return acrt__apiclient_request_json(c, false, path, status, err, errn);
+}
+
+json_t *
+acrt__apiclient_request_json(acrt__apiclient *c, bool post, const char *path, long *status,
+                             char *err, size_t errn)
+{
 	char url[512];
 	snprintf(url, sizeof url, "%s%s", c->base, path);
 	buf b = {0};
@@ -271,6 +278,12 @@ acrt__apiclient_get_json(acrt__apiclient *c, const char *path, long *status, cha
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 3000L);
+	if (post) { /* an empty body */
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, 0L);
+	} else {
+		curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
+	}
 	CURLcode rc = curl_easy_perform(c->h);
 	curl_slist_free_all(hdr);
 	*status = 0;
@@ -280,7 +293,7 @@ acrt__apiclient_get_json(acrt__apiclient *c, const char *path, long *status, cha
 		         cerr[0] ? cerr : curl_easy_strerror(rc));
 	} else {
 		curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, status);
-		if (*status != 200) {
+		if (*status != 200 && *status != 202) {
 			snprintf(err, errn, "the API at %s answered %ld to %s", c->base, *status,
 			         path);
 		} else {

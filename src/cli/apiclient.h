@@ -54,6 +54,9 @@ int acrt__apiclient_locate(acrt__apiclient *c, const char *path, bool write);
  * the HTTP status (0 when nothing answered). */
 json_t *acrt__apiclient_get_json(acrt__apiclient *c, const char *path, long *status, char *err,
                                  size_t errn);
+/* The same with POST (an empty body) when post; 200 and 202 are success. */
+json_t *acrt__apiclient_request_json(acrt__apiclient *c, bool post, const char *path, long *status,
+                                     char *err, size_t errn);
 
 /* Called with each line of a streamed 200 response (without its newline,
  * NUL-terminated, empty lines skipped): 0 to go on, 1 to stop (done), -1 to

@@ -7,6 +7,10 @@
  *   acrt checkpoints show   ID [DIR] [--deployment F]
  *   acrt checkpoints verify [ID] [DIR] [--deployment F]   exit 1 on a problem
  *   acrt checkpoints delete ID [DIR] [--deployment F]
+ *   acrt checkpoints create [DIR] [--url U] [--token-file F] [--no-wait]
+ *
+ * `create` asks a running system for a checkpoint now, through its API (the
+ * write token), and waits until it is stored.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/apiclient.h"
 #include "cli/cli.h"
 #include "core/common.h"
 #include "harness/checkpoint.h"
@@ -193,9 +198,82 @@ cmd_verify(const acrt__state_ops *ops, acrt__state_adapter *ad, const ck_args *a
 	return rc;
 }
 
+/* The id of the newest stored checkpoint in a GET /api/v1/checkpoints. */
+static int64_t
+newest(const json_t *j)
+{
+	const json_t *list = json_object_get(j, "checkpoints");
+	return json_integer_value(json_object_get(json_array_get(list, 0), "id"));
+}
+
+static int
+cmd_create(int argc, char **argv)
+{
+	acrt__apiclient c = {.cmd = "checkpoints create"};
+	const char *dir = ".";
+	bool wait = true;
+	char err[512];
+	long status;
+	int rc = 1;
+	for (int i = 1; i < argc; i++) {
+		int r = acrt__apiclient_option(&c, argc, argv, &i);
+		if (r == 2)
+			return 2;
+		if (r == 1)
+			continue;
+		if (strcmp(argv[i], "--no-wait") == 0)
+			wait = false;
+		else if (argv[i][0] == '-')
+			return acrt__cli_usage_error("checkpoints create: unknown option '%s'",
+			                             argv[i]);
+		else
+			dir = argv[i];
+	}
+	if ((rc = acrt__apiclient_locate(&c, dir, true)) != 0)
+		goto out;
+	rc = 1;
+	json_t *r =
+	    acrt__apiclient_request_json(&c, true, "/api/v1/checkpoints", &status, err, sizeof err);
+	if (r == NULL) {
+		fprintf(stderr, "acrt: checkpoints create: %s%s\n", err,
+		        status == 409 ? " (the system has no runtime.state)" : "");
+		goto out;
+	}
+	int64_t after = json_integer_value(json_object_get(r, "after"));
+	json_decref(r);
+	if (!wait) {
+		printf("checkpoint requested (its id will be above %lld)\n", (long long)after);
+		rc = 0;
+		goto out;
+	}
+	for (int k = 0; k < 300; k++) { /* 30 s */
+		json_t *j =
+		    acrt__apiclient_get_json(&c, "/api/v1/checkpoints", &status, err, sizeof err);
+		if (j != NULL && newest(j) > after) {
+			json_t *ck = json_array_get(json_object_get(j, "checkpoints"), 0);
+			printf("checkpoint %lld stored (%lld bytes, %.3f s)\n",
+			       (long long)newest(j),
+			       (long long)json_integer_value(json_object_get(ck, "bytes")),
+			       json_real_value(json_object_get(ck, "seconds")));
+			json_decref(j);
+			rc = 0;
+			goto out;
+		}
+		json_decref(j);
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	fprintf(stderr, "acrt: checkpoints create: no checkpoint was stored within 30 s (see the "
+	                "system's log: a store error, or a barrier that could not align)\n");
+out:
+	acrt__apiclient_free(&c);
+	return rc;
+}
+
 int
 acrt__cmd_checkpoints(int argc, char **argv)
 {
+	if (argc >= 1 && strcmp(argv[0], "create") == 0)
+		return cmd_create(argc, argv);
 	ck_args a;
 	int rc = parse_args(argc, argv, &a);
 	if (rc != 0)
@@ -204,7 +282,7 @@ acrt__cmd_checkpoints(int argc, char **argv)
 	if (strcmp(a.verb, "list") != 0 && strcmp(a.verb, "verify") != 0 && !needs_id)
 		return acrt__cli_usage_error(
 		    "checkpoints: unknown action '%s' (list, show, verify, "
-		    "delete)",
+		    "delete, create)",
 		    a.verb);
 	if (needs_id && a.id == 0)
 		return acrt__cli_usage_error("checkpoints %s: needs a checkpoint id", a.verb);

@@ -11,8 +11,10 @@ static const char overview[] =
     "acrt " ACRT_VERSION_STRING " - run systems of components wired by bounded streams\n"
     "\n"
     "usage:\n"
-    "  acrt run [DIR|architecture.yaml] [--deployment F] [--update-lock] [--quiet]\n"
+    "  acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
+    "           [--update-lock] [--quiet]\n"
     "  acrt validate [DIR|FILE]...\n"
+    "  acrt checkpoints list|show|verify|delete|create [ID] [DIR]\n"
     "  acrt lock [DIR|FILE] [--deployment F]\n"
     "  acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
     "  acrt schema check SCHEMA.json [INSTANCE.json|-]...\n"
@@ -24,7 +26,8 @@ static const char overview[] =
     "exit codes: 0 success, 1 runtime failure, 2 usage error or invalid blueprint\n";
 
 static const char run_help[] =
-    "acrt run [DIR|architecture.yaml] [--deployment F] [--update-lock] [--quiet]\n"
+    "acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
+    "         [--update-lock] [--quiet]\n"
     "\n"
     "Loads and validates the blueprint (default: ./architecture.yaml, with\n"
     "deployment.yaml beside it when present), sets every component up in\n"
@@ -32,6 +35,10 @@ static const char run_help[] =
     "stream drained, then cleans up in reverse order.\n"
     "\n"
     "  --deployment F  use F as the deployment file\n"
+    "  --resume[=ID]   restore every component from the newest complete\n"
+    "                  checkpoint of runtime.state (or checkpoint ID) first\n"
+    "  --watch         reload when the blueprint, deployment or a plugin changes\n"
+    "                  (SIGHUP and POST /api/v1/reload reload too)\n"
     "  --update-lock   rewrite build.lock when it no longer matches, and go on\n"
     "  --quiet, -q     no live status line on the terminal\n"
     "\n"
@@ -119,6 +126,19 @@ static const char tap_help[] =
     "cannot be reached or refuses the token (403: the read token); 2 usage error,\n"
     "invalid blueprint, or an unknown component or port.\n";
 
+static const char checkpoints_help[] =
+    "acrt checkpoints list   [DIR] [--deployment F] [--json]\n"
+    "acrt checkpoints show   ID [DIR] [--deployment F]\n"
+    "acrt checkpoints verify [ID] [DIR] [--deployment F]\n"
+    "acrt checkpoints delete ID [DIR] [--deployment F]\n"
+    "acrt checkpoints create [DIR] [--url U] [--token-file F] [--no-wait]\n"
+    "\n"
+    "Inspects the checkpoint store named by runtime.state (docs/STATE.md): list\n"
+    "(id, time, parts, bytes), show (per part: bytes, keys, own bytes, checksum),\n"
+    "verify (checksums and manifest; exit 1 on a problem), delete. create asks the\n"
+    "running system for a checkpoint now, through its API (write token), and\n"
+    "waits until it is stored.\n";
+
 int
 acrt__cmd_help(int argc, char **argv)
 {
@@ -140,6 +160,8 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(top_help, stdout);
 	else if (strcmp(argv[0], "tap") == 0)
 		fputs(tap_help, stdout);
+	else if (strcmp(argv[0], "checkpoints") == 0)
+		fputs(checkpoints_help, stdout);
 	else
 		return acrt__cli_usage_error("no help for '%s'", argv[0]);
 	return 0;

@@ -222,4 +222,22 @@ for src, want in (("f", n), ("s", ns)):
 grep -q 'aborted' "$WORK/f1.err" && fail "a checkpoint aborted in the fan-in run" "$WORK/f1.err"
 ok "fan-in (fast through 2 replicas, slow direct): aligned, no abort, exactly-once after resume"
 
+# ---- 5. on demand: `acrt checkpoints create` (checkpoint_interval_s: 0) --------
+D="$WORK/ondemand"
+mk "$D" sqlite_snapshot true
+sed -i -e "s/count: $N, //" -e 's/checkpoint_interval_s: 0.2/checkpoint_interval_s: 0/' \
+	"$D/architecture.yaml" "$D/deployment.yaml"
+start_acrt ondemand run "$D" --quiet
+RUN=$PID
+wait_alive "$RUN" 20 has_lines "$D/out.jsonl" 100 || fail "no output" "$WORK/ondemand.err"
+[ "$(stored "$WORK/ondemand.err")" = 0 ] || fail "a checkpoint without an interval or a request"
+"$ACRT" checkpoints create "$D" >"$WORK/create.out" 2>&1 || fail "checkpoints create failed" "$WORK/create.out"
+grep -Eq '^checkpoint [0-9]+ stored' "$WORK/create.out" || fail "create did not report it" "$WORK/create.out"
+[ "$(stored "$WORK/ondemand.err")" = 1 ] || fail "not exactly one checkpoint stored" "$WORK/ondemand.err"
+kill -TERM "$RUN"
+wait_exit "$RUN" 30 || fail "SIGTERM did not stop the run"
+expect_rc 0 "on-demand run, SIGTERM" "$WORK/ondemand.err"
+[ "$(stored "$WORK/ondemand.err")" = 2 ] || fail "no final checkpoint at SIGTERM" "$WORK/ondemand.err"
+ok "checkpoints create: one checkpoint on demand, stored and reported; one more at SIGTERM"
+
 pass
