@@ -19,12 +19,19 @@ though absolute figures wander on a shared 2-core box):
   memory_flat   bench_source -> slow bench_sink, chaining off; RSS from /proc every 100 ms
   api_under_load  native (chained) while wrk (-t1 -c16) hammers /metrics with the read
                 token; pipeline throughput vs native_threads, and wrk's requests/s
+  state_off     bench_source -> bench_stateful (1M keys of managed state) -> bench_sink,
+                chained (one thread), no runtime.state, BENCH_STATE_N events
+  state_ckpt_sqlite / _redis / _inmem  the same with a checkpoint every second into
+                that adapter (redis: a redis-server started here); interleaved with
+                state_off; compared on the run's own rate (setup and exit excluded)
+  state_snapshot  (not a row) bench_state: snapshot and restore of 1M keys per adapter
 
 events/s = events / wall seconds of the whole child process (spawn to exit,
 startup included, the same rule for every row). Peak RSS is the child's
 %M from GNU time (its ru_maxrss). Each throughput row runs BENCH_REPS times; the table
 shows the best, the JSON also keeps the median and every repetition.
 """
+import atexit
 import datetime
 import re
 import secrets
@@ -81,6 +88,12 @@ class Cfg:
         self.outdir = os.path.join(self.build, "bench")
         self.plugin = os.path.join(self.outdir, "libbench_native.so")
         self.zmq = os.path.join(self.outdir, "bench_zmq_pipeline")
+        # Checkpoint overhead rows (state_*): long enough for several 1 s checkpoints.
+        self.state_n = env_int("BENCH_STATE_N", 12_000_000 if self.quick else 30_000_000)
+        self.state_keys = max(1, env_int("BENCH_STATE_KEYS", 1_000_000))
+        self.state_interval_s = 1
+        self.state_plugin = os.path.join(self.outdir, "libbench_state.so")
+        self.bench_state = os.path.join(self.outdir, "bench_state")
 
 
 # ---- processes -----------------------------------------------------------------
@@ -604,6 +617,391 @@ def row_memory(cfg, source_eps):
     return row
 
 
+# ---- checkpoint overhead (issue 6) -----------------------------------------------
+#
+# bench_source -> bench_stateful (1M keys of managed state, plugins/bench_state.c)
+# -> bench_sink, chained onto one thread; the checkpoint writer ("acrt-ckpt")
+# runs on the other core. state_off has no runtime.state; each state_ckpt_* row
+# checkpoints every second into one adapter. The runs are interleaved (off,
+# sqlite, redis, inmem, off, ...) so that the machine's drift hits every row
+# alike. The rate compared is the run's own (bench_stateful: first event to the
+# last one processed, the chained sink included), which leaves out setup (the
+# 1M-key fill) and the exit (the last checkpoint, taken after the sink's last
+# event; bench_sink's span ends at its cleanup, after it).
+
+def state_ckpt_rows():
+    return [("state_ckpt_sqlite", "sqlite_snapshot"), ("state_ckpt_redis", "redis_snapshot"),
+            ("state_ckpt_inmem", "inmem_ephemeral")]
+
+
+STATE_ROWS = ["state_off"] + [r for r, _ in state_ckpt_rows()]
+STATE_TARGET_RATIO = 0.97  # "within 3% of the run without checkpoints"
+
+
+class RedisServer:
+    """A throwaway redis-server on a free loopback port (no persistence)."""
+
+    def __init__(self, outdir):
+        self.p = None
+        self.error = None
+        exe = shutil.which("redis-server")
+        if exe is None:
+            self.error = "redis-server is missing (scripts/install-deps.sh installs it)"
+            return
+        self.port = free_port()
+        self.url = "redis://127.0.0.1:%d" % self.port
+        d = os.path.join(outdir, "redis")
+        os.makedirs(d, exist_ok=True)
+        self.log = open(os.path.join(d, "redis.log"), "wb")
+        self.p = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no", "--dir", d],
+                                  stdout=self.log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        deadline = time.perf_counter() + 10.0
+        while time.perf_counter() < deadline and self.p.poll() is None:
+            try:
+                if self.cmd("PING") == "+PONG":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        self.error = "redis-server did not answer PING within 10 s (see %s)" % os.path.relpath(
+            os.path.join(d, "redis.log"), ROOT)
+        self.stop()
+
+    def cmd(self, *args):
+        """One command; returns the first reply line (e.g. +PONG, +OK)."""
+        req = b"*%d\r\n" % len(args) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(req)
+            buf = b""
+            while b"\r\n" not in buf:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+        return buf.split(b"\r\n", 1)[0].decode(errors="replace")
+
+    def stop(self):
+        if self.p is not None and self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.p = None
+        if getattr(self, "log", None) is not None:
+            self.log.close()
+            self.log = None
+
+
+def state_blueprint(cfg, name, n, adapter, redis_url):
+    ref = "plugin:%s#%%s" % cfg.plugin
+    d = os.path.join(cfg.outdir, "bp", name)
+    result, span = os.path.join(d, "sink_result.txt"), os.path.join(d, "span_result.txt")
+    sink_cfg = {"expect": n, "result_file": result}
+    expect_sum = n * (n - 1) // 2
+    if expect_sum < 2 ** 63:
+        sink_cfg["expect_sum"] = expect_sum
+    else:
+        expect_sum = None
+    comps = [{"name": "src", "implementation": ref % "bench_source", "config": {"count": n},
+              "inputs": [], "outputs": ["output"]},
+             {"name": "st", "implementation": "plugin:%s#bench_stateful" % cfg.state_plugin,
+              "config": {"keys": cfg.state_keys, "expect": n, "result_file": span},
+              "inputs": ["input"], "outputs": ["output"]},
+             {"name": "sink", "implementation": ref % "bench_sink", "config": sink_cfg,
+              "inputs": ["input"], "outputs": []}]
+    bp = write_blueprint(cfg, name, comps, [("src.output", "st.input"), ("st.output", "sink.input")])
+    if adapter is not None:
+        state = {"adapter": adapter, "checkpoint_interval_s": cfg.state_interval_s,
+                 "path": "state/ck.db"}
+        if redis_url:
+            state["redis_url"] = redis_url
+        with open(os.path.join(d, "deployment.yaml"), "w") as f:
+            f.write('schema_version: "1.0.0"\nsystem_name: bench_%s\nruntime:\n  state: %s\n'
+                    % (name, json.dumps(state)))
+    return bp, result, span, expect_sum
+
+
+def parse_checkpoint_log(path):
+    """Stored / failed / aborted checkpoints from the runtime's JSON log lines."""
+    stored, failed, aborted = [], [], []
+    with open(path, "r", errors="replace") as f:
+        for line in f:
+            if '"msg":"checkpoint ' not in line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            msg = rec.get("msg", "")
+            if re.match(r"checkpoint \d+ stored", msg):
+                stored.append({"id": rec.get("checkpoint"), "bytes": rec.get("bytes"),
+                               "seconds": rec.get("seconds")})
+            elif re.match(r"checkpoint \d+ could not be stored", msg):
+                failed.append(msg[:200])
+            elif re.match(r"checkpoint \d+ aborted", msg):
+                aborted.append(msg[:200])
+    return stored, failed, aborted
+
+
+def run_state_rep(cfg, name, i, spec, adapter, redis):
+    bp, result, span, expect_sum = spec
+    d = os.path.dirname(bp)
+    shutil.rmtree(os.path.join(d, "state"), ignore_errors=True)  # every rep starts empty
+    if adapter == "redis_snapshot":
+        try:
+            redis.cmd("FLUSHALL")
+        except OSError as e:
+            return {"ok": False, "error": "redis-server: FLUSHALL: %s" % e, "wall_s": 0.0,
+                    "events_per_s": 0.0, "peak_rss_mib": 0.0}
+    if os.path.exists(span):
+        os.unlink(span)
+    n = cfg.state_n
+    r = run_acrt_rep(cfg, "%s.%d" % (name, i), bp, n, result, n, expect_sum)
+    if "sink_events_per_s" in r:  # bench_sink's span ends at cleanup: exit included
+        r["sink_span_includes_exit"] = True
+    res = read_sink_result(span)
+    if res is not None and int(res.get("count", -1)) == n and int(res["last_ns"]) > int(res["first_ns"]):
+        secs = (int(res["last_ns"]) - int(res["first_ns"])) / 1e9
+        r["run_s"] = round(secs, 4)
+        r["run_events_per_s"] = round(n / secs, 1)
+        cpu = int(res.get("cpu_ns", 0)) / 1e9
+        if cpu > 0:  # the pipeline thread's CPU time over the span: no preemption in it
+            r["run_cpu_s"] = round(cpu, 4)
+            r["cpu_events_per_s"] = round(n / cpu, 1)
+            r["cpu_share"] = round(cpu / secs, 3)
+        r["state_keys_at_end"] = int(res.get("keys", 0))
+    elif r["ok"]:
+        r["ok"] = False
+        r["error"] = "bench_stateful wrote no complete span (%r)" % res
+    stored, failed, aborted = parse_checkpoint_log(os.path.join(cfg.outdir, "%s.%d.stderr" % (name, i)))
+    r["checkpoints_stored"] = len(stored)
+    r["checkpoints_failed"] = len(failed)
+    r["checkpoints_aborted"] = len(aborted)
+    if stored:
+        r["checkpoint_bytes"] = stored[-1]["bytes"]
+        secs = [s["seconds"] for s in stored if s["seconds"] is not None]
+        if secs:
+            r["checkpoint_s_median"] = round(statistics.median(secs), 4)
+            r["checkpoint_s_max"] = round(max(secs), 4)
+    if adapter is not None and r["ok"]:
+        if not stored:
+            r["ok"] = False
+            r["error"] = "no checkpoint stored (no 'checkpoint N stored' log line)"
+        elif failed or aborted:
+            r["ok"] = False
+            r["error"] = (failed + aborted)[0]
+    return r
+
+
+def finish_state_row(row):
+    finish_row(row)
+    good = [r for r in row["reps"] if r["ok"]]
+    for key in ("run_events_per_s", "sink_events_per_s", "cpu_events_per_s"):
+        vals = [r[key] for r in good if key in r]
+        if vals:
+            row["best_" + key] = max(vals)
+            row["median_" + key] = statistics.median(vals)
+    ck = [r["checkpoints_stored"] for r in good]
+    if ck:
+        row["checkpoints_stored"] = ck
+        row["min_checkpoints_stored"] = min(ck)
+    secs = [r["checkpoint_s_median"] for r in good if "checkpoint_s_median" in r]
+    if secs:
+        row["checkpoint_s_median"] = statistics.median(secs)
+    return row
+
+
+def state_rows(cfg, want, redis):
+    """The interleaved off/on runs; returns {row name: row}."""
+    ckpt = [(name, adapter) for name, adapter in state_ckpt_rows() if want(name)]
+    plan = [("state_off", None)] + ckpt  # off always runs: it is every ratio's base
+    rows, specs = {}, {}
+    for name, adapter in plan:
+        what = ("bench_source -> bench_stateful (%s keys of managed state) -> bench_sink, "
+                "chained: the pipeline runs on one thread" % "{:,}".format(cfg.state_keys))
+        if adapter is None:
+            what += ", no runtime.state"
+        else:
+            what += (", runtime.state {adapter: %s, checkpoint_interval_s: %g}; the checkpoint "
+                     "writer thread takes the other core" % (adapter, cfg.state_interval_s))
+        rows[name] = new_row(name, cfg.state_n, what)
+        rows[name]["adapter"] = adapter
+        if adapter == "redis_snapshot" and (redis is None or redis.error):
+            rows[name]["error"] = redis.error if redis else "no redis-server"
+            continue
+        specs[name] = state_blueprint(cfg, name, cfg.state_n, adapter,
+                                      redis.url if adapter == "redis_snapshot" else None)
+    for i in range(cfg.reps):
+        for name, adapter in plan:
+            if name not in specs or (rows[name]["reps"] and not rows[name]["reps"][-1]["ok"]):
+                continue
+            r = run_state_rep(cfg, name, i, specs[name], adapter, redis)
+            rows[name]["reps"].append(r)
+            if not r["ok"]:
+                rows[name]["error"] = r.get("error") or "failed"
+    for name in rows:
+        finish_state_row(rows[name])
+    off = rows["state_off"]
+    for name, adapter in ckpt:
+        row = rows[name]
+        for key in ("run_events_per_s", "events_per_s", "sink_events_per_s", "cpu_events_per_s"):
+            for agg in ("median", "best"):
+                a, b = row.get("%s_%s" % (agg, key)), off.get("%s_%s" % (agg, key))
+                if a and b and row["ok"] and off["ok"]:
+                    row["vs_off_%s_%s" % (agg, key)] = round(a / b, 4)
+        if "vs_off_median_run_events_per_s" in row:
+            row["overhead_median"] = round(1 - row["vs_off_median_run_events_per_s"], 4)
+            row["overhead_best"] = round(1 - row["vs_off_best_run_events_per_s"], 4)
+        # Each repetition against the state_off run of the same round (adjacent in time).
+        for key in ("run_events_per_s", "cpu_events_per_s"):
+            pairs = [a[key] / b[key] for a, b in zip(row["reps"], off["reps"])
+                     if a["ok"] and b["ok"] and key in a and key in b]
+            if pairs:
+                row["vs_off_paired_" + key] = [round(x, 4) for x in pairs]
+                row["median_vs_off_paired_" + key] = round(statistics.median(pairs), 4)
+    return rows
+
+
+def state_snapshot(cfg, redis):
+    """bench_state per adapter: snapshot and restore of cfg.state_keys keys."""
+    d = os.path.join(cfg.outdir, "state_snapshot")
+    os.makedirs(d, exist_ok=True)
+    keys = ("dump_s", "dump_warm_s", "seal_s", "put_s", "snapshot_s", "get_s", "verify_s",
+            "open_s", "load_s", "restore_s", "fill_s", "put_ns_per_key", "dump_ns_per_key",
+            "load_ns_per_key")
+    out = {}
+    for adapter in ("sqlite_snapshot", "redis_snapshot", "inmem_ephemeral"):
+        res = {"adapter": adapter, "keys": cfg.state_keys, "reps": [], "ok": False, "error": None}
+        out[adapter] = res
+        if adapter == "redis_snapshot" and (redis is None or redis.error):
+            res["error"] = redis.error if redis else "no redis-server"
+            continue
+        for i in range(cfg.reps):
+            where = ""
+            if adapter == "sqlite_snapshot":
+                where = os.path.join(d, "sqlite.%d.db" % i)
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(where + suffix):
+                        os.unlink(where + suffix)
+            try:
+                if adapter == "redis_snapshot":
+                    where = redis.url
+                    redis.cmd("FLUSHALL")
+                p = subprocess.run([cfg.bench_state, adapter, where, str(cfg.state_keys)],
+                                   capture_output=True, text=True, timeout=300)
+                rep = json.loads(p.stdout.strip().splitlines()[-1])
+                if p.returncode != 0 or rep.get("ok") is not True:
+                    rep["ok"] = False
+                    rep["error"] = "exit %d: %s" % (p.returncode, p.stderr.strip()[-300:])
+            except (OSError, ValueError, IndexError, subprocess.SubprocessError) as e:
+                rep = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+            res["reps"].append(rep)
+            if not rep["ok"]:
+                res["error"] = rep["error"]
+                break
+            if adapter == "sqlite_snapshot":
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(where + suffix):
+                        os.unlink(where + suffix)
+        good = [r for r in res["reps"] if r.get("ok")]
+        res["ok"] = bool(good) and len(good) == len(res["reps"])
+        if good:
+            res["part_bytes"] = good[0]["part_bytes"]
+            for k in keys:  # times: lower is better
+                vals = [r[k] for r in good if k in r]
+                res["best_" + k] = min(vals)
+                res["median_" + k] = statistics.median(vals)
+    return out
+
+
+def fmt_ms(v):
+    if v is None:
+        return "-"
+    return "%.2f" % (v * 1e3) if v < 1e-3 else "%.1f" % (v * 1e3) if v < 10 else "%.0f" % (v * 1e3)
+
+
+def print_state(cfg, rows, snap):
+    if rows:
+        print("checkpoint overhead: bench_source -> bench_stateful (%s keys) -> bench_sink, "
+              "N=%s, chained (one thread), interval %g s; runs interleaved off/on, %d reps" % (
+                  "{:,}".format(cfg.state_keys), "{:,}".format(cfg.state_n),
+                  cfg.state_interval_s, cfg.reps))
+        hdr = ("row", "run ev/s best", "median", "wall ev/s best", "median", "cpu ev/s best",
+               "median", "ckpts", "ckpt s", "vs off median", "vs off best", "cpu vs off median",
+               "status")
+        out = []
+        for r in rows:
+            out.append((r["name"], fmt_eps(r.get("best_run_events_per_s")),
+                        fmt_eps(r.get("median_run_events_per_s")),
+                        fmt_eps(r.get("best_events_per_s")), fmt_eps(r.get("median_events_per_s")),
+                        fmt_eps(r.get("best_cpu_events_per_s")),
+                        fmt_eps(r.get("median_cpu_events_per_s")),
+                        ",".join(str(x) for x in r.get("checkpoints_stored", [])) or "-",
+                        "%.3f" % r["checkpoint_s_median"] if "checkpoint_s_median" in r else "-",
+                        "%.4fx" % r["vs_off_median_run_events_per_s"]
+                        if "vs_off_median_run_events_per_s" in r else "-",
+                        "%.4fx" % r["vs_off_best_run_events_per_s"]
+                        if "vs_off_best_run_events_per_s" in r else "-",
+                        "%.4fx" % r["vs_off_median_cpu_events_per_s"]
+                        if "vs_off_median_cpu_events_per_s" in r else "-",
+                        "ok" if r["ok"] else "FAIL"))
+        w = [max(len(str(x[i])) for x in out + [hdr]) for i in range(len(hdr))]
+        line = lambda cells: "  ".join(str(c).rjust(w[i]) if 0 < i < len(hdr) - 1 else
+                                       str(c).ljust(w[i]) for i, c in enumerate(cells))
+        print(line(hdr))
+        print("  ".join("-" * x for x in w))
+        for x in out:
+            print(line(x))
+        for r in rows:
+            if r.get("error"):
+                print("  %s: FAIL: %s" % (r["name"], r["error"]))
+        print("  run ev/s: events / (first event .. last event processed), setup and exit "
+              "excluded; wall ev/s: events / process wall time; cpu ev/s: events / CPU time of "
+              "the pipeline thread over the run (what other processes took is left out: the "
+              "steadier figure on a shared machine); ckpts: checkpoints stored per rep (the "
+              "last one at exit); ckpt s: trigger to stored, median")
+        print()
+    if snap:
+        kb = next((s.get("part_bytes") for s in snap.values() if s.get("part_bytes")), None)
+        print("snapshot / restore of %s keys (8-byte keys and values%s), ms, best of %d "
+              "(median):" % ("{:,}".format(cfg.state_keys),
+                             ", one %.1f MB part" % (kb / 1e6) if kb else "", cfg.reps))
+        cols = [("dump", "dump_s"), ("seal", "seal_s"), ("put", "put_s"),
+                ("snapshot", "snapshot_s"), ("get", "get_s"), ("verify", "verify_s"),
+                ("open", "open_s"), ("load", "load_s"), ("restore", "restore_s")]
+        hdr = ("adapter",) + tuple(c for c, _ in cols) + ("status",)
+        out = []
+        for name, s in snap.items():
+            out.append((name,) + tuple(
+                "%s (%s)" % (fmt_ms(s.get("best_" + k)), fmt_ms(s.get("median_" + k)))
+                if s.get("ok") else "-" for _, k in cols) + ("ok" if s.get("ok") else "FAIL",))
+        w = [max(len(str(x[i])) for x in out + [hdr]) for i in range(len(hdr))]
+        line = lambda cells: "  ".join(str(c).rjust(w[i]) if 0 < i < len(hdr) - 1 else
+                                       str(c).ljust(w[i]) for i, c in enumerate(cells))
+        print(line(hdr))
+        print("  ".join("-" * x for x in w))
+        for x in out:
+            print(line(x))
+        for name, s in snap.items():
+            if s.get("error"):
+                print("  %s: FAIL: %s" % (name, s["error"]))
+        print("  dump: malloc + kv dump on the instance thread at each barrier; seal: SHA-256 "
+              "and put: manifest + adapter put on the writer thread (snapshot = the three); "
+              "restore = get + verify + open (SHA-256 again) + kv load")
+        dumps = [s["best_dump_s"] for s in snap.values() if s.get("ok")]
+        if dumps:
+            d = min(dumps)
+            print("  the instance thread stops for the dump at every barrier: %.1f ms every %g s "
+                  "= %.1f%% of a one-thread pipeline, whatever the adapter" % (
+                      d * 1e3, cfg.state_interval_s, 100.0 * d / cfg.state_interval_s))
+        print()
+
+
 # ---- report --------------------------------------------------------------------
 
 def machine_info(cfg):
@@ -664,8 +1062,12 @@ def main():
     cfg = Cfg(sys.argv[1] if len(sys.argv) > 1 else "build")
     os.makedirs(cfg.outdir, exist_ok=True)
     want = lambda name: cfg.only is None or name in cfg.only
-    missing = [p for p, needed in ((cfg.acrt, True), (cfg.plugin, True), (cfg.zmq, want("zmq_inproc")))
-               if needed and not os.access(p, os.X_OK if p != cfg.plugin else os.R_OK)]
+    want_state = any(want(x) for x in STATE_ROWS)
+    want_snapshot = want_state or want("state_snapshot")
+    missing = [p for p, needed in ((cfg.acrt, True), (cfg.plugin, True), (cfg.zmq, want("zmq_inproc")),
+                                   (cfg.state_plugin, want_state),
+                                   (cfg.bench_state, want_snapshot))
+               if needed and not os.access(p, os.R_OK if p.endswith(".so") else os.X_OK)]
     mode = "quick" if cfg.quick else "normal"
     print("acrt bench (%s): N=%s, python N=%s, %d reps, best shown; %d CPUs, load %.2f" % (
         mode, "{:,}".format(cfg.n), "{:,}".format(cfg.py_n), cfg.reps, os.cpu_count(),
@@ -688,8 +1090,33 @@ def main():
             ("api_under_load", lambda: row_api_under_load(cfg)),
             ("python_anyio", lambda: row_python(cfg)),
             ("memory_flat", lambda: row_memory(cfg, by_name.get("native", {}).get(
-                "best_events_per_s")))]
+                "best_events_per_s"))),
+            ("state_off", lambda: state_row("state_off")),
+            ("state_ckpt_sqlite", lambda: state_row("state_ckpt_sqlite")),
+            ("state_ckpt_redis", lambda: state_row("state_ckpt_redis")),
+            ("state_ckpt_inmem", lambda: state_row("state_ckpt_inmem"))]
     by_name = {}
+    state = {}
+
+    def state_redis():
+        """One redis-server for the state rows and the snapshot timings."""
+        if "redis" not in state:
+            state["redis"] = None
+            if want("state_ckpt_redis") or want_snapshot:
+                state["redis"] = RedisServer(cfg.outdir)
+                atexit.register(state["redis"].stop)
+        return state["redis"]
+
+    def state_row(name):
+        """The state rows run together, interleaved, at the first one's turn."""
+        if "rows" not in state:
+            ran = [x for x in STATE_ROWS if x == "state_off" or want(x)]
+            print(" (interleaved: %s; x %d)" % (", ".join(ran), cfg.reps), end="", flush=True)
+            state["rows"] = state_rows(cfg, want, state_redis())
+        else:
+            print(" (ran above)", end="")
+        return state["rows"][name]
+
     for name, fn in plan:
         if not want(name):
             continue
@@ -703,9 +1130,13 @@ def main():
         print(" %5.1f s%s" % (time.perf_counter() - t, "" if row["ok"] else "  FAIL"), flush=True)
         rows.append(row)
         by_name[name] = row
+    if "rows" in state and "state_off" not in by_name:  # the base of the ckpt rows' ratios
+        rows.append(state["rows"]["state_off"])
+        by_name["state_off"] = rows[-1]
     order = ["native", "native_threads", "api_under_load", "native_batch", "builtin_json",
              "builtin_json_threads", "python_anyio",
-             "zmq_inproc", "chain10", "chain10_threads", "memory_flat"]
+             "zmq_inproc", "chain10", "chain10_threads", "memory_flat",
+             "state_off", "state_ckpt_sqlite", "state_ckpt_redis", "state_ckpt_inmem"]
     rows.sort(key=lambda r: order.index(r["name"]))
 
     zmq = by_name.get("zmq_inproc", {})
@@ -787,6 +1218,28 @@ def main():
                chain["chain_overhead_ns_per_event_batch64"] <= 10,
                "%s ns" % chain.get("chain_overhead_ns_per_event_batch64", "n/a"),
                ["chain_overhead"])
+    snap = None
+    if want_snapshot:
+        snap = state_snapshot(cfg, state_redis())
+    if state.get("redis") is not None:
+        state["redis"].stop()
+    state_list = [by_name[x] for x in STATE_ROWS if x in by_name]
+    print_state(cfg, state_list, snap)
+    n_before_state = len(targets)
+    for name, adapter in state_ckpt_rows():
+        r = by_name.get(name, {})
+        med, best = r.get("vs_off_median_run_events_per_s"), r.get("vs_off_best_run_events_per_s")
+        detail = ("run rate vs state_off: median %.4fx, best %.4fx, per round %s; wall: median "
+                  "%.4fx; pipeline CPU: median %.4fx; checkpoints stored %s" % (
+                      med, best, r.get("vs_off_paired_run_events_per_s"),
+                      r.get("vs_off_median_events_per_s") or 0,
+                      r.get("vs_off_median_cpu_events_per_s") or 0, r.get("checkpoints_stored"))
+                  if med and best else r.get("error") or "n/a")
+        target("checkpoint overhead %s (%g s interval, %s keys) <= 3%%" % (
+                   adapter.split("_")[0], cfg.state_interval_s,
+                   "1M" if cfg.state_keys == 1_000_000 else "{:,}".format(cfg.state_keys)),
+               r.get("ok") and med and med >= STATE_TARGET_RATIO, detail, [name])
+    state_targets = targets[n_before_state:]
     for t in targets:
         print("%-40s %s  (%s)" % (t["target"], "PASS" if t["pass"] else "FAIL", t["detail"]))
 
@@ -794,16 +1247,30 @@ def main():
     results = {"machine": machine_info(cfg),
                "config": {"mode": mode, "n": cfg.n, "python_n": cfg.py_n, "reps": cfg.reps,
                           "buffer_size": BUFFER, "memory_sink_delay_ns": MEMORY_SINK_DELAY_NS,
-                          "events_per_s_rule": "events / wall seconds of the child process"},
+                          "events_per_s_rule": "events / wall seconds of the child process",
+                          "state_n": cfg.state_n, "state_keys": cfg.state_keys,
+                          "state_checkpoint_interval_s": cfg.state_interval_s},
                "rows": rows, "targets": targets, "capability_chain": chain,
-               "total_s": round(total, 1)}
+               "state_snapshot": snap, "total_s": round(total, 1)}
     path = os.path.join(cfg.outdir, "results.json")
     with open(path, "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
-    print("\nJSON: %s  (total %.0f s)" % (os.path.relpath(path, ROOT), total))
+    written = [path]
+    if state_list or snap:  # the checkpoint figures alone, as well
+        written.append(os.path.join(cfg.outdir, "state.json"))
+        with open(written[-1], "w") as f:
+            json.dump({"machine": results["machine"],
+                       "config": {k: v for k, v in results["config"].items()
+                                  if k.startswith("state_") or k in ("mode", "reps")},
+                       "rows": state_list, "snapshot": snap, "targets": state_targets},
+                      f, indent=2)
+            f.write("\n")
+    print("\nJSON: %s  (total %.0f s)" % (", ".join(os.path.relpath(x, ROOT) for x in written),
+                                         total))
 
     failed_rows = [r["name"] for r in rows if not r["ok"]]
+    failed_rows += ["state_snapshot(%s)" % a for a, s in (snap or {}).items() if not s.get("ok")]
     failed_targets = [t for t in targets if not t["pass"]]
     if failed_rows:
         print("bench: FAIL: %s" % ", ".join(failed_rows))
