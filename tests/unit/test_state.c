@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,36 @@ test_kv_empty_keys_and_values(void **state)
 	assert_int_equal(acrt__kv_get(kv, "a\0b", 3, &v, &vl), ACRT_OK);
 	assert_int_equal(acrt__kv_del(kv, "", 0), ACRT_OK);
 	assert_int_equal(acrt__kv_count(kv), 1);
+	acrt__kv_free(kv);
+}
+
+/* A value lent by get may be passed back to put, even when the arena grows. */
+static void
+test_kv_put_from_a_lent_value(void **state)
+{
+	(void)state;
+	acrt__kv *kv = acrt__kv_new();
+	char big[300];
+	memset(big, 'x', sizeof big);
+	assert_int_equal(acrt__kv_put(kv, "a", 1, big, sizeof big), ACRT_OK);
+	for (int i = 0; i < 2000; i++) { /* grows the arena many times over */
+		const void *v;
+		size_t vl;
+		char k[16];
+		assert_int_equal(acrt__kv_get(kv, "a", 1, &v, &vl), ACRT_OK);
+		snprintf(k, sizeof k, "k%d", i);
+		assert_int_equal(acrt__kv_put(kv, k, strlen(k), v, vl), ACRT_OK);
+		assert_int_equal(acrt__kv_get(kv, "a", 1, &v, &vl), ACRT_OK);
+		assert_int_equal(
+		    acrt__kv_put(kv, "a", 1, vl == 300 ? v : big, vl == 300 ? 299 : 300), ACRT_OK);
+	}
+	const void *v;
+	size_t vl;
+	assert_int_equal(acrt__kv_get(kv, "k1999", 5, &v, &vl), ACRT_OK);
+	assert_true(vl == 300 || vl == 299);
+	assert_int_equal(((const char *)v)[0], 'x');
+	assert_int_equal(((const char *)v)[vl - 1], 'x');
+	assert_int_equal(acrt__kv_count(kv), 2001);
 	acrt__kv_free(kv);
 }
 
@@ -294,6 +325,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kv_random_ops_match_model),
 	    cmocka_unit_test(test_kv_empty_keys_and_values),
+	    cmocka_unit_test(test_kv_put_from_a_lent_value),
 	    cmocka_unit_test(test_part_detects_every_bit_flip),
 	    cmocka_unit_test(test_verify_manifest_and_parts),
 	    cmocka_unit_test(test_stream_barrier_to_every_replica_once),
