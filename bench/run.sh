@@ -11,7 +11,7 @@
 #   BENCH_REPS=3       repetitions of each throughput row (best and median kept)
 #   BENCH_PY_N=500000  events for the Python anyio row
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
-#                      zmq_inproc, chain10, memory_flat)
+#                      zmq_inproc, chain10, memory_flat, state_*, endpoint, ...)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)
 #
@@ -22,4 +22,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build="${1:-build}"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-exec "$PY" "$here/bench.py" "$build"
+rc=0
+"$PY" "$here/bench.py" "$build" || rc=$?
+# The APIEndpoint's HTTP ingress under wrk (its own script: BUILD_DIR/bench/endpoint.json).
+case ",${BENCH_ONLY:-endpoint}," in
+*,endpoint,*)
+	echo
+	bash "$here/endpoint.sh" "$build" || rc=1
+	;;
+esac
+exit "$rc"
