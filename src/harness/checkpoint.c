@@ -529,6 +529,13 @@ acrt__ckpt_metrics(acrt__runtime *rt, acrt__strbuf *sb)
 	    "acrt_checkpoints_total{result=\"completed\"} %" PRIu64 "\n"
 	    "acrt_checkpoints_total{result=\"failed\"} %" PRIu64 "\n"
 	    "acrt_checkpoints_total{result=\"aborted\"} %" PRIu64 "\n"
+	    "# HELP acrt_checkpoints_aborted_total Checkpoints aborted (barriers did not align in "
+	    "time).\n"
+	    "# TYPE acrt_checkpoints_aborted_total counter\n"
+	    "acrt_checkpoints_aborted_total %" PRIu64 "\n"
+	    "# HELP acrt_checkpoints_failed_total Checkpoints the store could not take.\n"
+	    "# TYPE acrt_checkpoints_failed_total counter\n"
+	    "acrt_checkpoints_failed_total %" PRIu64 "\n"
 	    "# HELP acrt_checkpoint_last_id Id of the newest stored checkpoint.\n"
 	    "# TYPE acrt_checkpoint_last_id gauge\n"
 	    "acrt_checkpoint_last_id %" PRIu64 "\n"
@@ -538,7 +545,7 @@ acrt__ckpt_metrics(acrt__runtime *rt, acrt__strbuf *sb)
 	    "# HELP acrt_checkpoint_last_duration_seconds Trigger to stored, newest checkpoint.\n"
 	    "# TYPE acrt_checkpoint_last_duration_seconds gauge\n"
 	    "acrt_checkpoint_last_duration_seconds %.6f\n",
-	    ck->n_done, ck->n_failed, ck->n_aborted, r ? r->id : 0, r ? r->bytes : 0,
-	    r ? r->seconds : 0.0);
+	    ck->n_done, ck->n_failed, ck->n_aborted, ck->n_aborted, ck->n_failed, r ? r->id : 0,
+	    r ? r->bytes : 0, r ? r->seconds : 0.0);
 	pthread_mutex_unlock(&ck->mu);
 }

@@ -83,6 +83,9 @@ static const struct {
     {"component_failed", "acrt_component_up", "critical", OP_EQ, 0, 0, false},
     {"stream_saturated", "acrt_stream_fill_ratio", "warning", OP_GT, 0.9, 10, false},
     {"error_rate", "acrt_component_errors_total", "critical", OP_GT, 5, 30, true},
+    /* State hook (issue 6): series present only with runtime.state */
+    {"checkpoint_aborted", "acrt_checkpoints_aborted_total", "warning", OP_GT, 0, 0, true},
+    {"checkpoint_store_failing", "acrt_checkpoints_failed_total", "warning", OP_GT, 0, 0, true},
 };
 
 static void

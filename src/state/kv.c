@@ -364,14 +364,13 @@ acrt__kv_dump(const acrt__kv *kv, unsigned char *out)
 int
 acrt__kv_load(acrt__kv *kv, const void *buf, size_t len)
 {
-	const unsigned char *p = buf, *end = p + len;
+	const unsigned char *p = buf;
 	kv_clear(kv);
 	if (len < 8)
 		return ACRT_EINVAL;
 	uint64_t n = acrt__le_get(p, 8);
-	p += 8;
 	if (n > (len - 8) / REC_HDR)
-		goto bad;
+		return ACRT_EINVAL;
 	size_t cap = kv->mask + 1; /* room for n at load factor 3/4, at once */
 	while ((n + 1) * 4 > cap * 3)
 		cap *= 2;
@@ -379,22 +378,30 @@ acrt__kv_load(acrt__kv *kv, const void *buf, size_t len)
 		return ACRT_ENOMEM;
 	if (kv_reserve(kv, len - 8) != ACRT_OK)
 		return ACRT_ENOMEM;
+	/* The serialised records are the arena's own layout: copy them at once,
+	 * then index them in one pass (validating each header as we go). */
+	memcpy(kv->arena, p + 8, len - 8);
+	size_t off = 0, end = len - 8;
 	for (uint64_t k = 0; k < n; k++) {
-		if ((size_t)(end - p) < REC_HDR)
+		if (end - off < REC_HDR)
 			goto bad;
-		size_t kl = rec_u32(p), vl = rec_u32(p + 4);
-		p += REC_HDR;
-		if (kl >= DEAD || (size_t)(end - p) < kl || (size_t)(end - p) - kl < vl)
+		const unsigned char *r = kv->arena + off;
+		size_t kl = rec_u32(r), vl = rec_u32(r + 4);
+		if (kl >= DEAD || end - off - REC_HDR < kl || end - off - REC_HDR - kl < vl)
 			goto bad;
-		int rc = acrt__kv_put(kv, p, kl, p + kl, vl);
-		if (rc != ACRT_OK) {
-			kv_clear(kv);
-			return rc;
-		}
-		p += kl + vl;
+		uint64_t h = kv_hash(r + REC_HDR, kl);
+		kv->used = off; /* kv_find reads records below `used` only through slots */
+		size_t i = kv_find(kv, h, r + REC_HDR, kl);
+		if (kv->slots[i].hash != 0)
+			goto bad; /* the same key twice: not something acrt wrote */
+		kv->slots[i].hash = h;
+		kv->slots[i].off = off;
+		kv->count++;
+		off += REC_HDR + kl + vl;
 	}
-	if (p != end)
+	if (off != end)
 		goto bad;
+	kv->used = end;
 	return ACRT_OK;
 bad:
 	kv_clear(kv);

@@ -147,6 +147,9 @@ curl -fsS -H "Authorization: Bearer $(cat "$D/.acrt/read.token")" "http://$ADDR/
 grep -Eq '^acrt_checkpoints_total\{result="failed"\} [1-9]' "$WORK/metrics.txt" ||
 	fail "the failure is not counted" "$WORK/metrics.txt"
 ok "Redis down: processing goes on, the failure is logged (enriched) and counted"
+alert_logged() { grep -q "alert 'checkpoint_store_failing' firing" "$WORK/down.err"; }
+wait_alive "$RUN" 30 alert_logged || fail "no checkpoint_store_failing alert" "$WORK/down.err"
+ok "the built-in alert checkpoint_store_failing fires"
 BEFORE=$(stored "$WORK/down.err")
 start_redis
 more_stored() { [ "$(stored "$WORK/down.err")" -gt "$BEFORE" ]; }
