@@ -24,6 +24,7 @@
 
 #include "core/common.h"
 #include "observe/alerts.h"
+#include "observe/httpd.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "observe/tap.h" /* acrt tap (issue 7) */
@@ -31,92 +32,6 @@
 #include "harness/checkpoint.h"
 #include "harness/reload.h"
 #include "observe/api_int.h"
-
-/* ---- Listening ------------------------------------------------------------ */
-
-/* Splits HOST:PORT ([v6]:PORT; an empty host means every interface). */
-static int
-split_listen(const char *s, char *host, size_t hn, char *port, size_t pn)
-{
-	const char *colon = strrchr(s, ':');
-	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= pn)
-		return -1;
-	const char *h = s;
-	size_t hl = (size_t)(colon - s);
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= hn)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	snprintf(port, pn, "%s", colon + 1);
-	for (const char *p = port; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -1;
-	return atoi(port) <= 65535 ? 0 : -1;
-}
-
-/* Binds and listens; returns the fd or -1 with errno set. */
-static int
-bind_listen(const char *host, const char *port, struct sockaddr_storage *bound)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-	                         .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-	if (gai != 0) {
-		errno = EADDRNOTAVAIL;
-		return -1;
-	}
-	int fd = -1, err = EADDRNOTAVAIL;
-	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		            ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		int one = 1;
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-			err = errno;
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errno = err;
-		return -1;
-	}
-	socklen_t sl = sizeof *bound;
-	if (getsockname(fd, (struct sockaddr *)bound, &sl) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void
-format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-		port = ntohs(a->sin6_port);
-		snprintf(out, n, "[%s]:%u", ip, port);
-	} else {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-		port = ntohs(a->sin_port);
-		snprintf(out, n, "%s:%u", ip, port);
-	}
-}
 
 /* ---- Requests ------------------------------------------------------------- */
 
@@ -418,7 +333,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	bool explicit_listen = json_is_string(lv);
 	const char *listen_s = explicit_listen ? json_string_value(lv) : API_DEFAULT_LISTEN;
 	char host[256], port[16];
-	if (split_listen(listen_s, host, sizeof host, port, sizeof port) != 0) {
+	if (acrt__listen_split(listen_s, host, sizeof host, port, sizeof port) != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "api: runtime.api.listen '%s' is not HOST:PORT", listen_s);
 		return -1;
@@ -435,13 +350,13 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	}
 
 	struct sockaddr_storage bound;
-	int fd = bind_listen(host, port, &bound);
+	int fd = acrt__listen_bind(host, port, &bound);
 	if (fd < 0 && !explicit_listen) {
 		int err = errno;
-		fd = bind_listen(host, "0", &bound);
+		fd = acrt__listen_bind(host, "0", &bound);
 		if (fd >= 0) {
 			char addr[80];
-			format_addr(&bound, addr, sizeof addr);
+			acrt__listen_format(&bound, addr, sizeof addr);
 			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
 			          "api: cannot listen on the default %s (%s); using %s instead",
 			          API_DEFAULT_LISTEN, strerror(err), addr);
@@ -487,7 +402,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		return -1;
 	}
 	char addr[80], url[96];
-	format_addr(&bound, addr, sizeof addr);
+	acrt__listen_format(&bound, addr, sizeof addr);
 	snprintf(url, sizeof url, "%s://%s", tls ? "https" : "http", addr);
 	json_t *extra =
 	    json_pack("{s:s,s:i,s:b,s:b}", "api_address", addr, "api_connection_limit", limit,
