@@ -111,7 +111,8 @@ kv_find(const acrt__kv *kv, uint64_t h, const void *key, size_t klen)
 			return i;
 		if (s->hash == h) {
 			const unsigned char *r = kv->arena + s->off;
-			if (rec_u32(r) == klen && memcmp(r + REC_HDR, key, klen) == 0)
+			if (rec_u32(r) == klen &&
+			    (klen == 0 || memcmp(r + REC_HDR, key, klen) == 0))
 				return i;
 		}
 		i = (i + 1) & kv->mask;
@@ -194,7 +195,8 @@ kv_append(acrt__kv *kv, const void *key, size_t klen, const void *val, size_t vl
 	unsigned char *r = kv->arena + kv->used;
 	acrt__le_put(r, klen, 4);
 	acrt__le_put(r + 4, vlen, 4);
-	memcpy(r + REC_HDR, key, klen);
+	if (klen) /* key may be NULL when empty */
+		memcpy(r + REC_HDR, key, klen);
 	if (vlen)
 		memcpy(r + REC_HDR + klen, val, vlen);
 	uint64_t off = kv->used;
@@ -244,7 +246,8 @@ acrt__kv_put(acrt__kv *kv, const void *key, size_t klen, const void *val, size_t
 	if (in_arena(kv, key, klen) || in_arena(kv, val, vlen)) {
 		if ((copy = malloc(klen + vlen + 1)) == NULL)
 			return ACRT_ENOMEM;
-		memcpy(copy, key, klen);
+		if (klen)
+			memcpy(copy, key, klen);
 		if (vlen)
 			memcpy(copy + klen, val, vlen);
 		key = copy;
@@ -380,7 +383,8 @@ acrt__kv_load(acrt__kv *kv, const void *buf, size_t len)
 		return ACRT_ENOMEM;
 	/* The serialised records are the arena's own layout: copy them at once,
 	 * then index them in one pass (validating each header as we go). */
-	memcpy(kv->arena, p + 8, len - 8);
+	if (len > 8)
+		memcpy(kv->arena, p + 8, len - 8);
 	size_t off = 0, end = len - 8;
 	for (uint64_t k = 0; k < n; k++) {
 		if (end - off < REC_HDR)
