@@ -148,9 +148,11 @@ sink_idle(acrt_ctx *ctx, void *self)
 	return ACRT_OK;
 }
 
-/* Checkpoints: the file's length once everything received is written, as 8
- * little-endian bytes; restore truncates the file back to it, so a resumed
- * run's output holds every event exactly once (docs/STATE.md). */
+/* Checkpoints: the file's length once everything received is written (8
+ * little-endian bytes), then the file's path. restore truncates the file back
+ * to that length, so a resumed run's output holds every event exactly once
+ * (docs/STATE.md); a snapshot of another path (a reload changed `path`) means
+ * this file starts empty, as a new run's would. */
 static int
 sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 {
@@ -160,14 +162,16 @@ sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 	if (s->n > 0 && sink_write_out(s) != 0)
 		return acrt_fail(ctx, "write failed: %s", strerror(errno));
 	off_t off = lseek(s->fd, 0, SEEK_CUR);
-	unsigned char *b = malloc(8);
+	size_t pl = strlen(s->path);
+	unsigned char *b = malloc(8 + pl);
 	if (off < 0 || b == NULL) {
 		free(b);
 		return acrt_fail(ctx, "cannot read the offset of '%s'", s->path);
 	}
 	acrt__le_put(b, (uint64_t)off, 8);
+	memcpy(b + 8, s->path, pl);
 	*buf = b;
-	*len = 8;
+	*len = 8 + pl;
 	return ACRT_OK;
 }
 
@@ -175,11 +179,16 @@ static int
 sink_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
 {
 	sink *s = self;
+	const unsigned char *b = buf;
 	if (!s->own_fd || len == 0)
 		return ACRT_OK;
-	if (len != 8)
-		return acrt_fail(ctx, "restore: expected 8 bytes of offset, got %zu", len);
-	uint64_t off = acrt__le_get(buf, 8);
+	if (len < 8)
+		return acrt_fail(ctx, "restore: expected an 8-byte offset, got %zu bytes", len);
+	uint64_t off = acrt__le_get(b, 8);
+	bool same =
+	    len == 8 || (len - 8 == strlen(s->path) && memcmp(b + 8, s->path, len - 8) == 0);
+	if (!same)
+		off = 0; /* the snapshot is of another file */
 	if (ftruncate(s->fd, (off_t)off) != 0 || lseek(s->fd, (off_t)off, SEEK_SET) < 0)
 		return acrt_fail(ctx, "restore: cannot truncate '%s' to %llu bytes: %s", s->path,
 		                 (unsigned long long)off, strerror(errno));

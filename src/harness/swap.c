@@ -167,6 +167,7 @@ reinstall(acrt_ctx *ctx, const acrt__comp_spec *spec, void **snap, size_t *snapl
 	ctx->chain = chain;
 	bool was = ctx->processing;
 	ctx->processing = false;
+	ctx->has_restore = *snap != NULL; /* setup sees a resumption (a file sink keeps its file) */
 	int rc =
 	    acrt__instance_setup(ctx, acrt__mono_ns() + ctx->rt->bp->startup_timeout_ms * 1000000);
 	if (rc == ACRT_OK && d->restore != NULL && *snap != NULL)

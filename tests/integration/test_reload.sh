@@ -230,4 +230,24 @@ expect_rc 0 "in place, chaining off" "$WORK/threads.err"
 py "$CHECK" "$D" "$N" old new || fail "chaining off, in place: not exactly-once"
 ok "in place with chaining off: only the Transformer's thread paused; every seq once"
 
+# ---- 6. in place: the file sink moves to another file ------------------------
+D="$WORK/sinkpath"
+mk "$D" true old
+start_acrt sinkpath run "$D" --quiet
+RUN=$PID
+wait_alive "$RUN" 20 has_lines "$D/out.jsonl" 500 || fail "no output" "$WORK/sinkpath.err"
+sed -i 's/path: out.jsonl/path: out2.jsonl/' "$D/architecture.yaml"
+kill -HUP "$RUN"
+wait_alive "$RUN" 20 log_has "$WORK/sinkpath.err" 'done in place' ||
+	fail "no in-place reload" "$WORK/sinkpath.err"
+wait_exit "$RUN" 60 || fail "the run did not end"
+expect_rc 0 "sink path change" "$WORK/sinkpath.err"
+py 'import json, sys
+a = [json.loads(l)["seq"] for l in open(sys.argv[1] + "/out.jsonl")]
+b = [json.loads(l)["seq"] for l in open(sys.argv[1] + "/out2.jsonl")]
+assert a and b, (len(a), len(b))
+assert sorted(a + b) == list(range(1, int(sys.argv[2]) + 1)), (len(a), len(b))
+assert max(a) < min(b), (max(a), min(b))' "$D" "$N" || fail "the sink's files do not split the run"
+ok "in place: the file sink moves to a new file; old then new file, every seq once"
+
 pass
