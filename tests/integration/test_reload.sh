@@ -250,4 +250,43 @@ assert sorted(a + b) == list(range(1, int(sys.argv[2]) + 1)), (len(a), len(b))
 assert max(a) < min(b), (max(a), min(b))' "$D" "$N" || fail "the sink's files do not split the run"
 ok "in place: the file sink moves to a new file; old then new file, every seq once"
 
+# ---- 7. a changed plugin file is loaded fresh ---------------------------------
+D="$WORK/plugfile"
+mkdir -p "$D"
+cp "$(plugin counter)" "$D/libcount.so"
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+cc -shared -fPIC -O1 -I"$SRC/include" -DCOUNTER_BUILD='"v2"' \
+	"$SRC/tests/integration/plugins/counter.c" -o "$WORK/libcount2.so" \
+	$(pkg-config --cflags --libs jansson) 2>"$WORK/cc.err" || fail "cannot build the v2 plugin" "$WORK/cc.err"
+cat >"$D/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: plugtest
+  version: "0.1.0"
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: $N, rate_per_s: $RATE}}
+    - {name: count, implementation: "plugin:./libcount.so#counter", config: {label: a}}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.output, to: count.input}
+    - {from: count.output, to: out.input}
+YAML
+start_acrt plugfile run "$D" --quiet
+RUN=$PID
+wait_alive "$RUN" 20 log_has "$WORK/plugfile.err" 'started' || fail "did not start" "$WORK/plugfile.err"
+sleep 0.3 # let some events be counted first (not a synchronisation)
+cp "$WORK/libcount2.so" "$D/libcount.so.new" && mv "$D/libcount.so.new" "$D/libcount.so"
+kill -HUP "$RUN"
+wait_alive "$RUN" 20 log_has "$WORK/plugfile.err" 'done: the new system runs' ||
+	fail "no reload after the plugin changed" "$WORK/plugfile.err"
+grep 'done: the new system runs' "$WORK/plugfile.err" | grep -q '"count":\["plugin file"\]' ||
+	fail "the plugin file change is not reported" "$WORK/plugfile.err"
+wait_exit "$RUN" 60 || fail "the run did not end"
+expect_rc 0 "plugin file change" "$WORK/plugfile.err"
+py 'import json, sys
+(r,) = [json.loads(l) for l in open(sys.argv[1])]
+assert r == {"count": int(sys.argv[2]), "label": "a", "setups": 2, "build": "v2"}, r' \
+	"$D/out.jsonl" "$N" || fail "the new plugin was not loaded, or the state was lost" "$D/out.jsonl"
+ok "a rebuilt plugin .so: the reload loads it fresh and hands it the state"
+
 pass

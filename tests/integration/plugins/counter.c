@@ -12,6 +12,12 @@
 
 #include "acrt/acrt.h"
 
+/* Built again by test_reload.sh with -DCOUNTER_BUILD='"v2"' to test that a
+ * reload loads a changed plugin file. */
+#ifndef COUNTER_BUILD
+#define COUNTER_BUILD "v1"
+#endif
+
 static uint64_t
 get_u64(acrt_ctx *ctx, const char *key)
 {
@@ -54,6 +60,8 @@ counter_finish(acrt_ctx *ctx, void *self)
 	json_t *o = json_pack("{s:I,s:s,s:I}", "count", (json_int_t)get_u64(ctx, "n"), "label",
 	                      acrt_config_string(ctx, "label", ""), "setups",
 	                      (json_int_t)get_u64(ctx, "setups"));
+	if (strcmp(COUNTER_BUILD, "v1") != 0)
+		json_object_set_new(o, "build", json_string(COUNTER_BUILD));
 	return acrt_emit(ctx, "output", acrt_event_new_json(ctx, o));
 }
 
