@@ -243,4 +243,53 @@ expect_rc 0 "on-demand run, SIGTERM" "$WORK/ondemand.err"
 [ "$(stored "$WORK/ondemand.err")" = 2 ] || fail "no final checkpoint at SIGTERM" "$WORK/ondemand.err"
 ok "checkpoints create: one checkpoint on demand, stored and reported; one more at SIGTERM"
 
+# ---- 6. a barrier that cannot align: aborted, counted, alerted; the run goes on --
+D="$WORK/abort"
+mkdir -p "$D"
+NA=$("$PY" -c "print(max(2000, int(8000 * $SCALE)))")
+cat >"$D/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: aborttest
+  version: "0.1.0"
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: $NA, rate_per_s: 4000}}
+    - {name: hold, implementation: "plugin:$(plugin gate)#gate", config: {gate: open, marker: marker.txt}}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.output, to: hold.input}
+    - {from: hold.output, to: out.input}
+YAML
+cat >"$D/deployment.yaml" <<YAML
+schema_version: "1.0.0"
+system_name: aborttest
+runtime:
+  chaining: false
+  api: {listen: "127.0.0.1:$(free_port)"}
+  state: {path: state/a.db, checkpoint_interval_s: 0.2, checkpoint_timeout_ms: 400}
+YAML
+start_acrt abort run "$D" --quiet
+RUN=$PID
+aborted_logged() { grep -q '"msg":"checkpoint [0-9]* aborted: barriers did not align' "$WORK/abort.err"; }
+wait_alive "$RUN" 20 aborted_logged || fail "no aborted checkpoint while a component is stuck" "$WORK/abort.err"
+abort_alert() { grep -q "alert 'checkpoint_aborted' firing" "$WORK/abort.err"; }
+wait_alive "$RUN" 20 abort_alert || fail "no checkpoint_aborted alert" "$WORK/abort.err"
+ADDR=$(grep -o 'api listening on http://[^ "]*' "$WORK/abort.err" | head -n1 | sed 's|.*http://||')
+curl -fsS -H "Authorization: Bearer $(cat "$D/.acrt/read.token")" "http://$ADDR/metrics" \
+	>"$WORK/abort.metrics" || fail "GET /metrics failed"
+grep -Eq '^acrt_checkpoints_aborted_total [1-9]' "$WORK/abort.metrics" ||
+	fail "the abort is not counted" "$WORK/abort.metrics"
+ok "a stuck component: the checkpoint is aborted after checkpoint_timeout_ms, logged, counted, alerted"
+BEFORE=$(stored "$WORK/abort.err")
+touch "$D/open"
+stored_again() { [ "$(stored "$WORK/abort.err")" -gt "$BEFORE" ]; }
+wait_alive "$RUN" 30 stored_again || fail "no checkpoint stored once the component moved again" "$WORK/abort.err"
+wait_exit "$RUN" 60 || fail "the run did not end"
+expect_rc 0 "after aborted checkpoints" "$WORK/abort.err"
+py 'import json, sys
+seqs = sorted(json.loads(l)["seq"] for l in open(sys.argv[1]))
+assert seqs == list(range(1, int(sys.argv[2]) + 1)), (len(seqs), len(set(seqs)))' "$D/out.jsonl" "$NA" ||
+	fail "events lost or duplicated around aborted checkpoints"
+ok "released: the next checkpoint is stored, every event reaches the sink once"
+
 pass
