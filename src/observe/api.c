@@ -42,20 +42,10 @@ typedef enum { AUTH_NONE, AUTH_READ, AUTH_WRITE } auth_level;
 static auth_level
 authenticate(acrt__api *api, struct MHD_Connection *c)
 {
-	const char *h =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+	unsigned char d[ACRT__BEARER_DIGEST];
+	if (!acrt__bearer_digest(
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), d))
 		return AUTH_NONE;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	size_t len = strlen(h);
-	while (len > 0 && h[len - 1] == ' ')
-		len--;
-	if (len == 0)
-		return AUTH_NONE;
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	acrt__api_digest(h, len, d);
 	int w = CRYPTO_memcmp(d, api->write.digest, sizeof d) == 0;
 	int r = CRYPTO_memcmp(d, api->read.digest, sizeof d) == 0;
 	return w ? AUTH_WRITE : r ? AUTH_READ : AUTH_NONE;

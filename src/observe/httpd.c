@@ -128,7 +128,7 @@ acrt__bearer_load(const char *path, unsigned char digest[ACRT__BEARER_DIGEST], c
 }
 
 bool
-acrt__bearer_check(const char *h, const unsigned char digest[ACRT__BEARER_DIGEST])
+acrt__bearer_digest(const char *h, unsigned char d[ACRT__BEARER_DIGEST])
 {
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
@@ -140,7 +140,13 @@ acrt__bearer_check(const char *h, const unsigned char digest[ACRT__BEARER_DIGEST
 		len--;
 	if (len == 0)
 		return false;
-	unsigned char d[SHA256_DIGEST_LENGTH];
 	SHA256((const unsigned char *)h, len, d);
-	return CRYPTO_memcmp(d, digest, sizeof d) == 0;
+	return true;
+}
+
+bool
+acrt__bearer_check(const char *h, const unsigned char digest[ACRT__BEARER_DIGEST])
+{
+	unsigned char d[ACRT__BEARER_DIGEST];
+	return acrt__bearer_digest(h, d) && CRYPTO_memcmp(d, digest, sizeof d) == 0;
 }

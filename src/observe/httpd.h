@@ -37,6 +37,10 @@ void acrt__listen_format(const struct sockaddr_storage *ss, char *out, size_t n)
  * token is wiped from memory before returning. */
 int acrt__bearer_load(const char *path, unsigned char digest[ACRT__BEARER_DIGEST], char *err,
                       size_t errlen);
+/* Parses an Authorization header value (may be NULL) as `Bearer TOKEN`
+ * (scheme case-insensitive, spaces around the token ignored) and writes
+ * TOKEN's digest into d. false when it is not one (d untouched). */
+bool acrt__bearer_digest(const char *authorization, unsigned char d[ACRT__BEARER_DIGEST]);
 /* true when the Authorization header value (may be NULL) is `Bearer TOKEN`
  * (scheme case-insensitive, spaces around the token ignored) and TOKEN's
  * digest equals digest. Constant time in the token's content. */
