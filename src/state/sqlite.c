@@ -72,6 +72,22 @@ fail_db(sqlite_adapter *s, int rc, const char *what, char *err, size_t errlen)
 	                        sqlite3_errmsg(s->db));
 }
 
+/* Ends the transaction a function began: COMMIT when ret is ACRT_OK (a
+ * failed commit becomes the result), else ROLLBACK, keeping the first error
+ * (a ROLLBACK fails only when SQLite already rolled back by itself). */
+static int
+end_tx(sqlite_adapter *s, int ret, char *err, size_t errlen)
+{
+	if (ret == ACRT_OK) {
+		int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return ACRT_OK;
+		ret = fail_db(s, rc, "commit", err, errlen);
+	}
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
 /* mkdir -p of the directory holding path, new directories with mode 0700. */
 static int
 make_parent(const char *path, char *err, size_t errlen)
@@ -161,30 +177,23 @@ init_schema(sqlite_adapter *s, char *err, size_t errlen)
 	rc = pragma_text(s, "PRAGMA user_version", v, sizeof v);
 	if (rc != SQLITE_OK) {
 		ret = fail_db(s, rc, "user_version", err, errlen);
-		goto rollback;
+		goto end;
 	}
 	int version = atoi(v);
 	if (version == 0) {
 		rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			ret = fail_db(s, rc, "create schema", err, errlen);
-			goto rollback;
+			goto end;
 		}
 	} else if (version != SCHEMA_VERSION) {
 		ret = acrt__state_fail(err, errlen, ACRT_EINVAL,
 		                       "sqlite %s: schema version %d, this acrt reads %d", s->path,
 		                       version, SCHEMA_VERSION);
-		goto rollback;
+		goto end;
 	}
-	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		ret = fail_db(s, rc, "commit", err, errlen);
-		goto rollback;
-	}
-	return ACRT_OK;
-rollback:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* the error is the first one */
-	return ret;
+end:
+	return end_tx(s, ret, err, errlen);
 }
 
 static int
@@ -324,27 +333,19 @@ sqlite_put(acrt__state_adapter *a, const acrt__ckpt *ck, char *err, size_t errle
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 		ret = acrt__state_fail(err, errlen, ACRT_EINVAL, "checkpoint %llu exists",
 		                       (unsigned long long)ck->id);
-		goto rollback;
+		goto end;
 	}
 	if (rc != SQLITE_OK) {
 		ret = fail_db(s, rc, "insert checkpoint", err, errlen);
-		goto rollback;
+		goto end;
 	}
 	rc = insert_parts(s, ck);
 	if (rc != SQLITE_OK) {
 		ret = fail_db(s, rc, "insert part", err, errlen);
-		goto rollback;
+		goto end;
 	}
-	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		ret = fail_db(s, rc, "commit", err, errlen);
-		goto rollback;
-	}
-	return ACRT_OK;
-rollback:
-	/* Fails only when SQLite already rolled back by itself: nothing to do. */
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return ret;
+end:
+	return end_tx(s, ret, err, errlen);
 }
 
 /* Appends the current row's part (columns name, then data or length) to ck. */
@@ -456,7 +457,7 @@ sqlite_del(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen)
 	if (id > INT64_MAX)
 		return acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
 		                        (unsigned long long)id);
-	int ret;
+	int ret = ACRT_OK;
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail_db(s, rc, "begin", err, errlen);
@@ -469,22 +470,15 @@ sqlite_del(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen)
 		rc = step_done(s->del_ckpt);
 	if (rc != SQLITE_OK) {
 		ret = fail_db(s, rc, "delete", err, errlen);
-		goto rollback;
+		goto end;
 	}
 	if (sqlite3_changes(s->db) == 0) {
 		ret = acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
 		                       (unsigned long long)id);
-		goto rollback;
+		goto end;
 	}
-	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		ret = fail_db(s, rc, "commit", err, errlen);
-		goto rollback;
-	}
-	return ACRT_OK;
-rollback:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return ret;
+end:
+	return end_tx(s, ret, err, errlen);
 }
 
 const acrt__state_ops acrt__sqlite_ops = {
