@@ -992,7 +992,7 @@ def print_state(cfg, rows, snap):
                 print("  %s: FAIL: %s" % (name, s["error"]))
         print("  dump: malloc + kv dump on the instance thread at each barrier; seal: SHA-256 "
               "and put: manifest + adapter put on the writer thread (snapshot = the three); "
-              "restore = get + verify + open (SHA-256 again) + kv load")
+              "restore = get + verify (SHA-256) + open (split) + kv load")
         dumps = [s["best_dump_s"] for s in snap.values() if s.get("ok")]
         if dumps:
             d = min(dumps)

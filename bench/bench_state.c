@@ -23,7 +23,8 @@
  *               (writer thread); snapshot_s = dump + seal + put
  *   get         adapter get of the checkpoint (--resume, before setup)
  *   verify      acrt__ckpt_verify (checksums of every part, manifest)
- *   open        acrt__part_open + split (a second SHA-256, as apply_checkpoint)
+ *   open        split the verified payload, as apply_checkpoint does (no second
+ *               checksum)
  *   load        acrt__kv_load into an empty map (restore)
  *               restore_s = get + verify + open + load
  * The checkpoint is deleted from the store at the end.
@@ -200,10 +201,12 @@ main(int argc, char **argv)
 	const unsigned char *payload, *kvb, *own;
 	size_t plen, kvlen, ownlen;
 	t0 = now_s();
-	if (b == NULL ||
-	    acrt__part_open(b->data, b->len, &payload, &plen, err, sizeof err) != ACRT_OK ||
-	    acrt__part_split(payload, plen, &kvb, &kvlen, &own, &ownlen) != ACRT_OK)
-		return die("open", b == NULL ? "part missing" : err);
+	if (b == NULL || b->len < ACRT__PART_HDR)
+		return die("open", "part missing");
+	payload = b->data + ACRT__PART_HDR;
+	plen = b->len - ACRT__PART_HDR;
+	if (acrt__part_split(payload, plen, &kvb, &kvlen, &own, &ownlen) != ACRT_OK)
+		return die("open", "malformed payload");
 	double open = now_s() - t0;
 	acrt__kv *back = acrt__kv_new();
 	if (back == NULL)

@@ -67,9 +67,11 @@ struct acrt__ckpt_rt {
 void acrt__ck_blob_free(acrt__blob *b);
 int acrt__ck_blob_copy(acrt__blob *dst, const acrt__blob *src);
 int acrt__ck_build_part(acrt_ctx *ctx, acrt__blob *out);
-/* Loads a sealed part into an instance (managed state now, own bytes for
- * restore). ACRT_OK, or ACRT_EINVAL with a reason in why (recovery.c). */
-int acrt__ck_apply_part(acrt_ctx *ctx, const acrt__blob *b, char *why, size_t whylen);
+/* Loads an instance payload (a part without its header, already checked or
+ * made by this process) into an instance: managed state now, own bytes for
+ * restore. ACRT_OK, or ACRT_EINVAL with a reason in why (recovery.c). */
+int acrt__ck_apply_payload(acrt_ctx *ctx, const unsigned char *p, size_t n, char *why,
+                           size_t whylen);
 /* Coordinator, with ck->mu held (checkpoint.c). */
 bool acrt__ck_open_locked(acrt__ckpt_rt *ck, int64_t now);
 void acrt__ck_abort_locked(acrt__ckpt_rt *ck, const char *why);

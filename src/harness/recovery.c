@@ -34,12 +34,10 @@ note_problem(void *arg, const char *part, const char *reason)
 }
 
 int
-acrt__ck_apply_part(acrt_ctx *ctx, const acrt__blob *b, char *why, size_t whylen)
+acrt__ck_apply_payload(acrt_ctx *ctx, const unsigned char *p, size_t n, char *why, size_t whylen)
 {
-	const unsigned char *p, *kv, *own;
-	size_t n, kvlen, ownlen;
-	if (acrt__part_open(b->data, b->len, &p, &n, why, whylen) != ACRT_OK)
-		return ACRT_EINVAL;
+	const unsigned char *kv, *own;
+	size_t kvlen, ownlen;
 	if (acrt__part_split(p, n, &kv, &kvlen, &own, &ownlen) != ACRT_OK) {
 		snprintf(why, whylen, "malformed instance payload");
 		return ACRT_EINVAL;
@@ -60,7 +58,8 @@ acrt__ck_apply_part(acrt_ctx *ctx, const acrt__blob *b, char *why, size_t whylen
 	return ACRT_OK;
 }
 
-/* Loads checkpoint c (verified) into the instances. */
+/* Loads checkpoint c into the instances. acrt__ckpt_verify has checked every
+ * part's header and checksum: the payloads are used as they are. */
 static int
 apply_checkpoint(acrt__runtime *rt, const acrt__ckpt *c)
 {
@@ -77,7 +76,8 @@ apply_checkpoint(acrt__runtime *rt, const acrt__ckpt *c)
 				          c->id, name);
 				continue;
 			}
-			int rc = acrt__ck_apply_part(&comp->inst[r], b, why, sizeof why);
+			int rc = acrt__ck_apply_payload(&comp->inst[r], b->data + ACRT__PART_HDR,
+			                                b->len - ACRT__PART_HDR, why, sizeof why);
 			if (rc != ACRT_OK) {
 				acrt__log(ACRT_LOG_ERROR, comp->spec->name, 0, NULL,
 				          "checkpoint %" PRIu64 ": part %s: %s", c->id, name,

@@ -341,8 +341,7 @@ acrt__reload_capture(acrt__runtime *rt)
 			int rc = acrt__ck_build_part(&c->inst[r], b);
 			if (rc != ACRT_OK)
 				return rc;
-			acrt__part_seal(b->data, b->len - ACRT__PART_HDR);
-			ctl->n_carry++;
+			ctl->n_carry++; /* in memory only: never sealed (no checksum to check) */
 		}
 	}
 	return ACRT_OK;
@@ -369,8 +368,10 @@ acrt__reload_apply(acrt__runtime *rt)
 			for (size_t k = 0; k < ctl->n_carry; k++) {
 				if (strcmp(ctl->carry[k].name, name) != 0)
 					continue;
-				if (acrt__ck_apply_part(&c->inst[r], &ctl->carry[k], why,
-				                        sizeof why) != ACRT_OK)
+				if (acrt__ck_apply_payload(&c->inst[r],
+				                           ctl->carry[k].data + ACRT__PART_HDR,
+				                           ctl->carry[k].len - ACRT__PART_HDR, why,
+				                           sizeof why) != ACRT_OK)
 					acrt__log(ACRT_LOG_ERROR, c->spec->name, 0, NULL,
 					          "reload: the state of %s cannot be handed over "
 					          "(%s): it starts "
