@@ -148,12 +148,12 @@ submit(acrt__ckpt_rt *ck, size_t slot, uint64_t id, acrt__blob *b)
 		acrt__ck_blob_free(b);
 }
 
+/* Sources sleeping in acrt_sleep_until take a new trigger; consumers parked
+ * on their inbox drop an abandoned alignment. */
 static void
 wake_all(acrt__runtime *rt)
 {
-	pthread_mutex_lock(&rt->mu);
-	pthread_cond_broadcast(&rt->wake); /* sources sleeping in acrt_sleep_until */
-	pthread_mutex_unlock(&rt->mu);
+	acrt__runtime_wake(rt);
 	for (size_t i = 0; i < rt->bp->n_comps; i++)
 		if (rt->comps[i].has_inbox)
 			acrt__waitq_notify(&rt->comps[i].inbox.wq);

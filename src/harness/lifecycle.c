@@ -30,8 +30,9 @@
 
 #define STATUS_TICK_NS (250 * 1000000LL)
 
-static void
-wake_all(acrt__runtime *rt)
+/* Wakes every thread sleeping in acrt_sleep_until (and setup waits). */
+void
+acrt__runtime_wake(acrt__runtime *rt)
 {
 	pthread_mutex_lock(&rt->mu);
 	pthread_cond_broadcast(&rt->wake);
@@ -42,7 +43,7 @@ void
 acrt__runtime_stop(acrt__runtime *rt)
 {
 	atomic_store(&rt->stopping, true);
-	wake_all(rt);
+	acrt__runtime_wake(rt);
 }
 
 /* The task group's on_cancel hook: wake every blocking call of every thread. */
@@ -53,7 +54,7 @@ on_cancel(void *arg)
 	atomic_store(&rt->cancelled, true);
 	for (size_t i = 0; i < rt->n_transports; i++)
 		rt->transports[i]->ops->cancel(rt->transports[i]);
-	wake_all(rt);
+	acrt__runtime_wake(rt);
 }
 
 /* ---- The instance threads ------------------------------------------------ */
@@ -463,7 +464,8 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		                        {.fd = acrt__api_fd(rt->api), .events = POLLIN},
 		                        {.fd = rt->reload->watch_fd, .events = POLLIN}};
 		(void)poll(pfd, 4, timeout_ms); /* negative fds are ignored */
-		acrt__reload_watch_read(rt);    /* Reload hook (issue 7) */
+		if (pfd[3].revents & POLLIN)
+			acrt__reload_watch_read(rt); /* Reload hook (issue 7) */
 		acrt__api_run(rt->api);
 		acrt__alerts_tick(alerts, acrt__mono_ns()); /* alerting hook (issue 5) */
 		acrt__enrich_tick(); /* error enrichment hook (issue 5): fresh process figures */
@@ -668,7 +670,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	/* alerting hook (issue 5): resolves what is active, joins the sender */
 	acrt__alerts_stop(alerts);
 	acrt__tap_end_generation(rt); /* tap hook (issue 7): its streams end with it */
-	if (gen != GEN_RELOAD) { /* API hook (issue 5) */
+	if (gen != GEN_RELOAD) {      /* API hook (issue 5) */
 		acrt__api_stop(rt->api);
 		rt->api = NULL;
 	}

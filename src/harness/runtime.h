@@ -242,6 +242,8 @@ void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
 
 /* lifecycle.c */
 void acrt__runtime_stop(acrt__runtime *rt);
+/* Wakes every thread sleeping in acrt_sleep_until (rt->wake). */
+void acrt__runtime_wake(acrt__runtime *rt);
 /* setup() of one instance on a helper thread, bounded by deadline (monotonic). */
 int acrt__instance_setup(acrt_ctx *ctx, int64_t deadline);
 
