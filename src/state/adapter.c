@@ -54,6 +54,13 @@ acrt__state_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 }
 
 int
+acrt__state_missing(char *err, size_t errlen, uint64_t id)
+{
+	return acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
+	                        (unsigned long long)id);
+}
+
+int
 acrt__ckpt_check(const acrt__ckpt *ck, char *err, size_t errlen)
 {
 	if (ck == NULL)

@@ -61,7 +61,8 @@ typedef struct acrt__state_ops {
 	const char *name;
 	bool persistent; /* survives the process (not inmem) */
 	/* Opens (creating the file/schema when absent). *out on success. */
-	int (*open)(const acrt__state_cfg *cfg, acrt__state_adapter **out, char *err, size_t errlen);
+	int (*open)(const acrt__state_cfg *cfg, acrt__state_adapter **out, char *err,
+	            size_t errlen);
 	/* Stores a whole checkpoint atomically. Borrows ck. An id that exists is
 	 * ACRT_EINVAL. */
 	int (*put)(acrt__state_adapter *a, const acrt__ckpt *ck, char *err, size_t errlen);
@@ -93,6 +94,8 @@ const acrt__state_ops *acrt__state_ops_find(const char *name);
 /* Writes the reason into err[errlen] (when errlen > 0) and returns rc. */
 int acrt__state_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* ACRT_ENOENT, with "no checkpoint ID" in err. */
+int acrt__state_missing(char *err, size_t errlen, uint64_t id);
 /* What put() accepts, the same for every adapter: an id in 1..2^53 (Redis
  * scores are doubles), named parts with distinct names, data non-NULL unless
  * len is 0. Otherwise ACRT_EINVAL with the reason. */

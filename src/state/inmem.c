@@ -129,8 +129,7 @@ inmem_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_
 	bool found;
 	size_t at = find(m, id, &found);
 	if (!found)
-		return acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
-		                        (unsigned long long)id);
+		return acrt__state_missing(err, errlen, id);
 	if (copy_ckpt(out, &m->v[at], true) != ACRT_OK)
 		return acrt__state_fail(err, errlen, ACRT_ENOMEM, "inmem: out of memory");
 	return ACRT_OK;
@@ -143,8 +142,7 @@ inmem_del(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen)
 	bool found;
 	size_t at = find(m, id, &found);
 	if (!found)
-		return acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
-		                        (unsigned long long)id);
+		return acrt__state_missing(err, errlen, id);
 	acrt__ckpt_clear(&m->v[at]);
 	memmove(&m->v[at], &m->v[at + 1], (m->n - at - 1) * sizeof *m->v);
 	m->n--;

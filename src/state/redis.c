@@ -647,7 +647,7 @@ redis_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_
 		goto out;
 	}
 	if (x->elements == 0) {
-		rc = acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %s", ids);
+		rc = acrt__state_missing(err, errlen, id);
 		goto out;
 	}
 	for (size_t i = 0; i + 1 < x->elements; i += 2) {
@@ -698,7 +698,7 @@ redis_del(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen)
 	else if ((e = first_error(exec->element, 2)) != NULL)
 		rc = fail(r, ACRT_ERR, err, errlen, "del %s: %s", ids, e);
 	else if (exec->element[0]->integer == 0 && exec->element[1]->integer == 0)
-		rc = acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %s", ids);
+		rc = acrt__state_missing(err, errlen, id);
 	free_replies(rep, 4);
 	return rc;
 }

@@ -442,8 +442,7 @@ sqlite_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size
 	*out = ck;
 	return ACRT_OK;
 absent:
-	return acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
-	                        (unsigned long long)id);
+	return acrt__state_missing(err, errlen, id);
 fail:
 	sqlite3_reset(s->get);
 	acrt__ckpt_clear(&ck);
@@ -455,8 +454,7 @@ sqlite_del(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen)
 {
 	sqlite_adapter *s = (sqlite_adapter *)a;
 	if (id > INT64_MAX)
-		return acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
-		                        (unsigned long long)id);
+		return acrt__state_missing(err, errlen, id);
 	int ret = ACRT_OK;
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -473,8 +471,7 @@ sqlite_del(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen)
 		goto end;
 	}
 	if (sqlite3_changes(s->db) == 0) {
-		ret = acrt__state_fail(err, errlen, ACRT_ENOENT, "no checkpoint %llu",
-		                       (unsigned long long)id);
+		ret = acrt__state_missing(err, errlen, id);
 		goto end;
 	}
 end:
