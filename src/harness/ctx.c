@@ -278,21 +278,35 @@ acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	return emit_impl(ctx, port, ev);
 }
 
+/* A source's safe point, between two events (acrt_emit, acrt_sleep_until,
+ * acrt_stopping): something to do when a checkpoint barrier was triggered, or
+ * a reload wants to replace a component chained below it. */
+static inline bool
+safe_point_due(acrt_ctx *ctx)
+{
+	return acrt__ckpt_due(ctx) || (acrt__swap_wanted(ctx) && ctx->comp->desc->run != NULL);
+}
+
+/* Takes the barrier, then parks for the reload: what safe_point_due asked for.
+ * Out of line: the hot path pays only the check above. */
+static int __attribute__((noinline, cold)) safe_point(acrt_ctx *ctx)
+{
+	int rc = ACRT_OK;
+	if (acrt__ckpt_due(ctx))
+		rc = acrt__ckpt_source_barrier(ctx);
+	if (rc == ACRT_OK && acrt__swap_wanted(ctx) && ctx->comp->desc->run != NULL)
+		rc = acrt__swap_park(ctx);
+	return rc;
+}
+
 int
 acrt_emit(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
-	if (acrt__unlikely(acrt__ckpt_due(ctx))) { /* a source, between two events */
-		int brc = acrt__ckpt_source_barrier(ctx);
-		if (brc != ACRT_OK) {
+	if (acrt__unlikely(safe_point_due(ctx))) {
+		int src = safe_point(ctx);
+		if (src != ACRT_OK) {
 			acrt_event_unref(ev);
-			return brc;
-		}
-	}
-	if (acrt__unlikely(acrt__swap_wanted(ctx)) && ctx->comp->desc->run != NULL) {
-		int prc = acrt__swap_park(ctx); /* reload in place below this source */
-		if (prc != ACRT_OK) {
-			acrt_event_unref(ev);
-			return prc;
+			return src;
 		}
 	}
 	acrt__cap_call *call = ctx->cur_call;
@@ -398,10 +412,8 @@ int
 acrt_stopping(acrt_ctx *ctx)
 {
 	acrt__runtime *rt = ctx->rt;
-	if (acrt__unlikely(acrt__ckpt_due(ctx)))
-		(void)acrt__ckpt_source_barrier(ctx); /* cancellation shows below */
-	if (acrt__unlikely(acrt__swap_wanted(ctx)) && ctx->comp->desc->run != NULL)
-		(void)acrt__swap_park(ctx);
+	if (acrt__unlikely(safe_point_due(ctx)))
+		(void)safe_point(ctx); /* cancellation shows below */
 	return atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
 	       atomic_load_explicit(&rt->cancelled, memory_order_relaxed);
 }
@@ -426,17 +438,9 @@ acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns)
 		}
 		if (acrt__mono_ns() >= deadline_ns)
 			break;
-		if (acrt__ckpt_due(ctx)) { /* a source between two events: take the barrier */
+		if (safe_point_due(ctx)) { /* a barrier to take, or a reload to wait for */
 			pthread_mutex_unlock(&rt->mu);
-			rc = acrt__ckpt_source_barrier(ctx);
-			pthread_mutex_lock(&rt->mu);
-			if (rc != ACRT_OK)
-				break;
-			continue;
-		}
-		if (acrt__swap_wanted(ctx) && ctx->comp->desc->run != NULL) { /* reload in place */
-			pthread_mutex_unlock(&rt->mu);
-			rc = acrt__swap_park(ctx);
+			rc = safe_point(ctx);
 			pthread_mutex_lock(&rt->mu);
 			if (rc != ACRT_OK)
 				break;
