@@ -10,6 +10,7 @@ PKGS=(
   curl procps time
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libproc2-dev prometheus wrk openssl
   libsqlite3-dev libhiredis-dev redis-server sqlite3
+  libsimdjson-dev syslog-ng-core jq
 )
 
 missing=()

@@ -1,9 +1,11 @@
 /*
  * jq.c - compiled jq programs for the built-in components (see jq.h): compile
- * with libjq, convert jansson <-> jv, run, collect outputs or a truth value.
+ * with libjq, build the input's jv from its text in one walk, run, print the
+ * outputs (input numbers jq passed through keep their text) or a truth value.
  */
 #include "components/jq.h"
 
+#include "core/json.h"
 #include <float.h>
 #include <jq.h>
 #include <jv.h>
@@ -12,11 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct num_ent num_ent;
+
 struct acrt__jq {
 	jq_state *jq;
 	char cerr[256]; /* first compile error */
-	json_t **outs;  /* outputs of the last run */
+	jv *outs;       /* outputs of the last run */
 	size_t n, cap;
+	num_ent *nums; /* the last run's input numbers (open addressing) */
+	size_t nn, ncap;
 };
 
 /* Copies s into buf as one line: newlines and tabs become spaces, runs of
@@ -97,7 +103,7 @@ static void
 drop_outs(acrt__jq *q)
 {
 	for (size_t i = 0; i < q->n; i++)
-		json_decref(q->outs[i]);
+		jv_free(q->outs[i]);
 	q->n = 0;
 }
 
@@ -108,108 +114,258 @@ acrt__jq_free(acrt__jq *q)
 		return;
 	drop_outs(q);
 	free(q->outs);
+	free(q->nums);
 	if (q->jq != NULL)
 		jq_teardown(&q->jq);
 	free(q);
 }
 
-/* ---- Conversions ------------------------------------------------------------- */
+/* ---- Text -> jv, by one walk ---------------------------------------------------- */
 
-/* jansson -> jv; the result may be invalid (out of memory in jv aborts anyway). */
-static jv
-to_jv(const json_t *v)
+/* The numbers of the input, by the bits of their double: an output number
+ * equal to one of them prints as that input's text (jq.h). */
+typedef struct num_ent {
+	uint64_t bits;
+	const char *raw; /* into the input text; NULL: empty slot */
+	size_t len;
+} num_ent;
+
+static uint64_t
+dbits(double d)
 {
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		jv o = jv_object();
-		const char *k;
-		json_t *x;
-		json_object_foreach((json_t *)v, k, x) o = jv_object_set(o, jv_string(k), to_jv(x));
-		return o;
-	}
-	case JSON_ARRAY: {
-		size_t n = json_array_size(v);
-		jv a = jv_array_sized((int)n);
-		for (size_t i = 0; i < n; i++)
-			a = jv_array_append(a, to_jv(json_array_get(v, i)));
-		return a;
-	}
-	case JSON_STRING:
-		return jv_string_sized(json_string_value(v), (int)json_string_length(v));
-	case JSON_INTEGER:
-		return jv_number((double)json_integer_value(v));
-	case JSON_REAL:
-		return jv_number(json_real_value(v));
-	case JSON_TRUE:
-		return jv_true();
-	case JSON_FALSE:
-		return jv_false();
-	default:
-		return jv_null();
-	}
+	uint64_t b;
+	memcpy(&b, &d, sizeof b);
+	return b;
 }
 
-/* jv (borrowed) -> jansson (new reference), NULL on out of memory. */
-static json_t *
-to_json(jv v)
+static size_t
+num_slot(const acrt__jq *q, uint64_t bits)
+{
+	uint64_t h = bits * 0x9E3779B97F4A7C15ull;
+	size_t i = (size_t)(h >> 32) & (q->ncap - 1);
+	while (q->nums[i].raw != NULL && q->nums[i].bits != bits)
+		i = (i + 1) & (q->ncap - 1);
+	return i;
+}
+
+static int
+num_add(acrt__jq *q, uint64_t bits, const char *raw, size_t len)
+{
+	if ((q->nn + 1) * 2 > q->ncap) {
+		size_t cap = q->ncap ? q->ncap * 2 : 16;
+		num_ent *old = q->nums;
+		size_t oldcap = q->ncap;
+		if ((q->nums = calloc(cap, sizeof *q->nums)) == NULL) {
+			q->nums = old;
+			return -1;
+		}
+		q->ncap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].raw != NULL)
+				q->nums[num_slot(q, old[i].bits)] = old[i];
+		free(old);
+	}
+	size_t i = num_slot(q, bits);
+	if (q->nums[i].raw == NULL) { /* the first text of a value wins */
+		q->nums[i] = (num_ent){bits, raw, len};
+		q->nn++;
+	}
+	return 0;
+}
+
+static void
+num_clear(acrt__jq *q)
+{
+	if (q->nn > 0)
+		memset(q->nums, 0, q->ncap * sizeof *q->nums);
+	q->nn = 0;
+}
+
+typedef struct jvb {
+	acrt__jq *q; /* records numbers when not NULL */
+	jv stack[ACRT__JSON_MAX_DEPTH + 1];
+	jv keys[ACRT__JSON_MAX_DEPTH + 1];
+	int depth;
+	jv root;
+	int failed;
+} jvb;
+
+static int
+jv_attach(jvb *b, jv v)
+{
+	if (b->depth == 0) {
+		b->root = v;
+		return 0;
+	}
+	jv *top = &b->stack[b->depth - 1];
+	if (jv_get_kind(*top) == JV_KIND_OBJECT) {
+		*top = jv_object_set(*top, b->keys[b->depth - 1], v);
+		b->keys[b->depth - 1] = jv_invalid();
+	} else {
+		*top = jv_array_append(*top, v);
+	}
+	return 0;
+}
+
+static int
+jv_open(jvb *b, jv c)
+{
+	b->keys[b->depth] = jv_invalid();
+	b->stack[b->depth++] = c;
+	return 0;
+}
+
+static int
+v_begin_object(void *a)
+{
+	return jv_open(a, jv_object());
+}
+
+static int
+v_begin_array(void *a)
+{
+	return jv_open(a, jv_array());
+}
+
+static int
+v_end(void *a)
+{
+	jvb *b = a;
+	jv c = b->stack[--b->depth];
+	jv_free(b->keys[b->depth]);
+	return jv_attach(b, c);
+}
+
+static int
+v_key(void *a, const char *k, size_t n)
+{
+	jvb *b = a;
+	jv_free(b->keys[b->depth - 1]);
+	b->keys[b->depth - 1] = jv_string_sized(k, (int)n);
+	return 0;
+}
+
+static int
+v_string(void *a, const char *s, size_t n)
+{
+	return jv_attach(a, jv_string_sized(s, (int)n));
+}
+
+static int
+v_number(void *a, const char *raw, size_t n, double d)
+{
+	jvb *b = a;
+	if (b->q != NULL && num_add(b->q, dbits(d), raw, n) != 0)
+		return 1;
+	return jv_attach(b, jv_number(d));
+}
+
+static int
+v_literal(void *a, acrt__jtype t)
+{
+	return jv_attach(a, t == ACRT__J_TRUE    ? jv_true()
+	                    : t == ACRT__J_FALSE ? jv_false()
+	                                         : jv_null());
+}
+
+/* The jq value of a text (invalid on a bad text or out of memory). With q,
+ * its numbers are recorded for acrt__jq_output. */
+static jv
+text_to_jv(acrt__jq *q, const char *p, size_t len, size_t cap)
+{
+	static const acrt__jvisit vis = {v_begin_object, v_key,    v_end,    v_begin_array,
+	                                 v_end,          v_string, v_number, v_literal};
+	jvb *b = malloc(sizeof *b);
+	if (b == NULL)
+		return jv_invalid();
+	b->q = q;
+	b->depth = 0;
+	b->root = jv_invalid();
+	int rc = acrt__json_walk(p, len, cap, &vis, b);
+	while (b->depth > 0) {
+		b->depth--;
+		jv_free(b->stack[b->depth]);
+		jv_free(b->keys[b->depth]);
+	}
+	jv root = b->root;
+	free(b);
+	if (rc != 0) {
+		jv_free(root);
+		return jv_invalid();
+	}
+	return root;
+}
+
+jv
+acrt__jq_parse(const char *p, size_t len, size_t cap)
+{
+	return text_to_jv(NULL, p, len, cap);
+}
+
+/* ---- jv -> text ------------------------------------------------------------------- */
+
+static void
+write_jv(const acrt__jq *q, acrt__jbuf *b, jv v)
 {
 	switch (jv_get_kind(v)) {
 	case JV_KIND_OBJECT: {
-		json_t *o = json_object();
-		if (o == NULL)
-			return NULL;
+		int first = 1;
+		acrt__jbuf_putc(b, '{');
 		for (int it = jv_object_iter(v); jv_object_iter_valid(v, it);
 		     it = jv_object_iter_next(v, it)) {
 			jv k = jv_object_iter_key(v, it);
 			jv x = jv_object_iter_value(v, it);
-			json_t *jx = to_json(x);
-			int rc = jx == NULL ? -1
-			                    : json_object_setn_new(
-			                          o, jv_string_value(k),
-			                          (size_t)jv_string_length_bytes(jv_copy(k)), jx);
+			if (!first)
+				acrt__jbuf_putc(b, ',');
+			first = 0;
+			acrt__jbuf_string(b, jv_string_value(k),
+			                  (size_t)jv_string_length_bytes(jv_copy(k)));
+			acrt__jbuf_putc(b, ':');
+			write_jv(q, b, x);
 			jv_free(k);
 			jv_free(x);
-			if (rc != 0) {
-				json_decref(o);
-				return NULL;
-			}
 		}
-		return o;
+		acrt__jbuf_putc(b, '}');
+		return;
 	}
 	case JV_KIND_ARRAY: {
 		int n = jv_array_length(jv_copy(v));
-		json_t *a = json_array();
-		for (int i = 0; a != NULL && i < n; i++) {
+		acrt__jbuf_putc(b, '[');
+		for (int i = 0; i < n; i++) {
+			if (i > 0)
+				acrt__jbuf_putc(b, ',');
 			jv x = jv_array_get(jv_copy(v), i);
-			json_t *jx = to_json(x);
+			write_jv(q, b, x);
 			jv_free(x);
-			if (jx == NULL || json_array_append_new(a, jx) != 0) {
-				json_decref(a);
-				a = NULL;
-			}
 		}
-		return a;
+		acrt__jbuf_putc(b, ']');
+		return;
 	}
 	case JV_KIND_STRING:
-		return json_stringn(jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+		acrt__jbuf_string(b, jv_string_value(v),
+		                  (size_t)jv_string_length_bytes(jv_copy(v)));
+		return;
 	case JV_KIND_NUMBER: {
 		double d = jv_number_value(v);
-		if (d != d)
-			return json_null();
-		if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(int64_t)d)
-			return json_integer((json_int_t)d);
-		if (d > DBL_MAX)
-			d = DBL_MAX;
-		else if (d < -DBL_MAX)
-			d = -DBL_MAX;
-		return json_real(d);
+		if (q->nn > 0) {
+			size_t i = num_slot(q, dbits(d));
+			if (q->nums[i].raw != NULL) {
+				acrt__jbuf_put(b, q->nums[i].raw, q->nums[i].len);
+				return;
+			}
+		}
+		acrt__jbuf_double(b, d);
+		return;
 	}
 	case JV_KIND_TRUE:
-		return json_true();
+		acrt__jbuf_put(b, "true", 4);
+		return;
 	case JV_KIND_FALSE:
-		return json_false();
+		acrt__jbuf_put(b, "false", 5);
+		return;
 	default:
-		return json_null();
+		acrt__jbuf_put(b, "null", 4);
+		return;
 	}
 }
 
@@ -243,10 +399,18 @@ end_or_error(acrt__jq *q, jv r, char *err, size_t errlen)
 }
 
 int
-acrt__jq_run(acrt__jq *q, const json_t *in, char *err, size_t errlen)
+acrt__jq_run_text(acrt__jq *q, const char *p, size_t len, size_t cap, char *err, size_t errlen)
 {
 	drop_outs(q);
-	jq_start(q->jq, to_jv(in), 0);
+	num_clear(q);
+	jv in = text_to_jv(q, p, len, cap);
+	if (!jv_is_valid(in)) {
+		jv_free(in);
+		num_clear(q);
+		snprintf(err, errlen, "payload is not valid JSON");
+		return -1;
+	}
+	jq_start(q->jq, in, 0);
 	for (;;) {
 		jv r = jq_next(q->jq);
 		if (!jv_is_valid(r)) {
@@ -255,48 +419,31 @@ acrt__jq_run(acrt__jq *q, const json_t *in, char *err, size_t errlen)
 			drop_outs(q);
 			return -1;
 		}
-		json_t *o = to_json(r);
-		jv_free(r);
-		if (o == NULL)
-			goto nomem;
 		if (q->n == q->cap) {
-			size_t cap = q->cap ? q->cap * 2 : 4;
-			json_t **outs = realloc(q->outs, cap * sizeof *outs);
+			size_t ncap = q->cap ? q->cap * 2 : 4;
+			jv *outs = realloc(q->outs, ncap * sizeof *outs);
 			if (outs == NULL) {
-				json_decref(o);
-				goto nomem;
+				jv_free(r);
+				drop_outs(q);
+				snprintf(err, errlen, "out of memory");
+				return -1;
 			}
 			q->outs = outs;
-			q->cap = cap;
+			q->cap = ncap;
 		}
-		q->outs[q->n++] = o;
+		q->outs[q->n++] = r;
 	}
-nomem:
-	drop_outs(q);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }
 
-json_t *
-acrt__jq_take(acrt__jq *q, size_t i)
+char *
+acrt__jq_output(acrt__jq *q, size_t i, size_t *len)
 {
-	if (i >= q->n || q->outs[i] == NULL)
+	if (i >= q->n)
 		return NULL;
-	json_t *o = q->outs[i];
-	q->outs[i] = NULL;
-	return o;
-}
-
-jv
-acrt__jq_value(const json_t *in)
-{
-	return to_jv(in);
-}
-
-int
-acrt__jq_test(acrt__jq *q, const json_t *in, char *err, size_t errlen)
-{
-	return acrt__jq_test_jv(q, to_jv(in), err, errlen);
+	acrt__jbuf b;
+	acrt__jbuf_init(&b);
+	write_jv(q, &b, q->outs[i]);
+	return acrt__jbuf_take(&b, len);
 }
 
 int

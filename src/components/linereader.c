@@ -21,7 +21,7 @@ acrt__lr_init(acrt__linereader *lr, int fd)
 	lr->cap = LR_INITIAL;
 	lr->start = lr->end = 0;
 	lr->eof = false;
-	lr->buf = malloc(lr->cap);
+	lr->buf = malloc(lr->cap + ACRT__LR_SLACK);
 	return lr->buf != NULL ? 0 : ACRT_ENOMEM;
 }
 
@@ -45,7 +45,7 @@ make_room(acrt__linereader *lr)
 		return 0;
 	if (lr->cap >= LR_MAX_LINE)
 		return -1;
-	char *nb = realloc(lr->buf, lr->cap * 2);
+	char *nb = realloc(lr->buf, lr->cap * 2 + ACRT__LR_SLACK);
 	if (nb == NULL)
 		return -1;
 	lr->buf = nb;

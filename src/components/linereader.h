@@ -32,5 +32,14 @@ void acrt__lr_free(acrt__linereader *lr);
  * or a negative acrt_err. Waits in slices so that acrt_stopping() is honoured.
  */
 int acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **line, size_t *len);
+/* Bytes readable from `line` (a line just returned): the buffer keeps
+ * ACRT__LR_SLACK spare bytes past its end, so a JSON reader that reads a
+ * little past a line (core/json.h) can read it in place. */
+#define ACRT__LR_SLACK 64
+static inline size_t
+acrt__lr_room(const acrt__linereader *lr, const char *line)
+{
+	return (size_t)(lr->buf + lr->cap + ACRT__LR_SLACK - line);
+}
 
 #endif /* ACRT_LINEREADER_H */

@@ -5,6 +5,8 @@
  * being false) holds, else to port `default` (dropped there when unbound).
  * An event on which a condition fails goes to port `error` (dropped when
  * unbound) and is reported as failed (logged, counted; counter `jq_errors`).
+ * Conditions read the event's text (cond.h: natively for the common shapes,
+ * else jq on a value built once per event for all the routes).
  *
  * Its output ports are the routes' `to` ports, `default` and `error`; the
  * validator asks acrt__router_out_ports for the first ones, and a route to a
@@ -15,7 +17,9 @@
 #include <string.h>
 
 #include "components/builtins.h"
+#include "components/cond.h"
 #include "components/jq.h"
+#include "core/event.h"
 
 static const acrt_prop router_props[] = {
     {"routes", ACRT_PROP_ARRAY, 1, 0, 0, NULL,
@@ -117,7 +121,7 @@ acrt__router_out_ports(const json_t *config, const char **ports, size_t max)
 }
 
 typedef struct route {
-	acrt__jq *when;
+	acrt__cond *when;
 	const char *to; /* borrowed from config */
 } route;
 
@@ -131,7 +135,7 @@ router_cleanup(acrt_ctx *ctx, void *self)
 {
 	router *R = self;
 	for (size_t i = 0; i < R->n; i++)
-		acrt__jq_free(R->r[i].when);
+		acrt__cond_free(R->r[i].when);
 	free(R);
 }
 
@@ -153,7 +157,7 @@ router_setup(acrt_ctx *ctx, void **self)
 			return acrt_fail(ctx, "route %zu needs 'when' and 'to'", i + 1);
 		}
 		R->r[i].to = to;
-		if ((R->r[i].when = acrt__jq_compile(when, err, sizeof err)) == NULL) {
+		if ((R->r[i].when = acrt__cond_compile(when, err, sizeof err)) == NULL) {
 			router_cleanup(ctx, R);
 			return acrt_fail(ctx, "route %zu: %s", i + 1, err);
 		}
@@ -167,16 +171,18 @@ static int
 router_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	router *R = self;
-	const json_t *in = acrt_event_json(ev);
-	if (in == NULL)
-		return acrt_fail(ctx, "payload is not valid JSON");
+	size_t len, cap;
+	const char *text = acrt__event_text(ev, &len, &cap);
+	if (text == NULL)
+		return acrt_fail(ctx, "out of memory");
 	const char *to = "default";
-	jv v = acrt__jq_value(in); /* converted once for every route */
+	acrt__cond_input in;
+	acrt__cond_input_init(&in, text, len, cap);
 	for (size_t i = 0; i < R->n; i++) {
 		char err[512];
-		int t = acrt__jq_test_jv(R->r[i].when, jv_copy(v), err, sizeof err);
+		int t = acrt__cond_test(R->r[i].when, &in, err, sizeof err);
 		if (t < 0) {
-			jv_free(v);
+			acrt__cond_input_free(&in);
 			char m[600];
 			snprintf(m, sizeof m, "route %zu: %s", i + 1, err);
 			return acrt__jq_failed(ctx, ev, m);
@@ -186,7 +192,7 @@ router_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 			break;
 		}
 	}
-	jv_free(v);
+	acrt__cond_input_free(&in);
 	int rc = acrt_emit(ctx, to, acrt_event_ref(ev));
 	return rc == ACRT_ENOENT && to[0] == 'd' && strcmp(to, "default") == 0 ? ACRT_OK : rc;
 }

@@ -1,12 +1,18 @@
 /*
  * transformer.c - the built-in Transformer: `set: {field: value}`,
- * `rename: {old: new}`, `drop: [field]`, applied in that order to a shallow
- * copy of the event's JSON object (values are shared, not copied: events are
- * immutable), or, when this component holds the only reference to the input
- * and its object, to that object itself (copy-on-write: nobody can observe
- * it); then `jq: EXPR`: the event becomes the program's outputs (several
- * outputs, several events; none drops it). With no config it forwards each
- * event unchanged (no copy).
+ * `rename: {old: new}`, `drop: [field]`, applied in that order to the event's
+ * top-level object; then `jq: EXPR`: the event becomes the program's outputs
+ * (several outputs, several events; none drops it). With no config it
+ * forwards each event unchanged (no copy).
+ *
+ * The edits work on the text, not on a tree: the top-level fields are read
+ * once (core/json.h) and the output is written from them, each untouched
+ * value copied byte for byte from the input (numbers, nested objects,
+ * strings with their escapes). Fields keep their order: a set field replaces
+ * the old value in place or is appended (in config order), a renamed field
+ * keeps its place under its new name (replacing a field that had that name),
+ * a dropped field goes. A key repeated in the input counts once, with its
+ * last value, in its first place (as jansson and jq read it).
  *
  * A payload that is not a JSON object (a JSON value, with `jq` alone) fails
  * that event only. An event on which the jq program fails goes, unchanged, to
@@ -19,7 +25,9 @@
 
 #include "components/builtins.h"
 #include "components/jq.h"
+#include "core/common.h"
 #include "core/event.h"
+#include "core/json.h"
 
 static const acrt_prop transformer_props[] = {
     {"set", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "fields to set: {field: value}"},
@@ -59,11 +67,45 @@ acrt__transformer_check(const json_t *config, const char **key, char *msg, size_
 	return 0;
 }
 
+/* A field of the output being built: its name, and its value's text. */
+typedef struct field {
+	const char *k;
+	size_t kl;
+	const char *v;
+	size_t vl;
+} field;
+
+/* A `set` entry: the name and the value's compact JSON text. */
+typedef struct setval {
+	const char *k;
+	size_t kl;
+	char *v;
+	size_t vl;
+} setval;
+
 typedef struct xf {
-	json_t *set, *rename, *drop; /* borrowed from config */
-	acrt__jq *jq;                /* the compiled `jq` program, or NULL */
-	int passthrough, edits;      /* edits: set, rename or drop present */
+	setval *set;
+	size_t nset;
+	json_t *rename, *drop;  /* borrowed from config */
+	acrt__jq *jq;           /* the compiled `jq` program, or NULL */
+	int passthrough, edits; /* edits: set, rename or drop present */
+	field *f;               /* scratch: the fields of the event being edited */
+	size_t nf, fcap;
 } xf;
+
+static void
+xf_cleanup(acrt_ctx *ctx, void *self)
+{
+	xf *x = self;
+	if (x == NULL)
+		return;
+	for (size_t i = 0; i < x->nset; i++)
+		acrt__free(x->set[i].v);
+	free(x->set);
+	free(x->f);
+	acrt__jq_free(x->jq);
+	free(x);
+}
 
 static int
 xf_setup(acrt_ctx *ctx, void **self)
@@ -72,51 +114,152 @@ xf_setup(acrt_ctx *ctx, void **self)
 	if (x == NULL)
 		return acrt_fail(ctx, "out of memory");
 	const json_t *cfg = acrt_config(ctx);
-	x->set = json_object_get(cfg, "set");
+	const json_t *set = json_object_get(cfg, "set");
 	x->rename = json_object_get(cfg, "rename");
 	x->drop = json_object_get(cfg, "drop");
-	x->edits = json_object_size(x->set) != 0 || json_object_size(x->rename) != 0 ||
-	           json_array_size(x->drop) != 0;
+	if (json_object_size(set) > 0 &&
+	    (x->set = calloc(json_object_size(set), sizeof *x->set)) == NULL)
+		goto nomem;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)set, k, v)
+	{
+		acrt__jbuf b;
+		acrt__jbuf_init(&b);
+		acrt__jbuf_jansson(&b, v);
+		setval *sv = &x->set[x->nset++];
+		sv->k = k;
+		sv->kl = strlen(k);
+		if ((sv->v = acrt__jbuf_take(&b, &sv->vl)) == NULL)
+			goto nomem;
+	}
+	x->edits =
+	    x->nset != 0 || json_object_size(x->rename) != 0 || json_array_size(x->drop) != 0;
 	const char *prog = acrt_config_string(ctx, "jq", NULL);
 	if (prog != NULL) {
 		char err[512];
 		if ((x->jq = acrt__jq_compile(prog, err, sizeof err)) == NULL) {
-			free(x);
+			xf_cleanup(ctx, x);
 			return acrt_fail(ctx, "%s", err);
 		}
 	}
 	x->passthrough = !x->edits && x->jq == NULL;
 	*self = x;
 	return ACRT_OK;
+nomem:
+	xf_cleanup(ctx, x);
+	return acrt_fail(ctx, "out of memory");
 }
 
-/* Applies set, rename, drop to a copy of `in` (or to the event's own object
- * when it may be stolen). NULL on out of memory. */
-static json_t *
-xf_edit(xf *x, acrt_event *ev, const json_t *in, int may_steal)
+static int
+name_is(const field *f, const char *k, size_t kl)
 {
-	json_t *out = may_steal ? acrt__event_steal_json(ev) : NULL;
-	if (out == NULL && (out = json_copy((json_t *)in)) == NULL) /* shallow */
+	return f->kl == kl && memcmp(f->k, k, kl) == 0;
+}
+
+/* Index of the field named k, or -1. */
+static long
+find(const xf *x, const char *k, size_t kl)
+{
+	for (size_t i = 0; i < x->nf; i++)
+		if (x->f[i].k != NULL && name_is(&x->f[i], k, kl))
+			return (long)i;
+	return -1;
+}
+
+static int
+push(xf *x, const char *k, size_t kl, const char *v, size_t vl)
+{
+	if (x->nf == x->fcap) {
+		size_t cap = x->fcap ? x->fcap * 2 : 32;
+		field *f = realloc(x->f, cap * sizeof *f);
+		if (f == NULL)
+			return -1;
+		x->f = f;
+		x->fcap = cap;
+	}
+	x->f[x->nf++] = (field){k, kl, v, vl};
+	return 0;
+}
+
+static int
+collect(void *arg, const char *k, size_t kl, const acrt__jval *v)
+{
+	xf *x = arg;
+	long i = find(x, k, kl);
+	if (i >= 0) { /* a repeated key: its last value, in its first place */
+		x->f[i].v = v->raw;
+		x->f[i].vl = v->raw_len;
+		return 0;
+	}
+	return push(x, k, kl, v->raw, v->raw_len) == 0 ? 0 : 2;
+}
+
+/* The edited text of the event's object (acrt__malloc'd, padded), NULL with
+ * a reason in why. */
+static char *
+xf_edit(xf *x, const char *p, size_t len, size_t cap, size_t *olen, const char **why)
+{
+	x->nf = 0;
+	int rc = acrt__json_fields(p, len, cap, collect, x);
+	if (rc != 0) {
+		*why = rc == 1   ? "payload is not a JSON object"
+		       : rc == 2 ? "out of memory"
+		                 : "payload is not valid JSON";
 		return NULL;
+	}
+	for (size_t i = 0; i < x->nset; i++) {
+		const setval *sv = &x->set[i];
+		long at = find(x, sv->k, sv->kl);
+		if (at >= 0) {
+			x->f[at].v = sv->v;
+			x->f[at].vl = sv->vl;
+		} else if (push(x, sv->k, sv->kl, sv->v, sv->vl) != 0) {
+			goto nomem;
+		}
+	}
 	const char *k;
 	json_t *v;
-	if (x->set != NULL && json_object_update(out, x->set) != 0)
-		goto nomem;
 	json_object_foreach(x->rename, k, v)
 	{
-		json_t *val = json_object_get(out, k);
-		if (val == NULL)
+		long at = find(x, k, strlen(k));
+		if (at < 0)
 			continue;
-		json_incref(val);
-		json_object_del(out, k);
-		if (json_object_set_new(out, json_string_value(v), val) != 0)
-			goto nomem;
+		const char *nk = json_string_value(v);
+		size_t nkl = json_string_length(v);
+		long old = find(x, nk, nkl);
+		if (old >= 0 && old != at)
+			x->f[old].k = NULL; /* replaced by the renamed field */
+		x->f[at].k = nk;
+		x->f[at].kl = nkl;
 	}
 	size_t i;
-	json_array_foreach(x->drop, i, v) json_object_del(out, json_string_value(v));
-	return out;
+	json_array_foreach(x->drop, i, v)
+	{
+		long at = find(x, json_string_value(v), json_string_length(v));
+		if (at >= 0)
+			x->f[at].k = NULL;
+	}
+	acrt__jbuf b;
+	acrt__jbuf_init(&b);
+	acrt__jbuf_putc(&b, '{');
+	int first = 1;
+	for (size_t j = 0; j < x->nf; j++) {
+		if (x->f[j].k == NULL)
+			continue;
+		if (!first)
+			acrt__jbuf_putc(&b, ',');
+		first = 0;
+		acrt__jbuf_string(&b, x->f[j].k, x->f[j].kl);
+		acrt__jbuf_putc(&b, ':');
+		acrt__jbuf_put(&b, x->f[j].v, x->f[j].vl);
+	}
+	acrt__jbuf_putc(&b, '}');
+	char *out = acrt__jbuf_take(&b, olen);
+	if (out != NULL)
+		return out;
 nomem:
-	json_decref(out);
+	*why = "out of memory";
 	return NULL;
 }
 
@@ -126,47 +269,40 @@ xf_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	xf *x = self;
 	if (x->passthrough)
 		return acrt_emit(ctx, "output", acrt_event_ref(ev));
-	const json_t *in = acrt_event_json(ev);
-	if (in == NULL)
-		return acrt_fail(ctx, "payload is not valid JSON");
-	json_t *out = NULL;
+	size_t len, cap;
+	const char *text = acrt__event_text(ev, &len, &cap);
+	if (text == NULL)
+		return acrt_fail(ctx, "out of memory");
+	char *edited = NULL;
 	if (x->edits) {
-		if (!json_is_object(in))
-			return acrt_fail(ctx, "payload is not a JSON object");
-		/* Copy-on-write: when nobody else holds the input, reuse its object;
-		 * not with jq, which may fail and send the original on. */
-		if ((out = xf_edit(x, ev, in, x->jq == NULL)) == NULL)
-			return acrt_fail(ctx, "out of memory");
+		const char *why;
+		if ((edited = xf_edit(x, text, len, cap, &len, &why)) == NULL)
+			return acrt_fail(ctx, "%s", why);
 		if (x->jq == NULL) {
-			acrt_event *o = acrt_event_new_json(ctx, out);
+			acrt_event *o = acrt__event_adopt(ev, edited, len, "application/json");
 			if (o == NULL)
 				return acrt_fail(ctx, "out of memory");
 			return acrt_emit(ctx, "output", o);
 		}
+		text = edited;
+		cap = len + ACRT__JSON_PADDING;
 	}
 	char err[512];
-	int n = acrt__jq_run(x->jq, out != NULL ? out : in, err, sizeof err);
-	json_decref(out);
+	int n = acrt__jq_run_text(x->jq, text, len, cap, err, sizeof err);
+	int rc = ACRT_OK;
 	if (n < 0)
-		return acrt__jq_failed(ctx, ev, err);
-	for (int i = 0; i < n; i++) {
-		acrt_event *o = acrt_event_new_json(ctx, acrt__jq_take(x->jq, (size_t)i));
-		if (o == NULL)
-			return acrt_fail(ctx, "out of memory");
-		int rc = acrt_emit(ctx, "output", o);
-		if (rc != ACRT_OK)
-			return rc;
+		rc = acrt__jq_failed(ctx, ev, err);
+	for (int i = 0; i < n && rc == ACRT_OK; i++) {
+		size_t olen;
+		char *out = acrt__jq_output(x->jq, (size_t)i, &olen);
+		acrt_event *o =
+		    out != NULL ? acrt__event_adopt(ev, out, olen, "application/json") : NULL;
+		rc = o != NULL ? acrt_emit(ctx, "output", o) : acrt_fail(ctx, "out of memory");
 	}
-	return ACRT_OK;
+	acrt__free(edited); /* the outputs are printed: the numbers' texts are no longer needed */
+	return rc;
 }
 
-static void
-xf_cleanup(acrt_ctx *ctx, void *self)
-{
-	xf *x = self;
-	acrt__jq_free(x->jq);
-	free(x);
-}
 const acrt_component_desc acrt__transformer_desc = {
     .abi_version = ACRT_ABI_VERSION,
     .struct_size = sizeof(acrt_component_desc),

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/common.h"
+#include "core/json.h"
 #include "core/pool.h"
 
 /* Per-thread counters, moved to the globals in batches of COUNT_FLUSH so that
@@ -67,15 +68,6 @@ acrt__event_live(void)
 	       tc.frees;
 }
 
-/* Frees memory that jansson allocated (json_dumps), with jansson's free. */
-static void
-json_free_mem(void *p)
-{
-	json_free_t f;
-	json_get_alloc_funcs(NULL, &f);
-	f(p);
-}
-
 /* Ids are unique in the process and increase per thread: each thread takes
  * blocks of 4096 from a global counter. */
 static uint64_t
@@ -109,7 +101,6 @@ acrt__event_alloc(const acrt_event *parent)
 	atomic_init(&ev->refs, 1);
 	ev->kind = ACRT__EV_DATA;
 	ev->draft = 1;
-	ev->owns_data = 0;
 	ev->id = next_id();
 	/* A derived event keeps its root's time (ingestion time, as Vector and
 	 * Fluent Bit keep a record's timestamp through transforms) and trace id. */
@@ -151,12 +142,8 @@ event_destroy(acrt_event *ev)
 	if (j != NULL)
 		json_decref(j);
 	char *d = atomic_load_explicit(&ev->data, memory_order_acquire);
-	if (d != NULL && d != (char *)ev->inline_buf) {
-		if (ev->owns_data)
-			acrt__free(d);
-		else
-			json_free_mem(d); /* from json_dumps */
-	}
+	if (d != NULL && d != (char *)ev->inline_buf)
+		acrt__free(d); /* ours, or serialised lazily (acrt__jbuf) */
 	for (uint32_t i = 0; i < ev->n_headers; i++) {
 		acrt__free(ev->headers[i].key);
 		acrt__free(ev->headers[i].value);
@@ -214,10 +201,10 @@ acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len, co
 	if (len <= ACRT__EV_INLINE) {
 		buf = (char *)ev->inline_buf;
 	} else {
-		buf = acrt__malloc(len);
+		/* Padded, so that the JSON reader can read it in place (json.h). */
+		buf = acrt__malloc(len + ACRT__JSON_PADDING);
 		if (buf == NULL)
 			goto fail;
-		ev->owns_data = 1;
 	}
 	if (len > 0)
 		memcpy(buf, data, len);
@@ -230,6 +217,39 @@ acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len, co
 fail:
 	acrt_event_unref(ev);
 	return NULL;
+}
+
+acrt_event *
+acrt__event_adopt(const acrt_event *parent, char *data, size_t len, const char *ct)
+{
+	acrt_event *ev = len <= UINT32_MAX ? acrt__event_alloc(parent) : NULL;
+	if (ev == NULL) {
+		acrt__free(data);
+		return NULL;
+	}
+	if (len <= ACRT__EV_INLINE) { /* small: inline, like every small payload */
+		if (len > 0)
+			memcpy(ev->inline_buf, data, len);
+		acrt__free(data);
+		data = (char *)ev->inline_buf;
+	}
+	atomic_store_explicit(&ev->len, (uint32_t)len, memory_order_relaxed);
+	atomic_store_explicit(&ev->data, data, memory_order_relaxed);
+	ev->ctype = intern_ctype(ev, ct);
+	if (ev->ctype == NULL) {
+		acrt_event_unref(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+const char *
+acrt__event_text(acrt_event *ev, size_t *len, size_t *cap)
+{
+	const char *d = acrt_event_data(ev, len);
+	if (d != NULL)
+		*cap = d == (const char *)ev->inline_buf ? *len : *len + ACRT__JSON_PADDING;
+	return d;
 }
 
 acrt_event *
@@ -311,12 +331,16 @@ acrt_event_data(acrt_event *ev, size_t *len)
 			*len = 0;
 		return "";
 	}
-	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	/* Our writer, not json_dumps: reals in their shortest form (json.h). */
+	acrt__jbuf b;
+	acrt__jbuf_init(&b);
+	acrt__jbuf_jansson(&b, j);
+	size_t n;
+	char *s = acrt__jbuf_take(&b, &n);
 	if (s == NULL)
 		return NULL;
-	size_t n = strlen(s);
 	if (n > UINT32_MAX) {
-		json_free_mem(s);
+		acrt__free(s);
 		return NULL;
 	}
 	/* The length is written before the pointer is published; a racing thread
@@ -325,7 +349,7 @@ acrt_event_data(acrt_event *ev, size_t *len)
 	atomic_store_explicit(&ev->len, (uint32_t)n, memory_order_relaxed);
 	if (!atomic_compare_exchange_strong_explicit(&ev->data, &expected, s, memory_order_acq_rel,
 	                                             memory_order_acquire)) {
-		json_free_mem(s);
+		acrt__free(s);
 		s = expected;
 	}
 	if (len)
@@ -339,12 +363,14 @@ acrt_event_json(acrt_event *ev)
 	json_t *j = atomic_load_explicit(&ev->json, memory_order_acquire);
 	if (j != NULL)
 		return j;
-	size_t n;
-	const char *d = acrt_event_data(ev, &n);
+	size_t n, cap;
+	const char *d = acrt__event_text(ev, &n, &cap);
 	if (d == NULL)
 		return NULL;
 	j = json_loadb(d, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-	if (j == NULL)
+	/* jansson refuses integers past int64 and numbers past the double
+	 * range: a walk builds those as the nearest reals (json.h). */
+	if (j == NULL && (j = acrt__json_to_jansson(d, n, cap)) == NULL)
 		return NULL;
 	json_t *expected = NULL;
 	if (!atomic_compare_exchange_strong_explicit(&ev->json, &expected, j, memory_order_acq_rel,

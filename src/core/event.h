@@ -36,8 +36,8 @@ typedef struct acrt__header {
 struct acrt_event {
 	atomic_uint refs;
 	uint8_t kind;
-	uint8_t draft;     /* 1 until sealed: headers may still be set */
-	uint8_t owns_data; /* data was malloc'd by us (not inline, not lazily dumped) */
+	uint8_t draft; /* 1 until sealed: headers may still be set */
+	uint8_t pad0_;
 	uint8_t pad_;
 	uint64_t id;
 	int64_t time_ns;
@@ -86,4 +86,11 @@ json_t *acrt__event_steal_json(acrt_event *ev);
 acrt_event *acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len,
                                   const char *content_type);
 acrt_event *acrt__event_new_json(const acrt_event *parent, json_t *json);
+/* Takes `data` (acrt__malloc'd, with ACRT__JSON_PADDING spare bytes after len,
+ * as acrt__jbuf_take gives) as the payload of a new draft, without a copy.
+ * Frees data and returns NULL on failure. */
+acrt_event *acrt__event_adopt(const acrt_event *parent, char *data, size_t len, const char *ct);
+/* The payload bytes and how many bytes are readable from them (len plus the
+ * padding heap payloads carry), for the JSON reader (json.h). */
+const char *acrt__event_text(acrt_event *ev, size_t *len, size_t *cap);
 #endif /* ACRT_EVENT_H */
