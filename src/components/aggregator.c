@@ -45,6 +45,8 @@
 #include <string.h>
 
 #include "components/builtins.h"
+#include "core/event.h"
+#include "core/json.h"
 
 #define AGG_VERSION 1
 #define AGG_HEAD 24
@@ -194,7 +196,8 @@ typedef struct agg {
 	uint32_t layout; /* hash of what the state layout depends on */
 	size_t vlen;     /* bytes of one state value */
 	unsigned char *val;
-	acc *accs; /* the window being updated or emitted */
+	acc *accs;      /* the window being updated or emitted */
+	json_t *picked; /* the fields of the current event it reads (read_event) */
 } agg;
 
 static uint32_t
@@ -439,16 +442,49 @@ floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* Keeps the fields the aggregator reads (the key and the op fields) of one
+ * top-level field of the event's text. */
+static int
+pick(void *arg, const char *k, size_t kl, const acrt__jval *v)
+{
+	agg *a = arg;
+	bool want = a->key != NULL && strlen(a->key) == kl && memcmp(a->key, k, kl) == 0;
+	for (size_t f = 0; !want && f < a->n_fields; f++)
+		want = strlen(a->fields[f].name) == kl && memcmp(a->fields[f].name, k, kl) == 0;
+	if (!want)
+		return 0;
+	json_t *j = acrt__jval_to_jansson(v);
+	if (j == NULL || json_object_setn_new(a->picked, k, kl, j) != 0)
+		return 2;
+	return 0;
+}
+
+/* The event's fields the aggregator reads, as a jansson object (borrowed,
+ * reused): only those are converted, the rest of the text is skipped. */
+static const json_t *
+read_event(agg *a, acrt_event *ev, const char **why)
+{
+	size_t len, cap;
+	const char *text = acrt__event_text(ev, &len, &cap);
+	json_object_clear(a->picked);
+	int rc = text != NULL ? acrt__json_fields(text, len, cap, pick, a) : 2;
+	if (rc == 0)
+		return a->picked;
+	*why = rc == 1   ? "payload is not a JSON object"
+	       : rc == 2 ? "out of memory"
+	                 : "payload is not valid JSON";
+	return NULL;
+}
+
 static int
 agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	agg *a = self;
 	(void)port;
-	const json_t *in = acrt_event_json(ev);
-	if (!json_is_object(in))
-		return fail_event(ctx, ev,
-		                  in == NULL ? "payload is not valid JSON"
-		                             : "payload is not a JSON object");
+	const char *why = NULL;
+	const json_t *in = read_event(a, ev, &why);
+	if (in == NULL)
+		return fail_event(ctx, ev, why);
 	const json_t *kv = a->key != NULL ? json_object_get(in, a->key) : NULL;
 	char kbuf[ACRT__KEY_INLINE];
 	char *kheap = NULL;
@@ -624,6 +660,7 @@ agg_free(agg *a)
 	free(a->fields);
 	free(a->val);
 	free(a->accs);
+	json_decref(a->picked);
 	free(a);
 }
 
@@ -704,8 +741,10 @@ static int
 agg_setup(acrt_ctx *ctx, void **self)
 {
 	agg *a = calloc(1, sizeof *a);
-	if (a == NULL)
+	if (a == NULL || (a->picked = json_object()) == NULL) {
+		free(a);
 		return acrt_fail(ctx, "out of memory");
+	}
 	a->key = acrt_config_string(ctx, "key", NULL);
 	a->window_ms = acrt_config_int(ctx, "window_ms", 0);
 	char err[256];

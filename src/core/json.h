@@ -134,6 +134,9 @@ void acrt__jbuf_jansson(acrt__jbuf *b, const struct json_t *v);
  * nearest real, a number past the double range ±DBL_MAX). NULL when the text
  * is not valid or on out of memory. */
 struct json_t *acrt__json_to_jansson(const char *p, size_t len, size_t cap);
+/* The jansson value of one value found by a lookup or a field walk (the same
+ * reading as acrt__json_to_jansson). NULL on out of memory. */
+struct json_t *acrt__jval_to_jansson(const acrt__jval *v);
 
 #ifdef __cplusplus
 }

@@ -6,8 +6,8 @@
  *
  * Each thread keeps its own parsers and a padded scratch buffer (see json.h:
  * texts without ACRT__JSON_PADDING readable bytes after them are copied
- * there first). A parser that grew past 1 MiB for a large text is dropped
- * afterwards, so one 50 MB line does not pin 50 MB per thread.
+ * there first). Parsers that grew past 1 MiB for a large text are dropped at
+ * the next call, so one 50 MB line does not pin 50 MB per thread.
  *
  * Numbers: simdjson's DOM refuses integers past 64 bits and numbers past the
  * double range (NUMBER_ERROR), which RFC 8259 allows. Those
@@ -37,6 +37,7 @@ struct tls_state {
 	ondemand::parser *od = nullptr;
 	char *scratch = nullptr;
 	size_t scap = 0;
+	bool big = false; /* the last text was large: drop the parsers next time */
 	~tls_state()
 	{
 		delete dom;
@@ -71,11 +72,15 @@ od_parser()
 	return tls.od;
 }
 
-/* After a large text: give the memory back. */
+/* After a large text, give the memory back, but only at the start of the
+ * next call: what the last call handed out (unescaped keys) lives in the
+ * parsers until then (json.h). Called first by every entry point. */
 void
 shrink(size_t len)
 {
-	if (len < kBigText)
+	bool was_big = tls.big;
+	tls.big = len >= kBigText;
+	if (!was_big)
 		return;
 	delete tls.dom;
 	delete tls.od;
@@ -562,6 +567,7 @@ acrt__json_check(const char *p, size_t len, size_t cap, char *err, size_t errlen
 {
 	padded pd;
 	error_code e;
+	shrink(len);
 	if (!pad(p, len, cap, &pd)) {
 		e = MEMALLOC;
 	} else {
@@ -575,7 +581,6 @@ acrt__json_check(const char *p, size_t len, size_t cap, char *err, size_t errlen
 			e = walk_doc(pd, len, w, true) == 0 ? SUCCESS : w.err;
 		}
 	}
-	shrink(len);
 	if (e == SUCCESS)
 		return 0;
 	std::snprintf(err, errlen, "%s", reason(e));
@@ -586,18 +591,18 @@ extern "C" int
 acrt__json_walk(const char *p, size_t len, size_t cap, const acrt__jvisit *v, void *arg)
 {
 	padded pd;
+	shrink(len);
 	if (!pad(p, len, cap, &pd))
 		return -1;
 	walker w = {v, arg, 0, SUCCESS};
-	int rc = walk_doc(pd, len, w, false);
-	shrink(len);
-	return rc;
+	return walk_doc(pd, len, w, false);
 }
 
 extern "C" int
 acrt__json_fields(const char *p, size_t len, size_t cap, acrt__jfield_fn fn, void *arg)
 {
 	padded pd;
+	shrink(len);
 	if (!pad(p, len, cap, &pd))
 		return -1;
 	int rc = each_field(pd.b, len, pd.cap, [&](std::string_view k, std::string_view raw) {
@@ -605,7 +610,6 @@ acrt__json_fields(const char *p, size_t len, size_t cap, acrt__jfield_fn fn, voi
 		describe(raw, back(pd, raw.data()), &v);
 		return fn(arg, k.data(), k.size(), &v);
 	});
-	shrink(len);
 	return rc;
 }
 
@@ -614,6 +618,7 @@ acrt__json_lookup(const char *p, size_t len, size_t cap, const char *const *keys
                   const size_t *klens, size_t nkeys, acrt__jval *out)
 {
 	padded pd;
+	shrink(len);
 	if (!pad(p, len, cap, &pd))
 		return -1;
 	/* The current value's text, inside the padded buffer: each step finds
@@ -662,6 +667,5 @@ acrt__json_lookup(const char *p, size_t len, size_t cap, const char *const *keys
 			describe(cur, back(pd, cur.data()), out);
 		}
 	}
-	shrink(len);
 	return rc;
 }

@@ -322,22 +322,32 @@ b_string(void *a, const char *s, size_t n)
 	return attach(a, json_stringn(s, n));
 }
 
-static int
-b_number(void *a, const char *raw, size_t n, double d)
+/* A number as jansson holds it: an integer when it is one within int64,
+ * else the nearest real (±DBL_MAX past the range). *d: its double, when the
+ * caller has it (NULL: parsed here). */
+static json_t *
+b_number_value(const char *raw, size_t n, const double *d)
 {
+	char t[24];
 	if (memchr(raw, '.', n) == NULL && memchr(raw, 'e', n) == NULL &&
-	    memchr(raw, 'E', n) == NULL && n < 24) {
-		char t[24];
+	    memchr(raw, 'E', n) == NULL && n < sizeof t) {
 		memcpy(t, raw, n);
 		t[n] = '\0';
 		errno = 0;
 		long long i = strtoll(t, NULL, 10);
 		if (errno == 0)
-			return attach(a, json_integer((json_int_t)i));
+			return json_integer((json_int_t)i);
 	}
-	if (isinf(d))
-		d = d > 0 ? DBL_MAX : -DBL_MAX;
-	return attach(a, json_real(d));
+	double x = *d;
+	if (isinf(x))
+		x = x > 0 ? DBL_MAX : -DBL_MAX;
+	return json_real(x);
+}
+
+static int
+b_number(void *a, const char *raw, size_t n, double d)
+{
+	return attach(a, b_number_value(raw, n, &d));
 }
 
 static int
@@ -366,4 +376,28 @@ acrt__json_to_jansson(const char *p, size_t len, size_t cap)
 		return NULL;
 	}
 	return root;
+}
+
+json_t *
+acrt__jval_to_jansson(const acrt__jval *v)
+{
+	switch (v->type) {
+	case ACRT__J_NULL:
+		return json_null();
+	case ACRT__J_TRUE:
+		return json_true();
+	case ACRT__J_FALSE:
+		return json_false();
+	case ACRT__J_STRING:
+		if (memchr(v->raw, '\\', v->raw_len) == NULL)
+			return json_stringn(v->raw + 1, v->raw_len - 2);
+		break;
+	case ACRT__J_NUMBER: {
+		double d = v->num;
+		return b_number_value(v->raw, v->raw_len, &d);
+	}
+	default:
+		break;
+	}
+	return acrt__json_to_jansson(v->raw, v->raw_len, v->raw_len);
 }

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,48 @@ test_fields_keep_raw_text(void **state)
 	assert_int_equal(acrt__json_fields("[1]", 3, 3, on_field, &f), 1);
 }
 
+typedef struct kept {
+	const char *k[4];
+	size_t kl[4];
+	size_t n;
+} kept;
+
+static int
+keep_key(void *arg, const char *k, size_t kl, const acrt__jval *v)
+{
+	kept *x = arg;
+	(void)v;
+	if (x->n < 4) {
+		x->k[x->n] = k;
+		x->kl[x->n++] = kl;
+	}
+	return 0;
+}
+
+/* json.h: what a call hands out stays valid until the next call on the thread,
+ * also after a large text (whose parsers are dropped, but only then). */
+static void
+test_keys_outlive_the_call_of_a_large_text(void **state)
+{
+	(void)state;
+	size_t big = 3u << 20;
+	char *t = malloc(big + 32);
+	size_t n = (size_t)sprintf(t, "{\"key_one\":\"");
+	memset(t + n, 'x', big);
+	n += big;
+	n += (size_t)sprintf(t + n, "\",\"key_two\":1}");
+	kept x = {{0}, {0}, 0};
+	assert_int_equal(acrt__json_fields(t, n, n, keep_key, &x), 0);
+	assert_int_equal(x.n, 2);
+	assert_int_equal(x.kl[0], 7);
+	assert_memory_equal(x.k[0], "key_one", 7);
+	assert_memory_equal(x.k[1], "key_two", 7);
+	fields_seen f = {{0}, 0};
+	assert_int_equal(acrt__json_fields("{\"a\":1}", 7, 7, on_field, &f), 0);
+	assert_string_equal(f.buf, "a=1;");
+	free(t);
+}
+
 static void
 test_shortest_doubles(void **state)
 {
@@ -258,6 +301,7 @@ main(void)
 	    cmocka_unit_test(test_depth_limit),
 	    cmocka_unit_test(test_lookup_reads_like_jq),
 	    cmocka_unit_test(test_fields_keep_raw_text),
+	    cmocka_unit_test(test_keys_outlive_the_call_of_a_large_text),
 	    cmocka_unit_test(test_shortest_doubles),
 	    cmocka_unit_test(test_jansson_from_any_text),
 	    cmocka_unit_test(test_string_escapes),
