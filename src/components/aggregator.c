@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "components/builtins.h"
+#include "core/common.h"
 #include "core/event.h"
 #include "core/json.h"
 
@@ -196,8 +197,9 @@ typedef struct agg {
 	uint32_t layout; /* hash of what the state layout depends on */
 	size_t vlen;     /* bytes of one state value */
 	unsigned char *val;
-	acc *accs;      /* the window being updated or emitted */
-	json_t *picked; /* the fields of the current event it reads (read_event) */
+	acc *accs;       /* the window being updated or emitted */
+	json_t *picked;  /* the op fields of the current event (read_event) */
+	acrt__jval keyv; /* its key field (type ACRT__J_ABSENT when missing) */
 } agg;
 
 static uint32_t
@@ -392,36 +394,43 @@ op_value(const acc *x, unsigned op)
 	}
 }
 
-/* Emits the window in *w and a->accs on `output`; takes the reference to key
- * (NULL: the null key). */
+/* Emits the window in *w and a->accs on `output`. key/klen: the group key's
+ * JSON text (its state key), written as is, so a key leaves as it came. */
 static int
-emit_window(acrt_ctx *ctx, agg *a, json_t *key, const win *w)
+emit_window(acrt_ctx *ctx, agg *a, const char *key, size_t klen, const win *w)
 {
-	json_t *o = json_object();
 	int64_t end = a->window_ms > 0 ? w->start + a->window_ms : w->last + 1;
-	if (o == NULL) {
-		json_decref(key);
-		return acrt_fail(ctx, "out of memory");
-	}
-	/* json_object_set_new takes the value's reference even when it fails */
-	if (json_object_set_new(o, "key", key != NULL ? key : json_null()) != 0 ||
-	    json_object_set_new(o, "window_start", json_integer((json_int_t)w->start)) != 0 ||
-	    json_object_set_new(o, "window_end", json_integer((json_int_t)end)) != 0)
-		goto nomem;
+	acrt__jbuf b;
+	char t[64];
+	acrt__jbuf_init(&b);
+	acrt__jbuf_put(&b, "{\"key\":", 7);
+	acrt__jbuf_put(&b, key, klen);
+	acrt__jbuf_put(&b, t,
+	               (size_t)snprintf(t, sizeof t, ",\"window_start\":%lld,\"window_end\":%lld",
+	                                (long long)w->start, (long long)end));
 	for (size_t f = 0; f < a->n_fields; f++)
-		for (unsigned i = 0; i < N_OPS; i++)
-			if (a->fields[f].out[i] != NULL &&
-			    json_object_set_new(o, a->fields[f].out[i],
-			                        op_value(&a->accs[f], 1u << i)) != 0)
-				goto nomem;
-	acrt_event *ev = acrt_event_new_json(ctx, o);
+		for (unsigned i = 0; i < N_OPS; i++) {
+			if (a->fields[f].out[i] == NULL)
+				continue;
+			json_t *v = op_value(&a->accs[f], 1u << i);
+			acrt__jbuf_putc(&b, ',');
+			acrt__jbuf_string(&b, a->fields[f].out[i], strlen(a->fields[f].out[i]));
+			acrt__jbuf_putc(&b, ':');
+			if (v == NULL)
+				b.ok = 0;
+			else
+				acrt__jbuf_jansson(&b, v);
+			json_decref(v);
+		}
+	acrt__jbuf_putc(&b, '}');
+	size_t len;
+	char *text = acrt__jbuf_take(&b, &len);
+	acrt_event *ev = text != NULL ? acrt_event_new(ctx, text, len, "application/json") : NULL;
+	acrt__free(text);
 	if (ev == NULL)
 		return acrt_fail(ctx, "out of memory");
 	int rc = acrt_emit(ctx, "output", ev);
 	return rc == ACRT_ENOENT ? ACRT_OK : rc; /* `output` may be undeclared */
-nomem:
-	json_decref(o);
-	return acrt_fail(ctx, "out of memory");
 }
 
 /* Fails the event: it goes to port `error` (dropped when unbound or undeclared). */
@@ -448,7 +457,9 @@ static int
 pick(void *arg, const char *k, size_t kl, const acrt__jval *v)
 {
 	agg *a = arg;
-	bool want = a->key != NULL && strlen(a->key) == kl && memcmp(a->key, k, kl) == 0;
+	if (a->key != NULL && strlen(a->key) == kl && memcmp(a->key, k, kl) == 0)
+		a->keyv = *v; /* the last one, if repeated */
+	bool want = false;
 	for (size_t f = 0; !want && f < a->n_fields; f++)
 		want = strlen(a->fields[f].name) == kl && memcmp(a->fields[f].name, k, kl) == 0;
 	if (!want)
@@ -467,6 +478,7 @@ read_event(agg *a, acrt_event *ev, const char **why)
 	size_t len, cap;
 	const char *text = acrt__event_text(ev, &len, &cap);
 	json_object_clear(a->picked);
+	a->keyv.type = ACRT__J_ABSENT;
 	int rc = text != NULL ? acrt__json_fields(text, len, cap, pick, a) : 2;
 	if (rc == 0)
 		return a->picked;
@@ -474,6 +486,37 @@ read_event(agg *a, acrt_event *ev, const char **why)
 	       : rc == 2 ? "out of memory"
 	                 : "payload is not valid JSON";
 	return NULL;
+}
+
+/* The group key of the key field's value: its exact text for numbers,
+ * booleans and strings without escapes (so 12345678901234567890 and 1.50
+ * leave as they came; 1 and 1.0 are two groups), else the compact JSON with
+ * sorted keys of acrt__key_encode (strings with escapes, arrays, objects). */
+static const char *
+group_key(const acrt__jval *v, char *buf, size_t cap, char **heap, size_t *len)
+{
+	*heap = NULL;
+	switch (v->type) {
+	case ACRT__J_ABSENT:
+	case ACRT__J_NULL:
+		*len = 4;
+		return "null";
+	case ACRT__J_STRING:
+		if (memchr(v->raw, '\\', v->raw_len) != NULL)
+			break;
+		/* fall through */
+	case ACRT__J_NUMBER:
+	case ACRT__J_TRUE:
+	case ACRT__J_FALSE:
+		*len = v->raw_len;
+		return v->raw;
+	default:
+		break;
+	}
+	json_t *j = acrt__jval_to_jansson(v);
+	const char *k = j != NULL ? acrt__key_encode(j, buf, cap, heap, len) : NULL;
+	json_decref(j);
+	return k;
 }
 
 static int
@@ -485,11 +528,10 @@ agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	const json_t *in = read_event(a, ev, &why);
 	if (in == NULL)
 		return fail_event(ctx, ev, why);
-	const json_t *kv = a->key != NULL ? json_object_get(in, a->key) : NULL;
 	char kbuf[ACRT__KEY_INLINE];
 	char *kheap = NULL;
 	size_t klen;
-	const char *k = acrt__key_encode(kv, kbuf, sizeof kbuf, &kheap, &klen);
+	const char *k = group_key(&a->keyv, kbuf, sizeof kbuf, &kheap, &klen);
 	if (k == NULL)
 		return acrt_fail(ctx, "out of memory");
 
@@ -507,7 +549,7 @@ agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 		if (t > w.last)
 			w.last = t;
 	} else if (start > w.start) {
-		rc = emit_window(ctx, a, kv != NULL ? json_incref((json_t *)kv) : NULL, &w);
+		rc = emit_window(ctx, a, k, klen, &w);
 		if (rc != ACRT_OK)
 			goto out;
 		open_window(a, &w, start, t);
@@ -628,12 +670,7 @@ agg_finish(acrt_ctx *ctx, void *self)
 		win w;
 		if (!decode(a, l.e[i].val, l.e[i].vlen, &w))
 			continue; /* discarded at setup already; cannot happen */
-		json_t *key = json_loadb(l.e[i].key, l.e[i].klen, JSON_DECODE_ANY, NULL);
-		if (key == NULL)
-			acrt_log(ctx, ACRT_LOG_WARN,
-			         "a group key in the state is not JSON; "
-			         "emitted with key null");
-		rc = emit_window(ctx, a, key, &w);
+		rc = emit_window(ctx, a, l.e[i].key, l.e[i].klen, &w);
 	}
 	for (size_t i = 0; i < l.n && rc == ACRT_OK; i++)
 		(void)acrt_state_del(ctx, l.e[i].key, l.e[i].klen);
