@@ -101,6 +101,7 @@ acrt__event_alloc(const acrt_event *parent)
 	atomic_init(&ev->refs, 1);
 	ev->kind = ACRT__EV_DATA;
 	ev->draft = 1;
+	ev->data_pool = 0;
 	ev->id = next_id();
 	/* A derived event keeps its root's time (ingestion time, as Vector and
 	 * Fluent Bit keep a record's timestamp through transforms) and trace id. */
@@ -142,8 +143,12 @@ event_destroy(acrt_event *ev)
 	if (j != NULL)
 		json_decref(j);
 	char *d = atomic_load_explicit(&ev->data, memory_order_acquire);
-	if (d != NULL && d != (char *)ev->inline_buf)
-		acrt__free(d); /* ours, or serialised lazily (acrt__jbuf) */
+	if (d != NULL && d != (char *)ev->inline_buf) {
+		if (ev->data_pool)
+			acrt__pool_free(d);
+		else
+			acrt__free(d); /* large, or serialised lazily (acrt__jbuf) */
+	}
 	for (uint32_t i = 0; i < ev->n_headers; i++) {
 		acrt__free(ev->headers[i].key);
 		acrt__free(ev->headers[i].value);
@@ -188,6 +193,20 @@ intern_ctype(acrt_event *ev, const char *ct)
 	return ev->ctype_owned;
 }
 
+/* A heap payload of len bytes, padded so that the JSON reader can read it in
+ * place (json.h). Payloads that fit a pool class come from the pool: they
+ * are usually freed on another thread (the sink's), which malloc serves with
+ * an arena lock per free. */
+static char *
+heap_payload(acrt_event *ev, size_t len)
+{
+	if (len + ACRT__JSON_PADDING <= ACRT__POOL_MAX_BLOCK) {
+		ev->data_pool = 1;
+		return acrt__pool_alloc(len + ACRT__JSON_PADDING);
+	}
+	return acrt__malloc(len + ACRT__JSON_PADDING);
+}
+
 /* Shared by acrt_event_new (public) and the runtime: parent may be NULL. */
 acrt_event *
 acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len, const char *ct)
@@ -200,11 +219,8 @@ acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len, co
 	char *buf;
 	if (len <= ACRT__EV_INLINE) {
 		buf = (char *)ev->inline_buf;
-	} else {
-		/* Padded, so that the JSON reader can read it in place (json.h). */
-		buf = acrt__malloc(len + ACRT__JSON_PADDING);
-		if (buf == NULL)
-			goto fail;
+	} else if ((buf = heap_payload(ev, len)) == NULL) {
+		goto fail;
 	}
 	if (len > 0)
 		memcpy(buf, data, len);
@@ -227,11 +243,18 @@ acrt__event_adopt(const acrt_event *parent, char *data, size_t len, const char *
 		acrt__free(data);
 		return NULL;
 	}
-	if (len <= ACRT__EV_INLINE) { /* small: inline, like every small payload */
+	if (len + ACRT__JSON_PADDING <= ACRT__POOL_MAX_BLOCK) { /* small: inline or pool */
+		char *small =
+		    len <= ACRT__EV_INLINE ? (char *)ev->inline_buf : heap_payload(ev, len);
+		if (small == NULL) {
+			acrt__free(data);
+			acrt_event_unref(ev);
+			return NULL;
+		}
 		if (len > 0)
-			memcpy(ev->inline_buf, data, len);
+			memcpy(small, data, len);
 		acrt__free(data);
-		data = (char *)ev->inline_buf;
+		data = small;
 	}
 	atomic_store_explicit(&ev->len, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&ev->data, data, memory_order_relaxed);

@@ -36,8 +36,8 @@ typedef struct acrt__header {
 struct acrt_event {
 	atomic_uint refs;
 	uint8_t kind;
-	uint8_t draft; /* 1 until sealed: headers may still be set */
-	uint8_t pad0_;
+	uint8_t draft;     /* 1 until sealed: headers may still be set */
+	uint8_t data_pool; /* a heap payload from the pool (else acrt__malloc) */
 	uint8_t pad_;
 	uint64_t id;
 	int64_t time_ns;

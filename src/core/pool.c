@@ -35,6 +35,7 @@
  * line. */
 static const uint32_t class_size[] = {48, 112, 176, 240, 368, 496};
 #define N_CLASSES (sizeof class_size / sizeof class_size[0])
+_Static_assert(ACRT__POOL_MAX_BLOCK == 496, "pool.h's ACRT__POOL_MAX_BLOCK is the largest class");
 
 typedef struct mag {
 	struct mag *next;

@@ -17,6 +17,9 @@
 
 #include <stddef.h>
 
+/* The largest request served from the size classes (larger: malloc). */
+#define ACRT__POOL_MAX_BLOCK 496
+
 void *acrt__pool_alloc(size_t n);
 void acrt__pool_free(void *p);
 /* Gives this thread's cached blocks back to the depot; call before a thread
