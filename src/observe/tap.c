@@ -41,6 +41,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/event.h"
+#include "core/json.h"
 #include "core/strbuf.h"
 
 #define TAP_MAX 8        /* taps at once (a 9th gets 503) */
@@ -271,22 +272,28 @@ static int
 append_payload(acrt__strbuf *b, acrt_event *ev)
 {
 	json_t *j = atomic_load_explicit(&ev->json, memory_order_acquire);
-	json_t *own = NULL;
 	size_t len = 0;
 	const char *d = NULL;
-	if (j == NULL) {
-		d = acrt_event_data(ev, &len); /* bytes as they are: no JSON behind them */
-		if (d == NULL)
-			return -1;
-		if (is_json_type(acrt_event_content_type(ev)))
-			j = own = json_loadb(d, len, JSON_DECODE_ANY, NULL);
-	}
 	int rc = 0;
-	if (j != NULL) {
+	char why[128];
+	if (j != NULL) { /* built as a tree: printed by the JSON writer */
+		acrt__jbuf jb;
+		acrt__jbuf_init(&jb);
+		acrt__jbuf_jansson(&jb, j);
 		rc |= acrt__strbuf_add(b, "\"payload_encoding\":\"json\",\"payload\":", 36);
-		rc |=
-		    json_dump_callback(j, acrt__strbuf_json_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
-		json_decref(own);
+		rc |= jb.ok ? acrt__strbuf_add(b, jb.p, jb.len) : -1;
+		acrt__jbuf_free(&jb);
+		rc |= acrt__strbuf_add(b, "}\n", 2);
+		return rc != 0 ? -1 : 0;
+	}
+	d = acrt_event_data(ev, &len); /* bytes as they are: no JSON behind them */
+	if (d == NULL)
+		return -1;
+	if (is_json_type(acrt_event_content_type(ev)) && memchr(d, '\n', len) == NULL &&
+	    acrt__json_check(d, len, len, why, sizeof why) == 0) {
+		/* JSON text: shown exactly as it travels */
+		rc |= acrt__strbuf_add(b, "\"payload_encoding\":\"json\",\"payload\":", 36);
+		rc |= acrt__strbuf_add(b, d, len);
 	} else {
 		json_t *str = json_stringn(d, len); /* NULL unless valid UTF-8 */
 		if (str != NULL) {
