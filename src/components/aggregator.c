@@ -488,12 +488,12 @@ read_event(agg *a, acrt_event *ev, const char **why)
 	return NULL;
 }
 
-/* The group key of the key field's value: its exact text for numbers,
+/* builtins.h. The group key of the key field's value: its exact text for numbers,
  * booleans and strings without escapes (so 12345678901234567890 and 1.50
  * leave as they came; 1 and 1.0 are two groups), else the compact JSON with
  * sorted keys of acrt__key_encode (strings with escapes, arrays, objects). */
-static const char *
-group_key(const acrt__jval *v, char *buf, size_t cap, char **heap, size_t *len)
+const char *
+acrt__key_of_value(const acrt__jval *v, char *buf, size_t cap, char **heap, size_t *len)
 {
 	*heap = NULL;
 	switch (v->type) {
@@ -531,7 +531,7 @@ agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	char kbuf[ACRT__KEY_INLINE];
 	char *kheap = NULL;
 	size_t klen;
-	const char *k = group_key(&a->keyv, kbuf, sizeof kbuf, &kheap, &klen);
+	const char *k = acrt__key_of_value(&a->keyv, kbuf, sizeof kbuf, &kheap, &klen);
 	if (k == NULL)
 		return acrt_fail(ctx, "out of memory");
 

@@ -48,6 +48,13 @@ int acrt__endpoint_check(const json_t *config, const char **key, char *msg, size
  * NUL-terminated) with their length in *len, or NULL on out of memory. */
 #define ACRT__KEY_INLINE 256
 const char *acrt__key_encode(const json_t *v, char *buf, size_t cap, char **heap, size_t *len);
+/* The same for a value read from an event's text (core/json.h): the value's
+ * exact text for numbers, booleans and strings without escapes (so a key
+ * leaves as it came), acrt__key_encode's text otherwise; "null" when absent.
+ * May return v->raw itself (valid as long as the event's text). */
+struct acrt__jval;
+const char *acrt__key_of_value(const struct acrt__jval *v, char *buf, size_t cap, char **heap,
+                               size_t *len);
 /* The Router's route target ports (see acrt__builtin.config_out_ports). */
 size_t acrt__router_out_ports(const json_t *config, const char **ports, size_t max);
 

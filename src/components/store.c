@@ -4,8 +4,9 @@
  *
  * Without `path`, into the instance's managed keyed state (acrt_state_*), so
  * the runtime's checkpoints capture it and --resume restores it: entry key =
- * the compact JSON of the key value (acrt__key_encode: distinct JSON values
- * are distinct keys), entry value = the event's JSON bytes.
+ * the key value's text (acrt__key_of_value: distinct JSON values are distinct
+ * keys), entry value = the event's JSON bytes. Only the key field is read
+ * from the event's text; the stored value is the text as it came.
  *
  * With `path`, into a SQLite database at that path (relative to the blueprint;
  * parent directories are created): table `store(key TEXT PRIMARY KEY, value
@@ -32,6 +33,8 @@
 
 #include "components/builtins.h"
 #include "core/common.h"
+#include "core/event.h"
+#include "core/json.h"
 
 #define STORE_TX_MAX 4096
 
@@ -224,23 +227,36 @@ store_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	store *s = self;
 	(void)port;
-	const json_t *in = acrt_event_json(ev);
-	if (!json_is_object(in))
+	size_t tlen, tcap;
+	const char *text = acrt__event_text(ev, &tlen, &tcap);
+	if (text == NULL)
+		return acrt_fail(ctx, "out of memory");
+	/* Only the key is read from the text; the value stored is the text. */
+	acrt__jval kv;
+	size_t kl = strlen(s->key);
+	int lr = acrt__json_lookup(text, tlen, tcap, (const char *const *)&s->key, &kl, 1, &kv);
+	if (lr != 0)
 		return fail_event(ctx, ev, "invalid_events", "%s",
-		                  in == NULL ? "payload is not valid JSON"
-		                             : "payload is not a JSON object");
-	const json_t *kv = json_object_get(in, s->key);
-	if (kv == NULL || json_is_null(kv))
+		                  lr < 0 ? "payload is not valid JSON"
+		                         : "payload is not a JSON object");
+	if (kv.type == ACRT__J_ABSENT || kv.type == ACRT__J_NULL)
 		return fail_event(ctx, ev, "missing_key", "no key: field '%s' is absent or null",
 		                  s->key);
-	if (s->db != NULL)
-		return sql_upsert(ctx, s, kv, ev);
+	if (s->db != NULL) {
+		json_t *kj = acrt__jval_to_jansson(&kv);
+		if (kj == NULL)
+			return acrt_fail(ctx, "out of memory");
+		int rc = sql_upsert(ctx, s, kj, ev);
+		json_decref(kj);
+		return rc;
+	}
 
 	char kbuf[ACRT__KEY_INLINE];
 	char *kheap = NULL;
-	size_t klen, vlen;
-	const char *k = acrt__key_encode(kv, kbuf, sizeof kbuf, &kheap, &klen);
-	const void *v = k != NULL ? acrt_event_data(ev, &vlen) : NULL;
+	size_t klen;
+	const char *k = acrt__key_of_value(&kv, kbuf, sizeof kbuf, &kheap, &klen);
+	const void *v = k != NULL ? text : NULL;
+	size_t vlen = tlen;
 	int rc = ACRT_OK;
 	if (v == NULL || acrt_state_put(ctx, k, klen, v, vlen) != ACRT_OK)
 		rc = acrt_fail(ctx, "out of memory");
