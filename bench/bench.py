@@ -25,6 +25,14 @@ though absolute figures wander on a shared 2-core box):
                 that adapter (redis: a redis-server started here); interleaved with
                 state_off; compared on the run's own rate (setup and exit excluded)
   state_snapshot  (not a row) bench_state: snapshot and restore of 1M keys per adapter
+  json_access_job  BENCH_JSON_N access-log lines (gen_access_log.py): Source{file} ->
+                Filter{.status >= 500} -> Transformer{set, rename, drop} -> Sink{file};
+                peers in the same run: jq, Python json (json_peers.py), syslog-ng, cat
+  json_passthrough  Source{file} -> Sink{file}; peers: cat, jq -c ., Python json
+  json_aggregate  Source{file} -> Aggregator{key: path, latency: [count, avg]} -> Sink{file};
+                peers: jq -s (group_by), Python json
+                (every output checked by value against the exact expectation,
+                json_check.py; only a wrong acrt output fails the row)
 
 events/s = events / wall seconds of the whole child process (spawn to exit,
 startup included, the same rule for every row). Peak RSS is the child's
@@ -33,6 +41,7 @@ shows the best, the JSON also keeps the median and every repetition.
 """
 import atexit
 import datetime
+import hashlib
 import re
 import secrets
 import socket
@@ -44,7 +53,10 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+import json_check  # bench/json_check.py: the JSON rows' exact value checks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -94,6 +106,8 @@ class Cfg:
         self.state_interval_s = 1
         self.state_plugin = os.path.join(self.outdir, "libbench_state.so")
         self.bench_state = os.path.join(self.outdir, "bench_state")
+        # Realistic JSON rows (json_*): access-log lines, generated once per run.
+        self.json_n = max(1, env_int("BENCH_JSON_N", 200_000 if self.quick else 1_000_000))
 
 
 # ---- processes -----------------------------------------------------------------
@@ -1002,6 +1016,502 @@ def print_state(cfg, rows, snap):
         print()
 
 
+# ---- realistic JSON: an access log through acrt and its peers (issue 19) ---------
+#
+# gen_access_log.py writes BENCH_JSON_N access-log lines (~240 bytes) into
+# BUILD/bench/json/access.jsonl once per run. Each json_* row runs one job on it
+# with acrt (BENCH_REPS times) and with peers doing the same job in the same run:
+# the jq CLI, Python's json module (json_peers.py), syslog-ng (json_access_job)
+# and cat (the physical limit). Every output is checked by value against the
+# exact expectation (json_check.py, Decimal numbers): acrt's must be right or the
+# row FAILs; a peer's mismatches are information. events/s = input lines / wall
+# seconds of the whole process; MiB/s = input bytes / the same seconds.
+
+JSON_ROWS = ["json_access_job", "json_passthrough", "json_aggregate"]
+JQ_JOB = 'select(.status >= 500) | .env = "prod" | .duration_ms = .latency | del(.latency) | del(.ua)'
+JQ_AGG = ('group_by(.path) | map({key: .[0].path, latency_count: length, '
+          'latency_avg: (map(.latency) | add / length)}) | .[]')
+JSON_PEER_SLOW_S = 5.0  # a peer repetition slower than this is not repeated
+SYSLOG_NG_IDLE_S = 5.0  # syslog-ng: output idle this long (after some) = done
+# (row, peer, ratio): acrt's events/s >= ratio x the peer's, best against best.
+JSON_TARGETS = [("json_access_job", "jq", 3.0), ("json_passthrough", "cat", 0.25),
+                ("json_aggregate", "jq -s", 3.0)]
+MIB = 1048576.0
+
+
+class JsonData:
+    """The run's access log, its exact expectations and the value checks (cached)."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.dir = os.path.join(cfg.outdir, "json")
+        self.path = os.path.join(self.dir, "access.jsonl")
+        self.n = cfg.json_n
+        self.bytes = None
+        self.error = None
+        self.gen_s = None
+        self.exp = None
+        self.exp_s = None
+        self.digest = None
+        self.cache_path = os.path.join(self.dir, "checks.cache.json")
+        self.cache = None
+        with open(os.path.join(HERE, "json_check.py"), "rb") as f:
+            self.checker = hashlib.sha256(f.read()).hexdigest()[:16]
+
+    def ensure(self):
+        """Generates the input (once per run); False (and self.error) on failure."""
+        if self.bytes is not None or self.error:
+            return self.error is None
+        os.makedirs(self.dir, exist_ok=True)
+        t = time.perf_counter()
+        py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+        with open(self.path, "wb") as f:
+            p = subprocess.run([py, os.path.join(HERE, "gen_access_log.py"), str(self.n)],
+                               stdout=f, stderr=subprocess.PIPE, timeout=600)
+        self.gen_s = round(time.perf_counter() - t, 2)
+        if p.returncode != 0:
+            self.error = "gen_access_log.py: exit %d: %s" % (
+                p.returncode, p.stderr.decode(errors="replace").strip()[-300:])
+            return False
+        self.bytes = os.path.getsize(self.path)
+        self.digest = json_check.file_digest(self.path)
+        return True
+
+    def expected(self):
+        """Exact expectations of json_access_job and json_aggregate (one pass, once)."""
+        if self.exp is None:
+            t = time.perf_counter()
+            self.exp = json_check.expectations(self.path)
+            self.exp_s = round(time.perf_counter() - t, 2)
+            if self.exp["lines"] != self.n:
+                raise OSError("%s has %d lines, not %d" % (self.path, self.exp["lines"], self.n))
+        return self.exp
+
+    def info(self):
+        return {"path": os.path.relpath(self.path, ROOT), "lines": self.n, "bytes": self.bytes,
+                "sha256": self.digest, "generate_s": self.gen_s, "expectations_s": self.exp_s,
+                "generator": "bench/gen_access_log.py %d" % self.n}
+
+    def check(self, kind, out_path, strings=False):
+        """json_check's verdict on out_path, cached by the bytes of the checker, the
+        input and the output (also across runs: BUILD/bench/json/checks.cache.json)."""
+        if not os.path.exists(out_path):
+            return {"ok": False, "summary": "no output file"}
+        key = "%s:%s:%s:%s:%s" % (self.checker, kind, int(strings), self.digest,
+                                  json_check.file_digest(out_path))
+        if self.cache is None:
+            try:
+                with open(self.cache_path) as f:
+                    self.cache = json.load(f)
+            except (OSError, ValueError):
+                self.cache = {}
+        if key in self.cache:
+            return dict(self.cache[key], cached=True)
+        t = time.perf_counter()
+        if kind == "passthrough":
+            res = json_check.check_passthrough(out_path, self.path, strings)
+        elif kind == "job":
+            res = json_check.check_job(out_path, self.expected()["job"], strings)
+        elif kind == "aggregate":
+            res = json_check.check_aggregate(out_path, self.expected()["groups"])
+        elif kind == "copy":
+            res = json_check.check_copy(out_path, self.path)
+        else:
+            raise ValueError(kind)
+        res["check_s"] = round(time.perf_counter() - t, 2)
+        self.cache = {k: v for k, v in self.cache.items() if k.startswith(self.checker)}
+        self.cache[key] = res
+        tmp = self.cache_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.cache, f)
+        os.replace(tmp, self.cache_path)
+        return res
+
+
+def json_rec(p, jd, wall=None):
+    wall = p.wall if wall is None else wall
+    r = rep_record(p, jd.n)
+    r["wall_s"] = round(wall, 4)
+    r["events_per_s"] = round(jd.n / wall, 1) if wall else 0.0
+    r["mib_per_s"] = round(jd.bytes / MIB / wall, 2) if wall else 0.0
+    if p.timed_out:
+        r["error"] = "timed out after %.0f s" % RUN_TIMEOUT_S
+    elif p.status != 0:
+        r["error"] = "exit %d: %s" % (p.status, p.stderr_tail(3) or "(no stderr)")
+    else:
+        r["ok"] = True
+    return r
+
+
+def acrt_summary(err_path):
+    """The runtime's end-of-run log line: events_in (into sinks), events_out (out
+    of sources), errors."""
+    summary = None
+    with open(err_path, "r", errors="replace") as f:
+        for line in f:
+            if '"events_in"' in line:
+                try:
+                    summary = json.loads(line)
+                except ValueError:
+                    pass
+    return summary
+
+
+def finish_json_runner(x):
+    """best / median figures of a peer (or acrt) from its good repetitions."""
+    good = [r for r in x["reps"] if r["ok"]]
+    if good:
+        best = max(good, key=lambda r: r["events_per_s"])
+        x["best_events_per_s"] = best["events_per_s"]
+        x["median_events_per_s"] = statistics.median(r["events_per_s"] for r in good)
+        x["best_mib_per_s"] = best["mib_per_s"]
+        x["median_mib_per_s"] = statistics.median(r["mib_per_s"] for r in good)
+        x["best_wall_s"] = best["wall_s"]
+        x["median_wall_s"] = statistics.median(r["wall_s"] for r in good)
+        x["peak_rss_mib"] = max(r["peak_rss_mib"] for r in good)
+    return x
+
+
+def run_json_peer(cfg, jd, row, peer, cmd, argv=None, kind=None, strings=False, runner=None):
+    """A peer: runs until JSON_PEER_SLOW_S (at most BENCH_REPS times), then the value
+    check of its (deterministic) output. Never fails the row."""
+    x = {"name": peer, "cmd": cmd, "reps": [], "status": "ok", "check": None}
+    exe = (argv or [None])[0]
+    if exe is not None and shutil.which(exe) is None:
+        x["status"] = "skipped: %s is not installed (scripts/install-deps.sh)" % exe
+        return x
+    tag = "%s.%s" % (row, peer.replace(" ", "").replace("-", "_"))
+    out = None
+    for i in range(cfg.reps):
+        if runner is not None:
+            r, out = runner(tag)
+        else:
+            p = Proc(argv, ROOT, tag, jd.dir).wait(RUN_TIMEOUT_S)
+            r, out = json_rec(p, jd), p.out_path
+        x["reps"].append(r)
+        if not r["ok"]:
+            x["status"] = "failed: %s" % " ".join((r.get("error") or "?").split())[:300]
+            break
+        if r["wall_s"] > JSON_PEER_SLOW_S and i + 1 < cfg.reps:
+            x["note"] = "ran once: a run took %.1f s" % r["wall_s"]
+            break
+    finish_json_runner(x)
+    if x["status"] == "ok" and kind is not None:
+        x["check"] = jd.check(kind, out, strings)
+    if out is not None:
+        x["output"] = os.path.relpath(out, ROOT)
+    return x
+
+
+def syslog_ng_conf(version, in_path, out_path):
+    """The job in syslog-ng's terms: every parsed field under .json.*; `>=` between
+    templates is a numeric comparison (`ge` would compare strings); format-json
+    writes every value as a string."""
+    return """@version: %s
+options { stats-freq(0); };
+source s_in { file(%s flags(no-parse) follow-freq(1) log-fetch-limit(1000) log-iw-size(100000)); };
+parser p_json { json-parser(prefix(".json.")); };
+filter f_5xx { "${.json.status}" >= "500" };
+rewrite r_job {
+  set("prod" value(".json.env"));
+  rename(".json.latency" ".json.duration_ms");
+  unset(value(".json.ua"));
+};
+destination d_out { file(%s template("$(format-json --scope none --key .json.* --shift 6)\\n")); };
+log { source(s_in); parser(p_json); filter(f_5xx); rewrite(r_job); destination(d_out); };
+""" % (version, json.dumps(in_path), json.dumps(out_path))
+
+
+def syslog_ng_exe():
+    exe = shutil.which("syslog-ng") or "/usr/sbin/syslog-ng"
+    return exe if os.access(exe, os.X_OK) else None
+
+
+def syslog_ng_version(exe):
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"syslog-ng \d+ \((\d+)\.(\d+)", out)
+    return "%s.%s" % m.groups() if m else None
+
+
+def syslog_ng_runner(cfg, jd, exe, version, expect_lines):
+    """One syslog-ng run of the job: it never exits on its own (a file source
+    follows the file), so the runner watches the output: done when it has the
+    expected line count, or when it stopped growing for SYSLOG_NG_IDLE_S after
+    some output; wall = start to the last line seen written; then SIGTERM."""
+    d = os.path.join(jd.dir, "syslog-ng")
+    os.makedirs(d, exist_ok=True)
+    out = os.path.join(d, "out.jsonl")
+    conf = os.path.join(d, "syslog-ng.conf")
+    with open(conf, "w") as f:
+        f.write(syslog_ng_conf(version, jd.path, out))
+    ctl = os.path.join(d, "ctl")
+    if len(ctl) > 100:  # a unix socket path
+        ctl = os.path.join(tempfile.mkdtemp(prefix="acrt-bench-sng."), "ctl")
+
+    def run(tag):
+        for x in (out, os.path.join(d, "persist")):  # no resumed read position
+            if os.path.exists(x):
+                os.unlink(x)
+        p = Proc([exe, "-F", "--no-caps", "-f", conf, "-R", os.path.join(d, "persist"),
+                  "-p", os.path.join(d, "pid"), "-c", ctl], d, tag, jd.dir)
+        lines, pos, t_last = 0, 0, None
+        deadline = p.t0 + RUN_TIMEOUT_S
+        why = None
+        while True:
+            now = time.perf_counter()
+            try:
+                with open(out, "rb") as f:
+                    f.seek(pos)
+                    b = f.read()
+                if b:
+                    pos += len(b)
+                    lines += b.count(b"\n")
+                    t_last = now
+            except FileNotFoundError:
+                pass
+            if lines >= expect_lines:
+                break
+            if p.p.poll() is not None:
+                why = "exited early"
+                break
+            if now > deadline:
+                why = "timed out after %.0f s (%d lines)" % (RUN_TIMEOUT_S, lines)
+                break
+            if t_last is not None and now - t_last > SYSLOG_NG_IDLE_S:
+                break  # done short of the expected count: the check will say
+            time.sleep(0.002)
+        p.signal(signal.SIGTERM)
+        p.wait(20.0)
+        wall = (t_last - p.t0) if t_last is not None else p.wall
+        r = json_rec(p, jd, wall)
+        r["lines_seen"] = lines
+        r["exit_after_sigterm"] = p.status
+        r["ok"], r["error"] = False, None
+        if why == "exited early":  # its stderr ends with links: show the error lines
+            with open(p.err_path, "r", errors="replace") as f:
+                errs = [x.strip() for x in f if "rror" in x]
+            r["error"] = "exited early: exit %s: %s" % (p.status, " | ".join(errs[:3]) or
+                                                         p.stderr_tail(3))
+        elif why:
+            r["error"] = why
+        elif p.timed_out:
+            r["error"] = "did not exit within 20 s of SIGTERM"
+        elif p.status not in (0, 128 + signal.SIGTERM):
+            r["error"] = "exit %s after SIGTERM: %s" % (p.status, p.stderr_tail(3))
+        elif t_last is None:
+            r["error"] = "no output"
+        else:
+            r["ok"] = True
+        return r, out
+
+    return run
+
+
+def json_row_spec(cfg, jd, name):
+    """(components, bindings, what, check kind, expected output lines, peers)."""
+    src = {"name": "src", "type": "Source", "config": {"source": "file", "path": jd.path}}
+    sink = {"name": "sink", "type": "Sink", "config": {"sink": "file", "path": "out.jsonl"}}
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    peers_py = os.path.join(HERE, "json_peers.py")
+    rel_in = os.path.relpath(jd.path, ROOT)
+    if name == "json_access_job":
+        mid = [{"name": "f", "type": "Filter", "config": {"where": ".status >= 500"}},
+               {"name": "xf", "type": "Transformer", "config": {
+                   "set": {"env": "prod"}, "rename": {"latency": "duration_ms"}, "drop": ["ua"]}}]
+        what = ("Source{file} -> Filter{where: .status >= 500} -> Transformer{set: {env: prod}, "
+                "rename: {latency: duration_ms}, drop: [ua]} -> Sink{file}")
+        kind, expect_lines = "job", len(jd.expected()["job"])
+        peers = [("jq", "jq -c '%s' IN" % JQ_JOB, ["jq", "-c", JQ_JOB, jd.path], "job"),
+                 ("python", "python3 json_peers.py job IN", [py, peers_py, "job", jd.path], "job"),
+                 ("syslog-ng", "syslog-ng -F (json-parser, filter >=, rewrite, format-json)",
+                  None, "job"),
+                 ("cat", "cat IN > OUT", ["cat", jd.path], "copy")]
+    elif name == "json_passthrough":
+        mid = []
+        what = "Source{file} -> Sink{file}"
+        kind, expect_lines = "passthrough", jd.n
+        peers = [("cat", "cat IN > OUT", ["cat", jd.path], "passthrough"),
+                 ("jq", "jq -c . IN", ["jq", "-c", ".", jd.path], "passthrough"),
+                 ("python", "python3 json_peers.py passthrough IN",
+                  [py, peers_py, "passthrough", jd.path], "passthrough")]
+    else:
+        mid = [{"name": "agg", "type": "Aggregator", "config": {
+            "key": "path", "ops": {"latency": ["count", "avg"]}}}]
+        what = "Source{file} -> Aggregator{key: path, ops: {latency: [count, avg]}} -> Sink{file}"
+        kind, expect_lines = "aggregate", len(jd.expected()["groups"])
+        peers = [("jq -s", "jq -s -c '%s' IN" % JQ_AGG, ["jq", "-s", "-c", JQ_AGG, jd.path],
+                  "aggregate"),
+                 ("python", "python3 json_peers.py aggregate IN",
+                  [py, peers_py, "aggregate", jd.path], "aggregate")]
+    comps = [src] + mid + [sink]
+    names = [c["name"] for c in comps]
+    bindings = [("%s.output" % a, "%s.input" % b) for a, b in zip(names, names[1:])]
+    what += ", %s access-log lines (%s)" % ("{:,}".format(jd.n), rel_in)
+    return comps, bindings, what, kind, expect_lines, peers
+
+
+def row_json(cfg, jd, name):
+    if not jd.ensure():
+        row = finish_row(new_row(name, jd.n, "-"))
+        row["error"] = jd.error
+        return row
+    comps, bindings, what, kind, expect_lines, peers = json_row_spec(cfg, jd, name)
+    bp = write_blueprint(cfg, name, comps, bindings)
+    out = os.path.join(os.path.dirname(bp), "out.jsonl")
+    row = new_row(name, jd.n, what)
+    row["input"] = jd.info()
+    row["expected_output_lines"] = expect_lines
+
+    def one(i):
+        if os.path.exists(out):
+            os.unlink(out)
+        p = Proc([cfg.acrt, "run", bp, "--quiet"], os.path.dirname(bp), "%s.%d" % (name, i),
+                 cfg.outdir).wait(RUN_TIMEOUT_S)
+        r = json_rec(p, jd)
+        if not r["ok"]:
+            return r
+        s = acrt_summary(p.err_path)
+        if s is not None:
+            r["runtime_summary"] = {k: s.get(k) for k in ("events_in", "events_out", "errors")}
+            if s.get("errors") != 0 or s.get("events_out") != jd.n or s.get("events_in") != expect_lines:
+                r["wrong"] = ("runtime summary %s; expected events_out (source) %d, events_in "
+                              "(sink) %d, errors 0" % (json.dumps(r["runtime_summary"]), jd.n,
+                                                       expect_lines))
+        r["check"] = jd.check(kind, out)
+        if not r["check"]["ok"] and "wrong" not in r:
+            r["wrong"] = "output: %s" % r["check"]["summary"]
+        return r
+
+    repeat(cfg, row, one)
+    row["output"] = os.path.relpath(out, ROOT)
+    wrong = [r["wrong"] for r in row["reps"] if r.get("wrong")]
+    checks = [r["check"] for r in row["reps"] if r.get("check")]
+    if checks:
+        row["check"] = next((c for c in checks if not c["ok"]), checks[-1])
+    if wrong and row["ok"]:
+        row["ok"] = False
+        row["error"] = "acrt's output is wrong: %s" % wrong[0]
+    row["peers"] = []
+    for peer, cmd, argv, pkind in peers:
+        runner = None
+        if peer == "syslog-ng":
+            exe = syslog_ng_exe()
+            version = syslog_ng_version(exe) if exe else None
+            if exe is None or version is None:
+                row["peers"].append({"name": peer, "cmd": cmd, "reps": [], "check": None,
+                                     "status": "skipped: %s" % (
+                                         "syslog-ng is not installed (syslog-ng-core)"
+                                         if exe is None else "no version from syslog-ng --version")})
+                continue
+            runner = syslog_ng_runner(cfg, jd, exe, version, expect_lines)
+            cmd = "%s %s (config: %s)" % (exe, version, os.path.relpath(
+                os.path.join(jd.dir, "syslog-ng", "syslog-ng.conf"), ROOT))
+        x = run_json_peer(cfg, jd, name, peer, cmd, argv, pkind, strings=peer == "syslog-ng",
+                          runner=runner)
+        if peer == "syslog-ng":
+            x["note"] = "; ".join(filter(None, [
+                x.get("note"), "every value comes out as a string (\"status\":\"503\"); "
+                "checked with strings compared as numbers; wall = start to the last output "
+                "line, then SIGTERM"]))
+        a, b = row.get("best_events_per_s"), x.get("best_events_per_s")
+        if a and b:
+            x["acrt_over_peer"] = round(a / b, 3)
+            x["median_acrt_over_peer"] = round(row["median_events_per_s"] /
+                                               x["median_events_per_s"], 3)
+        row["peers"].append(x)
+    good = [r for r in row["reps"] if r["ok"]]
+    if good:
+        best = max(good, key=lambda r: r["events_per_s"])
+        row["best_mib_per_s"] = best["mib_per_s"]
+        row["median_mib_per_s"] = statistics.median(r["mib_per_s"] for r in good)
+    # The passthrough outputs are as large as the input: do not keep them around.
+    for path in [out] + [os.path.join(ROOT, x["output"]) for x in row["peers"] if x.get("output")]:
+        try:
+            if os.path.getsize(path) > 64 << 20:
+                os.unlink(path)
+        except OSError:
+            pass
+    return row
+
+
+def json_targets(rows_by_name):
+    """[(row, target name, pass, detail)] for the json rows that ran."""
+    out = []
+    for name, peer, ratio in JSON_TARGETS:
+        row = rows_by_name.get(name)
+        if row is None:
+            continue
+        x = next((p for p in row.get("peers", []) if p["name"] == peer), None)
+        got = x.get("acrt_over_peer") if x else None
+        detail = ("%.2fx" % got) if got else "n/a: %s" % (
+            "acrt failed" if not row.get("best_events_per_s") else
+            x["status"] if x and x["status"] != "ok" else "no %s figure" % peer)
+        if got and not row["ok"]:
+            detail += ", but acrt's output is wrong"
+        out.append((name, "%s acrt >= %gx %s" % (name, ratio, peer),
+                    bool(got and row["ok"] and got >= ratio), detail))
+    return out
+
+
+def print_json(cfg, jd, rows, targets):
+    if not rows:
+        return
+    print("realistic JSON (issue 19): %s access-log lines, %.1f MiB (%s); acrt best of %d, "
+          "peers best of up to %d (a peer run over %g s is not repeated: runs column)" % (
+              "{:,}".format(jd.n), (jd.bytes or 0) / MIB, os.path.relpath(jd.path, ROOT),
+              cfg.reps, cfg.reps, JSON_PEER_SLOW_S))
+    hdr = ("row", "runner", "runs", "MiB/s", "events/s", "wall s", "RSS MiB", "acrt/peer",
+           "output (values)")
+    out = []
+    for r in rows:
+        t = next((x for x in targets if x[0] == r["name"]), None)
+        chk = r.get("check")
+        out.append((r["name"], "acrt", str(len(r["reps"])),
+                    "%.1f" % r["best_mib_per_s"] if r.get("best_mib_per_s") else "-",
+                    fmt_eps(r.get("best_events_per_s")),
+                    "%.2f" % r["best_wall_s"] if r.get("best_wall_s") else "-",
+                    "%.1f" % r["peak_rss_mib"] if r.get("peak_rss_mib") else "-", "-",
+                    ("ok: " if r["ok"] else "FAIL: ") + (
+                        chk["summary"] if chk else r.get("error") or "?")))
+        for x in r.get("peers", []):
+            c = x.get("check")
+            if x["status"] != "ok":
+                what = x["status"]
+            elif c is None:
+                what = "-"
+            else:
+                what = ("" if c["ok"] else "differs (info): ") + c["summary"]
+            out.append(("", x["name"], str(len(x["reps"])),
+                        "%.1f" % x["best_mib_per_s"] if x.get("best_mib_per_s") else "-",
+                        fmt_eps(x.get("best_events_per_s")),
+                        "%.2f" % x["best_wall_s"] if x.get("best_wall_s") else "-",
+                        "%.1f" % x["peak_rss_mib"] if x.get("peak_rss_mib") else "-",
+                        "%.2fx" % x["acrt_over_peer"] if x.get("acrt_over_peer") else "-", what))
+        if t:
+            out.append(("", "target", "", "", "", "", "", "",
+                        "%s: %s (%s)" % (t[1].split(" ", 1)[1], "met" if t[2] else "missed",
+                                         t[3])))
+    w = [max(len(str(x[i])) for x in out + [hdr]) for i in range(len(hdr) - 1)]
+    line = lambda cells: ("  ".join(str(c).rjust(w[i]) if 1 < i else str(c).ljust(w[i])
+                                    for i, c in enumerate(cells[:-1])) + "  " + cells[-1])
+    print(line(hdr))
+    print("  ".join("-" * x for x in w) + "  " + "-" * len(hdr[-1]))
+    for x in out:
+        print(line(x))
+    for r in rows:
+        for x in r.get("peers", []):
+            if x.get("note"):
+                print("  %s / %s: %s" % (r["name"], x["name"], x["note"]))
+    print("  events/s = input lines / wall s of the process (startup included); acrt/peer = "
+          "best vs best. Output: values compared exactly (Decimal) with the expectation "
+          "computed in Python (bench/json_check.py); only acrt's can fail the row. "
+          "json_aggregate: key, count exact, avg to 1e-9 relative")
+    print()
+
+
 # ---- report --------------------------------------------------------------------
 
 def machine_info(cfg):
@@ -1040,7 +1550,8 @@ def print_table(rows, zmq_eps):
     out = []
     for r in rows:
         eps = r.get("best_events_per_s")
-        ratio = ("%.2fx" % (eps / zmq_eps)) if eps and zmq_eps and r["name"] != "memory_flat" else "-"
+        ratio = ("%.2fx" % (eps / zmq_eps)) if eps and zmq_eps and r["name"] != "memory_flat" \
+            and r["name"] not in JSON_ROWS else "-"
         out.append((r["name"], "{:,}".format(r["events"]), fmt_eps(eps),
                     fmt_eps(r.get("median_events_per_s")) if r["name"] != "memory_flat" else "-",
                     "%.2f" % r["best_wall_s"] if r.get("best_wall_s") else "-", ratio,
@@ -1069,9 +1580,10 @@ def main():
                                    (cfg.bench_state, want_snapshot))
                if needed and not os.access(p, os.R_OK if p.endswith(".so") else os.X_OK)]
     mode = "quick" if cfg.quick else "normal"
-    print("acrt bench (%s): N=%s, python N=%s, %d reps, best shown; %d CPUs, load %.2f" % (
-        mode, "{:,}".format(cfg.n), "{:,}".format(cfg.py_n), cfg.reps, os.cpu_count(),
-        os.getloadavg()[0]), flush=True)
+    print("acrt bench (%s): N=%s, python N=%s, JSON N=%s, %d reps, best shown; %d CPUs, "
+          "load %.2f" % (mode, "{:,}".format(cfg.n), "{:,}".format(cfg.py_n),
+                         "{:,}".format(cfg.json_n), cfg.reps, os.cpu_count(),
+                         os.getloadavg()[0]), flush=True)
     for m in missing:
         print("bench: missing %s (run `make` first); dependent rows will FAIL" % m)
 
@@ -1094,7 +1606,11 @@ def main():
             ("state_off", lambda: state_row("state_off")),
             ("state_ckpt_sqlite", lambda: state_row("state_ckpt_sqlite")),
             ("state_ckpt_redis", lambda: state_row("state_ckpt_redis")),
-            ("state_ckpt_inmem", lambda: state_row("state_ckpt_inmem"))]
+            ("state_ckpt_inmem", lambda: state_row("state_ckpt_inmem")),
+            ("json_access_job", lambda: row_json(cfg, jd, "json_access_job")),
+            ("json_passthrough", lambda: row_json(cfg, jd, "json_passthrough")),
+            ("json_aggregate", lambda: row_json(cfg, jd, "json_aggregate"))]
+    jd = JsonData(cfg)
     by_name = {}
     state = {}
 
@@ -1136,19 +1652,23 @@ def main():
     order = ["native", "native_threads", "api_under_load", "native_batch", "builtin_json",
              "builtin_json_threads", "python_anyio",
              "zmq_inproc", "chain10", "chain10_threads", "memory_flat",
-             "state_off", "state_ckpt_sqlite", "state_ckpt_redis", "state_ckpt_inmem"]
+             "state_off", "state_ckpt_sqlite", "state_ckpt_redis", "state_ckpt_inmem"] + JSON_ROWS
     rows.sort(key=lambda r: order.index(r["name"]))
 
     zmq = by_name.get("zmq_inproc", {})
     zmq_eps = zmq.get("best_events_per_s") if zmq.get("ok") else None
     for r in rows:
-        if r.get("best_events_per_s") and zmq_eps and r["name"] != "memory_flat":
+        if r.get("best_events_per_s") and zmq_eps and r["name"] != "memory_flat" \
+                and r["name"] not in JSON_ROWS:
             r["ratio_vs_zmq"] = round(r["best_events_per_s"] / zmq_eps, 3)
             r["median_ratio_vs_zmq"] = round(r["median_events_per_s"] / zmq["median_events_per_s"], 3)
 
     print()
     print_table(rows, zmq_eps)
     print()
+    json_list = [by_name[x] for x in JSON_ROWS if x in by_name]
+    json_tgts = json_targets(by_name)
+    print_json(cfg, jd, json_list, json_tgts)
 
     nat = by_name.get("native", {})
     nat_eps = nat.get("best_events_per_s") if nat.get("ok") else None
@@ -1201,6 +1721,10 @@ def main():
         mdetail = mem.get("error") or "n/a"
     target("memory flat under a 100x slower sink", mem.get("ok") and mem.get("flat"), mdetail,
            ["memory_flat"])
+    n_before_json = len(targets)
+    for row_name, tname, ok, detail in json_tgts:
+        target(tname, ok, detail, [row_name])
+    json_target_list = targets[n_before_json:]
     chain = None
     if want("chain_overhead"):
         chain = chain_costs(cfg)
@@ -1249,7 +1773,8 @@ def main():
                           "buffer_size": BUFFER, "memory_sink_delay_ns": MEMORY_SINK_DELAY_NS,
                           "events_per_s_rule": "events / wall seconds of the child process",
                           "state_n": cfg.state_n, "state_keys": cfg.state_keys,
-                          "state_checkpoint_interval_s": cfg.state_interval_s},
+                          "state_checkpoint_interval_s": cfg.state_interval_s,
+                          "json_n": cfg.json_n, "json_peer_slow_s": JSON_PEER_SLOW_S},
                "rows": rows, "targets": targets, "capability_chain": chain,
                "state_snapshot": snap, "total_s": round(total, 1)}
     path = os.path.join(cfg.outdir, "results.json")
@@ -1264,6 +1789,17 @@ def main():
                        "config": {k: v for k, v in results["config"].items()
                                   if k.startswith("state_") or k in ("mode", "reps")},
                        "rows": state_list, "snapshot": snap, "targets": state_targets},
+                      f, indent=2)
+            f.write("\n")
+    if json_list:  # the realistic JSON rows alone, as well
+        written.append(os.path.join(cfg.outdir, "json.json"))
+        with open(written[-1], "w") as f:
+            json.dump({"machine": results["machine"],
+                       "config": {"mode": mode, "reps": cfg.reps, "json_n": cfg.json_n,
+                                  "json_peer_slow_s": JSON_PEER_SLOW_S,
+                                  "events_per_s_rule": "input lines / wall seconds of the "
+                                                       "child process"},
+                       "input": jd.info(), "rows": json_list, "targets": json_target_list},
                       f, indent=2)
             f.write("\n")
     print("\nJSON: %s  (total %.0f s)" % (", ".join(os.path.relpath(x, ROOT) for x in written),

@@ -3,15 +3,18 @@
 #
 #   bash bench/run.sh [BUILD_DIR]        default BUILD_DIR: build
 #
-# Prints a table on stdout and writes BUILD_DIR/bench/results.json.
+# Prints a table on stdout and writes BUILD_DIR/bench/results.json (and
+# state.json, json.json, endpoint.json for those rows alone).
 # Environment:
 #   BENCH_N=20000000   events for the native and zmq rows (builtin_json and
 #                      chain10 use N/4)
 #   BENCH_QUICK=1      N=2,000,000 and a shorter Python row / memory probe
 #   BENCH_REPS=3       repetitions of each throughput row (best and median kept)
 #   BENCH_PY_N=500000  events for the Python anyio row
+#   BENCH_JSON_N=1000000  access-log lines for the json_* rows (BENCH_QUICK: 200000)
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
-#                      zmq_inproc, chain10, memory_flat, state_*, endpoint, ...)
+#                      zmq_inproc, chain10, memory_flat, state_*, json_access_job,
+#                      json_passthrough, json_aggregate, endpoint, ...)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)
 #
