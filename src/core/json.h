@@ -107,7 +107,9 @@ typedef struct acrt__jbuf {
 
 void acrt__jbuf_init(acrt__jbuf *b);
 void acrt__jbuf_free(acrt__jbuf *b);
-/* Hands the bytes over (the caller frees them with acrt__free); b is reset. */
+/* Hands the bytes over (the caller frees them with acrt__free), followed by a
+ * NUL byte and ACRT__JSON_PADDING readable bytes; b is reset. NULL when an
+ * append ran out of memory. */
 char *acrt__jbuf_take(acrt__jbuf *b, size_t *len);
 void acrt__jbuf_put(acrt__jbuf *b, const void *s, size_t n);
 void acrt__jbuf_putc(acrt__jbuf *b, char c);

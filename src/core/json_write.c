@@ -34,17 +34,6 @@ acrt__jbuf_free(acrt__jbuf *b)
 	acrt__jbuf_init(b);
 }
 
-char *
-acrt__jbuf_take(acrt__jbuf *b, size_t *len)
-{
-	char *p = b->ok ? b->p : NULL;
-	if (p == NULL)
-		acrt__free(b->p);
-	*len = b->ok ? b->len : 0;
-	acrt__jbuf_init(b);
-	return p;
-}
-
 static int
 grow(acrt__jbuf *b, size_t n)
 {
@@ -64,6 +53,21 @@ grow(acrt__jbuf *b, size_t n)
 	b->p = p;
 	b->cap = cap;
 	return 1;
+}
+
+char *
+acrt__jbuf_take(acrt__jbuf *b, size_t *len)
+{
+	if (b->p == NULL)
+		grow(b, 1); /* an empty text still gets a buffer */
+	char *p = b->ok ? b->p : NULL;
+	if (p == NULL)
+		acrt__free(b->p);
+	else
+		p[b->len] = '\0'; /* in the padding: the text is also a C string */
+	*len = b->ok ? b->len : 0;
+	acrt__jbuf_init(b);
+	return p;
 }
 
 void
