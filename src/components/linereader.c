@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LR_INITIAL (256 * 1024)
+#define LR_INITIAL (64 * 1024)
 #define LR_MAX_LINE (64 * 1024 * 1024)
 #define POLL_SLICE_MS 100
 
@@ -118,17 +118,4 @@ acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **lin
 		if (rc == 0)
 			lr->eof = true;
 	}
-}
-
-int
-acrt__lr_buffered(acrt__linereader *lr, const char **line, size_t *len)
-{
-	char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
-	if (nl == NULL)
-		return 0;
-	*line = lr->buf + lr->start;
-	*len = (size_t)(nl - (lr->buf + lr->start));
-	lr->start = (size_t)(nl - lr->buf) + 1;
-	lr->consumed += *len + 1;
-	return 1;
 }

@@ -27,16 +27,11 @@ int acrt__lr_init(acrt__linereader *lr, int fd);
 void acrt__lr_free(acrt__linereader *lr);
 /*
  * Returns the next line (without its newline; a final line without one is
- * returned too) in *line and *len, valid until the next call of acrt__lr_next. Returns 1 for a
- * line, 0 at end of input (with follow: after waiting, only when stopping), or a negative acrt_err.
- * Waits in slices so that acrt_stopping() is honoured.
+ * returned too) in *line and *len, valid until the next call. Returns 1 for a line,
+ * 0 at end of input (with follow: after waiting, only when stopping),
+ * or a negative acrt_err. Waits in slices so that acrt_stopping() is honoured.
  */
 int acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **line, size_t *len);
-/* The next complete line (with its newline) already in the buffer, without
- * reading: 1 with *line and *len set, else 0. Lines returned by
- * acrt__lr_next and acrt__lr_buffered stay valid until the next call of
- * acrt__lr_next (the only one that moves the buffer). */
-int acrt__lr_buffered(acrt__linereader *lr, const char **line, size_t *len);
 /* Bytes readable from `line` (a line just returned): the buffer keeps
  * ACRT__LR_SLACK spare bytes past its end, so a JSON reader that reads a
  * little past a line (core/json.h) can read it in place. */

@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "components/builtins.h"
-#include "components/linecheck.h"
 #include "components/linereader.h"
 #include "core/common.h"
 #include "core/json.h"
@@ -184,79 +183,43 @@ run_sequence(acrt_ctx *ctx, source *s)
 	return ACRT_OK;
 }
 
-/* Lines are read in batches of what the buffer holds (up to LINES_BATCH),
- * checked on two threads (linecheck.h), then emitted in order. */
-#define LINES_BATCH 1024
-
-/* Emits (or refuses) the checked lines of a batch, in order. The position
- * moves past each line only once it is emitted or refused, so a barrier
- * taken inside acrt_emit snapshots that line as not sent. */
-static int
-emit_lines(acrt_ctx *ctx, source *s, const acrt__lc_line *l, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (l[i].len > 0 && !l[i].ok) {
-			acrt_log(ctx, ACRT_LOG_WARN, "line %llu is not valid JSON (%s); skipped",
-			         (unsigned long long)l[i].lineno, l[i].why);
-			acrt_count(ctx, "invalid_lines", 1);
-		} else if (l[i].len > 0) {
-			acrt_event *ev = acrt_event_new(ctx, l[i].p, l[i].len, "application/json");
-			if (ev == NULL)
-				return acrt_fail(ctx, "out of memory");
-			int rc = acrt_emit(ctx, "output", ev);
-			if (rc != ACRT_OK)
-				return rc;
-		}
-		s->offset = l[i].end_offset;
-	}
-	return ACRT_OK;
-}
-
-/* Adds a line to the batch: a CR before the newline is not part of it (CRLF);
- * a blank line stays in the batch, empty, to move the position past it. */
-static void
-add_line(acrt__lc_line *b, const acrt__linereader *lr, const char *line, size_t len,
-         uint64_t lineno)
-{
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	b->p = line;
-	b->len = len;
-	b->cap = acrt__lr_room(lr, line);
-	b->lineno = lineno;
-	b->end_offset = lr->consumed;
-	b->ok = len > 0;
-	b->why[0] = '\0';
-}
-
 static int
 run_lines(acrt_ctx *ctx, source *s)
 {
 	acrt__linereader lr;
-	acrt__lc_line *batch = malloc(LINES_BATCH * sizeof *batch);
-	acrt__linecheck *lc = acrt__lc_new(acrt_name(ctx));
-	if (batch == NULL || lc == NULL || acrt__lr_init(&lr, s->fd) != 0) {
-		free(batch);
-		acrt__lc_free(lc);
+	if (acrt__lr_init(&lr, s->fd) != 0)
 		return acrt_fail(ctx, "out of memory");
-	}
 	lr.consumed = s->offset; /* restored: the file was positioned there */
 	int rc;
 	const char *line;
 	size_t len;
 	uint64_t lineno = 0;
 	while ((rc = acrt__lr_next(&lr, ctx, s->follow, &line, &len)) == 1) {
-		size_t n = 0;
-		add_line(&batch[n++], &lr, line, len, ++lineno);
-		while (n < LINES_BATCH && acrt__lr_buffered(&lr, &line, &len))
-			add_line(&batch[n++], &lr, line, len, ++lineno);
-		acrt__lc_check(lc, batch, n);
-		if ((rc = emit_lines(ctx, s, batch, n)) != ACRT_OK)
+		lineno++;
+		if (len > 0 && line[len - 1] == '\r')
+			len--; /* CRLF */
+		if (len == 0) {
+			s->offset = lr.consumed;
+			continue;
+		}
+		char why[128];
+		if (acrt__json_check(line, len, acrt__lr_room(&lr, line), why, sizeof why) != 0) {
+			acrt_log(ctx, ACRT_LOG_WARN, "line %llu is not valid JSON (%s); skipped",
+			         (unsigned long long)lineno, why);
+			acrt_count(ctx, "invalid_lines", 1);
+			s->offset = lr.consumed;
+			continue;
+		}
+		acrt_event *ev = acrt_event_new(ctx, line, len, "application/json");
+		if (ev == NULL) {
+			rc = acrt_fail(ctx, "out of memory");
 			break;
+		}
+		if ((rc = acrt_emit(ctx, "output", ev)) != ACRT_OK)
+			break;
+		s->offset = lr.consumed;
 	}
 	acrt__lr_free(&lr);
-	acrt__lc_free(lc);
-	free(batch);
 	return rc < 0 ? rc : ACRT_OK;
 }
 
