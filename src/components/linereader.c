@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LR_INITIAL (64 * 1024)
+#define LR_INITIAL (256 * 1024)
 #define LR_MAX_LINE (64 * 1024 * 1024)
 #define POLL_SLICE_MS 100
 

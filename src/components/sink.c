@@ -4,7 +4,7 @@
  * `sink: stdout` (JSON lines), `sink: "null"` (counts only; a bare YAML null
  * means the same).
  *
- * Output is buffered and written with write(2) when the buffer passes 32 KiB,
+ * Output is buffered and written with write(2) when the buffer passes 128 KiB,
  * whenever the sink goes idle (no input waiting: the runtime's idle hook), and
  * at cleanup. So a reader of the file sees every event that reached the sink
  * as soon as the flow pauses, and a busy sink writes in large blocks.
@@ -21,7 +21,7 @@
 #include "components/builtins.h"
 #include "core/common.h"
 
-#define SINK_BUF (64 * 1024)
+#define SINK_BUF (256 * 1024)
 
 static const char *const sink_kinds[] = {"file", "stdout", "null", NULL};
 
