@@ -11,8 +11,9 @@
  * strings with their escapes). Fields keep their order: a set field replaces
  * the old value in place or is appended (in config order), a renamed field
  * keeps its place under its new name (replacing a field that had that name),
- * a dropped field goes. A key repeated in the input counts once, with its
- * last value, in its first place (as jansson and jq read it).
+ * a dropped field goes. A key repeated in the input stays repeated: each edit applies to every
+ * field of that name. An edit is one pass over the fields (no index), so an
+ * event costs its fields times the edits.
  *
  * A payload that is not a JSON object (a JSON value, with `jq` alone) fails
  * that event only. An event on which the jq program fails goes, unchanged, to
@@ -157,16 +158,6 @@ name_is(const field *f, const char *k, size_t kl)
 	return f->kl == kl && memcmp(f->k, k, kl) == 0;
 }
 
-/* Index of the field named k, or -1. */
-static long
-find(const xf *x, const char *k, size_t kl)
-{
-	for (size_t i = 0; i < x->nf; i++)
-		if (x->f[i].k != NULL && name_is(&x->f[i], k, kl))
-			return (long)i;
-	return -1;
-}
-
 static int
 push(xf *x, const char *k, size_t kl, const char *v, size_t vl)
 {
@@ -185,14 +176,33 @@ push(xf *x, const char *k, size_t kl, const char *v, size_t vl)
 static int
 collect(void *arg, const char *k, size_t kl, const acrt__jval *v)
 {
-	xf *x = arg;
-	long i = find(x, k, kl);
-	if (i >= 0) { /* a repeated key: its last value, in its first place */
-		x->f[i].v = v->raw;
-		x->f[i].vl = v->raw_len;
-		return 0;
-	}
-	return push(x, k, kl, v->raw, v->raw_len) == 0 ? 0 : 2;
+	return push(arg, k, kl, v->raw, v->raw_len) == 0 ? 0 : 2;
+}
+
+/* Gives every field named k the value v; 0 when there was none. Each edit
+ * is one pass over the fields, so an event costs fields x edits. */
+static int
+set_all(xf *x, const char *k, size_t kl, const char *v, size_t vl)
+{
+	int hit = 0;
+	for (size_t i = 0; i < x->nf; i++)
+		if (x->f[i].k != NULL && name_is(&x->f[i], k, kl)) {
+			x->f[i].v = v;
+			x->f[i].vl = vl;
+			hit = 1;
+		}
+	return hit;
+}
+
+/* Renames (nk != NULL) or drops (nk == NULL) every field named k. */
+static void
+rename_all(xf *x, const char *k, size_t kl, const char *nk, size_t nkl)
+{
+	for (size_t i = 0; i < x->nf; i++)
+		if (x->f[i].k != NULL && name_is(&x->f[i], k, kl)) {
+			x->f[i].k = nk;
+			x->f[i].kl = nkl;
+		}
 }
 
 /* The edited text of the event's object (acrt__malloc'd, padded), NULL with
@@ -210,36 +220,29 @@ xf_edit(xf *x, const char *p, size_t len, size_t cap, size_t *olen, const char *
 	}
 	for (size_t i = 0; i < x->nset; i++) {
 		const setval *sv = &x->set[i];
-		long at = find(x, sv->k, sv->kl);
-		if (at >= 0) {
-			x->f[at].v = sv->v;
-			x->f[at].vl = sv->vl;
-		} else if (push(x, sv->k, sv->kl, sv->v, sv->vl) != 0) {
+		if (!set_all(x, sv->k, sv->kl, sv->v, sv->vl) &&
+		    push(x, sv->k, sv->kl, sv->v, sv->vl) != 0)
 			goto nomem;
-		}
 	}
 	const char *k;
 	json_t *v;
 	json_object_foreach(x->rename, k, v)
 	{
-		long at = find(x, k, strlen(k));
-		if (at < 0)
-			continue;
 		const char *nk = json_string_value(v);
-		size_t nkl = json_string_length(v);
-		long old = find(x, nk, nkl);
-		if (old >= 0 && old != at)
-			x->f[old].k = NULL; /* replaced by the renamed field */
-		x->f[at].k = nk;
-		x->f[at].kl = nkl;
+		size_t kl = strlen(k), nkl = json_string_length(v);
+		if (kl == nkl && memcmp(k, nk, kl) == 0)
+			continue;
+		int present = 0;
+		for (size_t i = 0; i < x->nf && !present; i++)
+			present = x->f[i].k != NULL && name_is(&x->f[i], k, kl);
+		if (!present)
+			continue;
+		rename_all(x, nk, nkl, NULL, 0); /* replaced by the renamed field */
+		rename_all(x, k, kl, nk, nkl);
 	}
 	size_t i;
 	json_array_foreach(x->drop, i, v)
-	{
-		long at = find(x, json_string_value(v), json_string_length(v));
-		if (at >= 0)
-			x->f[at].k = NULL;
-	}
+	    rename_all(x, json_string_value(v), json_string_length(v), NULL, 0);
 	acrt__jbuf b;
 	acrt__jbuf_init(&b);
 	acrt__jbuf_putc(&b, '{');
