@@ -25,7 +25,8 @@ code() {
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X "$m" "$@" "$u"
 }
 
-listening() { grep -qs 'listening on http://' "$1"; }
+# The APIEndpoint's own line (the API's says "api listening on"): its port is known then.
+listening() { grep -qs '"msg":"listening on http://' "$1"; }
 
 deployment() { # DIR SHUTDOWN_MS CHAINING
 	cat >"$1/deployment.yaml" <<YAML
