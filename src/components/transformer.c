@@ -20,6 +20,7 @@
  * port `error` (dropped there when unbound), and is reported as failed (logged
  * and counted by the runtime, and in the counter `jq_errors`).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,7 @@ typedef struct setval {
 typedef struct xf {
 	setval *set;
 	size_t nset;
+	json_t *setj;           /* `set` as configured (borrowed), for trees */
 	json_t *rename, *drop;  /* borrowed from config */
 	acrt__jq *jq;           /* the compiled `jq` program, or NULL */
 	int passthrough, edits; /* edits: set, rename or drop present */
@@ -116,6 +118,7 @@ xf_setup(acrt_ctx *ctx, void **self)
 		return acrt_fail(ctx, "out of memory");
 	const json_t *cfg = acrt_config(ctx);
 	const json_t *set = json_object_get(cfg, "set");
+	x->setj = (json_t *)set;
 	x->rename = json_object_get(cfg, "rename");
 	x->drop = json_object_get(cfg, "drop");
 	if (json_object_size(set) > 0 &&
@@ -266,12 +269,97 @@ nomem:
 	return NULL;
 }
 
+static bool
+dropped(const xf *x, const char *name)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(x->drop, i, d) if (strcmp(json_string_value(d), name) == 0) return true;
+	return false;
+}
+
+/* True when a field named `name` is replaced by another one renamed to it
+ * (a field `in` or `set` has). */
+static bool
+renamed_over(const xf *x, const json_t *in, const char *name)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(x->rename, k, v)
+	{
+		if (strcmp(json_string_value(v), name) == 0 && strcmp(k, name) != 0 &&
+		    (json_object_get(in, k) != NULL || json_object_get(x->setj, k) != NULL))
+			return true;
+	}
+	return false;
+}
+
+/* The edits on an event that is a jansson tree and no text yet (a generator's,
+ * a plugin's): the same edits as xf_edit, into a shallow copy of the object
+ * (values shared), so that no text is printed and read again. NULL on out of
+ * memory. */
+static json_t *
+xf_edit_tree(xf *x, const json_t *in)
+{
+	json_t *out = json_object();
+	if (out == NULL)
+		return NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: the fields of `in`, in order; pass 1: the `set` fields it lacks */
+		const char *k;
+		json_t *v;
+		json_object_foreach(pass == 0 ? (json_t *)in : x->setj, k, v)
+		{
+			if (pass == 1 && json_object_get(in, k) != NULL)
+				continue;
+			json_t *val =
+			    json_object_get(x->setj, k) != NULL ? json_object_get(x->setj, k) : v;
+			const char *name = json_string_value(json_object_get(x->rename, k));
+			if (name == NULL)
+				name = k;
+			if (dropped(x, name) || (strcmp(name, k) == 0 && renamed_over(x, in, k)))
+				continue;
+			if (json_object_set(out, name, val) != 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+	}
+	return out;
+}
+
 static int
 xf_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	xf *x = self;
 	if (x->passthrough)
 		return acrt_emit(ctx, "output", acrt_event_ref(ev));
+	const json_t *tree = x->jq == NULL ? acrt__event_tree(ev) : NULL;
+	if (tree != NULL && x->edits) {
+		if (!json_is_object(tree))
+			return acrt_fail(ctx, "payload is not a JSON object");
+		/* Copy-on-write: when nobody else holds the event and its tree, edit
+		 * the tree itself (set and drop keep the order in place; a rename
+		 * needs the copy). */
+		json_t *out = json_object_size(x->rename) == 0 ? acrt__event_steal_json(ev) : NULL;
+		if (out != NULL) {
+			size_t i;
+			json_t *d;
+			if (x->setj != NULL && json_object_update(out, x->setj) != 0) {
+				json_decref(out);
+				out = NULL;
+			} else {
+				json_array_foreach(x->drop, i, d)
+				    json_object_del(out, json_string_value(d));
+			}
+		} else {
+			out = xf_edit_tree(x, tree);
+		}
+		acrt_event *o = out != NULL ? acrt_event_new_json(ctx, out) : NULL;
+		if (o == NULL)
+			return acrt_fail(ctx, "out of memory");
+		return acrt_emit(ctx, "output", o);
+	}
 	size_t len, cap;
 	const char *text = acrt__event_text(ev, &len, &cap);
 	if (text == NULL)

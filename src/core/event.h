@@ -82,6 +82,17 @@ int64_t acrt__event_live(void);
  * a successful steal; its bytes, if any, stay. */
 json_t *acrt__event_steal_json(acrt_event *ev);
 
+/* The event's jansson value when it has one and no bytes yet (a tree made by
+ * a generator or a plugin), else NULL: a built-in may then work on the tree
+ * instead of printing it and reading the text back. */
+static inline const json_t *
+acrt__event_tree(acrt_event *ev)
+{
+	if (atomic_load_explicit(&ev->data, memory_order_acquire) != NULL)
+		return NULL;
+	return atomic_load_explicit(&ev->json, memory_order_acquire);
+}
+
 /* Constructors behind acrt_event_new / acrt_event_new_json; parent may be NULL. */
 acrt_event *acrt__event_new_bytes(const acrt_event *parent, const void *data, size_t len,
                                   const char *content_type);
