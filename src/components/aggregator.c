@@ -568,7 +568,7 @@ agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	if (acrt_state_put(ctx, k, klen, a->val, a->vlen) != ACRT_OK)
 		rc = acrt_fail(ctx, "out of memory (state)");
 out:
-	free(kheap);
+	acrt__free(kheap);
 	return rc;
 }
 
@@ -595,18 +595,18 @@ collect(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 	entries *l = arg;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
-		entry *e = realloc(l->e, cap * sizeof *e);
+		entry *e = acrt__realloc(l->e, cap * sizeof *e);
 		if (e == NULL)
 			return ACRT_ENOMEM;
 		l->e = e;
 		l->cap = cap;
 	}
 	entry *e = &l->e[l->n];
-	e->key = malloc(klen + 1);
-	e->val = malloc(vlen + 1);
+	e->key = acrt__malloc(klen + 1);
+	e->val = acrt__malloc(vlen + 1);
 	if (e->key == NULL || e->val == NULL) {
-		free(e->key);
-		free(e->val);
+		acrt__free(e->key);
+		acrt__free(e->val);
 		return ACRT_ENOMEM;
 	}
 	memcpy(e->key, key, klen);
@@ -625,10 +625,10 @@ static void
 entries_free(entries *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		free(l->e[i].key);
-		free(l->e[i].val);
+		acrt__free(l->e[i].key);
+		acrt__free(l->e[i].val);
 	}
-	free(l->e);
+	acrt__free(l->e);
 }
 
 static int
@@ -693,12 +693,12 @@ agg_free(agg *a)
 		return;
 	for (size_t f = 0; a->fields != NULL && f < a->n_fields; f++)
 		for (unsigned i = 0; i < N_OPS; i++)
-			free(a->fields[f].out[i]);
-	free(a->fields);
-	free(a->val);
-	free(a->accs);
+			acrt__free(a->fields[f].out[i]);
+	acrt__free(a->fields);
+	acrt__free(a->val);
+	acrt__free(a->accs);
 	json_decref(a->picked);
-	free(a);
+	acrt__free(a);
 }
 
 static int
@@ -709,8 +709,8 @@ agg_fields(agg *a, const json_t *ops, char *err, size_t errlen)
 		snprintf(err, errlen, "'ops' needs 1 to %d fields", AGG_MAX_FIELDS);
 		return ACRT_EINVAL;
 	}
-	a->fields = calloc(a->n_fields, sizeof *a->fields);
-	a->accs = calloc(a->n_fields, sizeof *a->accs);
+	a->fields = acrt__calloc(a->n_fields, sizeof *a->fields);
+	a->accs = acrt__calloc(a->n_fields, sizeof *a->accs);
 	if (a->fields == NULL || a->accs == NULL)
 		goto nomem;
 	size_t f = 0;
@@ -735,13 +735,13 @@ agg_fields(agg *a, const json_t *ops, char *err, size_t errlen)
 			if (!(fl->ops & (1u << i)))
 				continue;
 			size_t n = strlen(fl->name) + strlen(op_names[i]) + 2;
-			if ((fl->out[i] = malloc(n)) == NULL)
+			if ((fl->out[i] = acrt__malloc(n)) == NULL)
 				goto nomem;
 			snprintf(fl->out[i], n, "%s_%s", fl->name, op_names[i]);
 		}
 	}
 	a->vlen = AGG_HEAD + a->n_fields * AGG_REC;
-	if ((a->val = malloc(a->vlen)) == NULL)
+	if ((a->val = acrt__malloc(a->vlen)) == NULL)
 		goto nomem;
 	return ACRT_OK;
 nomem:
@@ -777,9 +777,9 @@ check_restored(acrt_ctx *ctx, agg *a)
 static int
 agg_setup(acrt_ctx *ctx, void **self)
 {
-	agg *a = calloc(1, sizeof *a);
+	agg *a = acrt__calloc(1, sizeof *a);
 	if (a == NULL || (a->picked = json_object()) == NULL) {
-		free(a);
+		acrt__free(a);
 		return acrt_fail(ctx, "out of memory");
 	}
 	a->key = acrt_config_string(ctx, "key", NULL);
@@ -840,9 +840,9 @@ acrt__key_encode(const json_t *v, char *buf, size_t cap, char **heap, size_t *le
 		*len = n;
 		return buf;
 	}
-	char *h = malloc(n);
+	char *h = acrt__malloc(n);
 	if (h == NULL || json_dumpb(v, h, n, flags) != n) {
-		free(h);
+		acrt__free(h);
 		return NULL;
 	}
 	*heap = h;

@@ -27,7 +27,8 @@ extern const acrt_component_desc acrt__store_desc;
 extern const acrt_component_desc acrt__endpoint_desc;
 
 /* The config value `key` as a path: absolute as is, else relative to the
- * blueprint's directory. malloc'd (caller frees); NULL on out of memory. */
+ * blueprint's directory. From acrt__malloc (acrt__free it); NULL on out of
+ * memory. */
 char *acrt__config_path(acrt_ctx *ctx, const char *key);
 /* True during setup when `acrt run --resume` found state for this instance
  * (restore will be called next): a file sink then keeps its file. */
@@ -44,8 +45,8 @@ int acrt__endpoint_check(const json_t *config, const char **key, char *msg, size
 /* Aggregator and Store: the group key of a JSON value (NULL: absent) as the
  * compact JSON text with sorted object keys ("null" when absent), so distinct
  * values give distinct keys. Written into buf when it fits in cap bytes, else
- * into a malloc'd *heap (the caller frees it). Returns the bytes (not
- * NUL-terminated) with their length in *len, or NULL on out of memory. */
+ * into *heap from acrt__malloc (the caller acrt__frees it). Returns the bytes
+ * (not NUL-terminated) with their length in *len, or NULL on out of memory. */
 #define ACRT__KEY_INLINE 256
 const char *acrt__key_encode(const json_t *v, char *buf, size_t cap, char **heap, size_t *len);
 /* The same for a value read from an event's text (core/json.h): the value's

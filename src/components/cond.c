@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "components/jq.h"
+#include "core/common.h"
 #include "core/json.h"
 
 #define MAX_NODES 64
@@ -228,9 +229,9 @@ expr(reader *r)
 acrt__cond *
 acrt__cond_compile(const char *prog, char *err, size_t errlen)
 {
-	acrt__cond *c = calloc(1, sizeof *c);
-	if (c == NULL || (c->src = strdup(prog)) == NULL) {
-		free(c);
+	acrt__cond *c = acrt__calloc(1, sizeof *c);
+	if (c == NULL || (c->src = acrt__strdup(prog)) == NULL) {
+		acrt__free(c);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -252,8 +253,8 @@ acrt__cond_free(acrt__cond *c)
 	if (c == NULL)
 		return;
 	acrt__jq_free(c->jq);
-	free(c->src);
-	free(c);
+	acrt__free(c->src);
+	acrt__free(c);
 }
 
 int

@@ -5,6 +5,7 @@
  */
 #include "components/jq.h"
 
+#include "core/common.h"
 #include "core/json.h"
 #include <float.h>
 #include <jq.h>
@@ -73,9 +74,9 @@ on_error(void *data, jv msg)
 acrt__jq *
 acrt__jq_compile(const char *prog, char *err, size_t errlen)
 {
-	acrt__jq *q = calloc(1, sizeof *q);
+	acrt__jq *q = acrt__calloc(1, sizeof *q);
 	if (q == NULL || (q->jq = jq_init()) == NULL) {
-		free(q);
+		acrt__free(q);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -113,11 +114,11 @@ acrt__jq_free(acrt__jq *q)
 	if (q == NULL)
 		return;
 	drop_outs(q);
-	free(q->outs);
-	free(q->nums);
+	acrt__free(q->outs);
+	acrt__free(q->nums);
 	if (q->jq != NULL)
 		jq_teardown(&q->jq);
-	free(q);
+	acrt__free(q);
 }
 
 /* ---- Text -> jv, by one walk ---------------------------------------------------- */
@@ -155,7 +156,7 @@ num_add(acrt__jq *q, uint64_t bits, const char *raw, size_t len)
 		size_t cap = q->ncap ? q->ncap * 2 : 16;
 		num_ent *old = q->nums;
 		size_t oldcap = q->ncap;
-		if ((q->nums = calloc(cap, sizeof *q->nums)) == NULL) {
+		if ((q->nums = acrt__calloc(cap, sizeof *q->nums)) == NULL) {
 			q->nums = old;
 			return -1;
 		}
@@ -163,7 +164,7 @@ num_add(acrt__jq *q, uint64_t bits, const char *raw, size_t len)
 		for (size_t i = 0; i < oldcap; i++)
 			if (old[i].raw != NULL)
 				q->nums[num_slot(q, old[i].bits)] = old[i];
-		free(old);
+		acrt__free(old);
 	}
 	size_t i = num_slot(q, bits);
 	if (q->nums[i].raw == NULL) { /* the first text of a value wins */
@@ -275,7 +276,7 @@ text_to_jv(acrt__jq *q, const char *p, size_t len, size_t cap)
 {
 	static const acrt__jvisit vis = {v_begin_object, v_key,    v_end,    v_begin_array,
 	                                 v_end,          v_string, v_number, v_literal};
-	jvb *b = malloc(sizeof *b);
+	jvb *b = acrt__malloc(sizeof *b);
 	if (b == NULL)
 		return jv_invalid();
 	b->q = q;
@@ -288,7 +289,7 @@ text_to_jv(acrt__jq *q, const char *p, size_t len, size_t cap)
 		jv_free(b->keys[b->depth]);
 	}
 	jv root = b->root;
-	free(b);
+	acrt__free(b);
 	if (rc != 0) {
 		jv_free(root);
 		return jv_invalid();
@@ -421,7 +422,7 @@ acrt__jq_run_text(acrt__jq *q, const char *p, size_t len, size_t cap, char *err,
 		}
 		if (q->n == q->cap) {
 			size_t ncap = q->cap ? q->cap * 2 : 4;
-			jv *outs = realloc(q->outs, ncap * sizeof *outs);
+			jv *outs = acrt__realloc(q->outs, ncap * sizeof *outs);
 			if (outs == NULL) {
 				jv_free(r);
 				drop_outs(q);

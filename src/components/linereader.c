@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/common.h"
+
 #define LR_INITIAL (256 * 1024)
 #define LR_MAX_LINE (64 * 1024 * 1024)
 #define POLL_SLICE_MS 100
@@ -21,14 +23,14 @@ acrt__lr_init(acrt__linereader *lr, int fd)
 	lr->cap = LR_INITIAL;
 	lr->start = lr->end = 0;
 	lr->eof = false;
-	lr->buf = malloc(lr->cap + ACRT__LR_SLACK);
+	lr->buf = acrt__malloc(lr->cap + ACRT__LR_SLACK);
 	return lr->buf != NULL ? 0 : ACRT_ENOMEM;
 }
 
 void
 acrt__lr_free(acrt__linereader *lr)
 {
-	free(lr->buf);
+	acrt__free(lr->buf);
 	lr->buf = NULL;
 }
 
@@ -45,7 +47,7 @@ make_room(acrt__linereader *lr)
 		return 0;
 	if (lr->cap >= LR_MAX_LINE)
 		return -1;
-	char *nb = realloc(lr->buf, lr->cap * 2 + ACRT__LR_SLACK);
+	char *nb = acrt__realloc(lr->buf, lr->cap * 2 + ACRT__LR_SLACK);
 	if (nb == NULL)
 		return -1;
 	lr->buf = nb;

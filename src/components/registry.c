@@ -1,7 +1,7 @@
 /*
  * registry.c - the table of built-in component types (see registry.h). Types
- * of SPEC section 4 that this release does not implement yet are listed with a
- * NULL descriptor, so that the validator can say so instead of "unknown type".
+ * listed with a NULL descriptor (none is, at present) make the validator say
+ * "not available in this release" instead of "unknown type".
  */
 #include "components/registry.h"
 #include "core/common.h"
@@ -34,7 +34,16 @@ static const acrt__builtin builtins[] = {
 char *
 acrt__config_path(acrt_ctx *ctx, const char *key)
 {
-	return acrt__path_join(acrt_base_dir(ctx), acrt_config_string(ctx, key, ""));
+	/* Joined here rather than with acrt__path_join (plain malloc), so that the
+	 * result comes from acrt__malloc like everything else the built-ins own. */
+	const char *dir = acrt_base_dir(ctx), *path = acrt_config_string(ctx, key, "");
+	if (path[0] == '/' || dir == NULL)
+		return acrt__strdup(path);
+	size_t n = strlen(dir) + strlen(path) + 2;
+	char *p = acrt__malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", dir, path);
+	return p;
 }
 
 const acrt__builtin *

@@ -18,7 +18,7 @@
 
 typedef struct acrt__builtin {
 	const char *type;                /* "Source", "Transformer", "Sink", ... */
-	const acrt_component_desc *desc; /* NULL for types of a later release */
+	const acrt_component_desc *desc; /* NULL: listed, not available (none is) */
 	const char *const *in_ports;     /* default input ports, NULL-terminated */
 	const char *const *out_ports;    /* default output ports, NULL-terminated */
 	/* Optional cross-field check of a config already checked against desc->props.

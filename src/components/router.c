@@ -19,6 +19,7 @@
 #include "components/builtins.h"
 #include "components/cond.h"
 #include "components/jq.h"
+#include "core/common.h"
 #include "core/event.h"
 
 static const acrt_prop router_props[] = {
@@ -136,7 +137,7 @@ router_cleanup(acrt_ctx *ctx, void *self)
 	router *R = self;
 	for (size_t i = 0; i < R->n; i++)
 		acrt__cond_free(R->r[i].when);
-	free(R);
+	acrt__free(R);
 }
 
 static int
@@ -144,7 +145,7 @@ router_setup(acrt_ctx *ctx, void **self)
 {
 	const json_t *routes = json_object_get(acrt_config(ctx), "routes");
 	size_t n = json_array_size(routes);
-	router *R = calloc(1, sizeof *R + n * sizeof R->r[0]);
+	router *R = acrt__calloc(1, sizeof *R + n * sizeof R->r[0]);
 	if (R == NULL)
 		return acrt_fail(ctx, "out of memory");
 	for (size_t i = 0; i < n; i++) {

@@ -71,7 +71,7 @@ sink_write_out(sink *s)
 static int
 sink_setup(acrt_ctx *ctx, void **self)
 {
-	sink *s = calloc(1, sizeof *s);
+	sink *s = acrt__calloc(1, sizeof *s);
 	if (s == NULL)
 		return acrt_fail(ctx, "out of memory");
 	s->fd = -1;
@@ -80,7 +80,7 @@ sink_setup(acrt_ctx *ctx, void **self)
 		*self = s;
 		return ACRT_OK;
 	}
-	s->buf = malloc(SINK_BUF);
+	s->buf = acrt__malloc(SINK_BUF);
 	if (s->buf == NULL)
 		goto nomem;
 	if (strcmp(kind, "stdout") == 0) {
@@ -95,9 +95,9 @@ sink_setup(acrt_ctx *ctx, void **self)
 		    (s->fd = open(s->path, O_WRONLY | O_CREAT | trunc | O_CLOEXEC, 0644)) < 0) {
 			int e = errno;
 			acrt_fail(ctx, "cannot open '%s' for writing: %s", s->path, strerror(e));
-			free(s->path);
-			free(s->buf);
-			free(s);
+			acrt__free(s->path);
+			acrt__free(s->buf);
+			acrt__free(s);
 			return ACRT_ERR;
 		}
 		s->own_fd = true;
@@ -105,8 +105,8 @@ sink_setup(acrt_ctx *ctx, void **self)
 	*self = s;
 	return ACRT_OK;
 nomem:
-	free(s->buf);
-	free(s);
+	acrt__free(s->buf);
+	acrt__free(s);
 	return acrt_fail(ctx, "out of memory");
 }
 
@@ -163,6 +163,7 @@ sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 		return acrt_fail(ctx, "write failed: %s", strerror(errno));
 	off_t off = lseek(s->fd, 0, SEEK_CUR);
 	size_t pl = strlen(s->path);
+	/* Plain malloc: the runtime frees snapshot buffers with free() (acrt.h). */
 	unsigned char *b = malloc(8 + pl);
 	if (off < 0 || b == NULL) {
 		free(b);
@@ -205,9 +206,9 @@ sink_cleanup(acrt_ctx *ctx, void *self)
 		acrt_log(ctx, ACRT_LOG_ERROR, "final write failed: %s", strerror(errno));
 	if (s->own_fd && close(s->fd) != 0)
 		acrt_log(ctx, ACRT_LOG_ERROR, "close failed: %s", strerror(errno));
-	free(s->path);
-	free(s->buf);
-	free(s);
+	acrt__free(s->path);
+	acrt__free(s->buf);
+	acrt__free(s);
 }
 
 const acrt_component_desc acrt__sink_desc = {

@@ -77,7 +77,7 @@ typedef struct source {
 static int
 source_setup(acrt_ctx *ctx, void **self)
 {
-	source *s = calloc(1, sizeof *s);
+	source *s = acrt__calloc(1, sizeof *s);
 	if (s == NULL)
 		return acrt_fail(ctx, "out of memory");
 	s->fd = -1;
@@ -94,15 +94,15 @@ source_setup(acrt_ctx *ctx, void **self)
 		s->kind = 1;
 		s->path = acrt__config_path(ctx, "path");
 		if (s->path == NULL) {
-			free(s);
+			acrt__free(s);
 			return acrt_fail(ctx, "out of memory");
 		}
 		s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
 		if (s->fd < 0) {
 			int e = errno;
 			acrt_fail(ctx, "cannot open '%s': %s", s->path, strerror(e));
-			free(s->path);
-			free(s);
+			acrt__free(s->path);
+			acrt__free(s);
 			return ACRT_ERR;
 		}
 		s->follow = acrt_config_bool(ctx, "follow", 0);
@@ -119,6 +119,7 @@ source_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 	source *s = self;
 	(void)ctx;
 	uint64_t v = s->kind == 0 ? (uint64_t)s->next : s->offset;
+	/* Plain malloc: the runtime frees snapshot buffers with free() (acrt.h). */
 	unsigned char *b = malloc(8);
 	if (b == NULL)
 		return ACRT_ENOMEM;
@@ -238,8 +239,8 @@ source_cleanup(acrt_ctx *ctx, void *self)
 		return;
 	if (s->kind == 1 && s->fd >= 0)
 		close(s->fd);
-	free(s->path);
-	free(s);
+	acrt__free(s->path);
+	acrt__free(s);
 }
 
 const acrt_component_desc acrt__source_desc = {

@@ -142,7 +142,7 @@ sql_upsert(acrt_ctx *ctx, store *s, const json_t *kv, acrt_event *ev)
 	if (rc == ACRT_OK && ++s->pending >= STORE_TX_MAX)
 		rc = sql_commit(ctx, s);
 out:
-	free(kheap);
+	acrt__free(kheap);
 	return rc;
 }
 
@@ -194,19 +194,19 @@ store_free(store *s)
 		return;
 	(void)sqlite3_finalize(s->upsert);
 	(void)sqlite3_close(s->db);
-	free(s->path);
-	free(s);
+	acrt__free(s->path);
+	acrt__free(s);
 }
 
 static int
 store_setup(acrt_ctx *ctx, void **self)
 {
-	store *s = calloc(1, sizeof *s);
+	store *s = acrt__calloc(1, sizeof *s);
 	if (s == NULL)
 		return acrt_fail(ctx, "out of memory");
 	s->key = acrt_config_string(ctx, "key", NULL);
 	if (s->key == NULL) {
-		free(s);
+		acrt__free(s);
 		return acrt_fail(ctx, "'key' is required");
 	}
 	if (acrt_config_string(ctx, "path", NULL) != NULL) {
@@ -260,7 +260,7 @@ store_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	int rc = ACRT_OK;
 	if (v == NULL || acrt_state_put(ctx, k, klen, v, vlen) != ACRT_OK)
 		rc = acrt_fail(ctx, "out of memory");
-	free(kheap);
+	acrt__free(kheap);
 	return rc;
 }
 

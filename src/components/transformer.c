@@ -104,16 +104,16 @@ xf_cleanup(acrt_ctx *ctx, void *self)
 		return;
 	for (size_t i = 0; i < x->nset; i++)
 		acrt__free(x->set[i].v);
-	free(x->set);
-	free(x->f);
+	acrt__free(x->set);
+	acrt__free(x->f);
 	acrt__jq_free(x->jq);
-	free(x);
+	acrt__free(x);
 }
 
 static int
 xf_setup(acrt_ctx *ctx, void **self)
 {
-	xf *x = calloc(1, sizeof *x);
+	xf *x = acrt__calloc(1, sizeof *x);
 	if (x == NULL)
 		return acrt_fail(ctx, "out of memory");
 	const json_t *cfg = acrt_config(ctx);
@@ -122,7 +122,7 @@ xf_setup(acrt_ctx *ctx, void **self)
 	x->rename = json_object_get(cfg, "rename");
 	x->drop = json_object_get(cfg, "drop");
 	if (json_object_size(set) > 0 &&
-	    (x->set = calloc(json_object_size(set), sizeof *x->set)) == NULL)
+	    (x->set = acrt__calloc(json_object_size(set), sizeof *x->set)) == NULL)
 		goto nomem;
 	const char *k;
 	json_t *v;
@@ -166,7 +166,7 @@ push(xf *x, const char *k, size_t kl, const char *v, size_t vl)
 {
 	if (x->nf == x->fcap) {
 		size_t cap = x->fcap ? x->fcap * 2 : 32;
-		field *f = realloc(x->f, cap * sizeof *f);
+		field *f = acrt__realloc(x->f, cap * sizeof *f);
 		if (f == NULL)
 			return -1;
 		x->f = f;

@@ -2,7 +2,11 @@
  * adapter.c - what the three checkpoint adapters share (adapter.h): finding
  * one by name, the rules put() enforces for all of them, building and freeing
  * checkpoint structs, and the error string. Every buffer a checkpoint owns
- * comes from plain malloc, because callers release list() results with free().
+ * (parts array, names, data) and every list() array comes from plain malloc,
+ * not acrt__malloc: checkpoints cross into the harness and the CLI, which build
+ * parts with malloc (the instance parts, with the plugins' snapshot bytes) and
+ * release list() results with free(). The adapters' own handles and scratch
+ * buffers use acrt__malloc.
  */
 #include "state/adapter.h"
 

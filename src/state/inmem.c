@@ -5,11 +5,14 @@
  *
  * The store is an array of deep copies sorted by id, newest first, so list()
  * is a walk and put() a binary search plus one memmove. Each handle has its
- * own store.
+ * own store. The handle and its array come from acrt__malloc; the
+ * checkpoints in it, like every checkpoint an adapter hands out, are plain
+ * malloc (adapter.c says why).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/common.h"
 #include "state/adapter.h"
 
 typedef struct inmem {
@@ -62,7 +65,7 @@ find(const inmem *m, uint64_t id, bool *found)
 static int
 inmem_open(const acrt__state_cfg *cfg, acrt__state_adapter **out, char *err, size_t errlen)
 {
-	inmem *m = calloc(1, sizeof *m);
+	inmem *m = acrt__calloc(1, sizeof *m);
 	if (m == NULL)
 		return acrt__state_fail(err, errlen, ACRT_ENOMEM, "inmem: out of memory");
 	m->base.ops = &acrt__inmem_ops;
@@ -85,7 +88,7 @@ inmem_put(acrt__state_adapter *a, const acrt__ckpt *ck, char *err, size_t errlen
 		                        (unsigned long long)ck->id);
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 8;
-		acrt__ckpt *v = realloc(m->v, cap * sizeof *v);
+		acrt__ckpt *v = acrt__realloc(m->v, cap * sizeof *v);
 		if (v == NULL)
 			goto nomem;
 		m->v = v;
@@ -105,6 +108,7 @@ static int
 inmem_list(acrt__state_adapter *a, acrt__ckpt **out, size_t *n, char *err, size_t errlen)
 {
 	inmem *m = (inmem *)a;
+	/* Plain calloc: the caller frees list() results with free() (adapter.h). */
 	acrt__ckpt *v = calloc(m->n > 0 ? m->n : 1, sizeof *v);
 	size_t i = 0;
 	if (v == NULL)
@@ -157,8 +161,8 @@ inmem_close(acrt__state_adapter *a)
 		return;
 	for (size_t i = 0; i < m->n; i++)
 		acrt__ckpt_clear(&m->v[i]);
-	free(m->v);
-	free(m);
+	acrt__free(m->v);
+	acrt__free(m);
 }
 
 const acrt__state_ops acrt__inmem_ops = {

@@ -69,12 +69,12 @@ rec_size(const unsigned char *r)
 acrt__kv *
 acrt__kv_new(void)
 {
-	acrt__kv *kv = calloc(1, sizeof *kv);
+	acrt__kv *kv = acrt__calloc(1, sizeof *kv);
 	if (kv == NULL)
 		return NULL;
-	kv->slots = calloc(16, sizeof *kv->slots);
+	kv->slots = acrt__calloc(16, sizeof *kv->slots);
 	if (kv->slots == NULL) {
-		free(kv);
+		acrt__free(kv);
 		return NULL;
 	}
 	kv->mask = 15;
@@ -95,9 +95,9 @@ acrt__kv_free(acrt__kv *kv)
 {
 	if (kv == NULL)
 		return;
-	free(kv->slots);
-	free(kv->arena);
-	free(kv);
+	acrt__free(kv->slots);
+	acrt__free(kv->arena);
+	acrt__free(kv);
 }
 
 /* Index of key's slot, or of the empty slot where it would go. */
@@ -123,7 +123,7 @@ kv_find(const acrt__kv *kv, uint64_t h, const void *key, size_t klen)
 static int
 kv_resize(acrt__kv *kv, size_t ncap)
 {
-	kv_slot *ns = calloc(ncap, sizeof *ns);
+	kv_slot *ns = acrt__calloc(ncap, sizeof *ns);
 	if (ns == NULL)
 		return ACRT_ENOMEM;
 	for (size_t i = 0; i <= kv->mask; i++) {
@@ -135,7 +135,7 @@ kv_resize(acrt__kv *kv, size_t ncap)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = s;
 	}
-	free(kv->slots);
+	acrt__free(kv->slots);
 	kv->slots = ns;
 	kv->mask = ncap - 1;
 	return ACRT_OK;
@@ -150,7 +150,7 @@ kv_reserve(acrt__kv *kv, size_t n)
 	size_t ncap = kv->cap ? kv->cap : 4096;
 	while (ncap - kv->used < n)
 		ncap *= 2;
-	unsigned char *a = realloc(kv->arena, ncap);
+	unsigned char *a = acrt__realloc(kv->arena, ncap);
 	if (a == NULL)
 		return ACRT_ENOMEM;
 	kv->arena = a;
@@ -244,7 +244,7 @@ acrt__kv_put(acrt__kv *kv, const void *key, size_t klen, const void *val, size_t
 	size_t need = REC_HDR + klen + vlen;
 	unsigned char *copy = NULL;
 	if (in_arena(kv, key, klen) || in_arena(kv, val, vlen)) {
-		if ((copy = malloc(klen + vlen + 1)) == NULL)
+		if ((copy = acrt__malloc(klen + vlen + 1)) == NULL)
 			return ACRT_ENOMEM;
 		if (klen)
 			memcpy(copy, key, klen);
@@ -254,20 +254,20 @@ acrt__kv_put(acrt__kv *kv, const void *key, size_t klen, const void *val, size_t
 		val = copy + klen;
 	}
 	if (kv_reserve(kv, need) != ACRT_OK) {
-		free(copy);
+		acrt__free(copy);
 		return ACRT_ENOMEM;
 	}
 	if (kv->slots[i].hash != 0) { /* another size: a new record, the old one dead */
 		kv_kill(kv, kv->slots[i].off);
 		kv->slots[i].off = kv_append(kv, key, klen, val, vlen);
-		free(copy);
+		acrt__free(copy);
 		if (kv->dead > kv->used - kv->dead && kv->dead > 65536)
 			kv_compact(kv);
 		return ACRT_OK;
 	}
 	if ((kv->count + 1) * 4 > (kv->mask + 1) * 3) { /* load factor 3/4 */
 		if (kv_resize(kv, (kv->mask + 1) * 2) != ACRT_OK) {
-			free(copy);
+			acrt__free(copy);
 			return ACRT_ENOMEM;
 		}
 		i = kv_find(kv, h, key, klen);
@@ -275,7 +275,7 @@ acrt__kv_put(acrt__kv *kv, const void *key, size_t klen, const void *val, size_t
 	kv->slots[i].hash = h;
 	kv->slots[i].off = kv_append(kv, key, klen, val, vlen);
 	kv->count++;
-	free(copy);
+	acrt__free(copy);
 	return ACRT_OK;
 }
 

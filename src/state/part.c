@@ -13,7 +13,6 @@
 
 #include "acrt/acrt.h"
 #include "core/common.h"
-#include "core/strbuf.h"
 
 static const unsigned char magic[8] = {'A', 'C', 'R', 'T', 'P', 'R', 'T', '1'};
 
@@ -87,11 +86,11 @@ acrt__part_split(const unsigned char *p, size_t n, const unsigned char **kv, siz
 int
 acrt__part_manifest(const char *system, const acrt__ckpt *ck, acrt__blob *out)
 {
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
 	json_t *names = json_array();
 	json_t *m = json_pack("{s:i,s:s,s:I,s:I,s:o}", "format", ACRT__PART_FORMAT, "system",
 	                      system ? system : "", "id", (json_int_t)ck->id, "wall_ns",
 	                      (json_int_t)ck->wall_ns, "parts", names);
-	char *text = NULL;
 	int rc = ACRT_ENOMEM;
 	if (m == NULL)
 		goto out;
@@ -99,29 +98,27 @@ acrt__part_manifest(const char *system, const acrt__ckpt *ck, acrt__blob *out)
 		if (strcmp(ck->parts[i].name, ACRT__MANIFEST) != 0 &&
 		    json_array_append_new(names, json_string(ck->parts[i].name)) != 0)
 			goto out;
-	acrt__strbuf sb = {0}; /* plain malloc: jansson's own allocator is the pool's */
-	if (json_dump_callback(m, acrt__strbuf_json_cb, &sb, JSON_COMPACT | JSON_SORT_KEYS) != 0 ||
-	    sb.oom || sb.p == NULL) {
-		free(sb.p);
+	/* The text is written straight behind the header: measured first, then
+	 * dumped into place (a manifest is small; no buffer in between). */
+	size_t n = json_dumpb(m, NULL, 0, flags);
+	if (n == 0)
 		goto out;
-	}
-	text = sb.p;
-	size_t n = sb.len;
+	/* Plain malloc: the blob joins a checkpoint, whose parts are released
+	 * with free() (acrt__ckpt_clear, and the harness's own blob helpers). */
 	out->data = malloc(ACRT__PART_HDR + n);
 	out->name = strdup(ACRT__MANIFEST);
-	if (out->data == NULL || out->name == NULL) {
+	if (out->data == NULL || out->name == NULL ||
+	    json_dumpb(m, (char *)out->data + ACRT__PART_HDR, n, flags) != n) {
 		free(out->data);
 		free(out->name);
 		out->data = NULL;
 		out->name = NULL;
 		goto out;
 	}
-	memcpy(out->data + ACRT__PART_HDR, text, n);
 	acrt__part_seal(out->data, n);
 	out->len = ACRT__PART_HDR + n;
 	rc = ACRT_OK;
 out:
-	free(text);
 	json_decref(m);
 	return rc;
 }

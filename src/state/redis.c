@@ -40,6 +40,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "core/common.h"
 #include "state/adapter.h"
 
 #define NAME_MAX_LEN 200 /* system_name, so that every key fits KEY_MAX */
@@ -119,11 +120,11 @@ hexval(char c)
 	return -1;
 }
 
-/* A malloc'd copy of s[0..n) with %XX decoded (a lone '%' stays). */
+/* A copy of s[0..n) (acrt__malloc) with %XX decoded (a lone '%' stays). */
 static char *
 dup_decoded(const char *s, size_t n)
 {
-	char *d = malloc(n + 1), *o = d;
+	char *d = acrt__malloc(n + 1), *o = d;
 	if (d == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -217,8 +218,11 @@ parse_url(redis_adapter *r, const char *url, char *err, size_t errlen)
 	    !parse_long(end + 1, strlen(end + 1), 0, INT_MAX, &r->db))
 		return acrt__state_fail(err, errlen, ACRT_EINVAL,
 		                        "redis: redis_url: the path must be a database number");
-	if ((r->host = strndup(host, (size_t)(host_end - host))) == NULL)
+	size_t hlen = (size_t)(host_end - host);
+	if ((r->host = acrt__malloc(hlen + 1)) == NULL)
 		goto nomem;
+	memcpy(r->host, host, hlen);
+	r->host[hlen] = '\0';
 	return ACRT_OK;
 bad_host:
 	return acrt__state_fail(err, errlen, ACRT_EINVAL, "redis: redis_url: bad host");
@@ -356,12 +360,12 @@ redis_close(acrt__state_adapter *a)
 	if (r == NULL)
 		return;
 	drop(r);
-	free(r->host);
-	free(r->user);
+	acrt__free(r->host);
+	acrt__free(r->user);
 	if (r->pass != NULL) /* not left behind in freed memory */
 		explicit_bzero(r->pass, strlen(r->pass));
-	free(r->pass);
-	free(r);
+	acrt__free(r->pass);
+	acrt__free(r);
 }
 
 static int
@@ -372,7 +376,7 @@ redis_open(const acrt__state_cfg *cfg, acrt__state_adapter **out, char *err, siz
 	if (strlen(cfg->system_name) > NAME_MAX_LEN)
 		return acrt__state_fail(err, errlen, ACRT_EINVAL,
 		                        "redis: system_name longer than %d bytes", NAME_MAX_LEN);
-	redis_adapter *r = calloc(1, sizeof *r);
+	redis_adapter *r = acrt__calloc(1, sizeof *r);
 	if (r == NULL)
 		return acrt__state_fail(err, errlen, ACRT_ENOMEM, "redis: out of memory");
 	r->base.ops = &acrt__redis_ops;
@@ -408,9 +412,9 @@ hset_build(hset_cmd *h, const acrt__ckpt *ck, const char *key, const char *wall)
 	if (ck->n_parts > (size_t)(INT_MAX - 4) / 2)
 		return ACRT_EINVAL;
 	h->argc = 4 + 2 * (int)ck->n_parts;
-	h->argv = malloc((size_t)h->argc * sizeof *h->argv);
-	h->len = malloc((size_t)h->argc * sizeof *h->len);
-	h->names = malloc(total + 1);
+	h->argv = acrt__malloc((size_t)h->argc * sizeof *h->argv);
+	h->len = acrt__malloc((size_t)h->argc * sizeof *h->len);
+	h->names = acrt__malloc(total + 1);
 	if (h->argv == NULL || h->len == NULL || h->names == NULL)
 		return ACRT_ENOMEM;
 	const char *fixed[] = {"HSET", key, "wall_ns", wall};
@@ -436,9 +440,9 @@ hset_build(hset_cmd *h, const acrt__ckpt *ck, const char *key, const char *wall)
 static void
 hset_free(hset_cmd *h)
 {
-	free(h->argv);
-	free(h->len);
-	free(h->names);
+	acrt__free(h->argv);
+	acrt__free(h->len);
+	acrt__free(h->names);
 }
 
 static int
@@ -537,7 +541,7 @@ list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, ch
           size_t errlen)
 {
 	size_t k = zr->elements, nparts = 0;
-	redisReply **rep = calloc(2 * k, sizeof *rep), **lens = NULL;
+	redisReply **rep = acrt__calloc(2 * k, sizeof *rep), **lens = NULL;
 	char key[KEY_MAX];
 	bool ok = true;
 	int rc;
@@ -571,7 +575,7 @@ list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, ch
 	}
 	if (nparts == 0 && ok)
 		goto out;
-	if (ok && (lens = calloc(nparts, sizeof *lens)) == NULL)
+	if (ok && (lens = acrt__calloc(nparts, sizeof *lens)) == NULL)
 		ok = false;
 	/* With !ok, this drops the connection and its half-sent pipeline. */
 	if ((rc = roundtrip(r, ok, lens, nparts, "list", err, errlen)) != ACRT_OK)
@@ -582,9 +586,9 @@ list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, ch
 			v[i].parts[j].len = (size_t)reply_ll(lens[at++]);
 	free_replies(lens, nparts);
 out:
-	free(lens);
+	acrt__free(lens);
 	free_replies(rep, 2 * k);
-	free(rep);
+	acrt__free(rep);
 	return rc;
 }
 
@@ -607,6 +611,7 @@ redis_list(acrt__state_adapter *a, acrt__ckpt **out, size_t *n, char *err, size_
 		          zr->type == REDIS_REPLY_ERROR ? zr->str : "unexpected reply");
 		goto fail;
 	}
+	/* Plain calloc: the caller frees list() results with free() (adapter.h). */
 	if ((v = calloc(zr->elements > 0 ? zr->elements : 1, sizeof *v)) == NULL) {
 		rc = fail(r, ACRT_ENOMEM, err, errlen, "list: out of memory");
 		goto fail;

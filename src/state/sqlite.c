@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/common.h"
 #include "state/adapter.h"
 
 #define SCHEMA_VERSION 1
@@ -93,7 +94,7 @@ static int
 make_parent(const char *path, char *err, size_t errlen)
 {
 	int rc = ACRT_OK;
-	char *dir = strdup(path);
+	char *dir = acrt__strdup(path);
 	if (dir == NULL)
 		return acrt__state_fail(err, errlen, ACRT_ENOMEM, "sqlite: out of memory");
 	char *slash = strrchr(dir, '/');
@@ -115,7 +116,7 @@ make_parent(const char *path, char *err, size_t errlen)
 			break;
 	}
 out:
-	free(dir);
+	acrt__free(dir);
 	return rc;
 }
 
@@ -234,8 +235,8 @@ sqlite_close(acrt__state_adapter *a)
 	/* Every statement is finalized, so this cannot fail with SQLITE_BUSY; the
 	 * last connection checkpoints the WAL into the file and removes it. */
 	sqlite3_close(s->db);
-	free(s->path);
-	free(s);
+	acrt__free(s->path);
+	acrt__free(s);
 }
 
 static int
@@ -249,9 +250,9 @@ sqlite_open(const acrt__state_cfg *cfg, acrt__state_adapter **out, char *err, si
 	if ((rc = create_file(cfg->path, err, errlen)) != ACRT_OK)
 		return rc;
 
-	sqlite_adapter *s = calloc(1, sizeof *s);
-	if (s == NULL || (s->path = strdup(cfg->path)) == NULL) {
-		free(s);
+	sqlite_adapter *s = acrt__calloc(1, sizeof *s);
+	if (s == NULL || (s->path = acrt__strdup(cfg->path)) == NULL) {
+		acrt__free(s);
 		return acrt__state_fail(err, errlen, ACRT_ENOMEM, "sqlite: out of memory");
 	}
 	s->base.ops = &acrt__sqlite_ops;
@@ -380,6 +381,8 @@ sqlite_list(acrt__state_adapter *a, acrt__ckpt **out, size_t *n, char *err, size
 		if (cnt == 0 || v[cnt - 1].id != id) {
 			if (cnt == cap) {
 				size_t ncap = cap ? cap * 2 : 16;
+				/* Plain realloc: the caller frees list() results with
+				 * free() (adapter.h). */
 				acrt__ckpt *nv = realloc(v, ncap * sizeof *nv);
 				if (nv == NULL)
 					goto nomem;

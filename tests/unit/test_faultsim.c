@@ -1,15 +1,29 @@
 /*
  * test_faultsim.c - out-of-memory in the runtime, one allocation at a time
  * (SQLite's do_faultsim_test habit): for n = 1, 2, ... the n-th allocation
- * through acrt__malloc fails while a small fan-out system is wired, set up,
- * run and cleaned up. Every run must end cleanly (exit code 0 or 1, no crash,
- * no leak under ASan, no thread left), until n is past the last allocation.
+ * through acrt__malloc fails, and every run must end cleanly (no crash, no
+ * leak under ASan, nothing left allocated through acrt__malloc, no thread left)
+ * until n is past the last allocation. Driven this way:
+ *   - a small fan-out system (Source, Transformer replicas, Sinks) is wired,
+ *     set up, run and cleaned up (exit code 0 or 1);
+ *   - a system of every built-in type but the APIEndpoint (a file Source and a
+ *     generator, Filter, jq Transformer, Router, Aggregator, Store on managed
+ *     state, file Sinks), with checkpoints on the inmem_ephemeral store, so
+ *     that setup, process, finish, snapshot and the final checkpoint (managed
+ *     state dumps, parts, the manifest) each meet the failure;
+ *   - the managed-state map (state/kv.c) through puts, overwrites of other
+ *     sizes (compaction), deletes, a put of its own value, dump and load;
+ *   - the inmem_ephemeral and sqlite_snapshot adapters through open, put,
+ *     list, get, del and close.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,7 +31,12 @@
 #include "blueprint/blueprint.h"
 #include "harness/runtime.h"
 #include "observe/log.h"
+#include "state/adapter.h"
+#include "state/kv.h"
 #include "testutil.h"
+
+/* More than any run here allocates through acrt__malloc. */
+#define MAX_POINTS 20000
 
 static const char blueprint[] =
     "schema_version: \"1.0.0\"\n"
@@ -32,27 +51,70 @@ static const char blueprint[] =
     "    - {from: src.output, to: xf.input, buffer_size: 8}\n"
     "    - {from: xf.output, to: [a.input, b.input], buffer_size: 8}\n";
 
+static const char builtins_blueprint[] =
+    "schema_version: \"1.0.0\"\n"
+    "system:\n"
+    "  name: faults_builtins\n"
+    "  components:\n"
+    "    - {name: gen, type: Source, config: {generator: sequence, count: 24, payload: {t: "
+    "x}}}\n"
+    "    - {name: lines, type: Source, config: {source: file, path: in.jsonl}}\n"
+    "    - {name: keep, type: Filter, config: {where: '.seq > 2'}}\n"
+    "    - {name: xf, type: Transformer, config: {jq: '.k = (.seq % 3)'}}\n"
+    "    - {name: split, type: Router, config: {routes: [{when: '.k == 0', to: zero}]}}\n"
+    "    - {name: agg, type: Aggregator, config: {key: k, ops: {seq: [count, sum, max]}}}\n"
+    "    - {name: store, type: Store, config: {key: seq}}\n"
+    "    - {name: aggout, type: Sink, config: {sink: file, path: out/agg.jsonl}}\n"
+    "    - {name: zero, type: Sink, config: {sink: file, path: out/zero.jsonl}}\n"
+    "  bindings:\n"
+    "    - {from: gen.output, to: keep.input}\n"
+    "    - {from: keep.output, to: xf.input}\n"
+    "    - {from: xf.output, to: [split.input, agg.input]}\n"
+    "    - {from: split.zero, to: zero.input}\n"
+    "    - {from: split.default, to: store.input}\n"
+    "    - {from: lines.output, to: store.input}\n"
+    "    - {from: agg.output, to: aggout.input}\n";
+
+static const char builtins_deployment[] =
+    "schema_version: \"1.0.0\"\n"
+    "system_name: faults_builtins\n"
+    "runtime:\n"
+    "  state: {adapter: inmem_ephemeral, checkpoint_interval_s: 0}\n";
+
 static void
-test_every_allocation_failure_is_clean(void **state)
+write_file(const char *dir, const char *name, const char *text)
 {
-	(void)state;
-	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof path, "%s/architecture.yaml", dir);
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
-	fputs(blueprint, f);
-	fclose(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
 
-	acrt__diag diag = {0};
-	acrt__blueprint *bp = NULL;
-	assert_int_equal(acrt__blueprint_load(path, NULL, &bp, &diag), 0);
-	acrt__log_config(ACRT_LOG_ERROR + 1, ACRT__LOG_FORMAT_JSON); /* quiet */
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
 
+static void
+rm_tree(const char *dir)
+{
+	assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* Runs bp with the n-th allocation failing, for n = 1, 2, ... until a run
+ * meets no injected failure. Returns the number of allocation points. */
+static int
+faultsim_runs(acrt__blueprint *bp, const char *what)
+{
 	int threads = count_threads();
 	int failures = 0, n;
-	for (n = 1; n < 2000; n++) {
+	for (n = 1; n < MAX_POINTS; n++) {
 		size_t before = acrt__alloc_bytes();
 		acrt__alloc_fail_after(n);
 		acrt__run_opts opts = {.quiet = true};
@@ -61,20 +123,254 @@ test_every_allocation_failure_is_clean(void **state)
 		acrt__alloc_fail_after(0);
 		assert_true(rc == 0 || rc == 1);
 		assert_int_equal(acrt__alloc_bytes(), before); /* everything freed */
-		assert_int_equal(count_threads(), threads);    /* nothing left running */
+		/* Nothing left running (a thread may still be on its way out). */
+		assert_true(WAIT_FOR(count_threads() == threads, 5000));
 		if (!injected) {
 			assert_int_equal(rc, 0); /* no failure injected: a clean run */
 			break;
 		}
 		failures += rc != 0;
 	}
-	assert_true(n < 2000); /* reached a run without an injected failure */
+	assert_true(n < MAX_POINTS); /* reached a run without an injected failure */
 	assert_true(failures > 0);
-	printf("faultsim: %d allocation points, %d runs failed cleanly\n", n - 1, failures);
-	acrt__blueprint_free(bp);
+	printf("faultsim %s: %d allocation points, %d runs failed cleanly\n", what, n - 1,
+	       failures);
+	return n - 1;
+}
+
+static acrt__blueprint *
+load(const char *dir)
+{
+	acrt__diag diag = {0};
+	acrt__blueprint *bp = NULL;
+	int rc = acrt__blueprint_load(dir, NULL, &bp, &diag);
+	for (size_t i = 0; rc != 0 && i < diag.n; i++)
+		fprintf(stderr, "%s\n", diag.lines[i]);
 	acrt__diag_free(&diag);
-	unlink(path);
-	rmdir(dir);
+	assert_int_equal(rc, 0);
+	return bp;
+}
+
+static void
+test_every_allocation_failure_is_clean(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "architecture.yaml", blueprint);
+	acrt__blueprint *bp = load(dir);
+	acrt__log_config(ACRT_LOG_ERROR + 1, ACRT__LOG_FORMAT_JSON); /* quiet */
+	faultsim_runs(bp, "fan-out");
+	acrt__blueprint_free(bp);
+	rm_tree(dir);
+}
+
+/* Every built-in type but the APIEndpoint, through setup, process, finish,
+ * snapshot and the final checkpoint. */
+static void
+test_builtins_and_state(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "architecture.yaml", builtins_blueprint);
+	write_file(dir, "deployment.yaml", builtins_deployment);
+	char lines[2048] = "";
+	for (int i = 1000; i < 1016; i++) { /* and a blank line, a bad one */
+		char l[64];
+		snprintf(l, sizeof l, "{\"seq\": %d, \"from\": \"file\"}\n%s", i,
+		         i == 1003 ? "\nnot json\n" : "");
+		strcat(lines, l);
+	}
+	write_file(dir, "in.jsonl", lines);
+	acrt__blueprint *bp = load(dir);
+	acrt__log_config(ACRT_LOG_ERROR + 1, ACRT__LOG_FORMAT_JSON); /* quiet */
+	int points = faultsim_runs(bp, "built-ins");
+	assert_true(points > 30); /* the components' own allocations are reached */
+
+	/* The clean run's output is whole: 22 events of seq 3..24 in 3 groups. */
+	char path[256];
+	snprintf(path, sizeof path, "%s/out/agg.jsonl", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int groups = 0, c;
+	while ((c = fgetc(f)) != EOF)
+		groups += c == '\n';
+	fclose(f);
+	assert_int_equal(groups, 3);
+	acrt__blueprint_free(bp);
+	rm_tree(dir);
+}
+
+/* ---- The managed-state map ------------------------------------------------------ */
+
+/* Puts, overwrites of other sizes (dead records, compaction), deletes, a put
+ * of a value that lives in the map, then dump and load into another map.
+ * Failed calls must leave the map whole: it is checked at the end. Returns 0
+ * when every call succeeded. */
+static int
+kv_workout(void)
+{
+	int failed = 0;
+	acrt__kv *kv = acrt__kv_new();
+	if (kv == NULL)
+		return 1;
+	static char v[1200];
+	char k[32];
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 200; i++) {
+			int kl = snprintf(k, sizeof k, "key-%d", i);
+			size_t vl = (size_t)((i * 37 + round * 401) % 1100) + 1;
+			memset(v, 'a' + (i + round) % 26, vl);
+			failed |= acrt__kv_put(kv, k, (size_t)kl, v, vl) != ACRT_OK;
+		}
+	for (int i = 0; i < 200; i += 3) {
+		int kl = snprintf(k, sizeof k, "key-%d", i);
+		int rc = acrt__kv_del(kv, k, (size_t)kl);
+		failed |= rc != ACRT_OK && rc != ACRT_ENOENT;
+	}
+	const void *val;
+	size_t vlen;
+	if (acrt__kv_get(kv, "key-1", 5, &val, &vlen) == ACRT_OK) /* its own bytes */
+		failed |= acrt__kv_put(kv, "key-copy", 8, val, vlen) != ACRT_OK;
+
+	/* Whatever failed, the map is consistent: iter sees count entries, each
+	 * found by get. */
+	size_t n = acrt__kv_count(kv);
+	size_t size = acrt__kv_dump_size(kv);
+	unsigned char *buf = acrt__malloc(size);
+	acrt__kv *back = acrt__kv_new();
+	if (buf == NULL || back == NULL) {
+		failed = 1;
+	} else {
+		acrt__kv_dump(kv, buf);
+		int rc = acrt__kv_load(back, buf, size);
+		assert_true(rc == ACRT_OK || rc == ACRT_ENOMEM);
+		if (rc == ACRT_OK)
+			assert_int_equal(acrt__kv_count(back), n);
+		else
+			failed = 1;
+	}
+	acrt__free(buf);
+	acrt__kv_free(back);
+	acrt__kv_free(kv);
+	return failed;
+}
+
+static void
+test_kv_allocation_failures(void **state)
+{
+	(void)state;
+	int n, failures = 0;
+	for (n = 1; n < MAX_POINTS; n++) {
+		size_t before = acrt__alloc_bytes();
+		acrt__alloc_fail_after(n);
+		int failed = kv_workout();
+		bool injected = acrt__alloc_fail_after_pending() == 0;
+		acrt__alloc_fail_after(0);
+		assert_int_equal(acrt__alloc_bytes(), before);
+		if (!injected) {
+			assert_int_equal(failed, 0);
+			break;
+		}
+		failures += failed;
+	}
+	assert_true(n < MAX_POINTS);
+	assert_true(n > 10); /* slots, arena, resizes, the copy, the second map */
+	assert_int_equal(failures, n - 1);
+	printf("faultsim kv: %d allocation points\n", n - 1);
+}
+
+/* ---- Checkpoint adapters -------------------------------------------------------- */
+
+/* open, two puts, list, get, del, close. Each call succeeds or says out of
+ * memory. Returns 0 when every call succeeded. */
+static int
+adapter_workout(const acrt__state_ops *ops, const acrt__state_cfg *cfg)
+{
+	char err[256];
+	acrt__state_adapter *a = NULL;
+	int rc = ops->open(cfg, &a, err, sizeof err);
+	if (rc != ACRT_OK) {
+		assert_int_equal(rc, ACRT_ENOMEM);
+		return 1;
+	}
+	int failed = 0;
+	for (uint64_t id = 1; id <= 2; id++) {
+		acrt__ckpt ck = {.id = id, .wall_ns = 1000 * (int64_t)id};
+		assert_int_equal(acrt__ckpt_add_part(&ck, "a#0", 3, "state", 5), ACRT_OK);
+		assert_int_equal(acrt__ckpt_add_part(&ck, "_manifest", 9, "{}", 2), ACRT_OK);
+		rc = ops->put(a, &ck, err, sizeof err);
+		assert_true(rc == ACRT_OK || rc == ACRT_ENOMEM);
+		failed |= rc != ACRT_OK;
+		acrt__ckpt_clear(&ck);
+	}
+	acrt__ckpt *all = NULL;
+	size_t n = 0;
+	rc = ops->list(a, &all, &n, err, sizeof err);
+	assert_true(rc == ACRT_OK || rc == ACRT_ENOMEM);
+	failed |= rc != ACRT_OK;
+	for (size_t i = 0; rc == ACRT_OK && i < n; i++)
+		acrt__ckpt_clear(&all[i]);
+	free(all); /* list() results are plain malloc (adapter.h) */
+	acrt__ckpt got = {0};
+	rc = ops->get(a, 2, &got, err, sizeof err);
+	assert_true(rc == ACRT_OK || rc == ACRT_ENOMEM || rc == ACRT_ENOENT);
+	failed |= rc != ACRT_OK;
+	acrt__ckpt_clear(&got);
+	rc = ops->del(a, 1, err, sizeof err);
+	failed |= rc != ACRT_OK;
+	ops->close(a);
+	return failed;
+}
+
+static void
+adapter_faultsim(const char *name, const acrt__state_cfg *cfg, const char *db)
+{
+	const acrt__state_ops *ops = acrt__state_ops_find(name);
+	assert_non_null(ops);
+	int n, failures = 0;
+	for (n = 1; n < MAX_POINTS; n++) {
+		if (db != NULL) { /* every run starts from an empty store */
+			char p[300];
+			unlink(db);
+			snprintf(p, sizeof p, "%s-wal", db);
+			unlink(p);
+			snprintf(p, sizeof p, "%s-shm", db);
+			unlink(p);
+		}
+		size_t before = acrt__alloc_bytes();
+		acrt__alloc_fail_after(n);
+		int failed = adapter_workout(ops, cfg);
+		bool injected = acrt__alloc_fail_after_pending() == 0;
+		acrt__alloc_fail_after(0);
+		assert_int_equal(acrt__alloc_bytes(), before);
+		if (!injected) {
+			assert_int_equal(failed, 0);
+			break;
+		}
+		failures += failed;
+	}
+	assert_true(n < MAX_POINTS);
+	assert_true(n > 1);
+	assert_true(failures > 0);
+	printf("faultsim %s: %d allocation points\n", name, n - 1);
+}
+
+static void
+test_adapter_allocation_failures(void **state)
+{
+	(void)state;
+	acrt__state_cfg mem = {.adapter = "inmem_ephemeral", .system_name = "faults"};
+	adapter_faultsim("inmem_ephemeral", &mem, NULL);
+
+	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char db[256];
+	snprintf(db, sizeof db, "%s/state/ck.db", dir);
+	acrt__state_cfg sql = {.adapter = "sqlite_snapshot", .path = db, .system_name = "faults"};
+	adapter_faultsim("sqlite_snapshot", &sql, db);
+	rm_tree(dir);
 }
 
 int
@@ -82,6 +378,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_allocation_failure_is_clean),
+	    cmocka_unit_test(test_builtins_and_state),
+	    cmocka_unit_test(test_kv_allocation_failures),
+	    cmocka_unit_test(test_adapter_allocation_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
