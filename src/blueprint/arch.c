@@ -1,9 +1,9 @@
 /*
  * arch.c - reads architecture.yaml's structure into acrt__blueprint: the top
  * level, system:, schemas: and each component (name, type or plugin
- * implementation, config, ports and their schemas, raw capabilities /
- * batching / state, replicas). Bindings are bindings.c's; config values are
- * checked against the type's property table later, in config.c, once the
+ * implementation, config, ports and their schemas (compiled by the JSON
+ * Schema validator), raw capabilities / batching / state, replicas). Bindings are bindings.c's;
+ * config values are checked against the type's property table later, in config.c, once the
  * deployment's overrides are merged.
  */
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "blueprint/bp_int.h"
+#include "capability/schema.h"
 #include "core/common.h"
 #include "harness/plugin.h"
 
@@ -28,106 +29,90 @@ static const char *const json_types[] = {"null",   "boolean", "object",  "array"
 
 /* ---- Schemas ------------------------------------------------------------------- */
 
-/* A light check of a JSON Schema's shape: mappings where subschemas go, known
- * names under "type", strings under "required". Full validation is the
- * schema_validator capability's. */
+/* The node a compile error is about: for "'KW' must ..." the value of the
+ * first key KW, for "... 'TEXT' ..." the first string TEXT, else NULL. */
+static const acrt__ynode *
+find_quoted(const acrt__ynode *n, const char *q, size_t len, bool want_key)
+{
+	if (n->kind == ACRT__Y_STR && !want_key)
+		return strlen(n->text) == len && !strncmp(n->text, q, len) ? n : NULL;
+	if (n->kind != ACRT__Y_MAP && n->kind != ACRT__Y_SEQ)
+		return NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		const acrt__ynode *k = n->kind == ACRT__Y_MAP ? n->keys[i] : NULL;
+		if (want_key && k && strlen(k->text) == len && !strncmp(k->text, q, len))
+			return n->items[i];
+		const acrt__ynode *f = find_quoted(n->items[i], q, len, want_key);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+/* The first type name under a `type` keyword that is not a JSON type. */
+static const acrt__ynode *
+find_bad_type(const acrt__ynode *n)
+{
+	if (n->kind != ACRT__Y_MAP && n->kind != ACRT__Y_SEQ)
+		return NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		const acrt__ynode *v = n->items[i];
+		if (n->kind == ACRT__Y_MAP && !strcmp(n->keys[i]->text, "type")) {
+			size_t nt = v->kind == ACRT__Y_SEQ ? v->n : 1;
+			for (size_t j = 0; j < nt; j++) {
+				const acrt__ynode *t = v->kind == ACRT__Y_SEQ ? v->items[j] : v;
+				bool known = false;
+				for (const char *const *jt = json_types;
+				     t->kind == ACRT__Y_STR && *jt; jt++)
+					known |= !strcmp(*jt, t->text);
+				if (!known)
+					return t;
+			}
+		}
+		const acrt__ynode *f = find_bad_type(v);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+/* Compiles a schema with the one JSON Schema validator (capability/schema_compile.c,
+ * the same that schema_validator and `acrt schema check` use), so a schema
+ * `acrt validate` accepts is one they accept. The error points at the keyword
+ * or the text the validator names. */
 static int
 check_schema(acrt__bpload *L, const acrt__ynode *s, const char *what)
 {
-	static const char *const sub_maps[] = {"properties",  "patternProperties", "$defs",
-	                                       "definitions", "dependentSchemas",  NULL};
-	static const char *const sub_one[] = {"items",
-	                                      "additionalProperties",
-	                                      "not",
-	                                      "if",
-	                                      "then",
-	                                      "else",
-	                                      "contains",
-	                                      "propertyNames",
-	                                      "unevaluatedItems",
-	                                      "unevaluatedProperties",
-	                                      NULL};
-	static const char *const sub_list[] = {"allOf", "anyOf", "oneOf", "prefixItems", NULL};
-	int rc = 0;
-	if (s->kind == ACRT__Y_BOOL)
-		return 0;
-	if (s->kind != ACRT__Y_MAP) {
+	char why[256] = "";
+	if (s->kind != ACRT__Y_MAP && s->kind != ACRT__Y_BOOL) {
 		char got[96];
 		acrt__ynode_describe(s, got, sizeof got);
 		return acrt__err(L, s, "bad schema %s: expected a mapping or a boolean, got %s",
 		                 what, got);
 	}
-	for (size_t i = 0; i < s->n; i++) {
-		const char *k = s->keys[i]->text;
-		const acrt__ynode *v = s->items[i];
-		if (!strcmp(k, "type")) {
-			size_t nt = v->kind == ACRT__Y_SEQ ? v->n : 1;
-			for (size_t j = 0; j < nt; j++) {
-				const acrt__ynode *t = v->kind == ACRT__Y_SEQ ? v->items[j] : v;
-				bool ok = t->kind == ACRT__Y_STR;
-				for (const char *const *jt = json_types; ok && *jt; jt++)
-					if (!strcmp(*jt, t->text))
-						goto next_type;
-				if (ok) {
-					char hint[128];
-					acrt__hint(hint, sizeof hint, t->text, json_types,
-					           (size_t)-1);
-					rc = acrt__err(
-					    L, t,
-					    "bad schema %s: type '%s' is not a JSON Schema "
-					    "type%s",
-					    what, t->text, hint);
-				} else {
-					rc = acrt__err(
-					    L, t,
-					    "bad schema %s: 'type' must be a type name or a "
-					    "list of them",
-					    what);
-				}
-			next_type:;
-			}
-			continue;
-		}
-		if (!strcmp(k, "required")) {
-			bool ok = v->kind == ACRT__Y_SEQ;
-			for (size_t j = 0; ok && j < v->n; j++)
-				ok = v->items[j]->kind == ACRT__Y_STR;
-			if (!ok)
-				rc = acrt__err(
-				    L, v, "bad schema %s: 'required' must be a list of strings",
-				    what);
-			continue;
-		}
-		bool is_maps = false, is_one = false, is_list = false;
-		for (const char *const *p = sub_maps; *p; p++)
-			is_maps |= !strcmp(*p, k);
-		for (const char *const *p = sub_one; *p; p++)
-			is_one |= !strcmp(*p, k);
-		for (const char *const *p = sub_list; *p; p++)
-			is_list |= !strcmp(*p, k);
-		if (is_one && check_schema(L, v, what) < 0)
-			rc = -1;
-		if (is_maps) {
-			if (v->kind != ACRT__Y_MAP) {
-				rc = acrt__err(L, v, "bad schema %s: '%s' must be a mapping", what,
-				               k);
-				continue;
-			}
-			for (size_t j = 0; j < v->n; j++)
-				if (check_schema(L, v->items[j], what) < 0)
-					rc = -1;
-		}
-		if (is_list) {
-			if (v->kind != ACRT__Y_SEQ) {
-				rc = acrt__err(L, v, "bad schema %s: '%s' must be a list", what, k);
-				continue;
-			}
-			for (size_t j = 0; j < v->n; j++)
-				if (check_schema(L, v->items[j], what) < 0)
-					rc = -1;
-		}
+	json_t *j = acrt__ynode_json(s);
+	if (!j)
+		return acrt__err(L, s, "out of memory");
+	acrt__schema *c = acrt__schema_compile(j, why, sizeof why);
+	json_decref(j);
+	if (c) {
+		acrt__schema_free(c);
+		return 0;
 	}
-	return rc;
+	const acrt__ynode *t = strstr(why, "'type'") ? find_bad_type(s) : NULL;
+	if (t && t->kind == ACRT__Y_STR) {
+		char hint[128];
+		acrt__hint(hint, sizeof hint, t->text, json_types, (size_t)-1);
+		return acrt__err(L, t, "bad schema %s: type '%s' is not a JSON Schema type%s", what,
+		                 t->text, hint);
+	}
+	const acrt__ynode *at = t;
+	const char *q = strchr(why, '\''), *e = q ? strchr(q + 1, '\'') : NULL;
+	if (!at && e) {
+		bool kw = e[1] == ' ' && !strncmp(e + 2, "must", 4);
+		at = find_quoted(s, q + 1, (size_t)(e - q - 1), kw);
+	}
+	return acrt__err(L, at ? at : s, "bad schema %s: %s", what, why);
 }
 
 static int

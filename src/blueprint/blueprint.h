@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acrt/acrt.h"
+
 /* A position in a YAML file (1-based line and column). */
 typedef struct acrt__mark {
 	const char *file; /* points into acrt__blueprint's arch_path or deploy_path */
@@ -31,6 +33,16 @@ typedef struct acrt__port_spec {
 	acrt__mark mark;
 } acrt__port_spec;
 
+/* A component's `batching:` resolved against `runtime.batching` by the loader
+ * (ADR-024, docs/BATCHING.md): each key is the component's, else the
+ * deployment's, else the default. */
+typedef struct acrt__batch_spec {
+	bool enabled;     /* only by `enabled: true` on the component itself */
+	bool fail_fast;   /* error_mode: fail_fast (else per_item) */
+	size_t max_items; /* 1 .. 1000000 (64) */
+	int64_t max_ns;   /* max_ms (5) in nanoseconds, 0 .. 86400000 ms */
+} acrt__batch_spec;
+
 typedef struct acrt__comp_spec {
 	char *name;
 	char *type;          /* built-in type name; NULL when plugin_path is set */
@@ -41,10 +53,11 @@ typedef struct acrt__comp_spec {
 	size_t n_inputs;
 	acrt__port_spec *outputs;
 	size_t n_outputs;
-	json_t *capabilities; /* raw mapping or NULL (later releases) */
-	json_t *batching;     /* raw mapping or NULL (later releases) */
-	json_t *state;        /* raw mapping or NULL (later releases) */
-	int replicas;         /* >= 1 */
+	json_t *capabilities;   /* raw mapping or NULL (read by capability/) */
+	json_t *batching;       /* raw mapping or NULL (as written) */
+	acrt__batch_spec batch; /* batching:, checked and resolved */
+	json_t *state;          /* raw mapping or NULL (build.lock only) */
+	int replicas;           /* >= 1 */
 	acrt__mark mark;
 } acrt__comp_spec;
 
@@ -85,14 +98,15 @@ typedef struct acrt__blueprint {
 	/* runtime.state (docs/STATE.md): checkpoints run when the mapping is given. */
 	struct {
 		bool on;
-		char *adapter;           /* sqlite_snapshot (default) | redis_snapshot | inmem_ephemeral */
-		char *path;              /* sqlite: absolute; default <dir>/state/<system>.db */
-		char *redis_url;         /* redis: ${VAR}-expanded; default redis://127.0.0.1:6379 */
-		double interval_s;       /* checkpoint_interval_s (10); 0 = only on demand/shutdown */
-		int64_t align_timeout_ms; /* checkpoint_timeout_ms (10000): abort a barrier past it */
-		int64_t retain;          /* newest complete checkpoints kept (5) */
+		char *adapter;   /* sqlite_snapshot (default) | redis_snapshot | inmem_ephemeral */
+		char *path;      /* sqlite: absolute; default <dir>/state/<system>.db */
+		char *redis_url; /* redis: ${VAR}-expanded; default redis://127.0.0.1:6379 */
+		double interval_s; /* checkpoint_interval_s (10); 0 = only on demand/shutdown */
+		int64_t
+		    align_timeout_ms; /* checkpoint_timeout_ms (10000): abort a barrier past it */
+		int64_t retain;       /* newest complete checkpoints kept (5) */
 	} state;
-	json_t *runtime;             /* the raw runtime: mapping, for later releases */
+	json_t *runtime; /* the raw runtime mapping (api, alerts read it) */
 
 	size_t *topo; /* n_comps indices: a topological order (allow_cycle edges ignored) */
 } acrt__blueprint;
@@ -115,6 +129,19 @@ void acrt__diag_free(acrt__diag *d);
 int acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint **out,
                          acrt__diag *diag);
 void acrt__blueprint_free(acrt__blueprint *bp);
+
+/*
+ * The batching a component with descriptor d and n_inputs input ports runs
+ * with: spec, or batches of one event without waiting for a component that
+ * has process_batch only. Returns NULL with *out written, or why batching
+ * cannot run on it. The loader and the wiring both call it.
+ */
+const char *acrt__batch_effective(const acrt__batch_spec *spec, const acrt_component_desc *d,
+                                  size_t n_inputs, acrt__batch_spec *out);
+
+/* Why a component of built-in type `type` cannot run with `replicas`
+ * instances, or NULL. The loader and the type's setup both call it. */
+const char *acrt__type_replicas_misfit(const char *type, int replicas);
 
 /* Index of a component by name, or -1. */
 long acrt__blueprint_find(const acrt__blueprint *bp, const char *name);

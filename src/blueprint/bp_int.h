@@ -74,12 +74,13 @@ bool acrt__name_ok(const char *s);
 /* ---- Loader state --------------------------------------------------------- */
 
 typedef struct acrt__comp_aux {
-	const acrt__ynode *node;       /* the component's mapping */
-	const acrt__ynode *config;     /* its config value node, or NULL */
-	const acrt__ynode *ovr_config; /* component_overrides.NAME.config, or NULL */
-	const acrt__ynode *impl;       /* the implementation value node, or NULL */
-	const acrt__builtin *bi;       /* built-in type, or NULL for plugins */
-	bool broken;                   /* type or ports unknown: skip dependent checks */
+	const acrt__ynode *node;         /* the component's mapping */
+	const acrt__ynode *config;       /* its config value node, or NULL */
+	const acrt__ynode *ovr_config;   /* component_overrides.NAME.config, or NULL */
+	const acrt__ynode *impl;         /* the implementation value node, or NULL */
+	const acrt__builtin *bi;         /* built-in type, or NULL for plugins */
+	const acrt__ynode *ovr_replicas; /* component_overrides.NAME.replicas, or NULL */
+	bool broken;                     /* type or ports unknown: skip dependent checks */
 } acrt__comp_aux;
 
 typedef struct acrt__bpload {
@@ -89,6 +90,7 @@ typedef struct acrt__bpload {
 	acrt__ynode *arch, *deploy;
 	const acrt__ynode *bindings; /* system.bindings, or NULL */
 	acrt__comp_aux *aux;         /* parallel to bp->comps */
+	acrt__batch_spec batch_dflt; /* runtime.batching over the defaults */
 } acrt__bpload;
 
 /* Reports an error at node `at` (or 1:1 of the architecture if NULL). -1. */
@@ -118,6 +120,16 @@ int acrt__deploy_parse(acrt__bpload *L);   /* deploy.c: runtime, overrides */
 int acrt__config_check(acrt__bpload *L);   /* config.c: configs vs props, plugins */
 int acrt__bindings_parse(acrt__bpload *L); /* bindings.c: all shapes, ports, inputs */
 int acrt__graph_check(acrt__bpload *L);    /* graph.c: cycles */
+int acrt__caps_check(acrt__bpload *L);     /* rules.c: capability values */
+
+/* rules.c: reads a batching mapping over *b: component comp's `batching:`
+ * (which may hold `enabled`), or runtime.batching when comp is NULL. 0, or -1
+ * after reporting. */
+int acrt__batching_read(acrt__bpload *L, const acrt__ynode *m, const char *comp,
+                        acrt__batch_spec *b);
+/* rules.c: a component's batching and its type's rules, with its descriptor
+ * (NULL when it could not be read). Called by config.c. */
+int acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d);
 int acrt__graph_topo(acrt__blueprint *bp); /* graph.c: bp->topo; -1 on out of memory */
 
 #endif /* ACRT_BP_INT_H */

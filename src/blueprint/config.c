@@ -214,6 +214,8 @@ check_plugin(acrt__bpload *L, size_t idx)
 		}
 		c->n_inputs = 0;
 	}
+	if (acrt__comp_rules(L, idx, desc) < 0)
+		rc = -1;
 	acrt__plugin_close(pl);
 	return rc;
 }
@@ -234,6 +236,8 @@ acrt__config_check(acrt__bpload *L)
 		}
 		if (!a->bi || !a->bi->desc)
 			continue;
+		if (acrt__comp_rules(L, i, a->bi->desc) < 0)
+			rc = -1;
 		if (a->bi->desc->props && check_props(L, i, a->bi->desc->props) < 0) {
 			rc = -1;
 			continue;

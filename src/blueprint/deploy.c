@@ -1,8 +1,11 @@
 /*
- * deploy.c - reads deployment.yaml (SPEC section 2): buffers, timeouts and
- * logging into typed fields, the keys of later releases (batching, state, api,
- * alerts, alert_webhook) shape-checked and kept raw in bp->runtime, and
- * component_overrides: config deep-merged over the component's, replicas.
+ * deploy.c - reads deployment.yaml (SPEC section 2): buffers, timeouts,
+ * logging, chaining and state into typed fields; batching's defaults into the
+ * loader (rules.c resolves each component's); api (listen, auth, tls), alerts
+ * and alert_webhook checked key by key and value by value as their subsystems
+ * read them (observe/api*.c, alerts.c, through the same rule check), then kept
+ * raw in bp->runtime for them; and component_overrides: config deep-merged
+ * over the component's, replicas. Every unknown key is an error.
  * Defaults are set by load.c before this runs, so a missing file or key
  * simply leaves them.
  */
@@ -10,6 +13,8 @@
 
 #include "blueprint/bp_int.h"
 #include "core/common.h"
+#include "observe/alert_rule.h"
+#include "observe/httpd.h"
 
 static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
                                        "component_overrides", NULL};
@@ -19,10 +24,14 @@ static const char *const buf_keys[] = {"default_size", NULL};
 static const char *const to_keys[] = {"startup_timeout_ms", "shutdown_timeout_ms", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};
 static const char *const ovr_keys[] = {"config", "configuration", "replicas", NULL};
-static const char *const state_keys[] = {"adapter", "redis_url", "path", "checkpoint_interval_s",
-                                          "checkpoint_timeout_ms", "retain", NULL};
+static const char *const state_keys[] = {
+    "adapter", "redis_url", "path", "checkpoint_interval_s", "checkpoint_timeout_ms",
+    "retain",  NULL};
 static const char *const adapters[] = {"sqlite_snapshot", "redis_snapshot", "inmem_ephemeral",
                                        NULL};
+static const char *const api_keys[] = {"listen", "auth", "tls", NULL};
+static const char *const auth_keys[] = {"read_token_file", "write_token_file", NULL};
+static const char *const tls_keys[] = {"cert", "key", "client_ca", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const formats[] = {"auto", "text", "json", NULL};
 
@@ -83,10 +92,11 @@ parse_state(acrt__bpload *L, const acrt__ynode *m)
 		if (adapters[i] == NULL) {
 			char hint[128];
 			acrt__hint(hint, sizeof hint, s, adapters, (size_t)-1);
-			rc = acrt__err(L, acrt__ynode_get(m, "adapter"),
-			               "adapter: '%s' is not one of sqlite_snapshot, redis_snapshot, "
-			               "inmem_ephemeral%s",
-			               s, hint);
+			rc = acrt__err(
+			    L, acrt__ynode_get(m, "adapter"),
+			    "adapter: '%s' is not one of sqlite_snapshot, redis_snapshot, "
+			    "inmem_ephemeral%s",
+			    s, hint);
 		} else if (!(bp->state.adapter = strdup(s))) {
 			return acrt__err(L, m, "out of memory");
 		}
@@ -120,6 +130,99 @@ parse_state(acrt__bpload *L, const acrt__ynode *m)
 		rc = -1;
 	else if (r == 1)
 		bp->state.retain = v;
+	return rc;
+}
+
+/* A path (relative to the blueprint) under key of map, when present. */
+static int
+path_key(acrt__bpload *L, const acrt__ynode *map, const char *key, bool required, const char *where)
+{
+	const char *s;
+	int r = acrt__get_str(L, map, key, &s);
+	if (r == 1 && *s == '\0')
+		return acrt__err(L, acrt__ynode_get(map, key), "%s: expected a path, got ''", key);
+	if (r == 0 && required)
+		return acrt__err(L, map, "%s: missing required key '%s'", where, key);
+	return r < 0 ? -1 : 0;
+}
+
+/* runtime.api: {listen, auth: {read_token_file, write_token_file}, tls: {cert,
+ * key, client_ca}} (docs/API.md). */
+static int
+parse_api(acrt__bpload *L, const acrt__ynode *m)
+{
+	const acrt__ynode *sub = NULL;
+	const char *s;
+	int r, rc = acrt__check_keys(L, m, api_keys, "in runtime.api");
+	if ((r = acrt__get_str(L, m, "listen", &s)) < 0) {
+		rc = -1;
+	} else if (r == 1) {
+		char host[256], port[16];
+		if (acrt__listen_split(s, host, sizeof host, port, sizeof port) != 0)
+			rc = acrt__err(L, acrt__ynode_get(m, "listen"),
+			               "listen: '%s' is not HOST:PORT (e.g. 127.0.0.1:9464, "
+			               "[::1]:9464, :9464 for every interface)",
+			               s);
+	}
+	if ((r = acrt__get_map(L, m, "auth", &sub)) < 0) {
+		rc = -1;
+	} else if (r == 1) {
+		if (acrt__check_keys(
+		        L, sub, auth_keys,
+		        "in runtime.api.auth (expected read_token_file, write_token_file)") < 0)
+			rc = -1;
+		for (const char *const *k = auth_keys; *k; k++)
+			if (path_key(L, sub, *k, false, "runtime.api.auth") < 0)
+				rc = -1;
+	}
+	sub = NULL;
+	if ((r = acrt__get_map(L, m, "tls", &sub)) < 0) {
+		rc = -1;
+	} else if (r == 1) {
+		if (acrt__check_keys(L, sub, tls_keys, "in runtime.api.tls") < 0)
+			rc = -1;
+		for (const char *const *k = tls_keys; *k; k++)
+			if (path_key(L, sub, *k, strcmp(*k, "client_ca") != 0, "runtime.api.tls") <
+			    0)
+				rc = -1;
+	}
+	return rc;
+}
+
+/* runtime.alerts: a list of rules, each checked by alerts.c's own rule check. */
+static int
+parse_alerts(acrt__bpload *L, const acrt__ynode *al)
+{
+	int rc = 0;
+	if (al->kind != ACRT__Y_SEQ)
+		return acrt__err_type(L, al, "alerts", "a list");
+	for (size_t i = 0; i < al->n; i++) {
+		const acrt__ynode *it = al->items[i];
+		char where[64], msg[256];
+		const char *key = NULL;
+		if (it->kind != ACRT__Y_MAP) {
+			rc = acrt__err_type(L, it, "alert", "a mapping");
+			continue;
+		}
+		snprintf(where, sizeof where, "in runtime.alerts[%zu]", i);
+		if (acrt__check_keys(L, it, acrt__alert_rule_keys, where) < 0) {
+			rc = -1;
+			continue;
+		}
+		json_t *j = acrt__ynode_json(it);
+		if (!j)
+			return acrt__err(L, it, "out of memory");
+		if (acrt__alert_rule_check(j, &key, msg, sizeof msg) != 0) {
+			const char *name = json_string_value(json_object_get(j, "name"));
+			const acrt__ynode *at = key ? acrt__ynode_get(it, key) : NULL;
+			if (name && *name)
+				rc = acrt__err(L, at ? at : it, "runtime.alerts[%zu] '%s': %s", i,
+				               name, msg);
+			else
+				rc = acrt__err(L, at ? at : it, "runtime.alerts[%zu]: %s", i, msg);
+		}
+		json_decref(j);
+	}
 	return rc;
 }
 
@@ -185,23 +288,25 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 		rc = -1;
 	else if (r == 1 && parse_state(L, m) < 0)
 		rc = -1;
-	/* Shape only here; read by their subsystems. */
-	static const char *const maps[] = {"batching", "api", NULL};
-	for (const char *const *k = maps; *k; k++)
-		if (acrt__get_map(L, rt, *k, &m) < 0)
-			rc = -1;
-	const acrt__ynode *al = acrt__ynode_get(rt, "alerts");
-	if (al && al->kind != ACRT__Y_NULL) {
-		if (al->kind != ACRT__Y_SEQ)
-			rc = acrt__err_type(L, al, "alerts", "a list");
-		else
-			for (size_t i = 0; i < al->n; i++)
-				if (al->items[i]->kind != ACRT__Y_MAP)
-					rc = acrt__err_type(L, al->items[i], "alert", "a mapping");
-	}
-	const char *s;
-	if (acrt__get_str(L, rt, "alert_webhook", &s) < 0)
+	m = NULL;
+	if ((r = acrt__get_map(L, rt, "batching", &m)) < 0)
 		rc = -1;
+	else if (r == 1 && acrt__batching_read(L, m, NULL, &L->batch_dflt) < 0)
+		rc = -1;
+	m = NULL;
+	if ((r = acrt__get_map(L, rt, "api", &m)) < 0)
+		rc = -1;
+	else if (r == 1 && parse_api(L, m) < 0)
+		rc = -1;
+	const acrt__ynode *al = acrt__ynode_get(rt, "alerts");
+	if (al && al->kind != ACRT__Y_NULL && parse_alerts(L, al) < 0)
+		rc = -1;
+	const char *s;
+	if ((r = acrt__get_str(L, rt, "alert_webhook", &s)) < 0)
+		rc = -1;
+	else if (r == 1 && *s && strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+		rc = acrt__err(L, acrt__ynode_get(rt, "alert_webhook"),
+		               "alert_webhook: '%s' is not an http:// or https:// URL", s);
 
 	json_decref(bp->runtime);
 	bp->runtime = acrt__ynode_json(rt);
@@ -253,6 +358,7 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 		json_decref(j);
 		L->aux[idx].ovr_config = cfg;
 	}
+	L->aux[idx].ovr_replicas = acrt__ynode_get(val, "replicas");
 	int r = acrt__get_int(L, val, "replicas", 1, &v);
 	if (r < 0)
 		rc = -1;

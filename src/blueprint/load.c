@@ -164,6 +164,7 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
 	bp->state.retain = 5;
 	bp->log_level = ACRT_LOG_INFO;
 	bp->log_format = ACRT__LOG_FORMAT_AUTO;
+	L.batch_dflt = (acrt__batch_spec){.max_items = 64, .max_ns = 5 * 1000000LL};
 	bp->schemas = json_object();
 	bp->runtime = json_object();
 	if (!bp->schemas || !bp->runtime) {
@@ -184,6 +185,7 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
 		acrt__deploy_parse(&L);
 	acrt__config_check(&L);
 	acrt__bindings_parse(&L);
+	acrt__caps_check(&L);
 	if (L.errors == 0 && deploy_ok)
 		acrt__graph_check(&L);
 	if (L.errors || !deploy_ok)

@@ -149,6 +149,32 @@ fail:
 }
 
 int
+acrt__cap_check(const char *name, const json_t *config, const acrt__comp_spec *comp, char *key,
+                size_t keylen, char *err, size_t errlen)
+{
+	const acrt__cap_class *cls = acrt__cap_find(name);
+	void *state = NULL;
+	key[0] = '\0';
+	if (cls == NULL || cls->create == NULL || !cap_on(config))
+		return 0;
+	if (cls->create(config, comp, &state, err, errlen) == 0) {
+		if (cls->destroy != NULL)
+			cls->destroy(state);
+		return 0;
+	}
+	/* acrt__cap_cfg_error's "NAME: 'KEY' what" names the setting. */
+	size_t n = strlen(name);
+	if (strncmp(err, name, n) == 0 && strncmp(err + n, ": '", 3) == 0) {
+		const char *k = err + n + 3, *e = strchr(k, '\'');
+		if (e != NULL && (size_t)(e - k) < keylen) {
+			memcpy(key, k, (size_t)(e - k));
+			key[e - k] = '\0';
+		}
+	}
+	return -1;
+}
+
+int
 acrt__cap_next(acrt__cap_call *call)
 {
 	acrt__chain *ch = call->chain_;

@@ -107,6 +107,16 @@ int acrt__chain_build(const acrt__comp_spec *comp, const acrt__cap_clock *clock,
                       char *err, size_t errlen);
 void acrt__chain_free(acrt__chain *ch);
 
+/*
+ * Checks the value of the built-in capability `name` of comp exactly as
+ * acrt__chain_build reads it (create, then destroy), for `acrt validate`. A
+ * capability that is off, unknown or a plugin passes. 0, or -1 with a
+ * one-line reason in err and the offending setting in key ("" when the whole
+ * value is wrong).
+ */
+int acrt__cap_check(const char *name, const json_t *config, const acrt__comp_spec *comp, char *key,
+                    size_t keylen, char *err, size_t errlen);
+
 /* Runs one delivery through the chain. call->ctx, port, evs, n, inner and
  * inner_arg must be set. Returns ACRT_OK or the failure code (on_failure hooks
  * have run then, and call->failed_by / call->reason say why). */

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blueprint/blueprint.h"
 #include "components/apiendpoint.h"
 #include "components/builtins.h"
 #include "core/common.h"
@@ -337,10 +338,10 @@ load_routes(acrt_ctx *ctx, endpoint *e)
 static int
 endpoint_setup(acrt_ctx *ctx, void **self)
 {
-	if (acrt__ctx_replicas(ctx) != 1)
-		return acrt_fail(ctx, "an APIEndpoint runs as one instance (replicas: 1): it "
-		                      "owns its listening address; use `threads` to serve "
-		                      "requests on more threads");
+	/* the same rule `acrt validate` reports (blueprint/rules.c) */
+	const char *misfit = acrt__type_replicas_misfit("APIEndpoint", acrt__ctx_replicas(ctx));
+	if (misfit != NULL)
+		return acrt_fail(ctx, "%s", misfit);
 	endpoint *e = calloc(1, sizeof *e);
 	if (e == NULL)
 		return acrt_fail(ctx, "out of memory");

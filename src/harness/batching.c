@@ -249,7 +249,7 @@ acrt__run_batching_consumer(acrt_ctx *ctx)
 		int64_t deadline;
 		int rc = expire_batches(ctx, acrt__mono_ns(), &deadline);
 		if (rc == ACRT_OK && acrt__unlikely(acrt__swap_wanted(ctx)))
-			rc = acrt__swap_park(ctx); /* Reload hook (issue 7) */
+			rc = acrt__swap_park(ctx); /* an in-place reload pauses here */
 		if (rc != ACRT_OK)
 			return rc;
 		size_t port = 0;
@@ -274,7 +274,7 @@ acrt__run_batching_consumer(acrt_ctx *ctx)
 				return acrt__batching_drain(ctx);
 			continue; /* the deadline: expire_batches closes the batch */
 		}
-		if (st == ACRT__RX_BARRIER) { /* State hook (issue 6): batches, snapshot, forward */
+		if (st == ACRT__RX_BARRIER) { /* a checkpoint: batches, snapshot, forward */
 			rc = acrt__ckpt_barrier(ctx, evs[0]->barrier_id);
 			acrt_event_unref(evs[0]);
 			if (rc != ACRT_OK) {

@@ -19,9 +19,9 @@
 #include "core/event.h"
 #include "harness/checkpoint.h"
 #include "harness/runtime.h"
-#include "observe/enrich.h" /* error enrichment hook (issue 5) */
+#include "observe/enrich.h" /* error records: class, trace, resources */
 #include "observe/log.h"
-#include "observe/tap.h" /* tap hook (issue 7) */
+#include "observe/tap.h" /* acrt tap: samples of a port */
 
 const json_t *
 acrt_config(acrt_ctx *ctx)
@@ -254,7 +254,7 @@ emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	acrt__counter_add(&ctx->events_out, 1);
 	acrt__outport *op = &ctx->comp->outs[i];
 	if (acrt__unlikely(atomic_load_explicit(&op->tap, memory_order_relaxed) != NULL))
-		acrt__tap_offer_out(ctx, (size_t)i, ev); /* tap hook (issue 7): someone taps */
+		acrt__tap_offer_out(ctx, (size_t)i, ev); /* someone taps this port */
 	if (op->chained != NULL) { /* operator chaining: process it here and now */
 		acrt_ctx *down = &op->chained->inst[ctx->replica];
 		int rc = acrt__instance_process_one(down, op->chained_port, ev);
@@ -369,7 +369,7 @@ acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_
 	json_t *extra =
 	    json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
 	              call->failed_by ? call->failed_by : "-", "attempts", call->attempts);
-	/* ---- error enrichment hook (issue 5): class, trace id, attempt, resources ---- */
+	/* ---- error record: class, trace id, attempt, resources ---- */
 	extra = acrt__enrich_error(extra, rc, call->failed_by, ev, call->attempts);
 	/* A capability's reason tells the whole story (retry's includes the last
 	 * attempt's); otherwise the component's own. */
@@ -393,7 +393,7 @@ acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
 		json_object_set_new(extra, "batch_size", json_integer((json_int_t)ctx->batch.size));
 		json_object_set_new(extra, "closed_by", json_string(ctx->batch.closed_by));
 	}
-	/* ---- error enrichment hook (issue 5): class, trace id, attempt, resources ---- */
+	/* ---- error record: class, trace id, attempt, resources ---- */
 	extra = acrt__enrich_error(extra, rc, NULL, ev ? ev : ctx->current, 1);
 	acrt__log(level, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
 	          ctx->err[0] ? ctx->err : acrt_strerror(rc));

@@ -22,11 +22,11 @@
 #include "harness/reload.h"
 #include "harness/runtime.h"
 #include "harness/status.h"
-#include "observe/alerts.h" /* alerting hook (issue 5) */
+#include "observe/alerts.h" /* alert rules, evaluated by supervise() */
 #include "observe/api.h"
-#include "observe/enrich.h" /* error enrichment hook (issue 5) */
+#include "observe/enrich.h" /* error records: class, trace, resources */
 #include "observe/log.h"
-#include "observe/tap.h" /* tap hook (issue 7) */
+#include "observe/tap.h" /* acrt tap: samples of a port */
 
 #define STATUS_TICK_NS (250 * 1000000LL)
 
@@ -120,7 +120,7 @@ process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	if (acrt__unlikely(ev->kind != ACRT__EV_DATA)) /* a barrier */
 		return ACRT_OK;
 	if (acrt__unlikely(atomic_load_explicit(&ctx->comp->in_tap, memory_order_relaxed) != NULL))
-		acrt__tap_offer_in(ctx, port, ev); /* tap hook (issue 7): someone taps */
+		acrt__tap_offer_in(ctx, port, ev); /* someone taps this port */
 	int rc;
 	acrt__cap_call call;
 	if (ctx->chain == NULL) {                 /* the fast path: no capabilities */
@@ -173,7 +173,7 @@ run_consumer(acrt_ctx *ctx)
 	acrt__comp *c = ctx->comp;
 	acrt_event *evs[ACRT__RX_BATCH];
 	for (;;) {
-		if (acrt__unlikely(acrt__swap_wanted(ctx))) { /* Reload hook (issue 7) */
+		if (acrt__unlikely(acrt__swap_wanted(ctx))) { /* an in-place reload pauses here */
 			int prc = acrt__swap_park(ctx);
 			if (prc != ACRT_OK)
 				return prc;
@@ -239,7 +239,7 @@ finish_instance(acrt_ctx *ctx, int rc)
 	if (rc == ACRT_OK) {
 		rc = acrt__ctx_flush_all(ctx);
 		if (rc == ACRT_OK)
-			acrt__ckpt_instance_end(ctx); /* State hook (issue 6): its final state */
+			acrt__ckpt_instance_end(ctx); /* its final state, for checkpoints */
 	} else if (rc != ACRT_ECANCELED) {
 		(void)acrt__ctx_flush_all(ctx); /* what was emitted before the failure */
 	}
@@ -253,7 +253,7 @@ finish_instance(acrt_ctx *ctx, int rc)
 				rc = r;
 		}
 	}
-	/* ---- API hook (issue 5): readiness ---- */
+	/* ---- readiness, for the API ---- */
 	ctx->end_rc = rc;
 	atomic_store_explicit(&ctx->run_state,
 	                      rc == ACRT_OK || rc == ACRT_ECANCELED ? ACRT__INST_ENDED
@@ -350,7 +350,7 @@ acrt__instance_setup(acrt_ctx *ctx, int64_t deadline)
 	acrt__free(call);
 	if (rc != ACRT_OK) {
 		json_t *x = json_pack("{s:s}", "error", acrt_strerror(rc));
-		x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error enrichment hook (issue 5) */
+		x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error class, resources */
 		acrt__log(ACRT_LOG_ERROR, ctx->comp->spec->name, 0, x, "setup failed: %s",
 		          ctx->err[0] ? ctx->err : acrt_strerror(rc));
 		json_decref(x);
@@ -406,7 +406,7 @@ log_task_error(void *arg, const char *task, int rc)
 {
 	(void)arg;
 	json_t *x = json_pack("{s:s,s:s}", "task", task, "error", acrt_strerror(rc));
-	x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error enrichment hook (issue 5) */
+	x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error class, resources */
 	acrt__log(ACRT_LOG_ERROR, NULL, 0, x, "component thread '%s' failed: %s", task,
 	          acrt_strerror(rc));
 	json_decref(x);
@@ -427,7 +427,7 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	int64_t drain_deadline = ACRT__FOREVER;
 	int forced = 0;
-	if (rt->reload->stop_pending) { /* Reload hook (issue 7): a stop came mid-switch */
+	if (rt->reload->stop_pending) { /* a stop came during a reload's switch */
 		rt->reload->stop_pending = false;
 		drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
 		acrt__runtime_stop(rt);
@@ -440,14 +440,14 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		int64_t wake = status != NULL ? now + STATUS_TICK_NS : ACRT__FOREVER;
 		if (!forced && drain_deadline < wake)
 			wake = drain_deadline;
-		/* ---- alerting hook (issue 5): a 1 s tick while rules exist ---- */
+		/* ---- alert rules: a 1 s tick while rules exist ---- */
 		if (acrt__alerts_next_ns(alerts) < wake)
 			wake = acrt__alerts_next_ns(alerts);
-		/* ---- State hook (issue 6): trigger and time out checkpoints ---- */
+		/* ---- checkpoints: trigger and time out ---- */
 		int64_t ck_next = acrt__ckpt_tick(rt, now);
 		if (ck_next < wake)
 			wake = ck_next;
-		/* ---- Reload hook (issue 7): --watch's debounce ---- */
+		/* ---- hot reload: --watch's debounce ---- */
 		if (rt->reload->due != 0 && rt->reload->due < wake)
 			wake = rt->reload->due;
 		int timeout_ms = wake == ACRT__FOREVER ? -1
@@ -455,7 +455,7 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		                                       : (int)((wake - now + 999999) / 1000000);
 		if (sfd < 0)
 			timeout_ms = 100;
-		/* ---- API hook (issue 5): the API's event loop runs here ---- */
+		/* ---- the HTTP API's event loop runs here ---- */
 		int api_ms = acrt__api_timeout_ms(rt->api);
 		if (api_ms >= 0 && (timeout_ms < 0 || api_ms < timeout_ms))
 			timeout_ms = api_ms;
@@ -465,10 +465,10 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		                        {.fd = rt->reload->watch_fd, .events = POLLIN}};
 		(void)poll(pfd, 4, timeout_ms); /* negative fds are ignored */
 		if (pfd[3].revents & POLLIN)
-			acrt__reload_watch_read(rt); /* Reload hook (issue 7) */
+			acrt__reload_watch_read(rt); /* --watch: a file changed */
 		acrt__api_run(rt->api);
-		acrt__alerts_tick(alerts, acrt__mono_ns()); /* alerting hook (issue 5) */
-		acrt__enrich_tick(); /* error enrichment hook (issue 5): fresh process figures */
+		acrt__alerts_tick(alerts, acrt__mono_ns()); /* once a second */
+		acrt__enrich_tick(); /* fresh process figures for error records */
 		struct signalfd_siginfo si;
 		int sig = 0;
 		if (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
@@ -477,7 +477,7 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 			sig = sigtimedwait(&set, NULL, &(struct timespec){0, 0});
 		if ((sig == SIGINT || sig == SIGTERM) && atomic_load(&rt->reloading) && !forced &&
 		    !rt->reload->stop_pending) {
-			/* Reload hook (issue 7): the switch is under way (finish hooks are
+			/* A reload's switch is under way (finish hooks are
 			 * being skipped): complete it, then stop the next generation */
 			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 			          "received %s during a reload: stopping once the switch is done",
@@ -501,7 +501,7 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 				acrt__tg_cancel(&rt->tg);
 			}
 		} else if (sig == SIGHUP) {
-			acrt__reload_request(rt, "SIGHUP"); /* Reload hook (issue 7) */
+			acrt__reload_request(rt, "SIGHUP"); /* hot reload */
 		}
 		if (rt->reload->due != 0 && acrt__mono_ns() >= rt->reload->due)
 			acrt__reload_request(rt, "watch");
@@ -570,10 +570,10 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	if (acrt__tg_init(&rt->tg, on_cancel, rt) != 0)
 		goto out_unwire;
 	rt->tg_ready = true;
-	/* ---- State hook (issue 6): the store, and --resume, before setup ---- */
+	/* ---- checkpoints: the store, and --resume, before setup ---- */
 	if (acrt__ckpt_open(rt, first && opts != NULL ? opts->resume : NULL) != 0)
 		goto out_unwire;
-	acrt__reload_apply(rt); /* Reload hook (issue 7): the previous generation's state */
+	acrt__reload_apply(rt); /* a reload: the previous generation's state */
 
 	int64_t t0 = acrt__mono_ns();
 	int src = setup_all(rt);
@@ -592,19 +592,19 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 		}
 		goto out_unwire;
 	}
-	if (acrt__ckpt_restore(rt) != 0) { /* State hook (issue 6) */
+	if (acrt__ckpt_restore(rt) != 0) { /* --resume, or a reload */
 		cleanup_all(rt);
 		goto out_unwire;
 	}
-	acrt__reload_committed(rt); /* Reload hook (issue 7) */
-	/* ---- API hook (issue 5): served from here until the last cleanup; a
+	acrt__reload_committed(rt); /* a reload: the new generation is set up */
+	/* ---- the HTTP API: served from here until the last cleanup; a
 	 * reload keeps it (and its tokens) across generations ---- */
 	rt->started_ns = acrt__mono_ns();
 	if (rt->api == NULL && acrt__api_start(rt, &rt->api) != 0) {
 		cleanup_all(rt);
 		goto out_unwire;
 	}
-	/* ---- alerting hook (issue 5): rules evaluated by supervise() ---- */
+	/* ---- alert rules, evaluated by supervise() ---- */
 	acrt__alerts *alerts = NULL;
 	if (acrt__alerts_start(rt, &alerts) != 0) {
 		acrt__api_stop(rt->api);
@@ -615,7 +615,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	if (opts != NULL && opts->watch && acrt__reload_watch(rt) != 0)
 		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
 		          "--watch: cannot watch the blueprint's files");
-	acrt__enrich_tick(); /* error enrichment hook (issue 5): the first process figures */
+	acrt__enrich_tick(); /* the first process figures for error records */
 	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 	          "system '%s' started: %zu component(s), %zu stream(s)", bp->name, bp->n_comps,
 	          rt->n_transports);
@@ -664,13 +664,13 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 		          rc != ACRT_OK ? "a component failure" : "cancellation", lost);
 	}
 	json_decref(extra);
-	/* State hook (issue 6): a last checkpoint after a graceful end */
+	/* a last checkpoint after a graceful end */
 	acrt__ckpt_finish(rt, rc == ACRT_OK && !forced && !reload);
 
-	/* alerting hook (issue 5): resolves what is active, joins the sender */
+	/* alerts: resolves what is active, joins the sender */
 	acrt__alerts_stop(alerts);
-	acrt__tap_end_generation(rt); /* tap hook (issue 7): its streams end with it */
-	if (gen != GEN_RELOAD) {      /* API hook (issue 5) */
+	acrt__tap_end_generation(rt); /* taps: their streams end with it */
+	if (gen != GEN_RELOAD) {      /* the API outlives generations */
 		acrt__api_stop(rt->api);
 		rt->api = NULL;
 	}
@@ -711,7 +711,7 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 
-	/* Reload hook (issue 7): the system runs as generations; a reload switches
+	/* The system runs as generations; a reload switches
 	 * to the next one (or back to the previous one if its setup fails). */
 	const acrt__blueprint *cur = bp;
 	for (;;) {
@@ -745,7 +745,7 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 		;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_cond_destroy(&rt.wake);
-	acrt__enrich_release(); /* error enrichment hook (issue 5) */
+	acrt__enrich_release(); /* libproc2's handles */
 out_mutex:
 	pthread_mutex_destroy(&rt.mu);
 	return rt.exit_code;

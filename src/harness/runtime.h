@@ -57,19 +57,15 @@ typedef struct acrt__outport {
 	 * that component's process on the emitting thread (instance i -> i). */
 	acrt__comp *chained;
 	const char *chained_port; /* the input port name it is delivered on */
-	/* ---- Tap hook (issue 7): non-NULL while `acrt tap` watches this port;
+	/* ---- acrt tap: non-NULL while `acrt tap` watches this port;
 	 * set by the supervising thread, read relaxed by emit (observe/tap.h) */
 	_Atomic(struct acrt__taps *) tap;
 } acrt__outport;
 
 /* Harness-aggregated batching (ADR-024, docs/BATCHING.md): a component's
- * `batching:` mapping resolved against `runtime.batching` at wiring time. */
-typedef struct acrt__batching {
-	bool enabled;
-	bool fail_fast;   /* error_mode: fail_fast (else per_item) */
-	size_t max_items; /* >= 1 */
-	int64_t max_ns;   /* max_ms in nanoseconds, >= 0 */
-} acrt__batching;
+ * `batching:`, resolved against `runtime.batching` by the blueprint loader
+ * (acrt__batch_effective). */
+typedef acrt__batch_spec acrt__batching;
 
 /* One input port's batch being formed by one instance. */
 typedef struct acrt__batch {
@@ -122,7 +118,7 @@ struct acrt_ctx {
 	bool in_batch;         /* a batch is being processed: acrt_batch() is set */
 	acrt_batch_info batch; /* its metadata */
 	acrt__counter events_in, events_out, errors;
-	/* ---- State hook (issue 6): managed keyed state and checkpoints ---- */
+	/* ---- Managed keyed state and checkpoints ---- */
 	struct acrt__kv *kv;             /* acrt_state_*; created on first use */
 	uint64_t barrier_done;           /* the last checkpoint this instance snapshotted */
 	const _Atomic uint64_t *trigger; /* sources with checkpoints on: the newest
@@ -131,11 +127,11 @@ struct acrt_ctx {
 	void *restore_buf;               /* --resume: its own snapshot bytes, until restored */
 	size_t restore_len;
 	bool has_restore; /* a part was found for this instance */
-	/* ---- Reload hook (issue 7): swap.c pauses the instance to replace a
+	/* ---- Hot reload: swap.c pauses the instance to replace a
 	 * component in place; pause_req set by the supervisor, parked under rt->mu */
 	_Atomic bool pause_req;
 	bool parked;
-	/* ---- API hook (issue 5): readiness, read by src/observe/metrics.c ---- */
+	/* ---- Readiness, read by src/observe/metrics.c ---- */
 	atomic_int run_state; /* acrt__inst_state; release-stored when the instance ends */
 	int end_rc;           /* the code it ended with; written before run_state */
 };
@@ -159,7 +155,7 @@ struct acrt__comp {
 	json_t *counters; /* acrt_count: name -> integer; under rt->mu */
 	bool chained;     /* runs on its upstream's thread: no own thread */
 	acrt__batching batching;
-	_Atomic(struct acrt__taps *) in_tap; /* Tap hook (issue 7): an input port is tapped */
+	_Atomic(struct acrt__taps *) in_tap; /* acrt tap: an input port is tapped */
 };
 
 struct acrt__runtime {
@@ -175,16 +171,16 @@ struct acrt__runtime {
 	atomic_bool stopping; /* graceful stop requested */
 	atomic_bool cancelled;
 
-	/* ---- API hook (issue 5): src/observe/api.c, served from setup's end
+	/* ---- The HTTP API: src/observe/api.c, served from setup's end
 	 * until cleanup; polled by the supervising thread. ---- */
 	struct acrt__api *api;
 	int64_t started_ns; /* monotonic, when setup ended */
-	/* ---- State hook (issue 6): checkpoints, NULL when runtime.state is off */
+	/* ---- Checkpoints, NULL when runtime.state is off */
 	struct acrt__ckpt_rt *ck;
-	/* ---- Reload hook (issue 7): harness/reload.h; outlives generations ---- */
+	/* ---- Hot reload: harness/reload.h; outlives generations ---- */
 	struct acrt__reload_ctl *reload;
 	atomic_bool reloading; /* this generation is quiescing for a reload: no finish hooks */
-	/* ---- Tap hook (issue 7): the active taps (observe/tap.h), or NULL ---- */
+	/* ---- acrt tap: the active taps (observe/tap.h), or NULL ---- */
 	struct acrt__taps *taps;
 
 	bool quiet;    /* no status line */

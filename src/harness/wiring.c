@@ -56,6 +56,8 @@ cap_sleep_until(void *arg, int64_t deadline)
 	return acrt_sleep_until(arg, deadline);
 }
 
+/* 0, -1 when out of memory, -2 after reporting a capability that cannot be
+ * built. */
 static int
 init_instances(acrt__runtime *rt, acrt__comp *c)
 {
@@ -77,7 +79,7 @@ init_instances(acrt__runtime *rt, acrt__comp *c)
 		if (acrt__chain_build(s, &ctx->cap_clock, &ctx->chain, err, sizeof err) != 0) {
 			fprintf(stderr, "acrt: %s:%d:%d: component '%s': %s\n", s->mark.file,
 			        s->mark.line, s->mark.col, s->name, err);
-			return -1;
+			return -2; /* reported: not out of memory */
 		}
 		if (c->n_inst == 1)
 			snprintf(ctx->thread_name, sizeof ctx->thread_name, "%s", s->name);
@@ -149,100 +151,15 @@ batching_error(const acrt__comp *c, const char *fmt, ...)
 	return -1;
 }
 
-/* Reads one batching key of the component's mapping, else of the deployment's
- * runtime.batching defaults. Returns NULL when neither has it. */
-static const json_t *
-batching_key(const json_t *own, const json_t *dflt, const char *key, const char **from)
-{
-	const json_t *v = json_object_get(own, key);
-	*from = "batching";
-	if (v == NULL && strcmp(key, "enabled") != 0) { /* never defaulted */
-		v = json_object_get(dflt, key);
-		*from = "runtime.batching";
-	}
-	return v;
-}
-
-/*
- * Resolves `batching:` of component c (ADR-024): enabled only by `enabled:
- * true` on the component itself; max_items, max_ms and error_mode default to
- * the deployment's runtime.batching, then to 64, 5 and per_item. The validator
- * does not check these values yet, so bad ones fail the run here (exit 1).
- */
+/* The batching of component c: checked and resolved by the loader; what the
+ * descriptor allows is checked again here because a plugin's descriptor is
+ * read anew when the system is wired (the same check `acrt validate` runs). */
 static int
-resolve_batching(const acrt__blueprint *bp, acrt__comp *c)
+resolve_batching(acrt__comp *c)
 {
-	static const char *const keys[] = {"enabled", "max_items", "max_ms", "error_mode", NULL};
-	const json_t *own = c->spec->batching;
-	const json_t *dflt =
-	    json_is_object(bp->runtime) ? json_object_get(bp->runtime, "batching") : NULL;
-	acrt__batching *b = &c->batching;
-	*b = (acrt__batching){.max_items = 64, .max_ns = 5 * 1000000LL};
-	if (own == NULL || json_is_null(own))
-		goto implicit;
-	if (!json_is_object(own))
-		return batching_error(c, "must be a mapping");
-	if (dflt != NULL && !json_is_null(dflt) && !json_is_object(dflt))
-		return batching_error(c, "runtime.batching must be a mapping");
-	const char *key;
-	const json_t *v;
-	json_object_foreach((json_t *)own, key, v)
-	{
-		size_t k = 0;
-		while (keys[k] != NULL && strcmp(keys[k], key) != 0)
-			k++;
-		if (keys[k] == NULL)
-			return batching_error(c,
-			                      "unknown key '%s' (expected enabled, max_items, "
-			                      "max_ms, error_mode)",
-			                      key);
-	}
-	const char *from;
-	v = batching_key(own, dflt, "enabled", &from);
-	if (v != NULL && !json_is_boolean(v))
-		return batching_error(c, "enabled must be true or false");
-	b->enabled = json_is_true(v);
-	v = batching_key(own, dflt, "max_items", &from);
-	if (v != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 1000000)
-			return batching_error(
-			    c, "%s.max_items must be an integer from 1 to 1000000", from);
-		b->max_items = (size_t)json_integer_value(v);
-	}
-	v = batching_key(own, dflt, "max_ms", &from);
-	if (v != NULL) {
-		double ms = json_is_number(v) ? json_number_value(v) : -1;
-		if (!json_is_number(v) || !(ms >= 0 && ms <= 86400000.0))
-			return batching_error(c,
-			                      "%s.max_ms must be a number of milliseconds from 0 "
-			                      "to 86400000",
-			                      from);
-		b->max_ns = (int64_t)(ms * 1e6);
-	}
-	v = batching_key(own, dflt, "error_mode", &from);
-	if (v != NULL) {
-		const char *m = json_string_value(v);
-		if (m == NULL || (strcmp(m, "per_item") != 0 && strcmp(m, "fail_fast") != 0))
-			return batching_error(c, "%s.error_mode must be per_item or fail_fast",
-			                      from);
-		b->fail_fast = strcmp(m, "fail_fast") == 0;
-	}
-implicit:
-	if (!b->enabled && c->desc->process == NULL && c->desc->process_batch != NULL &&
-	    c->desc->run == NULL) {
-		/* process_batch only, batching off: batches of one event, no waiting */
-		b->enabled = true;
-		b->max_items = 1;
-		b->max_ns = 0;
-	}
-	if (b->enabled && (c->spec->n_inputs == 0 || c->desc->run != NULL))
-		return batching_error(c, "enabled on a source (a component without input ports or "
-		                         "with its own run loop)");
-	if (b->enabled && c->desc->process == NULL && c->desc->process_batch == NULL)
-		return batching_error(c, "enabled on a component with neither process nor "
-		                         "process_batch");
-	return 0;
+	const char *why =
+	    acrt__batch_effective(&c->spec->batch, c->desc, c->spec->n_inputs, &c->batching);
+	return why != NULL ? batching_error(c, "%s", why) : 0;
 }
 
 static int
@@ -331,9 +248,12 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 				goto nomem;
 			c->has_inbox = true;
 		}
-		if (init_instances(rt, c) != 0)
+		int r = init_instances(rt, c);
+		if (r == -2)
+			return -1;
+		if (r != 0)
 			goto nomem;
-		if (resolve_batching(bp, c) != 0)
+		if (resolve_batching(c) != 0)
 			return -1;
 		if (init_batches(c) != 0)
 			goto nomem;

@@ -11,6 +11,7 @@
  * with a bounded queue: the supervising thread only enqueues.
  */
 #include "observe/alerts.h"
+#include "observe/alert_rule.h"
 
 #include <errno.h>
 #include <math.h>
@@ -83,7 +84,7 @@ static const struct {
     {"component_failed", "acrt_component_up", "critical", OP_EQ, 0, 0, false},
     {"stream_saturated", "acrt_stream_fill_ratio", "warning", OP_GT, 0.9, 10, false},
     {"error_rate", "acrt_component_errors_total", "critical", OP_GT, 5, 30, true},
-    /* State hook (issue 6): series present only with runtime.state */
+    /* checkpoints: series present only with runtime.state */
     {"checkpoint_aborted", "acrt_checkpoints_aborted_total", "warning", OP_GT, 0, 0, true},
     {"checkpoint_store_failing", "acrt_checkpoints_failed_total", "warning", OP_GT, 0, 0, true},
 };
@@ -112,70 +113,130 @@ num(const json_t *v, double *out)
 	return false;
 }
 
-/* Parses one `runtime.alerts` entry into *r; *enabled is false for
- * `enabled: false` (which only removes a default of the same name). */
-static int
-rule_parse(const json_t *o, size_t i, rule *r, bool *enabled)
+const char *const acrt__alert_rule_keys[] = {"name",     "metric", "op",      "threshold", "for_s",
+                                             "severity", "rate",   "enabled", NULL};
+
+static bool
+rule_enabled(const json_t *o)
 {
-	static const char *const keys[] = {"name",     "metric", "op",      "threshold", "for_s",
-	                                   "severity", "rate",   "enabled", NULL};
-	memset(r, 0, sizeof *r);
+	json_t *en = json_object_get(o, "enabled");
+	return !json_is_false(en) &&
+	       !(json_is_string(en) && strcmp(json_string_value(en), "false") == 0);
+}
+
+static int
+op_index(const char *op)
+{
+	for (int j = 0; op != NULL && j < 6; j++)
+		if (strcmp(op, op_names[j]) == 0)
+			return j;
+	return -1;
+}
+
+int
+acrt__alert_rule_check(const json_t *o, const char **key, char *msg, size_t len)
+{
 	const char *k;
 	json_t *v;
+	*key = NULL;
+	if (!json_is_object(o)) {
+		snprintf(msg, len, "a rule must be a mapping");
+		return -1;
+	}
 	json_object_foreach((json_t *)o, k, v)
 	{
 		bool known = false;
-		for (const char *const *p = keys; *p; p++)
+		for (const char *const *p = acrt__alert_rule_keys; *p; p++)
 			known |= strcmp(*p, k) == 0;
 		if (!known) {
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-			          "runtime.alerts[%zu]: unknown key '%s' (known: name, metric, op, "
-			          "threshold, for_s, severity, rate, enabled)",
-			          i, k);
+			*key = k;
+			snprintf(msg, len,
+			         "unknown key '%s' (known: name, metric, op, threshold, for_s, "
+			         "severity, rate, enabled)",
+			         k);
 			return -1;
 		}
 	}
 	const char *name = json_string_value(json_object_get(o, "name"));
 	if (name == NULL || *name == '\0') {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu]: 'name' is required",
-		          i);
+		*key = json_object_get(o, "name") != NULL ? "name" : NULL;
+		snprintf(msg, len, "'name' is required");
 		return -1;
 	}
 	json_t *en = json_object_get(o, "enabled");
-	*enabled = !json_is_false(en) &&
-	           !(json_is_string(en) && strcmp(json_string_value(en), "false") == 0);
-	r->name = strdup(name);
-	if (!*enabled)
+	if (en != NULL && !json_is_boolean(en) &&
+	    !(json_is_string(en) && (strcmp(json_string_value(en), "false") == 0 ||
+	                             strcmp(json_string_value(en), "true") == 0))) {
+		*key = "enabled";
+		snprintf(msg, len, "'enabled' must be true or false");
+		return -1;
+	}
+	if (!rule_enabled(o))
 		return 0;
 	const char *metric = json_string_value(json_object_get(o, "metric"));
-	const char *op = json_string_value(json_object_get(o, "op"));
 	const char *sev = json_string_value(json_object_get(o, "severity"));
-	int opi = -1;
-	for (int j = 0; op != NULL && j < 6; j++)
-		if (strcmp(op, op_names[j]) == 0)
-			opi = j;
 	double thr = 0, for_s = 0;
 	json_t *fv = json_object_get(o, "for_s");
 	json_t *rv = json_object_get(o, "rate");
-	const char *why =
-	    metric == NULL || *metric == '\0'             ? "'metric' is required"
-	    : opi < 0                                     ? "'op' must be one of > >= < <= == !="
-	    : !num(json_object_get(o, "threshold"), &thr) ? "'threshold' must be a number"
-	    : fv != NULL && (!num(fv, &for_s) || !(for_s >= 0)) ? "'for_s' must be a number >= 0"
-	    : rv != NULL && !json_is_boolean(rv)                ? "'rate' must be true or false"
-	                                                        : NULL;
-	if (why != NULL) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu] '%s': %s", i, name,
-		          why);
+	json_t *sv = json_object_get(o, "severity");
+	const char *why = NULL, *at = NULL;
+	if (metric == NULL || *metric == '\0')
+		at = "metric", why = "'metric' is required";
+	else if (op_index(json_string_value(json_object_get(o, "op"))) < 0)
+		at = "op", why = "'op' must be one of > >= < <= == !=";
+	else if (!num(json_object_get(o, "threshold"), &thr))
+		at = "threshold", why = "'threshold' must be a number";
+	else if (fv != NULL && (!num(fv, &for_s) || !(for_s >= 0)))
+		at = "for_s", why = "'for_s' must be a number >= 0";
+	else if (rv != NULL && !json_is_boolean(rv))
+		at = "rate", why = "'rate' must be true or false";
+	else if (sv != NULL && (sev == NULL || *sev == '\0'))
+		at = "severity", why = "'severity' must be a non-empty string";
+	/* A missing key is the entry's fault, a bad one its own. */
+	*key = at != NULL && json_object_get(o, at) != NULL ? at : NULL;
+	if (why == NULL)
+		return 0;
+	snprintf(msg, len, "%s", why);
+	return -1;
+}
+
+/* Parses one `runtime.alerts` entry into *r; *enabled is false for
+ * `enabled: false` (which only removes a default of the same name). */
+static int
+rule_parse(const json_t *o, size_t i, rule *r, bool *enabled)
+{
+	const char *key;
+	char why[200];
+	memset(r, 0, sizeof *r);
+	if (acrt__alert_rule_check(o, &key, why, sizeof why) != 0) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		if (name != NULL && *name != '\0')
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu] '%s': %s", i,
+			          name, why);
+		else
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu]: %s", i, why);
+		return -1;
+	}
+	*enabled = rule_enabled(o);
+	r->name = strdup(json_string_value(json_object_get(o, "name")));
+	if (!*enabled)
+		return r->name != NULL ? 0 : -1;
+	const char *sev = json_string_value(json_object_get(o, "severity"));
+	double thr = 0, for_s = 0;
+	json_t *fv = json_object_get(o, "for_s");
+	(void)num(json_object_get(o, "threshold"), &thr);
+	if (fv != NULL)
+		(void)num(fv, &for_s);
+	r->metric = strdup(json_string_value(json_object_get(o, "metric")));
+	r->severity = strdup(sev != NULL ? sev : "warning");
+	r->op = (alert_op)op_index(json_string_value(json_object_get(o, "op")));
+	r->threshold = thr;
+	r->for_s = for_s;
+	r->rate = json_is_true(json_object_get(o, "rate"));
+	if (r->name == NULL || r->metric == NULL || r->severity == NULL) {
 		rule_free(r);
 		return -1;
 	}
-	r->metric = strdup(metric);
-	r->severity = strdup(sev != NULL ? sev : "warning");
-	r->op = (alert_op)opi;
-	r->threshold = thr;
-	r->for_s = for_s;
-	r->rate = json_is_true(rv);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * alerts.h - alerting (issue 5, docs/ALERTS.md): rules from `runtime.alerts`
+ * alerts.h - alerting (docs/ALERTS.md): rules from `runtime.alerts`
  * plus built-in defaults, evaluated once a second on the supervising thread
  * against the metric values of metrics.c (the /metrics exposition, parsed per
  * series). Each series of a rule goes pending -> firing (after for_s) ->

@@ -27,7 +27,7 @@
 #include "observe/httpd.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
-#include "observe/tap.h" /* acrt tap (issue 7) */
+#include "observe/tap.h" /* acrt tap */
 
 #include "harness/checkpoint.h"
 #include "harness/reload.h"
@@ -172,9 +172,9 @@ serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
 			return reply_error(c, MHD_HTTP_NOT_FOUND, "no such component");
 		return reply_json(c, MHD_HTTP_OK, v);
 	}
-	if (strcmp(url, "/api/v1/alerts") == 0) /* alerts.c (issue 5) */
+	if (strcmp(url, "/api/v1/alerts") == 0) /* alerts.c */
 		return reply_json(c, MHD_HTTP_OK, acrt__alerts_api_json(rt));
-	if (strcmp(url, "/api/v1/checkpoints") == 0) /* checkpoint.c (issue 6) */
+	if (strcmp(url, "/api/v1/checkpoints") == 0) /* checkpoint.c */
 		return reply_json(c, MHD_HTTP_OK, acrt__ckpt_json(rt));
 	if (strcmp(url, "/api/v1/reload") == 0)
 		return reply_405(c, "POST");
@@ -219,7 +219,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && strtoull(cl, NULL, 10) > API_MAX_BODY)
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 65536 bytes");
-	if (strcmp(url, ACRT__TAP_PATH) == 0) { /* acrt tap (issue 7): shows payloads */
+	if (strcmp(url, ACRT__TAP_PATH) == 0) { /* acrt tap: shows payloads */
 		if (who != AUTH_WRITE)
 			return reply_error(c, MHD_HTTP_FORBIDDEN,
 			                   "this route needs the write token");
@@ -233,9 +233,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if (who != AUTH_WRITE)
 			return reply_error(c, MHD_HTTP_FORBIDDEN,
 			                   "this route needs the write token");
-		if (strcmp(url, "/api/v1/checkpoints") == 0) /* State hook (issue 6) */
+		if (strcmp(url, "/api/v1/checkpoints") == 0) /* a checkpoint now */
 			return post_checkpoint(api, c);
-		if (strcmp(url, "/api/v1/reload") == 0) { /* Reload hook (issue 7) */
+		if (strcmp(url, "/api/v1/reload") == 0) { /* hot reload */
 			acrt__reload_request(api->rt, "api");
 			return reply_json(c, MHD_HTTP_ACCEPTED,
 			                  json_pack("{s:b,s:s}", "requested", 1, "status",

@@ -1,5 +1,5 @@
 /*
- * enrich.h - error enrichment (the design's ConsistentErrorHandler, issue 5):
+ * enrich.h - error enrichment (the design's ConsistentErrorHandler):
  * every error record (a failed event, a fatal component, a setup failure)
  * carries its error class, trace id, attempt, and a snapshot of the process's
  * resources read with libproc2 (docs/ALERTS.md, "Error enrichment").

@@ -277,8 +277,8 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 		sb_head(&b, "acrt_process_threads", "gauge", "Threads of the process.");
 		acrt__strbuf_printf(&b, "acrt_process_threads %ld\n", ps.threads);
 	}
-	acrt__ckpt_metrics(rt, &b);   /* State hook (issue 6) */
-	acrt__reload_metrics(rt, &b); /* Reload hook (issue 7) */
+	acrt__ckpt_metrics(rt, &b);   /* checkpoints */
+	acrt__reload_metrics(rt, &b); /* hot reloads */
 	if (b.oom) {
 		free(b.p);
 		return NULL;
@@ -395,7 +395,7 @@ acrt__metrics_system(acrt__runtime *rt)
 	json_object_set_new(o, "ready", json_boolean(ready));
 	json_object_set_new(o, "not_ready_reasons", json_incref(json_object_get(rd, "reasons")));
 	json_decref(rd);
-	json_object_set_new(o, "reload", acrt__reload_json(rt)); /* Reload hook (issue 7) */
+	json_object_set_new(o, "reload", acrt__reload_json(rt)); /* hot reloads */
 	json_object_set_new(o, "uptime_s",
 	                    json_real((double)(acrt__mono_ns() - rt->started_ns) / 1e9));
 	uint64_t in = 0, out = 0, err = 0;

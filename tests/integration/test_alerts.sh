@@ -157,7 +157,7 @@ runtime:
     - {name: bad, metric: acrt_component_up, op: "~", threshold: 1}
 YAML
 run_acrt bad 20 run "$D"
-expect_rc 1 "an invalid alert rule" "$WORK/bad.err"
+expect_rc 2 "an invalid alert rule (refused by the loader, as acrt validate does)" "$WORK/bad.err"
 grep -q "runtime.alerts\[0\] 'bad': 'op' must be" "$WORK/bad.err" || fail "no message naming the rule" "$WORK/bad.err"
 ok "the error names the rule and the key"
 pass

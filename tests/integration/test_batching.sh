@@ -191,13 +191,14 @@ print("%d events in %d batches; last: %d events, closed by drain" % (len(seqs), 
 ok "every event the source emitted ($emitted) reached the component; the partial batch closed by drain"
 
 # ---- bad settings -------------------------------------------------------------
-# bad_case NAME BATCHING RUNTIME WORD
+# Checked by the loader: `acrt run` refuses them as `acrt validate` does (exit 2).
+# bad_case NAME BATCHING RUNTIME WORD [COMPONENT]
 bad_case() {
-	local name=$1 d="$WORK/$1"
+	local name=$1 d="$WORK/$1" comp=${5-rec}
 	system "$d" "{generator: sequence, count: 5}" batch_record "$2" "" "$3"
 	run_acrt "$name" 20 run "$d"
-	expect_rc 1 "$name" "$WORK/$name.err"
-	if ! grep -q "rec" "$WORK/$name.err" || ! grep -q -- "$4" "$WORK/$name.err"; then
+	expect_rc 2 "$name" "$WORK/$name.err"
+	if ! grep -q -- "$comp" "$WORK/$name.err" || ! grep -q -- "$4" "$WORK/$name.err"; then
 		fail "$name: the error does not name the component and '$4'" "$WORK/$name.err"
 	fi
 	[ ! -s "$d/batches.jsonl" ] || fail "$name: the system ran" "$d/batches.jsonl"
@@ -206,6 +207,6 @@ bad_case bad_items "{enabled: true, max_items: 0}" "{}" max_items
 bad_case bad_ms "{enabled: true, max_ms: -1}" "{}" max_ms
 bad_case bad_mode "{enabled: true, error_mode: retry}" "{}" error_mode
 bad_case bad_key "{enabled: true, max_itmes: 5}" "{}" max_itmes
-bad_case bad_default "{enabled: true}" "{batching: {error_mode: sometimes}}" runtime.batching.error_mode
-ok "bad max_items, max_ms, error_mode, unknown keys and bad runtime defaults: exit 1 naming the component"
+bad_case bad_default "{enabled: true}" "{batching: {error_mode: sometimes}}" runtime.batching.error_mode deployment.yaml
+ok "bad max_items, max_ms, error_mode, unknown keys and bad runtime defaults: exit 2 naming the component (or runtime.batching)"
 pass
