@@ -5,16 +5,20 @@
  * A component (built-in or a plugin .so) is a versioned descriptor,
  * acrt_component_desc, whose callbacks the runtime calls in three phases:
  *
- *   setup(ctx, &self)            once per instance, in topological order, on the
- *                                harness thread; may block (open files, connect).
+ *   setup(ctx, &self)            once per instance, in topological order, each on
+ *                                a short-lived thread of its own (the main thread
+ *                                waits for it, bounded by startup_timeout_ms); may
+ *                                block (open files, connect).
  *   run(ctx, self)               sources only: the component's own loop, on the
  *       or process(ctx, ...)     instance's own thread; every event of one instance
  *                                is processed on that one thread, in order.
- *   cleanup(ctx, self)           once, in reverse topological order, on the harness
- *                                thread, even when process failed.
+ *   cleanup(ctx, self)           once, in reverse topological order, on the main
+ *                                (supervising) thread, even when process failed.
  *
- * Threads: one thread per component instance (replicas: N gives N). Callbacks of
- * one instance never run concurrently; different instances do.
+ * Threads: one thread per component instance (replicas: N gives N), except that
+ * an instance chained to its producer (operator chaining) runs its process,
+ * idle, finish and snapshot on the producer's thread. Callbacks of one instance
+ * never run concurrently; different instances do.
  *
  * Ownership of events (refcounted, immutable once emitted):
  *   - acrt_event_new*() returns an event with one reference owned by the caller.
@@ -120,17 +124,24 @@ typedef struct acrt_component_desc {
 	/* Optional: the component's own loop (sources). Return ACRT_OK when done or
 	 * when acrt_stopping() says so; the runtime then closes its outputs. */
 	int (*run)(acrt_ctx *ctx, void *self);
-	/* Optional: own state for checkpoints (docs/STATE.md), called on the
-	 * instance's thread between two deliveries when a checkpoint barrier has
-	 * reached it. snapshot stores a malloc'd buffer in *buf (the runtime frees
-	 * it) describing everything processed so far; restore is called after
-	 * setup on `acrt run --resume` with the bytes of the last checkpoint
-	 * (borrowed). Managed keyed state (acrt_state_*) needs neither. */
+	/* Optional: own state for checkpoints (docs/STATE.md). snapshot is called on
+	 * the instance's thread: for a consumer between two deliveries when a
+	 * checkpoint barrier has reached it, for a source inside acrt_emit,
+	 * acrt_sleep_until or acrt_stopping when a checkpoint is due, and (with
+	 * runtime.state) once when its input has ended. On a hot reload it is
+	 * called on the main thread while the instance is paused or after its
+	 * thread ended. It stores a malloc'd buffer in *buf (the runtime frees it)
+	 * describing everything processed so far. restore is called on the main
+	 * thread after setup, on `acrt run --resume` and after a hot reload, with
+	 * the bytes of that snapshot (borrowed). Managed keyed state
+	 * (acrt_state_*) needs neither. */
 	int (*snapshot)(acrt_ctx *ctx, void *self, void **buf, size_t *len);
 	int (*restore)(acrt_ctx *ctx, void *self, const void *buf, size_t len);
-	/* Optional: ACRT_OK when healthy. Called from another thread: keep it cheap. */
+	/* Optional: ACRT_OK when healthy. Reserved: the runtime does not call it
+	 * (readiness, GET /readyz, comes from setup and failures). */
 	int (*health)(acrt_ctx *ctx, void *self);
-	/* Frees what setup made. Called once if setup succeeded. */
+	/* Frees what setup made. Called once if setup succeeded, on the main thread
+	 * (also when a hot reload replaces the instance). */
 	void (*cleanup)(acrt_ctx *ctx, void *self);
 	/* Optional: called on the instance's thread when no input is waiting, just
 	 * before it parks (and before its upstream blocks, when chained). A
