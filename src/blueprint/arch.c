@@ -13,7 +13,7 @@
 #include "blueprint/bp_int.h"
 #include "capability/schema.h"
 #include "core/common.h"
-#include "harness/plugin.h"
+#include "core/plugin.h"
 
 static const char *const top_keys[] = {"schema_version", "system", "schemas", NULL};
 static const char *const sys_keys[] = {"name",       "version",  "description",

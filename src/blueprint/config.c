@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "blueprint/bp_int.h"
-#include "harness/plugin.h"
+#include "core/plugin.h"
 
 /* The value node at a dotted path under map ("routes.2.when": a number indexes
  * a list), or NULL. Where the path breaks off below its first key, the node

@@ -15,7 +15,7 @@
 #include "acrt/version.h"
 #include "blueprint/lock.h"
 #include "core/strbuf.h"
-#include "harness/plugin.h"
+#include "core/plugin.h"
 
 #define LOCK_FORMAT 1
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "capability/chain.h"
-#include "harness/plugin.h"
+#include "core/plugin.h"
 
 typedef struct plug {
 	acrt__plugin *so;

@@ -34,7 +34,7 @@
 #include "core/inbox.h"
 #include "core/taskgroup.h"
 #include "core/transport.h"
-#include "harness/plugin.h"
+#include "core/plugin.h"
 
 /* Processing-time histogram: every ACRT__TIME_SAMPLE-th event of an instance
  * is timed (two TSC clock reads), so the success path pays ~0.3 ns/event. */

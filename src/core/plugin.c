@@ -4,7 +4,7 @@
  * then any other field, so a descriptor from a future or ancient ABI is
  * refused before it can be misread.
  */
-#include "harness/plugin.h"
+#include "core/plugin.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
