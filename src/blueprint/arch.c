@@ -532,8 +532,9 @@ parse_component(acrt__bpload *L, size_t idx)
 		rc = -1;
 	if (acrt__get_int(L, node, "replicas", 1, &replicas) < 0)
 		rc = -1;
-	else if (replicas > 64)
-		rc = acrt__err(L, acrt__ynode_get(node, "replicas"), "replicas must be <= 64");
+	else if (replicas > ACRT__MAX_REPLICAS)
+		rc = acrt__err(L, acrt__ynode_get(node, "replicas"), "replicas must be <= %d",
+		               ACRT__MAX_REPLICAS);
 	else
 		c->replicas = (int)replicas;
 	const char *desc;

@@ -21,6 +21,8 @@
 
 #include "acrt/acrt.h"
 
+#include "core/common.h" /* ACRT__MAX_REPLICAS */
+
 /* A position in a YAML file (1-based line and column). */
 typedef struct acrt__mark {
 	const char *file; /* points into acrt__blueprint's arch_path or deploy_path */

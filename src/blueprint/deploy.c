@@ -362,8 +362,9 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 	int r = acrt__get_int(L, val, "replicas", 1, &v);
 	if (r < 0)
 		rc = -1;
-	else if (r == 1 && v > 64)
-		rc = acrt__err(L, acrt__ynode_get(val, "replicas"), "replicas must be <= 64");
+	else if (r == 1 && v > ACRT__MAX_REPLICAS)
+		rc = acrt__err(L, acrt__ynode_get(val, "replicas"), "replicas must be <= %d",
+		               ACRT__MAX_REPLICAS);
 	else if (r == 1)
 		c->replicas = (int)v;
 	return rc;

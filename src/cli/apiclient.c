@@ -11,7 +11,6 @@
 #include "core/common.h"
 #include "observe/api.h"
 
-#define API_DEFAULT_LISTEN "127.0.0.1:9464"
 #define API_TOKEN_MAX 4096
 #define ERRBODY_MAX 4096 /* bytes of a non-200 body kept for its message */
 
@@ -102,14 +101,14 @@ find_base(const acrt__apiclient *c, const acrt__blueprint *bp)
 	if (url == NULL) {
 		const json_t *lv = json_object_get(api, "listen");
 		const char *listen =
-		    json_is_string(lv) ? json_string_value(lv) : API_DEFAULT_LISTEN;
+		    json_is_string(lv) ? json_string_value(lv) : ACRT__API_DEFAULT_LISTEN;
 		size_t n = strlen(listen) + 16;
 		url = malloc(n);
 		if (url == NULL)
 			return NULL;
 		/* ":PORT" (every interface) and wildcard hosts: ask the loopback. */
 		const char *host_end = strrchr(listen, ':');
-		const char *port = host_end != NULL ? host_end + 1 : "9464";
+		const char *port = host_end != NULL ? host_end + 1 : ACRT__API_DEFAULT_PORT;
 		size_t hl = host_end != NULL ? (size_t)(host_end - listen) : strlen(listen);
 		if (hl == 0 || (hl == 7 && strncmp(listen, "0.0.0.0", 7) == 0))
 			snprintf(url, n, "%s://127.0.0.1:%s", https ? "https" : "http", port);

@@ -90,4 +90,8 @@ acrt__le_get(const unsigned char *p, int n)
 /* Per-thread fast PRNG (xoshiro256**), seeded from getrandom(). */
 uint64_t acrt__rand64(void);
 
+/* The most replicas a component may have (architecture.yaml and
+ * component_overrides): a stream tracks its consumers as bits of a uint64_t. */
+#define ACRT__MAX_REPLICAS 64
+
 #endif /* ACRT_COMMON_H */

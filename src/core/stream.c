@@ -121,7 +121,7 @@ static size_t
 take_barrier(stream *s, unsigned consumer, acrt_event **evs, bool *others)
 {
 	uint64_t bit = 1ull << consumer,
-	         all = s->consumers >= 64 ? ~0ull : (1ull << s->consumers) - 1;
+	         all = s->consumers >= ACRT__MAX_REPLICAS ? ~0ull : (1ull << s->consumers) - 1;
 	if (s->bar_seen & bit)
 		return 0;
 	s->bar_seen |= bit;
@@ -343,7 +343,7 @@ acrt__stream_new(const char *name, size_t capacity, unsigned producers, unsigned
                  acrt__waitq *rx)
 {
 	if (capacity == 0 || capacity > UINT32_MAX / 2 || rx == NULL || consumers == 0 ||
-	    consumers > 64)
+	    consumers > ACRT__MAX_REPLICAS)
 		return NULL;
 	stream *s = acrt__calloc(1, sizeof *s);
 	if (s == NULL)

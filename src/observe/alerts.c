@@ -12,6 +12,7 @@
  */
 #include "observe/alerts.h"
 #include "observe/alert_rule.h"
+#include "observe/api.h"
 
 #include <errno.h>
 #include <math.h>
@@ -570,7 +571,7 @@ acrt__alerts_start(acrt__runtime *rt, acrt__alerts **out)
 	const json_t *api = json_object_get(rt->bp->runtime, "api");
 	const char *listen = json_string_value(json_object_get(api, "listen"));
 	if (listen == NULL || *listen == '\0')
-		listen = "127.0.0.1:9464";
+		listen = ACRT__API_DEFAULT_LISTEN;
 	if (asprintf(&al->generator_url, "http://%s%s/api/v1/alerts",
 	             listen[0] == ':' ? "localhost" : "", listen) < 0)
 		al->generator_url = NULL;

@@ -321,7 +321,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		return -1;
 	}
 	bool explicit_listen = json_is_string(lv);
-	const char *listen_s = explicit_listen ? json_string_value(lv) : API_DEFAULT_LISTEN;
+	const char *listen_s = explicit_listen ? json_string_value(lv) : ACRT__API_DEFAULT_LISTEN;
 	char host[256], port[16];
 	if (acrt__listen_split(listen_s, host, sizeof host, port, sizeof port) != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
@@ -349,7 +349,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 			acrt__listen_format(&bound, addr, sizeof addr);
 			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
 			          "api: cannot listen on the default %s (%s); using %s instead",
-			          API_DEFAULT_LISTEN, strerror(err), addr);
+			          ACRT__API_DEFAULT_LISTEN, strerror(err), addr);
 		}
 	}
 	if (fd < 0) {

@@ -22,6 +22,11 @@
 
 #include "harness/runtime.h"
 
+/* Where the API listens when runtime.api.listen is absent (the server, the
+ * alert generator URL and the CLI's client all use this one). */
+#define ACRT__API_DEFAULT_PORT "9464"
+#define ACRT__API_DEFAULT_LISTEN "127.0.0.1:" ACRT__API_DEFAULT_PORT
+
 typedef struct acrt__api acrt__api;
 
 /* Reads the configuration, loads or generates the tokens, binds and starts

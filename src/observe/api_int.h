@@ -14,7 +14,6 @@
 #include "harness/runtime.h"
 #include "observe/api.h"
 
-#define API_DEFAULT_LISTEN "127.0.0.1:9464"
 #define API_MAX_BODY (64 * 1024) /* bytes; larger requests get 413 */
 #define API_CONN_TIMEOUT_S 10    /* an idle or slow connection is closed after */
 #define API_MAX_CONNECTIONS 4096 /* at most; lowered to fit RLIMIT_NOFILE */
