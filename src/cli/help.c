@@ -1,11 +1,14 @@
 /*
- * help.c - `acrt help [COMMAND]`.
+ * help.c - `acrt help [COMMAND|TYPE]`. A built-in type's keys are printed
+ * from its descriptor's config table, the one `acrt validate` checks against.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "acrt/acrt.h"
 #include "cli/cli.h"
+#include "components/registry.h"
+#include "core/json.h"
 
 static const char overview[] =
     "acrt " ACRT_VERSION_STRING " - run systems of components wired by bounded streams\n"
@@ -21,7 +24,7 @@ static const char overview[] =
     "  acrt top [DIR|FILE] [--once] [--interval MS]\n"
     "  acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N]\n"
     "  acrt --version\n"
-    "  acrt help [COMMAND]\n"
+    "  acrt help [COMMAND|TYPE]   TYPE: a built-in component type (Source, Sink, ...)\n"
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 usage error or invalid blueprint\n";
 
@@ -139,6 +142,67 @@ static const char checkpoints_help[] =
     "running system for a checkpoint now, through its API (write token), and\n"
     "waits until it is stored.\n";
 
+static const char *
+prop_type(acrt_prop_type t)
+{
+	static const char *const names[] = {"",        "string",  "integer", "number",
+	                                    "boolean", "mapping", "list",    "any"};
+	return t < sizeof names / sizeof *names ? names[t] : "?";
+}
+
+static void
+print_ports(const char *what, const char *const *ports)
+{
+	printf("%s:", what);
+	for (size_t i = 0; ports != NULL && ports[i] != NULL; i++)
+		printf(" %s", ports[i]);
+	printf("%s\n", ports == NULL || ports[0] == NULL ? " -" : "");
+}
+
+/* A built-in type: its ports and its config keys (type, required, range,
+ * allowed values, meaning), from the tables the validator uses. */
+static void
+type_help(const acrt__builtin *b)
+{
+	printf("%s (built-in component type; docs/COMPONENTS.md)\n\n", b->type);
+	print_ports("input ports", b->in_ports);
+	print_ports("output ports", b->out_ports);
+	const acrt_prop *p = b->desc != NULL ? b->desc->props : NULL;
+	if (p == NULL) {
+		printf("\nconfig: free-form\n");
+		return;
+	}
+	printf("\nconfig keys:\n");
+	for (; p->type != ACRT_PROP_END; p++) {
+		printf("  %-12s %-8s%s", p->key, prop_type(p->type),
+		       p->required ? " required" : "");
+		if (p->min < p->max) {
+			char lo[32], hi[32];
+			acrt__json_dtoa(p->min, lo);
+			acrt__json_dtoa(p->max, hi);
+			printf(" [%s, %s]", lo, hi);
+		}
+		if (p->one_of != NULL) {
+			printf(" one of:");
+			for (size_t i = 0; p->one_of[i] != NULL; i++)
+				printf(" %s", p->one_of[i]);
+		}
+		printf("\n               %s\n", p->help != NULL ? p->help : "");
+	}
+}
+
+static int
+no_help(const char *what)
+{
+	char types[256] = "";
+	size_t n = 0;
+	for (size_t i = 0; acrt__builtin_at(i) != NULL && n < sizeof types; i++)
+		n += (size_t)snprintf(types + n, sizeof types - n, "%s%s", i ? ", " : "",
+		                      acrt__builtin_at(i)->type);
+	return acrt__cli_usage_error("no help for '%s' (a command, or a built-in type: %s)", what,
+	                             types);
+}
+
 int
 acrt__cmd_help(int argc, char **argv)
 {
@@ -162,7 +226,9 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(tap_help, stdout);
 	else if (strcmp(argv[0], "checkpoints") == 0)
 		fputs(checkpoints_help, stdout);
+	else if (acrt__builtin_find(argv[0]) != NULL)
+		type_help(acrt__builtin_find(argv[0]));
 	else
-		return acrt__cli_usage_error("no help for '%s'", argv[0]);
+		return no_help(argv[0]);
 	return 0;
 }

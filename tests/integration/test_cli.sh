@@ -20,6 +20,20 @@ for word in run validate; do
 done
 ok "acrt help lists run and validate"
 
+# acrt help TYPE: a built-in type's ports and config keys, from the tables the
+# validator checks against.
+run_acrt help-agg 10 help Aggregator
+expect_rc 0 "acrt help Aggregator" "$WORK/help-agg.err"
+grep -q "^input ports: input$" "$WORK/help-agg.out" || fail "help Aggregator: no input ports" "$WORK/help-agg.out"
+grep -Eq "^  ops +mapping +required" "$WORK/help-agg.out" || fail "help Aggregator: 'ops' not shown as a required mapping" "$WORK/help-agg.out"
+grep -Eq "^  window_ms +integer +\[1, 9007199254740992\]" "$WORK/help-agg.out" || fail "help Aggregator: window_ms range" "$WORK/help-agg.out"
+run_acrt help-sink 10 help Sink
+grep -q "one of: file stdout null" "$WORK/help-sink.out" || fail "help Sink: allowed values of 'sink'" "$WORK/help-sink.out"
+run_acrt help-bad 10 help Agregator
+expect_rc 2 "acrt help Agregator (no such command or type)" "$WORK/help-bad.err"
+grep -q "Aggregator" "$WORK/help-bad.err" || fail "help of an unknown name does not list the types" "$WORK/help-bad.err"
+ok "acrt help TYPE prints a built-in type's ports and config keys"
+
 say "acrt bogus"
 run_acrt bogus 10 bogus
 expect_rc 2 "acrt bogus" "$WORK/bogus.out" "$WORK/bogus.err"
