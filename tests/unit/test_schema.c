@@ -56,7 +56,7 @@ load_skips(const char *path)
 		char *t = trim(line);
 		if (*t == '#' || *t == '\0')
 			continue;
-		char *field[5];
+		char *field[5] = {NULL};
 		int n = 0;
 		char *p = t;
 		while (n < 5) {
