@@ -338,11 +338,14 @@ xf_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	if (tree != NULL && x->edits) {
 		if (!json_is_object(tree))
 			return acrt_fail(ctx, "payload is not a JSON object");
-		/* Copy-on-write: when nobody else holds the event and its tree, edit
-		 * the tree itself (set and drop keep the order in place; a rename
-		 * needs the copy). */
-		json_t *out = json_object_size(x->rename) == 0 ? acrt__event_steal_json(ev) : NULL;
-		if (out != NULL) {
+		/* Copy-on-write: when nobody else holds the event and its tree, take
+		 * the tree. Set and drop then edit it in place; a rename builds the
+		 * new object from it and releases it here, so its values end up
+		 * owned by the output alone and no reference count is shared with
+		 * the thread that will release the input event. */
+		json_t *own = acrt__event_steal_json(ev), *out;
+		if (own != NULL && json_object_size(x->rename) == 0) {
+			out = own;
 			size_t i;
 			json_t *d;
 			if (x->setj != NULL && json_object_update(out, x->setj) != 0) {
@@ -353,7 +356,8 @@ xf_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 				    json_object_del(out, json_string_value(d));
 			}
 		} else {
-			out = xf_edit_tree(x, tree);
+			out = xf_edit_tree(x, own != NULL ? own : tree);
+			json_decref(own);
 		}
 		acrt_event *o = out != NULL ? acrt_event_new_json(ctx, out) : NULL;
 		if (o == NULL)
