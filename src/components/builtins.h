@@ -3,7 +3,7 @@
  * for registry.c. Each lives in its own file (source.c, transformer.c,
  * filter.c, router.c, aggregator.c, store.c, sink.c, apiendpoint.c) and uses
  * only the public ABI of acrt.h, like a plugin would (jq.c is their shared
- * libjq helper; aggregator.c has the group-key encoding Store shares). The
+ * libjq helper; groupkey.c has the group-key encoding Aggregator and Store share). The
  * APIEndpoint also uses a few internals: its output's capacity
  * (harness/ctx_query.h), the HTTP helpers it shares with the API
  * (observe/httpd.h) and a draft event's trace id (traceparent).
