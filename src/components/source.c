@@ -8,8 +8,8 @@
  * sink writes it out byte for byte and a component parses only what it
  * reads. A line ends at LF; a CR before it is not part of the event (CRLF
  * files); blank lines are skipped. A line that is not valid JSON is refused
- * on its own: logged with its line number and the reason (rate-limited by
- * the log), counted in `invalid_lines`, and the source goes on.
+ * on its own: logged with its line number and the reason, counted in
+ * `invalid_lines`, and the source goes on.
  */
 #include <errno.h>
 #include <fcntl.h>
