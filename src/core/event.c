@@ -140,8 +140,10 @@ static void
 event_destroy(acrt_event *ev)
 {
 	json_t *j = atomic_load_explicit(&ev->json, memory_order_acquire);
-	if (j != NULL)
+	if (j != NULL) {
+		acrt__pool_json_drop();
 		json_decref(j);
+	}
 	char *d = atomic_load_explicit(&ev->data, memory_order_acquire);
 	if (d != NULL && d != (char *)ev->inline_buf) {
 		if (ev->data_pool)

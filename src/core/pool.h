@@ -27,5 +27,16 @@ void acrt__pool_free(void *p);
 void acrt__pool_thread_flush(void);
 /* Makes jansson allocate through the pool (once, before any JSON is made). */
 void acrt__pool_install_json(void);
+/* Call before dropping a reference to a JSON tree another thread may share:
+ * tells TSan builds what the acquire fence in jansson's free hook orders
+ * (pool.c says why). Nothing in other builds. */
+#ifdef __SANITIZE_THREAD__
+void acrt__pool_json_drop(void);
+#else
+static inline void
+acrt__pool_json_drop(void)
+{
+}
+#endif
 
 #endif /* ACRT_POOL_H */
