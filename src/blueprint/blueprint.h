@@ -22,6 +22,7 @@
 #include "acrt/acrt.h"
 
 #include "core/common.h" /* ACRT__MAX_REPLICAS */
+#include "core/log.h"    /* acrt__log_format */
 
 /* A position in a YAML file (1-based line and column). */
 typedef struct acrt__mark {
@@ -71,12 +72,6 @@ typedef struct acrt__binding_spec {
 	bool allow_cycle;
 	acrt__mark mark;
 } acrt__binding_spec;
-
-typedef enum acrt__log_format {
-	ACRT__LOG_FORMAT_AUTO = 0, /* text on a terminal, json otherwise */
-	ACRT__LOG_FORMAT_TEXT,
-	ACRT__LOG_FORMAT_JSON
-} acrt__log_format;
 
 typedef struct acrt__blueprint {
 	char *dir;         /* absolute directory of architecture.yaml */

@@ -11,10 +11,10 @@
  */
 #include <string.h>
 
+#include "blueprint/alert_rule.h"
 #include "blueprint/bp_int.h"
 #include "core/common.h"
-#include "observe/alert_rule.h"
-#include "observe/httpd.h"
+#include "core/httpd.h"
 
 static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
                                        "component_overrides", NULL};
@@ -212,7 +212,8 @@ parse_alerts(acrt__bpload *L, const acrt__ynode *al)
 		json_t *j = acrt__ynode_json(it);
 		if (!j)
 			return acrt__err(L, it, "out of memory");
-		if (acrt__alert_rule_check(j, &key, msg, sizeof msg) != 0) {
+		acrt__alert_rule r;
+		if (acrt__alert_rule_parse(j, &r, &key, msg, sizeof msg) != 0) {
 			const char *name = json_string_value(json_object_get(j, "name"));
 			const acrt__ynode *at = key ? acrt__ynode_get(it, key) : NULL;
 			if (name && *name)

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/common.h"
+#include "core/secret.h"
 #include "observe/api.h"
 
 #define API_TOKEN_MAX 4096

@@ -8,8 +8,8 @@
 
 #include "blueprint/lock.h"
 #include "cli/cli.h"
+#include "core/log.h"
 #include "harness/runtime.h"
-#include "observe/log.h"
 
 /*
  * Checks build.lock (SPEC section 3). Without one: a hint. On drift: every

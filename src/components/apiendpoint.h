@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "acrt/acrt.h"
-#include "observe/httpd.h"
+#include "core/httpd.h"
 
 typedef struct ep_route {
 	const char *path, *method; /* borrowed from config */

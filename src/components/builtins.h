@@ -6,7 +6,7 @@
  * libjq helper; groupkey.c has the group-key encoding Aggregator and Store share). The
  * APIEndpoint also uses a few internals: its output's capacity
  * (harness/ctx_query.h), the HTTP helpers it shares with the API
- * (observe/httpd.h) and a draft event's trace id (traceparent).
+ * (core/httpd.h) and a draft event's trace id (traceparent).
  */
 #ifndef ACRT_BUILTINS_H
 #define ACRT_BUILTINS_H

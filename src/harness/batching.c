@@ -14,9 +14,9 @@
 
 #include "core/common.h"
 #include "core/event.h"
+#include "core/log.h"
 #include "harness/checkpoint.h"
 #include "harness/runtime.h"
-#include "observe/log.h"
 
 /* One error line for a failed batch, with its metadata; counts `failed` errors. */
 static void

@@ -17,11 +17,11 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/enrich.h"
 #include "core/event.h"
+#include "core/log.h"
 #include "core/strbuf.h"
 #include "core/waitq.h"
-#include "observe/enrich.h"
-#include "observe/log.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "state/part.h"

@@ -16,11 +16,11 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
+#include "core/log.h"
 #include "harness/checkpoint.h"
 #include "harness/runtime.h"
-#include "observe/enrich.h" /* error records: class, trace, resources */
-#include "observe/log.h"
 #include "observe/tap.h" /* acrt tap: samples of a port */
 
 const json_t *

@@ -17,15 +17,15 @@
 
 #include "core/clock.h"
 #include "core/common.h"
+#include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
+#include "core/log.h"
 #include "harness/checkpoint.h"
 #include "harness/reload.h"
 #include "harness/runtime.h"
 #include "harness/status.h"
 #include "observe/alerts.h" /* alert rules, evaluated by supervise() */
 #include "observe/api.h"
-#include "observe/enrich.h" /* error records: class, trace, resources */
-#include "observe/log.h"
 #include "observe/tap.h" /* acrt tap: samples of a port */
 
 #define STATUS_TICK_NS (250 * 1000000LL)

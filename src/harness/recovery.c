@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/log.h"
 #include "harness/checkpoint.h"
 #include "harness/ckpt_int.h"
-#include "observe/log.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "state/part.h"

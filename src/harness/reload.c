@@ -16,9 +16,9 @@
 
 #include "blueprint/lock.h"
 #include "core/common.h"
+#include "core/log.h"
 #include "core/strbuf.h"
 #include "harness/ckpt_int.h"
-#include "observe/log.h"
 #include "state/part.h"
 
 #define WATCH_DEBOUNCE_NS (200 * 1000000LL) /* editors write a file in several steps */

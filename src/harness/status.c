@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "core/common.h"
-#include "observe/log.h"
+#include "core/log.h"
 
 void
 acrt__status_totals(acrt__runtime *rt, uint64_t *in, uint64_t *out, uint64_t *errors)

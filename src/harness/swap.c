@@ -26,10 +26,10 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/log.h"
 #include "core/waitq.h"
 #include "harness/reload.h"
 #include "harness/runtime.h"
-#include "observe/log.h"
 
 #define PAUSE_TIMEOUT_NS (5 * 1000000000LL)
 

@@ -12,9 +12,9 @@
 #include "components/registry.h"
 #include "core/clock.h"
 #include "core/common.h"
+#include "core/log.h"
 #include "core/stream.h"
 #include "harness/runtime.h"
-#include "observe/log.h"
 #include "state/kv.h"
 
 static long

@@ -11,7 +11,8 @@
  * with a bounded queue: the supervising thread only enqueues.
  */
 #include "observe/alerts.h"
-#include "observe/alert_rule.h"
+#include "blueprint/alert_rule.h"
+
 #include "observe/api.h"
 
 #include <errno.h>
@@ -23,19 +24,16 @@
 #include <time.h>
 
 #include "core/common.h"
-#include "observe/log.h"
+#include "core/log.h"
 #include "observe/metrics.h"
 #include "observe/webhook.h"
 
 #define EVAL_NS 1000000000LL    /* evaluation period */
 #define RESEND_NS 60000000000LL /* a firing alert is re-sent every minute */
 
-typedef enum { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE } alert_op;
-static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!="};
-
 typedef struct rule {
 	char *name, *metric, *severity;
-	alert_op op;
+	acrt__alert_op op;
 	double threshold, for_s;
 	bool rate;
 } rule;
@@ -78,16 +76,17 @@ static acrt__alerts *g_current; /* the running system's, under g_mu */
 
 static const struct {
 	const char *name, *metric, *severity;
-	alert_op op;
+	acrt__alert_op op;
 	double threshold, for_s;
 	bool rate;
 } defaults[] = {
-    {"component_failed", "acrt_component_up", "critical", OP_EQ, 0, 0, false},
-    {"stream_saturated", "acrt_stream_fill_ratio", "warning", OP_GT, 0.9, 10, false},
-    {"error_rate", "acrt_component_errors_total", "critical", OP_GT, 5, 30, true},
+    {"component_failed", "acrt_component_up", "critical", ACRT__ALERT_EQ, 0, 0, false},
+    {"stream_saturated", "acrt_stream_fill_ratio", "warning", ACRT__ALERT_GT, 0.9, 10, false},
+    {"error_rate", "acrt_component_errors_total", "critical", ACRT__ALERT_GT, 5, 30, true},
     /* checkpoints: series present only with runtime.state */
-    {"checkpoint_aborted", "acrt_checkpoints_aborted_total", "warning", OP_GT, 0, 0, true},
-    {"checkpoint_store_failing", "acrt_checkpoints_failed_total", "warning", OP_GT, 0, 0, true},
+    {"checkpoint_aborted", "acrt_checkpoints_aborted_total", "warning", ACRT__ALERT_GT, 0, 0, true},
+    {"checkpoint_store_failing", "acrt_checkpoints_failed_total", "warning", ACRT__ALERT_GT, 0, 0,
+     true},
 };
 
 static void
@@ -98,109 +97,6 @@ rule_free(rule *r)
 	free(r->severity);
 }
 
-static bool
-num(const json_t *v, double *out)
-{
-	if (json_is_number(v)) {
-		*out = json_number_value(v);
-		return true;
-	}
-	if (json_is_string(v)) {
-		char *end;
-		errno = 0;
-		*out = strtod(json_string_value(v), &end);
-		return errno == 0 && end != json_string_value(v) && *end == '\0';
-	}
-	return false;
-}
-
-const char *const acrt__alert_rule_keys[] = {"name",     "metric", "op",      "threshold", "for_s",
-                                             "severity", "rate",   "enabled", NULL};
-
-static bool
-rule_enabled(const json_t *o)
-{
-	json_t *en = json_object_get(o, "enabled");
-	return !json_is_false(en) &&
-	       !(json_is_string(en) && strcmp(json_string_value(en), "false") == 0);
-}
-
-static int
-op_index(const char *op)
-{
-	for (int j = 0; op != NULL && j < 6; j++)
-		if (strcmp(op, op_names[j]) == 0)
-			return j;
-	return -1;
-}
-
-int
-acrt__alert_rule_check(const json_t *o, const char **key, char *msg, size_t len)
-{
-	const char *k;
-	json_t *v;
-	*key = NULL;
-	if (!json_is_object(o)) {
-		snprintf(msg, len, "a rule must be a mapping");
-		return -1;
-	}
-	json_object_foreach((json_t *)o, k, v)
-	{
-		bool known = false;
-		for (const char *const *p = acrt__alert_rule_keys; *p; p++)
-			known |= strcmp(*p, k) == 0;
-		if (!known) {
-			*key = k;
-			snprintf(msg, len,
-			         "unknown key '%s' (known: name, metric, op, threshold, for_s, "
-			         "severity, rate, enabled)",
-			         k);
-			return -1;
-		}
-	}
-	const char *name = json_string_value(json_object_get(o, "name"));
-	if (name == NULL || *name == '\0') {
-		*key = json_object_get(o, "name") != NULL ? "name" : NULL;
-		snprintf(msg, len, "'name' is required");
-		return -1;
-	}
-	json_t *en = json_object_get(o, "enabled");
-	if (en != NULL && !json_is_boolean(en) &&
-	    !(json_is_string(en) && (strcmp(json_string_value(en), "false") == 0 ||
-	                             strcmp(json_string_value(en), "true") == 0))) {
-		*key = "enabled";
-		snprintf(msg, len, "'enabled' must be true or false");
-		return -1;
-	}
-	if (!rule_enabled(o))
-		return 0;
-	const char *metric = json_string_value(json_object_get(o, "metric"));
-	const char *sev = json_string_value(json_object_get(o, "severity"));
-	double thr = 0, for_s = 0;
-	json_t *fv = json_object_get(o, "for_s");
-	json_t *rv = json_object_get(o, "rate");
-	json_t *sv = json_object_get(o, "severity");
-	const char *why = NULL, *at = NULL;
-	if (metric == NULL || *metric == '\0')
-		at = "metric", why = "'metric' is required";
-	else if (op_index(json_string_value(json_object_get(o, "op"))) < 0)
-		at = "op", why = "'op' must be one of > >= < <= == !=";
-	else if (!num(json_object_get(o, "threshold"), &thr))
-		at = "threshold", why = "'threshold' must be a number";
-	else if (fv != NULL && (!num(fv, &for_s) || !(for_s >= 0)))
-		at = "for_s", why = "'for_s' must be a number >= 0";
-	else if (rv != NULL && !json_is_boolean(rv))
-		at = "rate", why = "'rate' must be true or false";
-	else if (sv != NULL && (sev == NULL || *sev == '\0'))
-		at = "severity", why = "'severity' must be a non-empty string";
-	/* A missing key is the entry's fault, a bad one its own. */
-	*key = at != NULL && json_object_get(o, at) != NULL ? at : NULL;
-	if (why == NULL)
-		return 0;
-	snprintf(msg, len, "%s", why);
-	return -1;
-}
-
 /* Parses one `runtime.alerts` entry into *r; *enabled is false for
  * `enabled: false` (which only removes a default of the same name). */
 static int
@@ -208,32 +104,26 @@ rule_parse(const json_t *o, size_t i, rule *r, bool *enabled)
 {
 	const char *key;
 	char why[200];
+	acrt__alert_rule p;
 	memset(r, 0, sizeof *r);
-	if (acrt__alert_rule_check(o, &key, why, sizeof why) != 0) {
-		const char *name = json_string_value(json_object_get(o, "name"));
-		if (name != NULL && *name != '\0')
+	if (acrt__alert_rule_parse(o, &p, &key, why, sizeof why) != 0) {
+		if (p.name != NULL && *p.name != '\0')
 			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu] '%s': %s", i,
-			          name, why);
+			          p.name, why);
 		else
 			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu]: %s", i, why);
 		return -1;
 	}
-	*enabled = rule_enabled(o);
-	r->name = strdup(json_string_value(json_object_get(o, "name")));
-	if (!*enabled)
+	*enabled = p.enabled;
+	r->name = strdup(p.name);
+	if (!p.enabled)
 		return r->name != NULL ? 0 : -1;
-	const char *sev = json_string_value(json_object_get(o, "severity"));
-	double thr = 0, for_s = 0;
-	json_t *fv = json_object_get(o, "for_s");
-	(void)num(json_object_get(o, "threshold"), &thr);
-	if (fv != NULL)
-		(void)num(fv, &for_s);
-	r->metric = strdup(json_string_value(json_object_get(o, "metric")));
-	r->severity = strdup(sev != NULL ? sev : "warning");
-	r->op = (alert_op)op_index(json_string_value(json_object_get(o, "op")));
-	r->threshold = thr;
-	r->for_s = for_s;
-	r->rate = json_is_true(json_object_get(o, "rate"));
+	r->metric = strdup(p.metric);
+	r->severity = strdup(p.severity);
+	r->op = p.op;
+	r->threshold = p.threshold;
+	r->for_s = p.for_s;
+	r->rate = p.rate;
 	if (r->name == NULL || r->metric == NULL || r->severity == NULL) {
 		rule_free(r);
 		return -1;
@@ -291,20 +181,20 @@ rules_load(acrt__alerts *al, const json_t *conf)
 /* ---- Helpers -------------------------------------------------------------- */
 
 static bool
-compare(alert_op op, double v, double t)
+compare(acrt__alert_op op, double v, double t)
 {
 	switch (op) {
-	case OP_GT:
+	case ACRT__ALERT_GT:
 		return v > t;
-	case OP_GE:
+	case ACRT__ALERT_GE:
 		return v >= t;
-	case OP_LT:
+	case ACRT__ALERT_LT:
 		return v < t;
-	case OP_LE:
+	case ACRT__ALERT_LE:
 		return v <= t;
-	case OP_EQ:
+	case ACRT__ALERT_EQ:
 		return v == t;
-	case OP_NE:
+	case ACRT__ALERT_NE:
 		return v != t;
 	}
 	return false;
@@ -373,7 +263,7 @@ summary(const acrt__alerts *al, const series *s, char *buf, size_t n)
 	const rule *r = &al->rules[s->rule];
 	int k = snprintf(buf, n, "%s%s%s%s = %g%s %s %g", r->rate ? "rate(" : "", r->metric,
 	                 s->labels, r->rate ? ")" : "", s->value, r->rate ? "/s" : "",
-	                 op_names[r->op], r->threshold);
+	                 acrt__alert_op_names[r->op], r->threshold);
 	if (r->for_s > 0 && k > 0 && (size_t)k < n)
 		snprintf(buf + k, n - (size_t)k, " for %g s", r->for_s);
 }
@@ -408,10 +298,11 @@ log_transition(acrt__alerts *al, series *s, const char *to)
 {
 	const rule *r = &al->rules[s->rule];
 	const char *comp = json_string_value(json_object_get(s->lab_json, "component"));
-	json_t *x = json_pack("{s:s,s:s,s:s,s:s,s:O,s:f,s:s,s:f,s:f}", "alert", r->name, "state",
-	                      to, "from", state_names[s->state], "severity", r->severity, "labels",
-	                      s->lab_json, "value", isfinite(s->value) ? s->value : 0.0, "op",
-	                      op_names[r->op], "threshold", r->threshold, "for_s", r->for_s);
+	json_t *x =
+	    json_pack("{s:s,s:s,s:s,s:s,s:O,s:f,s:s,s:f,s:f}", "alert", r->name, "state", to,
+	              "from", state_names[s->state], "severity", r->severity, "labels", s->lab_json,
+	              "value", isfinite(s->value) ? s->value : 0.0, "op",
+	              acrt__alert_op_names[r->op], "threshold", r->threshold, "for_s", r->for_s);
 	if (x != NULL)
 		json_object_set_new(x, "metric", json_string(r->metric));
 	if (x != NULL && al->stopping)
@@ -658,12 +549,12 @@ acrt__alerts_api_json(const acrt__runtime *rt)
 		if (s->state == ST_INACTIVE)
 			continue;
 		const rule *r = &al->rules[s->rule];
-		json_t *a =
-		    json_pack("{s:s,s:O,s:s,s:s,s:s,s:f,s:s,s:s,s:f,s:f}", "name", r->name,
-		              "labels", s->lab_json, "state", state_names[s->state], "severity",
-		              r->severity, "active_since", s->active_since, "value",
-		              isfinite(s->value) ? s->value : 0.0, "metric", r->metric, "op",
-		              op_names[r->op], "threshold", r->threshold, "for_s", r->for_s);
+		json_t *a = json_pack("{s:s,s:O,s:s,s:s,s:s,s:f,s:s,s:s,s:f,s:f}", "name", r->name,
+		                      "labels", s->lab_json, "state", state_names[s->state],
+		                      "severity", r->severity, "active_since", s->active_since,
+		                      "value", isfinite(s->value) ? s->value : 0.0, "metric",
+		                      r->metric, "op", acrt__alert_op_names[r->op], "threshold",
+		                      r->threshold, "for_s", r->for_s);
 		if (a != NULL && s->state == ST_FIRING)
 			json_object_set_new(a, "firing_since", json_string(s->starts_at));
 		json_array_append_new(list, a);

@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/httpd.h"
+#include "core/log.h"
 #include "observe/alerts.h"
-#include "observe/httpd.h"
-#include "observe/log.h"
 #include "observe/metrics.h"
 #include "observe/tap.h" /* acrt tap */
 

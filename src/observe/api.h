@@ -42,10 +42,4 @@ void acrt__api_run(acrt__api *api);
 /* Closes every connection, stops the daemon, removes generated token files. */
 void acrt__api_stop(acrt__api *api);
 
-/* Reads a small secret file (a token, an address): its content without
- * surrounding whitespace, malloc'd (the caller frees it, after wiping it for a
- * token). Returns 0; -1 when it cannot be read (errno set); -2 when it is
- * empty, longer than max bytes, or holds a NUL. The read buffer is wiped. */
-int acrt__secret_file_read(const char *path, size_t max, char **out);
-
 #endif /* ACRT_API_H */

@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/log.h"
+#include "core/secret.h"
 #include "observe/api_int.h"
-#include "observe/log.h"
 
 /* ---- Configuration ------------------------------------------------------- */
 
@@ -27,35 +28,6 @@ void
 acrt__api_digest(const char *tok, size_t len, unsigned char out[SHA256_DIGEST_LENGTH])
 {
 	SHA256((const unsigned char *)tok, len, out);
-}
-
-int
-acrt__secret_file_read(const char *path, size_t max, char **out)
-{
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	char *buf = malloc(max + 2);
-	if (buf == NULL) {
-		fclose(f);
-		return -1;
-	}
-	size_t n = fread(buf, 1, max + 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *s = buf;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	size_t len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-	                   s[len - 1] == '\n'))
-		len--;
-	int rc = -2;
-	if (len > 0 && n <= max && memchr(s, '\0', len) == NULL && (*out = strndup(s, len)) != NULL)
-		rc = 0;
-	explicit_bzero(buf, max + 2);
-	free(buf);
-	return rc;
 }
 
 /* Reads a token file: its content without surrounding whitespace. */

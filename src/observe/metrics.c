@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/enrich.h"
 #include "core/strbuf.h"
 #include "harness/checkpoint.h"
 #include "harness/reload.h"
-#include "observe/enrich.h"
 
 /* The text is built in an acrt__strbuf (plain malloc: MHD frees it). */
 

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/log.h"
 #include "core/waitq.h"
-#include "observe/log.h"
 
 #define QUEUE_CAP 256              /* webhook payloads waiting */
 #define SEND_ATTEMPTS 5            /* per batch: 100 ms, 200, 400, 800 between */

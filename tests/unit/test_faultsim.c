@@ -29,8 +29,8 @@
 #include <cmocka.h>
 
 #include "blueprint/blueprint.h"
+#include "core/log.h"
 #include "harness/runtime.h"
-#include "observe/log.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "testutil.h"

@@ -2,7 +2,7 @@
  * log.c - see log.h. Records are built with jansson (correct escaping for
  * free) in JSON mode and with snprintf in text mode.
  */
-#include "observe/log.h"
+#include "core/log.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -19,7 +19,12 @@
 #include <stdint.h>
 
 #include "acrt/acrt.h"
-#include "blueprint/blueprint.h"
+
+typedef enum acrt__log_format {
+	ACRT__LOG_FORMAT_AUTO = 0, /* text on a terminal, json otherwise */
+	ACRT__LOG_FORMAT_TEXT,
+	ACRT__LOG_FORMAT_JSON
+} acrt__log_format;
 
 /* Sets the minimum level and the format (AUTO: text on a terminal). */
 void acrt__log_config(int min_level, acrt__log_format fmt);

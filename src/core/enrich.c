@@ -4,7 +4,7 @@
  * average, the meminfo API for the available memory. libproc2 has no item for
  * the open descriptors: /proc/self/fd is counted.
  */
-#include "observe/enrich.h"
+#include "core/enrich.h"
 
 #include <dirent.h>
 #include <libproc2/meminfo.h>

@@ -1,9 +1,10 @@
 /*
  * httpd.c - see httpd.h. The token file is read with the API's secret-file
- * reader (acrt__secret_file_read, api_config.c), so both servers accept the
+ * reader (acrt__secret_file_read, core/secret.c), so both servers accept the
  * same files.
  */
-#include "observe/httpd.h"
+#include "core/httpd.h"
+#include "core/secret.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,8 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#include "observe/api.h"
 
 _Static_assert(ACRT__BEARER_DIGEST == SHA256_DIGEST_LENGTH, "the digest is SHA-256");
 
