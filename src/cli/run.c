@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "harness/runtime.h"
+#include "observe/services.h"
 
 /*
  * Checks build.lock (SPEC section 3). Without one: a hint. On drift: every
@@ -106,6 +107,8 @@ acrt__cmd_run(int argc, char **argv)
 	opts.path = path; /* a reload loads them again */
 	opts.deployment = deployment;
 	opts.update_lock = update_lock;
+	static acrt__observe obs; /* the API, alerts, taps, the status line */
+	acrt__observe_init(&obs, &opts, !opts.quiet && isatty(STDERR_FILENO));
 	int rc = acrt__runtime_run(bp, &opts);
 	if (opts.abandoned) { /* a hung setup() may still read the blueprint: no frees */
 		fflush(NULL);

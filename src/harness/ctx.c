@@ -21,7 +21,6 @@
 #include "core/log.h"
 #include "harness/checkpoint.h"
 #include "harness/runtime.h"
-#include "observe/tap.h" /* acrt tap: samples of a port */
 
 const json_t *
 acrt_config(acrt_ctx *ctx)
@@ -230,6 +229,13 @@ port_index(acrt_ctx *ctx, const char *port)
 	return -1;
 }
 
+/* acrt tap (observe/tap.c, through the run's hooks): out of the hot path. */
+static void __attribute__((cold, noinline)) tap_out(acrt_ctx *ctx, size_t port, acrt_event *ev)
+{
+	if (ctx->rt->tap_hooks.out != NULL)
+		ctx->rt->tap_hooks.out(ctx, port, ev);
+}
+
 /* Always inlined (into acrt_emit and acrt__ctx_emit_raw): the tap hook's call
  * must not make the compiler outline the hot path. */
 static inline int emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
@@ -254,8 +260,8 @@ emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	acrt__counter_add(&ctx->events_out, 1);
 	acrt__outport *op = &ctx->comp->outs[i];
 	if (acrt__unlikely(atomic_load_explicit(&op->tap, memory_order_relaxed) != NULL))
-		acrt__tap_offer_out(ctx, (size_t)i, ev); /* someone taps this port */
-	if (op->chained != NULL) { /* operator chaining: process it here and now */
+		tap_out(ctx, (size_t)i, ev); /* someone taps this port */
+	if (op->chained != NULL) {           /* operator chaining: process it here and now */
 		acrt_ctx *down = &op->chained->inst[ctx->replica];
 		int rc = acrt__instance_process_one(down, op->chained_port, ev);
 		acrt_event_unref(ev);

@@ -1,7 +1,7 @@
 /*
  * ctx_query.c - see ctx_query.h. Reads the borrowed blueprint, the
- * component's output ports and the runtime's stop flags; never blocks, takes
- * no lock.
+ * component's output ports and the runtime's stop flags, and sums the
+ * instances' counters and the streams' depths; never blocks, takes no lock.
  */
 #include "harness/ctx_query.h"
 
@@ -43,4 +43,36 @@ acrt__ctx_output_chained(acrt_ctx *ctx, const char *port)
 		if (strcmp(ctx->comp->outs[i].name, port) == 0)
 			return ctx->comp->outs[i].chained != NULL;
 	return false;
+}
+
+void
+acrt__runtime_totals(acrt__runtime *rt, uint64_t *in, uint64_t *out, uint64_t *errors)
+{
+	uint64_t i = 0, o = 0, e = 0;
+	for (size_t k = 0; k < rt->bp->n_comps; k++) {
+		acrt__comp *c = &rt->comps[k];
+		for (int r = 0; r < c->n_inst; r++) {
+			acrt_ctx *ctx = &c->inst[r];
+			if (c->spec->n_outputs == 0)
+				i += atomic_load_explicit(&ctx->events_in, memory_order_relaxed);
+			if (c->spec->n_inputs == 0)
+				o += atomic_load_explicit(&ctx->events_out, memory_order_relaxed);
+			e += atomic_load_explicit(&ctx->errors, memory_order_relaxed);
+		}
+	}
+	*in = i;
+	*out = o;
+	*errors = e;
+}
+
+size_t
+acrt__runtime_depth(acrt__runtime *rt)
+{
+	size_t depth = 0;
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport_stats ts;
+		rt->transports[i]->ops->stats(rt->transports[i], &ts);
+		depth += ts.depth;
+	}
+	return depth;
 }

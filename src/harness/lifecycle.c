@@ -23,12 +23,6 @@
 #include "harness/checkpoint.h"
 #include "harness/reload.h"
 #include "harness/runtime.h"
-#include "harness/status.h"
-#include "observe/alerts.h" /* alert rules, evaluated by supervise() */
-#include "observe/api.h"
-#include "observe/tap.h" /* acrt tap: samples of a port */
-
-#define STATUS_TICK_NS (250 * 1000000LL)
 
 /* Wakes every thread sleeping in acrt_sleep_until (and setup waits). */
 void
@@ -119,8 +113,10 @@ process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	acrt__counter_add(&ctx->events_in, 1);
 	if (acrt__unlikely(ev->kind != ACRT__EV_DATA)) /* a barrier */
 		return ACRT_OK;
-	if (acrt__unlikely(atomic_load_explicit(&ctx->comp->in_tap, memory_order_relaxed) != NULL))
-		acrt__tap_offer_in(ctx, port, ev); /* someone taps this port */
+	if (acrt__unlikely(atomic_load_explicit(&ctx->comp->in_tap, memory_order_relaxed) !=
+	                   NULL) &&
+	    ctx->rt->tap_hooks.in != NULL)
+		ctx->rt->tap_hooks.in(ctx, port, ev); /* someone taps this port */
 	int rc;
 	acrt__cap_call call;
 	if (ctx->chain == NULL) {                 /* the fast path: no capabilities */
@@ -412,12 +408,60 @@ log_task_error(void *arg, const char *task, int rc)
 	json_decref(x);
 }
 
-/* Waits for the task group, handling signals and the shutdown deadline: poll
- * on a signalfd (the signals are blocked in every thread) and on the group's
- * done_fd, with a timeout only when the status line or a drain deadline needs
- * one. Returns 1 if the run was cancelled by force, else 0. */
+/* The earliest of wake and the services' next deadlines. */
+static int64_t
+services_wake(acrt__runtime *rt, int64_t now, int64_t wake)
+{
+	for (size_t i = 0; i < rt->n_services; i++) {
+		const acrt__service *s = &rt->services[i];
+		int64_t t = s->next_ns != NULL ? s->next_ns(s->arg, now) : ACRT__FOREVER;
+		if (t < wake)
+			wake = t;
+	}
+	return wake;
+}
+
+static void
+services_tick(acrt__runtime *rt)
+{
+	for (size_t i = 0; i < rt->n_services; i++)
+		if (rt->services[i].tick != NULL)
+			rt->services[i].tick(rt->services[i].arg, acrt__mono_ns());
+}
+
 static int
-supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
+services_start(acrt__runtime *rt)
+{
+	for (size_t i = 0; i < rt->n_services; i++) {
+		const acrt__service *s = &rt->services[i];
+		if (s->start != NULL && s->start(s->arg, rt) != 0) {
+			while (i-- > 0)
+				if (rt->services[i].stop != NULL)
+					rt->services[i].stop(rt->services[i].arg, false);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* In reverse order of start. */
+static void
+services_stop(acrt__runtime *rt, bool reload)
+{
+	for (size_t i = rt->n_services; i-- > 0;)
+		if (rt->services[i].stop != NULL)
+			rt->services[i].stop(rt->services[i].arg, reload);
+}
+
+#define MAX_POLL (4 + ACRT__MAX_SERVICES)
+
+/* Waits for the task group, handling signals and the shutdown deadline: poll
+ * on a signalfd (the signals are blocked in every thread), the group's
+ * done_fd, the --watch inotify fd and each service's fd, with a timeout only
+ * when a deadline needs one. Returns 1 if the run was cancelled by force,
+ * else 0. */
+static int
+supervise(acrt__runtime *rt)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -437,12 +481,8 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		if (acrt__tg_wait_until(&rt->tg, acrt__mono_ns()) != ACRT_ETIMEDOUT)
 			break;
 		int64_t now = acrt__mono_ns();
-		int64_t wake = status != NULL ? now + STATUS_TICK_NS : ACRT__FOREVER;
-		if (!forced && drain_deadline < wake)
-			wake = drain_deadline;
-		/* ---- alert rules: a 1 s tick while rules exist ---- */
-		if (acrt__alerts_next_ns(alerts) < wake)
-			wake = acrt__alerts_next_ns(alerts);
+		int64_t wake = forced ? ACRT__FOREVER : drain_deadline;
+		wake = services_wake(rt, now, wake);
 		/* ---- checkpoints: trigger and time out ---- */
 		int64_t ck_next = acrt__ckpt_tick(rt, now);
 		if (ck_next < wake)
@@ -455,19 +495,19 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 		                                       : (int)((wake - now + 999999) / 1000000);
 		if (sfd < 0)
 			timeout_ms = 100;
-		/* ---- the HTTP API's event loop runs here ---- */
-		int api_ms = acrt__api_timeout_ms(rt->api);
-		if (api_ms >= 0 && (timeout_ms < 0 || api_ms < timeout_ms))
-			timeout_ms = api_ms;
-		struct pollfd pfd[4] = {{.fd = rt->tg.done_fd, .events = POLLIN},
-		                        {.fd = sfd, .events = POLLIN},
-		                        {.fd = acrt__api_fd(rt->api), .events = POLLIN},
-		                        {.fd = rt->reload->watch_fd, .events = POLLIN}};
-		(void)poll(pfd, 4, timeout_ms); /* negative fds are ignored */
-		if (pfd[3].revents & POLLIN)
+		struct pollfd pfd[MAX_POLL] = {{.fd = rt->tg.done_fd, .events = POLLIN},
+		                               {.fd = sfd, .events = POLLIN},
+		                               {.fd = rt->reload->watch_fd, .events = POLLIN}};
+		nfds_t n = 3;
+		for (size_t i = 0; i < rt->n_services; i++)
+			if (rt->services[i].fd != NULL)
+				pfd[n++] =
+				    (struct pollfd){.fd = rt->services[i].fd(rt->services[i].arg),
+				                    .events = POLLIN};
+		(void)poll(pfd, n, timeout_ms); /* negative fds are ignored */
+		if (pfd[2].revents & POLLIN)
 			acrt__reload_watch_read(rt); /* --watch: a file changed */
-		acrt__api_run(rt->api);
-		acrt__alerts_tick(alerts, acrt__mono_ns()); /* once a second */
+		services_tick(rt);   /* the HTTP API, alert rules, the status line */
 		acrt__enrich_tick(); /* fresh process figures for error records */
 		struct signalfd_siginfo si;
 		int sig = 0;
@@ -519,8 +559,6 @@ supervise(acrt__runtime *rt, acrt__status *status, acrt__alerts *alerts)
 			forced = 1;
 			acrt__tg_cancel(&rt->tg);
 		}
-		if (status != NULL)
-			acrt__status_tick(status, rt);
 	}
 	if (sfd >= 0)
 		close(sfd);
@@ -597,18 +635,10 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 		goto out_unwire;
 	}
 	acrt__reload_committed(rt); /* a reload: the new generation is set up */
-	/* ---- the HTTP API: served from here until the last cleanup; a
-	 * reload keeps it (and its tokens) across generations ---- */
+	/* ---- the services (the HTTP API, alert rules, the status line):
+	 * served from here until the last cleanup ---- */
 	rt->started_ns = acrt__mono_ns();
-	if (rt->api == NULL && acrt__api_start(rt, &rt->api) != 0) {
-		cleanup_all(rt);
-		goto out_unwire;
-	}
-	/* ---- alert rules, evaluated by supervise() ---- */
-	acrt__alerts *alerts = NULL;
-	if (acrt__alerts_start(rt, &alerts) != 0) {
-		acrt__api_stop(rt->api);
-		rt->api = NULL;
+	if (services_start(rt) != 0) {
 		cleanup_all(rt);
 		goto out_unwire;
 	}
@@ -628,13 +658,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 				break;
 	}
 
-	acrt__status status;
-	bool show = !rt->quiet && isatty(STDERR_FILENO);
-	if (show)
-		acrt__status_init(&status, rt);
-	int forced = supervise(rt, show ? &status : NULL, alerts);
-	if (show)
-		acrt__log_status(NULL);
+	int forced = supervise(rt);
 
 	int rc = acrt__tg_wait_until(&rt->tg, ACRT__FOREVER);
 	if (rc != ACRT_OK)
@@ -643,7 +667,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	bool reload = atomic_load(&rt->reloading) && rc == ACRT_OK && !forced && ctl->next != NULL;
 
 	uint64_t in = 0, out = 0, errors = 0;
-	acrt__status_totals(rt, &in, &out, &errors);
+	acrt__runtime_totals(rt, &in, &out, &errors);
 	double secs = (double)(acrt__mono_ns() - t0) / 1e9;
 	json_t *extra = json_pack("{s:I,s:I,s:I,s:f}", "events_in", (json_int_t)in, "events_out",
 	                          (json_int_t)out, "errors", (json_int_t)errors, "seconds", secs);
@@ -667,13 +691,9 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	/* a last checkpoint after a graceful end */
 	acrt__ckpt_finish(rt, rc == ACRT_OK && !forced && !reload);
 
-	/* alerts: resolves what is active, joins the sender */
-	acrt__alerts_stop(alerts);
-	acrt__tap_end_generation(rt); /* taps: their streams end with it */
-	if (gen != GEN_RELOAD) {      /* the API outlives generations */
-		acrt__api_stop(rt->api);
-		rt->api = NULL;
-	}
+	/* alerts resolve what is active; taps end their streams; the API
+	 * outlives generations */
+	services_stop(rt, gen == GEN_RELOAD);
 	cleanup_all(rt);
 out_unwire:
 	if (rt->tg_ready) {
@@ -695,7 +715,13 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	acrt__run_opts none = {0};
 	acrt__reload_init(&ctl, opts != NULL ? opts : &none);
 	rt.reload = &ctl;
-	rt.quiet = opts != NULL && opts->quiet;
+	if (opts != NULL) {
+		if (opts->n_services > ACRT__MAX_SERVICES)
+			return 1;
+		rt.services = opts->services;
+		rt.n_services = opts->n_services;
+		rt.tap_hooks = opts->tap_hooks;
+	}
 	rt.exit_code = 1;
 	atomic_init(&rt.stopping, false);
 	atomic_init(&rt.cancelled, false);
@@ -735,8 +761,7 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 		}
 		break;
 	}
-	acrt__api_stop(rt.api); /* when a rolled-back reload failed to set up */
-	rt.api = NULL;
+	services_stop(&rt, false); /* when a rolled-back reload failed to set up */
 	acrt__reload_free(&ctl);
 
 	/* A signal that arrived after supervision ended must not kill us on unblock. */

@@ -32,9 +32,10 @@
 #include "blueprint/blueprint.h"
 #include "capability/chain.h"
 #include "core/inbox.h"
+#include "core/plugin.h"
 #include "core/taskgroup.h"
 #include "core/transport.h"
-#include "core/plugin.h"
+#include "harness/service.h"
 
 /* Processing-time histogram: every ACRT__TIME_SAMPLE-th event of an instance
  * is timed (two TSC clock reads), so the success path pays ~0.3 ns/event. */
@@ -171,9 +172,10 @@ struct acrt__runtime {
 	atomic_bool stopping; /* graceful stop requested */
 	atomic_bool cancelled;
 
-	/* ---- The HTTP API: src/observe/api.c, served from setup's end
-	 * until cleanup; polled by the supervising thread. ---- */
-	struct acrt__api *api;
+	/* ---- What the supervising loop serves (service.h), from acrt__run_opts */
+	const acrt__service *services;
+	size_t n_services;
+	acrt__tap_hooks tap_hooks;
 	int64_t started_ns; /* monotonic, when setup ended */
 	/* ---- Checkpoints, NULL when runtime.state is off */
 	struct acrt__ckpt_rt *ck;
@@ -183,13 +185,12 @@ struct acrt__runtime {
 	/* ---- acrt tap: the active taps (observe/tap.h), or NULL ---- */
 	struct acrt__taps *taps;
 
-	bool quiet;    /* no status line */
 	int exit_code; /* what acrt__runtime_run returns */
 };
 
 /* Options from the command line. */
 typedef struct acrt__run_opts {
-	bool quiet;             /* no live status line */
+	bool quiet;             /* no live status line (read by the caller, for its services) */
 	const char *resume;     /* --resume: NULL none, "" the newest checkpoint, else its id */
 	const char *path;       /* for reloads: the blueprint path and deployment given */
 	const char *deployment; /* (NULL: found beside it) */
@@ -197,7 +198,17 @@ typedef struct acrt__run_opts {
 	bool update_lock;       /* a reload may rewrite a drifted build.lock */
 	bool abandoned;         /* out: a setup call hung past startup_timeout_ms and still
 	                         * runs; the caller must exit (_exit) without freeing anything */
+	const acrt__service *services; /* served by the supervising loop (service.h) */
+	size_t n_services;
+	acrt__tap_hooks tap_hooks; /* acrt tap; zero: none */
 } acrt__run_opts;
+
+/* System totals, from the instances' relaxed counters (any thread): events
+ * into components without outputs (sinks), events out of components without
+ * inputs (sources), and failed events. */
+void acrt__runtime_totals(acrt__runtime *rt, uint64_t *in, uint64_t *out, uint64_t *errors);
+/* Events inside the streams now (any thread). */
+size_t acrt__runtime_depth(acrt__runtime *rt);
 
 /* Wires, sets up, runs and cleans up the system. Returns the process exit
  * code: 0 success, 1 runtime failure. Handles SIGINT/SIGTERM itself. */

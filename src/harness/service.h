@@ -1,0 +1,60 @@
+/*
+ * service.h - what the supervising loop serves besides the component threads,
+ * in the manner of Redis's ae.c: each service gives an fd to poll, its next
+ * deadline and callbacks, and the loop in lifecycle.c (one poll) knows none of
+ * them by name. The runtime's own work (signals, the drain deadline,
+ * checkpoints, hot reload) is built into that loop; the layers above register
+ * theirs through acrt__run_opts (observe/services.h: the HTTP API, alert rules,
+ * taps, the status line), so the runtime never calls up into them.
+ *
+ * Threads: every callback runs on the supervising (main) thread, which never
+ * runs component code. No callback may block: each serves what is ready.
+ * Ownership: the caller of acrt__runtime_run owns the table and each `arg`;
+ * both outlive the run.
+ */
+#ifndef ACRT_SERVICE_H
+#define ACRT_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acrt/acrt.h"
+
+struct acrt__runtime;
+
+/* At most this many services in one run. */
+#define ACRT__MAX_SERVICES 8
+
+typedef struct acrt__service {
+	const char *name; /* for the log: "the HTTP API" */
+	void *arg;
+	/* Each generation, once setup and restore succeeded, before the
+	 * component threads start. 0, or -1 to fail the run (the service has
+	 * logged why). NULL: nothing to start. */
+	int (*start)(void *arg, struct acrt__runtime *rt);
+	/* The fd to poll for input, or -1. NULL: none. */
+	int (*fd)(void *arg);
+	/* The next time tick must run (monotonic ns), ACRT__FOREVER for none.
+	 * NULL: only when the fd is ready. */
+	int64_t (*next_ns)(void *arg, int64_t now);
+	/* After each poll: serves whatever is ready and whatever is due. */
+	void (*tick)(void *arg, int64_t now);
+	/* Each generation's end, after the last checkpoint and before the
+	 * components' cleanup; `reload` when another generation follows (what
+	 * outlives generations stays). Called once more with reload false when
+	 * the run ends, so it must be idempotent. NULL: nothing to stop. */
+	void (*stop)(void *arg, bool reload);
+} acrt__service;
+
+/*
+ * `acrt tap` (observe/tap.c): called on the component's own thread for each
+ * event through a port whose tap pointer (acrt__out_port.tap, acrt__comp.in_tap)
+ * the tap set, and only then. Must not block.
+ */
+typedef struct acrt__tap_hooks {
+	void (*in)(acrt_ctx *ctx, const char *port, acrt_event *ev);
+	void (*out)(acrt_ctx *ctx, size_t port, acrt_event *ev);
+} acrt__tap_hooks;
+
+#endif /* ACRT_SERVICE_H */
