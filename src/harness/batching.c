@@ -1,6 +1,7 @@
 /*
  * batching.c - harness-aggregated batching (ADR-024, docs/BATCHING.md): the
- * consumer loop of a component with `batching: {enabled: true}`. Events are
+ * delivery policy (runtime.h) of a component with `batching: {enabled: true}`;
+ * instance.c runs the consumer loop. Events are
  * gathered per input port until max_items, or until max_ms has passed since
  * the first of them, or the end of the stream; each batch then goes through
  * the component's capability chain once (retry retries the batch, the breaker
@@ -15,7 +16,6 @@
 #include "core/common.h"
 #include "core/event.h"
 #include "core/log.h"
-#include "harness/checkpoint.h"
 #include "harness/runtime.h"
 
 /* One error line for a failed batch, with its metadata; counts `failed` errors. */
@@ -181,10 +181,13 @@ drop_batches(acrt_ctx *ctx)
 	}
 }
 
-/* Delivers every batch still open (end of stream: closed by "drain"). */
-int
-acrt__batching_drain(acrt_ctx *ctx)
+/* Delivers every batch still open: the end of the stream, or a checkpoint's
+ * barrier (closed by "drain"). */
+static int
+drain_batches(acrt_ctx *ctx)
 {
+	if (ctx->batches == NULL)
+		return ACRT_OK;
 	for (size_t p = 0; p < ctx->comp->spec->n_inputs; p++) {
 		int rc = deliver_batch(ctx, p, "drain");
 		if (rc != ACRT_OK)
@@ -238,55 +241,9 @@ add_to_batch(acrt_ctx *ctx, size_t p, acrt_event **evs, size_t n)
 	return stop;
 }
 
-/* The consumer loop of a batching component: receive with a deadline (the
- * earliest open batch's), close batches on size, time and end of stream. */
-int
-acrt__run_batching_consumer(acrt_ctx *ctx)
-{
-	acrt__comp *c = ctx->comp;
-	acrt_event *evs[ACRT__RX_BATCH];
-	for (;;) {
-		int64_t deadline;
-		int rc = expire_batches(ctx, acrt__mono_ns(), &deadline);
-		if (rc == ACRT_OK && acrt__unlikely(acrt__swap_wanted(ctx)))
-			rc = acrt__swap_park(ctx); /* an in-place reload pauses here */
-		if (rc != ACRT_OK)
-			return rc;
-		size_t port = 0;
-		acrt__rx_status st;
-		size_t n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
-		                            acrt__mono_ns(), &st);
-		if (n == 0 && st == ACRT__RX_EMPTY) {
-			rc = acrt__ctx_idle(ctx);
-			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL) {
-				drop_batches(ctx);
-				return rc;
-			}
-			n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
-			                     deadline, &st);
-		}
-		if (n == 0) {
-			if (st == ACRT__RX_CANCELED) {
-				drop_batches(ctx);
-				return ACRT_ECANCELED;
-			}
-			if (st == ACRT__RX_EOS)
-				return acrt__batching_drain(ctx);
-			continue; /* the deadline: expire_batches closes the batch */
-		}
-		if (st == ACRT__RX_BARRIER) { /* a checkpoint: batches, snapshot, forward */
-			rc = acrt__ckpt_barrier(ctx, evs[0]->barrier_id);
-			acrt_event_unref(evs[0]);
-			if (rc != ACRT_OK) {
-				drop_batches(ctx);
-				return rc;
-			}
-			continue;
-		}
-		rc = add_to_batch(ctx, port, evs, n);
-		if (rc != ACRT_OK) {
-			drop_batches(ctx);
-			return rc;
-		}
-	}
-}
+const acrt__delivery acrt__delivery_batched = {
+    .deliver = add_to_batch,
+    .expire = expire_batches,
+    .drain = drain_batches,
+    .drop = drop_batches,
+};

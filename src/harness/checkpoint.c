@@ -324,13 +324,13 @@ acrt__ckpt_instance_end(acrt_ctx *ctx)
 	pthread_mutex_unlock(&ck->mu);
 }
 
-/* A batching consumer's open batches hold events from before the barrier. */
+/* A delivery that holds events (open batches) holds them from before the
+ * barrier. */
 static int
 flush_batches(acrt_ctx *ctx)
 {
-	if (!ctx->comp->batching.enabled || ctx->batches == NULL)
-		return ACRT_OK;
-	return acrt__batching_drain(ctx);
+	const acrt__delivery *d = ctx->delivery;
+	return d != NULL && d->drain != NULL ? d->drain(ctx) : ACRT_OK;
 }
 
 /* ---- Writer -------------------------------------------------------------- */

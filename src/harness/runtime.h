@@ -37,6 +37,27 @@
 #include "core/transport.h"
 #include "harness/service.h"
 
+/*
+ * How a consumer's received events reach its component. instance.c runs the
+ * one consumer loop; the policy is plain (each event through process at once,
+ * instance.c) or batched (batching.c). Every callback runs on the instance's
+ * thread; `port` indexes the component's inputs.
+ */
+typedef struct acrt__delivery {
+	/* Events received from one input port, delivered now or held. Releases
+	 * every event it does not hold. ACRT_OK, or the code that stops the loop. */
+	int (*deliver)(acrt_ctx *ctx, size_t port, acrt_event **evs, size_t n);
+	/* Delivers what is due at `now`; *next is the earliest deadline of what
+	 * stays held (left at ACRT__FOREVER when nothing is). NULL: never holds. */
+	int (*expire)(acrt_ctx *ctx, int64_t now, int64_t *next);
+	/* Delivers everything held: at the end of the stream, and before a
+	 * checkpoint's snapshot (acrt__ckpt_barrier). NULL: never holds. */
+	int (*drain)(acrt_ctx *ctx);
+	/* Releases everything held, undelivered: the loop stopped on a failure or
+	 * a cancel. NULL: never holds. */
+	void (*drop)(acrt_ctx *ctx);
+} acrt__delivery;
+
 /* Processing-time histogram: every ACRT__TIME_SAMPLE-th event of an instance
  * is timed (two TSC clock reads), so the success path pays ~0.3 ns/event. */
 #define ACRT__TIME_SAMPLE 64
@@ -113,6 +134,9 @@ struct acrt_ctx {
 	acrt__chain *chain;        /* capabilities of this instance, or NULL */
 	acrt__cap_clock cap_clock; /* the clock and sleep its chain uses */
 	acrt__cap_call *cur_call;  /* the delivery going through the chain, or NULL */
+	/* How received events reach process (a consumer's thread sets it when it
+	 * starts; NULL for sources and chained instances). */
+	const acrt__delivery *delivery;
 	/* Batching (only when comp->batching.enabled): one batch per input port. */
 	acrt__batch *batches;  /* spec->n_inputs */
 	uint64_t batch_seq;    /* id of the last batch handed over */
@@ -218,15 +242,14 @@ int acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts);
 int acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp);
 void acrt__runtime_unwire(acrt__runtime *rt);
 
-/* lifecycle.c: one event through an instance's process (counts, errors).
+/* instance.c: one event through an instance's process (counts, errors).
  * Returns ACRT_OK, or the code that must stop the instance. Borrows ev. */
 int acrt__instance_process_one(acrt_ctx *ctx, const char *port, acrt_event *ev);
+/* instance.c: an instance's thread (a task of the group); returns its end code. */
+int acrt__instance_main(void *arg);
 
-/* batching.c: the consumer loop of a component with batching enabled. */
-int acrt__run_batching_consumer(acrt_ctx *ctx);
-/* batching.c: delivers every open batch now (closed_by "drain"); a barrier
- * uses it so that the batches' events go before the snapshot. */
-int acrt__batching_drain(acrt_ctx *ctx);
+/* batching.c: the batched delivery (docs/BATCHING.md). */
+extern const acrt__delivery acrt__delivery_batched;
 
 /* ctx.c: runs a delivery through the instance's capability chain (or straight
  * to call->inner when it has none). */
@@ -251,7 +274,8 @@ void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
 void acrt__runtime_stop(acrt__runtime *rt);
 /* Wakes every thread sleeping in acrt_sleep_until (rt->wake). */
 void acrt__runtime_wake(acrt__runtime *rt);
-/* setup() of one instance on a helper thread, bounded by deadline (monotonic). */
+/* instance.c: setup() of one instance on a helper thread, bounded by deadline
+ * (monotonic). */
 int acrt__instance_setup(acrt_ctx *ctx, int64_t deadline);
 
 /* swap.c (hot reload in place): the instance thread parks while the

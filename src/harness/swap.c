@@ -38,8 +38,8 @@ acrt__swap_park(acrt_ctx *ctx)
 {
 	acrt__runtime *rt = ctx->rt;
 	int rc = ACRT_OK;
-	if (ctx->comp->batching.enabled && ctx->batches != NULL)
-		rc = acrt__batching_drain(ctx); /* its open batches are in flight */
+	if (ctx->delivery != NULL && ctx->delivery->drain != NULL)
+		rc = ctx->delivery->drain(ctx); /* what it holds (open batches) is in flight */
 	if (rc == ACRT_OK)
 		rc = acrt__ctx_before_block(ctx); /* send what was emitted, idle below */
 	if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
