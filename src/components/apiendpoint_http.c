@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "components/apiendpoint.h"
@@ -35,7 +34,6 @@
 #include "harness/ctx_query.h"
 
 #define EP_CONN_TIMEOUT_S 10 /* a connection idle this long is closed */
-#define EP_MAX_CONNECTIONS 4096
 
 /* One request being read: its route and the body so far. */
 typedef struct req {
@@ -324,17 +322,6 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- The daemon ---------------------------------------------------------------- */
 
-static unsigned
-connection_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 256;
-	rlim_t cur = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
-	rlim_t lim = cur > 1024 ? cur - 512 : cur / 2;
-	return lim > EP_MAX_CONNECTIONS ? EP_MAX_CONNECTIONS : (unsigned)(lim > 0 ? lim : 1);
-}
-
 int
 acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 {
@@ -361,7 +348,7 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 	e->d =
 	    MHD_start_daemon(flags, 0, NULL, NULL, on_request, e, MHD_OPTION_EXTERNAL_LOGGER,
 	                     mhd_log, e, MHD_OPTION_LISTEN_SOCKET, e->listen_fd, MHD_OPTION_ARRAY,
-	                     pool, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+	                     pool, MHD_OPTION_CONNECTION_LIMIT, acrt__http_connection_limit(),
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EP_CONN_TIMEOUT_S,
 	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, e, MHD_OPTION_END);
 	if (e->d == NULL)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 _Static_assert(ACRT__BEARER_DIGEST == SHA256_DIGEST_LENGTH, "the digest is SHA-256");
@@ -148,4 +149,25 @@ acrt__bearer_check(const char *h, const unsigned char digest[ACRT__BEARER_DIGEST
 {
 	unsigned char d[ACRT__BEARER_DIGEST];
 	return acrt__bearer_digest(h, d) && CRYPTO_memcmp(d, digest, sizeof d) == 0;
+}
+
+unsigned
+acrt__http_connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 256;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY ? 65536 : rl.rlim_max;
+	if (want > 65536)
+		want = 65536;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t cur = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
+	if (cur <= 2 * ACRT__HTTP_FD_RESERVE)
+		return (unsigned)(cur / 4 > 0 ? cur / 4 : 1);
+	rlim_t lim = cur - ACRT__HTTP_FD_RESERVE;
+	return lim > ACRT__HTTP_MAX_CONNECTIONS ? ACRT__HTTP_MAX_CONNECTIONS : (unsigned)lim;
 }

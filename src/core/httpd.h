@@ -31,6 +31,15 @@ int acrt__listen_bind(const char *host, const char *port, struct sockaddr_storag
 /* "1.2.3.4:80" or "[::1]:80". */
 void acrt__listen_format(const struct sockaddr_storage *ss, char *out, size_t n);
 
+/* Connections: the one policy of both HTTP servers (the API and every
+ * APIEndpoint). At most this many per server, fewer when RLIMIT_NOFILE is
+ * low; ACRT__HTTP_FD_RESERVE descriptors stay for the components. */
+#define ACRT__HTTP_MAX_CONNECTIONS 4096
+#define ACRT__HTTP_FD_RESERVE 256
+/* Raises the soft RLIMIT_NOFILE towards the hard one (at most 65536), then
+ * returns how many connections one server may hold. Any thread. */
+unsigned acrt__http_connection_limit(void);
+
 /* Reads the token in the file at path (surrounding whitespace ignored, 1 to
  * ACRT__BEARER_MAX bytes; acrt__secret_file_read) into its digest. Returns 0,
  * or -1 with a one-line reason in err (the token itself is never in it). The

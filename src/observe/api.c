@@ -17,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -264,27 +263,6 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- Start and stop --------------------------------------------------------- */
 
-static unsigned
-connection_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 512;
-	rlim_t want = rl.rlim_max == RLIM_INFINITY ? 65536 : rl.rlim_max;
-	if (want > 65536)
-		want = 65536;
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-		rl.rlim_cur = want;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	rlim_t cur = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
-	if (cur <= 2 * API_FD_RESERVE)
-		return (unsigned)(cur / 4 > 0 ? cur / 4 : 1);
-	rlim_t lim = cur - API_FD_RESERVE;
-	return lim > API_MAX_CONNECTIONS ? API_MAX_CONNECTIONS : (unsigned)lim;
-}
-
 void
 acrt__api_stop(acrt__api *api)
 {
@@ -359,7 +337,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		return -1;
 	}
 
-	unsigned limit = connection_limit();
+	unsigned limit = acrt__http_connection_limit();
 	/* TLS (GnuTLS inside libmicrohttpd): the PEM buffers stay alive until stop. */
 	struct MHD_OptionItem tls_opts[] = {
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, api->tls_cert},

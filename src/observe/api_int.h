@@ -16,8 +16,6 @@
 
 #define API_MAX_BODY (64 * 1024) /* bytes; larger requests get 413 */
 #define API_CONN_TIMEOUT_S 10    /* an idle or slow connection is closed after */
-#define API_MAX_CONNECTIONS 4096 /* at most; lowered to fit RLIMIT_NOFILE */
-#define API_FD_RESERVE 256       /* descriptors left for the components */
 #define API_TOKEN_BYTES 32       /* random bytes of a generated token (64 hex) */
 #define API_TOKEN_MAX 4096       /* longest token read from a file */
 
