@@ -42,6 +42,7 @@
 #include "blueprint/blueprint.h"
 #include "components/apiendpoint.h"
 #include "components/builtins.h"
+#include "components/routes.h"
 #include "core/common.h"
 #include "core/waitq.h"
 #include "harness/ctx_query.h"
@@ -140,68 +141,48 @@ check_auth(const json_t *config, const char **key, char *msg, size_t len)
 	return 0;
 }
 
+static int
+check_path(const json_t *v, char *msg, size_t len)
+{
+	if (json_is_string(v) && path_ok(json_string_value(v)))
+		return 0;
+	snprintf(msg, len,
+	         "a path must start with '/' and hold no spaces, '?' or '#' (e.g. /orders)");
+	return -1;
+}
+
+static int
+check_method(const json_t *v, char *msg, size_t len)
+{
+	if (json_is_string(v) && one_of(methods, json_string_value(v)))
+		return 0;
+	snprintf(msg, len, "method must be POST, PUT or PATCH (a request body is the event)");
+	return -1;
+}
+
+static const acrt__route_field route_fields[] = {
+    {"path", "a route needs 'path' (e.g. /orders)", check_path},
+    {"method", NULL, check_method},
+};
+
 int
 acrt__endpoint_check(const json_t *config, const char **key, char *msg, size_t len)
 {
-	/* *key is "routes.I[.FIELD]" (I from 0) for the validator to point into a route */
-	static _Thread_local char path[96];
-	if (check_listen(config, key, msg, len) < 0 || check_auth(config, key, msg, len) < 0)
+	if (check_listen(config, key, msg, len) < 0 || check_auth(config, key, msg, len) < 0 ||
+	    acrt__routes_check(config, route_fields, 2, key, msg, len) < 0)
 		return -1;
 	const json_t *routes = json_object_get(config, "routes");
-	size_t i;
-	json_t *r;
-	*key = "routes";
-	if (json_array_size(routes) == 0) {
-		snprintf(msg, len, "at least one route {path, method} is needed");
-		return -1;
-	}
-	json_array_foreach(routes, i, r)
-	{
-		snprintf(path, sizeof path, "routes.%zu", i);
-		*key = path;
-		if (!json_is_object(r)) {
-			snprintf(msg, len, "a route must be a mapping {path, method}");
-			return -1;
-		}
-		const char *k;
-		json_t *v;
-		json_object_foreach(r, k, v)
-		{
-			if (strcmp(k, "path") != 0 && strcmp(k, "method") != 0) {
-				snprintf(path, sizeof path, "routes.%zu.%.40s", i, k);
-				snprintf(msg, len, "unknown key '%s' (a route has path, method)",
-				         k);
-				return -1;
-			}
-		}
-		const json_t *p = json_object_get(r, "path");
-		const json_t *m = json_object_get(r, "method");
-		if (!json_is_string(p) || !path_ok(json_string_value(p))) {
-			if (p != NULL)
-				snprintf(path, sizeof path, "routes.%zu.path", i);
-			snprintf(msg, len, "%s",
-			         p == NULL
-			             ? "a route needs 'path' (e.g. /orders)"
-			             : "a path must start with '/' and hold no spaces, '?' or "
-			               "'#' (e.g. /orders)");
-			return -1;
-		}
-		if (m != NULL && (!json_is_string(m) || !one_of(methods, json_string_value(m)))) {
-			snprintf(path, sizeof path, "routes.%zu.method", i);
-			snprintf(msg, len,
-			         "method must be POST, PUT or PATCH (a request body is "
-			         "the event)");
-			return -1;
-		}
+	for (size_t i = 0; i < json_array_size(routes); i++) {
+		const json_t *r = json_array_get(routes, i);
+		const char *p = json_string_value(json_object_get(r, "path"));
 		for (size_t j = 0; j < i; j++) {
 			const json_t *o = json_array_get(routes, j);
-			if (strcmp(json_string_value(json_object_get(o, "path")),
-			           json_string_value(p)) == 0 &&
+			if (strcmp(json_string_value(json_object_get(o, "path")), p) == 0 &&
 			    strcmp(route_method(o), route_method(r)) == 0) {
-				snprintf(path, sizeof path, "routes.%zu.path", i);
+				*key = acrt__routes_key(i, "path");
 				snprintf(msg, len,
 				         "duplicate route %s %s: routes.%zu has it already",
-				         route_method(r), json_string_value(p), j);
+				         route_method(r), p, j);
 				return -1;
 			}
 		}

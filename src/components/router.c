@@ -19,6 +19,7 @@
 #include "components/builtins.h"
 #include "components/cond.h"
 #include "components/jq.h"
+#include "components/routes.h"
 #include "core/common.h"
 #include "core/event.h"
 
@@ -39,67 +40,40 @@ port_name_ok(const char *s)
 	return 1;
 }
 
+static int
+check_when(const json_t *v, char *msg, size_t len)
+{
+	if (!json_is_string(v)) {
+		snprintf(msg, len, "expected a jq condition (a string)");
+		return -1;
+	}
+	return acrt__jq_check(json_string_value(v), msg, len) < 0 ? -1 : 0;
+}
+
+static int
+check_to(const json_t *v, char *msg, size_t len)
+{
+	if (!json_is_string(v)) {
+		snprintf(msg, len, "expected an output port name (a string)");
+		return -1;
+	}
+	if (!port_name_ok(json_string_value(v))) {
+		snprintf(msg, len, "port name '%s' must match ^[a-z][a-z0-9_]*$",
+		         json_string_value(v));
+		return -1;
+	}
+	return 0;
+}
+
+static const acrt__route_field route_fields[] = {
+    {"when", "a route needs 'when' (a jq condition)", check_when},
+    {"to", "a route needs 'to' (an output port name)", check_to},
+};
+
 int
 acrt__router_check(const json_t *config, const char **key, char *msg, size_t len)
 {
-	/* *key is "routes.I[.FIELD]" (I from 0) for the validator to point into a route */
-	static _Thread_local char path[64];
-	const json_t *routes = json_object_get(config, "routes");
-	size_t i;
-	json_t *r;
-	*key = "routes";
-	if (json_array_size(routes) == 0) {
-		snprintf(msg, len, "at least one route {when, to} is needed");
-		return -1;
-	}
-	json_array_foreach(routes, i, r)
-	{
-		snprintf(path, sizeof path, "routes.%zu", i);
-		*key = path;
-		if (!json_is_object(r)) {
-			snprintf(msg, len, "a route must be a mapping {when, to}");
-			return -1;
-		}
-		const char *k;
-		json_t *v;
-		json_object_foreach(r, k, v)
-		{
-			if (strcmp(k, "when") != 0 && strcmp(k, "to") != 0) {
-				snprintf(path, sizeof path, "routes.%zu.%s", i, k);
-				snprintf(msg, len, "unknown key '%s' (a route has when, to)", k);
-				return -1;
-			}
-		}
-		const json_t *when = json_object_get(r, "when");
-		const json_t *to = json_object_get(r, "to");
-		if (!json_is_string(when)) {
-			if (when != NULL)
-				snprintf(path, sizeof path, "routes.%zu.when", i);
-			snprintf(msg, len, "%s",
-			         when != NULL ? "expected a jq condition (a string)"
-			                      : "a route needs 'when' (a jq condition)");
-			return -1;
-		}
-		if (!json_is_string(to)) {
-			if (to != NULL)
-				snprintf(path, sizeof path, "routes.%zu.to", i);
-			snprintf(msg, len, "%s",
-			         to != NULL ? "expected an output port name (a string)"
-			                    : "a route needs 'to' (an output port name)");
-			return -1;
-		}
-		if (!port_name_ok(json_string_value(to))) {
-			snprintf(path, sizeof path, "routes.%zu.to", i);
-			snprintf(msg, len, "port name '%s' must match ^[a-z][a-z0-9_]*$",
-			         json_string_value(to));
-			return -1;
-		}
-		if (acrt__jq_check(json_string_value(when), msg, len) < 0) {
-			snprintf(path, sizeof path, "routes.%zu.when", i);
-			return -1;
-		}
-	}
-	return 0;
+	return acrt__routes_check(config, route_fields, 2, key, msg, len);
 }
 
 size_t
