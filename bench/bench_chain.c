@@ -15,10 +15,10 @@
 
 #include "blueprint/blueprint.h"
 #include "capability/chain.h"
-#include "capability/schema.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/event.h"
+#include "schema/schema.h"
 
 static volatile uint64_t sink_counter;
 
@@ -78,7 +78,7 @@ best_overhead(acrt__chain *ch, acrt__cap_clock *clk, acrt_event **evs, size_t n,
 int
 main(void)
 {
-	acrt__cap_clock clk = {now_fn, sleep_fn, NULL};
+	acrt__cap_clock clk = {.now = now_fn, .sleep_until = sleep_fn};
 	acrt__comp_spec spec;
 	memset(&spec, 0, sizeof spec);
 	spec.name = "bench";

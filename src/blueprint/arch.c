@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "blueprint/bp_int.h"
-#include "capability/schema.h"
 #include "core/common.h"
 #include "core/plugin.h"
+#include "schema/schema.h"
 
 static const char *const top_keys[] = {"schema_version", "system", "schemas", NULL};
 static const char *const sys_keys[] = {"name",       "version",  "description",
@@ -76,7 +76,7 @@ find_bad_type(const acrt__ynode *n)
 	return NULL;
 }
 
-/* Compiles a schema with the one JSON Schema validator (capability/schema_compile.c,
+/* Compiles a schema with the one JSON Schema validator (schema/schema_compile.c,
  * the same that schema_validator and `acrt schema check` use), so a schema
  * `acrt validate` accepts is one they accept. The error points at the keyword
  * or the text the validator names. */

@@ -143,4 +143,23 @@ const char *acrt__type_replicas_misfit(const char *type, int replicas);
 /* Index of a component by name, or -1. */
 long acrt__blueprint_find(const acrt__blueprint *bp, const char *name);
 
+/*
+ * The check of a built-in capability's value that validation runs for each
+ * entry of a component's `capabilities:` (plugin capabilities excepted): the
+ * capability layer's acrt__cap_check (capability/chain.h), handed in from
+ * above so that the blueprint never includes the capabilities. Returns 0, or
+ * -1 with a one-line reason in err and the offending setting in key ("" when
+ * the whole value is wrong).
+ *
+ * Registration: acrt__caps_register (capability/chain.h) sets it once, on the
+ * main thread, before any other thread starts (cli/main.c, tests, benches);
+ * it is read-only afterwards. Until it is set, a blueprint whose components
+ * have built-in capabilities fails validation with an internal error, so that
+ * capability values are never accepted unchecked.
+ */
+typedef int (*acrt__cap_check_fn)(const char *name, const json_t *config,
+                                  const acrt__comp_spec *comp, char *key, size_t keylen, char *err,
+                                  size_t errlen);
+void acrt__blueprint_set_cap_check(acrt__cap_check_fn fn);
+
 #endif /* ACRT_BLUEPRINT_H */

@@ -16,7 +16,7 @@
 
 #include "acrt/acrt.h"
 #include "blueprint/blueprint.h"
-#include "components/registry.h"
+#include "core/builtin.h"
 
 /* Most error lines kept in one acrt__diag; one more line says there were more. */
 #define ACRT__DIAG_MAX 50

@@ -9,7 +9,8 @@
  *                  config: the APIEndpoint's single replica
  *                  (acrt__type_replicas_misfit, which the type's setup calls too)
  *   capabilities   every built-in capability's value, through the capability's
- *                  own create() (acrt__cap_check), after bindings.c has added
+ *                  own create() (acrt__cap_check, registered from above with
+ *                  acrt__blueprint_set_cap_check), after bindings.c has added
  *                  the dead letter ports
  *
  * So a blueprint that `acrt validate` accepts does not fail at `acrt run` for
@@ -19,7 +20,6 @@
 #include <string.h>
 
 #include "blueprint/bp_int.h"
-#include "capability/chain.h"
 
 static const char *const batch_keys[] = {"enabled", "max_items", "max_ms", "error_mode", NULL};
 static const char *const modes[] = {"per_item", "fail_fast", NULL};
@@ -153,6 +153,15 @@ acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d)
 
 /* ---- Capabilities ---------------------------------------------------------- */
 
+/* Set once before any thread starts, read-only afterwards (blueprint.h). */
+static acrt__cap_check_fn cap_check;
+
+void
+acrt__blueprint_set_cap_check(acrt__cap_check_fn fn)
+{
+	cap_check = fn;
+}
+
 int
 acrt__caps_check(acrt__bpload *L)
 {
@@ -167,8 +176,15 @@ acrt__caps_check(acrt__bpload *L)
 			char key[64], err[512];
 			if (!strncmp(name, "plugin:", 7))
 				continue;
-			if (acrt__cap_check(name, json_object_get(c->capabilities, name), c, key,
-			                    sizeof key, err, sizeof err) == 0)
+			if (cap_check == NULL) {
+				rc = acrt__err(L, caps->items[k],
+				               "component '%s': capability '%s' cannot be checked: "
+				               "internal error: no capability checker registered",
+				               c->name, name);
+				continue;
+			}
+			if (cap_check(name, json_object_get(c->capabilities, name), c, key,
+			              sizeof key, err, sizeof err) == 0)
 				continue;
 			const acrt__ynode *at =
 			    key[0] ? acrt__ynode_get(caps->items[k], key) : NULL;

@@ -174,6 +174,12 @@ acrt__cap_check(const char *name, const json_t *config, const acrt__comp_spec *c
 	return -1;
 }
 
+void
+acrt__caps_register(void)
+{
+	acrt__blueprint_set_cap_check(acrt__cap_check);
+}
+
 int
 acrt__cap_next(acrt__cap_call *call)
 {

@@ -40,12 +40,23 @@
 #include "acrt/acrt.h"
 #include "blueprint/blueprint.h"
 
-/* The clock and sleep a chain uses (the runtime's, or a test's). */
+/* The clock and sleep a chain uses, and what the host does for capabilities
+ * beyond the public ABI (the runtime's, set per instance where harness/
+ * wiring.c builds the chain, or a test's). The capabilities sit below the
+ * harness: they reach it only through these pointers, all called on the
+ * instance's thread with `arg`. */
 typedef struct acrt__cap_clock {
 	int64_t (*now)(void *arg);                       /* monotonic ns */
 	int (*sleep_until)(void *arg, int64_t deadline); /* ACRT_OK, ACRT_ESTOPPING,
 	                                                  * ACRT_ECANCELED */
 	void *arg;
+	/* Optional (NULL in capability unit tests): sends ev to output `port` of
+	 * the instance without running before_send hooks (dead_letter). Takes over
+	 * ev (also on failure). Returns an acrt_err. */
+	int (*emit_raw)(void *arg, const char *port, acrt_event *ev);
+	/* Optional: the reason the component gave with acrt_fail for the delivery
+	 * being run ("" when none); valid until the next delivery. */
+	const char *(*fail_reason)(void *arg);
 } acrt__cap_clock;
 
 typedef struct acrt__chain acrt__chain;
@@ -116,6 +127,12 @@ void acrt__chain_free(acrt__chain *ch);
  */
 int acrt__cap_check(const char *name, const json_t *config, const acrt__comp_spec *comp, char *key,
                     size_t keylen, char *err, size_t errlen);
+
+/* Registers acrt__cap_check as the blueprint validator's capability check
+ * (acrt__blueprint_set_cap_check). Called once, on the main thread, before any
+ * other thread starts: next to acrt__components_register at the top of main()
+ * in cli/main.c, and in every test or bench program that loads blueprints. */
+void acrt__caps_register(void);
 
 /* Runs one delivery through the chain. call->ctx, port, evs, n, inner and
  * inner_arg must be set. Returns ACRT_OK or the failure code (on_failure hooks

@@ -21,7 +21,8 @@
  * event, so that a built-in component copies its JSON instead of taking it
  * over (copy-on-write): the payload is still there if the delivery fails.
  * The new event is a child of the original (same trace). It is emitted with
- * acrt__ctx_emit_raw: no before_send hook sees it. A fatal failure
+ * the host's emit_raw (call->clock, set by harness/wiring.c: the runtime's
+ * acrt__ctx_emit_raw): no before_send hook sees it. A fatal failure
  * (ACRT_EFATAL: the system stops) is not dead-lettered. Counters: sent,
  * send_failed. The runtime still logs and counts the failure itself.
  */
@@ -32,7 +33,6 @@
 
 #include "capability/caps.h"
 #include "core/event.h"
-#include "harness/runtime.h"
 
 #define DL_PORT "dead_letter"
 
@@ -130,11 +130,11 @@ static void
 dl_on_failure(void *state, acrt__cap_call *call, int rc)
 {
 	dl_state *s = state;
-	acrt_ctx *ctx = call->ctx;
-	if (ctx == NULL || rc == ACRT_EFATAL)
+	const acrt__cap_clock *host = call->clock;
+	if (call->ctx == NULL || host == NULL || host->emit_raw == NULL || rc == ACRT_EFATAL)
 		return;
 	char why[1024];
-	const char *err = ctx->err;
+	const char *err = host->fail_reason != NULL ? host->fail_reason(host->arg) : "";
 	if (call->reason[0] != '\0' && err[0] != '\0' && strstr(err, call->reason) == NULL)
 		snprintf(why, sizeof why, "%.500s: %.500s", call->reason, err);
 	else
@@ -146,7 +146,7 @@ dl_on_failure(void *state, acrt__cap_call *call, int rc)
 		if (call->evs[i] == NULL || call->evs[i]->kind != ACRT__EV_DATA)
 			continue;
 		acrt_event *d = letter(s, call, call->evs[i], rc, why);
-		if (d != NULL && acrt__ctx_emit_raw(ctx, DL_PORT, d) == ACRT_OK)
+		if (d != NULL && host->emit_raw(host->arg, DL_PORT, d) == ACRT_OK)
 			acrt__cap_count(&s->sent, 1);
 		else
 			acrt__cap_count(&s->send_failed, 1);

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "capability/caps.h"
-#include "capability/schema.h"
+#include "schema/schema.h"
 
 typedef struct sv_port {
 	const char *name; /* borrowed from the component spec */

@@ -7,7 +7,7 @@
 
 #include "acrt/acrt.h"
 #include "cli/cli.h"
-#include "components/registry.h"
+#include "core/builtin.h"
 #include "core/json.h"
 
 static const char overview[] =

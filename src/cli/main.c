@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "acrt/acrt.h"
+#include "capability/chain.h"
 #include "cli/cli.h"
+#include "components/registry.h"
 
 int
 acrt__cli_usage_error(const char *fmt, ...)
@@ -50,6 +52,8 @@ static const struct {
 int
 main(int argc, char **argv)
 {
+	acrt__components_register(); /* before any thread: core/builtin.h */
+	acrt__caps_register();       /* blueprint validation's capability check */
 	if (argc < 2)
 		return acrt__cmd_help(0, NULL) == 0 ? 2 : 2;
 	const char *cmd = argv[1];

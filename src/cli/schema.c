@@ -1,7 +1,7 @@
 /*
  * schema.c - `acrt schema check SCHEMA.json [INSTANCE.json|-]...` (SPEC section 6).
  *
- * Compiles the schema once (src/capability/schema.h), then validates each
+ * Compiles the schema once (src/schema/schema.h), then validates each
  * instance: a file holding one JSON value (scalars included), or, for `-` or
  * when no instance is named, each non-empty line of stdin. One line per
  * instance on stdout:
@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capability/schema.h"
 #include "cli/cli.h"
+#include "schema/schema.h"
 
 #define JSON_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
 

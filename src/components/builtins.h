@@ -30,9 +30,6 @@ extern const acrt_component_desc acrt__endpoint_desc;
  * blueprint's directory. From acrt__malloc (acrt__free it); NULL on out of
  * memory. */
 char *acrt__config_path(acrt_ctx *ctx, const char *key);
-/* True during setup when `acrt run --resume` found state for this instance
- * (restore will be called next): a file sink then keeps its file. */
-bool acrt__ctx_resuming(acrt_ctx *ctx);
 
 int acrt__source_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__transformer_check(const json_t *config, const char **key, char *msg, size_t len);

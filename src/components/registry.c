@@ -1,9 +1,11 @@
 /*
- * registry.c - the table of built-in component types (see registry.h). Types
+ * registry.c - the table of built-in component types (see registry.h), which
+ * acrt__components_register hands to the catalogue of core/builtin.h. Types
  * listed with a NULL descriptor (none is, at present) make the validator say
  * "not available in this release" instead of "unknown type".
  */
 #include "components/registry.h"
+#include "core/builtin.h"
 #include "core/common.h"
 
 #include <stdio.h>
@@ -46,19 +48,8 @@ acrt__config_path(acrt_ctx *ctx, const char *key)
 	return p;
 }
 
-const acrt__builtin *
-acrt__builtin_find(const char *type)
+void
+acrt__components_register(void)
 {
-	if (type == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-		if (strcmp(builtins[i].type, type) == 0)
-			return &builtins[i];
-	return NULL;
-}
-
-const acrt__builtin *
-acrt__builtin_at(size_t i)
-{
-	return i < sizeof builtins / sizeof builtins[0] ? &builtins[i] : NULL;
+	acrt__builtins_register(builtins, sizeof builtins / sizeof builtins[0]);
 }

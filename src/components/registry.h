@@ -1,40 +1,16 @@
 /*
- * registry.h - the built-in component types (SPEC section 4). Each is an
- * ordinary acrt_component_desc, the same ABI plugins use, plus what the
- * blueprint validator needs to know about the type: its default ports (some
- * may come from its config) and an optional cross-field check of its config.
- * A `check` may name a nested key as a dotted path ("routes.2.when": key
- * `when` of the third item of `routes`), for the validator to point at it.
+ * registry.h - registers the built-in component types (SPEC section 4) with
+ * the catalogue the layers below read (core/builtin.h: the struct
+ * acrt__builtin and its lookups). The table itself is static in registry.c.
  *
- * The table is static and read-only: any thread may call these.
+ * Threads: acrt__components_register is called once, on the main thread,
+ * before any other thread starts: at the top of main() in cli/main.c and of
+ * every test or bench program that loads blueprints or wires systems.
  */
 #ifndef ACRT_REGISTRY_H
 #define ACRT_REGISTRY_H
 
-#include <jansson.h>
-#include <stddef.h>
-
-#include "acrt/acrt.h"
-
-typedef struct acrt__builtin {
-	const char *type;                /* "Source", "Transformer", "Sink", ... */
-	const acrt_component_desc *desc; /* NULL: listed, not available (none is) */
-	const char *const *in_ports;     /* default input ports, NULL-terminated */
-	const char *const *out_ports;    /* default output ports, NULL-terminated */
-	/* Optional cross-field check of a config already checked against desc->props.
-	 * On error returns -1, sets *key to the offending key (or NULL for the whole
-	 * config) and writes a one-line reason into msg. */
-	int (*check)(const json_t *config, const char **key, char *msg, size_t msglen);
-	/* Optional: output ports named by the config (the Router's route targets),
-	 * besides out_ports. Writes up to max distinct names, borrowed from config,
-	 * into ports and returns how many; skips malformed entries. Each of them
-	 * must be bound: a config naming a port is a promise to use it. */
-	size_t (*config_out_ports)(const json_t *config, const char **ports, size_t max);
-} acrt__builtin;
-
-/* The built-in type named `type`, or NULL. */
-const acrt__builtin *acrt__builtin_find(const char *type);
-/* The i-th built-in type (for "did you mean" and help), NULL past the end. */
-const acrt__builtin *acrt__builtin_at(size_t i);
+/* Registers the table of built-in types (acrt__builtins_register). */
+void acrt__components_register(void);
 
 #endif /* ACRT_REGISTRY_H */

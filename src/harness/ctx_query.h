@@ -1,8 +1,8 @@
 /*
  * ctx_query.h - what a built-in component may ask about its own wiring beyond
  * the public ABI (acrt.h): the capacity behind an output port, the stop flag
- * from a thread of its own, its replica count. For built-ins only (plugins see
- * acrt.h alone).
+ * from a thread of its own, its replica count, whether it is being resumed.
+ * For built-ins only (plugins see acrt.h alone).
  *
  * Threads: these read the blueprint and the wiring, which do not change while
  * the system runs, and the runtime's atomics; any thread may call them from
@@ -29,5 +29,9 @@ int acrt__ctx_replicas(acrt_ctx *ctx);
 /* true when output `port` is chained: emit runs the downstream component on
  * the emitting thread (wiring.c). */
 bool acrt__ctx_output_chained(acrt_ctx *ctx, const char *port);
+/* True during setup when `acrt run --resume` found state for this instance
+ * (restore will be called next): a file sink then keeps its file. Defined in
+ * state.c; the instance's setup thread calls it. */
+bool acrt__ctx_resuming(acrt_ctx *ctx);
 
 #endif /* ACRT_CTX_QUERY_H */

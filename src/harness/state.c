@@ -3,7 +3,7 @@
  * wrappers over the instance's acrt__kv (state/kv.c), created on first use.
  * Called only on the instance's own thread (see acrt.h), so nothing locks.
  */
-#include "components/builtins.h"
+#include "harness/ctx_query.h"
 #include "harness/runtime.h"
 #include "state/kv.h"
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "components/registry.h"
+#include "core/builtin.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -56,6 +56,20 @@ cap_sleep_until(void *arg, int64_t deadline)
 	return acrt_sleep_until(arg, deadline);
 }
 
+/* dead_letter's send: no before_send hook sees it (capability/chain.h). */
+static int
+cap_emit_raw(void *arg, const char *port, acrt_event *ev)
+{
+	return acrt__ctx_emit_raw(arg, port, ev);
+}
+
+static const char *
+cap_fail_reason(void *arg)
+{
+	const acrt_ctx *ctx = arg;
+	return ctx->err;
+}
+
 /* 0, -1 when out of memory, -2 after reporting a capability that cannot be
  * built. */
 static int
@@ -74,7 +88,11 @@ init_instances(acrt__runtime *rt, acrt__comp *c)
 		ctx->outbox = acrt__calloc(s->n_outputs ? s->n_outputs : 1, sizeof *ctx->outbox);
 		if (ctx->outbox == NULL)
 			return -1;
-		ctx->cap_clock = (acrt__cap_clock){cap_now, cap_sleep_until, ctx};
+		ctx->cap_clock = (acrt__cap_clock){.now = cap_now,
+		                                   .sleep_until = cap_sleep_until,
+		                                   .arg = ctx,
+		                                   .emit_raw = cap_emit_raw,
+		                                   .fail_reason = cap_fail_reason};
 		char err[512];
 		if (acrt__chain_build(s, &ctx->cap_clock, &ctx->chain, err, sizeof err) != 0) {
 			fprintf(stderr, "acrt: %s:%d:%d: component '%s': %s\n", s->mark.file,

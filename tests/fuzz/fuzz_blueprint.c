@@ -10,9 +10,23 @@
 #include <unistd.h>
 
 #include "blueprint/blueprint.h"
+#include "capability/chain.h"
+#include "components/registry.h"
 
 static char dir[] = "/tmp/acrt-fuzz-XXXXXX";
 static char path[64];
+
+/* Once, before the first input: the built-in types and the capability check
+ * that the loader reads (core/builtin.h, blueprint.h). */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	acrt__components_register();
+	acrt__caps_register();
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "blueprint/blueprint.h"
+#include "capability/chain.h"
+#include "components/registry.h"
 
 static char tmpdir[256];
 
@@ -581,9 +583,31 @@ test_error_schemas_and_caps(void **state)
 	             "'Aggregator'?)");
 }
 
+/* Capability values are checked by the capability layer's create(), which
+ * registers itself (acrt__caps_register); without it validation must fail
+ * loudly instead of accepting the values unchecked. */
+static void
+test_cap_check_registration(void **state)
+{
+	write_file("architecture.yaml",
+	           HEAD SRC SINK "      capabilities: {retry: {max_attempts: 2000000}}\n" BIND_SS);
+	expect_error(NULL, NULL, "component 'out': retry: 'max_attempts' must be <= 1000000");
+	write_file("architecture.yaml",
+	           HEAD SRC SINK "      capabilities: {retry: {max_attempts: 3}}\n" BIND_SS);
+	acrt__blueprint_free(load_ok(NULL, NULL));
+	acrt__blueprint_set_cap_check(NULL);
+	expect_error(NULL, NULL,
+	             "component 'out': capability 'retry' cannot be checked: internal error: no "
+	             "capability checker registered");
+	acrt__caps_register();
+	acrt__blueprint_free(load_ok(NULL, NULL));
+}
+
 int
 main(void)
 {
+	acrt__components_register();
+	acrt__caps_register();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_full_blueprint, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_python_shapes, setup_dir, teardown_dir),
@@ -603,6 +627,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_error_many_collected, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_error_deployment, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_error_schemas_and_caps, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_cap_check_registration, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

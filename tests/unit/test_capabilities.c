@@ -96,7 +96,8 @@ fixture_new(const char *caps_json)
 	assert_non_null(f->spec.capabilities);
 	f->spec.replicas = 1;
 	f->fc.now = 1000 * MS; /* not zero: nothing may treat 0 as special */
-	f->clock = (acrt__cap_clock){fake_now, fake_sleep_until, &f->fc};
+	f->clock =
+	    (acrt__cap_clock){.now = fake_now, .sleep_until = fake_sleep_until, .arg = &f->fc};
 	char err[512] = "";
 	int rc = acrt__chain_build(&f->spec, &f->clock, &f->chain, err, sizeof err);
 	if (rc != 0)
@@ -548,7 +549,8 @@ test_config_errors(void **state)
 		acrt__comp_spec spec = {.name = "comp", .config = json_object(), .replicas = 1};
 		spec.capabilities = json_loads(cases[i].caps, 0, NULL);
 		assert_non_null(spec.capabilities);
-		acrt__cap_clock clk = {fake_now, fake_sleep_until, &(fake_clock){0}};
+		acrt__cap_clock clk = {
+		    .now = fake_now, .sleep_until = fake_sleep_until, .arg = &(fake_clock){0}};
 		acrt__chain *ch = (acrt__chain *)&spec; /* must be reset to NULL */
 		char err[512] = "";
 		assert_int_equal(acrt__chain_build(&spec, &clk, &ch, err, sizeof err), -1);
@@ -623,7 +625,7 @@ test_overhead(void **state)
 	spec.capabilities = json_loads("{\"rate_limit\": {\"rate\": 0}, \"retry\": {}, "
 	                               "\"circuit_breaker\": {}, \"timeout\": {\"ms\": 60000}}",
 	                               0, NULL);
-	acrt__cap_clock clk = {real_now, real_sleep_until, NULL};
+	acrt__cap_clock clk = {.now = real_now, .sleep_until = real_sleep_until};
 	acrt__chain *ch = NULL;
 	char err[512];
 	assert_int_equal(acrt__chain_build(&spec, &clk, &ch, err, sizeof err), 0);

@@ -29,6 +29,8 @@
 #include <cmocka.h>
 
 #include "blueprint/blueprint.h"
+#include "capability/chain.h"
+#include "components/registry.h"
 #include "core/log.h"
 #include "harness/runtime.h"
 #include "state/adapter.h"
@@ -376,6 +378,8 @@ test_adapter_allocation_failures(void **state)
 int
 main(void)
 {
+	acrt__components_register();
+	acrt__caps_register();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_allocation_failure_is_clean),
 	    cmocka_unit_test(test_builtins_and_state),

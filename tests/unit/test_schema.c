@@ -1,5 +1,5 @@
 /*
- * test_schema.c - the JSON Schema validator (src/capability/schema*.c).
+ * test_schema.c - the JSON Schema validator (src/schema/schema*.c).
  *
  * test_suite runs every case of every file of the official test suite for
  * draft 2020-12 ($ACRT_SOURCE_DIR/../shared/testdata/json-schema-test-suite/
@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capability/schema.h"
 #include "core/common.h"
+#include "schema/schema.h"
 
 /* ---- the official suite ---- */
 

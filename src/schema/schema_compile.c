@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capability/schema_int.h"
 #include "core/common.h"
+#include "schema/schema_int.h"
 
 /* Base URI of a document whose root has no $id. It has a path, so that
  * relative references resolve like they would against a file. */

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capability/schema_int.h"
 #include "core/common.h"
+#include "schema/schema_int.h"
 
 /* Nesting bound (schema applications on one path): stops $ref cycles that do
  * not consume the instance. */

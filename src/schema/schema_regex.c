@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "capability/schema_int.h"
 #include "core/common.h"
+#include "schema/schema_int.h"
 
 /* ECMA-262 property names PCRE2 10.42 does not know, with its short names. */
 static const char *const long_props[][2] = {

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "capability/schema.h"
+#include "schema/schema.h"
 
 typedef struct acrt__snode acrt__snode;
 

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "capability/schema_int.h"
 #include "core/common.h"
+#include "schema/schema_int.h"
 
 size_t
 acrt__schema_uri_scheme_len(const char *u)
