@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "acrt/acrt.h"
+#include "blueprint/alert_rule.h"
 
 #include "core/common.h" /* ACRT__MAX_REPLICAS */
 #include "core/log.h"    /* acrt__log_format */
@@ -103,7 +104,22 @@ typedef struct acrt__blueprint {
 		    align_timeout_ms; /* checkpoint_timeout_ms (10000): abort a barrier past it */
 		int64_t retain;       /* newest complete checkpoints kept (5) */
 	} state;
-	json_t *runtime; /* the raw runtime mapping (api, alerts read it) */
+	/* runtime.api (docs/API.md); paths absolute (relative to dir). */
+	struct {
+		char *listen;             /* NULL: 127.0.0.1:9464, a free port when busy */
+		char *read_token_file;    /* NULL: generated into <dir>/.acrt/read.token */
+		char *write_token_file;   /* NULL: generated into <dir>/.acrt/write.token */
+		char *tls_cert, *tls_key; /* both (HTTPS) or neither */
+		char *tls_client_ca;      /* NULL: client certificates are not asked for */
+	} api;
+	/* runtime.alerts (docs/ALERTS.md), in order; strings borrowed from
+	 * `runtime`. `enabled: false` entries remove a default rule. */
+	acrt__alert_rule *alert_rules;
+	size_t n_alert_rules;
+	char *alert_webhook; /* runtime.alert_webhook, NULL when unset or empty */
+	/* The runtime mapping as written: a hot reload compares it to tell what
+	 * changed. Everything in it is read above; nothing else reads it. */
+	json_t *runtime;
 
 	size_t *topo; /* n_comps indices: a topological order (allow_cycle edges ignored) */
 } acrt__blueprint;

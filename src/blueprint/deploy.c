@@ -9,7 +9,10 @@
  * Defaults are set by load.c before this runs, so a missing file or key
  * simply leaves them.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blueprint/alert_rule.h"
 #include "blueprint/bp_int.h"
@@ -133,17 +136,29 @@ parse_state(acrt__bpload *L, const acrt__ynode *m)
 	return rc;
 }
 
-/* A path (relative to the blueprint) under key of map, when present. */
+/* A file (relative to the blueprint) under key of map, when present: *out is
+ * its absolute path. The file must be readable now, as `acrt run` will read
+ * it (its content is not read here: it may be a secret). */
 static int
-path_key(acrt__bpload *L, const acrt__ynode *map, const char *key, bool required, const char *where)
+path_key(acrt__bpload *L, const acrt__ynode *map, const char *key, bool required, const char *where,
+         char **out)
 {
 	const char *s;
 	int r = acrt__get_str(L, map, key, &s);
+	const acrt__ynode *at = acrt__ynode_get(map, key);
 	if (r == 1 && *s == '\0')
-		return acrt__err(L, acrt__ynode_get(map, key), "%s: expected a path, got ''", key);
+		return acrt__err(L, at, "%s: expected a path, got ''", key);
 	if (r == 0 && required)
 		return acrt__err(L, map, "%s: missing required key '%s'", where, key);
-	return r < 0 ? -1 : 0;
+	if (r != 1)
+		return r < 0 ? -1 : 0;
+	free(*out);
+	if ((*out = acrt__path_join(L->bp->dir, s)) == NULL)
+		return acrt__err(L, at, "out of memory");
+	if (access(*out, R_OK) != 0)
+		return acrt__err(L, at, "%s.%s: cannot read %s: %s", where, key, *out,
+		                 strerror(errno));
+	return 0;
 }
 
 /* runtime.api: {listen, auth: {read_token_file, write_token_file}, tls: {cert,
@@ -153,6 +168,7 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 {
 	const acrt__ynode *sub = NULL;
 	const char *s;
+	acrt__blueprint *bp = L->bp;
 	int r, rc = acrt__check_keys(L, m, api_keys, "in runtime.api");
 	if ((r = acrt__get_str(L, m, "listen", &s)) < 0) {
 		rc = -1;
@@ -163,6 +179,8 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 			               "listen: '%s' is not HOST:PORT (e.g. 127.0.0.1:9464, "
 			               "[::1]:9464, :9464 for every interface)",
 			               s);
+		else if (free(bp->api.listen), (bp->api.listen = strdup(s)) == NULL)
+			return acrt__err(L, m, "out of memory");
 	}
 	if ((r = acrt__get_map(L, m, "auth", &sub)) < 0) {
 		rc = -1;
@@ -171,8 +189,10 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 		        L, sub, auth_keys,
 		        "in runtime.api.auth (expected read_token_file, write_token_file)") < 0)
 			rc = -1;
-		for (const char *const *k = auth_keys; *k; k++)
-			if (path_key(L, sub, *k, false, "runtime.api.auth") < 0)
+		char **auth_out[] = {&bp->api.read_token_file, &bp->api.write_token_file};
+		for (size_t k = 0; auth_keys[k]; k++)
+			if (path_key(L, sub, auth_keys[k], false, "runtime.api.auth", auth_out[k]) <
+			    0)
 				rc = -1;
 	}
 	sub = NULL;
@@ -181,15 +201,43 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 	} else if (r == 1) {
 		if (acrt__check_keys(L, sub, tls_keys, "in runtime.api.tls") < 0)
 			rc = -1;
-		for (const char *const *k = tls_keys; *k; k++)
-			if (path_key(L, sub, *k, strcmp(*k, "client_ca") != 0, "runtime.api.tls") <
-			    0)
+		char **tls_out[] = {&bp->api.tls_cert, &bp->api.tls_key, &bp->api.tls_client_ca};
+		for (size_t k = 0; tls_keys[k]; k++)
+			if (path_key(L, sub, tls_keys[k], strcmp(tls_keys[k], "client_ca") != 0,
+			             "runtime.api.tls", tls_out[k]) < 0)
 				rc = -1;
 	}
 	return rc;
 }
 
-/* runtime.alerts: a list of rules, each checked by alerts.c's own rule check. */
+/* runtime.alerts, checked (parse_alerts): the typed rules, their strings
+ * borrowed from bp->runtime. */
+static int
+alerts_read(acrt__bpload *L, const acrt__ynode *rt)
+{
+	acrt__blueprint *bp = L->bp;
+	const json_t *al = json_object_get(bp->runtime, "alerts");
+	size_t n = json_is_array(al) ? json_array_size(al) : 0;
+	free(bp->alert_rules);
+	bp->alert_rules = NULL;
+	bp->n_alert_rules = 0;
+	if (n == 0)
+		return 0;
+	if ((bp->alert_rules = calloc(n, sizeof *bp->alert_rules)) == NULL)
+		return acrt__err(L, rt, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *key;
+		char msg[256];
+		if (acrt__alert_rule_parse(json_array_get(al, i), &bp->alert_rules[i], &key, msg,
+		                           sizeof msg) != 0)
+			return acrt__err(L, rt, "runtime.alerts[%zu]: %s", i,
+			                 msg); /* checked above */
+	}
+	bp->n_alert_rules = n;
+	return 0;
+}
+
+/* runtime.alerts: a list of rules, each checked by alert_rule.c. */
 static int
 parse_alerts(acrt__bpload *L, const acrt__ynode *al)
 {
@@ -309,10 +357,15 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 		rc = acrt__err(L, acrt__ynode_get(rt, "alert_webhook"),
 		               "alert_webhook: '%s' is not an http:// or https:// URL", s);
 
+	else if (r == 1 && *s && (free(bp->alert_webhook), bp->alert_webhook = strdup(s)) == NULL)
+		return acrt__err(L, rt, "out of memory");
+
 	json_decref(bp->runtime);
 	bp->runtime = acrt__ynode_json(rt);
 	if (!bp->runtime)
 		return acrt__err(L, rt, "out of memory");
+	if (rc == 0 && alerts_read(L, rt) < 0)
+		return -1;
 	return rc;
 }
 

@@ -60,6 +60,14 @@ acrt__blueprint_free(acrt__blueprint *bp)
 	free(bp->state.adapter);
 	free(bp->state.path);
 	free(bp->state.redis_url);
+	free(bp->api.listen);
+	free(bp->api.read_token_file);
+	free(bp->api.write_token_file);
+	free(bp->api.tls_cert);
+	free(bp->api.tls_key);
+	free(bp->api.tls_client_ca);
+	free(bp->alert_rules);
+	free(bp->alert_webhook);
 	free(bp->arch_path);
 	free(bp->deploy_path);
 	free(bp->name);

@@ -88,9 +88,7 @@ find_base(const acrt__apiclient *c, const acrt__blueprint *bp)
 			u[--n] = '\0';
 		return u;
 	}
-	const json_t *api = json_object_get(bp->runtime, "api");
-	const json_t *tls = json_object_get(api, "tls");
-	bool https = json_is_object(tls) && json_object_get(tls, "cert") != NULL;
+	bool https = bp->api.tls_cert != NULL;
 
 	char *addr_file = acrt__path_join(bp->dir, ".acrt/api.addr");
 	char *url = addr_file != NULL ? read_trimmed(addr_file) : NULL;
@@ -100,9 +98,8 @@ find_base(const acrt__apiclient *c, const acrt__blueprint *bp)
 		url = NULL;
 	}
 	if (url == NULL) {
-		const json_t *lv = json_object_get(api, "listen");
 		const char *listen =
-		    json_is_string(lv) ? json_string_value(lv) : ACRT__API_DEFAULT_LISTEN;
+		    bp->api.listen != NULL ? bp->api.listen : ACRT__API_DEFAULT_LISTEN;
 		size_t n = strlen(listen) + 16;
 		url = malloc(n);
 		if (url == NULL)
@@ -141,11 +138,9 @@ find_token(acrt__apiclient *c, const acrt__blueprint *bp, bool write)
 	if (c->token_file != NULL) {
 		tok_path = strdup(c->token_file);
 	} else {
-		const json_t *auth = json_object_get(json_object_get(bp->runtime, "api"), "auth");
-		const json_t *f =
-		    json_object_get(auth, write ? "write_token_file" : "read_token_file");
-		tok_path = acrt__path_join(bp->dir, json_is_string(f) ? json_string_value(f)
-		                                    : write           ? ".acrt/write.token"
+		const char *f = write ? bp->api.write_token_file : bp->api.read_token_file;
+		tok_path = f != NULL ? strdup(f)
+		                     : acrt__path_join(bp->dir, write ? ".acrt/write.token"
 		                                                      : ".acrt/read.token");
 	}
 	if (tok_path == NULL)

@@ -74,19 +74,17 @@ static acrt__alerts *g_current; /* the running system's, under g_mu */
 
 /* ---- Rules ---------------------------------------------------------------- */
 
-static const struct {
-	const char *name, *metric, *severity;
-	acrt__alert_op op;
-	double threshold, for_s;
-	bool rate;
-} defaults[] = {
-    {"component_failed", "acrt_component_up", "critical", ACRT__ALERT_EQ, 0, 0, false},
-    {"stream_saturated", "acrt_stream_fill_ratio", "warning", ACRT__ALERT_GT, 0.9, 10, false},
-    {"error_rate", "acrt_component_errors_total", "critical", ACRT__ALERT_GT, 5, 30, true},
+/* The default rules (docs/ALERTS.md); a user rule of the same name replaces
+ * one, and `enabled: false` removes it. */
+static const acrt__alert_rule defaults[] = {
+    {"component_failed", true, "acrt_component_up", "critical", ACRT__ALERT_EQ, 0, 0, false},
+    {"stream_saturated", true, "acrt_stream_fill_ratio", "warning", ACRT__ALERT_GT, 0.9, 10, false},
+    {"error_rate", true, "acrt_component_errors_total", "critical", ACRT__ALERT_GT, 5, 30, true},
     /* checkpoints: series present only with runtime.state */
-    {"checkpoint_aborted", "acrt_checkpoints_aborted_total", "warning", ACRT__ALERT_GT, 0, 0, true},
-    {"checkpoint_store_failing", "acrt_checkpoints_failed_total", "warning", ACRT__ALERT_GT, 0, 0,
+    {"checkpoint_aborted", true, "acrt_checkpoints_aborted_total", "warning", ACRT__ALERT_GT, 0, 0,
      true},
+    {"checkpoint_store_failing", true, "acrt_checkpoints_failed_total", "warning", ACRT__ALERT_GT,
+     0, 0, true},
 };
 
 static void
@@ -97,33 +95,20 @@ rule_free(rule *r)
 	free(r->severity);
 }
 
-/* Parses one `runtime.alerts` entry into *r; *enabled is false for
- * `enabled: false` (which only removes a default of the same name). */
+/* One `runtime.alerts` entry, read by the loader, into *r. */
 static int
-rule_parse(const json_t *o, size_t i, rule *r, bool *enabled)
+rule_copy(const acrt__alert_rule *p, rule *r)
 {
-	const char *key;
-	char why[200];
-	acrt__alert_rule p;
 	memset(r, 0, sizeof *r);
-	if (acrt__alert_rule_parse(o, &p, &key, why, sizeof why) != 0) {
-		if (p.name != NULL && *p.name != '\0')
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu] '%s': %s", i,
-			          p.name, why);
-		else
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "runtime.alerts[%zu]: %s", i, why);
-		return -1;
-	}
-	*enabled = p.enabled;
-	r->name = strdup(p.name);
-	if (!p.enabled)
+	r->name = strdup(p->name);
+	if (!p->enabled)
 		return r->name != NULL ? 0 : -1;
-	r->metric = strdup(p.metric);
-	r->severity = strdup(p.severity);
-	r->op = p.op;
-	r->threshold = p.threshold;
-	r->for_s = p.for_s;
-	r->rate = p.rate;
+	r->metric = strdup(p->metric);
+	r->severity = strdup(p->severity);
+	r->op = p->op;
+	r->threshold = p->threshold;
+	r->for_s = p->for_s;
+	r->rate = p->rate;
 	if (r->name == NULL || r->metric == NULL || r->severity == NULL) {
 		rule_free(r);
 		return -1;
@@ -141,27 +126,21 @@ rule_find(const acrt__alerts *al, const char *name)
 }
 
 static int
-rules_load(acrt__alerts *al, const json_t *conf)
+rules_load(acrt__alerts *al, const acrt__blueprint *bp)
 {
-	size_t n_user = json_is_array(conf) ? json_array_size(conf) : 0;
 	size_t n_def = sizeof defaults / sizeof *defaults;
-	al->rules = calloc(n_user + n_def, sizeof *al->rules);
+	al->rules = calloc(bp->n_alert_rules + n_def, sizeof *al->rules);
 	if (al->rules == NULL)
 		return -1;
 	for (size_t i = 0; i < n_def; i++) {
-		rule *r = &al->rules[al->n_rules++];
-		r->name = strdup(defaults[i].name);
-		r->metric = strdup(defaults[i].metric);
-		r->severity = strdup(defaults[i].severity);
-		r->op = defaults[i].op;
-		r->threshold = defaults[i].threshold;
-		r->for_s = defaults[i].for_s;
-		r->rate = defaults[i].rate;
+		if (rule_copy(&defaults[i], &al->rules[al->n_rules]) != 0)
+			return -1;
+		al->n_rules++;
 	}
-	for (size_t i = 0; i < n_user; i++) {
+	for (size_t i = 0; i < bp->n_alert_rules; i++) {
+		const acrt__alert_rule *p = &bp->alert_rules[i];
 		rule r;
-		bool enabled;
-		if (rule_parse(json_array_get(conf, i), i, &r, &enabled) != 0)
+		if (rule_copy(p, &r) != 0)
 			return -1;
 		long k = rule_find(al, r.name);
 		if (k >= 0) { /* overrides (or, disabled, removes) the earlier rule */
@@ -170,7 +149,7 @@ rules_load(acrt__alerts *al, const json_t *conf)
 			        (al->n_rules - (size_t)k - 1) * sizeof *al->rules);
 			al->n_rules--;
 		}
-		if (enabled)
+		if (p->enabled)
 			al->rules[al->n_rules++] = r;
 		else
 			rule_free(&r);
@@ -450,25 +429,21 @@ int
 acrt__alerts_start(acrt__runtime *rt, acrt__alerts **out)
 {
 	*out = NULL;
-	const json_t *conf = json_object_get(rt->bp->runtime, "alerts");
 	acrt__alerts *al = calloc(1, sizeof *al);
 	if (al == NULL)
 		return -1;
 	al->rt = rt;
-	if (rules_load(al, conf) != 0) {
+	if (rules_load(al, rt->bp) != 0) {
 		acrt__alerts_stop(al);
 		return -1;
 	}
-	const json_t *api = json_object_get(rt->bp->runtime, "api");
-	const char *listen = json_string_value(json_object_get(api, "listen"));
-	if (listen == NULL || *listen == '\0')
-		listen = ACRT__API_DEFAULT_LISTEN;
+	const char *listen =
+	    rt->bp->api.listen != NULL ? rt->bp->api.listen : ACRT__API_DEFAULT_LISTEN;
 	if (asprintf(&al->generator_url, "http://%s%s/api/v1/alerts",
 	             listen[0] == ':' ? "localhost" : "", listen) < 0)
 		al->generator_url = NULL;
-	const char *url = json_string_value(json_object_get(rt->bp->runtime, "alert_webhook"));
-	if (url != NULL && *url != '\0') {
-		al->wh = acrt__webhook_start(url);
+	if (rt->bp->alert_webhook != NULL) {
+		al->wh = acrt__webhook_start(rt->bp->alert_webhook);
 		if (al->wh == NULL) {
 			acrt__alerts_stop(al);
 			return -1;

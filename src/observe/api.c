@@ -291,15 +291,8 @@ int
 acrt__api_start(acrt__runtime *rt, acrt__api **out)
 {
 	*out = NULL;
-	const json_t *conf = json_object_get(rt->bp->runtime, "api");
-	const json_t *lv = json_object_get(conf, "listen");
-	if (lv != NULL && !json_is_null(lv) && !json_is_string(lv)) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "api: runtime.api.listen must be a string HOST:PORT");
-		return -1;
-	}
-	bool explicit_listen = json_is_string(lv);
-	const char *listen_s = explicit_listen ? json_string_value(lv) : ACRT__API_DEFAULT_LISTEN;
+	bool explicit_listen = rt->bp->api.listen != NULL;
+	const char *listen_s = explicit_listen ? rt->bp->api.listen : ACRT__API_DEFAULT_LISTEN;
 	char host[256], port[16];
 	if (acrt__listen_split(listen_s, host, sizeof host, port, sizeof port) != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
@@ -312,7 +305,7 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		return -1;
 	api->rt = rt;
 	api->epoll_fd = -1;
-	if (acrt__api_load_tokens(api, conf) != 0 || acrt__api_load_tls(api, conf) != 0) {
+	if (acrt__api_load_tokens(api) != 0 || acrt__api_load_tls(api) != 0) {
 		acrt__api_stop(api);
 		return -1;
 	}

@@ -147,31 +147,19 @@ acrt__api_token_forget(api_token *t)
 }
 
 int
-acrt__api_load_tokens(acrt__api *api, const json_t *conf)
+acrt__api_load_tokens(acrt__api *api)
 {
-	const char *dir = api->rt->bp->dir;
-	const json_t *auth = json_object_get(conf, "auth");
-	static const char *const keys[2] = {"read_token_file", "write_token_file"};
+	const acrt__blueprint *bp = api->rt->bp;
+	const char *paths[2] = {bp->api.read_token_file, bp->api.write_token_file};
 	static const char *const files[2] = {"read.token", "write.token"};
 	api_token *toks[2] = {&api->read, &api->write};
-	char *gen_dir = acrt__path_join(dir, ".acrt");
+	char *gen_dir = acrt__path_join(bp->dir, ".acrt");
 	if (gen_dir == NULL)
 		return -1;
 	int rc = 0;
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		const json_t *v = json_object_get(auth, keys[i]);
-		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-			          "api: runtime.api.auth.%s must be a path", keys[i]);
-			rc = -1;
-		} else if (json_is_string(v)) {
-			char *path = acrt__path_join(dir, json_string_value(v));
-			rc = path != NULL ? token_from_file(path, toks[i]) : -1;
-			free(path);
-		} else {
-			rc = token_generate(api, gen_dir, files[i], toks[i]);
-		}
-	}
+	for (int i = 0; i < 2 && rc == 0; i++)
+		rc = paths[i] != NULL ? token_from_file(paths[i], toks[i])
+		                      : token_generate(api, gen_dir, files[i], toks[i]);
 	free(gen_dir);
 	if (rc == 0 &&
 	    CRYPTO_memcmp(api->read.digest, api->write.digest, SHA256_DIGEST_LENGTH) == 0)
@@ -185,16 +173,8 @@ acrt__api_load_tokens(acrt__api *api, const json_t *conf)
 /* Reads a whole PEM file into a NUL-terminated buffer; logs one line naming
  * the file on failure. */
 static char *
-read_pem(const char *dir, const char *key, const json_t *v)
+read_pem(const char *key, const char *path)
 {
-	if (!json_is_string(v)) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: runtime.api.tls.%s must be a path",
-		          key);
-		return NULL;
-	}
-	char *path = acrt__path_join(dir, json_string_value(v));
-	if (path == NULL)
-		return NULL;
 	char *buf = NULL;
 	FILE *f = fopen(path, "re");
 	long len = -1;
@@ -218,46 +198,27 @@ read_pem(const char *dir, const char *key, const json_t *v)
 		free(buf);
 		buf = NULL;
 	}
-	free(path);
 	return buf;
 }
 
-/* runtime.api.tls: {cert, key, client_ca}. 0 without TLS or when loaded. */
+/* runtime.api.tls: {cert, key, client_ca}, checked by the loader. 0 without
+ * TLS or when loaded. */
 int
-acrt__api_load_tls(acrt__api *api, const json_t *conf)
+acrt__api_load_tls(acrt__api *api)
 {
-	const json_t *tls = json_object_get(conf, "tls");
-	if (tls == NULL || json_is_null(tls))
+	const acrt__blueprint *bp = api->rt->bp;
+	if (bp->api.tls_cert == NULL)
 		return 0;
-	if (!json_is_object(tls)) {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "api: runtime.api.tls must be a map {cert, key, client_ca}");
-		return -1;
-	}
-	const char *dir = api->rt->bp->dir;
-	const char *k;
-	const json_t *v;
-	json_object_foreach((json_t *)tls, k, v)
-	{
-		if (strcmp(k, "cert") != 0 && strcmp(k, "key") != 0 &&
-		    strcmp(k, "client_ca") != 0) {
-			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-			          "api: unknown key '%s' in runtime.api.tls (cert, key, client_ca)",
-			          k);
-			return -1;
-		}
-	}
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "api: runtime.api.tls is set but libmicrohttpd was built without TLS");
 		return -1;
 	}
-	if ((api->tls_cert = read_pem(dir, "cert", json_object_get(tls, "cert"))) == NULL ||
-	    (api->tls_key = read_pem(dir, "key", json_object_get(tls, "key"))) == NULL)
+	if ((api->tls_cert = read_pem("cert", bp->api.tls_cert)) == NULL ||
+	    (api->tls_key = read_pem("key", bp->api.tls_key)) == NULL)
 		return -1;
-	const json_t *ca = json_object_get(tls, "client_ca");
-	if (ca != NULL && !json_is_null(ca)) {
-		if ((api->tls_ca = read_pem(dir, "client_ca", ca)) == NULL)
+	if (bp->api.tls_client_ca != NULL) {
+		if ((api->tls_ca = read_pem("client_ca", bp->api.tls_client_ca)) == NULL)
 			return -1;
 		api->verify_client = true;
 	}

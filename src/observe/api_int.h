@@ -47,8 +47,8 @@ struct acrt__api {
 /* api_config.c */
 void acrt__api_digest(const char *tok, size_t len, unsigned char out[SHA256_DIGEST_LENGTH]);
 void acrt__api_token_forget(api_token *t);
-int acrt__api_load_tokens(acrt__api *api, const json_t *conf);
-int acrt__api_load_tls(acrt__api *api, const json_t *conf);
+int acrt__api_load_tokens(acrt__api *api);
+int acrt__api_load_tls(acrt__api *api);
 bool acrt__api_client_verified(struct MHD_Connection *c);
 void acrt__api_free_secret(char **p);
 void acrt__api_addr_write(acrt__api *api, const char *url);

@@ -117,12 +117,15 @@ stop
 
 # ---- 3. unreadable files --------------------------------------------------------
 deploy '{cert: tls/nosuch.pem, key: tls/key.pem}'
+run_acrt bad 20 validate "$D"
+expect_rc 2 "acrt validate: a missing certificate file" "$WORK/bad.err"
+grep -q 'deployment.yaml:[0-9]*:[0-9]*: runtime.api.tls.cert: cannot read .*tls/nosuch.pem' "$WORK/bad.err" ||
+	fail "the error does not name deployment.yaml:line:col and tls/nosuch.pem" "$WORK/bad.err"
 run_acrt bad 20 run "$D"
-expect_rc 1 "a missing certificate file" "$WORK/bad.err"
-grep -q 'tls/nosuch.pem' "$WORK/bad.err" || fail "the error does not name tls/nosuch.pem" "$WORK/bad.err"
+expect_rc 2 "acrt run: a missing certificate file" "$WORK/bad.err"
 deploy '{cert: tls/cert.pem, key: tls/srv.ext}'
 run_acrt bad2 20 run "$D"
 expect_rc 1 "a key file that is not PEM" "$WORK/bad2.err"
 grep -q 'tls/srv.ext' "$WORK/bad2.err" || fail "the error does not name tls/srv.ext" "$WORK/bad2.err"
-ok "unreadable TLS files: one line naming the file, exit 1"
+ok "unreadable TLS files: a missing one fails validation (exit 2), one that is not PEM fails the run (exit 1), each named"
 pass
