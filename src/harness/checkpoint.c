@@ -549,3 +549,9 @@ acrt__ckpt_metrics(acrt__runtime *rt, acrt__strbuf *sb)
 	    r ? r->bytes : 0, r ? r->seconds : 0.0);
 	pthread_mutex_unlock(&ck->mu);
 }
+
+const acrt__ckpt_ops acrt__ckpt_instance_ops = {
+    .barrier = acrt__ckpt_barrier,
+    .source_barrier = acrt__ckpt_source_barrier,
+    .instance_end = acrt__ckpt_instance_end,
+};

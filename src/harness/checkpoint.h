@@ -54,14 +54,10 @@ int64_t acrt__ckpt_request(acrt__runtime *rt);
 int acrt__ckpt_barrier(acrt_ctx *ctx, uint64_t id);
 /* Source thread: takes and forwards a triggered barrier. */
 int acrt__ckpt_source_barrier(acrt_ctx *ctx);
-static inline bool
-acrt__ckpt_due(const acrt_ctx *ctx)
-{
-	return ctx->trigger != NULL &&
-	       atomic_load_explicit(ctx->trigger, memory_order_acquire) > ctx->barrier_done;
-}
 /* Instance thread, when its process phase ends normally: its final part. */
 void acrt__ckpt_instance_end(acrt_ctx *ctx);
+/* The three above, as the instance threads call them (rt->ckpt_ops). */
+extern const acrt__ckpt_ops acrt__ckpt_instance_ops;
 /* After the process phase: with graceful, a last checkpoint of every final
  * state; then stops the writer (storing what is queued) and closes the store. */
 void acrt__ckpt_finish(acrt__runtime *rt, bool graceful);

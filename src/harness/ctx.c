@@ -19,7 +19,6 @@
 #include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
 #include "core/log.h"
-#include "harness/checkpoint.h"
 #include "harness/runtime.h"
 
 const json_t *
@@ -298,8 +297,8 @@ safe_point_due(acrt_ctx *ctx)
 static int __attribute__((noinline, cold)) safe_point(acrt_ctx *ctx)
 {
 	int rc = ACRT_OK;
-	if (acrt__ckpt_due(ctx))
-		rc = acrt__ckpt_source_barrier(ctx);
+	if (acrt__ckpt_due(ctx) && ctx->rt->ckpt_ops != NULL)
+		rc = ctx->rt->ckpt_ops->source_barrier(ctx);
 	if (rc == ACRT_OK && acrt__swap_wanted(ctx) && ctx->comp->desc->run != NULL)
 		rc = acrt__swap_park(ctx);
 	return rc;
@@ -474,4 +473,22 @@ const acrt_batch_info *
 acrt_batch(acrt_ctx *ctx)
 {
 	return ctx != NULL && ctx->in_batch ? &ctx->batch : NULL;
+}
+
+/* ---- The runtime's stop and wake ---- */
+
+/* Wakes every thread sleeping in acrt_sleep_until (and setup waits). */
+void
+acrt__runtime_wake(acrt__runtime *rt)
+{
+	pthread_mutex_lock(&rt->mu);
+	pthread_cond_broadcast(&rt->wake);
+	pthread_mutex_unlock(&rt->mu);
+}
+
+void
+acrt__runtime_stop(acrt__runtime *rt)
+{
+	atomic_store(&rt->stopping, true);
+	acrt__runtime_wake(rt);
 }

@@ -13,7 +13,6 @@
 #include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
 #include "core/log.h"
-#include "harness/checkpoint.h"
 #include "harness/runtime.h"
 
 static int
@@ -112,6 +111,30 @@ process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 	return ACRT_EFATAL;
 }
 
+/* An in-place reload (reload/swap.c) asked this instance to pause: hand on
+ * what it holds and what it emitted, then wait until the supervisor lets it
+ * go on (ACRT_OK) or the run is cancelled (ACRT_ECANCELED). */
+int
+acrt__swap_park(acrt_ctx *ctx)
+{
+	acrt__runtime *rt = ctx->rt;
+	int rc = ACRT_OK;
+	if (ctx->delivery != NULL && ctx->delivery->drain != NULL)
+		rc = ctx->delivery->drain(ctx); /* what it holds (open batches) is in flight */
+	if (rc == ACRT_OK)
+		rc = acrt__ctx_before_block(ctx); /* send what was emitted, idle below */
+	if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
+		return rc;
+	pthread_mutex_lock(&rt->mu);
+	ctx->parked = true;
+	pthread_cond_broadcast(&rt->wake);
+	while (atomic_load(&ctx->pause_req) && !atomic_load(&rt->cancelled))
+		pthread_cond_wait(&rt->wake, &rt->mu);
+	ctx->parked = false;
+	pthread_mutex_unlock(&rt->mu);
+	return atomic_load(&rt->cancelled) ? ACRT_ECANCELED : ACRT_OK;
+}
+
 /* Plain delivery: each received event through process, at once. Releases
  * every event. Returns ACRT_OK or the code that must stop. */
 static int
@@ -169,7 +192,8 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 			continue; /* the deadline: expire delivers what is due */
 		}
 		if (st == ACRT__RX_BARRIER) { /* aligned on every input: snapshot, forward */
-			rc = acrt__ckpt_barrier(ctx, evs[0]->barrier_id);
+			const acrt__ckpt_ops *ck = ctx->rt->ckpt_ops;
+			rc = ck != NULL ? ck->barrier(ctx, evs[0]->barrier_id) : ACRT_OK;
 			acrt_event_unref(evs[0]);
 			if (rc != ACRT_OK)
 				break;
@@ -212,7 +236,8 @@ finish_instance(acrt_ctx *ctx, int rc)
 	if (rc == ACRT_OK) {
 		rc = acrt__ctx_flush_all(ctx);
 		if (rc == ACRT_OK)
-			acrt__ckpt_instance_end(ctx); /* its final state, for checkpoints */
+			if (ctx->rt->ckpt_ops != NULL) /* its final state, for checkpoints */
+				ctx->rt->ckpt_ops->instance_end(ctx);
 	} else if (rc != ACRT_ECANCELED) {
 		(void)acrt__ctx_flush_all(ctx); /* what was emitted before the failure */
 	}

@@ -26,22 +26,6 @@
 #include "harness/reload.h"
 #include "harness/runtime.h"
 
-/* Wakes every thread sleeping in acrt_sleep_until (and setup waits). */
-void
-acrt__runtime_wake(acrt__runtime *rt)
-{
-	pthread_mutex_lock(&rt->mu);
-	pthread_cond_broadcast(&rt->wake);
-	pthread_mutex_unlock(&rt->mu);
-}
-
-void
-acrt__runtime_stop(acrt__runtime *rt)
-{
-	atomic_store(&rt->stopping, true);
-	acrt__runtime_wake(rt);
-}
-
 /* The task group's on_cancel hook: wake every blocking call of every thread. */
 static void
 on_cancel(void *arg)
@@ -413,6 +397,7 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	acrt__run_opts none = {0};
 	acrt__reload_init(&ctl, opts != NULL ? opts : &none);
 	rt.reload = &ctl;
+	rt.ckpt_ops = &acrt__ckpt_instance_ops;
 	if (opts != NULL) {
 		if (opts->n_services > ACRT__MAX_SERVICES)
 			return 1;

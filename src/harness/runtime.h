@@ -58,6 +58,22 @@ typedef struct acrt__delivery {
 	void (*drop)(acrt_ctx *ctx);
 } acrt__delivery;
 
+/*
+ * Checkpoints as the instance threads see them: checkpoint.c implements them
+ * (acrt__ckpt_instance_ops) and lifecycle.c installs them in rt->ckpt_ops, so
+ * the runtime below never calls up into checkpoints. Each runs on the
+ * instance's own thread.
+ */
+typedef struct acrt__ckpt_ops {
+	/* The barrier reached this instance (aligned on every input): snapshot,
+	 * forward. ACRT_OK, or the code that stops the instance. */
+	int (*barrier)(acrt_ctx *ctx, uint64_t id);
+	/* A source's safe point found a barrier triggered: take and forward it. */
+	int (*source_barrier)(acrt_ctx *ctx);
+	/* The instance's process phase ended normally: its final state. */
+	void (*instance_end)(acrt_ctx *ctx);
+} acrt__ckpt_ops;
+
 /* Processing-time histogram: every ACRT__TIME_SAMPLE-th event of an instance
  * is timed (two TSC clock reads), so the success path pays ~0.3 ns/event. */
 #define ACRT__TIME_SAMPLE 64
@@ -200,7 +216,8 @@ struct acrt__runtime {
 	const acrt__service *services;
 	size_t n_services;
 	acrt__tap_hooks tap_hooks;
-	int64_t started_ns; /* monotonic, when setup ended */
+	int64_t started_ns;             /* monotonic, when setup ended */
+	const acrt__ckpt_ops *ckpt_ops; /* installed by lifecycle.c; NULL: none */
 	/* ---- Checkpoints, NULL when runtime.state is off */
 	struct acrt__ckpt_rt *ck;
 	/* ---- Hot reload: harness/reload.h; outlives generations ---- */
@@ -278,7 +295,15 @@ void acrt__runtime_wake(acrt__runtime *rt);
  * (monotonic). */
 int acrt__instance_setup(acrt_ctx *ctx, int64_t deadline);
 
-/* swap.c (hot reload in place): the instance thread parks while the
+/* A checkpoint barrier was triggered that this source has not taken yet. */
+static inline bool
+acrt__ckpt_due(const acrt_ctx *ctx)
+{
+	return ctx->trigger != NULL &&
+	       atomic_load_explicit(ctx->trigger, memory_order_acquire) > ctx->barrier_done;
+}
+
+/* instance.c (hot reload in place): the instance thread parks while the
  * supervisor replaces a component (ACRT_OK, or ACRT_ECANCELED/EFATAL). */
 int acrt__swap_park(acrt_ctx *ctx);
 static inline bool

@@ -33,27 +33,6 @@
 
 #define PAUSE_TIMEOUT_NS (5 * 1000000000LL)
 
-int
-acrt__swap_park(acrt_ctx *ctx)
-{
-	acrt__runtime *rt = ctx->rt;
-	int rc = ACRT_OK;
-	if (ctx->delivery != NULL && ctx->delivery->drain != NULL)
-		rc = ctx->delivery->drain(ctx); /* what it holds (open batches) is in flight */
-	if (rc == ACRT_OK)
-		rc = acrt__ctx_before_block(ctx); /* send what was emitted, idle below */
-	if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
-		return rc;
-	pthread_mutex_lock(&rt->mu);
-	ctx->parked = true;
-	pthread_cond_broadcast(&rt->wake);
-	while (atomic_load(&ctx->pause_req) && !atomic_load(&rt->cancelled))
-		pthread_cond_wait(&rt->wake, &rt->mu);
-	ctx->parked = false;
-	pthread_mutex_unlock(&rt->mu);
-	return atomic_load(&rt->cancelled) ? ACRT_ECANCELED : ACRT_OK;
-}
-
 /* The component whose threads run c: c itself, or the head of its chain. */
 static acrt__comp *
 chain_head(acrt__runtime *rt, acrt__comp *c)
