@@ -33,7 +33,7 @@ static int64_t
 now_fn(void *arg)
 {
 	(void)arg;
-	return acrt__fast_mono_ns(); /* the runtime's chain clock (harness/wiring.c) */
+	return acrt__fast_mono_ns(); /* the runtime's chain clock (runtime/wiring.c) */
 }
 
 static int

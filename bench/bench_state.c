@@ -1,7 +1,7 @@
 /*
  * bench_state.c - time to snapshot and to restore the managed state of one
  * instance holding 1 million keys (8-byte keys and values), step by step, the
- * way the runtime does it (src/harness/checkpoint.c), against one adapter.
+ * way the runtime does it (src/checkpoint/checkpoint.c), against one adapter.
  * bench/bench.py runs it per adapter (issue 6's benchmark); it prints one JSON
  * object on stdout.
  *

@@ -41,9 +41,9 @@
 #include "blueprint/blueprint.h"
 
 /* The clock and sleep a chain uses, and what the host does for capabilities
- * beyond the public ABI (the runtime's, set per instance where harness/
+ * beyond the public ABI (the runtime's, set per instance where runtime/
  * wiring.c builds the chain, or a test's). The capabilities sit below the
- * harness: they reach it only through these pointers, all called on the
+ * runtime: they reach it only through these pointers, all called on the
  * instance's thread with `arg`. */
 typedef struct acrt__cap_clock {
 	int64_t (*now)(void *arg);                       /* monotonic ns */

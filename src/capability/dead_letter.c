@@ -21,7 +21,7 @@
  * event, so that a built-in component copies its JSON instead of taking it
  * over (copy-on-write): the payload is still there if the delivery fails.
  * The new event is a child of the original (same trace). It is emitted with
- * the host's emit_raw (call->clock, set by harness/wiring.c: the runtime's
+ * the host's emit_raw (call->clock, set by runtime/wiring.c: the runtime's
  * acrt__ctx_emit_raw): no before_send hook sees it. A fatal failure
  * (ACRT_EFATAL: the system stops) is not dead-lettered. Counters: sent,
  * send_failed. The runtime still logs and counts the failure itself.

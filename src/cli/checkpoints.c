@@ -21,7 +21,7 @@
 #include "cli/apiclient.h"
 #include "cli/cli.h"
 #include "core/common.h"
-#include "harness/checkpoint.h"
+#include "checkpoint/checkpoint.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "state/part.h"

@@ -9,7 +9,7 @@
 #include "blueprint/lock.h"
 #include "cli/cli.h"
 #include "core/log.h"
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 #include "observe/services.h"
 
 /*

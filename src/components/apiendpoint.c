@@ -45,7 +45,7 @@
 #include "components/routes.h"
 #include "core/common.h"
 #include "core/waitq.h"
-#include "harness/ctx_query.h"
+#include "runtime/ctx_query.h"
 
 #define EP_DEFAULT_BODY (1024 * 1024)    /* max_body_bytes default */
 #define EP_IDLE_POLL_NS (50 * 1000000LL) /* run() checks acrt_stopping this often when idle */

@@ -31,7 +31,7 @@
 #include "core/common.h"
 #include "core/event.h"
 #include "core/json.h"
-#include "harness/ctx_query.h"
+#include "runtime/ctx_query.h"
 
 #define EP_CONN_TIMEOUT_S 10 /* a connection idle this long is closed */
 

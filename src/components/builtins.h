@@ -5,7 +5,7 @@
  * only the public ABI of acrt.h, like a plugin would (jq.c is their shared
  * libjq helper; groupkey.c has the group-key encoding Aggregator and Store share). The
  * APIEndpoint also uses a few internals: its output's capacity
- * (harness/ctx_query.h), the HTTP helpers it shares with the API
+ * (runtime/ctx_query.h), the HTTP helpers it shares with the API
  * (core/httpd.h) and a draft event's trace id (traceparent).
  */
 #ifndef ACRT_BUILTINS_H

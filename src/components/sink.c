@@ -20,7 +20,7 @@
 
 #include "components/builtins.h"
 #include "core/common.h"
-#include "harness/ctx_query.h"
+#include "runtime/ctx_query.h"
 
 #define SINK_BUF (256 * 1024)
 

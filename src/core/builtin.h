@@ -10,7 +10,7 @@
  * The table itself lives above, in components/registry.c, which hands it in
  * through acrt__builtins_register (acrt__components_register does that), so
  * that core, blueprint and harness never include the components. Callers of
- * the lookups: blueprint/arch.c, blueprint/bindings.c, harness/wiring.c,
+ * the lookups: blueprint/arch.c, blueprint/bindings.c, runtime/wiring.c,
  * cli/help.c.
  *
  * Threads: acrt__builtins_register is called once, on the main thread, before

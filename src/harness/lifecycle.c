@@ -22,9 +22,9 @@
 #include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
 #include "core/log.h"
-#include "harness/checkpoint.h"
-#include "harness/reload.h"
-#include "harness/runtime.h"
+#include "checkpoint/checkpoint.h"
+#include "reload/reload.h"
+#include "runtime/runtime.h"
 
 /* The task group's on_cancel hook: wake every blocking call of every thread. */
 static void

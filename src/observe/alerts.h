@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 typedef struct acrt__alerts acrt__alerts;
 

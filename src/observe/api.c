@@ -28,8 +28,8 @@
 #include "observe/metrics.h"
 #include "observe/tap.h" /* acrt tap */
 
-#include "harness/checkpoint.h"
-#include "harness/reload.h"
+#include "checkpoint/checkpoint.h"
+#include "reload/reload.h"
 #include "observe/api_int.h"
 
 /* ---- Requests ------------------------------------------------------------- */

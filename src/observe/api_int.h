@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 #include "observe/api.h"
 
 #define API_MAX_BODY (64 * 1024) /* bytes; larger requests get 413 */

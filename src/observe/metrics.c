@@ -12,8 +12,8 @@
 #include "core/common.h"
 #include "core/enrich.h"
 #include "core/strbuf.h"
-#include "harness/checkpoint.h"
-#include "harness/reload.h"
+#include "checkpoint/checkpoint.h"
+#include "reload/reload.h"
 
 /* The text is built in an acrt__strbuf (plain malloc: MHD frees it). */
 

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 /* Prometheus text exposition format 0.0.4. Returns a malloc'd buffer (free()),
  * its length in *len, or NULL when out of memory. */

@@ -1,6 +1,6 @@
 /*
  * services.h - what observe/ serves from the supervising loop of `acrt run`
- * (harness/service.h): the HTTP API (with `acrt tap`'s streams), the alert
+ * (runtime/service.h): the HTTP API (with `acrt tap`'s streams), the alert
  * rules, and the live status line; and the tap hooks the runtime calls on a
  * tapped port. The CLI fills acrt__run_opts from here, so the runtime below
  * never names any of them.
@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 #include "observe/status.h"
 
 struct acrt__api;

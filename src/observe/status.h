@@ -1,7 +1,7 @@
 /*
  * status.h - the live status line of `acrt run` on a terminal: events in and
  * out per second and events in flight, redrawn every 250 ms by the
- * supervising thread as one of its services (harness/service.h). Reads the
+ * supervising thread as one of its services (runtime/service.h). Reads the
  * instances' relaxed counters and the streams' stats; never blocks a
  * component.
  */
@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 typedef struct acrt__status {
 	acrt__runtime *rt; /* between start and stop */

@@ -27,7 +27,7 @@
 
 #include <stddef.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 struct MHD_Connection;
 struct MHD_Daemon;

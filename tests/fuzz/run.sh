@@ -10,7 +10,7 @@ find tests/blueprints examples -name '*.yaml' -exec cp {} "$out/corpus/" \; 2>/d
 # cp flattens names; give each a unique one
 i=0; for f in $(find tests/blueprints examples -name 'architecture.yaml'); do cp "$f" "$out/corpus/seed$i.yaml"; i=$((i+1)); done
 srcs=$(ls src/core/*.c src/blueprint/*.c src/components/*.c src/capability/*.c src/schema/*.c src/observe/*.c \
-       src/harness/*.c)
+       src/runtime/*.c src/checkpoint/*.c src/reload/*.c src/harness/*.c)
 clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
 	-I/usr/include/jq $(pkg-config --cflags yaml-0.1 jansson libpcre2-8) \
 	tests/fuzz/fuzz_blueprint.c $srcs -o "$out/fuzz_blueprint" \

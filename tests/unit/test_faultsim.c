@@ -32,7 +32,7 @@
 #include "capability/chain.h"
 #include "components/registry.h"
 #include "core/log.h"
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "testutil.h"

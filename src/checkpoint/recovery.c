@@ -12,8 +12,8 @@
 
 #include "core/common.h"
 #include "core/log.h"
-#include "harness/checkpoint.h"
-#include "harness/ckpt_int.h"
+#include "checkpoint/checkpoint.h"
+#include "checkpoint/ckpt_int.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "state/part.h"

@@ -28,8 +28,8 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/waitq.h"
-#include "harness/reload.h"
-#include "harness/runtime.h"
+#include "reload/reload.h"
+#include "runtime/runtime.h"
 
 #define PAUSE_TIMEOUT_NS (5 * 1000000000LL)
 

@@ -35,7 +35,7 @@
 #include "core/plugin.h"
 #include "core/taskgroup.h"
 #include "core/transport.h"
-#include "harness/service.h"
+#include "runtime/service.h"
 
 /*
  * How a consumer's received events reach its component. instance.c runs the
@@ -220,7 +220,7 @@ struct acrt__runtime {
 	const acrt__ckpt_ops *ckpt_ops; /* installed by lifecycle.c; NULL: none */
 	/* ---- Checkpoints, NULL when runtime.state is off */
 	struct acrt__ckpt_rt *ck;
-	/* ---- Hot reload: harness/reload.h; outlives generations ---- */
+	/* ---- Hot reload: reload/reload.h; outlives generations ---- */
 	struct acrt__reload_ctl *reload;
 	atomic_bool reloading; /* this generation is quiescing for a reload: no finish hooks */
 	/* ---- acrt tap: the active taps (observe/tap.h), or NULL ---- */

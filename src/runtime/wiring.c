@@ -14,7 +14,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/stream.h"
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 #include "state/kv.h"
 
 static long

@@ -7,8 +7,8 @@
  * it. The adapter is used by one thread at a time: the runtime's thread
  * before the writer starts and after it is joined, the writer in between.
  */
-#include "harness/checkpoint.h"
-#include "harness/ckpt_int.h"
+#include "checkpoint/checkpoint.h"
+#include "checkpoint/ckpt_int.h"
 
 #include <inttypes.h>
 #include <pthread.h>

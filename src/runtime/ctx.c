@@ -19,7 +19,7 @@
 #include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
 #include "core/log.h"
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 const json_t *
 acrt_config(acrt_ctx *ctx)

@@ -16,7 +16,7 @@
 #include "core/common.h"
 #include "core/event.h"
 #include "core/log.h"
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 /* One error line for a failed batch, with its metadata; counts `failed` errors. */
 static void

@@ -1,14 +1,14 @@
 /*
  * ckpt_int.h - what checkpoint.c (coordinator, barriers, writer) and
  * recovery.c (opening the store, --resume, restore) share: the coordinator's
- * state and the part helpers. Private to src/harness/.
+ * state and the part helpers. Private to src/checkpoint/ and src/reload/ (which captures and applies state across a reload).
  */
 #ifndef ACRT_CKPT_INT_H
 #define ACRT_CKPT_INT_H
 
 #include <pthread.h>
 
-#include "harness/checkpoint.h"
+#include "checkpoint/checkpoint.h"
 #include "state/adapter.h"
 
 #define RECENT 16 /* completed checkpoints remembered for the API */

@@ -3,8 +3,8 @@
  * wrappers over the instance's acrt__kv (state/kv.c), created on first use.
  * Called only on the instance's own thread (see acrt.h), so nothing locks.
  */
-#include "harness/ctx_query.h"
-#include "harness/runtime.h"
+#include "runtime/ctx_query.h"
+#include "runtime/runtime.h"
 #include "state/kv.h"
 
 static acrt__kv *

@@ -3,7 +3,7 @@
  * every instance's state from one generation to the next, and --watch
  * (see reload.h for the sequence; lifecycle.c runs the generations).
  */
-#include "harness/reload.h"
+#include "reload/reload.h"
 
 #include <inttypes.h>
 #include <libgen.h>
@@ -18,7 +18,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/strbuf.h"
-#include "harness/ckpt_int.h"
+#include "checkpoint/ckpt_int.h"
 #include "state/part.h"
 
 #define WATCH_DEBOUNCE_NS (200 * 1000000LL) /* editors write a file in several steps */

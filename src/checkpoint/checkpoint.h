@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 typedef struct acrt__ckpt_rt acrt__ckpt_rt;
 

@@ -3,11 +3,11 @@
  * component's output ports and the runtime's stop flags, and sums the
  * instances' counters and the streams' depths; never blocks, takes no lock.
  */
-#include "harness/ctx_query.h"
+#include "runtime/ctx_query.h"
 
 #include <string.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 size_t
 acrt__ctx_output_capacity(acrt_ctx *ctx, const char *port)

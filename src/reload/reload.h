@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 #include "state/adapter.h"
 
 typedef struct acrt__reload_ctl {

@@ -13,7 +13,7 @@
 #include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
 #include "core/log.h"
-#include "harness/runtime.h"
+#include "runtime/runtime.h"
 
 static int
 run_source(acrt_ctx *ctx)
