@@ -8,11 +8,15 @@
  * Errors point at the YAML text that gave the value: the override in
  * deployment.yaml when it set the key, else the component's own config.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "blueprint/bp_int.h"
+#include "core/common.h"
 #include "core/plugin.h"
 
 /* The value node at a dotted path under map ("routes.2.when": a number indexes
@@ -220,6 +224,50 @@ check_plugin(acrt__bpload *L, size_t idx)
 	return rc;
 }
 
+/* The files a built-in type's setup opens, checked as `acrt run` will find
+ * them (their content is not read): a file Source's input and an
+ * APIEndpoint's token file must be readable files, a file Sink's output must
+ * not be a directory. Relative to the blueprint directory. */
+static int
+check_files(acrt__bpload *L, size_t idx)
+{
+	const acrt__comp_spec *c = &L->bp->comps[idx];
+	const json_t *cfg = c->config;
+	const char *key = NULL, *kind;
+	bool reads = true;
+	if (strcmp(c->type, "Source") == 0) {
+		kind = json_string_value(json_object_get(cfg, "source"));
+		key = kind != NULL && strcmp(kind, "file") == 0 ? "path" : NULL;
+	} else if (strcmp(c->type, "Sink") == 0) {
+		kind = json_string_value(json_object_get(cfg, "sink"));
+		key = kind != NULL && strcmp(kind, "file") == 0 ? "path" : NULL;
+		reads = false;
+	} else if (strcmp(c->type, "APIEndpoint") == 0) {
+		cfg = json_object_get(cfg, "auth"); /* its bearer token's file */
+		key = "auth.token_file";
+	}
+	const char *rel = key != NULL
+	                      ? json_string_value(json_object_get(
+	                            cfg, strchr(key, '.') != NULL ? strchr(key, '.') + 1 : key))
+	                      : NULL;
+	if (rel == NULL || rel[0] == '\0')
+		return 0; /* absent: the type's own check said whether it may be */
+	const acrt__ynode *at = where_of(&L->aux[idx], key, false);
+	char *path = acrt__path_join(L->bp->dir, rel);
+	if (path == NULL)
+		return acrt__err(L, at, "out of memory");
+	struct stat st;
+	int rc = 0;
+	if (reads && access(path, R_OK) != 0)
+		rc = acrt__err(L, at, "%s.config.%s: cannot read %s: %s", c->name, key, path,
+		               strerror(errno));
+	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = acrt__err(L, at, "%s.config.%s: %s is a directory, not a file", c->name, key,
+		               path);
+	free(path);
+	return rc;
+}
+
 int
 acrt__config_check(acrt__bpload *L)
 {
@@ -254,8 +302,11 @@ acrt__config_check(acrt__bpload *L)
 					acrt__err(L, a->config ? a->config : a->node,
 					          "component '%s' config: %s", c->name,
 					          msg[0] ? msg : "invalid");
+				continue;
 			}
 		}
+		if (check_files(L, i) < 0)
+			rc = -1;
 	}
 	return rc;
 }

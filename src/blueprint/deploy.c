@@ -201,6 +201,8 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 	} else if (r == 1) {
 		if (acrt__check_keys(L, sub, tls_keys, "in runtime.api.tls") < 0)
 			rc = -1;
+		if (!acrt__http_tls_supported())
+			rc = acrt__err(L, sub, "runtime.api.tls: this build's libmicrohttpd has no TLS");
 		char **tls_out[] = {&bp->api.tls_cert, &bp->api.tls_key, &bp->api.tls_client_ca};
 		for (size_t k = 0; tls_keys[k]; k++)
 			if (path_key(L, sub, tls_keys[k], strcmp(tls_keys[k], "client_ca") != 0,

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -170,4 +171,10 @@ acrt__http_connection_limit(void)
 		return (unsigned)(cur / 4 > 0 ? cur / 4 : 1);
 	rlim_t lim = cur - ACRT__HTTP_FD_RESERVE;
 	return lim > ACRT__HTTP_MAX_CONNECTIONS ? ACRT__HTTP_MAX_CONNECTIONS : (unsigned)lim;
+}
+
+bool
+acrt__http_tls_supported(void)
+{
+	return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }

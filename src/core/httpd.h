@@ -40,6 +40,9 @@ void acrt__listen_format(const struct sockaddr_storage *ss, char *out, size_t n)
  * returns how many connections one server may hold. Any thread. */
 unsigned acrt__http_connection_limit(void);
 
+/* true when libmicrohttpd was built with TLS (HTTPS listeners work). */
+bool acrt__http_tls_supported(void);
+
 /* Reads the token in the file at path (surrounding whitespace ignored, 1 to
  * ACRT__BEARER_MAX bytes; acrt__secret_file_read) into its digest. Returns 0,
  * or -1 with a one-line reason in err (the token itself is never in it). The

@@ -288,7 +288,10 @@ grep -q "cannot listen on 127.0.0.1:$BUSY" "$WORK/busy.err" || fail "no 'cannot 
 kill "$HOLDER" 2>/dev/null
 wait "$HOLDER" 2>/dev/null
 sed -i "s|routes: \[{path: /in}\]|routes: [{path: /in}], auth: {token_file: missing.token}|; s|$BUSY|$(free_port)|" "$F/architecture.yaml"
+run_acrt notoken 20 validate "$F"
+expect_rc 2 "acrt validate: a missing token file" "$WORK/notoken.err"
+grep -q "architecture.yaml:[0-9]*:[0-9]*: http.config.auth.token_file: cannot read .*missing.token" "$WORK/notoken.err" ||
+	fail "no file:line:col error naming the token file" "$WORK/notoken.err"
 run_acrt notoken 20 run --quiet "$F"
-expect_rc 1 "a missing token file" "$WORK/notoken.err"
-grep -q "cannot read token file .*missing.token" "$WORK/notoken.err" || fail "no error naming the token file" "$WORK/notoken.err"
+expect_rc 2 "acrt run: a missing token file" "$WORK/notoken.err"
 pass
