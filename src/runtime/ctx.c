@@ -84,8 +84,19 @@ acrt_log(acrt_ctx *ctx, acrt_log_level level, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	acrt__logv((int)level, ctx->comp->spec->name, ctx->current ? ctx->current->id : 0, NULL,
-	           fmt, ap);
+	if (level >= ACRT_LOG_ERROR) { /* errors are rare and each matters */
+		acrt__logv((int)level, ctx->comp->spec->name, ctx->current ? ctx->current->id : 0,
+		           NULL, fmt, ap);
+	} else { /* one call site may say the same per event: rate-limited */
+		char msg[160];
+		va_list cp;
+		va_copy(cp, ap);
+		vsnprintf(msg, sizeof msg, fmt, cp);
+		va_end(cp);
+		if (acrt__lograte_take(&ctx->lograte, ctx->comp->spec->name, fmt, (int)level, msg))
+			acrt__logv((int)level, ctx->comp->spec->name,
+			           ctx->current ? ctx->current->id : 0, NULL, fmt, ap);
+	}
 	va_end(ap);
 }
 
@@ -369,8 +380,15 @@ acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_
 		return;
 	}
 	acrt__counter_add(&ctx->errors, 1);
-	if (!acrt__log_enabled(ACRT_LOG_WARN))
+	const char *why = call->reason[0] ? call->reason : ctx->err;
+	if (!acrt__log_enabled(ACRT_LOG_WARN) ||
+	    !acrt__lograte_take(&ctx->lograte, ctx->comp->spec->name,
+	                        call->failed_by != NULL ? (const void *)call->failed_by
+	                                                : (const void *)&ctx->errors,
+	                        rc, why)) {
+		ctx->err[0] = '\0';
 		return;
+	}
 	json_t *extra =
 	    json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
 	              call->failed_by ? call->failed_by : "-", "attempts", call->attempts);
@@ -378,8 +396,7 @@ acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_
 	extra = acrt__enrich_error(extra, rc, call->failed_by, ev, call->attempts);
 	/* A capability's reason tells the whole story (retry's includes the last
 	 * attempt's); otherwise the component's own. */
-	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
-	          call->reason[0] ? call->reason : ctx->err);
+	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s", why);
 	json_decref(extra);
 	ctx->err[0] = '\0';
 }
@@ -389,8 +406,13 @@ acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
 {
 	acrt__counter_add(&ctx->errors, 1);
 	int level = rc == ACRT_EFATAL ? ACRT_LOG_ERROR : ACRT_LOG_WARN;
-	if (!acrt__log_enabled(level))
+	const char *why = ctx->err[0] ? ctx->err : acrt_strerror(rc);
+	if (!acrt__log_enabled(level) ||
+	    (level != ACRT_LOG_ERROR && /* a fatal one ends the instance: always said */
+	     !acrt__lograte_take(&ctx->lograte, ctx->comp->spec->name, &ctx->errors, rc, why))) {
+		ctx->err[0] = '\0';
 		return;
+	}
 	json_t *extra = json_pack("{s:s}", "error", acrt_strerror(rc));
 	if (ctx->in_batch && extra != NULL) { /* the batch it belongs to (batching) */
 		json_object_set_new(extra, "batch_id",
@@ -400,8 +422,7 @@ acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
 	}
 	/* ---- error record: class, trace id, attempt, resources ---- */
 	extra = acrt__enrich_error(extra, rc, NULL, ev ? ev : ctx->current, 1);
-	acrt__log(level, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s",
-	          ctx->err[0] ? ctx->err : acrt_strerror(rc));
+	acrt__log(level, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s", why);
 	json_decref(extra);
 	ctx->err[0] = '\0';
 }

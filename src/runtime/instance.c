@@ -242,6 +242,7 @@ finish_instance(acrt_ctx *ctx, int rc)
 		(void)acrt__ctx_flush_all(ctx); /* what was emitted before the failure */
 	}
 	ctx->processing = false;
+	acrt__lograte_flush(&ctx->lograte, ctx->comp->spec->name); /* what was suppressed */
 	acrt__ctx_close_outputs(ctx);
 	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
 		acrt__comp *down = ctx->comp->outs[i].chained;

@@ -35,6 +35,7 @@
 #include "core/plugin.h"
 #include "core/taskgroup.h"
 #include "core/transport.h"
+#include "runtime/lograte.h"
 #include "runtime/service.h"
 
 /*
@@ -159,6 +160,7 @@ struct acrt_ctx {
 	bool in_batch;         /* a batch is being processed: acrt_batch() is set */
 	acrt_batch_info batch; /* its metadata */
 	acrt__counter events_in, events_out, errors;
+	acrt__lograte lograte; /* its repeated log lines, rate-limited (lograte.h) */
 	/* ---- Managed keyed state and checkpoints ---- */
 	struct acrt__kv *kv;             /* acrt_state_*; created on first use */
 	uint64_t barrier_done;           /* the last checkpoint this instance snapshotted */

@@ -85,6 +85,8 @@ init_instances(acrt__runtime *rt, acrt__comp *c)
 		ctx->rt = rt;
 		ctx->comp = c;
 		ctx->replica = r;
+		if (acrt__lograte_init(&ctx->lograte) != 0)
+			return -1;
 		ctx->outbox = acrt__calloc(s->n_outputs ? s->n_outputs : 1, sizeof *ctx->outbox);
 		if (ctx->outbox == NULL)
 			return -1;
@@ -316,6 +318,7 @@ acrt__runtime_unwire(acrt__runtime *rt)
 			acrt__inbox_cursor_free(&c->inst[r].cursor);
 			acrt__kv_free(c->inst[r].kv);
 			free(c->inst[r].restore_buf);
+			acrt__lograte_destroy(&c->inst[r].lograte); /* zeroed if never set up */
 		}
 		acrt__free(c->inst);
 		for (size_t p = 0; c->outs != NULL && p < c->spec->n_outputs; p++)

@@ -126,12 +126,20 @@ same("r_err", [{"seq": 999}])
 	py "$PY_PRELUDE"'
 n = int(sys.argv[2])
 recs = log_records(sys.argv[1])
+def fin_s(recs):
+    fin = [r for r in recs if "finished" in str(r.get("msg"))]
+    return fin[-1].get("seconds", 0) if fin else 0
 def warns(comp, text):
     return [r for r in recs if r.get("level") == "warn" and r.get("component") == comp
             and text in str(r.get("msg"))]
 want_x = n // 7
-if len(warns("xf", "jq: seven ")) != want_x:
-    die("expected %d warn lines of xf naming the jq error, got %d" % (want_x, len(warns("xf", "jq: seven "))))
+# Each failed event is logged, up to 100 lines a second per component and
+# reason; the "suppressed" lines account for the rest (docs/RELIABILITY.md).
+logged = len([r for r in warns("xf", "jq: seven ") if "suppressed" not in r])
+suppressed = sum(r.get("suppressed", 0) for r in warns("xf", "similar lines suppressed"))
+if logged + suppressed != want_x or logged > 100 * (1 + int(fin_s(recs))):
+    die("expected %d failed xf events, logged (at most 100 a second) or counted as suppressed: "
+        "%d logged, %d suppressed" % (want_x, logged, suppressed))
 if len(warns("keep", "jq: thirteen")) != 1:
     die("expected 1 warn line of keep naming the jq error")
 if len(warns("split", "route 1: jq: boom")) != 1:
@@ -140,7 +148,7 @@ fin = [r for r in recs if "finished" in str(r.get("msg"))]
 if not fin or fin[-1].get("errors") != want_x + 2:
     die("the final log line should count %d errors: %r" % (want_x + 2, fin[-1:]))
 ' "$WORK/$name.err" "$N" || fail "chaining $chaining: wrong error log lines" "$WORK/$name.err"
-	ok "chaining $chaining: each failed event logged once at warn with its jq error; $((N / 7 + 2)) errors counted"
+	ok "chaining $chaining: each failed event logged at warn with its jq error (or counted in a suppressed line); $((N / 7 + 2)) errors counted"
 }
 
 jq_case true
