@@ -15,6 +15,7 @@
 
 #include "blueprint/lock.h"
 #include "capability/caps.h"
+#include "core/common.h"
 
 typedef struct link {
 	const acrt__cap_class *cls;
@@ -70,9 +71,9 @@ acrt__chain_free(acrt__chain *ch)
 	for (size_t i = 0; i < ch->n; i++)
 		if (ch->links[i].cls->destroy != NULL)
 			ch->links[i].cls->destroy(ch->links[i].state);
-	free(ch->links);
-	free(ch->around);
-	free(ch);
+	acrt__free(ch->links);
+	acrt__free(ch->around);
+	acrt__free(ch);
 }
 
 /* A capability set to false, or {enabled: false}, is off. */
@@ -92,13 +93,13 @@ acrt__chain_build(const acrt__comp_spec *comp, const acrt__cap_clock *clock, acr
 	if (json_object_size(comp->capabilities) == 0)
 		return 0;
 	json_t *order = acrt__lock_chain(comp);
-	acrt__chain *ch = calloc(1, sizeof *ch);
+	acrt__chain *ch = acrt__calloc(1, sizeof *ch);
 	if (order == NULL || ch == NULL)
 		goto nomem;
 	ch->clock = clock;
 	size_t cap = json_array_size(order);
-	ch->links = calloc(cap ? cap : 1, sizeof *ch->links);
-	ch->around = calloc(cap ? cap : 1, sizeof *ch->around);
+	ch->links = acrt__calloc(cap ? cap : 1, sizeof *ch->links);
+	ch->around = acrt__calloc(cap ? cap : 1, sizeof *ch->around);
 	if (ch->links == NULL || ch->around == NULL)
 		goto nomem;
 	size_t i;

@@ -104,7 +104,7 @@ cb_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 		snprintf(err, errlen, "circuit_breaker: expected a mapping or true");
 		return -1;
 	}
-	breaker *b = calloc(1, sizeof *b);
+	breaker *b = acrt__calloc(1, sizeof *b);
 	if (b == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -120,7 +120,7 @@ cb_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 static void
 cb_destroy(void *state)
 {
-	free(state);
+	acrt__free(state);
 }
 
 static void

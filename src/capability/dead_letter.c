@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "capability/caps.h"
+#include "core/common.h"
 #include "core/event.h"
 
 #define DL_PORT "dead_letter"
@@ -58,7 +59,7 @@ dl_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 		         comp->name, DL_PORT);
 		return -1;
 	}
-	dl_state *s = calloc(1, sizeof *s);
+	dl_state *s = acrt__calloc(1, sizeof *s);
 	if (s == NULL) {
 		snprintf(err, errlen, "dead_letter: out of memory");
 		return -1;
@@ -71,7 +72,7 @@ dl_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 static void
 dl_destroy(void *state)
 {
-	free(state);
+	acrt__free(state);
 }
 
 /* The new event for one failed event, or NULL (out of memory). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "capability/chain.h"
+#include "core/common.h"
 #include "core/plugin.h"
 
 typedef struct plug {
@@ -24,8 +25,12 @@ plug_create(const json_t *config, const acrt__comp_spec *comp, void **state, cha
 	(void)comp;
 	const char *ref = json_string_value(json_object_get(config, "__ref"));
 	char *path = NULL, *sym = NULL;
-	plug *p = calloc(1, sizeof *p);
-	if (p == NULL || ref == NULL || acrt__plugin_parse_ref(ref, &path, &sym) != 0) {
+	plug *p = acrt__calloc(1, sizeof *p);
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ref == NULL || acrt__plugin_parse_ref(ref, &path, &sym) != 0) {
 		snprintf(err, errlen, "bad capability reference '%s'", ref ? ref : "?");
 		goto fail;
 	}
@@ -43,7 +48,7 @@ plug_create(const json_t *config, const acrt__comp_spec *comp, void **state, cha
 fail:
 	if (p != NULL)
 		acrt__plugin_close(p->so);
-	free(p);
+	acrt__free(p);
 	free(path);
 	free(sym);
 	return -1;
@@ -58,7 +63,7 @@ plug_destroy(void *state)
 	if (p->d->destroy != NULL)
 		p->d->destroy(p->state);
 	acrt__plugin_close(p->so);
-	free(p);
+	acrt__free(p);
 }
 
 static int

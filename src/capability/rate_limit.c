@@ -90,7 +90,7 @@ rl_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 		snprintf(err, errlen, "rate_limit: expected a mapping or true");
 		return -1;
 	}
-	rate_limit *rl = calloc(1, sizeof *rl);
+	rate_limit *rl = acrt__calloc(1, sizeof *rl);
 	if (rl == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -108,7 +108,7 @@ rl_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 static void
 rl_destroy(void *state)
 {
-	free(state);
+	acrt__free(state);
 }
 
 /* Brings the bucket up to `now`. */

@@ -98,7 +98,7 @@ retry_create(const json_t *config, const acrt__comp_spec *comp, void **state, ch
 		snprintf(err, errlen, "retry: expected a mapping or true");
 		return -1;
 	}
-	retry *r = calloc(1, sizeof *r);
+	retry *r = acrt__calloc(1, sizeof *r);
 	if (r == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -120,7 +120,7 @@ retry_create(const json_t *config, const acrt__comp_spec *comp, void **state, ch
 static void
 retry_destroy(void *state)
 {
-	free(state);
+	acrt__free(state);
 }
 
 /* Uniform in [0, 1]. */

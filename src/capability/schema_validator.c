@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "capability/caps.h"
+#include "core/common.h"
 #include "schema/schema.h"
 
 typedef struct sv_port {
@@ -50,9 +51,9 @@ sv_destroy(void *state)
 		acrt__schema_free(s->in[i].schema);
 	for (size_t i = 0; i < s->n_out; i++)
 		acrt__schema_free(s->out[i].schema);
-	free(s->in);
-	free(s->out);
-	free(s);
+	acrt__free(s->in);
+	acrt__free(s->out);
+	acrt__free(s);
 }
 
 /* Compiles the schemas of the ports that have one into *out. 0 or -1 with err. */
@@ -60,7 +61,7 @@ static int
 compile_ports(const acrt__port_spec *ports, size_t n, const char *dir, sv_port **out, size_t *n_out,
               char *err, size_t errlen)
 {
-	*out = calloc(n ? n : 1, sizeof **out);
+	*out = acrt__calloc(n ? n : 1, sizeof **out);
 	if (*out == NULL) {
 		snprintf(err, errlen, "schema_validator: out of memory");
 		return -1;
@@ -107,7 +108,7 @@ sv_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 			}
 		}
 	}
-	sv_state *s = calloc(1, sizeof *s);
+	sv_state *s = acrt__calloc(1, sizeof *s);
 	if (s == NULL) {
 		snprintf(err, errlen, "schema_validator: out of memory");
 		return -1;

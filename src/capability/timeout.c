@@ -63,7 +63,7 @@ to_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 		snprintf(err, errlen, "timeout: 'ms' is required (e.g. timeout: {ms: 500})");
 		return -1;
 	}
-	timeout *t = calloc(1, sizeof *t);
+	timeout *t = acrt__calloc(1, sizeof *t);
 	if (t == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -76,7 +76,7 @@ to_create(const json_t *config, const acrt__comp_spec *comp, void **state, char 
 static void
 to_destroy(void *state)
 {
-	free(state);
+	acrt__free(state);
 }
 
 static int

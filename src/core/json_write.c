@@ -256,7 +256,7 @@ attach(jbuild *jb, json_t *v)
 	if (json_is_object(top)) {
 		char *k = jb->keys[jb->depth - 1];
 		rc = json_object_set_new(top, k != NULL ? k : "", v);
-		free(k);
+		acrt__free(k);
 		jb->keys[jb->depth - 1] = NULL;
 	} else {
 		rc = json_array_append_new(top, v);
@@ -298,7 +298,7 @@ b_end(void *a)
 {
 	jbuild *jb = a;
 	jb->depth--;
-	free(jb->keys[jb->depth]);
+	acrt__free(jb->keys[jb->depth]);
 	jb->keys[jb->depth] = NULL;
 	json_decref(jb->stack[jb->depth]);
 	return 0;
@@ -310,12 +310,12 @@ b_key(void *a, const char *k, size_t n)
 	jbuild *jb = a;
 	if (memchr(k, '\0', n) != NULL)
 		return 1; /* jansson keys are C strings */
-	char *c = malloc(n + 1);
+	char *c = acrt__malloc(n + 1);
 	if (c == NULL)
 		return 1;
 	memcpy(c, k, n);
 	c[n] = '\0';
-	free(jb->keys[jb->depth - 1]);
+	acrt__free(jb->keys[jb->depth - 1]);
 	jb->keys[jb->depth - 1] = c;
 	return 0;
 }
@@ -367,14 +367,14 @@ acrt__json_to_jansson(const char *p, size_t len, size_t cap)
 {
 	static const acrt__jvisit vis = {b_begin_object, b_key,    b_end,    b_begin_array,
 	                                 b_end,          b_string, b_number, b_literal};
-	jbuild *jb = calloc(1, sizeof *jb);
+	jbuild *jb = acrt__calloc(1, sizeof *jb);
 	if (jb == NULL)
 		return NULL;
 	int rc = acrt__json_walk(p, len, cap, &vis, jb);
 	while (jb->depth > 0)
 		b_end(jb);
 	json_t *root = jb->root;
-	free(jb);
+	acrt__free(jb);
 	if (rc != 0) {
 		json_decref(root);
 		return NULL;

@@ -3,9 +3,12 @@
  */
 #include "core/secret.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/common.h"
 
 int
 acrt__secret_file_read(const char *path, size_t max, char **out)
@@ -13,9 +16,10 @@ acrt__secret_file_read(const char *path, size_t max, char **out)
 	FILE *f = fopen(path, "re");
 	if (f == NULL)
 		return -1;
-	char *buf = malloc(max + 2);
+	char *buf = acrt__malloc(max + 2);
 	if (buf == NULL) {
 		fclose(f);
+		errno = ENOMEM;
 		return -1;
 	}
 	size_t n = fread(buf, 1, max + 1, f);
@@ -29,9 +33,12 @@ acrt__secret_file_read(const char *path, size_t max, char **out)
 	                   s[len - 1] == '\n'))
 		len--;
 	int rc = -2;
-	if (len > 0 && n <= max && memchr(s, '\0', len) == NULL && (*out = strndup(s, len)) != NULL)
-		rc = 0;
+	if (len > 0 && n <= max && memchr(s, '\0', len) == NULL) {
+		/* Plain malloc: the callers free() it (secret.h), in other folders too. */
+		*out = strndup(s, len);
+		rc = *out != NULL ? 0 : -1; /* -1 with errno ENOMEM */
+	}
 	explicit_bzero(buf, max + 2);
-	free(buf);
+	acrt__free(buf);
 	return rc;
 }

@@ -90,9 +90,9 @@ static const acrt__alert_rule defaults[] = {
 static void
 rule_free(rule *r)
 {
-	free(r->name);
-	free(r->metric);
-	free(r->severity);
+	acrt__free(r->name);
+	acrt__free(r->metric);
+	acrt__free(r->severity);
 }
 
 /* One `runtime.alerts` entry, read by the loader, into *r. */
@@ -100,11 +100,11 @@ static int
 rule_copy(const acrt__alert_rule *p, rule *r)
 {
 	memset(r, 0, sizeof *r);
-	r->name = strdup(p->name);
+	r->name = acrt__strdup(p->name);
 	if (!p->enabled)
 		return r->name != NULL ? 0 : -1;
-	r->metric = strdup(p->metric);
-	r->severity = strdup(p->severity);
+	r->metric = acrt__strdup(p->metric);
+	r->severity = acrt__strdup(p->severity);
 	r->op = p->op;
 	r->threshold = p->threshold;
 	r->for_s = p->for_s;
@@ -129,7 +129,7 @@ static int
 rules_load(acrt__alerts *al, const acrt__blueprint *bp)
 {
 	size_t n_def = sizeof defaults / sizeof *defaults;
-	al->rules = calloc(bp->n_alert_rules + n_def, sizeof *al->rules);
+	al->rules = acrt__calloc(bp->n_alert_rules + n_def, sizeof *al->rules);
 	if (al->rules == NULL)
 		return -1;
 	for (size_t i = 0; i < n_def; i++) {
@@ -223,11 +223,17 @@ series_get(acrt__alerts *al, size_t ri, const char *labels, size_t llen)
 		if (s->rule == ri && strlen(s->labels) == llen &&
 		    memcmp(s->labels, labels, llen) == 0)
 			return s;
-	series *s = calloc(1, sizeof *s);
-	if (s == NULL)
+	series *s = acrt__calloc(1, sizeof *s);
+	char *lab = acrt__malloc(llen + 1);
+	if (s == NULL || lab == NULL) {
+		acrt__free(s);
+		acrt__free(lab);
 		return NULL;
+	}
+	memcpy(lab, labels, llen);
+	lab[llen] = '\0';
 	s->rule = ri;
-	s->labels = strndup(labels, llen);
+	s->labels = lab;
 	s->lab_json = labels_parse(s->labels);
 	s->next = al->list;
 	al->list = s;
@@ -415,8 +421,8 @@ evaluate(acrt__alerts *al, int64_t now)
 		if (s->state == ST_INACTIVE && (!s->seen || !al->rules[s->rule].rate)) {
 			*pp = s->next;
 			json_decref(s->lab_json);
-			free(s->labels);
-			free(s);
+			acrt__free(s->labels);
+			acrt__free(s);
 		} else {
 			pp = &s->next;
 		}
@@ -429,11 +435,14 @@ int
 acrt__alerts_start(acrt__runtime *rt, acrt__alerts **out)
 {
 	*out = NULL;
-	acrt__alerts *al = calloc(1, sizeof *al);
-	if (al == NULL)
+	acrt__alerts *al = acrt__calloc(1, sizeof *al);
+	if (al == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alerting: out of memory");
 		return -1;
+	}
 	al->rt = rt;
 	if (rules_load(al, rt->bp) != 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alerting: out of memory");
 		acrt__alerts_stop(al);
 		return -1;
 	}
@@ -502,16 +511,16 @@ acrt__alerts_stop(acrt__alerts *al)
 		al->list = s->next;
 		to_inactive(al, s, now);
 		json_decref(s->lab_json);
-		free(s->labels);
-		free(s);
+		acrt__free(s->labels);
+		acrt__free(s);
 	}
 	pthread_mutex_unlock(&g_mu);
 	acrt__webhook_stop(al->wh);
 	for (size_t i = 0; i < al->n_rules; i++)
 		rule_free(&al->rules[i]);
-	free(al->rules);
-	free(al->generator_url);
-	free(al);
+	acrt__free(al->rules);
+	free(al->generator_url); /* asprintf's */
+	acrt__free(al);
 }
 
 json_t *

@@ -276,15 +276,15 @@ acrt__api_stop(acrt__api *api)
 	if (api->metrics != NULL)
 		MHD_destroy_response(api->metrics);
 	acrt__api_free_secret(&api->tls_key);
-	free(api->tls_cert);
-	free(api->tls_ca);
+	acrt__free(api->tls_cert);
+	acrt__free(api->tls_ca);
 	acrt__api_addr_remove(api);
 	acrt__api_token_forget(&api->read);
 	acrt__api_token_forget(&api->write);
 	if (api->token_dir != NULL)
 		(void)rmdir(api->token_dir); /* only when empty */
-	free(api->token_dir);
-	free(api);
+	acrt__free(api->token_dir);
+	acrt__free(api);
 }
 
 int
@@ -300,9 +300,11 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 		return -1;
 	}
 
-	acrt__api *api = calloc(1, sizeof *api);
-	if (api == NULL)
+	acrt__api *api = acrt__calloc(1, sizeof *api);
+	if (api == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: out of memory");
 		return -1;
+	}
 	api->rt = rt;
 	api->epoll_fd = -1;
 	if (acrt__api_load_tokens(api) != 0 || acrt__api_load_tls(api) != 0) {

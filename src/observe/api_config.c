@@ -94,11 +94,13 @@ token_generate(acrt__api *api, const char *dir, const char *name, api_token *t)
 		return 0;
 	}
 	(void)chmod(dir, 0700);
-	if (api->token_dir == NULL)
-		api->token_dir = strdup(dir);
-	char *path = acrt__path_join(dir, name);
-	if (path == NULL)
+	char *path = NULL;
+	if ((api->token_dir == NULL && (api->token_dir = acrt__strdup(dir)) == NULL) ||
+	    (path = acrt__path_join(dir, name)) == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: out of memory");
+		explicit_bzero(hex, sizeof hex);
 		return -1;
+	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	hex[2 * API_TOKEN_BYTES] = '\n';
 	hex[2 * API_TOKEN_BYTES + 1] = '\0';
@@ -114,9 +116,15 @@ token_generate(acrt__api *api, const char *dir, const char *name, api_token *t)
 		return 0;
 	}
 	close(fd);
-	t->generated_path = path;
-	t->generated = strdup(hex);
+	t->generated = acrt__strdup(hex);
 	explicit_bzero(hex, sizeof hex);
+	if (t->generated == NULL) { /* the file could not be removed at stop */
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: out of memory");
+		(void)unlink(path);
+		free(path); /* acrt__path_join's */
+		return -1;
+	}
+	t->generated_path = path;
 	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "api: generated a %s token into %s (mode 0600)",
 	          strncmp(name, "read", 4) == 0 ? "read" : "write", path);
 	return 0;
@@ -138,10 +146,10 @@ acrt__api_token_forget(api_token *t)
 			explicit_bzero(buf, sizeof buf);
 		}
 	}
-	free(t->generated_path);
+	free(t->generated_path); /* acrt__path_join's */
 	if (t->generated != NULL) {
 		explicit_bzero(t->generated, strlen(t->generated));
-		free(t->generated);
+		acrt__free(t->generated);
 	}
 	memset(t, 0, sizeof *t);
 }
@@ -154,8 +162,10 @@ acrt__api_load_tokens(acrt__api *api)
 	static const char *const files[2] = {"read.token", "write.token"};
 	api_token *toks[2] = {&api->read, &api->write};
 	char *gen_dir = acrt__path_join(bp->dir, ".acrt");
-	if (gen_dir == NULL)
+	if (gen_dir == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: out of memory");
 		return -1;
+	}
 	int rc = 0;
 	for (int i = 0; i < 2 && rc == 0; i++)
 		rc = paths[i] != NULL ? token_from_file(paths[i], toks[i])
@@ -179,11 +189,13 @@ read_pem(const char *key, const char *path)
 	FILE *f = fopen(path, "re");
 	long len = -1;
 	if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (1L << 24) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)len, f) == (size_t)len) {
+	    fseek(f, 0, SEEK_SET) == 0) {
+		if ((buf = acrt__malloc((size_t)len + 1)) == NULL) {
+			errno = ENOMEM;
+		} else if (fread(buf, 1, (size_t)len, f) == (size_t)len) {
 			buf[len] = '\0';
 		} else {
-			free(buf);
+			acrt__free(buf);
 			buf = NULL;
 		}
 	}
@@ -195,7 +207,7 @@ read_pem(const char *key, const char *path)
 		          key, path, buf == NULL && len != 0 ? strerror(err) : "not a PEM file");
 		if (buf != NULL)
 			explicit_bzero(buf, (size_t)len);
-		free(buf);
+		acrt__free(buf);
 		buf = NULL;
 	}
 	return buf;
@@ -246,7 +258,7 @@ acrt__api_free_secret(char **p)
 {
 	if (*p != NULL)
 		explicit_bzero(*p, strlen(*p));
-	free(*p);
+	acrt__free(*p);
 	*p = NULL;
 }
 
@@ -267,14 +279,13 @@ acrt__api_addr_write(acrt__api *api, const char *url)
 		return;
 	}
 	if (api->token_dir == NULL)
-		api->token_dir = strdup(dir);
+		api->token_dir = acrt__strdup(dir); /* NULL: the directory stays at stop */
 	char *path = acrt__path_join(dir, "api.addr");
 	free(dir);
-	if (path == NULL)
-		return;
 	size_t n = strlen(url) + 2;
-	char *content = malloc(n);
+	char *content = path != NULL ? acrt__malloc(n) : NULL;
 	if (content == NULL) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "api: out of memory: no api.addr written");
 		free(path);
 		return;
 	}
@@ -286,7 +297,7 @@ acrt__api_addr_write(acrt__api *api, const char *url)
 		if (fd >= 0)
 			close(fd);
 		free(path);
-		free(content);
+		acrt__free(content);
 		return;
 	}
 	close(fd);
@@ -309,7 +320,7 @@ acrt__api_addr_remove(acrt__api *api)
 				(void)unlink(api->addr_path);
 		}
 	}
-	free(api->addr_path);
-	free(api->addr_content);
+	free(api->addr_path); /* acrt__path_join's */
+	acrt__free(api->addr_content);
 	api->addr_path = api->addr_content = NULL;
 }

@@ -204,7 +204,7 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 {
 	acrt__strbuf b = {0};
 	size_t nc = rt->bp->n_comps;
-	comp_totals *tot = calloc(nc ? nc : 1, sizeof *tot);
+	comp_totals *tot = acrt__calloc(nc ? nc : 1, sizeof *tot);
 	if (tot == NULL)
 		return NULL;
 	for (size_t k = 0; k < nc; k++)
@@ -222,10 +222,10 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 	sb_head(&b, "acrt_component_up", "gauge",
 	        "1 when every instance of the component is set up and none has failed.");
 	comp_series(&b, rt, tot, C_UP);
-	free(tot);
+	acrt__free(tot);
 
 	size_t nt = rt->n_transports;
-	acrt__transport_stats *ts = calloc(nt ? nt : 1, sizeof *ts);
+	acrt__transport_stats *ts = acrt__calloc(nt ? nt : 1, sizeof *ts);
 	if (ts == NULL) {
 		free(b.p);
 		return NULL;
@@ -253,7 +253,7 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 			acrt__strbuf_printf(&b, "\"} %.17g\n", v);
 		}
 	}
-	free(ts);
+	acrt__free(ts);
 
 	time_series(&b, rt);
 	cap_series(&b, rt);

@@ -169,14 +169,14 @@ registry(acrt__runtime *rt)
 {
 	if (rt->taps != NULL)
 		return rt->taps;
-	acrt__taps *t = calloc(1, sizeof *t);
+	acrt__taps *t = acrt__calloc(1, sizeof *t);
 	if (t == NULL)
 		return NULL;
 	for (size_t i = 0; i < TAP_MAX; i++) {
 		if (pthread_mutex_init(&t->slot[i].mu, NULL) != 0) {
 			while (i-- > 0)
 				pthread_mutex_destroy(&t->slot[i].mu);
-			free(t);
+			acrt__free(t);
 			return NULL;
 		}
 		atomic_init(&t->slot[i].active, false);
@@ -303,7 +303,7 @@ append_payload(acrt__strbuf *b, acrt_event *ev)
 			json_decref(str);
 		} else {
 			size_t cap = 4 * ((len + 2) / 3) + 1;
-			unsigned char *enc = malloc(cap);
+			unsigned char *enc = acrt__malloc(cap);
 			if (enc == NULL)
 				return -1;
 			int n = EVP_EncodeBlock(enc, (const unsigned char *)d, (int)len);
@@ -311,7 +311,7 @@ append_payload(acrt__strbuf *b, acrt_event *ev)
 			                       40);
 			rc |= acrt__strbuf_add(b, (const char *)enc, n > 0 ? (size_t)n : 0);
 			rc |= acrt__strbuf_add(b, "\"", 1);
-			free(enc);
+			acrt__free(enc);
 		}
 	}
 	rc |= acrt__strbuf_add(b, "}\n", 2);
@@ -694,5 +694,5 @@ acrt__tap_free(acrt__runtime *rt)
 		pthread_mutex_destroy(&t->slot[i].mu);
 	}
 	rt->taps = NULL;
-	free(t);
+	acrt__free(t);
 }

@@ -87,11 +87,15 @@ wh_post(CURL *h, const char *url, const char *body, bool final, const char **err
 static void
 wh_deliver(acrt__webhook *wh, CURL *h, json_t *batch)
 {
-	/* Plain malloc, not jansson's allocator (the runtime replaces it). */
+	/* Our allocator, not jansson's (the runtime replaces it); curl only reads it. */
 	size_t blen = json_dumpb(batch, NULL, 0, JSON_COMPACT);
-	char *body = blen > 0 ? malloc(blen + 1) : NULL;
-	if (body == NULL)
+	char *body = blen > 0 ? acrt__malloc(blen + 1) : NULL;
+	if (body == NULL) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "alert webhook: out of memory, %zu alert(s) dropped",
+		          json_array_size(batch));
 		return;
+	}
 	json_dumpb(batch, body, blen, JSON_COMPACT);
 	body[blen] = '\0';
 	int64_t backoff = BACKOFF_MIN_NS;
@@ -127,7 +131,7 @@ wh_deliver(acrt__webhook *wh, CURL *h, json_t *batch)
 		pthread_mutex_unlock(&wh->mu);
 		backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
 	}
-	free(body);
+	acrt__free(body);
 }
 
 static void *
@@ -172,20 +176,21 @@ acrt__webhook_start(const char *url)
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alert webhook: libcurl failed to start");
 		return NULL;
 	}
-	acrt__webhook *wh = calloc(1, sizeof *wh);
-	if (wh == NULL) {
+	acrt__webhook *wh = acrt__calloc(1, sizeof *wh);
+	if (wh == NULL || (wh->url = acrt__strdup(url)) == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alert webhook: out of memory");
+		acrt__free(wh);
 		curl_global_cleanup();
 		return NULL;
 	}
-	wh->url = strdup(url);
 	pthread_mutex_init(&wh->mu, NULL);
 	acrt__cond_init_mono(&wh->cv);
 	if (pthread_create(&wh->th, NULL, wh_main, wh) != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alert webhook: cannot start its thread");
 		pthread_cond_destroy(&wh->cv);
 		pthread_mutex_destroy(&wh->mu);
-		free(wh->url);
-		free(wh);
+		acrt__free(wh->url);
+		acrt__free(wh);
 		curl_global_cleanup();
 		return NULL;
 	}
@@ -207,7 +212,7 @@ acrt__webhook_stop(acrt__webhook *wh)
 		json_decref(wh->q[(wh->head + i) % QUEUE_CAP]);
 	pthread_cond_destroy(&wh->cv);
 	pthread_mutex_destroy(&wh->mu);
-	free(wh->url);
-	free(wh);
+	acrt__free(wh->url);
+	acrt__free(wh);
 	curl_global_cleanup();
 }

@@ -11,6 +11,13 @@
  *     state, file Sinks), with checkpoints on the inmem_ephemeral store, so
  *     that setup, process, finish, snapshot and the final checkpoint (managed
  *     state dumps, parts, the manifest) each meet the failure;
+ *   - a system whose Transformer has every built-in capability (schema_validator
+ *     strict, rate_limit, retry, circuit_breaker, timeout, dead_letter), run
+ *     with the services `acrt run` registers (observe/services.c): the HTTP API
+ *     (a token read from a file, one generated, the address file), the alert
+ *     rules (evaluated over the metrics text at stop) and an alert webhook
+ *     (to a closed port), so that the capability chain and observe/ each meet
+ *     the failure;
  *   - the managed-state map (state/kv.c) through puts, overwrites of other
  *     sizes (compaction), deletes, a put of its own value, dump and load;
  *   - the inmem_ephemeral and sqlite_snapshot adapters through open, put,
@@ -32,6 +39,7 @@
 #include "capability/chain.h"
 #include "components/registry.h"
 #include "core/log.h"
+#include "observe/services.h"
 #include "runtime/runtime.h"
 #include "state/adapter.h"
 #include "state/kv.h"
@@ -77,6 +85,42 @@ static const char builtins_blueprint[] =
     "    - {from: lines.output, to: store.input}\n"
     "    - {from: agg.output, to: aggout.input}\n";
 
+/* Every built-in capability on one component: events with seq > 30 break the
+ * input schema and go to the dead letter. */
+static const char caps_blueprint[] =
+    "schema_version: \"1.0.0\"\n"
+    "system:\n"
+    "  name: faults_observe\n"
+    "  components:\n"
+    "    - {name: gen, type: Source, config: {generator: sequence, count: 40}}\n"
+    "    - name: work\n"
+    "      type: Transformer\n"
+    "      config: {set: {k: 1}}\n"
+    "      inputs: [{name: input, schema: {type: object, required: [seq], properties: {seq: "
+    "{type: integer, maximum: 30}}}}]\n"
+    "      outputs: [{name: output, schema: {type: object, required: [k]}}]\n"
+    "      capabilities:\n"
+    "        schema_validator: {strict: true}\n"
+    "        rate_limit: {rate: 1000000, burst: 1000}\n"
+    "        retry: {max_attempts: 2, initial_delay_ms: 1}\n"
+    "        circuit_breaker: true\n"
+    "        timeout: {ms: 5000}\n"
+    "        dead_letter: {to: dlq.input}\n"
+    "    - {name: out, type: Sink, config: {sink: file, path: out/out.jsonl}}\n"
+    "    - {name: dlq, type: Sink, config: {sink: file, path: out/dlq.jsonl}}\n"
+    "  bindings:\n"
+    "    - {from: gen.output, to: work.input}\n"
+    "    - {from: work.output, to: out.input}\n";
+
+/* The API on a free port, a read token from a file (the write token is
+ * generated), an alert webhook nobody listens to. */
+static const char caps_deployment[] =
+    "schema_version: \"1.0.0\"\n"
+    "system_name: faults_observe\n"
+    "runtime:\n"
+    "  api: {listen: \"127.0.0.1:0\", auth: {read_token_file: read.token}}\n"
+    "  alert_webhook: http://127.0.0.1:1/api/v2/alerts\n";
+
 static const char builtins_deployment[] =
     "schema_version: \"1.0.0\"\n"
     "system_name: faults_builtins\n"
@@ -110,9 +154,11 @@ rm_tree(const char *dir)
 }
 
 /* Runs bp with the n-th allocation failing, for n = 1, 2, ... until a run
- * meets no injected failure. Returns the number of allocation points. */
+ * meets no injected failure; with observe, with the services `acrt run`
+ * registers (src/cli/run.c), but no status line. Returns the number of
+ * allocation points. */
 static int
-faultsim_runs(acrt__blueprint *bp, const char *what)
+faultsim_runs(acrt__blueprint *bp, const char *what, bool observe)
 {
 	int threads = count_threads();
 	int failures = 0, n;
@@ -120,6 +166,9 @@ faultsim_runs(acrt__blueprint *bp, const char *what)
 		size_t before = acrt__alloc_bytes();
 		acrt__alloc_fail_after(n);
 		acrt__run_opts opts = {.quiet = true};
+		acrt__observe obs; /* outlives the run */
+		if (observe)
+			acrt__observe_init(&obs, &opts, false);
 		int rc = acrt__runtime_run(bp, &opts);
 		bool injected = acrt__alloc_fail_after_pending() == 0;
 		acrt__alloc_fail_after(0);
@@ -162,7 +211,7 @@ test_every_allocation_failure_is_clean(void **state)
 	write_file(dir, "architecture.yaml", blueprint);
 	acrt__blueprint *bp = load(dir);
 	acrt__log_config(ACRT_LOG_ERROR + 1, ACRT__LOG_FORMAT_JSON); /* quiet */
-	faultsim_runs(bp, "fan-out");
+	faultsim_runs(bp, "fan-out", false);
 	acrt__blueprint_free(bp);
 	rm_tree(dir);
 }
@@ -187,7 +236,7 @@ test_builtins_and_state(void **state)
 	write_file(dir, "in.jsonl", lines);
 	acrt__blueprint *bp = load(dir);
 	acrt__log_config(ACRT_LOG_ERROR + 1, ACRT__LOG_FORMAT_JSON); /* quiet */
-	int points = faultsim_runs(bp, "built-ins");
+	int points = faultsim_runs(bp, "built-ins", false);
 	assert_true(points > 30); /* the components' own allocations are reached */
 
 	/* The clean run's output is whole: 22 events of seq 3..24 in 3 groups. */
@@ -200,6 +249,47 @@ test_builtins_and_state(void **state)
 		groups += c == '\n';
 	fclose(f);
 	assert_int_equal(groups, 3);
+	acrt__blueprint_free(bp);
+	rm_tree(dir);
+}
+
+static int
+count_lines(const char *dir, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int lines = 0, c;
+	while ((c = fgetc(f)) != EOF)
+		lines += c == '\n';
+	fclose(f);
+	return lines;
+}
+
+/* The capability chain (src/capability/) and the services of observe/: the
+ * HTTP API, the alert rules over the metrics text, the alert webhook. */
+static void
+test_capabilities_and_observe(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "architecture.yaml", caps_blueprint);
+	write_file(dir, "deployment.yaml", caps_deployment);
+	write_file(dir, "read.token", "faultsim-read-token\n");
+	acrt__blueprint *bp = load(dir);
+	acrt__log_config(ACRT_LOG_ERROR + 1, ACRT__LOG_FORMAT_JSON); /* quiet */
+	int points = faultsim_runs(bp, "capabilities+observe", true);
+	assert_true(points > 30);
+
+	/* The clean run: seq 1..30 passed, 31..40 went to the dead letter; the
+	 * API removed what it wrote. */
+	assert_int_equal(count_lines(dir, "out/out.jsonl"), 30);
+	assert_int_equal(count_lines(dir, "out/dlq.jsonl"), 10);
+	char path[256];
+	snprintf(path, sizeof path, "%s/.acrt", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
 	acrt__blueprint_free(bp);
 	rm_tree(dir);
 }
@@ -383,6 +473,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_allocation_failure_is_clean),
 	    cmocka_unit_test(test_builtins_and_state),
+	    cmocka_unit_test(test_capabilities_and_observe),
 	    cmocka_unit_test(test_kv_allocation_failures),
 	    cmocka_unit_test(test_adapter_allocation_failures),
 	};
