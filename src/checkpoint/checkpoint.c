@@ -411,7 +411,7 @@ failed:
 	pthread_mutex_unlock(&ck->mu);
 	json_t *y = json_pack("{s:I,s:s,s:s}", "checkpoint", (json_int_t)c->id, "adapter",
 	                      ck->ops->name, "error", err);
-	y = acrt__enrich_error(y, rc, "state", NULL, 1);
+	y = acrt__enrich_error(y, rc, "state", NULL, 1, true);
 	acrt__log(ACRT_LOG_ERROR, NULL, 0, y,
 	          "checkpoint %" PRIu64
 	          " could not be stored (%s): %s; the run goes on and the next "

@@ -144,7 +144,8 @@ acrt__enrich_class(int rc, const char *capability)
 }
 
 json_t *
-acrt__enrich_error(json_t *extra, int rc, const char *capability, const acrt_event *ev, int attempt)
+acrt__enrich_error(json_t *extra, int rc, const char *capability, const acrt_event *ev, int attempt,
+                   bool resources)
 {
 	if (extra == NULL && (extra = json_object()) == NULL)
 		return NULL;
@@ -159,6 +160,8 @@ acrt__enrich_error(json_t *extra, int rc, const char *capability, const acrt_eve
 		json_object_set_new(extra, "trace_id", json_string(hex));
 	}
 	json_object_set_new(extra, "attempt", json_integer(attempt));
+	if (!resources)
+		return extra;
 	acrt__resource_snapshot s;
 	acrt__enrich_snapshot(&s);
 	json_object_set_new(extra, "rss_bytes", json_integer((json_int_t)s.rss_bytes));

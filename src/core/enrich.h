@@ -13,6 +13,7 @@
 #define ACRT_ENRICH_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "acrt/acrt.h"
@@ -45,11 +46,12 @@ void acrt__enrich_tick(void);
  * capability that failed the event (NULL or "-": the component itself). */
 const char *acrt__enrich_class(int rc, const char *capability);
 
-/* Adds error_class, capability, trace_id (when ev), attempt and the snapshot
- * fields to the object `extra` (created when NULL); returns it (owned by the
- * caller), or NULL when out of memory. */
+/* Adds error_class, capability, trace_id (when ev) and attempt to the object
+ * `extra` (created when NULL), and the snapshot fields when `resources` (an
+ * error-level record: a per-event warning goes without them); returns it
+ * (owned by the caller), or NULL when out of memory. */
 json_t *acrt__enrich_error(json_t *extra, int rc, const char *capability, const acrt_event *ev,
-                           int attempt);
+                           int attempt, bool resources);
 
 /* Frees libproc2's handles (at the end of a run; they are made again on use). */
 void acrt__enrich_release(void);

@@ -84,7 +84,7 @@ log_task_error(void *arg, const char *task, int rc)
 {
 	(void)arg;
 	json_t *x = json_pack("{s:s,s:s}", "task", task, "error", acrt_strerror(rc));
-	x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error class, resources */
+	x = acrt__enrich_error(x, rc, NULL, NULL, 1, true); /* error class, resources */
 	acrt__log(ACRT_LOG_ERROR, NULL, 0, x, "component thread '%s' failed: %s", task,
 	          acrt_strerror(rc));
 	json_decref(x);

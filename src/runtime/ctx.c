@@ -392,8 +392,8 @@ acrt__ctx_report_failure(acrt_ctx *ctx, acrt_event *ev, int rc, const acrt__cap_
 	json_t *extra =
 	    json_pack("{s:s,s:s,s:i}", "error", acrt_strerror(rc), "capability",
 	              call->failed_by ? call->failed_by : "-", "attempts", call->attempts);
-	/* ---- error record: class, trace id, attempt, resources ---- */
-	extra = acrt__enrich_error(extra, rc, call->failed_by, ev, call->attempts);
+	/* ---- error record: class, trace id, attempt (a warning: no resources) ---- */
+	extra = acrt__enrich_error(extra, rc, call->failed_by, ev, call->attempts, false);
 	/* A capability's reason tells the whole story (retry's includes the last
 	 * attempt's); otherwise the component's own. */
 	acrt__log(ACRT_LOG_WARN, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s", why);
@@ -420,8 +420,9 @@ acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
 		json_object_set_new(extra, "batch_size", json_integer((json_int_t)ctx->batch.size));
 		json_object_set_new(extra, "closed_by", json_string(ctx->batch.closed_by));
 	}
-	/* ---- error record: class, trace id, attempt, resources ---- */
-	extra = acrt__enrich_error(extra, rc, NULL, ev ? ev : ctx->current, 1);
+	/* ---- error record: class, trace id, attempt; resources when fatal ---- */
+	extra =
+	    acrt__enrich_error(extra, rc, NULL, ev ? ev : ctx->current, 1, level == ACRT_LOG_ERROR);
 	acrt__log(level, ctx->comp->spec->name, ev ? ev->id : 0, extra, "%s", why);
 	json_decref(extra);
 	ctx->err[0] = '\0';

@@ -354,7 +354,7 @@ acrt__instance_setup(acrt_ctx *ctx, int64_t deadline)
 	acrt__free(call);
 	if (rc != ACRT_OK) {
 		json_t *x = json_pack("{s:s}", "error", acrt_strerror(rc));
-		x = acrt__enrich_error(x, rc, NULL, NULL, 1); /* error class, resources */
+		x = acrt__enrich_error(x, rc, NULL, NULL, 1, true); /* error class, resources */
 		acrt__log(ACRT_LOG_ERROR, ctx->comp->spec->name, 0, x, "setup failed: %s",
 		          ctx->err[0] ? ctx->err : acrt_strerror(rc));
 		json_decref(x);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Error enrichment (docs/ALERTS.md, "Error enrichment"): every error record (a
-# JSON log line) carries error_class, capability, trace_id (32 hex digits),
-# attempt and the process resource snapshot read with libproc2 (rss_bytes,
-# cpu_percent, threads, open_fds, load1, mem_available_bytes). Two kinds of
-# failures: a component failing events itself (class execution) and
-# schema_validator refusing events (class schema).
+# Error enrichment (docs/ALERTS.md, "Error enrichment"): every failure record (a
+# JSON log line) carries error_class, capability, trace_id (32 hex digits) and
+# attempt; an error-level one (a fatal failure) also the process resource
+# snapshot read with libproc2 (rss_bytes, cpu_percent, threads, open_fds, load1,
+# mem_available_bytes), a per-event warning not. Failures: a component failing
+# events itself (class execution), schema_validator refusing events (class
+# schema), and a component failing fatally.
 . "$(dirname "$0")/lib.sh" "$@"
 ODD=$(plugin odd_fail) || exit 1
 
@@ -55,19 +56,61 @@ if len(by_comp.get("check", [])) != 10:
 want = {"picky": ("execution", "-"), "check": ("schema", "schema_validator")}
 for comp, (cls, cap) in want.items():
     for r in by_comp[comp]:
-        for k in ("rss_bytes", "cpu_percent", "threads", "open_fds", "load1",
-                  "mem_available_bytes", "error_class", "capability", "trace_id", "attempt"):
+        for k in ("error_class", "capability", "trace_id", "attempt"):
             if k not in r:
                 die("%s: field %s missing: %r" % (comp, k, r))
+        # a per-event failure is a warning: the resource snapshot goes on errors only
+        for k in ("rss_bytes", "cpu_percent", "threads", "open_fds", "load1", "mem_available_bytes"):
+            if k in r:
+                die("%s: a warning carries the resource field %s: %r" % (comp, k, r))
         if r["error_class"] != cls or r["capability"] != cap:
             die("%s: error_class %r capability %r, expected %r %r" % (comp, r["error_class"], r["capability"], cls, cap))
         if not re.fullmatch(r"[0-9a-f]{32}", r["trace_id"]) or set(r["trace_id"]) == {"0"}:
             die("%s: bad trace_id %r" % (comp, r["trace_id"]))
-        if not (r["rss_bytes"] > 1 << 20 and r["threads"] >= 1 and r["open_fds"] >= 3
-                and r["mem_available_bytes"] > 0 and r["load1"] >= 0 and r["cpu_percent"] >= 0):
-            die("%s: implausible resource snapshot: %r" % (comp, r))
         if not isinstance(r["attempt"], int) or r["attempt"] < 0:
             die("%s: bad attempt %r" % (comp, r))
 ' "$WORK/run.err" || fail "error records are not enriched" "$WORK/run.err"
-ok "30 error records: error_class (execution, schema), capability, trace_id, attempt, rss_bytes, cpu_percent, threads, open_fds, load1, mem_available_bytes"
+ok "30 warning records: error_class (execution, schema), capability, trace_id, attempt; no resource snapshot"
+
+# An error-level record (a fatal component failure) carries the snapshot.
+FATAL=$(plugin fatal) || exit 1
+D="$WORK/fatal"
+mkdir -p "$D"
+cat >"$D/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: enrichfatal
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 40}}
+    - {name: boom, implementation: "plugin:$FATAL#fatal", config: {at: 5}}
+    - {name: out, type: Sink, config: {sink: "null"}}
+  bindings:
+    - {from: gen.output, to: boom.input}
+    - {from: boom.output, to: out.input}
+YAML
+cat >"$D/deployment.yaml" <<YAML
+schema_version: "1.0.0"
+system_name: enrichfatal
+runtime:
+  api: {listen: "127.0.0.1:$(free_port)"}
+  logging: {format: json}
+YAML
+say "gen -> boom (fails fatally at its 5th event) -> sink"
+run_acrt fatal 30 run "$D"
+expect_rc 1 "acrt run" "$WORK/fatal.err"
+py "$PY_PRELUDE"'
+recs = [r for r in log_records(sys.argv[1]) if r.get("level") == "error" and r.get("component") == "boom"
+        and r.get("event_id")]
+if not recs:
+    die("no error-level record of boom with its event")
+r = recs[0]
+for k in ("rss_bytes", "cpu_percent", "threads", "open_fds", "load1", "mem_available_bytes",
+          "error_class", "capability", "trace_id", "attempt"):
+    if k not in r:
+        die("field %s missing: %r" % (k, r))
+if not (r["rss_bytes"] > 1 << 20 and r["threads"] >= 1 and r["open_fds"] >= 3
+        and r["mem_available_bytes"] > 0 and r["load1"] >= 0 and r["cpu_percent"] >= 0):
+    die("implausible resource snapshot: %r" % r)
+' "$WORK/fatal.err" || fail "the fatal error record does not carry the resource snapshot" "$WORK/fatal.err"
+ok "a fatal error record: error_class, capability, trace_id, attempt, rss_bytes, cpu_percent, threads, open_fds, load1, mem_available_bytes"
 pass
