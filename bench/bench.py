@@ -498,6 +498,46 @@ def row_api_under_load(cfg):
     return row
 
 
+def row_filter(cfg, name, failing):
+    """1M (N/4 in quick) events through a Filter whose condition passes or
+    fails each: the failing one shows what a flood of per-event failures costs
+    (rate-limited lines, exact counters; docs/RELIABILITY.md)."""
+    n = max(1, cfg.n // 20)
+    where = '.seq | error("bad seq")' if failing else ".seq > 0"
+    bp = write_blueprint(cfg, name, [
+        {"name": "gen", "type": "Source", "config": {"generator": "sequence", "count": n}},
+        {"name": "check", "type": "Filter", "config": {"where": where}},
+        {"name": "out", "type": "Sink", "config": {"sink": "null"}}],
+        [("gen.output", "check.input"), ("check.output", "out.input")])
+    row = new_row(name, n, "Source -> Filter (%s) -> Sink null" % ("fails every event" if failing
+                                                                   else "passes every event"))
+
+    def one(i):
+        p = Proc([cfg.acrt, "run", bp, "--quiet"], os.path.dirname(bp), "%s.%d" % (name, i),
+                 cfg.outdir)
+        p.wait(RUN_TIMEOUT_S)
+        r = rep_record(p, n)
+        summary = None
+        with open(p.err_path, "r", errors="replace") as f:
+            for line in f:
+                if '"events_in"' in line:
+                    summary = json.loads(line)
+        r["log_bytes"] = os.path.getsize(p.err_path)
+        want = (0, n) if failing else (n, 0)
+        got = (summary or {}).get("events_in"), (summary or {}).get("errors")
+        if p.status != 0 or got != want:
+            r["error"] = "exit %d, events_in/errors %r, expected %r" % (p.status, got, want)
+            return r
+        r["ok"] = True
+        return r
+
+    row = repeat(cfg, row, one)
+    good = [r for r in row["reps"] if r["ok"]]
+    if good:
+        row["max_log_bytes"] = max(r["log_bytes"] for r in good)
+    return row
+
+
 def row_builtin(cfg, name="builtin_json", chaining=True):
     n = max(1, cfg.n // 4)
     comps = [{"name": "src", "type": "Source", "config": {"generator": "sequence", "count": n}},
@@ -1596,6 +1636,8 @@ def main():
                 "enabled": True, "max_items": 64, "max_ms": 5})),
             ("builtin_json", lambda: row_builtin(cfg)),
             ("builtin_json_threads", lambda: row_builtin(cfg, "builtin_json_threads", False)),
+            ("filter_pass", lambda: row_filter(cfg, "filter_pass", False)),
+            ("filter_fail", lambda: row_filter(cfg, "filter_fail", True)),
             ("chain10", lambda: row_native(cfg, "chain10", 10, max(1, cfg.n // 4))),
             ("chain10_threads", lambda: row_native(cfg, "chain10_threads", 10, max(1, cfg.n // 4),
                                                    chaining=False)),
@@ -1650,7 +1692,7 @@ def main():
         rows.append(state["rows"]["state_off"])
         by_name["state_off"] = rows[-1]
     order = ["native", "native_threads", "api_under_load", "native_batch", "builtin_json",
-             "builtin_json_threads", "python_anyio",
+             "builtin_json_threads", "filter_pass", "filter_fail", "python_anyio",
              "zmq_inproc", "chain10", "chain10_threads", "memory_flat",
              "state_off", "state_ckpt_sqlite", "state_ckpt_redis", "state_ckpt_inmem"] + JSON_ROWS
     rows.sort(key=lambda r: order.index(r["name"]))
@@ -1682,6 +1724,16 @@ def main():
             return
         targets.append({"target": name, "pass": bool(cond), "detail": detail})
 
+    fp, ff = by_name.get("filter_pass", {}), by_name.get("filter_fail", {})
+    if fp.get("ok") and ff.get("ok"):
+        ff["fail_vs_pass_wall"] = round(ff["median_wall_s"] / fp["median_wall_s"], 2)
+        print("failing events vs passing (filter_fail / filter_pass, median wall): %.2fx; log %s bytes"
+              % (ff["fail_vs_pass_wall"], "{:,}".format(ff["max_log_bytes"])))
+    target("filter_fail <= 2x filter_pass (median wall) and < 1 MB of log",
+           ff.get("ok") and fp.get("ok") and ff["median_wall_s"] <= 2 * fp["median_wall_s"]
+           and ff["max_log_bytes"] < 1 << 20,
+           "%.2fx, %s bytes" % (ff.get("fail_vs_pass_wall", 0), "{:,}".format(ff.get("max_log_bytes", 0)))
+           if ff.get("ok") and fp.get("ok") else "n/a", ["filter_pass", "filter_fail"])
     target("native >= 10,000,000 events/s", nat_eps and nat_eps >= 10e6,
            "native %s/s" % fmt_eps(nat_eps), ["native"])
     target("native >= 5x zmq_inproc", nat_eps and zmq_eps and nat_eps >= 5 * zmq_eps,
