@@ -13,13 +13,16 @@
 #include "core/common.h"
 
 #define LR_INITIAL (256 * 1024)
-#define LR_MAX_LINE (64 * 1024 * 1024)
 #define POLL_SLICE_MS 100
 
 int
-acrt__lr_init(acrt__linereader *lr, int fd)
+acrt__lr_init(acrt__linereader *lr, int fd, size_t max_line)
 {
 	lr->fd = fd;
+	lr->max_line = max_line > 0 ? max_line : ACRT__LR_MAX_LINE;
+	lr->skipping = false;
+	lr->skipped = 0;
+	lr->consumed = 0;
 	lr->cap = LR_INITIAL;
 	lr->start = lr->end = 0;
 	lr->eof = false;
@@ -34,7 +37,8 @@ acrt__lr_free(acrt__linereader *lr)
 	lr->buf = NULL;
 }
 
-/* Makes room at the end of the buffer; -1 when a line exceeds LR_MAX_LINE. */
+/* Makes room at the end of the buffer; -1 when it cannot grow (out of
+ * memory; a line past max_line is skipped before it comes to this). */
 static int
 make_room(acrt__linereader *lr)
 {
@@ -45,13 +49,15 @@ make_room(acrt__linereader *lr)
 	}
 	if (lr->end < lr->cap)
 		return 0;
-	if (lr->cap >= LR_MAX_LINE)
+	if (lr->cap > lr->max_line) /* not reached: a longer line is skipped first */
 		return -1;
-	char *nb = acrt__realloc(lr->buf, lr->cap * 2 + ACRT__LR_SLACK);
+	/* Up to max_line + 1 bytes: enough to see that a line is too long. */
+	size_t ncap = lr->cap * 2 > lr->max_line + 1 ? lr->max_line + 1 : lr->cap * 2;
+	char *nb = acrt__realloc(lr->buf, ncap + ACRT__LR_SLACK);
 	if (nb == NULL)
 		return -1;
 	lr->buf = nb;
-	lr->cap *= 2;
+	lr->cap = ncap;
 	return 0;
 }
 
@@ -95,12 +101,33 @@ acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **lin
 	size_t scan = lr->start;
 	for (;;) {
 		char *nl = memchr(lr->buf + scan, '\n', lr->end - scan);
+		if (nl != NULL && lr->skipping) { /* the end of an over-long line */
+			lr->skipped += (size_t)(nl - (lr->buf + lr->start));
+			lr->start = (size_t)(nl - lr->buf) + 1;
+			lr->consumed += lr->skipped + 1;
+			lr->skipping = false;
+			*line = NULL;
+			*len = (size_t)lr->skipped;
+			return ACRT__LR_SKIPPED;
+		}
 		if (nl != NULL) {
 			*line = lr->buf + lr->start;
 			*len = (size_t)(nl - (lr->buf + lr->start));
 			lr->start = (size_t)(nl - lr->buf) + 1;
 			lr->consumed += *len + 1;
-			return 1;
+			if (*len <= lr->max_line)
+				return 1;
+			*line = NULL; /* whole in the buffer, but too long all the same */
+			return ACRT__LR_SKIPPED;
+		}
+		if (lr->eof && lr->skipping) { /* the input ends inside an over-long line */
+			lr->skipped += lr->end - lr->start;
+			lr->consumed += lr->skipped;
+			lr->start = lr->end;
+			lr->skipping = false;
+			*line = NULL;
+			*len = (size_t)lr->skipped;
+			return ACRT__LR_SKIPPED;
 		}
 		if (lr->eof) {
 			if (lr->end > lr->start) { /* last line without a newline */
@@ -108,9 +135,18 @@ acrt__lr_next(acrt__linereader *lr, acrt_ctx *ctx, bool follow, const char **lin
 				*len = lr->end - lr->start;
 				lr->start = lr->end;
 				lr->consumed += *len;
-				return 1;
+				if (*len <= lr->max_line)
+					return 1;
+				*line = NULL;
+				return ACRT__LR_SKIPPED;
 			}
 			return 0;
+		}
+		if (!lr->skipping && lr->end - lr->start > lr->max_line)
+			lr->skipping = true, lr->skipped = 0; /* too long: read past it */
+		if (lr->skipping) { /* drop what is read of it, keep no buffer for it */
+			lr->skipped += lr->end - lr->start;
+			lr->start = lr->end = 0;
 		}
 		size_t scanned = lr->end - lr->start; /* no newline in these bytes */
 		int rc = fill(lr, ctx, follow);

@@ -35,6 +35,8 @@ static const acrt_prop source_props[] = {
     {"payload", ACRT_PROP_OBJECT, 0, 0, 0, NULL, "sequence: fields merged into every event"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
     {"follow", ACRT_PROP_BOOL, 0, 0, 0, NULL, "file: keep reading as the file grows"},
+    {"max_line_bytes", ACRT_PROP_INT, 0, 64, 1073741824, NULL,
+     "file, stdin: a longer line is skipped, logged and counted (64 MiB)"},
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -188,15 +190,24 @@ static int
 run_lines(acrt_ctx *ctx, source *s)
 {
 	acrt__linereader lr;
-	if (acrt__lr_init(&lr, s->fd) != 0)
+	size_t max_line = (size_t)acrt_config_int(ctx, "max_line_bytes", ACRT__LR_MAX_LINE);
+	if (acrt__lr_init(&lr, s->fd, max_line) != 0)
 		return acrt_fail(ctx, "out of memory");
 	lr.consumed = s->offset; /* restored: the file was positioned there */
 	int rc;
 	const char *line;
 	size_t len;
 	uint64_t lineno = 0;
-	while ((rc = acrt__lr_next(&lr, ctx, s->follow, &line, &len)) == 1) {
+	while ((rc = acrt__lr_next(&lr, ctx, s->follow, &line, &len)) >= 1) {
 		lineno++;
+		if (rc == ACRT__LR_SKIPPED) { /* never fatal: the next line goes on */
+			acrt_log(ctx, ACRT_LOG_WARN,
+			         "line %llu is longer than max_line_bytes=%zu (%zu bytes); skipped",
+			         (unsigned long long)lineno, lr.max_line, len);
+			acrt_count(ctx, "oversized_lines", 1);
+			s->offset = lr.consumed; /* a resume goes past it */
+			continue;
+		}
 		if (len > 0 && line[len - 1] == '\r')
 			len--; /* CRLF */
 		if (len == 0) {
