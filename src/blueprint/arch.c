@@ -180,11 +180,11 @@ port_schema(acrt__bpload *L, const acrt__ynode *n, const char *port, json_t **ou
 static int
 add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema, acrt__mark m)
 {
-	acrt__port_spec *p = realloc(*ports, (*n + 1) * sizeof *p);
+	acrt__port_spec *p = acrt__realloc(*ports, (*n + 1) * sizeof *p);
 	if (!p)
 		return -1;
 	*ports = p;
-	p[*n].name = strdup(name);
+	p[*n].name = acrt__strdup(name);
 	if (!p[*n].name)
 		return -1;
 	p[*n].schema = schema;
@@ -307,7 +307,7 @@ config_ports(acrt__bpload *L, const acrt__comp_aux *a, acrt__comp_spec *c, bool 
 /* ---- Components ------------------------------------------------------------------ */
 
 /* A plugin's PATH made absolute against the blueprint's directory ("./" and
- * relative paths alike). malloc'd; NULL when out of memory. */
+ * relative paths alike). From acrt__malloc; NULL when out of memory. */
 static char *
 plugin_abs_path(const acrt__bpload *L, const char *path)
 {
@@ -342,7 +342,7 @@ parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__c
 		if (!a->bi->desc)
 			return acrt__err(L, t, "type '%s' is not available in this release",
 			                 t->text);
-		c->type = strdup(t->text);
+		c->type = acrt__strdup(t->text);
 		return c->type ? 0 : acrt__err(L, t, "out of memory");
 	}
 	a->impl = impl;
@@ -353,14 +353,17 @@ parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__c
 	    acrt__plugin_parse_ref(impl->text, &path, &sym) < 0)
 		return acrt__err(L, impl, "implementation '%s': expected plugin:PATH#SYMBOL",
 		                 impl->text);
-	char *abs = plugin_abs_path(L, path);
+	/* path and sym are acrt__plugin_parse_ref's (plain malloc): copied. */
+	char *abs = plugin_abs_path(L, path), *symbol = acrt__strdup(sym);
 	free(path);
-	if (abs == NULL) {
-		free(sym);
+	free(sym);
+	if (abs == NULL || symbol == NULL) {
+		acrt__free(abs);
+		acrt__free(symbol);
 		return acrt__err(L, impl, "out of memory");
 	}
 	c->plugin_path = abs;
-	c->plugin_symbol = sym;
+	c->plugin_symbol = symbol;
 	return 0;
 }
 
@@ -422,8 +425,8 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 		acrt__plugin *so = NULL;
 		const acrt_capability_desc *d = NULL;
 		char *abs_path = plugin_abs_path(L, path);
-		if (abs_path == NULL || asprintf(&abs, "plugin:%s#%s", abs_path, sym) < 0) {
-			abs = NULL;
+		if (abs_path == NULL ||
+		    (abs = acrt__bp_printf("plugin:%s#%s", abs_path, sym)) == NULL) {
 			rc = acrt__err(L, m->keys[i], "out of memory");
 		} else if (acrt__plugin_open_cap(abs_path, sym, &so, &d, err, sizeof err) != 0) {
 			rc = acrt__err(L, m->keys[i], "capability '%s': %s", k, err);
@@ -433,9 +436,9 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 			json_object_del(c->capabilities, k);
 			json_object_set_new(c->capabilities, abs, v);
 		}
-		free(abs_path);
-		free(abs);
-		free(path);
+		acrt__free(abs_path);
+		acrt__free(abs);
+		free(path); /* acrt__plugin_parse_ref's */
 		free(sym);
 	}
 	return rc;
@@ -475,7 +478,7 @@ parse_component(acrt__bpload *L, size_t idx)
 			                 n->text, L->bp->comps[j].mark.line);
 		}
 	}
-	c->name = strdup(n->text);
+	c->name = acrt__strdup(n->text);
 	if (!c->name)
 		return acrt__err(L, n, "out of memory");
 	snprintf(where, sizeof where, "in component '%s'", c->name);
@@ -586,11 +589,11 @@ acrt__arch_parse(acrt__bpload *L)
 		rc = acrt__err_type(L, nm, "name", "a string");
 	else if (!acrt__name_ok(nm->text))
 		rc = acrt__err(L, nm, "system name '%s' must match ^[a-z][a-z0-9_]*$", nm->text);
-	else if (!(bp->name = strdup(nm->text)))
+	else if (!(bp->name = acrt__strdup(nm->text)))
 		return acrt__err(L, nm, "out of memory");
-	if (acrt__get_text(L, sys, "version", &s) == 1 && !(bp->version = strdup(s)))
+	if (acrt__get_text(L, sys, "version", &s) == 1 && !(bp->version = acrt__strdup(s)))
 		return acrt__err(L, sys, "out of memory");
-	if (acrt__get_text(L, sys, "description", &s) == 1 && !(bp->description = strdup(s)))
+	if (acrt__get_text(L, sys, "description", &s) == 1 && !(bp->description = acrt__strdup(s)))
 		return acrt__err(L, sys, "out of memory");
 
 	L->bindings = acrt__ynode_get(sys, "bindings");
@@ -609,8 +612,8 @@ acrt__arch_parse(acrt__bpload *L)
 		return acrt__err_type(L, comps, "components", "a list");
 	if (comps->n == 0)
 		return acrt__err(L, comps, "system has no components");
-	bp->comps = calloc(comps->n, sizeof *bp->comps);
-	L->aux = calloc(comps->n, sizeof *L->aux);
+	bp->comps = acrt__calloc(comps->n, sizeof *bp->comps);
+	L->aux = acrt__calloc(comps->n, sizeof *L->aux);
 	if (!bp->comps || !L->aux)
 		return acrt__err(L, comps, "out of memory");
 	bp->n_comps = comps->n;

@@ -283,22 +283,27 @@ add_binding(acrt__bpload *L, const acrt__ynode *b, long from, const char *fp, lo
 			    L, b, "binding %s.%s -> %s.%s listed twice (first at line %d)",
 			    bp->comps[from].name, fp, bp->comps[to].name, tp, o->mark.line);
 	}
-	acrt__binding_spec *nb = realloc(bp->bindings, (bp->n_bindings + 1) * sizeof *nb);
-	if (!nb)
+	/* Only a whole binding is added: the later checks read both ports. */
+	char *from_port = acrt__strdup(fp), *to_port = acrt__strdup(tp);
+	acrt__binding_spec *nb =
+	    from_port && to_port ? acrt__realloc(bp->bindings, (bp->n_bindings + 1) * sizeof *nb)
+	                         : NULL;
+	if (!nb) {
+		acrt__free(from_port);
+		acrt__free(to_port);
 		return acrt__err(L, b, "out of memory");
+	}
 	bp->bindings = nb;
 	nb = &bp->bindings[bp->n_bindings];
 	memset(nb, 0, sizeof *nb);
 	nb->from_comp = (size_t)from;
 	nb->to_comp = (size_t)to;
-	nb->from_port = strdup(fp);
-	nb->to_port = strdup(tp);
+	nb->from_port = from_port;
+	nb->to_port = to_port;
 	nb->buffer_size = buffer;
 	nb->allow_cycle = allow;
 	nb->mark = b->mark;
 	bp->n_bindings++;
-	if (!nb->from_port || !nb->to_port)
-		return acrt__err(L, b, "out of memory");
 	return 0;
 }
 
@@ -335,7 +340,7 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 		rc = -1;
 	if (acrt__get_bool(L, b, "allow_cycle", &allow) < 0)
 		rc = -1;
-	s = calloc(1, sizeof *s);
+	s = acrt__calloc(1, sizeof *s);
 	if (!s)
 		return acrt__err(L, b, "out of memory");
 	if (shape(L, b, s) < 0)
@@ -354,7 +359,7 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 		                r == 1 ? (size_t)buffer : L->bp->default_buffer, allow) < 0)
 			rc = -1;
 	}
-	free(s);
+	acrt__free(s);
 	return rc;
 }
 
@@ -448,12 +453,12 @@ dead_letter_ports(acrt__bpload *L)
 			have = !strcmp(c->outputs[j].name, "dead_letter");
 		if (have)
 			continue;
-		acrt__port_spec *p = realloc(c->outputs, (c->n_outputs + 1) * sizeof *p);
+		acrt__port_spec *p = acrt__realloc(c->outputs, (c->n_outputs + 1) * sizeof *p);
 		if (!p)
 			return acrt__err(L, to, "out of memory");
 		c->outputs = p;
 		p[c->n_outputs] =
-		    (acrt__port_spec){.name = strdup("dead_letter"), .mark = to->mark};
+		    (acrt__port_spec){.name = acrt__strdup("dead_letter"), .mark = to->mark};
 		if (!p[c->n_outputs].name)
 			return acrt__err(L, to, "out of memory");
 		c->n_outputs++;

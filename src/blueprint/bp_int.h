@@ -61,6 +61,23 @@ void acrt__json_describe(const json_t *v, char *buf, size_t len);
 
 /* ---- Diagnostics (diag.c) ------------------------------------------------ */
 
+/* Memory: every block the blueprint module allocates, and every block it hands
+ * out (the acrt__blueprint and all it owns, the YAML tree, diagnostic lines,
+ * build.lock paths and text), comes from acrt__malloc and friends, so that
+ * tests/unit/test_faultsim.c can fail each allocation. Only memory a library
+ * or another folder allocates stays on plain malloc (realpath's result,
+ * acrt__plugin_parse_ref's strings, acrt__strbuf's buffer): it is freed with
+ * free() where it is used, or copied. */
+
+/* Formatted text from acrt__malloc, NULL when out of memory. */
+char *acrt__bp_printf(const char *fmt, ...) ACRT_PRINTF(1, 2);
+/* The first n bytes of s (fewer when it ends before), NUL-terminated, from
+ * acrt__malloc; NULL when out of memory. */
+char *acrt__bp_strndup(const char *s, size_t n);
+/* Appends a line (from acrt__malloc; d owns it from now on, or it is freed).
+ * 0, or -1 when out of memory. */
+int acrt__diag_push(acrt__diag *d, char *line);
+
 /* Appends "file:line:col: message" (newlines flattened). Always returns -1. */
 int acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...) ACRT_PRINTF(3, 4);
 /* The candidate closest to word by edit distance, if close enough, else NULL.

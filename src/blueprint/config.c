@@ -213,7 +213,7 @@ check_plugin(acrt__bpload *L, size_t idx)
 	 * otherwise be an unbound port). */
 	if (desc && desc->run && !desc->process && !acrt__ynode_get(L->aux[idx].node, "inputs")) {
 		for (size_t i = 0; i < c->n_inputs; i++) {
-			free(c->inputs[i].name);
+			acrt__free(c->inputs[i].name);
 			json_decref(c->inputs[i].schema);
 		}
 		c->n_inputs = 0;
@@ -264,7 +264,7 @@ check_files(acrt__bpload *L, size_t idx)
 	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		rc = acrt__err(L, at, "%s.config.%s: %s is a directory, not a file", c->name, key,
 		               path);
-	free(path);
+	acrt__free(path);
 	return rc;
 }
 

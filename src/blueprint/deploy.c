@@ -100,7 +100,7 @@ parse_state(acrt__bpload *L, const acrt__ynode *m)
 			    "adapter: '%s' is not one of sqlite_snapshot, redis_snapshot, "
 			    "inmem_ephemeral%s",
 			    s, hint);
-		} else if (!(bp->state.adapter = strdup(s))) {
+		} else if (!(bp->state.adapter = acrt__strdup(s))) {
 			return acrt__err(L, m, "out of memory");
 		}
 	}
@@ -113,7 +113,7 @@ parse_state(acrt__bpload *L, const acrt__ynode *m)
 	else if (r == 1 && strncmp(s, "redis://", 8) != 0)
 		rc = acrt__err(L, acrt__ynode_get(m, "redis_url"),
 		               "redis_url: expected redis://[:password@]host:port[/db]");
-	else if (r == 1 && !(bp->state.redis_url = strdup(s)))
+	else if (r == 1 && !(bp->state.redis_url = acrt__strdup(s)))
 		return acrt__err(L, m, "out of memory");
 	const acrt__ynode *iv = acrt__ynode_get(m, "checkpoint_interval_s");
 	if (iv && iv->kind != ACRT__Y_NULL) {
@@ -152,7 +152,7 @@ path_key(acrt__bpload *L, const acrt__ynode *map, const char *key, bool required
 		return acrt__err(L, map, "%s: missing required key '%s'", where, key);
 	if (r != 1)
 		return r < 0 ? -1 : 0;
-	free(*out);
+	acrt__free(*out);
 	if ((*out = acrt__path_join(L->bp->dir, s)) == NULL)
 		return acrt__err(L, at, "out of memory");
 	if (access(*out, R_OK) != 0)
@@ -179,7 +179,7 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 			               "listen: '%s' is not HOST:PORT (e.g. 127.0.0.1:9464, "
 			               "[::1]:9464, :9464 for every interface)",
 			               s);
-		else if (free(bp->api.listen), (bp->api.listen = strdup(s)) == NULL)
+		else if (acrt__free(bp->api.listen), (bp->api.listen = acrt__strdup(s)) == NULL)
 			return acrt__err(L, m, "out of memory");
 	}
 	if ((r = acrt__get_map(L, m, "auth", &sub)) < 0) {
@@ -202,7 +202,8 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 		if (acrt__check_keys(L, sub, tls_keys, "in runtime.api.tls") < 0)
 			rc = -1;
 		if (!acrt__http_tls_supported())
-			rc = acrt__err(L, sub, "runtime.api.tls: this build's libmicrohttpd has no TLS");
+			rc = acrt__err(L, sub,
+			               "runtime.api.tls: this build's libmicrohttpd has no TLS");
 		char **tls_out[] = {&bp->api.tls_cert, &bp->api.tls_key, &bp->api.tls_client_ca};
 		for (size_t k = 0; tls_keys[k]; k++)
 			if (path_key(L, sub, tls_keys[k], strcmp(tls_keys[k], "client_ca") != 0,
@@ -220,12 +221,12 @@ alerts_read(acrt__bpload *L, const acrt__ynode *rt)
 	acrt__blueprint *bp = L->bp;
 	const json_t *al = json_object_get(bp->runtime, "alerts");
 	size_t n = json_is_array(al) ? json_array_size(al) : 0;
-	free(bp->alert_rules);
+	acrt__free(bp->alert_rules);
 	bp->alert_rules = NULL;
 	bp->n_alert_rules = 0;
 	if (n == 0)
 		return 0;
-	if ((bp->alert_rules = calloc(n, sizeof *bp->alert_rules)) == NULL)
+	if ((bp->alert_rules = acrt__calloc(n, sizeof *bp->alert_rules)) == NULL)
 		return acrt__err(L, rt, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const char *key;
@@ -359,7 +360,8 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 		rc = acrt__err(L, acrt__ynode_get(rt, "alert_webhook"),
 		               "alert_webhook: '%s' is not an http:// or https:// URL", s);
 
-	else if (r == 1 && *s && (free(bp->alert_webhook), bp->alert_webhook = strdup(s)) == NULL)
+	else if (r == 1 && *s &&
+	         (acrt__free(bp->alert_webhook), bp->alert_webhook = acrt__strdup(s)) == NULL)
 		return acrt__err(L, rt, "out of memory");
 
 	json_decref(bp->runtime);

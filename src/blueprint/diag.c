@@ -17,18 +17,50 @@ acrt__diag_free(acrt__diag *d)
 	if (!d)
 		return;
 	for (size_t i = 0; i < d->n; i++)
-		free(d->lines[i]);
-	free(d->lines);
+		acrt__free(d->lines[i]);
+	acrt__free(d->lines);
 	d->lines = NULL;
 	d->n = 0;
 }
 
-static int
-diag_push(acrt__diag *d, char *line)
+char *
+acrt__bp_printf(const char *fmt, ...)
 {
-	char **l = realloc(d->lines, (d->n + 1) * sizeof *l);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	char *s = acrt__malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+char *
+acrt__bp_strndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *d = acrt__malloc(len + 1);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+int
+acrt__diag_push(acrt__diag *d, char *line)
+{
+	if (!line)
+		return -1;
+	char **l = acrt__realloc(d->lines, (d->n + 1) * sizeof *l);
 	if (!l) {
-		free(line);
+		acrt__free(line);
 		return -1;
 	}
 	d->lines = l;
@@ -54,10 +86,9 @@ acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...)
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-	if (asprintf(&line, "%s:%d:%d: %s", m && m->file ? m->file : "<blueprint>", m ? m->line : 1,
-	             m ? m->col : 1, msg) < 0)
-		return -1;
-	diag_push(d, line);
+	line = acrt__bp_printf("%s:%d:%d: %s", m && m->file ? m->file : "<blueprint>",
+	                       m ? m->line : 1, m ? m->col : 1, msg);
+	acrt__diag_push(d, line);
 	return -1;
 }
 

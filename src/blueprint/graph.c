@@ -62,8 +62,8 @@ describe_cycle(const acrt__blueprint *bp, const long *scc, size_t u, size_t v, c
                size_t len)
 {
 	size_t n = bp->n_comps;
-	long *prev = malloc(n * sizeof *prev);
-	size_t *queue = malloc(n * sizeof *queue), qh = 0, qt = 0;
+	long *prev = acrt__malloc(n * sizeof *prev);
+	size_t *queue = acrt__malloc(n * sizeof *queue), qh = 0, qt = 0;
 	size_t off = 0;
 	if (!prev || !queue) {
 		snprintf(buf, len, "%s -> %s", bp->comps[u].name, bp->comps[v].name);
@@ -92,8 +92,8 @@ describe_cycle(const acrt__blueprint *bp, const long *scc, size_t u, size_t v, c
 	for (size_t i = path_n; i-- > 0 && off < len;)
 		off += (size_t)snprintf(buf + off, len - off, " -> %s", bp->comps[queue[i]].name);
 cleanup:
-	free(prev);
-	free(queue);
+	acrt__free(prev);
+	acrt__free(queue);
 }
 
 int
@@ -104,12 +104,12 @@ acrt__graph_check(acrt__bpload *L)
 	tarjan t = {bp, NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
 	bool *reported = NULL;
 	int rc = 0;
-	t.index = malloc(n * sizeof *t.index);
-	t.low = malloc(n * sizeof *t.low);
-	t.scc = malloc(n * sizeof *t.scc);
-	t.on = calloc(n, sizeof *t.on);
-	t.stack = malloc(n * sizeof *t.stack);
-	reported = calloc(n, sizeof *reported);
+	t.index = acrt__malloc(n * sizeof *t.index);
+	t.low = acrt__malloc(n * sizeof *t.low);
+	t.scc = acrt__malloc(n * sizeof *t.scc);
+	t.on = acrt__calloc(n, sizeof *t.on);
+	t.stack = acrt__malloc(n * sizeof *t.stack);
+	reported = acrt__calloc(n, sizeof *reported);
 	if (!t.index || !t.low || !t.scc || !t.on || !t.stack || !reported) {
 		rc = acrt__err(L, NULL, "out of memory");
 		goto cleanup;
@@ -135,12 +135,12 @@ acrt__graph_check(acrt__bpload *L)
 		rc = -1;
 	}
 cleanup:
-	free(t.index);
-	free(t.low);
-	free(t.scc);
-	free(t.on);
-	free(t.stack);
-	free(reported);
+	acrt__free(t.index);
+	acrt__free(t.low);
+	acrt__free(t.scc);
+	acrt__free(t.on);
+	acrt__free(t.stack);
+	acrt__free(reported);
 	return rc;
 }
 
@@ -148,9 +148,9 @@ int
 acrt__graph_topo(acrt__blueprint *bp)
 {
 	size_t n = bp->n_comps, done = 0;
-	size_t *indeg = calloc(n ? n : 1, sizeof *indeg);
-	bool *placed = calloc(n ? n : 1, sizeof *placed);
-	size_t *topo = malloc((n ? n : 1) * sizeof *topo);
+	size_t *indeg = acrt__calloc(n ? n : 1, sizeof *indeg);
+	bool *placed = acrt__calloc(n ? n : 1, sizeof *placed);
+	size_t *topo = acrt__malloc((n ? n : 1) * sizeof *topo);
 	int rc = -1;
 	if (!indeg || !placed || !topo)
 		goto cleanup;
@@ -174,13 +174,13 @@ acrt__graph_topo(acrt__blueprint *bp)
 				indeg[b->to_comp]--;
 		}
 	}
-	free(bp->topo);
+	acrt__free(bp->topo);
 	bp->topo = topo;
 	topo = NULL;
 	rc = 0;
 cleanup:
-	free(indeg);
-	free(placed);
-	free(topo);
+	acrt__free(indeg);
+	acrt__free(placed);
+	acrt__free(topo);
 	return rc;
 }

@@ -23,10 +23,10 @@ static void
 free_ports(acrt__port_spec *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(p[i].name);
+		acrt__free(p[i].name);
 		json_decref(p[i].schema);
 	}
-	free(p);
+	acrt__free(p);
 }
 
 void
@@ -36,10 +36,10 @@ acrt__blueprint_free(acrt__blueprint *bp)
 		return;
 	for (size_t i = 0; i < bp->n_comps; i++) {
 		acrt__comp_spec *c = &bp->comps[i];
-		free(c->name);
-		free(c->type);
-		free(c->plugin_path);
-		free(c->plugin_symbol);
+		acrt__free(c->name);
+		acrt__free(c->type);
+		acrt__free(c->plugin_path);
+		acrt__free(c->plugin_symbol);
 		json_decref(c->config);
 		free_ports(c->inputs, c->n_inputs);
 		free_ports(c->outputs, c->n_outputs);
@@ -47,33 +47,33 @@ acrt__blueprint_free(acrt__blueprint *bp)
 		json_decref(c->batching);
 		json_decref(c->state);
 	}
-	free(bp->comps);
+	acrt__free(bp->comps);
 	for (size_t i = 0; i < bp->n_bindings; i++) {
-		free(bp->bindings[i].from_port);
-		free(bp->bindings[i].to_port);
+		acrt__free(bp->bindings[i].from_port);
+		acrt__free(bp->bindings[i].to_port);
 	}
-	free(bp->bindings);
+	acrt__free(bp->bindings);
 	json_decref(bp->schemas);
 	json_decref(bp->runtime);
-	free(bp->topo);
-	free(bp->dir);
-	free(bp->state.adapter);
-	free(bp->state.path);
-	free(bp->state.redis_url);
-	free(bp->api.listen);
-	free(bp->api.read_token_file);
-	free(bp->api.write_token_file);
-	free(bp->api.tls_cert);
-	free(bp->api.tls_key);
-	free(bp->api.tls_client_ca);
-	free(bp->alert_rules);
-	free(bp->alert_webhook);
-	free(bp->arch_path);
-	free(bp->deploy_path);
-	free(bp->name);
-	free(bp->version);
-	free(bp->description);
-	free(bp);
+	acrt__free(bp->topo);
+	acrt__free(bp->dir);
+	acrt__free(bp->state.adapter);
+	acrt__free(bp->state.path);
+	acrt__free(bp->state.redis_url);
+	acrt__free(bp->api.listen);
+	acrt__free(bp->api.read_token_file);
+	acrt__free(bp->api.write_token_file);
+	acrt__free(bp->api.tls_cert);
+	acrt__free(bp->api.tls_key);
+	acrt__free(bp->api.tls_client_ca);
+	acrt__free(bp->alert_rules);
+	acrt__free(bp->alert_webhook);
+	acrt__free(bp->arch_path);
+	acrt__free(bp->deploy_path);
+	acrt__free(bp->name);
+	acrt__free(bp->version);
+	acrt__free(bp->description);
+	acrt__free(bp);
 }
 
 long
@@ -107,42 +107,46 @@ find_files(acrt__blueprint *bp, const char *path, const char *deploy_path, acrt_
 		size_t len = strlen(path);
 		while (len > 1 && path[len - 1] == '/')
 			len--;
-		if (asprintf(&bp->arch_path, "%.*s/architecture.yaml", (int)len, path) < 0 ||
-		    !(dir = strndup(path, len)))
+		if (!(bp->arch_path = acrt__bp_printf("%.*s/architecture.yaml", (int)len, path)) ||
+		    !(dir = acrt__bp_strndup(path, len)))
 			goto nomem;
 	} else {
 		const char *slash = strrchr(path, '/');
-		if (!(bp->arch_path = strdup(path)))
+		if (!(bp->arch_path = acrt__strdup(path)))
 			goto nomem;
-		dir =
-		    slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+		dir = slash ? acrt__bp_strndup(path, slash == path ? 1 : (size_t)(slash - path))
+		            : acrt__strdup(".");
 		if (!dir)
 			goto nomem;
 	}
 	if (deploy_path) {
-		if (!(bp->deploy_path = strdup(deploy_path)))
+		if (!(bp->deploy_path = acrt__strdup(deploy_path)))
 			goto nomem;
 	} else {
-		char *cand = NULL;
-		if (asprintf(&cand, "%s/deployment.yaml", dir) < 0)
+		char *cand = acrt__bp_printf("%s/deployment.yaml", dir);
+		if (!cand)
 			goto nomem;
 		char ra[PATH_MAX], rb[PATH_MAX];
 		bool same = realpath(cand, ra) && realpath(bp->arch_path, rb) && !strcmp(ra, rb);
 		if (is_file(cand) && !same)
 			bp->deploy_path = cand;
 		else
-			free(cand);
+			acrt__free(cand);
 	}
-	bp->dir = realpath(dir, NULL);
-	if (!bp->dir) {
+	char *real = realpath(dir, NULL); /* libc's malloc: copied */
+	if (!real) {
 		acrt__diag_add(diag, &m, "cannot open '%s': %s", dir, strerror(errno));
-		free(dir);
+		acrt__free(dir);
 		return -1;
 	}
-	free(dir);
+	bp->dir = acrt__strdup(real);
+	free(real);
+	if (!bp->dir)
+		goto nomem;
+	acrt__free(dir);
 	return 0;
 nomem:
-	free(dir);
+	acrt__free(dir);
 	return acrt__diag_add(diag, &m, "out of memory");
 }
 
@@ -151,7 +155,7 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
                      acrt__diag *diag)
 {
 	acrt__bpload L = {0};
-	acrt__blueprint *bp = calloc(1, sizeof *bp);
+	acrt__blueprint *bp = acrt__calloc(1, sizeof *bp);
 	acrt__diag scratch = {0};
 	int rc = -1;
 	if (!diag)
@@ -208,7 +212,7 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
 cleanup:
 	acrt__ynode_free(L.arch);
 	acrt__ynode_free(L.deploy);
-	free(L.aux);
+	acrt__free(L.aux);
 	acrt__blueprint_free(bp);
 	acrt__diag_free(&scratch);
 	return rc;

@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 #include "acrt/version.h"
+#include "blueprint/bp_int.h"
 #include "blueprint/lock.h"
-#include "core/strbuf.h"
 #include "core/plugin.h"
+#include "core/strbuf.h"
 
 #define LOCK_FORMAT 1
 
@@ -27,7 +28,7 @@ static void lock_msg(acrt__diag *d, const char *file, const char *fmt, ...)
 static void
 lock_msg(acrt__diag *d, const char *file, const char *fmt, ...)
 {
-	char msg[1024], *line = NULL;
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -35,15 +36,7 @@ lock_msg(acrt__diag *d, const char *file, const char *fmt, ...)
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-	if (asprintf(&line, "%s: %s", file, msg) < 0)
-		return;
-	char **l = realloc(d->lines, (d->n + 1) * sizeof *l);
-	if (!l) {
-		free(line);
-		return;
-	}
-	d->lines = l;
-	d->lines[d->n++] = line;
+	acrt__diag_push(d, acrt__bp_printf("%s: %s", file, msg));
 }
 
 /* ---- Paths and hashes ---------------------------------------------------------- */
@@ -51,14 +44,11 @@ lock_msg(acrt__diag *d, const char *file, const char *fmt, ...)
 char *
 acrt__lock_path(const acrt__blueprint *bp)
 {
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", bp->dir, ACRT__LOCK_FILE) < 0)
-		return NULL;
-	return p;
+	return acrt__bp_printf("%s/%s", bp->dir, ACRT__LOCK_FILE);
 }
 
 /* A path as recorded in the lock: relative to the blueprint's directory when
- * it is inside it, absolute otherwise (malloc'd). */
+ * it is inside it, absolute otherwise (from acrt__malloc). */
 static char *
 lock_relpath(const acrt__blueprint *bp, const char *path)
 {
@@ -67,10 +57,10 @@ lock_relpath(const acrt__blueprint *bp, const char *path)
 	size_t n = strlen(bp->dir);
 	char *out;
 	if (strncmp(p, bp->dir, n) == 0 && p[n] == '/' && p[n + 1] != '\0')
-		out = strdup(p + n + 1);
+		out = acrt__strdup(p + n + 1);
 	else
-		out = strdup(p);
-	free(abs);
+		out = acrt__strdup(p);
+	free(abs); /* realpath's */
 	return out;
 }
 
@@ -167,7 +157,7 @@ tier_of(const char *name, const json_t *v)
 			tier = d->tier;
 			acrt__plugin_close(so);
 		}
-		free(path);
+		free(path); /* acrt__plugin_parse_ref's */
 		free(sym);
 		return tier;
 	}
@@ -197,7 +187,7 @@ json_t *
 acrt__lock_chain(const acrt__comp_spec *c)
 {
 	size_t cap = 3 + (json_is_object(c->capabilities) ? json_object_size(c->capabilities) : 0);
-	chain_link *l = calloc(cap, sizeof *l);
+	chain_link *l = acrt__calloc(cap, sizeof *l);
 	size_t n = 0;
 	if (!l)
 		return NULL;
@@ -222,7 +212,7 @@ acrt__lock_chain(const acrt__comp_spec *c)
 			json_decref(a);
 			a = NULL;
 		}
-	free(l);
+	acrt__free(l);
 	return a;
 }
 
@@ -238,8 +228,10 @@ file_entry(const acrt__blueprint *bp, const char *path, acrt__diag *diag)
 		return NULL;
 	}
 	char *rel = lock_relpath(bp, path);
-	json_t *o = json_pack("{s:s, s:s}", "path", rel ? rel : path, "sha256", hex);
-	free(rel);
+	json_t *o = rel ? json_pack("{s:s, s:s}", "path", rel, "sha256", hex) : NULL;
+	acrt__free(rel);
+	if (!o)
+		lock_msg(diag, path, "out of memory");
 	return o;
 }
 
@@ -272,7 +264,7 @@ lock_model(const acrt__blueprint *bp, acrt__diag *diag)
 			}
 			char *rel = lock_relpath(bp, c->plugin_path);
 			ok = rel && json_object_set_new(plugins, rel, json_string(hex)) == 0;
-			free(rel);
+			acrt__free(rel);
 		}
 		const char *key;
 		json_t *v;
@@ -290,9 +282,9 @@ lock_model(const acrt__blueprint *bp, acrt__diag *diag)
 				char *rel = lock_relpath(bp, path);
 				ok =
 				    rel && json_object_set_new(plugins, rel, json_string(hex)) == 0;
-				free(rel);
+				acrt__free(rel);
 			}
-			free(path);
+			free(path); /* acrt__plugin_parse_ref's */
 			free(sym);
 		}
 	}
@@ -323,11 +315,11 @@ key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The keys of an object, sorted (malloc'd; NULL when out of memory). */
+/* The keys of an object, sorted (from acrt__malloc; NULL when out of memory). */
 static const char **
 sorted_keys(const json_t *o, size_t *n)
 {
-	const char **keys = calloc(json_object_size(o) + 1, sizeof *keys);
+	const char **keys = acrt__calloc(json_object_size(o) + 1, sizeof *keys);
 	const char *k;
 	json_t *v;
 	*n = 0;
@@ -385,7 +377,7 @@ render(const json_t *m, acrt__strbuf *b)
 			}
 			rc |= acrt__strbuf_json_cb("  }", 3, b);
 			json_decref(k);
-			free(sk);
+			acrt__free(sk);
 		} else {
 			rc |= render_pair(b, "  ", keys[i], v);
 		}
@@ -393,7 +385,7 @@ render(const json_t *m, acrt__strbuf *b)
 		                : acrt__strbuf_json_cb("\n", 1, b);
 	}
 	rc |= acrt__strbuf_json_cb("}\n", 2, b);
-	free(keys);
+	acrt__free(keys);
 	return rc ? -1 : 0;
 }
 
@@ -406,12 +398,13 @@ acrt__lock_render(const acrt__blueprint *bp, acrt__diag *diag)
 	acrt__strbuf b = {0};
 	int rc = render(m, &b);
 	json_decref(m);
-	if (rc != 0) {
-		free(b.p);
+	/* The strbuf is plain malloc (core/strbuf.h): the text is handed out as a
+	 * copy from acrt__malloc. */
+	char *text = rc == 0 ? acrt__strdup(b.p) : NULL;
+	free(b.p);
+	if (text == NULL)
 		lock_msg(diag, bp->dir, "out of memory rendering build.lock");
-		return NULL;
-	}
-	return b.p;
+	return text;
 }
 
 static int
@@ -438,8 +431,7 @@ acrt__lock_write(const acrt__blueprint *bp, acrt__diag *diag)
 	int fd = -1, rc = -1;
 	if (!text)
 		goto out;
-	if (!path || asprintf(&tmp, "%s/.%s.XXXXXX", bp->dir, ACRT__LOCK_FILE) < 0) {
-		tmp = NULL;
+	if (!path || (tmp = acrt__bp_printf("%s/.%s.XXXXXX", bp->dir, ACRT__LOCK_FILE)) == NULL) {
 		lock_msg(diag, bp->dir, "out of memory");
 		goto out;
 	}
@@ -447,7 +439,7 @@ acrt__lock_write(const acrt__blueprint *bp, acrt__diag *diag)
 	if (fd < 0) {
 		lock_msg(diag, path, "cannot create a temporary file in %s: %s", bp->dir,
 		         strerror(errno));
-		free(tmp);
+		acrt__free(tmp);
 		tmp = NULL;
 		goto out;
 	}
@@ -465,7 +457,7 @@ acrt__lock_write(const acrt__blueprint *bp, acrt__diag *diag)
 		lock_msg(diag, path, "cannot rename %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	free(tmp);
+	acrt__free(tmp);
 	tmp = NULL;
 	int dfd = open(bp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) != 0) {
@@ -481,10 +473,10 @@ out:
 		close(fd);
 	if (tmp) {
 		unlink(tmp);
-		free(tmp);
+		acrt__free(tmp);
 	}
-	free(path);
-	free(text);
+	acrt__free(path);
+	acrt__free(text);
 	return rc;
 }
 
@@ -503,7 +495,7 @@ short_hash(const json_t *v, char out[16])
 	snprintf(out, 16, "%.12s", str_or(v, "?"));
 }
 
-/* "[a, b, c]" (malloc'd). */
+/* "[a, b, c]" (an acrt__strbuf's: plain malloc, free() it). */
 static char *
 chain_str(const json_t *a)
 {
@@ -550,7 +542,7 @@ acrt__lock_check(const acrt__blueprint *bp, acrt__diag *diag)
 		return ACRT__LOCK_ERROR;
 	}
 	if (access(lp, F_OK) != 0 && errno == ENOENT) {
-		free(lp);
+		acrt__free(lp);
 		return ACRT__LOCK_MISSING;
 	}
 	json_error_t jerr;
@@ -609,7 +601,7 @@ acrt__lock_check(const acrt__blueprint *bp, acrt__diag *diag)
 			char *x = chain_str(v), *y = chain_str(w);
 			lock_msg(diag, lp, "component '%s' chain changed: %s -> %s", k, x ? x : "?",
 			         y ? y : "?");
-			free(x);
+			free(x); /* chain_str's strbuf */
 			free(y);
 		}
 	}
@@ -622,6 +614,6 @@ acrt__lock_check(const acrt__blueprint *bp, acrt__diag *diag)
 out:
 	json_decref(old);
 	json_decref(cur);
-	free(lp);
+	acrt__free(lp);
 	return rc;
 }

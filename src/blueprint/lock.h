@@ -20,7 +20,8 @@
 /* The file name, written in the blueprint's directory (bp->dir). */
 #define ACRT__LOCK_FILE "build.lock"
 
-/* Path of the lock file of a blueprint (malloc'd), or NULL when out of memory. */
+/* Path of the lock file of a blueprint (from acrt__malloc: acrt__free it), or
+ * NULL when out of memory. */
 char *acrt__lock_path(const acrt__blueprint *bp);
 
 /*
@@ -31,8 +32,9 @@ char *acrt__lock_path(const acrt__blueprint *bp);
 json_t *acrt__lock_chain(const acrt__comp_spec *c);
 
 /*
- * Computes the lock text of a blueprint (malloc'd, NUL-terminated). Returns
- * NULL and appends to diag when a file cannot be read.
+ * Computes the lock text of a blueprint (from acrt__malloc, NUL-terminated).
+ * Returns NULL and appends to diag when a file cannot be read or memory runs
+ * out.
  */
 char *acrt__lock_render(const acrt__blueprint *bp, acrt__diag *diag);
 

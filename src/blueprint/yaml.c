@@ -21,7 +21,6 @@
 #include <yaml.h>
 
 #include "blueprint/bp_int.h"
-#include "core/strbuf.h"
 
 #define MAX_DEPTH 64
 #define MAX_NODES 1000000
@@ -43,23 +42,53 @@ mark_of(const walker *w, yaml_mark_t m)
 
 /* ---- ${VAR} expansion ------------------------------------------------------ */
 
-/* Expands in[0..n) into *out (malloc'd). -1 after reporting an error. */
+/* A growing NUL-terminated text on acrt__malloc. */
+typedef struct text_buf {
+	char *p;
+	size_t len, cap;
+} text_buf;
+
+/* Appends n bytes. 0, or -1 when out of memory. */
+static int
+text_add(text_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 32;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = acrt__realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* Expands in[0..n) into *out (from acrt__malloc). -1 after reporting an error. */
 static int
 expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 {
-	acrt__strbuf b = {0};
+	text_buf b = {0};
 	size_t i = 0;
-	if (acrt__strbuf_add(&b, "", 0) < 0)
+	/* Room for the whole text at once: most scalars expand to themselves. */
+	char *p0 = acrt__malloc(n + 1);
+	if (!p0)
 		goto nomem;
+	b = (text_buf){p0, 0, n + 1};
+	p0[0] = '\0';
 	while (i < n) {
 		if (in[i] == '$' && i + 2 < n && in[i + 1] == '$' && in[i + 2] == '{') {
-			if (acrt__strbuf_add(&b, "${", 2) < 0)
+			if (text_add(&b, "${", 2) < 0)
 				goto nomem;
 			i += 3;
 			continue;
 		}
 		if (!(in[i] == '$' && i + 1 < n && in[i + 1] == '{')) {
-			if (acrt__strbuf_add(&b, in + i, 1) < 0)
+			if (text_add(&b, in + i, 1) < 0)
 				goto nomem;
 			i++;
 			continue;
@@ -90,7 +119,7 @@ expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 		name[len] = '\0';
 		const char *val = getenv(name);
 		if (has_default && (!val || !*val)) {
-			if (acrt__strbuf_add(&b, in + nl + 2, end - nl - 2) < 0)
+			if (text_add(&b, in + nl + 2, end - nl - 2) < 0)
 				goto nomem;
 		} else if (!val) {
 			acrt__diag_add(
@@ -99,7 +128,7 @@ expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 			    "give a default)",
 			    name, name);
 			goto fail;
-		} else if (acrt__strbuf_add(&b, val, strlen(val)) < 0) {
+		} else if (text_add(&b, val, strlen(val)) < 0) {
 			goto nomem;
 		}
 		i = end + 1;
@@ -109,7 +138,7 @@ expand(walker *w, const acrt__mark *m, const char *in, size_t n, char **out)
 nomem:
 	acrt__diag_add(w->diag, m, "out of memory");
 fail:
-	free(b.p);
+	acrt__free(b.p);
 	w->errors++;
 	return -1;
 }
@@ -235,10 +264,10 @@ acrt__ynode_free(acrt__ynode *n)
 			acrt__ynode_free(n->keys[i]);
 		acrt__ynode_free(n->items[i]);
 	}
-	free(n->keys);
-	free(n->items);
-	free(n->text);
-	free(n);
+	acrt__free(n->keys);
+	acrt__free(n->items);
+	acrt__free(n->text);
+	acrt__free(n);
 }
 
 static int
@@ -246,12 +275,12 @@ append(acrt__ynode *map, acrt__ynode *key, acrt__ynode *val, size_t *cap)
 {
 	if (map->n == *cap) {
 		size_t c = *cap ? *cap * 2 : 8;
-		acrt__ynode **it = realloc(map->items, c * sizeof *it);
+		acrt__ynode **it = acrt__realloc(map->items, c * sizeof *it);
 		if (!it)
 			return -1;
 		map->items = it;
 		if (map->kind == ACRT__Y_MAP) {
-			acrt__ynode **k = realloc(map->keys, c * sizeof *k);
+			acrt__ynode **k = acrt__realloc(map->keys, c * sizeof *k);
 			if (!k)
 				return -1;
 			map->keys = k;
@@ -375,7 +404,7 @@ convert(walker *w, yaml_node_t *yn, int depth)
 		w->errors++;
 		return NULL;
 	}
-	acrt__ynode *n = calloc(1, sizeof *n);
+	acrt__ynode *n = acrt__calloc(1, sizeof *n);
 	if (!n) {
 		acrt__diag_add(w->diag, &m, "out of memory");
 		w->errors++;
@@ -387,7 +416,7 @@ convert(walker *w, yaml_node_t *yn, int depth)
 		n->kind = ACRT__Y_STR;
 		if (expand(w, &m, (const char *)yn->data.scalar.value, yn->data.scalar.length,
 		           &n->text) < 0) {
-			free(n);
+			acrt__free(n);
 			return NULL;
 		}
 		if (yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
@@ -416,7 +445,7 @@ convert(walker *w, yaml_node_t *yn, int depth)
 		n->kind = ACRT__Y_MAP;
 		return convert_mapping(w, yn, n, depth);
 	default:
-		free(n);
+		acrt__free(n);
 		return NULL;
 	}
 }

@@ -479,7 +479,7 @@ acrt__ckpt_finish(acrt__runtime *rt, bool graceful)
 	free(ck->finals);
 	if (ck->ad != NULL)
 		ck->ops->close(ck->ad);
-	free(ck->path);
+	acrt__free(ck->path);
 	pthread_cond_destroy(&ck->cv);
 	pthread_mutex_destroy(&ck->mu);
 	rt->ck = NULL;

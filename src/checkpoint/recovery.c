@@ -177,7 +177,7 @@ fill_cfg(const acrt__blueprint *bp, acrt__state_cfg *cfg, char **path)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->adapter = bp->state.adapter ? bp->state.adapter : "sqlite_snapshot";
 	snprintf(rel, sizeof rel, "state/%s.db", bp->name ? bp->name : "system");
-	*path = bp->state.path ? strdup(bp->state.path) : acrt__path_join(bp->dir, rel);
+	*path = bp->state.path ? acrt__strdup(bp->state.path) : acrt__path_join(bp->dir, rel);
 	cfg->path = *path;
 	cfg->redis_url = bp->state.redis_url ? bp->state.redis_url : "redis://127.0.0.1:6379";
 	cfg->system_name = bp->name ? bp->name : "system";
@@ -195,7 +195,7 @@ acrt__state_open_bp(const acrt__blueprint *bp, acrt__state_adapter **ad,
 		return ACRT_ENOMEM;
 	*ops = acrt__state_ops_find(cfg.adapter);
 	int rc = *ops != NULL ? (*ops)->open(&cfg, ad, err, errlen) : ACRT_EINVAL;
-	free(path);
+	acrt__free(path);
 	return rc;
 }
 

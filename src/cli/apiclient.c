@@ -92,7 +92,7 @@ find_base(const acrt__apiclient *c, const acrt__blueprint *bp)
 
 	char *addr_file = acrt__path_join(bp->dir, ".acrt/api.addr");
 	char *url = addr_file != NULL ? read_trimmed(addr_file) : NULL;
-	free(addr_file);
+	acrt__free(addr_file);
 	if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
 		free(url);
 		url = NULL;
@@ -136,10 +136,10 @@ find_token(acrt__apiclient *c, const acrt__blueprint *bp, bool write)
 	const char *scope = write ? "write" : "read";
 	char *tok_path;
 	if (c->token_file != NULL) {
-		tok_path = strdup(c->token_file);
+		tok_path = acrt__strdup(c->token_file);
 	} else {
 		const char *f = write ? bp->api.write_token_file : bp->api.read_token_file;
-		tok_path = f != NULL ? strdup(f)
+		tok_path = f != NULL ? acrt__strdup(f)
 		                     : acrt__path_join(bp->dir, write ? ".acrt/write.token"
 		                                                      : ".acrt/read.token");
 	}
@@ -150,10 +150,10 @@ find_token(acrt__apiclient *c, const acrt__blueprint *bp, bool write)
 		fprintf(stderr,
 		        "acrt: %s: cannot read the %s token %s: is the system at %s running?\n",
 		        c->cmd, c->token_file != NULL ? "given" : scope, tok_path, c->base);
-		free(tok_path);
+		acrt__free(tok_path);
 		return 1;
 	}
-	free(tok_path);
+	acrt__free(tok_path);
 	size_t n = strlen(tok) + 32;
 	c->auth = malloc(n);
 	if (c->auth != NULL)

@@ -44,7 +44,7 @@ acrt__cmd_lock(int argc, char **argv)
 	if (rc == 0) {
 		char *lp = acrt__lock_path(bp);
 		printf("%s: written (%zu components)\n", lp ? lp : ACRT__LOCK_FILE, bp->n_comps);
-		free(lp);
+		acrt__free(lp);
 	}
 	acrt__blueprint_free(bp);
 	return rc == 0 ? 0 : 1;

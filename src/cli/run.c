@@ -49,7 +49,7 @@ check_lock(const acrt__blueprint *bp, const char *path, bool update)
 			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "%s %s (--update-lock)",
 			          lp ? lp : ACRT__LOCK_FILE,
 			          st == ACRT__LOCK_MISSING ? "written" : "rewritten");
-			free(lp);
+			acrt__free(lp);
 		}
 	}
 	acrt__diag_free(&diag);

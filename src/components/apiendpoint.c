@@ -355,7 +355,7 @@ endpoint_setup(acrt_ctx *ctx, void **self)
 		if (p == NULL)
 			goto nomem;
 		int lr = acrt__bearer_load(p, e->digest, err, sizeof err);
-		free(p);
+		acrt__free(p);
 		if (lr != 0) {
 			acrt_fail(ctx, "%s", err);
 			goto fail;

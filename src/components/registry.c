@@ -36,16 +36,7 @@ static const acrt__builtin builtins[] = {
 char *
 acrt__config_path(acrt_ctx *ctx, const char *key)
 {
-	/* Joined here rather than with acrt__path_join (plain malloc), so that the
-	 * result comes from acrt__malloc like everything else the built-ins own. */
-	const char *dir = acrt_base_dir(ctx), *path = acrt_config_string(ctx, key, "");
-	if (path[0] == '/' || dir == NULL)
-		return acrt__strdup(path);
-	size_t n = strlen(dir) + strlen(path) + 2;
-	char *p = acrt__malloc(n);
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", dir, path);
-	return p;
+	return acrt__path_join(acrt_base_dir(ctx), acrt_config_string(ctx, key, ""));
 }
 
 void

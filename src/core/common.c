@@ -101,9 +101,9 @@ char *
 acrt__path_join(const char *dir, const char *path)
 {
 	if (path[0] == '/' || dir == NULL)
-		return strdup(path);
+		return acrt__strdup(path);
 	size_t n = strlen(dir) + strlen(path) + 2;
-	char *p = malloc(n);
+	char *p = acrt__malloc(n);
 	if (p != NULL)
 		snprintf(p, n, "%s/%s", dir, path);
 	return p;

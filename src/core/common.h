@@ -63,8 +63,8 @@ void acrt__alloc_fail_after(long n);
  * when disabled). */
 long acrt__alloc_fail_after_pending(void);
 
-/* `path` if absolute (or dir is NULL), else "dir/path"; from plain malloc
- * (free() it). NULL when out of memory. */
+/* `path` if absolute (or dir is NULL), else "dir/path"; from acrt__malloc
+ * (acrt__free it). NULL when out of memory. */
 char *acrt__path_join(const char *dir, const char *path);
 /* mkdir -p of the directories above the file `path` (each new one with
  * `mode`). path is restored before returning. 0, or -1 with errno. */

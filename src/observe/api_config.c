@@ -111,7 +111,7 @@ token_generate(acrt__api *api, const char *dir, const char *name, api_token *t)
 		          strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		free(path);
+		acrt__free(path); /* acrt__path_join's */
 		explicit_bzero(hex, sizeof hex);
 		return 0;
 	}
@@ -121,7 +121,7 @@ token_generate(acrt__api *api, const char *dir, const char *name, api_token *t)
 	if (t->generated == NULL) { /* the file could not be removed at stop */
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: out of memory");
 		(void)unlink(path);
-		free(path); /* acrt__path_join's */
+		acrt__free(path); /* acrt__path_join's */
 		return -1;
 	}
 	t->generated_path = path;
@@ -146,7 +146,7 @@ acrt__api_token_forget(api_token *t)
 			explicit_bzero(buf, sizeof buf);
 		}
 	}
-	free(t->generated_path); /* acrt__path_join's */
+	acrt__free(t->generated_path); /* acrt__path_join's */
 	if (t->generated != NULL) {
 		explicit_bzero(t->generated, strlen(t->generated));
 		acrt__free(t->generated);
@@ -170,7 +170,7 @@ acrt__api_load_tokens(acrt__api *api)
 	for (int i = 0; i < 2 && rc == 0; i++)
 		rc = paths[i] != NULL ? token_from_file(paths[i], toks[i])
 		                      : token_generate(api, gen_dir, files[i], toks[i]);
-	free(gen_dir);
+	acrt__free(gen_dir);
 	if (rc == 0 &&
 	    CRYPTO_memcmp(api->read.digest, api->write.digest, SHA256_DIGEST_LENGTH) == 0)
 		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
@@ -275,18 +275,18 @@ acrt__api_addr_write(acrt__api *api, const char *url)
 	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
 		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "api: cannot use %s: no api.addr written",
 		          dir);
-		free(dir);
+		acrt__free(dir);
 		return;
 	}
 	if (api->token_dir == NULL)
 		api->token_dir = acrt__strdup(dir); /* NULL: the directory stays at stop */
 	char *path = acrt__path_join(dir, "api.addr");
-	free(dir);
+	acrt__free(dir);
 	size_t n = strlen(url) + 2;
 	char *content = path != NULL ? acrt__malloc(n) : NULL;
 	if (content == NULL) {
 		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL, "api: out of memory: no api.addr written");
-		free(path);
+		acrt__free(path);
 		return;
 	}
 	snprintf(content, n, "%s\n", url);
@@ -296,7 +296,7 @@ acrt__api_addr_write(acrt__api *api, const char *url)
 		          strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		free(path);
+		acrt__free(path);
 		acrt__free(content);
 		return;
 	}
@@ -320,7 +320,7 @@ acrt__api_addr_remove(acrt__api *api)
 				(void)unlink(api->addr_path);
 		}
 	}
-	free(api->addr_path); /* acrt__path_join's */
+	acrt__free(api->addr_path); /* acrt__path_join's */
 	acrt__free(api->addr_content);
 	api->addr_path = api->addr_content = NULL;
 }

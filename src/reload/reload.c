@@ -471,11 +471,11 @@ acrt__reload_watch(acrt__runtime *rt)
 		return -1;
 	if (ctl->watched == NULL && (ctl->watched = json_object()) == NULL)
 		return -1;
-	char *dep =
-	    bp->deploy_path ? strdup(bp->deploy_path) : acrt__path_join(bp->dir, "deployment.yaml");
+	char *dep = bp->deploy_path ? acrt__strdup(bp->deploy_path)
+	                            : acrt__path_join(bp->dir, "deployment.yaml");
 	int rc = watch_file(ctl->watched, ctl->watch_fd, bp->arch_path) |
-	         watch_file(ctl->watched, ctl->watch_fd, dep);
-	free(dep);
+	         (dep != NULL ? watch_file(ctl->watched, ctl->watch_fd, dep) : -1);
+	acrt__free(dep);
 	for (size_t i = 0; i < bp->n_comps; i++)
 		if (bp->comps[i].plugin_path != NULL)
 			rc |= watch_file(ctl->watched, ctl->watch_fd, bp->comps[i].plugin_path);

@@ -21,7 +21,14 @@
  *   - the managed-state map (state/kv.c) through puts, overwrites of other
  *     sizes (compaction), deletes, a put of its own value, dump and load;
  *   - the inmem_ephemeral and sqlite_snapshot adapters through open, put,
- *     list, get, del and close.
+ *     list, get, del and close;
+ *   - blueprint loading (src/blueprint/): acrt__blueprint_load of a blueprint
+ *     and deployment that reach most of the loader (${VAR} expansion, anchors
+ *     and merge keys, schemas, built-in types with configs, ports, capabilities,
+ *     batching and state, the three binding shapes with fan-out, a dead letter,
+ *     component_overrides, and the runtime sections buffers, timeouts, logging,
+ *     chaining, batching, state, api, alerts and alert_webhook), then the
+ *     build.lock of the loaded blueprint (write, check).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <ftw.h>
@@ -36,6 +43,7 @@
 #include <cmocka.h>
 
 #include "blueprint/blueprint.h"
+#include "blueprint/lock.h"
 #include "capability/chain.h"
 #include "components/registry.h"
 #include "core/log.h"
@@ -294,6 +302,236 @@ test_capabilities_and_observe(void **state)
 	rm_tree(dir);
 }
 
+/* ---- Blueprint loading ---------------------------------------------------------- */
+
+static const char load_blueprint[] =
+    "schema_version: \"1.0.0\"\n"
+    "system:\n"
+    "  name: faults_load\n"
+    "  version: \"${ACRT_FAULTSIM_SURELY_UNSET:-1.2}\"\n"
+    "  description: every stage of the loader\n"
+    "  components:\n"
+    "    - {name: gen, type: Source, config: {generator: sequence, count: 10, payload: {t: "
+    "x}}}\n"
+    "    - {name: lines, type: Source, config: {source: file, path: in.jsonl}}\n"
+    "    - name: http\n"
+    "      type: APIEndpoint\n"
+    "      config:\n"
+    "        listen: 127.0.0.1:18080\n"
+    "        routes: [{path: /orders}, {path: /orders, method: PUT}]\n"
+    "        auth: {token_file: ep.token}\n"
+    "    - {name: keep, type: Transformer, config: {set: {f: 1}}}\n"
+    "    - name: work\n"
+    "      type: Transformer\n"
+    "      config: {set: {k: 0}}\n"
+    "      inputs: [{name: input, schema: order}]\n"
+    "      outputs: [{name: output, schema: {type: object, required: [k]}}]\n"
+    "      capabilities:\n"
+    "        schema_validator: {strict: true}\n"
+    "        rate_limit: {rate: 1000000, burst: 1000}\n"
+    "        retry: {max_attempts: 2, initial_delay_ms: 1}\n"
+    "        circuit_breaker: true\n"
+    "        timeout: {ms: 5000}\n"
+    "        dead_letter: {to: dlq.input}\n"
+    "      batching: {enabled: true, max_items: 16}\n"
+    "      state: {enabled: true}\n"
+    "      replicas: 2\n"
+    "      description: computes k\n"
+    "    - {name: split, type: Router, config: {routes: [{when: '.k == 0', to: zero}]}}\n"
+    "    - {name: agg, type: Aggregator, config: {key: k, ops: {seq: [count, sum, max]}}}\n"
+    "    - {name: store, type: Store, config: {key: seq}}\n"
+    "    - name: zero\n"
+    "      type: Sink\n"
+    "      config: &file_sink {sink: file, path: out/zero.jsonl}\n"
+    "    - {name: aggout, type: Sink, config: {<<: *file_sink, path: out/agg.jsonl}}\n"
+    "    - {name: dlq, type: Sink, config: {sink: \"null\"}}\n"
+    "  bindings:\n"
+    "    - {from: gen.output, to: keep.input, buffer_size: 16}\n"
+    "    - {from: http, to: keep}\n"
+    "    - from_component: keep\n"
+    "      from_port: output\n"
+    "      to_component: work\n"
+    "    - {from: work.output, to: [split.input, agg.input]}\n"
+    "    - source: {component: split, stream: zero}\n"
+    "      target: {component: zero, stream: input}\n"
+    "    - {from: split.default, to: store.input}\n"
+    "    - {from: lines.output, to: store.input}\n"
+    "    - {from: agg.output, to: aggout.input}\n"
+    "schemas:\n"
+    "  order: {type: object, required: [seq], properties: {seq: {type: integer}}}\n";
+
+static const char load_deployment[] =
+    "schema_version: \"1.0.0\"\n"
+    "system_name: faults_load\n"
+    "runtime:\n"
+    "  buffers: {default_size: 64}\n"
+    "  timeouts: {startup_timeout_ms: 5000, shutdown_timeout_ms: 2000}\n"
+    "  logging: {level: warn, format: json}\n"
+    "  chaining: false\n"
+    "  batching: {max_items: 32, max_ms: 10, error_mode: per_item}\n"
+    "  state: {adapter: sqlite_snapshot, path: state/faults.db, checkpoint_interval_s: 0.5, "
+    "checkpoint_timeout_ms: 2000, retain: 3}\n"
+    "  api:\n"
+    "    listen: \"127.0.0.1:0\"\n"
+    "    auth: {read_token_file: read.token, write_token_file: write.token}\n"
+    "  alerts:\n"
+    "    - {name: many, metric: acrt_component_events_out_total, op: \">\", threshold: 10, "
+    "for_s: 1, severity: info}\n"
+    "    - {name: burst, metric: acrt_component_events_in_total, rate: true, op: \">\", "
+    "threshold: 5}\n"
+    "  alert_webhook: http://127.0.0.1:1/api/v2/alerts\n"
+    "component_overrides:\n"
+    "  gen: {config: {count: 5, payload: {u: y}}}\n"
+    "  agg: {replicas: 1}\n";
+
+/* Every diagnostic line says where: "file:line:col: message", on one line. */
+static bool
+diag_well_formed(const acrt__diag *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const char *l = d->lines[i];
+		bool where = false;
+		for (const char *p = strchr(l, ':'); p != NULL && !where; p = strchr(p + 1, ':')) {
+			int line = 0, col = 0, end = 0;
+			where = sscanf(p, ":%d:%d: %n", &line, &col, &end) == 2 && end > 0 &&
+			        line > 0 && col > 0;
+		}
+		if (!where || strchr(l, '\n') != NULL)
+			return false;
+	}
+	return true;
+}
+
+static bool
+diag_has(const acrt__diag *d, const char *what)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->lines[i], what) != NULL)
+			return true;
+	return false;
+}
+
+/* acrt__blueprint_load with the n-th allocation failing, n = 1, 2, ...: each
+ * run loads, or fails with errors that say where (an out-of-memory one among
+ * them), and leaves nothing allocated. Returns the number of allocation
+ * points. */
+static int
+faultsim_load(const char *dir)
+{
+	int n, failures = 0;
+	for (n = 1; n < MAX_POINTS; n++) {
+		size_t before = acrt__alloc_bytes();
+		acrt__diag diag = {0};
+		acrt__blueprint *bp = NULL;
+		acrt__alloc_fail_after(n);
+		int rc = acrt__blueprint_load(dir, NULL, &bp, &diag);
+		bool injected = acrt__alloc_fail_after_pending() == 0;
+		acrt__alloc_fail_after(0);
+		if (rc == 0) {
+			assert_non_null(bp);
+			assert_int_equal(bp->n_comps, 11);
+			assert_int_equal(bp->n_bindings, 10); /* fan-out and dead letter included */
+			assert_int_equal(bp->n_alert_rules, 2);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_null(bp);
+			assert_true(diag.n > 0);
+			if (!diag_well_formed(&diag) || !diag_has(&diag, "out of memory")) {
+				for (size_t i = 0; i < diag.n; i++)
+					fprintf(stderr, "n=%d: %s\n", n, diag.lines[i]);
+				fail_msg("allocation %d: no out-of-memory error with its location",
+				         n);
+			}
+		}
+		acrt__blueprint_free(bp);
+		acrt__diag_free(&diag);
+		assert_int_equal(acrt__alloc_bytes(), before); /* everything freed */
+		if (!injected) {
+			assert_int_equal(rc, 0); /* no failure injected: it loads */
+			break;
+		}
+		failures += rc != 0;
+	}
+	assert_true(n < MAX_POINTS);
+	printf("faultsim blueprint load: %d allocation points, %d loads failed cleanly\n", n - 1,
+	       failures);
+	assert_int_equal(failures, n - 1); /* no failure goes unnoticed */
+	return n - 1;
+}
+
+/* build.lock of a loaded blueprint: write it, then check it, with the n-th
+ * allocation failing. Each call succeeds or reports an error. */
+static int
+faultsim_lock(const acrt__blueprint *bp)
+{
+	int n, failures = 0;
+	for (n = 1; n < MAX_POINTS; n++) {
+		size_t before = acrt__alloc_bytes();
+		acrt__diag diag = {0};
+		acrt__alloc_fail_after(n);
+		int wr = acrt__lock_write(bp, &diag);
+		int ck = wr == 0 ? acrt__lock_check(bp, &diag) : ACRT__LOCK_ERROR;
+		bool injected = acrt__alloc_fail_after_pending() == 0;
+		acrt__alloc_fail_after(0);
+		assert_true(wr == 0 || wr == -1);
+		assert_true(ck == ACRT__LOCK_OK || ck == ACRT__LOCK_ERROR);
+		bool failed = wr != 0 || ck != ACRT__LOCK_OK;
+		if (failed)
+			assert_true(diag.n > 0);
+		acrt__diag_free(&diag);
+		assert_int_equal(acrt__alloc_bytes(), before);
+		if (!injected) {
+			assert_false(failed);
+			break;
+		}
+		failures += failed;
+	}
+	assert_true(n < MAX_POINTS);
+	printf("faultsim build.lock: %d allocation points, %d failed cleanly\n", n - 1, failures);
+	assert_int_equal(failures, n - 1);
+	return n - 1;
+}
+
+static void
+test_blueprint_load_allocation_failures(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "architecture.yaml", load_blueprint);
+	write_file(dir, "deployment.yaml", load_deployment);
+	write_file(dir, "in.jsonl", "{\"seq\": 1}\n");
+	write_file(dir, "ep.token", "faultsim-endpoint-token\n");
+	write_file(dir, "read.token", "faultsim-read-token\n");
+	write_file(dir, "write.token", "faultsim-write-token\n");
+	acrt__log_config(ACRT_LOG_ERROR + 1, ACRT__LOG_FORMAT_JSON); /* quiet */
+
+	/* Loads as is, with every section read. */
+	acrt__blueprint *bp = load(dir);
+	assert_string_equal(bp->version, "1.2");
+	assert_string_equal(bp->state.adapter, "sqlite_snapshot");
+	assert_non_null(strstr(bp->state.path, "/state/faults.db"));
+	assert_non_null(bp->api.write_token_file);
+	assert_non_null(bp->alert_webhook);
+	assert_false(bp->chaining);
+	assert_int_equal(bp->default_buffer, 64);
+	long w = acrt__blueprint_find(bp, "work");
+	assert_true(w >= 0 && bp->comps[w].batch.enabled && bp->comps[w].batch.max_items == 16);
+	long a = acrt__blueprint_find(bp, "aggout");
+	assert_true(a >= 0);
+	assert_string_equal(json_string_value(json_object_get(bp->comps[a].config, "sink")),
+	                    "file");
+	acrt__blueprint_free(bp);
+
+	int points = faultsim_load(dir);
+	assert_true(points > 500); /* nodes, texts, specs, ports, bindings, rules */
+
+	bp = load(dir);
+	assert_true(faultsim_lock(bp) > 5);
+	acrt__blueprint_free(bp);
+	rm_tree(dir);
+}
+
 /* ---- The managed-state map ------------------------------------------------------ */
 
 /* Puts, overwrites of other sizes (dead records, compaction), deletes, a put
@@ -476,6 +714,7 @@ main(void)
 	    cmocka_unit_test(test_capabilities_and_observe),
 	    cmocka_unit_test(test_kv_allocation_failures),
 	    cmocka_unit_test(test_adapter_allocation_failures),
+	    cmocka_unit_test(test_blueprint_load_allocation_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
