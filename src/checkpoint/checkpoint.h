@@ -32,7 +32,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/runtime.h"
+#include "acrt/acrt.h"
+#include "blueprint/blueprint.h"
+#include "runtime/query.h" /* acrt__runtime: opaque here */
+
+struct acrt__ckpt_ops;
 
 typedef struct acrt__ckpt_rt acrt__ckpt_rt;
 
@@ -57,7 +61,7 @@ int acrt__ckpt_source_barrier(acrt_ctx *ctx);
 /* Instance thread, when its process phase ends normally: its final part. */
 void acrt__ckpt_instance_end(acrt_ctx *ctx);
 /* The three above, as the instance threads call them (rt->ckpt_ops). */
-extern const acrt__ckpt_ops acrt__ckpt_instance_ops;
+extern const struct acrt__ckpt_ops acrt__ckpt_instance_ops;
 /* After the process phase: with graceful, a last checkpoint of every final
  * state; then stops the writer (storing what is queued) and closes the store. */
 void acrt__ckpt_finish(acrt__runtime *rt, bool graceful);

@@ -1,7 +1,8 @@
 /*
  * ckpt_int.h - what checkpoint.c (coordinator, barriers, writer) and
  * recovery.c (opening the store, --resume, restore) share: the coordinator's
- * state and the part helpers. Private to src/checkpoint/ and src/reload/ (which captures and applies state across a reload).
+ * state and the part helpers. Private to src/checkpoint/ and src/reload/ (which captures and
+ * applies state across a reload).
  */
 #ifndef ACRT_CKPT_INT_H
 #define ACRT_CKPT_INT_H
@@ -9,6 +10,7 @@
 #include <pthread.h>
 
 #include "checkpoint/checkpoint.h"
+#include "runtime/runtime.h" /* the instances and streams it snapshots */
 #include "state/adapter.h"
 
 #define RECENT 16 /* completed checkpoints remembered for the API */

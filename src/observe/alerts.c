@@ -262,7 +262,7 @@ send_alert(acrt__alerts *al, series *s, bool resolved, int64_t now)
 	json_t *labels = json_deep_copy(s->lab_json);
 	json_object_set_new(labels, "alertname", json_string(r->name));
 	json_object_set_new(labels, "severity", json_string(r->severity));
-	json_object_set_new(labels, "system", json_string(al->rt->bp->name));
+	json_object_set_new(labels, "system", json_string(acrt__q_blueprint(al->rt)->name));
 	char sum[600];
 	summary(al, s, sum, sizeof sum);
 	json_t *a = json_pack("{s:o,s:{s:s},s:s,s:s}", "labels", labels, "annotations", "summary",
@@ -397,7 +397,7 @@ evaluate(acrt__alerts *al, int64_t now)
 			if (r->rate) { /* counters start at 0 when the system starts */
 				if (!s->has_prev) {
 					s->prev = 0;
-					s->prev_ns = al->rt->started_ns;
+					s->prev_ns = acrt__q_started_ns(al->rt);
 					s->has_prev = true;
 				}
 				if (now <= s->prev_ns)
@@ -441,18 +441,18 @@ acrt__alerts_start(acrt__runtime *rt, acrt__alerts **out)
 		return -1;
 	}
 	al->rt = rt;
-	if (rules_load(al, rt->bp) != 0) {
+	const acrt__blueprint *bp = acrt__q_blueprint(rt);
+	if (rules_load(al, bp) != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alerting: out of memory");
 		acrt__alerts_stop(al);
 		return -1;
 	}
-	const char *listen =
-	    rt->bp->api.listen != NULL ? rt->bp->api.listen : ACRT__API_DEFAULT_LISTEN;
+	const char *listen = bp->api.listen != NULL ? bp->api.listen : ACRT__API_DEFAULT_LISTEN;
 	if (asprintf(&al->generator_url, "http://%s%s/api/v1/alerts",
 	             listen[0] == ':' ? "localhost" : "", listen) < 0)
 		al->generator_url = NULL;
-	if (rt->bp->alert_webhook != NULL) {
-		al->wh = acrt__webhook_start(rt->bp->alert_webhook);
+	if (bp->alert_webhook != NULL) {
+		al->wh = acrt__webhook_start(bp->alert_webhook);
 		if (al->wh == NULL) {
 			acrt__alerts_stop(al);
 			return -1;

@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "runtime/runtime.h"
+#include "runtime/query.h"
 
 typedef struct acrt__alerts acrt__alerts;
 

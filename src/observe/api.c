@@ -29,8 +29,8 @@
 #include "observe/tap.h" /* acrt tap */
 
 #include "checkpoint/checkpoint.h"
-#include "reload/reload.h"
 #include "observe/api_int.h"
+#include "reload/reload.h"
 
 /* ---- Requests ------------------------------------------------------------- */
 
@@ -291,8 +291,9 @@ int
 acrt__api_start(acrt__runtime *rt, acrt__api **out)
 {
 	*out = NULL;
-	bool explicit_listen = rt->bp->api.listen != NULL;
-	const char *listen_s = explicit_listen ? rt->bp->api.listen : ACRT__API_DEFAULT_LISTEN;
+	const acrt__blueprint *bp = acrt__q_blueprint(rt);
+	bool explicit_listen = bp->api.listen != NULL;
+	const char *listen_s = explicit_listen ? bp->api.listen : ACRT__API_DEFAULT_LISTEN;
 	char host[256], port[16];
 	if (acrt__listen_split(listen_s, host, sizeof host, port, sizeof port) != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,

@@ -20,7 +20,7 @@
 #ifndef ACRT_API_H
 #define ACRT_API_H
 
-#include "runtime/runtime.h"
+#include "runtime/query.h"
 
 /* Where the API listens when runtime.api.listen is absent (the server, the
  * alert generator URL and the CLI's client all use this one). */

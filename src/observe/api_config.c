@@ -157,7 +157,7 @@ acrt__api_token_forget(api_token *t)
 int
 acrt__api_load_tokens(acrt__api *api)
 {
-	const acrt__blueprint *bp = api->rt->bp;
+	const acrt__blueprint *bp = acrt__q_blueprint(api->rt);
 	const char *paths[2] = {bp->api.read_token_file, bp->api.write_token_file};
 	static const char *const files[2] = {"read.token", "write.token"};
 	api_token *toks[2] = {&api->read, &api->write};
@@ -218,7 +218,7 @@ read_pem(const char *key, const char *path)
 int
 acrt__api_load_tls(acrt__api *api)
 {
-	const acrt__blueprint *bp = api->rt->bp;
+	const acrt__blueprint *bp = acrt__q_blueprint(api->rt);
 	if (bp->api.tls_cert == NULL)
 		return 0;
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -267,7 +267,7 @@ acrt__api_free_secret(char **p)
 void
 acrt__api_addr_write(acrt__api *api, const char *url)
 {
-	char *dir = acrt__path_join(api->rt->bp->dir, ".acrt");
+	char *dir = acrt__path_join(acrt__q_blueprint(api->rt)->dir, ".acrt");
 	if (dir == NULL)
 		return;
 	struct stat st;

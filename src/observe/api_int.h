@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/runtime.h"
 #include "observe/api.h"
+#include "runtime/query.h"
 
 #define API_MAX_BODY (64 * 1024) /* bytes; larger requests get 413 */
 #define API_CONN_TIMEOUT_S 10    /* an idle or slow connection is closed after */

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint/checkpoint.h"
 #include "core/common.h"
 #include "core/enrich.h"
 #include "core/strbuf.h"
-#include "checkpoint/checkpoint.h"
 #include "reload/reload.h"
 
 /* The text is built in an acrt__strbuf (plain malloc: MHD frees it). */
@@ -46,28 +46,22 @@ typedef struct comp_totals {
 	int running; /* instances still in their process phase */
 } comp_totals;
 
-static int
-inst_state(const acrt_ctx *ctx)
-{
-	return atomic_load_explicit(&ctx->run_state, memory_order_acquire);
-}
-
 static void
-comp_read(const acrt__comp *c, comp_totals *t)
+comp_read(const acrt__runtime *rt, size_t k, comp_totals *t)
 {
 	memset(t, 0, sizeof *t);
 	t->up = true;
-	for (int r = 0; r < c->n_inst; r++) {
-		const acrt_ctx *ctx = &c->inst[r];
-		t->in += atomic_load_explicit(&ctx->events_in, memory_order_relaxed);
-		t->out += atomic_load_explicit(&ctx->events_out, memory_order_relaxed);
-		t->errors += atomic_load_explicit(&ctx->errors, memory_order_relaxed);
-		int st = inst_state(ctx);
-		if (st == ACRT__INST_FAILED)
+	for (int r = 0; r < acrt__q_replicas(rt, k); r++) {
+		acrt__q_inst in;
+		acrt__q_instance(rt, k, r, &in);
+		t->in += in.events_in;
+		t->out += in.events_out;
+		t->errors += in.errors;
+		if (in.state == ACRT__INST_FAILED)
 			t->failed++;
-		else if (st == ACRT__INST_RUNNING)
+		else if (in.state == ACRT__INST_RUNNING)
 			t->running++;
-		if (!ctx->set_up || st == ACRT__INST_FAILED)
+		if (!in.set_up || in.state == ACRT__INST_FAILED)
 			t->up = false;
 	}
 }
@@ -98,12 +92,12 @@ typedef enum { C_IN, C_OUT, C_ERR, C_UP } comp_metric;
 static void
 comp_series(acrt__strbuf *b, acrt__runtime *rt, const comp_totals *tot, comp_metric m)
 {
-	for (size_t k = 0; k < rt->bp->n_comps; k++) {
+	for (size_t k = 0; k < acrt__q_components(rt); k++) {
 		static const char *const names[] = {
 		    "acrt_component_events_in_total", "acrt_component_events_out_total",
 		    "acrt_component_errors_total", "acrt_component_up"};
 		acrt__strbuf_printf(b, "%s{component=\"", names[m]);
-		sb_label(b, rt->comps[k].spec->name);
+		sb_label(b, acrt__q_spec(rt, k)->name);
 		const comp_totals *t = &tot[k];
 		uint64_t v = m == C_IN    ? t->in
 		             : m == C_OUT ? t->out
@@ -117,12 +111,11 @@ static void
 cap_series(acrt__strbuf *b, acrt__runtime *rt)
 {
 	bool head = false;
-	for (size_t k = 0; k < rt->bp->n_comps; k++) {
-		acrt__comp *c = &rt->comps[k];
-		for (int r = 0; r < c->n_inst; r++) {
-			if (c->inst[r].chain == NULL)
+	for (size_t k = 0; k < acrt__q_components(rt); k++) {
+		for (int r = 0; r < acrt__q_replicas(rt, k); r++) {
+			json_t *st = acrt__q_caps(rt, k, r);
+			if (st == NULL)
 				continue;
-			json_t *st = acrt__chain_stats(c->inst[r].chain);
 			const char *cap, *stat;
 			json_t *o, *v;
 			json_object_foreach(st, cap, o)
@@ -144,7 +137,7 @@ cap_series(acrt__strbuf *b, acrt__runtime *rt)
 						head = true;
 					}
 					acrt__strbuf_printf(b, "acrt_capability_stat{component=\"");
-					sb_label(b, c->spec->name);
+					sb_label(b, acrt__q_spec(rt, k)->name);
 					acrt__strbuf_printf(b, "\",replica=\"%d\",capability=\"",
 					                    r);
 					sb_label(b, cap);
@@ -165,23 +158,23 @@ time_series(acrt__strbuf *b, acrt__runtime *rt)
 {
 	sb_head(b, "acrt_component_processing_seconds", "histogram",
 	        "Time process() took, sampled: one event in 64 per instance.");
-	for (size_t k = 0; k < rt->bp->n_comps; k++) {
-		const acrt__comp *c = &rt->comps[k];
+	for (size_t k = 0; k < acrt__q_components(rt); k++) {
+		const char *name = acrt__q_spec(rt, k)->name;
 		uint64_t cum = 0, count = 0, sum = 0;
 		uint64_t bucket[ACRT__TIME_BUCKETS] = {0};
-		for (int r = 0; r < c->n_inst; r++) {
-			const acrt_ctx *ctx = &c->inst[r];
+		for (int r = 0; r < acrt__q_replicas(rt, k); r++) {
+			acrt__q_inst in;
+			acrt__q_instance(rt, k, r, &in);
 			for (int i = 0; i < ACRT__TIME_BUCKETS; i++)
-				bucket[i] += atomic_load_explicit(&ctx->time_bucket[i],
-				                                  memory_order_relaxed);
-			count += atomic_load_explicit(&ctx->time_count, memory_order_relaxed);
-			sum += atomic_load_explicit(&ctx->time_sum_ns, memory_order_relaxed);
+				bucket[i] += in.time_bucket[i];
+			count += in.time_count;
+			sum += in.time_sum_ns;
 		}
 		for (int i = 0; i < ACRT__TIME_BUCKETS; i++) {
 			cum += bucket[i];
 			acrt__strbuf_printf(
 			    b, "acrt_component_processing_seconds_bucket{component=\"");
-			sb_label(b, c->spec->name);
+			sb_label(b, name);
 			if (i < ACRT__TIME_BUCKETS - 1)
 				acrt__strbuf_printf(b, "\",le=\"%.9g\"} %llu\n",
 				                    (double)acrt__time_bounds_ns[i] / 1e9,
@@ -191,10 +184,10 @@ time_series(acrt__strbuf *b, acrt__runtime *rt)
 				                    (unsigned long long)cum);
 		}
 		acrt__strbuf_printf(b, "acrt_component_processing_seconds_sum{component=\"");
-		sb_label(b, c->spec->name);
+		sb_label(b, name);
 		acrt__strbuf_printf(b, "\"} %.9g\n", (double)sum / 1e9);
 		acrt__strbuf_printf(b, "acrt_component_processing_seconds_count{component=\"");
-		sb_label(b, c->spec->name);
+		sb_label(b, name);
 		acrt__strbuf_printf(b, "\"} %llu\n", (unsigned long long)count);
 	}
 }
@@ -203,12 +196,12 @@ char *
 acrt__metrics_text(acrt__runtime *rt, size_t *len)
 {
 	acrt__strbuf b = {0};
-	size_t nc = rt->bp->n_comps;
+	size_t nc = acrt__q_components(rt);
 	comp_totals *tot = acrt__calloc(nc ? nc : 1, sizeof *tot);
 	if (tot == NULL)
 		return NULL;
 	for (size_t k = 0; k < nc; k++)
-		comp_read(&rt->comps[k], &tot[k]);
+		comp_read(rt, k, &tot[k]);
 
 	sb_head(&b, "acrt_component_events_in_total", "counter",
 	        "Events received by the component, summed over its replicas.");
@@ -224,14 +217,14 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 	comp_series(&b, rt, tot, C_UP);
 	acrt__free(tot);
 
-	size_t nt = rt->n_transports;
-	acrt__transport_stats *ts = acrt__calloc(nt ? nt : 1, sizeof *ts);
-	if (ts == NULL) {
+	size_t nt = acrt__q_streams(rt);
+	acrt__q_stream_info *si = acrt__calloc(nt ? nt : 1, sizeof *si);
+	if (si == NULL) {
 		free(b.p);
 		return NULL;
 	}
 	for (size_t i = 0; i < nt; i++)
-		rt->transports[i]->ops->stats(rt->transports[i], &ts[i]);
+		acrt__q_stream(rt, i, &si[i]);
 	static const char *const sname[] = {"acrt_stream_depth", "acrt_stream_capacity",
 	                                    "acrt_stream_fill_ratio",
 	                                    "acrt_stream_producer_blocked_seconds_total"};
@@ -243,17 +236,18 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 		sb_head(&b, sname[m], stype[m], shelp[m]);
 		for (size_t i = 0; i < nt; i++) {
 			acrt__strbuf_printf(&b, "%s{stream=\"", sname[m]);
-			sb_label(&b, rt->transports[i]->name);
-			double v = m == 0   ? (double)ts[i].depth
-			           : m == 1 ? (double)ts[i].capacity
-			           : m == 2 ? (ts[i].capacity
-			                           ? (double)ts[i].depth / (double)ts[i].capacity
-			                           : 0.0)
-			                    : (double)ts[i].blocked_ns / 1e9;
+			sb_label(&b, si[i].name);
+			const acrt__transport_stats *ts = &si[i].stats;
+			double v =
+			    m == 0   ? (double)ts->depth
+			    : m == 1 ? (double)ts->capacity
+			    : m == 2
+			        ? (ts->capacity ? (double)ts->depth / (double)ts->capacity : 0.0)
+			        : (double)ts->blocked_ns / 1e9;
 			acrt__strbuf_printf(&b, "\"} %.17g\n", v);
 		}
 	}
-	acrt__free(ts);
+	acrt__free(si);
 
 	time_series(&b, rt);
 	cap_series(&b, rt);
@@ -290,18 +284,18 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 /* ---- JSON ---------------------------------------------------------------- */
 
 static json_t *
-comp_json(acrt__runtime *rt, acrt__comp *c)
+comp_json(acrt__runtime *rt, size_t k)
 {
 	comp_totals t;
-	comp_read(c, &t);
+	comp_read(rt, k, &t);
 	json_t *o = json_object();
 	if (o == NULL)
 		return NULL;
-	const acrt__comp_spec *s = c->spec;
+	const acrt__comp_spec *s = acrt__q_spec(rt, k);
 	json_object_set_new(o, "name", json_string(s->name));
 	json_object_set_new(o, "type", json_string(s->type ? s->type : "plugin"));
-	json_object_set_new(o, "replicas", json_integer(c->n_inst));
-	json_object_set_new(o, "chained", json_boolean(c->chained));
+	json_object_set_new(o, "replicas", json_integer(acrt__q_replicas(rt, k)));
+	json_object_set_new(o, "chained", json_boolean(acrt__q_chained(rt, k)));
 	json_object_set_new(o, "setup", json_string(t.up || t.failed ? "done" : "pending"));
 	json_object_set_new(o, "state",
 	                    json_string(t.failed    ? "failed"
@@ -313,68 +307,61 @@ comp_json(acrt__runtime *rt, acrt__comp *c)
 	json_object_set_new(o, "errors", json_integer((json_int_t)t.errors));
 	json_t *last_error = json_null();
 	json_t *insts = json_array();
-	for (int r = 0; r < c->n_inst; r++) {
-		acrt_ctx *ctx = &c->inst[r];
-		int st = inst_state(ctx);
-		json_t *i = json_pack(
-		    "{s:i,s:s,s:b,s:I,s:I,s:I}", "replica", r, "state", state_name(st), "set_up",
-		    ctx->set_up, "events_in",
-		    (json_int_t)atomic_load_explicit(&ctx->events_in, memory_order_relaxed),
-		    "events_out",
-		    (json_int_t)atomic_load_explicit(&ctx->events_out, memory_order_relaxed),
-		    "errors", (json_int_t)atomic_load_explicit(&ctx->errors, memory_order_relaxed));
+	for (int r = 0; r < acrt__q_replicas(rt, k); r++) {
+		acrt__q_inst in;
+		acrt__q_instance(rt, k, r, &in);
+		json_t *i = json_pack("{s:i,s:s,s:b,s:I,s:I,s:I}", "replica", r, "state",
+		                      state_name(in.state), "set_up", in.set_up, "events_in",
+		                      (json_int_t)in.events_in, "events_out",
+		                      (json_int_t)in.events_out, "errors", (json_int_t)in.errors);
 		if (i == NULL)
 			continue;
-		/* end_rc is written before run_state (release/acquire). */
-		if (st == ACRT__INST_FAILED) {
-			json_object_set_new(i, "last_error",
-			                    json_string(acrt_strerror(ctx->end_rc)));
+		if (in.state == ACRT__INST_FAILED) {
+			json_object_set_new(i, "last_error", json_string(acrt_strerror(in.end_rc)));
 			json_decref(last_error);
-			last_error = json_string(acrt_strerror(ctx->end_rc));
+			last_error = json_string(acrt_strerror(in.end_rc));
 		}
-		if (ctx->chain != NULL)
-			json_object_set_new(i, "capabilities", acrt__chain_stats(ctx->chain));
+		json_t *caps = acrt__q_caps(rt, k, r);
+		if (caps != NULL)
+			json_object_set_new(i, "capabilities", caps);
 		json_array_append_new(insts, i);
 	}
 	json_object_set_new(o, "last_error", last_error);
 	json_object_set_new(o, "instances", insts);
-	pthread_mutex_lock(&rt->mu);
-	json_t *counters = c->counters ? json_deep_copy(c->counters) : json_object();
-	pthread_mutex_unlock(&rt->mu);
-	json_object_set_new(o, "counters", counters);
+	json_object_set_new(o, "counters", acrt__q_counters(rt, k));
 	return o;
 }
 
 json_t *
 acrt__metrics_component(acrt__runtime *rt, const char *name)
 {
-	long k = acrt__blueprint_find(rt->bp, name);
+	long k = acrt__blueprint_find(acrt__q_blueprint(rt), name);
 	if (k < 0)
 		return NULL;
-	return comp_json(rt, &rt->comps[k]);
+	return comp_json(rt, (size_t)k);
 }
 
 json_t *
 acrt__metrics_readiness(acrt__runtime *rt, bool *ready)
 {
 	json_t *reasons = json_array();
-	if (atomic_load(&rt->stopping) || atomic_load(&rt->cancelled))
+	if (acrt__q_stopping(rt) || acrt__q_cancelled(rt))
 		json_array_append_new(reasons,
 		                      json_pack("{s:s}", "reason", "the system is stopping"));
-	for (size_t k = 0; k < rt->bp->n_comps; k++) {
-		acrt__comp *c = &rt->comps[k];
-		for (int r = 0; r < c->n_inst; r++) {
-			acrt_ctx *ctx = &c->inst[r];
-			int st = inst_state(ctx);
-			if (!ctx->set_up)
+	for (size_t k = 0; k < acrt__q_components(rt); k++) {
+		const char *name = acrt__q_spec(rt, k)->name;
+		for (int r = 0; r < acrt__q_replicas(rt, k); r++) {
+			acrt__q_inst in;
+			acrt__q_instance(rt, k, r, &in);
+			if (!in.set_up)
 				json_array_append_new(
-				    reasons, json_pack("{s:s,s:i,s:s}", "component", c->spec->name,
+				    reasons, json_pack("{s:s,s:i,s:s}", "component", name,
 				                       "replica", r, "reason", "not set up"));
-			else if (st == ACRT__INST_FAILED)
-				json_array_append_new(
-				    reasons,
-				    json_pack("{s:s,s:i,s:s}", "component", c->spec->name,
-				              "replica", r, "reason", acrt_strerror(ctx->end_rc)));
+			else if (in.state == ACRT__INST_FAILED)
+				json_array_append_new(reasons,
+				                      json_pack("{s:s,s:i,s:s}", "component", name,
+				                                "replica", r, "reason",
+				                                acrt_strerror(in.end_rc)));
 		}
 	}
 	*ready = json_array_size(reasons) == 0;
@@ -384,30 +371,30 @@ acrt__metrics_readiness(acrt__runtime *rt, bool *ready)
 json_t *
 acrt__metrics_system(acrt__runtime *rt)
 {
-	const acrt__blueprint *bp = rt->bp;
+	const acrt__blueprint *bp = acrt__q_blueprint(rt);
 	bool ready;
 	json_t *rd = acrt__metrics_readiness(rt, &ready);
 	json_t *o = json_object();
 	json_object_set_new(o, "system", json_string(bp->name));
 	json_object_set_new(o, "version", bp->version ? json_string(bp->version) : json_null());
-	json_object_set_new(o, "state",
-	                    json_string(atomic_load(&rt->stopping) ? "draining" : "running"));
+	json_object_set_new(o, "state", json_string(acrt__q_stopping(rt) ? "draining" : "running"));
 	json_object_set_new(o, "ready", json_boolean(ready));
 	json_object_set_new(o, "not_ready_reasons", json_incref(json_object_get(rd, "reasons")));
 	json_decref(rd);
 	json_object_set_new(o, "reload", acrt__reload_json(rt)); /* hot reloads */
 	json_object_set_new(o, "uptime_s",
-	                    json_real((double)(acrt__mono_ns() - rt->started_ns) / 1e9));
+	                    json_real((double)(acrt__mono_ns() - acrt__q_started_ns(rt)) / 1e9));
 	uint64_t in = 0, out = 0, err = 0;
 	json_t *comps = json_array();
 	for (size_t k = 0; k < bp->n_comps; k++) {
-		json_t *c = comp_json(rt, &rt->comps[bp->topo[k]]);
+		const acrt__comp_spec *sp = acrt__q_spec(rt, bp->topo[k]);
+		json_t *c = comp_json(rt, bp->topo[k]);
 		if (c == NULL)
 			continue;
 		err += (uint64_t)json_integer_value(json_object_get(c, "errors"));
-		if (rt->comps[bp->topo[k]].spec->n_inputs == 0)
+		if (sp->n_inputs == 0)
 			out += (uint64_t)json_integer_value(json_object_get(c, "events_out"));
-		if (rt->comps[bp->topo[k]].spec->n_outputs == 0)
+		if (sp->n_outputs == 0)
 			in += (uint64_t)json_integer_value(json_object_get(c, "events_in"));
 		json_array_append_new(comps, c);
 	}
@@ -416,15 +403,15 @@ acrt__metrics_system(acrt__runtime *rt)
 	                              "sink_events_in", (json_int_t)in, "errors", (json_int_t)err));
 	json_object_set_new(o, "components", comps);
 	json_t *streams = json_array();
-	for (size_t i = 0; i < rt->n_transports; i++) {
-		acrt__transport *t = rt->transports[i];
-		acrt__transport_stats st;
-		t->ops->stats(t, &st);
+	for (size_t i = 0; i < acrt__q_streams(rt); i++) {
+		acrt__q_stream_info si;
+		acrt__q_stream(rt, i, &si);
+		const acrt__transport_stats st = si.stats;
 		json_array_append_new(
 		    streams,
-		    json_pack("{s:s,s:s,s:I,s:I,s:f,s:I,s:I,s:f}", "name", t->name, "kind",
-		              t->ops->kind, "depth", (json_int_t)st.depth, "capacity",
-		              (json_int_t)st.capacity, "fill_ratio",
+		    json_pack("{s:s,s:s,s:I,s:I,s:f,s:I,s:I,s:f}", "name", si.name, "kind", si.kind,
+		              "depth", (json_int_t)st.depth, "capacity", (json_int_t)st.capacity,
+		              "fill_ratio",
 		              st.capacity ? (double)st.depth / (double)st.capacity : 0.0, "sent",
 		              (json_int_t)st.sent, "received", (json_int_t)st.received,
 		              "producer_blocked_s", (double)st.blocked_ns / 1e9));

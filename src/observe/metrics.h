@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "runtime/runtime.h"
+#include "runtime/query.h"
 
 /* Prometheus text exposition format 0.0.4. Returns a malloc'd buffer (free()),
  * its length in *len, or NULL when out of memory. */

@@ -14,8 +14,9 @@
 
 #include <stdbool.h>
 
-#include "runtime/runtime.h"
 #include "observe/status.h"
+#include "runtime/query.h"
+#include "runtime/service.h"
 
 struct acrt__api;
 struct acrt__alerts;

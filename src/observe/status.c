@@ -41,9 +41,9 @@ status_tick(void *arg, int64_t now)
 	double dt = (double)(now - st->last_ns) / 1e9;
 	char line[200];
 	snprintf(line, sizeof line, "%s  out %.0f/s  in %.0f/s  in-flight %zu  errors %llu%s",
-	         rt->bp->name, (double)(out - st->last_out) / dt, (double)(in - st->last_in) / dt,
-	         acrt__runtime_depth(rt), (unsigned long long)errors,
-	         atomic_load(&rt->stopping) ? "  (draining)" : "");
+	         acrt__q_blueprint(rt)->name, (double)(out - st->last_out) / dt,
+	         (double)(in - st->last_in) / dt, acrt__runtime_depth(rt),
+	         (unsigned long long)errors, acrt__q_stopping(rt) ? "  (draining)" : "");
 	acrt__log_status(line);
 	st->last_ns = now;
 	st->last_in = in;

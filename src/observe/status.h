@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-#include "runtime/runtime.h"
+#include "runtime/query.h"
+#include "runtime/service.h"
 
 typedef struct acrt__status {
 	acrt__runtime *rt; /* between start and stop */

@@ -51,6 +51,7 @@
 #define TAP_TAKE 64      /* events formatted per refill */
 #define TAP_RATE_MAX 1e6 /* --rate above this is refused (400) */
 #define TAP_LIMIT_MAX 1e12
+#define NO_COMP SIZE_MAX /* tap_slot.comp of a slot detached from its generation */
 
 typedef struct tap_item {
 	acrt_event *ev;   /* one reference, owned by the ring */
@@ -62,8 +63,8 @@ typedef struct tap_slot {
 	/* ---- Shared with the producers ---- */
 	pthread_mutex_t mu; /* producers only try it; guards the fields below */
 	atomic_bool active; /* read without mu as a filter, re-checked under it */
-	const acrt__comp *comp;
-	bool output; /* an output port (index port), else an input (port_name) */
+	size_t comp;        /* the component's index (query.h), or NO_COMP */
+	bool output;        /* an output port (index port), else an input (port_name) */
 	size_t port;
 	const char *port_name;             /* borrowed from the blueprint */
 	uint64_t limit;                    /* events to sample in all; 0 = no limit */
@@ -130,6 +131,7 @@ slot_take(tap_slot *s, int replica, acrt_event *ev)
 static void
 offer(acrt__taps *t, acrt_ctx *ctx, bool output, size_t port, const char *port_name, acrt_event *ev)
 {
+	size_t comp = acrt__q_ctx_comp(ctx);
 	for (size_t i = 0; i < TAP_MAX; i++) {
 		tap_slot *s = &t->slot[i];
 		if (!atomic_load_explicit(&s->active, memory_order_acquire))
@@ -138,10 +140,10 @@ offer(acrt__taps *t, acrt_ctx *ctx, bool output, size_t port, const char *port_n
 			atomic_fetch_add_explicit(&s->busy_skipped, 1, memory_order_relaxed);
 			continue;
 		}
-		if (atomic_load_explicit(&s->active, memory_order_relaxed) &&
-		    s->comp == ctx->comp && s->output == output &&
+		if (atomic_load_explicit(&s->active, memory_order_relaxed) && s->comp == comp &&
+		    s->output == output &&
 		    (output ? s->port == port : strcmp(s->port_name, port_name) == 0))
-			slot_take(s, ctx->replica, ev);
+			slot_take(s, acrt__q_ctx_replica(ctx), ev);
 		pthread_mutex_unlock(&s->mu);
 	}
 }
@@ -149,7 +151,7 @@ offer(acrt__taps *t, acrt_ctx *ctx, bool output, size_t port, const char *port_n
 void
 acrt__tap_offer_out(acrt_ctx *ctx, size_t port, acrt_event *ev)
 {
-	acrt__taps *t = atomic_load_explicit(&ctx->comp->outs[port].tap, memory_order_acquire);
+	acrt__taps *t = acrt__q_out_tap(ctx, port);
 	if (t != NULL)
 		offer(t, ctx, true, port, NULL, ev);
 }
@@ -157,7 +159,7 @@ acrt__tap_offer_out(acrt_ctx *ctx, size_t port, acrt_event *ev)
 void
 acrt__tap_offer_in(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
-	acrt__taps *t = atomic_load_explicit(&ctx->comp->in_tap, memory_order_acquire);
+	acrt__taps *t = acrt__q_in_tap(ctx);
 	if (t != NULL)
 		offer(t, ctx, false, 0, port, ev);
 }
@@ -167,8 +169,8 @@ acrt__tap_offer_in(acrt_ctx *ctx, const char *port, acrt_event *ev)
 static acrt__taps *
 registry(acrt__runtime *rt)
 {
-	if (rt->taps != NULL)
-		return rt->taps;
+	if (acrt__q_taps(rt) != NULL)
+		return acrt__q_taps(rt);
 	acrt__taps *t = acrt__calloc(1, sizeof *t);
 	if (t == NULL)
 		return NULL;
@@ -183,8 +185,9 @@ registry(acrt__runtime *rt)
 		atomic_init(&t->slot[i].n, 0);
 		atomic_init(&t->slot[i].busy_skipped, 0);
 		t->slot[i].fd = -1;
+		t->slot[i].comp = NO_COMP;
 	}
-	rt->taps = t;
+	acrt__q_set_taps(rt, t);
 	return t;
 }
 
@@ -194,18 +197,17 @@ registry(acrt__runtime *rt)
 static void
 update_flag(acrt__runtime *rt, const tap_slot *s)
 {
-	acrt__taps *t = rt->taps;
+	acrt__taps *t = acrt__q_taps(rt);
 	bool any = false;
 	for (size_t i = 0; i < TAP_MAX && !any; i++) {
 		const tap_slot *o = &t->slot[i];
 		any = o->in_use && o->comp == s->comp && o->output == s->output &&
 		      (!s->output || o->port == s->port);
 	}
-	acrt__comp *c = (acrt__comp *)s->comp;
 	if (s->output)
-		atomic_store_explicit(&c->outs[s->port].tap, any ? t : NULL, memory_order_release);
+		acrt__q_set_out_tap(rt, s->comp, s->port, any ? t : NULL);
 	else
-		atomic_store_explicit(&c->in_tap, any ? t : NULL, memory_order_release);
+		acrt__q_set_in_tap(rt, s->comp, any ? t : NULL);
 }
 
 /* The response is gone: the slot is free again. */
@@ -227,8 +229,8 @@ slot_release(tap_slot *s)
 	if (n > 0)
 		acrt__event_thread_flush(); /* the blocks go back to the pipeline's depot */
 	s->in_use = false;
-	s->rt->taps->n_in_use--;
-	if (s->comp != NULL) /* else detached at the end of its generation */
+	acrt__q_taps(s->rt)->n_in_use--;
+	if (s->comp != NO_COMP) /* else detached at the end of its generation */
 		update_flag(s->rt, s);
 	free(s->out.p);
 	s->out = (acrt__strbuf){0};
@@ -330,12 +332,13 @@ append_line(acrt__strbuf *b, const tap_slot *s, const tap_item *it)
 	json_t *hdr = json_object();
 	for (uint32_t i = 0; hdr != NULL && i < ev->n_headers; i++)
 		json_object_set_new(hdr, ev->headers[i].key, json_string(ev->headers[i].value));
-	json_t *o = json_pack(
-	    "{s:s,s:s,s:s,s:i,s:I,s:s,s:s,s:o,s:s,s:I}", "component", s->comp->spec->name, "port",
-	    s->output ? s->comp->spec->outputs[s->port].name : s->port_name, "direction",
-	    s->output ? "output" : "input", "replica", it->replica, "id",
-	    (json_int_t)acrt_event_id(ev), "time", when, "traceparent", tp, "headers", hdr,
-	    "content_type", acrt_event_content_type(ev), "skipped", (json_int_t)it->skipped);
+	const acrt__comp_spec *sp = acrt__q_spec(s->rt, s->comp);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s,s:s,s:o,s:s,s:I}", "component", sp->name,
+	                      "port", s->output ? sp->outputs[s->port].name : s->port_name,
+	                      "direction", s->output ? "output" : "input", "replica", it->replica,
+	                      "id", (json_int_t)acrt_event_id(ev), "time", when, "traceparent", tp,
+	                      "headers", hdr, "content_type", acrt_event_content_type(ev),
+	                      "skipped", (json_int_t)it->skipped);
 	if (o == NULL)
 		return -1;
 	size_t mark = b->len;
@@ -348,11 +351,10 @@ append_line(acrt__strbuf *b, const tap_slot *s, const tap_item *it)
 }
 
 static bool
-component_ended(const acrt__comp *c)
+component_ended(const acrt__runtime *rt, size_t k)
 {
-	for (int r = 0; r < c->n_inst; r++)
-		if (atomic_load_explicit(&c->inst[r].run_state, memory_order_acquire) ==
-		    ACRT__INST_RUNNING)
+	for (int r = 0; r < acrt__q_replicas(rt, k); r++)
+		if (acrt__q_state(rt, k, r) == ACRT__INST_RUNNING)
 			return false;
 	return true;
 }
@@ -364,7 +366,7 @@ refill(tap_slot *s)
 {
 	/* Read before taking: whatever the component emitted before it ended is
 	 * in the ring by then (release in finish_instance, then the mutex). */
-	bool ended = component_ended(s->comp);
+	bool ended = component_ended(s->rt, s->comp);
 	tap_item items[TAP_TAKE];
 	size_t n;
 	pthread_mutex_lock(&s->mu);
@@ -514,12 +516,13 @@ acrt__tap_serve(acrt__runtime *rt, struct MHD_Connection *c, const char *method)
 	if (query_number(c, "rate", 0, TAP_RATE_MAX, 0, &rate) != 0)
 		return reply(c, MHD_HTTP_BAD_REQUEST,
 		             "rate must be events per second, 0 (none) to 1000000");
-	long k = acrt__blueprint_find(rt->bp, name);
+	const acrt__blueprint *bp = acrt__q_blueprint(rt);
+	long k = acrt__blueprint_find(bp, name);
 	if (k < 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, "no component '%.100s' in system '%.100s'",
-		             name, rt->bp->name);
-	acrt__comp *comp = &rt->comps[k];
-	const acrt__comp_spec *sp = comp->spec;
+		             name, bp->name);
+	size_t comp = (size_t)k;
+	const acrt__comp_spec *sp = acrt__q_spec(rt, comp);
 	bool output = false;
 	size_t idx = 0;
 	const char *pname = NULL;
@@ -546,7 +549,7 @@ acrt__tap_serve(acrt__runtime *rt, struct MHD_Connection *c, const char *method)
 		return reply(c, MHD_HTTP_NOT_FOUND, "component '%s' has no port '%.100s' (%s)",
 		             name, port != NULL ? port : "", ports[0] ? ports : "no ports");
 	}
-	if (!output && comp->batching.enabled)
+	if (!output && acrt__q_batched(rt, comp))
 		return reply(c, MHD_HTTP_BAD_REQUEST,
 		             "the input ports of '%s' cannot be tapped: it batches its input "
 		             "(tap the output feeding it)",
@@ -613,7 +616,7 @@ client_gone(const tap_slot *s)
 void
 acrt__tap_service(acrt__runtime *rt)
 {
-	acrt__taps *t = rt->taps;
+	acrt__taps *t = acrt__q_taps(rt);
 	if (t == NULL || t->n_in_use == 0)
 		return;
 	for (size_t i = 0; i < TAP_MAX; i++) {
@@ -623,17 +626,25 @@ acrt__tap_service(acrt__runtime *rt)
 		if (client_gone(s))
 			s->gone = true;
 		else if (atomic_load_explicit(&s->n, memory_order_relaxed) == 0 && !s->ending &&
-		         s->comp != NULL && !component_ended(s->comp))
+		         s->comp != NO_COMP && !component_ended(rt, s->comp))
 			continue;
 		s->suspended = false;
 		MHD_resume_connection(s->conn);
 	}
 }
 
+/* Taps streaming now. */
+static int
+taps_in_use(const acrt__runtime *rt)
+{
+	const acrt__taps *t = acrt__q_taps(rt);
+	return t != NULL ? t->n_in_use : 0;
+}
+
 int
 acrt__tap_timeout_ms(const acrt__runtime *rt)
 {
-	return rt->taps != NULL && rt->taps->n_in_use > 0 ? TAP_TICK_MS : -1;
+	return taps_in_use(rt) > 0 ? TAP_TICK_MS : -1;
 }
 
 /* Forgets s's component: no producer reaches s any more, the port is
@@ -641,26 +652,26 @@ acrt__tap_timeout_ms(const acrt__runtime *rt)
 static void
 slot_detach(tap_slot *s)
 {
-	acrt__comp *c = (acrt__comp *)s->comp;
+	size_t k = s->comp;
 	pthread_mutex_lock(&s->mu);
 	atomic_store_explicit(&s->active, false, memory_order_relaxed);
-	s->comp = NULL;
+	s->comp = NO_COMP;
 	pthread_mutex_unlock(&s->mu);
 	if (s->output)
-		atomic_store_explicit(&c->outs[s->port].tap, NULL, memory_order_release);
+		acrt__q_set_out_tap(s->rt, k, s->port, NULL);
 	else
-		atomic_store_explicit(&c->in_tap, NULL, memory_order_release);
+		acrt__q_set_in_tap(s->rt, k, NULL);
 }
 
 void
 acrt__tap_end_generation(acrt__runtime *rt)
 {
-	acrt__taps *t = rt->taps;
+	acrt__taps *t = acrt__q_taps(rt);
 	if (t == NULL || t->n_in_use == 0)
 		return;
 	for (size_t i = 0; i < TAP_MAX; i++) {
 		tap_slot *s = &t->slot[i];
-		if (!s->in_use || s->comp == NULL)
+		if (!s->in_use || s->comp == NO_COMP)
 			continue;
 		s->stopping = true; /* what is in the ring still goes out: format it now */
 		while (!s->ending && !s->gone)
@@ -678,14 +689,14 @@ acrt__tap_shutdown(acrt__runtime *rt, struct MHD_Daemon *d)
 {
 	acrt__tap_end_generation(rt);
 	/* Non-blocking rounds: resume, write the rest and the last chunk. */
-	for (int round = 0; round < 64 && rt->taps != NULL && rt->taps->n_in_use > 0; round++)
+	for (int round = 0; round < 64 && taps_in_use(rt) > 0; round++)
 		(void)MHD_run(d);
 }
 
 void
 acrt__tap_free(acrt__runtime *rt)
 {
-	acrt__taps *t = rt->taps;
+	acrt__taps *t = acrt__q_taps(rt);
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i < TAP_MAX; i++) {
@@ -693,6 +704,6 @@ acrt__tap_free(acrt__runtime *rt)
 			slot_release(&t->slot[i]);
 		pthread_mutex_destroy(&t->slot[i].mu);
 	}
-	rt->taps = NULL;
+	acrt__q_set_taps(rt, NULL);
 	acrt__free(t);
 }

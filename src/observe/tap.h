@@ -5,13 +5,14 @@
  *
  * Cost when nobody taps: each output port has a pointer (acrt__outport.tap)
  * and each component one for its input ports (acrt__comp.in_tap), NULL unless
- * a tap watches them. emit (ctx.c) and the delivery of an event (lifecycle.c)
- * load it relaxed and branch on it: no call, no lock, no atomic
- * read-modify-write. Only a tapped port pays for acrt__tap_offer_*.
+ * a tap watches them; the tap sets and reads them through runtime/query.h
+ * (acrt__q_set_out_tap, acrt__q_out_tap, ...). emit (ctx.c) and the delivery
+ * of an event (instance.c) load it relaxed and branch on it: no call, no lock,
+ * no atomic read-modify-write. Only a tapped port pays for acrt__tap_offer_*.
  *
  * Threads and ownership:
  *   - the supervising thread (the API's, api.c) calls every function here but
- *     the two offers. It owns the registry (rt->taps, made at the first tap,
+ *     the two offers. It owns the registry (acrt__q_taps, made at the first tap,
  *     freed by acrt__tap_free once every instance thread has ended), sets and
  *     clears the port pointers, and turns the sampled events into JSON lines:
  *     the pipeline never formats anything for a tap.
@@ -27,14 +28,14 @@
 
 #include <stddef.h>
 
-#include "runtime/runtime.h"
+#include "runtime/query.h"
 
 struct MHD_Connection;
 struct MHD_Daemon;
 
 #define ACRT__TAP_PATH "/api/v1/tap"
 
-typedef struct acrt__taps acrt__taps; /* the registry: rt->taps */
+typedef struct acrt__taps acrt__taps; /* the registry: acrt__q_taps(rt) */
 
 /* Serves GET /api/v1/tap?component=C[&port=P][&limit=N][&rate=R] once the
  * caller has checked the write token: queues a streamed 200 response

@@ -4,6 +4,7 @@
  * (see reload.h for the sequence; lifecycle.c runs the generations).
  */
 #include "reload/reload.h"
+#include "runtime/runtime.h"
 
 #include <inttypes.h>
 #include <libgen.h>
@@ -15,10 +16,10 @@
 #include <unistd.h>
 
 #include "blueprint/lock.h"
+#include "checkpoint/ckpt_int.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "core/strbuf.h"
-#include "checkpoint/ckpt_int.h"
 #include "state/part.h"
 
 #define WATCH_DEBOUNCE_NS (200 * 1000000LL) /* editors write a file in several steps */

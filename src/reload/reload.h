@@ -27,7 +27,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/runtime.h"
+#include "blueprint/blueprint.h"
+#include "runtime/query.h"   /* acrt__runtime: opaque here */
+#include "runtime/service.h" /* acrt__run_opts */
 #include "state/adapter.h"
 
 typedef struct acrt__reload_ctl {

@@ -36,6 +36,7 @@
 #include "core/taskgroup.h"
 #include "core/transport.h"
 #include "runtime/lograte.h"
+#include "runtime/query.h"
 #include "runtime/service.h"
 
 /*
@@ -75,16 +76,9 @@ typedef struct acrt__ckpt_ops {
 	void (*instance_end)(acrt_ctx *ctx);
 } acrt__ckpt_ops;
 
-/* Processing-time histogram: every ACRT__TIME_SAMPLE-th event of an instance
- * is timed (two TSC clock reads), so the success path pays ~0.3 ns/event. */
-#define ACRT__TIME_SAMPLE 64
-#define ACRT__TIME_BUCKETS 15 /* the last is +Inf */
-extern const int64_t acrt__time_bounds_ns[ACRT__TIME_BUCKETS - 1];
-
 #define ACRT__OUTBOX 64    /* events buffered per output port before a send */
 #define ACRT__RX_BATCH 256 /* events taken from an inbox at once */
 
-typedef struct acrt__runtime acrt__runtime;
 typedef struct acrt__comp acrt__comp;
 
 typedef struct acrt__outport {
@@ -174,17 +168,10 @@ struct acrt_ctx {
 	 * component in place; pause_req set by the supervisor, parked under rt->mu */
 	_Atomic bool pause_req;
 	bool parked;
-	/* ---- Readiness, read by src/observe/metrics.c ---- */
+	/* ---- Readiness, read by src/observe/ through query.h ---- */
 	atomic_int run_state; /* acrt__inst_state; release-stored when the instance ends */
 	int end_rc;           /* the code it ended with; written before run_state */
 };
-
-/* An instance's process phase, as the API reports it. */
-typedef enum acrt__inst_state {
-	ACRT__INST_RUNNING = 0, /* (or not started yet) */
-	ACRT__INST_ENDED = 1,   /* returned normally, or cancelled */
-	ACRT__INST_FAILED = 2   /* end_rc says why */
-} acrt__inst_state;
 
 struct acrt__comp {
 	const acrt__comp_spec *spec;     /* borrowed from the blueprint */
@@ -230,28 +217,6 @@ struct acrt__runtime {
 
 	int exit_code; /* what acrt__runtime_run returns */
 };
-
-/* Options from the command line. */
-typedef struct acrt__run_opts {
-	bool quiet;             /* no live status line (read by the caller, for its services) */
-	const char *resume;     /* --resume: NULL none, "" the newest checkpoint, else its id */
-	const char *path;       /* for reloads: the blueprint path and deployment given */
-	const char *deployment; /* (NULL: found beside it) */
-	bool watch;             /* --watch: reload when the files change */
-	bool update_lock;       /* a reload may rewrite a drifted build.lock */
-	bool abandoned;         /* out: a setup call hung past startup_timeout_ms and still
-	                         * runs; the caller must exit (_exit) without freeing anything */
-	const acrt__service *services; /* served by the supervising loop (service.h) */
-	size_t n_services;
-	acrt__tap_hooks tap_hooks; /* acrt tap; zero: none */
-} acrt__run_opts;
-
-/* System totals, from the instances' relaxed counters (any thread): events
- * into components without outputs (sinks), events out of components without
- * inputs (sources), and failed events. */
-void acrt__runtime_totals(acrt__runtime *rt, uint64_t *in, uint64_t *out, uint64_t *errors);
-/* Events inside the streams now (any thread). */
-size_t acrt__runtime_depth(acrt__runtime *rt);
 
 /* Wires, sets up, runs and cleans up the system. Returns the process exit
  * code: 0 success, 1 runtime failure. Handles SIGINT/SIGTERM itself. */

@@ -49,12 +49,28 @@ typedef struct acrt__service {
 
 /*
  * `acrt tap` (observe/tap.c): called on the component's own thread for each
- * event through a port whose tap pointer (acrt__out_port.tap, acrt__comp.in_tap)
- * the tap set, and only then. Must not block.
+ * event through a port whose tap pointer (acrt__outport.tap, acrt__comp.in_tap;
+ * set through query.h) the tap set, and only then. Must not block.
  */
 typedef struct acrt__tap_hooks {
 	void (*in)(acrt_ctx *ctx, const char *port, acrt_event *ev);
 	void (*out)(acrt_ctx *ctx, size_t port, acrt_event *ev);
 } acrt__tap_hooks;
+
+/* Options of acrt__runtime_run (runtime.h), from the command line; the layers
+ * above register their services and tap hooks here. */
+typedef struct acrt__run_opts {
+	bool quiet;             /* no live status line (read by the caller, for its services) */
+	const char *resume;     /* --resume: NULL none, "" the newest checkpoint, else its id */
+	const char *path;       /* for reloads: the blueprint path and deployment given */
+	const char *deployment; /* (NULL: found beside it) */
+	bool watch;             /* --watch: reload when the files change */
+	bool update_lock;       /* a reload may rewrite a drifted build.lock */
+	bool abandoned;         /* out: a setup call hung past startup_timeout_ms and still
+	                         * runs; the caller must exit (_exit) without freeing anything */
+	const acrt__service *services; /* served by the supervising loop (above) */
+	size_t n_services;
+	acrt__tap_hooks tap_hooks; /* acrt tap; zero: none */
+} acrt__run_opts;
 
 #endif /* ACRT_SERVICE_H */
