@@ -447,12 +447,13 @@ acrt__ck_writer_main(void *arg)
 
 /* ---- Finishing ------------------------------------------------------------ */
 
-void
+int
 acrt__ckpt_finish(acrt__runtime *rt, bool graceful)
 {
 	acrt__ckpt_rt *ck = rt->ck;
 	if (ck == NULL)
-		return;
+		return 0;
+	uint64_t final_id = 0; /* the last checkpoint, when one is taken */
 	pthread_mutex_lock(&ck->mu);
 	if (ck->cur != 0)
 		acrt__ck_abort_locked(ck, "the run ended before it was complete");
@@ -460,14 +461,20 @@ acrt__ckpt_finish(acrt__runtime *rt, bool graceful)
 		size_t finals = 0;
 		for (size_t i = 0; i < ck->n_slots; i++)
 			finals += ck->finals[i].data != NULL;
-		if (finals == ck->n_slots)
+		if (finals == ck->n_slots) {
+			uint64_t before = ck->last_id;
 			(void)acrt__ck_open_locked(ck, acrt__mono_ns());
+			final_id = ck->last_id != before ? ck->last_id : UINT64_MAX;
+		}
 	}
 	ck->stop = true;
 	pthread_cond_signal(&ck->cv);
 	pthread_mutex_unlock(&ck->mu);
 	if (ck->writer_up)
 		pthread_join(ck->writer, NULL);
+	/* The writer has stored or failed it: the newest stored one is it. */
+	bool stored = final_id == 0 ||
+	              (ck->n_done > 0 && ck->recent[(ck->n_done - 1) % RECENT].id == final_id);
 	while (ck->q_head != NULL) { /* the writer never started */
 		queued *q = ck->q_head;
 		ck->q_head = q->next;
@@ -484,6 +491,12 @@ acrt__ckpt_finish(acrt__runtime *rt, bool graceful)
 	pthread_mutex_destroy(&ck->mu);
 	rt->ck = NULL;
 	free(ck);
+	if (stored)
+		return 0;
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+	          "the final checkpoint could not be stored: the run ends with exit 1, and a "
+	          "--resume starts from the newest stored one");
+	return -1;
 }
 
 /* ---- Reporting ------------------------------------------------------------- */

@@ -63,8 +63,9 @@ void acrt__ckpt_instance_end(acrt_ctx *ctx);
 /* The three above, as the instance threads call them (rt->ckpt_ops). */
 extern const struct acrt__ckpt_ops acrt__ckpt_instance_ops;
 /* After the process phase: with graceful, a last checkpoint of every final
- * state; then stops the writer (storing what is queued) and closes the store. */
-void acrt__ckpt_finish(acrt__runtime *rt, bool graceful);
+ * state; then stops the writer (storing what is queued) and closes the store.
+ * Returns 0, or -1 (logged) when that last checkpoint could not be stored. */
+int acrt__ckpt_finish(acrt__runtime *rt, bool graceful);
 /* Opens the store a blueprint's runtime.state names (defaults filled in), for
  * the CLI. ACRT_OK with *ad and *ops, else an error and a reason in err. */
 struct acrt__state_adapter;

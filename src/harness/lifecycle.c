@@ -17,12 +17,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "checkpoint/checkpoint.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/enrich.h" /* error records: class, trace, resources */
 #include "core/event.h"
 #include "core/log.h"
-#include "checkpoint/checkpoint.h"
 #include "reload/reload.h"
 #include "runtime/runtime.h"
 
@@ -371,7 +371,8 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	}
 	json_decref(extra);
 	/* a last checkpoint after a graceful end */
-	acrt__ckpt_finish(rt, rc == ACRT_OK && !forced && !reload);
+	if (acrt__ckpt_finish(rt, rc == ACRT_OK && !forced && !reload) != 0 && gen == GEN_DONE)
+		rt->exit_code = 1; /* the state a --resume would need is not stored */
 
 	/* alerts resolve what is active; taps end their streams; the API
 	 * outlives generations */
@@ -383,7 +384,7 @@ out_unwire:
 		acrt__tg_destroy(&rt->tg);
 		rt->tg_ready = false;
 	}
-	acrt__ckpt_finish(rt, false); /* when setup failed: frees the store */
+	(void)acrt__ckpt_finish(rt, false); /* when setup failed: frees the store */
 	acrt__runtime_unwire(rt);
 	return gen;
 }

@@ -5,7 +5,8 @@
 #      end: the aggregates equal an uninterrupted run's and the sink holds every
 #      seq exactly once; for sqlite_snapshot and redis_snapshot, chaining on/off;
 #   2. Redis stopped mid-run: the run goes on, the failure is logged and
-#      counted in /metrics; Redis back: the next checkpoint is stored;
+#      counted in /metrics; Redis back: the next checkpoint is stored; Redis
+#      down at a graceful stop: the final checkpoint is not stored, exit 1;
 #   3. a corrupted part: `acrt checkpoints verify` reports it (exit 1), and
 #      --resume skips that checkpoint for the previous one, still exactly-once;
 #   4. alignment with fan-in and replicas: a fast source through a 2-replica
@@ -155,9 +156,16 @@ start_redis
 more_stored() { [ "$(stored "$WORK/down.err")" -gt "$BEFORE" ]; }
 wait_alive "$RUN" 30 more_stored || fail "no checkpoint stored after Redis came back" "$WORK/down.err"
 ok "Redis back: the next checkpoint is stored, no restart"
+# Redis down again, then a graceful stop: the final checkpoint cannot be
+# stored, and the run must not end with exit 0 (a --resume would need it).
+stop_redis
 kill -TERM "$RUN"
 wait_exit "$RUN" 30 || fail "SIGTERM did not stop the run"
-expect_rc 0 "SIGTERM after the outage" "$WORK/down.err"
+expect_rc 1 "SIGTERM with the store down" "$WORK/down.err"
+grep -q 'the final checkpoint could not be stored' "$WORK/down.err" ||
+	fail "no error saying the final checkpoint was not stored" "$WORK/down.err"
+ok "the final checkpoint not stored at a graceful stop: logged, exit 1"
+start_redis
 
 # ---- 3. a corrupted part ----------------------------------------------------
 D="$WORK/corrupt"
