@@ -139,7 +139,8 @@ find(const sv_port *ports, size_t n, const char *name)
 	return NULL;
 }
 
-/* Writes every error of an invalid instance into buf: "path: keyword; ...". */
+/* Writes every error of an invalid instance into buf: "path: what; ...", what
+ * being "maximum 100, got 101" where the keyword has a detail. */
 static void
 describe(const acrt__schema *sch, const json_t *j, char *buf, size_t len)
 {
@@ -151,7 +152,7 @@ describe(const acrt__schema *sch, const json_t *j, char *buf, size_t len)
 	for (size_t i = 0; i < errs.n; i++) {
 		const char *p = errs.v[i].path && errs.v[i].path[0] ? errs.v[i].path : "(root)";
 		int w = snprintf(buf + off, room - off, "%s%s: %s", i ? "; " : "", p,
-		                 errs.v[i].keyword ? errs.v[i].keyword : "?");
+		                 acrt__schema_error_text(&errs.v[i]));
 		if (w < 0 || (size_t)w >= room - off) {
 			snprintf(buf + off, len - off, "; ...");
 			break;

@@ -35,7 +35,8 @@ check_one(const acrt__schema *s, const char *name, const json_t *inst)
 		printf("%s: invalid", name);
 		for (size_t i = 0; i < errs.n; i++)
 			printf("%s %s: %s", i ? ";" : ":",
-			       errs.v[i].path[0] ? errs.v[i].path : "(root)", errs.v[i].keyword);
+			       errs.v[i].path[0] ? errs.v[i].path : "(root)",
+			       acrt__schema_error_text(&errs.v[i]));
 		putchar('\n');
 	}
 	acrt__schema_errors_free(&errs);

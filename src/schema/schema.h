@@ -22,11 +22,20 @@
 
 typedef struct acrt__schema acrt__schema;
 
-/* One validation error: where in the instance, and which keyword failed. */
+/* One validation error: where in the instance, which keyword failed, and for
+ * the keywords that have one, what it expected and what it got. */
 typedef struct acrt__schema_error {
 	char *path;          /* JSON pointer into the instance ("" for the root); owned */
 	const char *keyword; /* static string, e.g. "type", "required" */
+	char detail[96];     /* "maximum 100, got 101", "type integer, got string"; or "" */
 } acrt__schema_error;
+
+/* What to print for an error: its detail, else its keyword. */
+static inline const char *
+acrt__schema_error_text(const acrt__schema_error *e)
+{
+	return e->detail[0] ? e->detail : e->keyword ? e->keyword : "?";
+}
 
 /* A list of errors, filled by acrt__schema_validate. Zero-initialise it
  * (ACRT__SCHEMA_ERRORS_INIT), then release it with acrt__schema_errors_free. */

@@ -22,10 +22,13 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
+#include "core/json.h" /* acrt__json_dtoa */
 #include "schema/schema_int.h"
 
 /* Nesting bound (schema applications on one path): stops $ref cycles that do
@@ -146,8 +149,17 @@ path_write(const pathseg *p, char *o)
 	return o;
 }
 
+static void add_error_d(vctx *c, const char *kw, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 add_error(vctx *c, const char *kw)
+{
+	add_error_d(c, kw, "%s", "");
+}
+
+static void
+add_error_d(vctx *c, const char *kw, const char *fmt, ...)
 {
 	acrt__schema_errors *e = c->errs;
 	if (e == NULL || e->n >= (e->max ? e->max : DEFAULT_MAX_ERRORS))
@@ -168,7 +180,71 @@ add_error(vctx *c, const char *kw)
 		return;
 	}
 	*path_write(c->path, path) = '\0';
-	e->v[e->n++] = (acrt__schema_error){path, kw};
+	acrt__schema_error *x = &e->v[e->n++];
+	x->path = path;
+	x->keyword = kw;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(x->detail, sizeof x->detail, fmt, ap);
+	va_end(ap);
+}
+
+/* A JSON number as written by acrt (shortest round trip; integers exact). */
+static const char *
+num_text(const json_t *v, char buf[32])
+{
+	if (json_is_integer(v))
+		snprintf(buf, 32, "%lld", (long long)json_integer_value(v));
+	else
+		buf[acrt__json_dtoa(json_number_value(v), buf)] = '\0';
+	return buf;
+}
+
+static const char *
+dbl_text(double d, char buf[32])
+{
+	buf[acrt__json_dtoa(d, buf)] = '\0';
+	return buf;
+}
+
+/* "integer or string" for a types bitmask; the name of an instance's type. */
+static void
+types_text(unsigned types, char *out, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {{SN_T_NULL, "null"},    {SN_T_BOOL, "boolean"},  {SN_T_OBJECT, "object"},
+	             {SN_T_ARRAY, "array"},  {SN_T_NUMBER, "number"}, {SN_T_INTEGER, "integer"},
+	             {SN_T_STRING, "string"}};
+	size_t at = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof *names && at < len; i++)
+		if (types & names[i].bit)
+			at += (size_t)snprintf(out + at, len - at, "%s%s", at ? " or " : "",
+			                       names[i].name);
+}
+
+static const char *
+instance_type(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "integer";
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	default:
+		return "null";
+	}
 }
 
 void
@@ -379,6 +455,14 @@ dynamic_target(const vctx *c, const acrt__snode *n)
 		if (c->errs == NULL)                                                               \
 			goto done;                                                                 \
 	} while (0)
+#define FAIL_D(kw, ...)                                                                            \
+	do {                                                                                       \
+		if (c->errs != NULL)                                                               \
+			add_error_d(c, kw, __VA_ARGS__);                                           \
+		ok = 0;                                                                            \
+		if (c->errs == NULL)                                                               \
+			goto done;                                                                 \
+	} while (0)
 #define FAILED()                                                                                   \
 	do {                                                                                       \
 		ok = 0;                                                                            \
@@ -391,16 +475,20 @@ validate_number(vctx *c, const acrt__snode *n, const json_t *inst)
 {
 	int ok = 1;
 	double x = json_number_value(inst);
+	char a[32], b[32];
 	if ((n->has & SN_MULTIPLE_OF) && !is_multiple(inst, n->multiple_of))
-		FAIL("multipleOf");
+		FAIL_D("multipleOf", "multipleOf %s, got %s", dbl_text(n->multiple_of, a),
+		       num_text(inst, b));
 	if ((n->has & SN_MAXIMUM) && x > n->maximum)
-		FAIL("maximum");
+		FAIL_D("maximum", "maximum %s, got %s", dbl_text(n->maximum, a), num_text(inst, b));
 	if ((n->has & SN_EXCL_MAXIMUM) && x >= n->excl_maximum)
-		FAIL("exclusiveMaximum");
+		FAIL_D("exclusiveMaximum", "exclusiveMaximum %s, got %s",
+		       dbl_text(n->excl_maximum, a), num_text(inst, b));
 	if ((n->has & SN_MINIMUM) && x < n->minimum)
-		FAIL("minimum");
+		FAIL_D("minimum", "minimum %s, got %s", dbl_text(n->minimum, a), num_text(inst, b));
 	if ((n->has & SN_EXCL_MINIMUM) && x <= n->excl_minimum)
-		FAIL("exclusiveMinimum");
+		FAIL_D("exclusiveMinimum", "exclusiveMinimum %s, got %s",
+		       dbl_text(n->excl_minimum, a), num_text(inst, b));
 done:
 	return ok;
 }
@@ -414,9 +502,9 @@ validate_string(vctx *c, const acrt__snode *n, const json_t *inst)
 	if (n->has & (SN_MAX_LENGTH | SN_MIN_LENGTH)) {
 		size_t cp = utf8_length(s, len);
 		if ((n->has & SN_MAX_LENGTH) && cp > n->max_length)
-			FAIL("maxLength");
+			FAIL_D("maxLength", "maxLength %zu, got %zu", n->max_length, cp);
 		if ((n->has & SN_MIN_LENGTH) && cp < n->min_length)
-			FAIL("minLength");
+			FAIL_D("minLength", "minLength %zu, got %zu", n->min_length, cp);
 	}
 	if (n->pattern && !re_search(c, n->pattern, s, len))
 		FAIL("pattern");
@@ -430,9 +518,9 @@ validate_array(vctx *c, const acrt__snode *n, const json_t *inst, evalset *ev)
 	int ok = 1;
 	size_t size = json_array_size(inst);
 	if ((n->has & SN_MAX_ITEMS) && size > n->max_items)
-		FAIL("maxItems");
+		FAIL_D("maxItems", "maxItems %zu, got %zu", n->max_items, size);
 	if ((n->has & SN_MIN_ITEMS) && size < n->min_items)
-		FAIL("minItems");
+		FAIL_D("minItems", "minItems %zu, got %zu", n->min_items, size);
 	if (n->has & SN_UNIQUE_ITEMS) {
 		for (size_t i = 1; i < size; i++) {
 			for (size_t j = 0; j < i; j++) {
@@ -526,9 +614,9 @@ validate_object(vctx *c, const acrt__snode *n, const json_t *inst, evalset *ev)
 	int ok = 1;
 	size_t size = json_object_size(inst);
 	if ((n->has & SN_MAX_PROPS) && size > n->max_props)
-		FAIL("maxProperties");
+		FAIL_D("maxProperties", "maxProperties %zu, got %zu", n->max_props, size);
 	if ((n->has & SN_MIN_PROPS) && size < n->min_props)
-		FAIL("minProperties");
+		FAIL_D("minProperties", "minProperties %zu, got %zu", n->min_props, size);
 	if (n->required && !missing(c, inst, n->required, "required"))
 		FAILED();
 	for (size_t i = 0; i < n->n_dep_required; i++) {
@@ -715,8 +803,11 @@ validate(vctx *c, const acrt__snode *n, const json_t *inst, evalset *ev, const c
 		FAILED();
 	if (n->dynref && !validate(c, dynamic_target(c, n), inst, lev, "$dynamicRef"))
 		FAILED();
-	if ((n->has & SN_TYPE) && !(type_of(inst) & n->types))
-		FAIL("type");
+	if ((n->has & SN_TYPE) && !(type_of(inst) & n->types)) {
+		char want[80];
+		types_text(n->types, want, sizeof want);
+		FAIL_D("type", "type %s, got %s", want, instance_type(inst));
+	}
 	if (n->has & SN_CONST && !acrt__schema_json_equal(n->const_, inst))
 		FAIL("const");
 	if (n->has & SN_ENUM) {

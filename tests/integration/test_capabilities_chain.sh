@@ -96,9 +96,9 @@ for chaining in true false; do
         dead_letter: {to: dlq.input}'
 	run_acrt "schema-$chaining" 30 run "$d"
 	expect_rc 0 "schema_validator run" "$WORK/schema-$chaining.err"
-	check "$d" "list(range(1, 51))" "list(range(51, 101))" schema_validator 0 "/seq: maximum" ||
+	check "$d" "list(range(1, 51))" "list(range(51, 101))" schema_validator 0 "/seq: maximum 50, got SEQ" ||
 		fail "schema_validator + dead_letter (chaining $chaining)" "$d/dlq.jsonl" "$WORK/schema-$chaining.err"
-	ok "100 events: 1..50 pass to the sink, 51..100 reach the dead letter with '/seq: maximum', capability schema_validator, attempts 0"
+	ok "100 events: 1..50 pass to the sink, 51..100 reach the dead letter with '/seq: maximum 50, got N' (what was expected and what came), capability schema_validator, attempts 0"
 
 	# ---- strict: an output that breaks its port's schema fails the emit -------
 	d="$WORK/strict-$chaining"

@@ -40,15 +40,15 @@ say "one invalid"
 run_acrt mixed 10 schema check order.json good.json bad.json scalar.json
 expect_rc 1 "an invalid instance" "$WORK/mixed.out" "$WORK/mixed.err"
 expect_line mixed.out "good.json: valid"
-expect_line mixed.out "bad.json: invalid: /id: required; /amount: type; /lines/1/sku: required; /extra: unevaluatedProperties"
-expect_line mixed.out "scalar.json: invalid: (root): type"
+expect_line mixed.out "bad.json: invalid: /id: required; /amount: type number, got string; /lines/1/sku: required; /extra: unevaluatedProperties"
+expect_line mixed.out "scalar.json: invalid: (root): type object, got integer"
 
 say "JSON lines on stdin"
 printf '{"id":"x","amount":1}\n\n{"id":"y","amount":-1}\n' >lines.jsonl
 run_acrt stdin 10 schema check order.json <lines.jsonl
 expect_rc 1 "stdin with an invalid line" "$WORK/stdin.out" "$WORK/stdin.err"
 expect_line stdin.out "stdin:1: valid"
-expect_line stdin.out "stdin:3: invalid: /amount: minimum"
+expect_line stdin.out "stdin:3: invalid: /amount: minimum 0, got -1"
 run_acrt dash 10 schema check order.json good.json - <lines.jsonl
 expect_rc 1 "'-' among files" "$WORK/dash.out" "$WORK/dash.err"
 expect_line dash.out "stdin:1: valid"

@@ -193,9 +193,10 @@ compile_text(const char *text)
 	return s;
 }
 
-/* Validates text and returns "path: keyword; ..." (static buffer). */
+/* Validates text and returns "path: keyword; ..." (static buffer); with
+ * details, "path: detail" where the keyword has one. */
 static const char *
-errors_of(const acrt__schema *s, const char *text)
+errors_fmt(const acrt__schema *s, const char *text, bool details)
 {
 	static char out[1024];
 	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
@@ -205,11 +206,44 @@ errors_of(const acrt__schema *s, const char *text)
 	out[0] = '\0';
 	for (size_t i = 0; i < errs.n; i++)
 		snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s: %s", i ? "; " : "",
-		         errs.v[i].path, errs.v[i].keyword);
+		         errs.v[i].path,
+		         details ? acrt__schema_error_text(&errs.v[i]) : errs.v[i].keyword);
 	assert_int_equal(rc, errs.n ? 1 : 0);
 	acrt__schema_errors_free(&errs);
 	json_decref(j);
 	return out;
+}
+
+static const char *
+errors_of(const acrt__schema *s, const char *text)
+{
+	return errors_fmt(s, text, false);
+}
+
+/* An error says what was expected and what came, where the keyword has a
+ * bound or a type (numbers as written: integers exact, reals shortest). */
+static void
+test_error_details(void **state)
+{
+	(void)state;
+	acrt__schema *s =
+	    compile_text("{\"type\":\"object\",\"properties\":{\"a\":{\"maximum\":100},"
+	                 "\"b\":{\"type\":[\"integer\",\"null\"]},\"c\":{\"maxLength\":2},"
+	                 "\"d\":{\"exclusiveMinimum\":0.5},\"e\":{\"minItems\":2},"
+	                 "\"f\":{\"multipleOf\":0.25}},\"required\":[\"g\"]}");
+	assert_non_null(s);
+	assert_string_equal(
+	    errors_fmt(s,
+	               "{\"a\":101,\"b\":\"x\",\"c\":\"\u00e9t\u00e9\",\"d\":0.5,\"e\":[1],"
+	               "\"f\":0.3,\"g\":1}",
+	               true),
+	    "/a: maximum 100, got 101; /b: type null or integer, got string; /c: maxLength 2, "
+	    "got 3; /d: exclusiveMinimum 0.5, got 0.5; /e: minItems 2, got 1; /f: multipleOf "
+	    "0.25, got 0.3");
+	assert_string_equal(errors_fmt(s, "{\"a\":100.5}", true),
+	                    "/g: required; /a: maximum 100, got 100.5");
+	assert_string_equal(errors_fmt(s, "[]", true), ": type object, got array");
+	acrt__schema_free(s);
 }
 
 static void
@@ -363,11 +397,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_suite),
-	    cmocka_unit_test(test_error_paths),
-	    cmocka_unit_test(test_compile_errors),
-	    cmocka_unit_test(test_json_equal),
-	    cmocka_unit_test(test_threads_and_cost),
+	    cmocka_unit_test(test_suite),         cmocka_unit_test(test_error_paths),
+	    cmocka_unit_test(test_error_details), cmocka_unit_test(test_compile_errors),
+	    cmocka_unit_test(test_json_equal),    cmocka_unit_test(test_threads_and_cost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
