@@ -141,4 +141,12 @@ char *acrt__schema_uri_resolve(const char *base, const char *ref);
  * (acrt__free), NULL when out of memory. */
 char *acrt__schema_ecma_to_pcre(const char *re);
 
+/* schema_errors.c: the words of an error's detail. buf holds 32 bytes. */
+const char *acrt__schema_num_text(const json_t *v, char buf[32]);
+const char *acrt__schema_dbl_text(double d, char buf[32]);
+/* "null or integer" for a types bitmask (SN_T_*). */
+void acrt__schema_types_text(unsigned types, char *out, size_t len);
+/* The JSON type of an instance: "object", "integer", "number", ... */
+const char *acrt__schema_type_name(const json_t *v);
+
 #endif /* ACRT_SCHEMA_INT_H */

@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "core/json.h" /* acrt__json_dtoa */
 #include "schema/schema_int.h"
 
 /* Nesting bound (schema applications on one path): stops $ref cycles that do
@@ -187,85 +186,6 @@ add_error_d(vctx *c, const char *kw, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(x->detail, sizeof x->detail, fmt, ap);
 	va_end(ap);
-}
-
-/* A JSON number as written by acrt (shortest round trip; integers exact). */
-static const char *
-num_text(const json_t *v, char buf[32])
-{
-	if (json_is_integer(v))
-		snprintf(buf, 32, "%lld", (long long)json_integer_value(v));
-	else
-		buf[acrt__json_dtoa(json_number_value(v), buf)] = '\0';
-	return buf;
-}
-
-static const char *
-dbl_text(double d, char buf[32])
-{
-	buf[acrt__json_dtoa(d, buf)] = '\0';
-	return buf;
-}
-
-/* "integer or string" for a types bitmask; the name of an instance's type. */
-static void
-types_text(unsigned types, char *out, size_t len)
-{
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {{SN_T_NULL, "null"},    {SN_T_BOOL, "boolean"},  {SN_T_OBJECT, "object"},
-	             {SN_T_ARRAY, "array"},  {SN_T_NUMBER, "number"}, {SN_T_INTEGER, "integer"},
-	             {SN_T_STRING, "string"}};
-	size_t at = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < sizeof names / sizeof *names && at < len; i++)
-		if (types & names[i].bit)
-			at += (size_t)snprintf(out + at, len - at, "%s%s", at ? " or " : "",
-			                       names[i].name);
-}
-
-static const char *
-instance_type(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "integer";
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	default:
-		return "null";
-	}
-}
-
-void
-acrt__schema_errors_clear(acrt__schema_errors *errs)
-{
-	if (errs == NULL)
-		return;
-	for (size_t i = 0; i < errs->n; i++)
-		acrt__free(errs->v[i].path);
-	errs->n = 0;
-}
-
-void
-acrt__schema_errors_free(acrt__schema_errors *errs)
-{
-	if (errs == NULL)
-		return;
-	acrt__schema_errors_clear(errs);
-	acrt__free(errs->v);
-	errs->v = NULL;
-	errs->cap = 0;
 }
 
 /* ---- helpers ---- */
@@ -477,18 +397,20 @@ validate_number(vctx *c, const acrt__snode *n, const json_t *inst)
 	double x = json_number_value(inst);
 	char a[32], b[32];
 	if ((n->has & SN_MULTIPLE_OF) && !is_multiple(inst, n->multiple_of))
-		FAIL_D("multipleOf", "multipleOf %s, got %s", dbl_text(n->multiple_of, a),
-		       num_text(inst, b));
+		FAIL_D("multipleOf", "multipleOf %s, got %s",
+		       acrt__schema_dbl_text(n->multiple_of, a), acrt__schema_num_text(inst, b));
 	if ((n->has & SN_MAXIMUM) && x > n->maximum)
-		FAIL_D("maximum", "maximum %s, got %s", dbl_text(n->maximum, a), num_text(inst, b));
+		FAIL_D("maximum", "maximum %s, got %s", acrt__schema_dbl_text(n->maximum, a),
+		       acrt__schema_num_text(inst, b));
 	if ((n->has & SN_EXCL_MAXIMUM) && x >= n->excl_maximum)
 		FAIL_D("exclusiveMaximum", "exclusiveMaximum %s, got %s",
-		       dbl_text(n->excl_maximum, a), num_text(inst, b));
+		       acrt__schema_dbl_text(n->excl_maximum, a), acrt__schema_num_text(inst, b));
 	if ((n->has & SN_MINIMUM) && x < n->minimum)
-		FAIL_D("minimum", "minimum %s, got %s", dbl_text(n->minimum, a), num_text(inst, b));
+		FAIL_D("minimum", "minimum %s, got %s", acrt__schema_dbl_text(n->minimum, a),
+		       acrt__schema_num_text(inst, b));
 	if ((n->has & SN_EXCL_MINIMUM) && x <= n->excl_minimum)
 		FAIL_D("exclusiveMinimum", "exclusiveMinimum %s, got %s",
-		       dbl_text(n->excl_minimum, a), num_text(inst, b));
+		       acrt__schema_dbl_text(n->excl_minimum, a), acrt__schema_num_text(inst, b));
 done:
 	return ok;
 }
@@ -805,8 +727,8 @@ validate(vctx *c, const acrt__snode *n, const json_t *inst, evalset *ev, const c
 		FAILED();
 	if ((n->has & SN_TYPE) && !(type_of(inst) & n->types)) {
 		char want[80];
-		types_text(n->types, want, sizeof want);
-		FAIL_D("type", "type %s, got %s", want, instance_type(inst));
+		acrt__schema_types_text(n->types, want, sizeof want);
+		FAIL_D("type", "type %s, got %s", want, acrt__schema_type_name(inst));
 	}
 	if (n->has & SN_CONST && !acrt__schema_json_equal(n->const_, inst))
 		FAIL("const");
