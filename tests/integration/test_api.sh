@@ -239,14 +239,21 @@ runtime: {logging: {format: json}}
 YAML
 py '
 import socket, subprocess, sys
+import time
+# Hold the default port ourselves: another test run in parallel may hold it
+# now and let it go before acrt starts, so wait until we can take it.
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", 9464)); s.listen(1)
-except OSError:
-    pass  # already busy: just as good
+deadline = time.time() + 60
+while True:
+    try:
+        s.bind(("127.0.0.1", 9464)); s.listen(1)
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("127.0.0.1:9464 stayed busy for 60 s")
+        time.sleep(0.05)
 p = subprocess.Popen([sys.argv[1], "run", sys.argv[2]], stderr=open(sys.argv[3], "w"), stdout=subprocess.DEVNULL)
-import time
 deadline = time.time() + 15
 while time.time() < deadline:
     if "api listening on" in open(sys.argv[3]).read():

@@ -7,6 +7,11 @@
 # report), and a file Source reading invalid lines (a component's acrt_log).
 . "$(dirname "$0")/lib.sh" "$@"
 
+# The API on a free port, not the default one other tests may hold.
+api_port() {
+	printf 'schema_version: "1.0.0"\nruntime: {api: {listen: "127.0.0.1:%s"}}\n' "$(free_port)" >"$1/deployment.yaml"
+}
+
 N=50000
 d="$WORK/flood"
 mkdir -p "$d"
@@ -22,6 +27,7 @@ system:
     - {from: gen.output, to: check.input}
     - {from: check.output, to: out.input}
 YAML
+api_port "$d"
 say "a Filter failing each of $N events"
 run_acrt flood 60 run --quiet "$d"
 expect_rc 0 "acrt run" "$WORK/flood.err"
@@ -67,6 +73,7 @@ system:
   bindings:
     - {from: intake.output, to: out.input}
 YAML
+api_port "$d"
 say "a file Source reading $M invalid lines and one valid one"
 run_acrt badlines 60 run --quiet "$d"
 expect_rc 0 "acrt run" "$WORK/badlines.err"

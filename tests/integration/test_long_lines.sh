@@ -7,6 +7,11 @@
 # newline.
 . "$(dirname "$0")/lib.sh" "$@"
 
+# The API on a free port, not the default one other tests may hold.
+api_port() {
+	printf 'schema_version: "1.0.0"\nruntime: {api: {listen: "127.0.0.1:%s"}}\n' "$(free_port)" >"$1/deployment.yaml"
+}
+
 # long_case NAME MAX_LINE_BYTES_CONFIG BIG_BYTES
 long_case() {
 	local name=$1 cfg=$2 big=$3 d="$WORK/$1"
@@ -32,6 +37,7 @@ system:
   bindings:
     - {from: intake.output, to: out.input}
 YAML
+	api_port "$d"
 	run_acrt "$name" 60 run --quiet "$d"
 	expect_rc 0 "$name: acrt run" "$WORK/$name.err"
 }
