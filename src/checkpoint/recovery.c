@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
-#include "core/log.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/ckpt_int.h"
+#include "core/common.h"
+#include "core/log.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "state/part.h"

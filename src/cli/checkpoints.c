@@ -18,10 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "checkpoint/checkpoint.h"
 #include "cli/apiclient.h"
 #include "cli/cli.h"
 #include "core/common.h"
-#include "checkpoint/checkpoint.h"
 #include "state/adapter.h"
 #include "state/kv.h"
 #include "state/part.h"

@@ -9,8 +9,8 @@
 #include "blueprint/lock.h"
 #include "cli/cli.h"
 #include "core/log.h"
-#include "runtime/runtime.h"
 #include "observe/services.h"
+#include "runtime/runtime.h"
 
 /*
  * Checks build.lock (SPEC section 3). Without one: a hint. On drift: every
