@@ -213,40 +213,19 @@ parse_api(acrt__bpload *L, const acrt__ynode *m)
 	return rc;
 }
 
-/* runtime.alerts, checked (parse_alerts): the typed rules, their strings
- * borrowed from bp->runtime. */
-static int
-alerts_read(acrt__bpload *L, const acrt__ynode *rt)
-{
-	acrt__blueprint *bp = L->bp;
-	const json_t *al = json_object_get(bp->runtime, "alerts");
-	size_t n = json_is_array(al) ? json_array_size(al) : 0;
-	acrt__free(bp->alert_rules);
-	bp->alert_rules = NULL;
-	bp->n_alert_rules = 0;
-	if (n == 0)
-		return 0;
-	if ((bp->alert_rules = acrt__calloc(n, sizeof *bp->alert_rules)) == NULL)
-		return acrt__err(L, rt, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const char *key;
-		char msg[256];
-		if (acrt__alert_rule_parse(json_array_get(al, i), &bp->alert_rules[i], &key, msg,
-		                           sizeof msg) != 0)
-			return acrt__err(L, rt, "runtime.alerts[%zu]: %s", i,
-			                 msg); /* checked above */
-	}
-	bp->n_alert_rules = n;
-	return 0;
-}
-
-/* runtime.alerts: a list of rules, each checked by alert_rule.c. */
+/* runtime.alerts: a list of rules, each read once by alert_rule.c into
+ * bp->alert_rules (its strings borrowed from bp->runtime, already built from
+ * the same nodes); a bad one is reported at its YAML node. */
 static int
 parse_alerts(acrt__bpload *L, const acrt__ynode *al)
 {
+	acrt__blueprint *bp = L->bp;
+	const json_t *rules = json_object_get(bp->runtime, "alerts");
 	int rc = 0;
 	if (al->kind != ACRT__Y_SEQ)
 		return acrt__err_type(L, al, "alerts", "a list");
+	if (al->n > 0 && (bp->alert_rules = acrt__calloc(al->n, sizeof *bp->alert_rules)) == NULL)
+		return acrt__err(L, al, "out of memory");
 	for (size_t i = 0; i < al->n; i++) {
 		const acrt__ynode *it = al->items[i];
 		char where[64], msg[256];
@@ -260,21 +239,19 @@ parse_alerts(acrt__bpload *L, const acrt__ynode *al)
 			rc = -1;
 			continue;
 		}
-		json_t *j = acrt__ynode_json(it);
-		if (!j)
-			return acrt__err(L, it, "out of memory");
-		acrt__alert_rule r;
-		if (acrt__alert_rule_parse(j, &r, &key, msg, sizeof msg) != 0) {
-			const char *name = json_string_value(json_object_get(j, "name"));
+		acrt__alert_rule *r = &bp->alert_rules[i];
+		if (acrt__alert_rule_parse(json_array_get(rules, i), r, &key, msg, sizeof msg) !=
+		    0) {
 			const acrt__ynode *at = key ? acrt__ynode_get(it, key) : NULL;
-			if (name && *name)
+			if (r->name && *r->name)
 				rc = acrt__err(L, at ? at : it, "runtime.alerts[%zu] '%s': %s", i,
-				               name, msg);
+				               r->name, msg);
 			else
 				rc = acrt__err(L, at ? at : it, "runtime.alerts[%zu]: %s", i, msg);
 		}
-		json_decref(j);
 	}
+	if (rc == 0)
+		bp->n_alert_rules = al->n;
 	return rc;
 }
 
@@ -350,6 +327,13 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 		rc = -1;
 	else if (r == 1 && parse_api(L, m) < 0)
 		rc = -1;
+	json_decref(bp->runtime); /* what the rules below borrow, and a reload compares */
+	bp->runtime = acrt__ynode_json(rt);
+	if (!bp->runtime)
+		return acrt__err(L, rt, "out of memory");
+	acrt__free(bp->alert_rules);
+	bp->alert_rules = NULL;
+	bp->n_alert_rules = 0;
 	const acrt__ynode *al = acrt__ynode_get(rt, "alerts");
 	if (al && al->kind != ACRT__Y_NULL && parse_alerts(L, al) < 0)
 		rc = -1;
@@ -363,13 +347,6 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 	else if (r == 1 && *s &&
 	         (acrt__free(bp->alert_webhook), bp->alert_webhook = acrt__strdup(s)) == NULL)
 		return acrt__err(L, rt, "out of memory");
-
-	json_decref(bp->runtime);
-	bp->runtime = acrt__ynode_json(rt);
-	if (!bp->runtime)
-		return acrt__err(L, rt, "out of memory");
-	if (rc == 0 && alerts_read(L, rt) < 0)
-		return -1;
 	return rc;
 }
 
