@@ -233,23 +233,18 @@ check_files(acrt__bpload *L, size_t idx)
 {
 	const acrt__comp_spec *c = &L->bp->comps[idx];
 	const json_t *cfg = c->config;
-	const char *key = NULL, *kind;
+	const char *key = NULL, *rel = NULL, *kind;
 	bool reads = true;
-	if (strcmp(c->type, "Source") == 0) {
-		kind = json_string_value(json_object_get(cfg, "source"));
-		key = kind != NULL && strcmp(kind, "file") == 0 ? "path" : NULL;
-	} else if (strcmp(c->type, "Sink") == 0) {
-		kind = json_string_value(json_object_get(cfg, "sink"));
-		key = kind != NULL && strcmp(kind, "file") == 0 ? "path" : NULL;
-		reads = false;
-	} else if (strcmp(c->type, "APIEndpoint") == 0) {
-		cfg = json_object_get(cfg, "auth"); /* its bearer token's file */
+	if (strcmp(c->type, "Source") == 0 || strcmp(c->type, "Sink") == 0) {
+		reads = strcmp(c->type, "Source") == 0; /* a Sink writes it */
+		kind = json_string_value(json_object_get(cfg, reads ? "source" : "sink"));
+		if (kind != NULL && strcmp(kind, "file") == 0)
+			key = "path", rel = json_string_value(json_object_get(cfg, "path"));
+	} else if (strcmp(c->type, "APIEndpoint") == 0) { /* its bearer token's file */
 		key = "auth.token_file";
+		rel =
+		    json_string_value(json_object_get(json_object_get(cfg, "auth"), "token_file"));
 	}
-	const char *rel = key != NULL
-	                      ? json_string_value(json_object_get(
-	                            cfg, strchr(key, '.') != NULL ? strchr(key, '.') + 1 : key))
-	                      : NULL;
 	if (rel == NULL || rel[0] == '\0')
 		return 0; /* absent: the type's own check said whether it may be */
 	const acrt__ynode *at = where_of(&L->aux[idx], key, false);
