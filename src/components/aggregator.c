@@ -433,17 +433,6 @@ emit_window(acrt_ctx *ctx, agg *a, const char *key, size_t klen, const win *w)
 	return rc == ACRT_ENOENT ? ACRT_OK : rc; /* `output` may be undeclared */
 }
 
-/* Fails the event: it goes to port `error` (dropped when unbound or undeclared). */
-static int
-fail_event(acrt_ctx *ctx, acrt_event *ev, const char *why)
-{
-	acrt_count(ctx, "invalid_events", 1);
-	int rc = acrt_emit(ctx, "error", acrt_event_ref(ev));
-	if (rc != ACRT_OK && rc != ACRT_ENOENT)
-		return rc;
-	return acrt_fail(ctx, "%s", why);
-}
-
 static int64_t
 floor_div(int64_t a, int64_t b)
 {
@@ -496,7 +485,7 @@ agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	const char *why = NULL;
 	const json_t *in = read_event(a, ev, &why);
 	if (in == NULL)
-		return fail_event(ctx, ev, why);
+		return acrt__fail_event(ctx, ev, "invalid_events", "%s", why);
 	char kbuf[ACRT__KEY_INLINE];
 	char *kheap = NULL;
 	size_t klen;

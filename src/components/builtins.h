@@ -53,6 +53,11 @@ const char *acrt__key_encode(const json_t *v, char *buf, size_t cap, char **heap
 struct acrt__jval;
 const char *acrt__key_of_value(const struct acrt__jval *v, char *buf, size_t cap, char **heap,
                                size_t *len);
+/* Fails event ev (errport.c): counts `counter` (acrt_count; NULL: none),
+ * emits ev on port `error` (when declared), and returns acrt_fail's code
+ * with the reason (or the emit's code if that failed). */
+int acrt__fail_event(acrt_ctx *ctx, acrt_event *ev, const char *counter, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The Router's route target ports (see acrt__builtin.config_out_ports). */
 size_t acrt__router_out_ports(const json_t *config, const char **ports, size_t max);
 

@@ -4,6 +4,7 @@
  * outputs (input numbers jq passed through keep their text) or a truth value.
  */
 #include "components/jq.h"
+#include "components/builtins.h"
 
 #include "core/common.h"
 #include "core/json.h"
@@ -462,9 +463,5 @@ acrt__jq_test_jv(acrt__jq *q, jv in, char *err, size_t errlen)
 int
 acrt__jq_failed(acrt_ctx *ctx, acrt_event *ev, const char *err)
 {
-	acrt_count(ctx, "jq_errors", 1);
-	int rc = acrt_emit(ctx, "error", acrt_event_ref(ev));
-	if (rc != ACRT_OK && rc != ACRT_ENOENT)
-		return rc;
-	return acrt_fail(ctx, "%s", err);
+	return acrt__fail_event(ctx, ev, "jq_errors", "%s", err);
 }

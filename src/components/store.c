@@ -71,17 +71,6 @@ typedef struct store {
 	int pending;          /* upserts in it */
 } store;
 
-/* Fails the event: it goes to port `error` (dropped when unbound or undeclared). */
-static int
-fail_event(acrt_ctx *ctx, acrt_event *ev, const char *counter, const char *fmt, const char *arg)
-{
-	acrt_count(ctx, counter, 1);
-	int rc = acrt_emit(ctx, "error", acrt_event_ref(ev));
-	if (rc != ACRT_OK && rc != ACRT_ENOENT)
-		return rc;
-	return acrt_fail(ctx, fmt, arg);
-}
-
 /* ---- SQLite ------------------------------------------------------------------- */
 
 static int
@@ -236,12 +225,12 @@ store_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	size_t kl = strlen(s->key);
 	int lr = acrt__json_lookup(text, tlen, tcap, (const char *const *)&s->key, &kl, 1, &kv);
 	if (lr != 0)
-		return fail_event(ctx, ev, "invalid_events", "%s",
-		                  lr < 0 ? "payload is not valid JSON"
-		                         : "payload is not a JSON object");
+		return acrt__fail_event(ctx, ev, "invalid_events", "%s",
+		                        lr < 0 ? "payload is not valid JSON"
+		                               : "payload is not a JSON object");
 	if (kv.type == ACRT__J_ABSENT || kv.type == ACRT__J_NULL)
-		return fail_event(ctx, ev, "missing_key", "no key: field '%s' is absent or null",
-		                  s->key);
+		return acrt__fail_event(ctx, ev, "missing_key",
+		                        "no key: field '%s' is absent or null", s->key);
 	if (s->db != NULL) {
 		json_t *kj = acrt__jval_to_jansson(&kv);
 		if (kj == NULL)

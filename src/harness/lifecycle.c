@@ -269,6 +269,48 @@ in_flight(acrt__runtime *rt)
 	return left;
 }
 
+/* The last line of a run, and its exit status: 0 when it ended and lost
+ * nothing, 3 when it ended but lost events, 1 when it was stopped by a
+ * failure or a cancel, or the state a --resume needs was not stored
+ * (summary.h). The figures count every generation of a reloaded run. */
+static void
+finish_summary(acrt__runtime *rt, const acrt__blueprint *bp, int rc, bool forced, bool stored)
+{
+	acrt__run_totals *t = &rt->totals;
+	uint64_t lost = acrt__totals_lost(t);
+	int level = ACRT_LOG_INFO;
+	char msg[256];
+	if (rc != ACRT_OK || forced) {
+		rt->exit_code = ACRT__EXIT_FAILED;
+		level = ACRT_LOG_ERROR;
+		snprintf(msg, sizeof msg,
+		         "system '%s' stopped by %s; %llu in-flight events discarded", bp->name,
+		         rc != ACRT_OK ? "a component failure" : "cancellation",
+		         (unsigned long long)t->discarded);
+	} else if (!stored) {
+		rt->exit_code =
+		    ACRT__EXIT_FAILED; /* the final checkpoint: logged by checkpoint.c */
+		level = ACRT_LOG_ERROR;
+		snprintf(msg, sizeof msg,
+		         "system '%s' finished, but its final checkpoint was not stored", bp->name);
+	} else if (lost > 0) {
+		rt->exit_code = ACRT__EXIT_LOST;
+		level = ACRT_LOG_ERROR;
+		snprintf(msg, sizeof msg,
+		         "system '%s' finished, but lost %llu event(s): by_component says where",
+		         bp->name, (unsigned long long)lost);
+	} else {
+		rt->exit_code = ACRT__EXIT_OK;
+		snprintf(msg, sizeof msg, "system '%s' finished", bp->name);
+	}
+	double secs = (double)(acrt__mono_ns() - rt->run_started_ns) / 1e9;
+	json_t *extra = acrt__totals_json(t, secs);
+	if (extra != NULL)
+		json_object_set_new(extra, "exit_status", json_integer(rt->exit_code));
+	acrt__log(level, NULL, 0, extra, "%s", msg);
+	json_decref(extra);
+}
+
 /* How a generation ended (hot reload runs the system as generations). */
 enum { GEN_DONE, GEN_RELOAD, GEN_ROLLBACK, GEN_ABANDONED };
 
@@ -280,7 +322,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	acrt__reload_ctl *ctl = rt->reload;
 	bool first = ctl->prev == NULL && ctl->carry == NULL;
 	int gen = GEN_DONE;
-	rt->exit_code = 1;
+	rt->exit_code = ACRT__EXIT_FAILED;
 	atomic_store(&rt->reloading, false);
 	rt->tg_ready = false;
 	atomic_store(&rt->stopping, false);
@@ -345,34 +387,31 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	int rc = acrt__tg_wait_until(&rt->tg, ACRT__FOREVER);
 	if (rc != ACRT_OK)
 		acrt__tg_errors(&rt->tg, log_task_error, NULL);
-	size_t lost = in_flight(rt);
+	size_t lost = forced || rc != ACRT_OK ? in_flight(rt) : 0;
 	bool reload = atomic_load(&rt->reloading) && rc == ACRT_OK && !forced && ctl->next != NULL;
 
-	uint64_t in = 0, out = 0, errors = 0;
-	acrt__runtime_totals(rt, &in, &out, &errors);
+	/* ---- what this generation did with its events, and the whole run ---- */
 	double secs = (double)(acrt__mono_ns() - t0) / 1e9;
-	json_t *extra = json_pack("{s:I,s:I,s:I,s:f}", "events_in", (json_int_t)in, "events_out",
-	                          (json_int_t)out, "errors", (json_int_t)errors, "seconds", secs);
+	acrt__run_totals this_gen = {0};
+	(void)acrt__totals_add(&this_gen, rt, 0);
+	(void)acrt__totals_add(&rt->totals, rt, lost);
 	if (reload) {
+		json_t *extra = acrt__totals_json(&this_gen, secs);
 		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "reload: the system '%s' is drained",
 		          bp->name);
+		json_decref(extra);
 		if (acrt__reload_capture(rt) == ACRT_OK)
 			gen = GEN_RELOAD;
 		else
 			acrt__reload_failed(rt, "out of memory capturing the state");
-		rt->exit_code = 0;
-	} else if (rc == ACRT_OK && !forced) {
-		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "system '%s' finished", bp->name);
-		rt->exit_code = 0;
+		(void)acrt__ckpt_finish(rt, false); /* the next generation opens it again */
+		rt->exit_code = ACRT__EXIT_OK;
 	} else {
-		acrt__log(ACRT_LOG_ERROR, NULL, 0, extra,
-		          "system '%s' stopped by %s; %zu in-flight events discarded", bp->name,
-		          rc != ACRT_OK ? "a component failure" : "cancellation", lost);
+		/* a last checkpoint after a graceful end */
+		bool stored = acrt__ckpt_finish(rt, rc == ACRT_OK && !forced) == 0;
+		finish_summary(rt, bp, rc, forced, stored);
 	}
-	json_decref(extra);
-	/* a last checkpoint after a graceful end */
-	if (acrt__ckpt_finish(rt, rc == ACRT_OK && !forced && !reload) != 0 && gen == GEN_DONE)
-		rt->exit_code = 1; /* the state a --resume would need is not stored */
+	acrt__totals_free(&this_gen);
 
 	/* alerts resolve what is active; taps end their streams; the API
 	 * outlives generations */
@@ -401,16 +440,17 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	rt.ckpt_ops = &acrt__ckpt_instance_ops;
 	if (opts != NULL) {
 		if (opts->n_services > ACRT__MAX_SERVICES)
-			return 1;
+			return ACRT__EXIT_FAILED;
 		rt.services = opts->services;
 		rt.n_services = opts->n_services;
 		rt.tap_hooks = opts->tap_hooks;
 	}
-	rt.exit_code = 1;
+	rt.exit_code = ACRT__EXIT_FAILED;
+	rt.run_started_ns = acrt__mono_ns();
 	atomic_init(&rt.stopping, false);
 	atomic_init(&rt.cancelled, false);
 	if (pthread_mutex_init(&rt.mu, NULL) != 0)
-		return 1;
+		return ACRT__EXIT_FAILED;
 	if (acrt__cond_init_mono(&rt.wake) != 0)
 		goto out_mutex;
 
@@ -427,7 +467,8 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	for (;;) {
 		int gen = run_generation(&rt, cur, opts);
 		if (gen == GEN_ABANDONED)
-			return 1; /* a hung setup may still use everything: the caller _exits */
+			return ACRT__EXIT_FAILED; /* a hung setup may still use everything: the
+			                             caller _exits */
 		if (gen == GEN_RELOAD) {
 			ctl.prev = rt.bp; /* the blueprint in use (a reload in place updates it) */
 			cur = acrt__reload_adopt(&ctl);
@@ -455,6 +496,7 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_cond_destroy(&rt.wake);
 	acrt__enrich_release(); /* libproc2's handles */
+	acrt__totals_free(&rt.totals);
 out_mutex:
 	pthread_mutex_destroy(&rt.mu);
 	return rt.exit_code;

@@ -291,7 +291,10 @@ emit_impl(acrt_ctx *ctx, const char *port, acrt_event *ev)
 int
 acrt__ctx_emit_raw(acrt_ctx *ctx, const char *port, acrt_event *ev)
 {
-	return emit_impl(ctx, port, ev);
+	int rc = emit_impl(ctx, port, ev);
+	if (rc == ACRT_OK) /* a letter of a failed event (its only caller) */
+		acrt__counter_add(&ctx->dead_lettered, 1);
+	return rc;
 }
 
 /* A source's safe point, between two events (acrt_emit, acrt_sleep_until,

@@ -45,6 +45,34 @@ acrt__ctx_output_chained(acrt_ctx *ctx, const char *port)
 	return false;
 }
 
+bool
+acrt__ctx_output_bound(acrt_ctx *ctx, const char *port)
+{
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++)
+		if (strcmp(ctx->comp->outs[i].name, port) == 0)
+			return ctx->comp->outs[i].n_targets > 0 ||
+			       ctx->comp->outs[i].chained != NULL;
+	return false;
+}
+
+void
+acrt__ctx_diverted(acrt_ctx *ctx)
+{
+	acrt__counter_add(&ctx->dead_lettered, 1);
+}
+
+void
+acrt__ctx_skipped(acrt_ctx *ctx, uint64_t n)
+{
+	acrt__counter_add(&ctx->skipped, n);
+}
+
+void
+acrt__ctx_unwritten(acrt_ctx *ctx, uint64_t n)
+{
+	acrt__counter_add(&ctx->unwritten, n);
+}
+
 void
 acrt__runtime_totals(acrt__runtime *rt, uint64_t *in, uint64_t *out, uint64_t *errors)
 {

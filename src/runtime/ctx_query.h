@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "acrt/acrt.h"
 
@@ -33,5 +34,19 @@ bool acrt__ctx_output_chained(acrt_ctx *ctx, const char *port);
  * (restore will be called next): a file sink then keeps its file. Defined in
  * state.c; the instance's setup thread calls it. */
 bool acrt__ctx_resuming(acrt_ctx *ctx);
+
+/* True when output `port` has a binding (an unbound port drops what is
+ * emitted on it). */
+bool acrt__ctx_output_bound(acrt_ctx *ctx, const char *port);
+/* Counts a failed event the component itself sent on to its bound `error`
+ * port: not lost, as a dead letter's (summary.h). The instance's thread. */
+void acrt__ctx_diverted(acrt_ctx *ctx);
+/* Counts n input records a source could not make events of (invalid or
+ * over-long lines) and skipped: lost input for the run's summary and exit
+ * status (summary.h). The instance's own thread calls it. */
+void acrt__ctx_skipped(acrt_ctx *ctx, uint64_t n);
+/* Counts n events a sink accepted and gave up writing (summary.h). The
+ * instance's own thread, or its cleanup, calls it. */
+void acrt__ctx_unwritten(acrt_ctx *ctx, uint64_t n);
 
 #endif /* ACRT_CTX_QUERY_H */

@@ -38,6 +38,7 @@
 #include "runtime/lograte.h"
 #include "runtime/query.h"
 #include "runtime/service.h"
+#include "runtime/summary.h"
 
 /*
  * How a consumer's received events reach its component. instance.c runs the
@@ -154,6 +155,9 @@ struct acrt_ctx {
 	bool in_batch;         /* a batch is being processed: acrt_batch() is set */
 	acrt_batch_info batch; /* its metadata */
 	acrt__counter events_in, events_out, errors;
+	/* What became of failed and bad input (summary.h): failed events the
+	 * dead letter took, input a source skipped, events a sink could not write. */
+	acrt__counter dead_lettered, skipped, unwritten;
 	acrt__lograte lograte; /* its repeated log lines, rate-limited (lograte.h) */
 	/* ---- Managed keyed state and checkpoints ---- */
 	struct acrt__kv *kv;             /* acrt_state_*; created on first use */
@@ -206,6 +210,7 @@ struct acrt__runtime {
 	size_t n_services;
 	acrt__tap_hooks tap_hooks;
 	int64_t started_ns;             /* monotonic, when setup ended */
+	int64_t run_started_ns;         /* monotonic, when the run (generation 1) began */
 	const acrt__ckpt_ops *ckpt_ops; /* installed by lifecycle.c; NULL: none */
 	/* ---- Checkpoints, NULL when runtime.state is off */
 	struct acrt__ckpt_rt *ck;
@@ -215,11 +220,13 @@ struct acrt__runtime {
 	/* ---- acrt tap: the active taps (observe/tap.h), or NULL ---- */
 	struct acrt__taps *taps;
 
-	int exit_code; /* what acrt__runtime_run returns */
+	acrt__run_totals totals; /* every generation's figures (summary.h) */
+	int exit_code;           /* what acrt__runtime_run returns */
 };
 
 /* Wires, sets up, runs and cleans up the system. Returns the process exit
- * code: 0 success, 1 runtime failure. Handles SIGINT/SIGTERM itself. */
+ * status (summary.h: ACRT__EXIT_OK, _FAILED, _LOST). Handles SIGINT/SIGTERM
+ * itself. */
 int acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts);
 
 /* wiring.c */

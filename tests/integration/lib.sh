@@ -172,6 +172,24 @@ expect_rc() {
 	ok "$ctx: exit code $want"
 }
 
+# expect_lost N CONTEXT ERRFILE [KIND]: the run ended with exit 3 (events lost)
+# and its last log line counts N lost events (and N of KIND, e.g. failed,
+# skipped_input, unwritten, when given).
+expect_lost() {
+	local n=$1 ctx=$2 err=$3 kind=${4:-lost}
+	expect_rc 3 "$ctx" "$err"
+	py "$PY_PRELUDE"'
+n, kind = int(sys.argv[2]), sys.argv[3]
+fin = [r for r in log_records(sys.argv[1]) if "exit_status" in r]
+if not fin:
+    die("no summary line (with exit_status) in the log")
+r = fin[-1]
+if r.get("exit_status") != 3 or r.get("lost") != n or r.get(kind) != n:
+    die("the summary should count %d lost (%s) events with exit_status 3: %r" % (n, kind, r))
+' "$err" "$n" "$kind" || fail "$ctx: the summary does not count $n lost events" "$err"
+	ok "$ctx: the summary counts $n lost events"
+}
+
 # py CODE ARGS...: runs a Python check; its stdout/stderr are shown; non-zero
 # exit means the check failed. In CODE, sys.argv[1:] are ARGS.
 py() {

@@ -39,9 +39,9 @@ YAML
 # summary ERRFILE KEY: a field of the run's final log line.
 summary() {
 	py "$PY_PRELUDE"'
-recs = [r for r in log_records(sys.argv[1]) if "events_in" in r]
+recs = [r for r in log_records(sys.argv[1]) if "sink_events" in r]
 if not recs:
-    die("no final log line with events_in")
+    die("no final log line with sink_events")
 print(recs[-1].get(sys.argv[2]))
 ' "$1" "$2"
 }
@@ -72,7 +72,7 @@ for x in b:
     if x["mode"] != "batch" or x["port"] != "input":
         die("not one process_batch call on port input: %r" % x)
 ' "$d/batches.jsonl" || fail "size run $run: wrong batches" "$d/batches.jsonl" "$WORK/size$run.err"
-	[ "$(summary "$WORK/size$run.err" events_in)" = 95 ] || fail "size run $run: events_in != 95" "$WORK/size$run.err"
+	[ "$(summary "$WORK/size$run.err" sink_events)" = 95 ] || fail "size run $run: sink_events != 95" "$WORK/size$run.err"
 done
 ok "batch ids 1..10, sizes 10 x 9 + 5 (drain), seq 1..95 once each, in order"
 py '
@@ -137,9 +137,9 @@ errors_case() {
 		"{enabled: true, max_items: 10, max_ms: 60000, error_mode: $mode}" \
 		"{out: batches.jsonl, fail_seqs: [15, 42]}"
 	run_acrt "$name" 20 run "$d"
-	expect_rc 0 "$name" "$WORK/$name.err"
+	expect_lost "$want" "$name (failed events, no dead letter)" "$WORK/$name.err" failed
 	local got
-	got=$(summary "$WORK/$name.err" errors)
+	got=$(summary "$WORK/$name.err" failed)
 	[ "$got" = "$want" ] || fail "$name: errors=$got in the final log line, expected $want" "$WORK/$name.err"
 	py "$PY_PRELUDE"'
 e = load(sys.argv[1])
@@ -177,7 +177,7 @@ wait_alive "$PID" 20 has_lines "$d/batches.jsonl" 1 || fail "no batch within 20 
 kill -TERM "$PID"
 wait_exit "$PID" 15 || fail "acrt did not exit within 15 s of SIGTERM" "$WORK/sigterm.err"
 expect_rc 0 "acrt after SIGTERM" "$WORK/sigterm.err"
-emitted=$(summary "$WORK/sigterm.err" events_out)
+emitted=$(summary "$WORK/sigterm.err" source_events)
 py "$PY_PRELUDE"'
 b = load(sys.argv[1])
 seqs = [s for x in b for s in x["seqs"]]

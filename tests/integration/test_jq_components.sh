@@ -82,7 +82,7 @@ YAML
 
 	say "chaining $chaining: 3 sources of $N events -> Transformer jq / Filter / Router -> file sinks"
 	run_acrt "$name" 30 run "$d"
-	expect_rc 0 "chaining $chaining: acrt run" "$WORK/$name.err"
+	expect_rc 0 "chaining $chaining: acrt run (every failed event went on to a bound error port)" "$WORK/$name.err"
 
 	py "$PY_PRELUDE"'
 import os
@@ -145,8 +145,9 @@ if len(warns("keep", "jq: thirteen")) != 1:
 if len(warns("split", "route 1: jq: boom")) != 1:
     die("expected 1 warn line of split naming route 1 and the jq error")
 fin = [r for r in recs if "finished" in str(r.get("msg"))]
-if not fin or fin[-1].get("errors") != want_x + 2:
-    die("the final log line should count %d errors: %r" % (want_x + 2, fin[-1:]))
+if not fin or fin[-1].get("failed") != want_x + 2 or fin[-1].get("dead_lettered") != want_x + 2 \
+        or fin[-1].get("lost") != 0:
+    die("the final log line should count %d failed events, all sent on to an error port, none lost: %r" % (want_x + 2, fin[-1:]))
 ' "$WORK/$name.err" "$N" || fail "chaining $chaining: wrong error log lines" "$WORK/$name.err"
 	ok "chaining $chaining: each failed event logged at warn with its jq error (or counted in a suppressed line); $((N / 7 + 2)) errors counted"
 }
@@ -154,7 +155,8 @@ if not fin or fin[-1].get("errors") != want_x + 2:
 jq_case true
 jq_case false
 
-# An unbound `error`/`rejected`/`default` port drops its events: exit 0.
+# An unbound `rejected`/`default` port drops its events deliberately (filtered);
+# an unbound `error` port loses the failed ones: exit 3, 10 lost.
 d="$WORK/unbound"
 mkdir -p "$d"
 cat >"$d/architecture.yaml" <<YAML
@@ -176,7 +178,7 @@ system:
     - {from: split.four, to: out.input}
 YAML
 run_acrt unbound 20 run "$d"
-expect_rc 0 "unbound error/rejected/default ports: acrt run" "$WORK/unbound.err"
+expect_lost 10 "unbound error/rejected/default ports: acrt run" "$WORK/unbound.err" failed
 py "$PY_PRELUDE"'
 got = [e["seq"] for e in load(sys.argv[1])]
 want = [s for s in range(1, 101) if s % 4 == 0 and s % 10 != 0]

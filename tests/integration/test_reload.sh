@@ -110,6 +110,14 @@ for how in sighup api; do
 	wait_exit "$RUN" 60 || fail "$how: the run did not end"
 	expect_rc 0 "$how reload (chaining=$chaining): exit" "$WORK/set_$how.err"
 	py "$CHECK" "$D" "$N" old new || fail "$how: not exactly-once, or values mixed"
+	# The last line counts the whole run, every generation of it.
+	py "$PY_PRELUDE"'
+n, gens = int(sys.argv[2]), int(sys.argv[3])
+fin = [r for r in log_records(sys.argv[1]) if "exit_status" in r]
+r = fin[-1] if fin else {}
+if (r.get("generations"), r.get("source_events"), r.get("sink_events"), r.get("lost")) != (gens, n, n, 0):
+    die("the summary should count %d generation(s), %d events from the source and into the sink, none lost: %r" % (gens, n, r))
+' "$WORK/set_$how.err" "$N" "$starts" || fail "$how: the summary does not count the whole run" "$WORK/set_$how.err"
 	if [ "$how" = api ]; then
 		py 'import json, sys
 for l in open(sys.argv[1]):

@@ -65,8 +65,8 @@ fin = [r for r in log_records(sys.argv[1]) if "finished" in str(r.get("msg", "")
 if len(fin) != 1:
     die("expected one \"system ... finished\" log line, got %d" % len(fin))
 r = fin[0]
-if r.get("events_out") != k or r.get("events_in") != k:
-    die("the source emitted events_out=%r and the sink received events_in=%r, but the sink file holds %d: events were lost in the drain: %r" % (r.get("events_out"), r.get("events_in"), k, r))
+if r.get("source_events") != k or r.get("sink_events") != k or r.get("lost") != 0:
+    die("the source emitted source_events=%r and the sink received sink_events=%r (lost %r), but the sink file holds %d: events were lost in the drain: %r" % (r.get("source_events"), r.get("sink_events"), r.get("lost"), k, r))
 ' "$WORK/$name.err" "$d/k" || fail "$name: the drain lost events" "$WORK/$name.err"
 	ok "$name: the source emitted $(cat "$d/k") events and every one reached the sink"
 }
