@@ -407,7 +407,8 @@ failed:
 		snprintf(err, sizeof err, "%s", acrt_strerror(rc));
 	pthread_mutex_lock(&ck->mu);
 	ck->n_failed++;
-	snprintf(ck->last_error, sizeof ck->last_error, "checkpoint %" PRIu64 ": %s", c->id, err);
+	snprintf(ck->last_error, sizeof ck->last_error, "checkpoint %" PRIu64 ": %.200s", c->id,
+	         err);
 	pthread_mutex_unlock(&ck->mu);
 	json_t *y = json_pack("{s:I,s:s,s:s}", "checkpoint", (json_int_t)c->id, "adapter",
 	                      ck->ops->name, "error", err);
