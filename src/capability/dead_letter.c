@@ -16,6 +16,7 @@
  *   acrt-attempts          times the component was called (0 when a capability
  *                          before it rejected the event)
  *   acrt-original-event-id the failed event's id
+ *   acrt-failed-at         when it failed (RFC 3339, UTC, milliseconds)
  *
  * While the component runs, around_process holds an extra reference to each
  * event, so that a built-in component copies its JSON instead of taking it
@@ -34,6 +35,7 @@
 #include "capability/caps.h"
 #include "core/common.h"
 #include "core/event.h"
+#include "core/log.h"
 
 #define DL_PORT "dead_letter"
 
@@ -105,6 +107,10 @@ letter(const dl_state *s, acrt__cap_call *call, acrt_event *ev, int rc, const ch
 	snprintf(num, sizeof num, "%" PRIu64, acrt_event_id(ev));
 	if (r == ACRT_OK)
 		r = acrt_event_set_header(d, "acrt-original-event-id", num);
+	char at[40];
+	acrt__log_time_rfc3339(at, sizeof at);
+	if (r == ACRT_OK)
+		r = acrt_event_set_header(d, "acrt-failed-at", at);
 	if (r != ACRT_OK) {
 		acrt_event_unref(d);
 		return NULL;

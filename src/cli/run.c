@@ -1,6 +1,7 @@
 /*
  * run.c - `acrt run`: load, validate, configure logging, run the system.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,9 @@ acrt__cmd_run(int argc, char **argv)
 	opts.path = path; /* a reload loads them again */
 	opts.deployment = deployment;
 	opts.update_lock = update_lock;
+	/* A closed stdout shows as EPIPE to the stdout Sink, which stops the run
+	 * with its summary, instead of SIGPIPE killing the process mid-write. */
+	signal(SIGPIPE, SIG_IGN);
 	static acrt__observe obs; /* the API, alerts, taps, the status line */
 	acrt__observe_init(&obs, &opts, !opts.quiet && isatty(STDERR_FILENO));
 	int rc = acrt__runtime_run(bp, &opts);

@@ -1,9 +1,10 @@
 /*
  * apiendpoint.c - the built-in APIEndpoint: HTTP ingress with libmicrohttpd.
  * Each request body on a configured route (`routes: [{path, method}]`) that is
- * valid JSON becomes one event on port `output`; docs/COMPONENTS.md has the
- * config and every status code. This file: the config check, setup, the
- * queue, run() and cleanup; apiendpoint_http.c: the daemon and its handlers.
+ * valid JSON, and valid against port `output`'s schema when it declares one,
+ * becomes one event on port `output`; docs/COMPONENTS.md has the config and
+ * every status code. This file: the config check, setup, the queue, run() and
+ * cleanup; apiendpoint_http.c: the daemon and its handlers.
  *
  * Threads and ownership:
  *
@@ -15,9 +16,11 @@
  *        own thread)         emit: it takes events from the queue and emits
  *                            them; chained components below run here too.
  *   libmicrohttpd threads    (`threads`, default 1) parse requests, check auth,
- *                            route and JSON, make the event and push it into
- *                            the queue, then answer: they never call
- *                            acrt_emit, so they never block on the pipeline.
+ *                            route, JSON and the output port's schema (compiled
+ *                            by setup, shared read-only), make the event and
+ *                            push it into the queue, then answer: they never
+ *                            call acrt_emit, so they never block on the
+ *                            pipeline.
  *   cleanup (harness thread) stops a daemon still running, frees the rest.
  *
  * The queue (mu, cv) is bounded by the output binding's buffer_size. A full
@@ -27,6 +30,9 @@
  * event is in the queue, and run() closes the queue (under mu) before it
  * drains it to the end, so every event pushed is emitted, also at a graceful
  * stop. Only a forced cancel drops what is still queued (counted, logged).
+ * A body the output schema rejects is answered 422 with the errors and never
+ * queued: no event was made of it, and the client knows (counted, logged
+ * rate-limited through acrt_log); nothing downstream can fail it for its shape.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -193,8 +199,9 @@ acrt__endpoint_check(const json_t *config, const char **key, char *msg, size_t l
 /* ---- Counters ------------------------------------------------------------------ */
 
 static const char *const stat_names[EP_ST_N] = {
-    "requests_accepted",    "requests_invalid",   "requests_unauthorized", "requests_not_found",
-    "requests_not_allowed", "requests_too_large", "requests_throttled",    "requests_unavailable",
+    "requests_accepted",     "requests_invalid",   "requests_rejected_schema",
+    "requests_unauthorized", "requests_not_found", "requests_not_allowed",
+    "requests_too_large",    "requests_throttled", "requests_unavailable",
 };
 
 /* ---- The queue ---------------------------------------------------------------- */
@@ -275,6 +282,7 @@ endpoint_cleanup(acrt_ctx *ctx, void *self)
 		pthread_cond_destroy(&e->cv);
 		pthread_mutex_destroy(&e->mu);
 	}
+	acrt__schema_free(e->schema); /* no HTTP thread is left to use it */
 	explicit_bzero(e->digest, sizeof e->digest);
 	free(e);
 }
@@ -316,6 +324,21 @@ load_routes(acrt_ctx *ctx, endpoint *e)
 	return ACRT_OK;
 }
 
+/* The schema of port `output`, compiled once for every HTTP thread. The
+ * loader compiled it already (a bad one never gets here), so only memory can
+ * fail. A schema that accepts everything (true, {}) is not checked at all. */
+static int
+load_schema(acrt_ctx *ctx, endpoint *e)
+{
+	const json_t *s = acrt__ctx_output_schema(ctx, "output");
+	if (s == NULL || json_is_true(s) || (json_is_object(s) && json_object_size(s) == 0))
+		return ACRT_OK;
+	char why[256] = "";
+	if ((e->schema = acrt__schema_compile(s, why, sizeof why)) == NULL)
+		return acrt_fail(ctx, "the schema of port 'output': %s", why);
+	return ACRT_OK;
+}
+
 static int
 endpoint_setup(acrt_ctx *ctx, void **self)
 {
@@ -342,7 +365,7 @@ endpoint_setup(acrt_ctx *ctx, void **self)
 		goto nomem;
 	}
 	e->sync_init = true;
-	if (load_routes(ctx, e) != ACRT_OK)
+	if (load_routes(ctx, e) != ACRT_OK || load_schema(ctx, e) != ACRT_OK)
 		goto fail;
 	e->cap = acrt__ctx_output_capacity(ctx, "output");
 	if ((e->ring = calloc(e->cap, sizeof *e->ring)) == NULL)

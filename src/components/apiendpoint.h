@@ -15,6 +15,7 @@
 
 #include "acrt/acrt.h"
 #include "core/httpd.h"
+#include "schema/schema.h"
 
 typedef struct ep_route {
 	const char *path, *method; /* borrowed from config */
@@ -26,6 +27,7 @@ typedef struct ep_route {
 enum {
 	EP_ST_ACCEPTED,   /* 202 */
 	EP_ST_INVALID,    /* 400 */
+	EP_ST_SCHEMA,     /* 422 */
 	EP_ST_UNAUTH,     /* 401 */
 	EP_ST_NOT_FOUND,  /* 404 */
 	EP_ST_NOT_METHOD, /* 405 */
@@ -48,6 +50,10 @@ typedef struct endpoint {
 	bool auth;
 	unsigned char digest[ACRT__BEARER_DIGEST];
 	char addr[80]; /* the bound address, HOST:PORT */
+	/* The schema declared on port `output`, compiled; NULL when there is none
+	 * (or it accepts everything). Immutable once compiled: every HTTP thread
+	 * validates with it at once (schema.h); bodies it rejects get 422. */
+	acrt__schema *schema;
 
 	/* The daemon: started and stopped on the run() thread, or stopped by
 	 * cleanup if run() never ran (apiendpoint_http.c). */

@@ -10,9 +10,18 @@
  * up to max_body_bytes (past it, the rest is dropped and the answer is 413).
  * With the whole body in: JSON (400 with jansson's reason, line and column),
  * a root event with headers http-path and http-method (and the caller's trace
- * id from a W3C traceparent header), and the queue: 202 {"id": N}, 429 with
- * Retry-After: 1 when full, 503 once closed. A handler never emits, so it
- * never waits for the pipeline.
+ * id from a W3C traceparent header), the output port's schema when it has one
+ * (422 {"error": "schema", "details": [...]}, the event dropped), and the
+ * queue: 202 {"id": N}, 429 with Retry-After: 1 when full, 503 once closed.
+ * A handler never emits, so it never waits for the pipeline.
+ *
+ * The schema check reads the body as every validator in acrt does
+ * (acrt_event_json: integers within int64 exact, other numbers as doubles)
+ * and validates it without an error list; only a rejected body is validated
+ * again to list its errors. The tree is released before the event is queued,
+ * so a queued event holds its text alone, as without a schema (the queue's
+ * memory bound is unchanged). The compiled schema is shared by every HTTP
+ * thread: it is immutable, and the regex match data is per thread.
  *
  * The handlers read the endpoint's setup-time fields, its atomics and the
  * shared answers; they touch the queue only through acrt__ep_push. Each
@@ -34,6 +43,8 @@
 #include "runtime/ctx_query.h"
 
 #define EP_CONN_TIMEOUT_S 10 /* a connection idle this long is closed */
+#define EP_SCHEMA_ERRORS 16  /* errors a 422 lists, at most */
+#define EP_SCHEMA_PATH 200   /* bytes of an error's path shown, at most */
 
 /* One request being read: its route and the body so far. */
 typedef struct req {
@@ -121,7 +132,93 @@ adopt_traceparent(acrt_event *ev, const char *tp)
 		memcpy(ev->trace_id, id, sizeof id);
 }
 
-/* The whole body is in: JSON check, event, queue, answer. */
+/* One schema error as "path: what" ("(root)" for the whole body; "maximum
+ * 100, got 101" or the keyword), the path cut on a UTF-8 boundary. */
+static void
+schema_error_line(const acrt__schema_error *x, char *buf, size_t len)
+{
+	const char *p = x->path != NULL && x->path[0] != '\0' ? x->path : "(root)";
+	size_t n = strlen(p);
+	const char *cut = "";
+	if (n > EP_SCHEMA_PATH) {
+		n = EP_SCHEMA_PATH;
+		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+			n--;
+		cut = "...";
+	}
+	snprintf(buf, len, "%.*s%s: %s", (int)n, p, cut, acrt__schema_error_text(x));
+}
+
+/* {"error": "schema", "details": [...], "truncated": true?} with a newline,
+ * from acrt__malloc into *out (its length in *len); -1 when out of memory. */
+static int
+schema_body(const acrt__schema_errors *errs, char **out, size_t *len, char *first, size_t flen)
+{
+	char line[320];
+	json_t *details = json_array(), *o = NULL;
+	int rc = -1;
+	snprintf(first, flen, "(root): invalid"); /* no error recorded (none had room) */
+	for (size_t i = 0; details != NULL && i < errs->n && i < EP_SCHEMA_ERRORS; i++) {
+		schema_error_line(&errs->v[i], line, sizeof line);
+		if (i == 0)
+			snprintf(first, flen, "%s", line);
+		if (json_array_append_new(details, json_string(line)) != 0)
+			goto cleanup;
+	}
+	if (details == NULL || (errs->n == 0 && json_array_append_new(details, json_string(first))))
+		goto cleanup;
+	o = json_pack("{s:s,s:O}", "error", "schema", "details", details);
+	if (o == NULL ||
+	    (errs->n > EP_SCHEMA_ERRORS && json_object_set_new(o, "truncated", json_true()) != 0))
+		goto cleanup;
+	size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
+	char *b = n > 0 ? acrt__malloc(n + 1) : NULL;
+	if (b == NULL || json_dumpb(o, b, n, JSON_COMPACT) != n) {
+		acrt__free(b);
+		goto cleanup;
+	}
+	b[n] = '\n';
+	*out = b;
+	*len = n + 1;
+	rc = 0;
+cleanup:
+	json_decref(o);
+	json_decref(details);
+	return rc;
+}
+
+/* The body breaks the output port's schema: 422 with its errors (listed by a
+ * second validation, with an error list), counted, logged rate-limited
+ * (acrt_log limits each call site). The caller drops the event. */
+static enum MHD_Result
+answer_schema(endpoint *e, struct MHD_Connection *c, void **con_cls, const json_t *body,
+              const char *method, const char *path)
+{
+	acrt__schema_errors errs = ACRT__SCHEMA_ERRORS_INIT;
+	errs.max = EP_SCHEMA_ERRORS + 1; /* one more tells that some were left out */
+	char *text = NULL, first[320];
+	size_t len = 0;
+	enum MHD_Result ret = MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+	(void)acrt__schema_validate(e->schema, body, &errs);
+	if (errs.n == 1 && strcmp(errs.v[0].keyword, "out of memory") == 0)
+		goto cleanup; /* not the body's fault */
+	if (schema_body(&errs, &text, &len, first, sizeof first) != 0)
+		goto cleanup;
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		goto cleanup;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) == MHD_YES)
+		ret = answer(e, c, con_cls, MHD_HTTP_UNPROCESSABLE_CONTENT, r, EP_ST_SCHEMA);
+	MHD_destroy_response(r);
+	acrt_log(e->ctx, ACRT_LOG_WARN, "%s %s: 422, the body breaks the output schema: %s%s",
+	         method, path, first, errs.n > 1 ? "; ..." : "");
+cleanup:
+	acrt__free(text);
+	acrt__schema_errors_free(&errs);
+	return ret;
+}
+
+/* The whole body is in: JSON check, event, schema, queue, answer. */
 static enum MHD_Result
 finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, const char *method)
 {
@@ -133,7 +230,8 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 		atomic_fetch_add_explicit(&e->stats[EP_ST_STOPPING], 1, memory_order_relaxed);
 		return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, e->r503);
 	}
-	/* The body is the event, as sent (docs/JSON.md): checked, not parsed. */
+	/* The body is the event, as sent (docs/JSON.md): checked, not parsed
+	 * (only the output schema's check below reads it into a tree). */
 	char *body = r->buf != NULL ? r->buf : "";
 	size_t blen = r->len;
 	char why[128];
@@ -168,6 +266,17 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 		return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
 	}
 	adopt_traceparent(ev, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent"));
+	if (e->schema != NULL) {
+		const json_t *j = acrt_event_json(ev); /* NULL: out of memory (the text is JSON) */
+		if (j == NULL || acrt__schema_validate(e->schema, j, NULL) != 0) {
+			enum MHD_Result ret =
+			    j != NULL ? answer_schema(e, c, con_cls, j, method, r->route->path)
+			              : MHD_NO;
+			acrt_event_unref(ev);
+			return ret;
+		}
+		json_decref(acrt__event_steal_json(ev)); /* the queue holds the text only */
+	}
 	uint64_t id = acrt_event_id(ev); /* ev belongs to the queue once pushed */
 	switch (acrt__ep_push(e, ev)) {
 	case EP_PUSH_FULL:
@@ -358,9 +467,9 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 	for (size_t i = 0, l = 0; i < e->n_routes && l < sizeof routes; i++)
 		l += (size_t)snprintf(routes + l, sizeof routes - l, "%s%s %s", i ? ", " : "",
 		                      e->routes[i].method, e->routes[i].path);
-	acrt_log(ctx, ACRT_LOG_INFO, "listening on http://%s: %s (queue %zu%s, %u thread%s)",
-	         e->addr, routes, e->cap, e->auth ? ", bearer token" : "", e->threads,
-	         e->threads > 1 ? "s" : "");
+	acrt_log(ctx, ACRT_LOG_INFO, "listening on http://%s: %s (queue %zu%s%s, %u thread%s)",
+	         e->addr, routes, e->cap, e->auth ? ", bearer token" : "",
+	         e->schema != NULL ? ", output schema" : "", e->threads, e->threads > 1 ? "s" : "");
 	return ACRT_OK;
 }
 

@@ -2,12 +2,24 @@
  * sink.c - the built-in Sink: `sink: file` (JSON lines at `path`, relative to
  * the blueprint; parent directories are created; truncated at start),
  * `sink: stdout` (JSON lines), `sink: "null"` (counts only; a bare YAML null
- * means the same).
+ * means the same). `format: envelope` writes each event as
+ * {"event_id", "headers", "payload"}; `format: auto` (the default) does so
+ * when every binding into the sink comes from a dead letter (docs/COMPONENTS.md).
  *
  * Output is buffered and written with write(2) when the buffer passes 128 KiB,
  * whenever the sink goes idle (no input waiting: the runtime's idle hook), and
  * at cleanup. So a reader of the file sees every event that reached the sink
  * as soon as the flow pauses, and a busy sink writes in large blocks.
+ *
+ * A write that fails (a full disk, EIO) is never dropped: the
+ * sink keeps what it holds and retries with backoff (50 ms doubling to 2 s),
+ * so its input waits and the pipeline backpressures; the runtime shows it
+ * (acrt_component_write_blocked, the `sink_write_blocked` alert). With
+ * `on_write_error: fail` it gives up after `write_error_timeout_ms` and stops
+ * the system (exit 1). Giving up, or a cancel while it retries, cuts the file
+ * back to the end of the last whole event and counts the rest as unwritten:
+ * a file never ends in a partial line (docs/RELIABILITY.md). A closed pipe
+ * (EPIPE) or another error no retry cures stops the system at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,16 +31,30 @@
 #include <unistd.h>
 
 #include "components/builtins.h"
+#include "core/clock.h"
 #include "core/common.h"
+#include "core/event.h"
+#include "core/json.h"
 #include "runtime/ctx_query.h"
 
 #define SINK_BUF (256 * 1024)
+#define BACKOFF_MIN_NS (50 * 1000000LL)
+#define BACKOFF_MAX_NS (2000 * 1000000LL)
 
 static const char *const sink_kinds[] = {"file", "stdout", "null", NULL};
+static const char *const formats[] = {"auto", "lines", "envelope", NULL};
+static const char *const on_errors[] = {"retry", "fail", NULL};
 
 static const acrt_prop sink_props[] = {
     {"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
+    {"format", ACRT_PROP_STRING, 0, 0, 0, formats,
+     "lines (each event as it is) | envelope (headers and payload) | auto (envelope for dead "
+     "letters)"},
+    {"on_write_error", ACRT_PROP_STRING, 0, 0, 0, on_errors,
+     "a failing write: retry until it goes through | fail after write_error_timeout_ms"},
+    {"write_error_timeout_ms", ACRT_PROP_INT, 0, 1, 86400000, NULL,
+     "on_write_error: fail: how long writes may fail before the system stops (30000)"},
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -48,25 +74,162 @@ acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len)
 typedef struct sink {
 	int fd; /* -1 for null */
 	bool own_fd;
-	char *buf;
-	size_t n;
+	bool envelope;
+	bool fail_on_error; /* on_write_error: fail */
+	int64_t fail_after; /* write_error_timeout_ms, in ns */
+	char *buf;          /* whole lines waiting to be written */
+	size_t n;           /* bytes in buf */
+	size_t done;        /* of those, written already (a short write) */
+	uint64_t base;      /* own_fd: the file offset of buf[0] */
+	int64_t failing_ns; /* when writes began to fail; 0: they do not */
+	int64_t backoff_ns; /* the next wait before a retry */
 	char *path;
+	acrt__jbuf env; /* format: envelope: one event's text */
 } sink;
 
-static int
-sink_write_out(sink *s)
+static size_t
+count_lines(const char *p, size_t n)
 {
-	size_t off = 0;
-	while (off < s->n) {
-		ssize_t w = write(s->fd, s->buf + off, s->n - off);
+	size_t k = 0;
+	for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+		k++;
+	return k;
+}
+
+/* A write failed with errno e: waits before the next attempt, or says why
+ * not. Returns ACRT_OK to retry; ACRT_EFATAL to give up (on_write_error: fail
+ * past its deadline, or an error no retry can cure); ACRT_ECANCELED. */
+static int
+write_failed(acrt_ctx *ctx, sink *s, int e)
+{
+	const char *what = s->path != NULL ? s->path : "stdout";
+	/* A full disk or quota, an I/O error may pass; a closed pipe (EPIPE:
+	 * `acrt run | head`) never reopens. */
+	bool curable =
+	    e == ENOSPC || e == EDQUOT || e == EIO || e == EAGAIN || e == ENOBUFS || e == ENOMEM;
+	int64_t now = acrt__mono_ns();
+	acrt__ctx_write_state(ctx, true);
+	if (!curable) {
+		acrt_fail(ctx, "cannot write '%s': %s", what, strerror(e));
+		return ACRT_EFATAL;
+	}
+	if (s->failing_ns == 0) {
+		s->failing_ns = now;
+		s->backoff_ns = BACKOFF_MIN_NS;
+	}
+	if (s->fail_on_error && now - s->failing_ns >= s->fail_after) {
+		acrt_fail(ctx, "cannot write '%s' for %lld ms: %s (on_write_error: fail)", what,
+		          (long long)((now - s->failing_ns) / 1000000), strerror(e));
+		return ACRT_EFATAL;
+	}
+	acrt_log(ctx, ACRT_LOG_WARN, "cannot write '%s': %s; retrying in %lld ms, its input waits",
+	         what, strerror(e), (long long)(s->backoff_ns / 1000000));
+	int rc = acrt__ctx_pause_until(ctx, now + s->backoff_ns);
+	s->backoff_ns = s->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : s->backoff_ns * 2;
+	if (rc != ACRT_OK)
+		acrt_fail(ctx, "cannot write '%s': %s; cancelled while retrying", what,
+		          strerror(e));
+	return rc;
+}
+
+/* Writes p[*done..n) (whole lines), retrying as on_write_error says. ACRT_OK
+ * once all is written; otherwise the code to return (the caller cuts back). */
+static int
+put(acrt_ctx *ctx, sink *s, const char *p, size_t n, size_t *done)
+{
+	while (*done < n) {
+		ssize_t w = write(s->fd, p + *done, n - *done);
+		if (w > 0) {
+			*done += (size_t)w;
+			continue;
+		}
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return -1;
-		off += (size_t)w;
+		int rc = write_failed(ctx, s, w == 0 ? EIO : errno);
+		if (rc != ACRT_OK)
+			return rc;
 	}
-	s->n = 0;
-	return 0;
+	if (s->failing_ns != 0) { /* through again */
+		acrt_log(ctx, ACRT_LOG_INFO, "writes to '%s' go through again after %lld ms",
+		         s->path != NULL ? s->path : "stdout",
+		         (long long)((acrt__mono_ns() - s->failing_ns) / 1000000));
+		s->failing_ns = 0;
+		acrt__ctx_write_state(ctx, false);
+	}
+	return ACRT_OK;
+}
+
+/* Gave up on p[0..n), of which `done` bytes are in the file from `base`: cuts
+ * the file back to the end of the last whole line and counts the other lines
+ * as unwritten. Returns the file offset after the cut. */
+static uint64_t
+cut_back(acrt_ctx *ctx, sink *s, const char *p, size_t n, size_t done)
+{
+	size_t keep = done;
+	while (keep > 0 && p[keep - 1] != '\n')
+		keep--;
+	size_t lost = count_lines(p + keep, n - keep);
+	if (lost > 0) {
+		acrt__ctx_unwritten(ctx, lost);
+		acrt_log(ctx, ACRT_LOG_ERROR, "%zu event(s) not written to '%s'", lost,
+		         s->path != NULL ? s->path : "stdout");
+	}
+	if (s->own_fd && keep < done &&
+	    (ftruncate(s->fd, (off_t)(s->base + keep)) != 0 ||
+	     lseek(s->fd, (off_t)(s->base + keep), SEEK_SET) < 0))
+		acrt_log(ctx, ACRT_LOG_ERROR, "cannot cut '%s' back to its last whole line: %s",
+		         s->path, strerror(errno));
+	return s->base + keep;
+}
+
+/* Writes out the buffer. On giving up the buffer is emptied (cut_back). */
+static int
+flush_buf(acrt_ctx *ctx, sink *s)
+{
+	int rc = put(ctx, s, s->buf, s->n, &s->done);
+	if (rc != ACRT_OK)
+		s->base = cut_back(ctx, s, s->buf, s->n, s->done);
+	else
+		s->base += s->n;
+	s->n = s->done = 0;
+	return rc;
+}
+
+/* One event's line: its bytes, or its envelope. NULL when out of memory. */
+static const char *
+line_of(acrt_ctx *ctx, sink *s, acrt_event *ev, size_t *len)
+{
+	const char *d = acrt_event_data(ev, len);
+	if (d == NULL || !s->envelope)
+		return d;
+	acrt__jbuf *b = &s->env;
+	b->len = 0;
+	b->ok = 1;
+	char num[32];
+	int k = snprintf(num, sizeof num, "%llu", (unsigned long long)acrt_event_id(ev));
+	acrt__jbuf_put(b, "{\"event_id\":", 12);
+	acrt__jbuf_put(b, num, (size_t)k);
+	acrt__jbuf_put(b, ",\"headers\":{", 12);
+	for (uint32_t i = 0; i < ev->n_headers; i++) {
+		if (i > 0)
+			acrt__jbuf_putc(b, ',');
+		const char *hk = ev->headers[i].key, *hv = ev->headers[i].value;
+		acrt__jbuf_string(b, hk, strlen(hk));
+		acrt__jbuf_putc(b, ':');
+		acrt__jbuf_string(b, hv, strlen(hv));
+	}
+	acrt__jbuf_put(b, "},\"payload\":", 12);
+	const char *ct = acrt_event_content_type(ev);
+	if (ct == NULL || strstr(ct, "json") != NULL)
+		acrt__jbuf_put(b, d, *len); /* JSON as it came */
+	else
+		acrt__jbuf_string(b, d, *len); /* other content: as a string */
+	acrt__jbuf_putc(b, '}');
+	(void)ctx;
+	if (!b->ok)
+		return NULL;
+	*len = b->len;
+	return b->p;
 }
 
 static int
@@ -76,11 +239,17 @@ sink_setup(acrt_ctx *ctx, void **self)
 	if (s == NULL)
 		return acrt_fail(ctx, "out of memory");
 	s->fd = -1;
+	acrt__jbuf_init(&s->env);
 	const char *kind = acrt_config_string(ctx, "sink", "null");
 	if (strcmp(kind, "null") == 0) {
 		*self = s;
 		return ACRT_OK;
 	}
+	const char *format = acrt_config_string(ctx, "format", "auto");
+	s->envelope = strcmp(format, "envelope") == 0 ||
+	              (strcmp(format, "auto") == 0 && acrt__ctx_fed_by_port(ctx, "dead_letter"));
+	s->fail_on_error = strcmp(acrt_config_string(ctx, "on_write_error", "retry"), "fail") == 0;
+	s->fail_after = acrt_config_int(ctx, "write_error_timeout_ms", 30000) * 1000000LL;
 	s->buf = acrt__malloc(SINK_BUF);
 	if (s->buf == NULL)
 		goto nomem;
@@ -114,26 +283,54 @@ nomem:
 static int
 sink_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
+	(void)port;
 	sink *s = self;
 	if (s->fd < 0)
 		return ACRT_OK;
 	size_t len;
-	const char *d = acrt_event_data(ev, &len);
+	const char *d = line_of(ctx, s, ev, &len);
 	if (d == NULL)
 		return acrt_fail(ctx, "out of memory");
-	if (s->n + len + 1 > SINK_BUF && s->n > 0 && sink_write_out(s) != 0)
-		return acrt_fail(ctx, "write failed: %s", strerror(errno));
-	if (len + 1 > SINK_BUF) { /* larger than the buffer: write it through */
-		if (write(s->fd, d, len) != (ssize_t)len || write(s->fd, "\n", 1) != 1)
-			return acrt_fail(ctx, "write failed: %s", strerror(errno));
+	/* What the buffer holds goes first, so that a write given up on never
+	 * holds this event: it is failed (the runtime counts it), or unwritten on
+	 * a cancel (which the runtime does not count); the buffer's are unwritten
+	 * (cut_back). */
+	int rc;
+	if (s->n > 0 && (s->n + len + 1 > SINK_BUF || s->n > SINK_BUF / 2) &&
+	    (rc = flush_buf(ctx, s)) != ACRT_OK)
+		goto gave_up;
+	if (len + 1 > SINK_BUF) { /* larger than the buffer: written through */
+		size_t done = 0, nl = 0;
+		if ((rc = put(ctx, s, d, len, &done)) != ACRT_OK ||
+		    (rc = put(ctx, s, "\n", 1, &nl)) != ACRT_OK) {
+			/* cut back to before it; the runtime counts it failed */
+			if (s->own_fd && (ftruncate(s->fd, (off_t)s->base) != 0 ||
+			                  lseek(s->fd, (off_t)s->base, SEEK_SET) < 0))
+				acrt_log(ctx, ACRT_LOG_ERROR, "cannot cut '%s' back: %s", s->path,
+				         strerror(errno));
+			goto gave_up;
+		}
+		s->base += len + 1;
 		return ACRT_OK;
 	}
 	memcpy(s->buf + s->n, d, len);
 	s->buf[s->n + len] = '\n';
 	s->n += len + 1;
-	if (s->n > SINK_BUF / 2 && sink_write_out(s) != 0)
-		return acrt_fail(ctx, "write failed: %s", strerror(errno));
 	return ACRT_OK;
+gave_up:
+	if (rc == ACRT_ECANCELED)
+		acrt__ctx_unwritten(ctx, 1);
+	return rc;
+}
+
+/* The input has ended: write out what we hold, with the retries of
+ * on_write_error (a cancel ends them), before the final checkpoint. */
+static int sink_idle(acrt_ctx *ctx, void *self);
+
+static int
+sink_finish(acrt_ctx *ctx, void *self)
+{
+	return sink_idle(ctx, self);
 }
 
 /* Nothing waiting upstream: write out what we hold, so that a reader of the
@@ -144,13 +341,12 @@ sink_idle(acrt_ctx *ctx, void *self)
 	sink *s = self;
 	if (s->fd < 0 || s->n == 0)
 		return ACRT_OK;
-	if (sink_write_out(s) != 0)
-		return acrt_fail(ctx, "write failed: %s", strerror(errno));
-	return ACRT_OK;
+	return flush_buf(ctx, s);
 }
 
-/* Checkpoints: the file's length once everything received is written (8
- * little-endian bytes), then the file's path. restore truncates the file back
+/* Checkpoints: the file's length once everything received is written and on
+ * disk (fdatasync: a checkpoint never covers an event that is not), as 8
+ * little-endian bytes, then the file's path. restore truncates the file back
  * to that length, so a resumed run's output holds every event exactly once
  * (docs/STATE.md); a snapshot of another path (a reload changed `path`) means
  * this file starts empty, as a new run's would. */
@@ -160,17 +356,22 @@ sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 	sink *s = self;
 	if (!s->own_fd)
 		return ACRT_OK; /* stdout and null keep nothing */
-	if (s->n > 0 && sink_write_out(s) != 0)
-		return acrt_fail(ctx, "write failed: %s", strerror(errno));
-	off_t off = lseek(s->fd, 0, SEEK_CUR);
+	int rc;
+	if (s->n > 0 && (rc = flush_buf(ctx, s)) != ACRT_OK)
+		return rc;
+	while (fdatasync(s->fd) != 0) {
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		if ((rc = write_failed(ctx, s, e)) != ACRT_OK)
+			return rc;
+	}
 	size_t pl = strlen(s->path);
 	/* Plain malloc: the runtime frees snapshot buffers with free() (acrt.h). */
 	unsigned char *b = malloc(8 + pl);
-	if (off < 0 || b == NULL) {
-		free(b);
-		return acrt_fail(ctx, "cannot read the offset of '%s'", s->path);
-	}
-	acrt__le_put(b, (uint64_t)off, 8);
+	if (b == NULL)
+		return acrt_fail(ctx, "out of memory");
+	acrt__le_put(b, s->base, 8);
 	memcpy(b + 8, s->path, pl);
 	*buf = b;
 	*len = 8 + pl;
@@ -194,19 +395,28 @@ sink_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
 	if (ftruncate(s->fd, (off_t)off) != 0 || lseek(s->fd, (off_t)off, SEEK_SET) < 0)
 		return acrt_fail(ctx, "restore: cannot truncate '%s' to %llu bytes: %s", s->path,
 		                 (unsigned long long)off, strerror(errno));
+	s->base = off;
 	return ACRT_OK;
 }
 
+/* What is still held is written (one attempt); what cannot be is cut back
+ * and counted (flush_buf). */
 static void
 sink_cleanup(acrt_ctx *ctx, void *self)
 {
 	sink *s = self;
 	if (s == NULL)
 		return;
-	if (s->fd >= 0 && s->n > 0 && sink_write_out(s) != 0)
-		acrt_log(ctx, ACRT_LOG_ERROR, "final write failed: %s", strerror(errno));
+	if (s->fd >= 0 && s->n > 0) {
+		/* Normally empty (the idle hook ran at the end of input). Nothing would
+		 * stop a retry here: one attempt. */
+		s->fail_on_error = true;
+		s->fail_after = 0;
+		(void)flush_buf(ctx, s);
+	}
 	if (s->own_fd && close(s->fd) != 0)
 		acrt_log(ctx, ACRT_LOG_ERROR, "close failed: %s", strerror(errno));
+	acrt__jbuf_free(&s->env);
 	acrt__free(s->path);
 	acrt__free(s->buf);
 	acrt__free(s);
@@ -223,4 +433,5 @@ const acrt_component_desc acrt__sink_desc = {
     .restore = sink_restore,
     .cleanup = sink_cleanup,
     .idle = sink_idle,
+    .finish = sink_finish,
 };

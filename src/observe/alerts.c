@@ -80,6 +80,8 @@ static const acrt__alert_rule defaults[] = {
     {"component_failed", true, "acrt_component_up", "critical", ACRT__ALERT_EQ, 0, 0, false},
     {"stream_saturated", true, "acrt_stream_fill_ratio", "warning", ACRT__ALERT_GT, 0.9, 10, false},
     {"error_rate", true, "acrt_component_errors_total", "critical", ACRT__ALERT_GT, 5, 30, true},
+    {"sink_write_blocked", true, "acrt_component_write_blocked", "critical", ACRT__ALERT_EQ, 1, 0,
+     false},
     /* checkpoints: series present only with runtime.state */
     {"checkpoint_aborted", true, "acrt_checkpoints_aborted_total", "warning", ACRT__ALERT_GT, 0, 0,
      true},
@@ -291,7 +293,10 @@ log_transition(acrt__alerts *al, series *s, const char *to)
 	if (x != NULL)
 		json_object_set_new(x, "metric", json_string(r->metric));
 	if (x != NULL && al->stopping)
-		json_object_set_new(x, "reason", json_string("the system stopped"));
+		json_object_set_new(x, "reason",
+		                    json_string(s->state == ST_FIRING
+		                                    ? "the system stopped while the condition held"
+		                                    : "the system stopped"));
 	char sum[600];
 	summary(al, s, sum, sizeof sum);
 	acrt__log(strcmp(to, "firing") == 0 ? ACRT_LOG_WARN : ACRT_LOG_INFO, comp, 0, x,
@@ -313,7 +318,10 @@ static void
 to_inactive(acrt__alerts *al, series *s, int64_t now)
 {
 	if (s->state == ST_FIRING) {
-		log_transition(al, s, "resolved");
+		/* At stop a series still firing held its condition at the last
+		 * evaluation: it ends with the system, it was not resolved. The
+		 * receiver still gets endsAt, so the alert does not hang there. */
+		log_transition(al, s, al->stopping ? "ended" : "resolved");
 		send_alert(al, s, true, now);
 	} else if (s->state == ST_PENDING) {
 		log_transition(al, s, "inactive");
@@ -506,7 +514,7 @@ acrt__alerts_stop(acrt__alerts *al)
 	if (al->n_rules > 0) /* a last look: e.g. a component that failed and stopped the run */
 		evaluate(al, now);
 	al->stopping = true;
-	while (al->list != NULL) { /* the system stops: what is active resolves */
+	while (al->list != NULL) { /* the system stops: what is active ends */
 		series *s = al->list;
 		al->list = s->next;
 		to_inactive(al, s, now);

@@ -40,10 +40,12 @@ sb_head(acrt__strbuf *b, const char *name, const char *type, const char *help)
 /* ---- Reading the runtime ------------------------------------------------- */
 
 typedef struct comp_totals {
-	uint64_t in, out, errors;
-	bool up;     /* every instance set up, none failed */
-	int failed;  /* instances that failed */
-	int running; /* instances still in their process phase */
+	uint64_t in, out, errors, write_errors;
+	bool up;
+	bool write_blocked;
+	    /* an instance's writes fail now */ /* every instance set up, none failed */
+	int failed;                             /* instances that failed */
+	int running;                            /* instances still in their process phase */
 } comp_totals;
 
 static void
@@ -57,6 +59,8 @@ comp_read(const acrt__runtime *rt, size_t k, comp_totals *t)
 		t->in += in.events_in;
 		t->out += in.events_out;
 		t->errors += in.errors;
+		t->write_errors += in.write_errors;
+		t->write_blocked |= in.write_blocked;
 		if (in.state == ACRT__INST_FAILED)
 			t->failed++;
 		else if (in.state == ACRT__INST_RUNNING)
@@ -87,22 +91,25 @@ acrt__proc_read(acrt__proc_stats *out)
 
 /* ---- Prometheus text ----------------------------------------------------- */
 
-typedef enum { C_IN, C_OUT, C_ERR, C_UP } comp_metric;
+typedef enum { C_IN, C_OUT, C_ERR, C_UP, C_WERR, C_WBLOCKED } comp_metric;
 
 static void
 comp_series(acrt__strbuf *b, acrt__runtime *rt, const comp_totals *tot, comp_metric m)
 {
 	for (size_t k = 0; k < acrt__q_components(rt); k++) {
 		static const char *const names[] = {
-		    "acrt_component_events_in_total", "acrt_component_events_out_total",
-		    "acrt_component_errors_total", "acrt_component_up"};
+		    "acrt_component_events_in_total",    "acrt_component_events_out_total",
+		    "acrt_component_errors_total",       "acrt_component_up",
+		    "acrt_component_write_errors_total", "acrt_component_write_blocked"};
 		acrt__strbuf_printf(b, "%s{component=\"", names[m]);
 		sb_label(b, acrt__q_spec(rt, k)->name);
 		const comp_totals *t = &tot[k];
-		uint64_t v = m == C_IN    ? t->in
-		             : m == C_OUT ? t->out
-		             : m == C_ERR ? t->errors
-		                          : (uint64_t)t->up;
+		uint64_t v = m == C_IN     ? t->in
+		             : m == C_OUT  ? t->out
+		             : m == C_ERR  ? t->errors
+		             : m == C_UP   ? (uint64_t)t->up
+		             : m == C_WERR ? t->write_errors
+		                           : (uint64_t)t->write_blocked;
 		acrt__strbuf_printf(b, "\"} %llu\n", (unsigned long long)v);
 	}
 }
@@ -215,6 +222,12 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 	sb_head(&b, "acrt_component_up", "gauge",
 	        "1 when every instance of the component is set up and none has failed.");
 	comp_series(&b, rt, tot, C_UP);
+	sb_head(&b, "acrt_component_write_errors_total", "counter",
+	        "Write attempts of a sink that failed (it retries them: on_write_error).");
+	comp_series(&b, rt, tot, C_WERR);
+	sb_head(&b, "acrt_component_write_blocked", "gauge",
+	        "1 while a sink's writes fail and it retries; its input waits.");
+	comp_series(&b, rt, tot, C_WBLOCKED);
 	acrt__free(tot);
 
 	size_t nt = acrt__q_streams(rt);

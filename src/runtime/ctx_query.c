@@ -1,12 +1,15 @@
 /*
  * ctx_query.c - see ctx_query.h. Reads the borrowed blueprint, the
  * component's output ports and the runtime's stop flags, and sums the
- * instances' counters and the streams' depths; never blocks, takes no lock.
+ * instances' counters and the streams' depths; takes no lock and never
+ * blocks, except acrt__ctx_pause_until (the runtime's mutex and wake-up).
  */
 #include "runtime/ctx_query.h"
 
 #include <string.h>
 
+#include "core/clock.h"
+#include "core/waitq.h"
 #include "runtime/runtime.h"
 
 size_t
@@ -59,6 +62,59 @@ void
 acrt__ctx_diverted(acrt_ctx *ctx)
 {
 	acrt__counter_add(&ctx->dead_lettered, 1);
+}
+
+void
+acrt__ctx_write_state(acrt_ctx *ctx, bool blocked)
+{
+	if (blocked)
+		acrt__counter_add(&ctx->write_errors, 1);
+	atomic_store_explicit(&ctx->write_blocked, blocked, memory_order_relaxed);
+}
+
+int
+acrt__ctx_pause_until(acrt_ctx *ctx, int64_t deadline_ns)
+{
+	acrt__runtime *rt = ctx->rt;
+	int rc = ACRT_OK;
+	pthread_mutex_lock(&rt->mu);
+	while (acrt__mono_ns() < deadline_ns) {
+		if (atomic_load(&rt->cancelled)) {
+			rc = ACRT_ECANCELED;
+			break;
+		}
+		acrt__cond_wait_until(&rt->wake, &rt->mu, deadline_ns);
+	}
+	if (rc == ACRT_OK && atomic_load(&rt->cancelled))
+		rc = ACRT_ECANCELED;
+	pthread_mutex_unlock(&rt->mu);
+	return rc;
+}
+
+const json_t *
+acrt__ctx_output_schema(acrt_ctx *ctx, const char *port)
+{
+	const acrt__comp_spec *spec = ctx->comp->spec;
+	for (size_t i = 0; i < spec->n_outputs; i++)
+		if (strcmp(spec->outputs[i].name, port) == 0)
+			return spec->outputs[i].schema;
+	return NULL;
+}
+
+bool
+acrt__ctx_fed_by_port(acrt_ctx *ctx, const char *port)
+{
+	const acrt__blueprint *bp = ctx->rt->bp;
+	size_t n = 0;
+	for (size_t i = 0; i < bp->n_bindings; i++) {
+		const acrt__binding_spec *b = &bp->bindings[i];
+		if (&bp->comps[b->to_comp] != ctx->comp->spec)
+			continue;
+		if (strcmp(b->from_port, port) != 0)
+			return false;
+		n++;
+	}
+	return n > 0;
 }
 
 void

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "acrt/acrt.h"
 
 /* The buffer_size of the bindings of output `port` (the smallest, with
@@ -41,6 +43,22 @@ bool acrt__ctx_output_bound(acrt_ctx *ctx, const char *port);
 /* Counts a failed event the component itself sent on to its bound `error`
  * port: not lost, as a dead letter's (summary.h). The instance's thread. */
 void acrt__ctx_diverted(acrt_ctx *ctx);
+/* A sink's write failed (blocked: true) or went through again (false):
+ * counts the failed attempts and sets the state the metrics and the
+ * `sink_write_blocked` alert show. The instance's own thread calls it. */
+void acrt__ctx_write_state(acrt_ctx *ctx, bool blocked);
+/* Waits until deadline_ns (monotonic) or a cancel, not a graceful stop: a
+ * sink retrying a write keeps retrying through the drain. Returns ACRT_OK at
+ * the deadline, ACRT_ECANCELED on cancel. Any instance thread. */
+int acrt__ctx_pause_until(acrt_ctx *ctx, int64_t deadline_ns);
+/* The resolved schema of output `port` (a name under `schemas:` already
+ * replaced by its schema), borrowed from the blueprint, which outlives the
+ * instance; NULL when the port declares none or does not exist. The
+ * APIEndpoint enforces it before it queues a body (422). */
+const json_t *acrt__ctx_output_schema(acrt_ctx *ctx, const char *port);
+/* True when the component has inputs and every binding into it comes from
+ * an output port named `port` (e.g. "dead_letter"). */
+bool acrt__ctx_fed_by_port(acrt_ctx *ctx, const char *port);
 /* Counts n input records a source could not make events of (invalid or
  * over-long lines) and skipped: lost input for the run's summary and exit
  * status (summary.h). The instance's own thread calls it. */

@@ -91,9 +91,11 @@ json_t *acrt__q_counters(acrt__runtime *rt, size_t k);
 /* One instance's figures at one moment. */
 typedef struct acrt__q_inst {
 	uint64_t events_in, events_out, errors;
-	int state;   /* acrt__inst_state */
-	bool set_up; /* setup succeeded */
-	int end_rc;  /* the code it ended with, when state is ACRT__INST_FAILED */
+	uint64_t write_errors; /* a sink's failed write attempts */
+	bool write_blocked;    /* its writes fail now: it retries, its input waits */
+	int state;             /* acrt__inst_state */
+	bool set_up;           /* setup succeeded */
+	int end_rc;            /* the code it ended with, when state is ACRT__INST_FAILED */
 	/* Sampled processing time: per bucket (bounds acrt__time_bounds_ns), count,
 	 * sum. */
 	uint64_t time_bucket[ACRT__TIME_BUCKETS];

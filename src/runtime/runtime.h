@@ -158,6 +158,10 @@ struct acrt_ctx {
 	/* What became of failed and bad input (summary.h): failed events the
 	 * dead letter took, input a source skipped, events a sink could not write. */
 	acrt__counter dead_lettered, skipped, unwritten;
+	/* A sink's failed write attempts, and whether its writes fail now (it
+	 * retries: docs/RELIABILITY.md); read by observe/ through query.h. */
+	acrt__counter write_errors;
+	atomic_bool write_blocked;
 	acrt__lograte lograte; /* its repeated log lines, rate-limited (lograte.h) */
 	/* ---- Managed keyed state and checkpoints ---- */
 	struct acrt__kv *kv;             /* acrt_state_*; created on first use */

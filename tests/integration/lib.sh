@@ -28,6 +28,11 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/acrt-$TEST.XXXXXX")
 _BG_PIDS=""
+_ON_EXIT=""
+
+# on_exit CMD: runs CMD (eval'd) at exit, after the processes are gone and
+# before WORK is removed (e.g. umount a file system mounted under WORK).
+on_exit() { _ON_EXIT="$_ON_EXIT $1;"; }
 
 _cleanup() {
 	local rc=$?
@@ -38,6 +43,7 @@ _cleanup() {
 		fi
 	done
 	wait 2>/dev/null
+	[ -z "$_ON_EXIT" ] || eval "$_ON_EXIT" 2>/dev/null
 	if [ "$rc" -ne 0 ] && [ -n "${KEEP_WORK:-}" ]; then
 		echo "[$TEST] work dir kept: $WORK" >&2
 	else

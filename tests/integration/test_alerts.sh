@@ -110,17 +110,21 @@ expect_rc 0 "acrt run after SIGINT" "$WORK/run.err"
 py "$PY_PRELUDE"'
 recs = [r for r in log_records(sys.argv[1]) if "alert" in r and "state" in r]
 seq = [(r["alert"], r["state"]) for r in recs]
-want = [("many_events", "pending"), ("many_events", "firing"), ("many_events", "resolved"),
+# many_events still holds at stop: it ends with the system, it is not "resolved"
+want = [("many_events", "pending"), ("many_events", "firing"), ("many_events", "ended"),
         ("burst", "firing"), ("burst", "resolved")]
 for w in want:
     if w not in seq: die("transition %r not logged: %r" % (w, seq))
 order = [s for a, s in seq if a == "many_events"]
-if order != ["pending", "firing", "resolved"]: die("many_events transitions: %r" % order)
+if order != ["pending", "firing", "ended"]: die("many_events transitions: %r" % order)
+end = [r for r in recs if r["alert"] == "many_events" and r["state"] == "ended"][0]
+if end.get("reason") != "the system stopped while the condition held":
+    die("the end at stop does not say the condition held: %r" % end)
 for r in recs:
     for k in ("severity", "labels", "value", "threshold", "metric", "from"):
         if k not in r: die("transition line lacks %s: %r" % (k, r))
 ' "$WORK/run.err" || fail "transitions not logged as expected" "$WORK/run.err"
-ok "every transition logged as one JSON line (many_events: pending, firing, resolved at stop)"
+ok "every transition logged as one JSON line (many_events: pending, firing, ended at stop while it held)"
 
 py 'import json, sys
 posts = []

@@ -154,6 +154,62 @@ for chaining in true false; do
 	ok "per_item batches: the 4 failing events alone reach the dead letter, the 16 others pass"
 done
 
+# ---- (e) a dead letter into the built-in file Sink: envelopes by default ------
+d="$WORK/envelope"
+mkdir -p "$d"
+cat >"$d/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: envelope
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 20, payload: {price: 35.376, id: 12345678901234567890}}}
+    - name: work
+      type: Transformer
+      inputs: [{name: input, schema: {type: object, properties: {seq: {maximum: 15}}}}]
+      capabilities:
+        schema_validator: {}
+        dead_letter: {to: dlq.input}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+    - {name: dlq, type: Sink, config: {sink: file, path: dlq.jsonl}}
+    - {name: dlq_lines, type: Sink, config: {sink: file, path: dlq_lines.jsonl, format: lines}}
+    - name: work2
+      type: Transformer
+      inputs: [{name: input, schema: {type: object, properties: {seq: {maximum: 15}}}}]
+      capabilities:
+        schema_validator: {}
+        dead_letter: {to: dlq_lines.input}
+  bindings:
+    - {from: gen.output, to: work.input}
+    - {from: work.output, to: out.input}
+    - {from: gen.output, to: work2.input}
+    - {from: work2.output, to: out.input}
+YAML
+printf 'schema_version: "1.0.0"\nruntime: {logging: {format: json}}\n' >"$d/deployment.yaml"
+run_acrt envelope 30 run "$d"
+expect_rc 0 "dead letters into file sinks (nothing lost)" "$WORK/envelope.err"
+py "$PY_PRELUDE"'
+import re
+d = sys.argv[1]
+env = load(d + "/dlq.jsonl")
+if [e["payload"]["seq"] for e in env] != list(range(16, 21)):
+    die("the envelope sink should hold seq 16..20: %r" % env)
+raw = open(d + "/dlq.jsonl").read()
+if "\"price\":35.376" not in raw or "12345678901234567890" not in raw:
+    die("the payload is not embedded as it came: %r" % raw[:300])
+for e in env:
+    h = e["headers"]
+    if h.get("acrt-error") != "/seq: maximum 15, got %d" % e["payload"]["seq"] or \
+            h.get("acrt-capability") != "schema_validator" or h.get("acrt-attempts") != "0" or \
+            not h.get("acrt-original-event-id", "").isdigit() or \
+            not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", h.get("acrt-failed-at", "")) or \
+            not isinstance(e.get("event_id"), int):
+        die("envelope without its reason, capability, attempts, original id or time: %r" % e)
+lines = load(d + "/dlq_lines.jsonl")
+if [e.get("seq") for e in lines] != list(range(16, 21)) or "headers" in lines[0]:
+    die("format: lines should hold the payloads alone: %r" % lines)
+' "$d" || fail "dead-letter envelopes" "$d/dlq.jsonl" "$WORK/envelope.err"
+ok "a dead-letter file sink writes envelopes (reason, capability, attempts, original id, time); format: lines the payloads"
+
 # ---- (d) dead_letter.to naming an unknown component ---------------------------
 d="$WORK/invalid"
 system "$d" true '    - name: work
