@@ -151,13 +151,13 @@ acrt__json_dtoa(double d, char *buf)
 	char t[32];
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
-		sprintf(t, "%.*g", mid, d);
+		snprintf(t, sizeof t, "%.*g", mid, d);
 		if (strtod(t, NULL) == d)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return (size_t)sprintf(buf, "%.*g", lo, d);
+	return (size_t)snprintf(buf, 32, "%.*g", lo, d); /* buf[32]: json.h */
 }
 
 void
