@@ -148,7 +148,9 @@ acrt__json_dtoa(double d, char *buf)
 	/* The fewest significant digits that read back to d. More digits never
 	 * read back worse, so search: 17 always does. */
 	int lo = 1, hi = 17;
-	char t[32];
+	/* %g with at most 17 digits takes at most 24 bytes; the compiler cannot
+	 * see that bound, so the text is made in a buffer it can. */
+	char t[400];
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
 		snprintf(t, sizeof t, "%.*g", mid, d);
@@ -157,7 +159,12 @@ acrt__json_dtoa(double d, char *buf)
 		else
 			lo = mid + 1;
 	}
-	return (size_t)snprintf(buf, 32, "%.*g", lo, d); /* buf[32]: json.h */
+	int n = snprintf(t, sizeof t, "%.*g", lo, d);
+	if (n < 0 || n >= 32) /* cannot happen (above); buf is 32 bytes (json.h) */
+		n = 0;
+	memcpy(buf, t, (size_t)n);
+	buf[n] = '\0';
+	return (size_t)n;
 }
 
 void
