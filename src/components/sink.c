@@ -31,19 +31,16 @@
 #include <unistd.h>
 
 #include "components/builtins.h"
-#include "core/clock.h"
+#include "components/writeretry.h"
 #include "core/common.h"
 #include "core/event.h"
 #include "core/json.h"
 #include "runtime/ctx_query.h"
 
 #define SINK_BUF (256 * 1024)
-#define BACKOFF_MIN_NS (50 * 1000000LL)
-#define BACKOFF_MAX_NS (2000 * 1000000LL)
 
 static const char *const sink_kinds[] = {"file", "stdout", "null", NULL};
 static const char *const formats[] = {"auto", "lines", "envelope", NULL};
-static const char *const on_errors[] = {"retry", "fail", NULL};
 
 static const acrt_prop sink_props[] = {
     {"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null"},
@@ -51,10 +48,7 @@ static const acrt_prop sink_props[] = {
     {"format", ACRT_PROP_STRING, 0, 0, 0, formats,
      "lines (each event as it is) | envelope (headers and payload) | auto (envelope for dead "
      "letters)"},
-    {"on_write_error", ACRT_PROP_STRING, 0, 0, 0, on_errors,
-     "a failing write: retry until it goes through | fail after write_error_timeout_ms"},
-    {"write_error_timeout_ms", ACRT_PROP_INT, 0, 1, 86400000, NULL,
-     "on_write_error: fail: how long writes may fail before the system stops (30000)"},
+    ACRT__WRETRY_PROPS,
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -75,14 +69,11 @@ typedef struct sink {
 	int fd; /* -1 for null */
 	bool own_fd;
 	bool envelope;
-	bool fail_on_error; /* on_write_error: fail */
-	int64_t fail_after; /* write_error_timeout_ms, in ns */
+	acrt__wretry retry; /* on_write_error */
 	char *buf;          /* whole lines waiting to be written */
 	size_t n;           /* bytes in buf */
 	size_t done;        /* of those, written already (a short write) */
 	uint64_t base;      /* own_fd: the file offset of buf[0] */
-	int64_t failing_ns; /* when writes began to fail; 0: they do not */
-	int64_t backoff_ns; /* the next wait before a retry */
 	char *path;
 	acrt__jbuf env; /* format: envelope: one event's text */
 } sink;
@@ -97,39 +88,15 @@ count_lines(const char *p, size_t n)
 }
 
 /* A write failed with errno e: waits before the next attempt, or says why
- * not. Returns ACRT_OK to retry; ACRT_EFATAL to give up (on_write_error: fail
- * past its deadline, or an error no retry can cure); ACRT_ECANCELED. */
+ * not (writeretry.h). A full disk or quota, an I/O error may pass; a closed
+ * pipe (EPIPE: `acrt run | head`) never reopens. */
 static int
 write_failed(acrt_ctx *ctx, sink *s, int e)
 {
-	const char *what = s->path != NULL ? s->path : "stdout";
-	/* A full disk or quota, an I/O error may pass; a closed pipe (EPIPE:
-	 * `acrt run | head`) never reopens. */
 	bool curable =
 	    e == ENOSPC || e == EDQUOT || e == EIO || e == EAGAIN || e == ENOBUFS || e == ENOMEM;
-	int64_t now = acrt__mono_ns();
-	acrt__ctx_write_state(ctx, true);
-	if (!curable) {
-		acrt_fail(ctx, "cannot write '%s': %s", what, strerror(e));
-		return ACRT_EFATAL;
-	}
-	if (s->failing_ns == 0) {
-		s->failing_ns = now;
-		s->backoff_ns = BACKOFF_MIN_NS;
-	}
-	if (s->fail_on_error && now - s->failing_ns >= s->fail_after) {
-		acrt_fail(ctx, "cannot write '%s' for %lld ms: %s (on_write_error: fail)", what,
-		          (long long)((now - s->failing_ns) / 1000000), strerror(e));
-		return ACRT_EFATAL;
-	}
-	acrt_log(ctx, ACRT_LOG_WARN, "cannot write '%s': %s; retrying in %lld ms, its input waits",
-	         what, strerror(e), (long long)(s->backoff_ns / 1000000));
-	int rc = acrt__ctx_pause_until(ctx, now + s->backoff_ns);
-	s->backoff_ns = s->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : s->backoff_ns * 2;
-	if (rc != ACRT_OK)
-		acrt_fail(ctx, "cannot write '%s': %s; cancelled while retrying", what,
-		          strerror(e));
-	return rc;
+	return acrt__wretry_failed(&s->retry, ctx, s->path != NULL ? s->path : "stdout",
+	                           strerror(e), curable);
 }
 
 /* Writes p[*done..n) (whole lines), retrying as on_write_error says. ACRT_OK
@@ -149,13 +116,7 @@ put(acrt_ctx *ctx, sink *s, const char *p, size_t n, size_t *done)
 		if (rc != ACRT_OK)
 			return rc;
 	}
-	if (s->failing_ns != 0) { /* through again */
-		acrt_log(ctx, ACRT_LOG_INFO, "writes to '%s' go through again after %lld ms",
-		         s->path != NULL ? s->path : "stdout",
-		         (long long)((acrt__mono_ns() - s->failing_ns) / 1000000));
-		s->failing_ns = 0;
-		acrt__ctx_write_state(ctx, false);
-	}
+	acrt__wretry_ok(&s->retry, ctx, s->path != NULL ? s->path : "stdout");
 	return ACRT_OK;
 }
 
@@ -248,8 +209,7 @@ sink_setup(acrt_ctx *ctx, void **self)
 	const char *format = acrt_config_string(ctx, "format", "auto");
 	s->envelope = strcmp(format, "envelope") == 0 ||
 	              (strcmp(format, "auto") == 0 && acrt__ctx_fed_by_port(ctx, "dead_letter"));
-	s->fail_on_error = strcmp(acrt_config_string(ctx, "on_write_error", "retry"), "fail") == 0;
-	s->fail_after = acrt_config_int(ctx, "write_error_timeout_ms", 30000) * 1000000LL;
+	acrt__wretry_init(&s->retry, ctx);
 	s->buf = acrt__malloc(SINK_BUF);
 	if (s->buf == NULL)
 		goto nomem;
@@ -410,8 +370,7 @@ sink_cleanup(acrt_ctx *ctx, void *self)
 	if (s->fd >= 0 && s->n > 0) {
 		/* Normally empty (the idle hook ran at the end of input). Nothing would
 		 * stop a retry here: one attempt. */
-		s->fail_on_error = true;
-		s->fail_after = 0;
+		acrt__wretry_no_more(&s->retry);
 		(void)flush_buf(ctx, s);
 	}
 	if (s->own_fd && close(s->fd) != 0)

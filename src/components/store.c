@@ -18,6 +18,14 @@
  * replay after --resume converges to the same rows; the database itself is
  * not part of the checkpoints.
  *
+ * A write the database refuses for a reason that may pass (SQLITE_FULL,
+ * IOERR, BUSY, LOCKED, NOMEM: a full disk) loses nothing: the Store holds a
+ * reference to every event of the open transaction, and retries the whole
+ * transaction (rollback, begin, the upserts again, commit) with the Sink's
+ * backoff and `on_write_error` (writeretry.h), its input waiting. Giving up
+ * (on_write_error: fail, a cancel) counts the transaction's events as
+ * unwritten in the run's summary.
+ *
  * An event that is not a JSON object, or whose key field is absent or null,
  * fails: it goes to port `error` (dropped when unbound), is logged and counted
  * (counter `missing_key` or `invalid_events`). At cleanup the Store logs how
@@ -32,9 +40,11 @@
 #include <sys/stat.h>
 
 #include "components/builtins.h"
+#include "components/writeretry.h"
 #include "core/common.h"
 #include "core/event.h"
 #include "core/json.h"
+#include "runtime/ctx_query.h"
 
 #define STORE_TX_MAX 4096
 
@@ -42,6 +52,7 @@ static const acrt_prop store_props[] = {
     {"key", ACRT_PROP_STRING, 1, 0, 0, NULL, "field whose value is the key of the upsert"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL,
      "SQLite database (relative to the blueprint); absent: managed state"},
+    ACRT__WRETRY_PROPS,
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -62,13 +73,22 @@ acrt__store_check(const json_t *config, const char **key, char *msg, size_t len)
 	return 0;
 }
 
+/* An event upserted in the open transaction, kept until it commits. */
+typedef struct held {
+	acrt_event *ev;
+	char *key; /* its key text (acrt__malloc'd) */
+	size_t klen;
+} held;
+
 typedef struct store {
 	const char *key;      /* the key field, borrowed from the config */
 	char *path;           /* SQLite mode: the database file; NULL: managed state */
 	sqlite3 *db;          /* SQLite mode */
 	sqlite3_stmt *upsert; /* INSERT ... ON CONFLICT DO UPDATE */
 	bool in_tx;           /* a transaction is open */
-	int pending;          /* upserts in it */
+	held *tx;             /* its events: STORE_TX_MAX slots */
+	size_t n_tx;
+	acrt__wretry retry; /* on_write_error */
 } store;
 
 /* ---- SQLite ------------------------------------------------------------------- */
@@ -79,18 +99,95 @@ sql_fail(acrt_ctx *ctx, store *s, const char *what)
 	return acrt_fail(ctx, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
+/* Errors a retry may cure: a full disk, I/O, another writer, memory. */
+static bool
+sql_curable(int rc)
+{
+	int primary = rc & 0xff;
+	return primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
+	       primary == SQLITE_LOCKED || primary == SQLITE_NOMEM;
+}
+
+static void
+tx_release(store *s)
+{
+	for (size_t i = 0; i < s->n_tx; i++) {
+		acrt_event_unref(s->tx[i].ev);
+		acrt__free(s->tx[i].key);
+	}
+	s->n_tx = 0;
+}
+
 static int
-sql_commit(acrt_ctx *ctx, store *s)
+step_upsert(store *s, const char *k, size_t klen, acrt_event *ev)
+{
+	size_t vlen;
+	const char *v = acrt_event_data(ev, &vlen);
+	if (v == NULL)
+		return SQLITE_NOMEM;
+	/* SQLITE_STATIC: the statement is stepped and reset before k and v go */
+	int rc = sqlite3_bind_text64(s->upsert, 1, k, klen, SQLITE_STATIC, SQLITE_UTF8);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text64(s->upsert, 2, v, vlen, SQLITE_STATIC, SQLITE_UTF8);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s->upsert);
+	(void)sqlite3_reset(s->upsert);
+	(void)sqlite3_clear_bindings(s->upsert);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The whole open transaction again: rollback, begin, every held upsert,
+ * commit; as often as on_write_error allows. `cur` is the event being
+ * processed (NULL from idle and cleanup): when giving up it is failed by the
+ * runtime, so it is not also counted unwritten (except on a cancel). */
+static int
+sql_replay(acrt_ctx *ctx, store *s, int rc, acrt_event *cur)
+{
+	for (;;) {
+		int r = acrt__wretry_failed(&s->retry, ctx, s->path, sqlite3_errstr(rc),
+		                            sql_curable(rc));
+		if (r != ACRT_OK) {
+			size_t lost = s->n_tx;
+			if (r != ACRT_ECANCELED && lost > 0 && cur != NULL &&
+			    s->tx[lost - 1].ev == cur)
+				lost--;
+			if (lost > 0) {
+				acrt__ctx_unwritten(ctx, lost);
+				acrt_log(ctx, ACRT_LOG_ERROR, "%zu event(s) not written to '%s'",
+				         lost, s->path);
+			}
+			if (!sqlite3_get_autocommit(s->db))
+				(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			s->in_tx = false;
+			tx_release(s);
+			return r;
+		}
+		if (!sqlite3_get_autocommit(s->db))
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+		for (size_t i = 0; rc == SQLITE_OK && i < s->n_tx; i++)
+			rc = step_upsert(s, s->tx[i].key, s->tx[i].klen, s->tx[i].ev);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			acrt__wretry_ok(&s->retry, ctx, s->path);
+			s->in_tx = false;
+			tx_release(s);
+			return ACRT_OK;
+		}
+	}
+}
+
+static int
+sql_commit(acrt_ctx *ctx, store *s, acrt_event *cur)
 {
 	if (!s->in_tx)
 		return ACRT_OK;
+	int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sql_replay(ctx, s, rc, cur);
 	s->in_tx = false;
-	s->pending = 0;
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = sql_fail(ctx, s, "commit");
-		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		return rc;
-	}
+	tx_release(s);
 	return ACRT_OK;
 }
 
@@ -107,32 +204,39 @@ sql_upsert(acrt_ctx *ctx, store *s, const json_t *kv, acrt_event *ev)
 	} else if ((k = acrt__key_encode(kv, kbuf, sizeof kbuf, &kheap, &klen)) == NULL) {
 		return acrt_fail(ctx, "out of memory");
 	}
-	size_t vlen;
-	const char *v = acrt_event_data(ev, &vlen);
-	int rc = ACRT_OK;
-	if (v == NULL) {
-		rc = acrt_fail(ctx, "out of memory");
-		goto out;
-	}
+	int rc = SQLITE_OK;
 	if (!s->in_tx) {
-		if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-			rc = sql_fail(ctx, s, "begin");
-			goto out;
+		if ((rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL)) == SQLITE_OK)
+			s->in_tx = true;
+		else if (!sql_curable(rc)) {
+			acrt__free(kheap);
+			return sql_fail(ctx, s, "begin");
 		}
-		s->in_tx = true;
 	}
-	/* SQLITE_STATIC: the statement is stepped and reset before k and v go */
-	if (sqlite3_bind_text64(s->upsert, 1, k, klen, SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK ||
-	    sqlite3_bind_text64(s->upsert, 2, v, vlen, SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK ||
-	    sqlite3_step(s->upsert) != SQLITE_DONE)
-		rc = sql_fail(ctx, s, "upsert");
-	(void)sqlite3_reset(s->upsert);
-	(void)sqlite3_clear_bindings(s->upsert);
-	if (rc == ACRT_OK && ++s->pending >= STORE_TX_MAX)
-		rc = sql_commit(ctx, s);
-out:
+	if (rc == SQLITE_OK)
+		rc = step_upsert(s, k, klen, ev);
+	if (rc != SQLITE_OK && !sql_curable(rc)) { /* this event only (e.g. too big) */
+		acrt__free(kheap);
+		return acrt_fail(ctx, "%s: upsert: %s", s->path, sqlite3_errstr(rc));
+	}
+	/* Held until it commits: a failed commit replays the transaction. */
+	held *h = &s->tx[s->n_tx];
+	h->key = acrt__malloc(klen + 1);
+	if (h->key == NULL) {
+		acrt__free(kheap);
+		return acrt_fail(ctx, "out of memory");
+	}
+	memcpy(h->key, k, klen);
+	h->key[klen] = '\0';
+	h->klen = klen;
+	h->ev = acrt_event_ref(ev);
+	s->n_tx++;
 	acrt__free(kheap);
-	return rc;
+	if (rc != SQLITE_OK) {
+		s->in_tx = true;
+		return sql_replay(ctx, s, rc, ev);
+	}
+	return s->n_tx >= STORE_TX_MAX ? sql_commit(ctx, s, ev) : ACRT_OK;
 }
 
 static int
@@ -181,6 +285,8 @@ store_free(store *s)
 {
 	if (s == NULL)
 		return;
+	tx_release(s);
+	acrt__free(s->tx);
 	(void)sqlite3_finalize(s->upsert);
 	(void)sqlite3_close(s->db);
 	acrt__free(s->path);
@@ -198,8 +304,10 @@ store_setup(acrt_ctx *ctx, void **self)
 		acrt__free(s);
 		return acrt_fail(ctx, "'key' is required");
 	}
+	acrt__wretry_init(&s->retry, ctx);
 	if (acrt_config_string(ctx, "path", NULL) != NULL) {
-		int rc = sql_open(ctx, s);
+		s->tx = acrt__calloc(STORE_TX_MAX, sizeof *s->tx);
+		int rc = s->tx != NULL ? sql_open(ctx, s) : acrt_fail(ctx, "out of memory");
 		if (rc != ACRT_OK) {
 			store_free(s);
 			return rc;
@@ -259,7 +367,7 @@ static int
 store_idle(acrt_ctx *ctx, void *self)
 {
 	store *s = self;
-	return s->db != NULL ? sql_commit(ctx, s) : ACRT_OK;
+	return s->db != NULL ? sql_commit(ctx, s, NULL) : ACRT_OK;
 }
 
 static void
@@ -269,9 +377,8 @@ store_cleanup(acrt_ctx *ctx, void *self)
 	if (s == NULL)
 		return;
 	if (s->db != NULL) {
-		if (sql_commit(ctx, s) != ACRT_OK)
-			acrt_log(ctx, ACRT_LOG_ERROR, "final commit failed: %s",
-			         sqlite3_errmsg(s->db));
+		acrt__wretry_no_more(&s->retry); /* nothing would stop a retry here */
+		(void)sql_commit(ctx, s, NULL);  /* counts and logs what it could not write */
 		acrt_log(ctx, ACRT_LOG_INFO, "store holds %lld key(s) in %s", sql_count(s),
 		         s->path);
 	} else {

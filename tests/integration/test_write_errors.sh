@@ -12,7 +12,9 @@
 #   3. blocked, then SIGTERM twice (a cancel): exit 1, whole lines only, the
 #      events not written are counted;
 #   4. stdout closed under the stdout Sink (`| head`): exit 1 with the
-#      reason, not a SIGPIPE death.
+#      reason, not a SIGPIPE death;
+#   5. a Store's SQLite database on a disk full for a while: the Store
+#      retries its transaction, then every key is in the database, exit 0.
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v mount >/dev/null || fail "mount(8) is needed"
@@ -139,4 +141,29 @@ RC=${PIPESTATUS[0]}
 expect_rc 1 "stdout closed under the sink" "$WORK/pipe.err"
 grep -q "cannot write 'stdout': Broken pipe" "$WORK/pipe.err" || fail "pipe: the reason is not logged" "$WORK/pipe.err"
 ok "pipe: a closed stdout stops the run with exit 1 and the reason"
+
+# ---- 5. a Store's database on a disk full for a while -------------------------
+d="$WORK/store"
+mount_tmpfs "$d/disk" 4m
+N=6000 # ~1.4 MB of rows (and the WAL): more than is free with the filler
+system "$d" "$N" "{sink: \"null\"}"
+sed -i -e 's/- {name: out, type: Sink, config: {sink: "null"}}/- {name: out, type: Store, config: {key: seq, path: disk\/store.db}}/' "$d/architecture.yaml"
+grep -q "type: Store" "$d/architecture.yaml" || fail "store: the blueprint edit did not apply" "$d/architecture.yaml"
+head -c 3500000 /dev/zero >"$d/disk/filler"
+say "$N rows into a SQLite Store on a 4 MiB tmpfs holding a 3.5 MB filler"
+start_acrt store run "$d"
+RUN=$PID
+wait_alive "$RUN" 30 grep -q "cannot write '.*store.db': database or disk is full; retrying" "$WORK/store.err" ||
+	fail "store: the Store never reported the full disk" "$WORK/store.err"
+ok "store: the Store is blocked (SQLITE_FULL, retrying its transaction)"
+rm -f "$d/disk/filler"
+wait_exit "$RUN" 60 || fail "store: acrt did not finish after space came back" "$WORK/store.err"
+expect_rc 0 "store: every row written once space came back" "$WORK/store.err"
+py 'import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+keys = sorted(int(k) for (k,) in db.execute("SELECT key FROM store"))
+if keys != list(range(1, int(sys.argv[2]) + 1)):
+    sys.exit("%d rows, expected keys 1..%s" % (len(keys), sys.argv[2]))' "$d/disk/store.db" "$N" ||
+	fail "store: rows missing after the retry" "$WORK/store.err"
+ok "store: all $N rows in the database"
 pass
