@@ -226,17 +226,20 @@ check_plugin(acrt__bpload *L, size_t idx)
 
 /* The files a built-in type's setup opens, checked as `acrt run` will find
  * them (their content is not read): a file Source's input and an
- * APIEndpoint's token file must be readable files, a file Sink's output must
- * not be a directory. Relative to the blueprint directory. */
+ * APIEndpoint's token file must be readable files (a Source with `follow:
+ * true` may name one that does not exist yet: it waits for it), a file Sink's
+ * output must not be a directory. Relative to the blueprint directory. */
 static int
 check_files(acrt__bpload *L, size_t idx)
 {
 	const acrt__comp_spec *c = &L->bp->comps[idx];
 	const json_t *cfg = c->config;
 	const char *key = NULL, *rel = NULL, *kind;
-	bool reads = true;
+	bool reads = true, waits = false;
 	if (strcmp(c->type, "Source") == 0 || strcmp(c->type, "Sink") == 0) {
 		reads = strcmp(c->type, "Source") == 0; /* a Sink writes it */
+		/* A Source with follow: true waits for a missing file (tail -F). */
+		waits = reads && json_is_true(json_object_get(cfg, "follow"));
 		kind = json_string_value(json_object_get(cfg, reads ? "source" : "sink"));
 		if (kind != NULL && strcmp(kind, "file") == 0)
 			key = "path", rel = json_string_value(json_object_get(cfg, "path"));
@@ -253,7 +256,7 @@ check_files(acrt__bpload *L, size_t idx)
 		return acrt__err(L, at, "out of memory");
 	struct stat st;
 	int rc = 0;
-	if (reads && access(path, R_OK) != 0)
+	if (reads && access(path, R_OK) != 0 && !(waits && errno == ENOENT))
 		rc = acrt__err(L, at, "%s.config.%s: cannot read %s: %s", c->name, key, path,
 		               strerror(errno));
 	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))

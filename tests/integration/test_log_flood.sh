@@ -76,7 +76,7 @@ YAML
 api_port "$d"
 say "a file Source reading $M invalid lines and one valid one"
 run_acrt badlines 60 run --quiet "$d"
-expect_rc 0 "acrt run" "$WORK/badlines.err"
+expect_lost "$M" "acrt run (invalid lines skipped: lost input)" "$WORK/badlines.err" skipped_input
 [ "$(lines "$d/out.jsonl")" = 1 ] || fail "the valid line did not reach the sink" "$d/out.jsonl"
 py "$PY_PRELUDE"'
 m = int(sys.argv[2])

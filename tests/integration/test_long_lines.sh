@@ -12,9 +12,9 @@ api_port() {
 	printf 'schema_version: "1.0.0"\nruntime: {api: {listen: "127.0.0.1:%s"}}\n' "$(free_port)" >"$1/deployment.yaml"
 }
 
-# long_case NAME MAX_LINE_BYTES_CONFIG BIG_BYTES
+# long_case NAME MAX_LINE_BYTES_CONFIG BIG_BYTES SKIPPED_LINES
 long_case() {
-	local name=$1 cfg=$2 big=$3 d="$WORK/$1"
+	local name=$1 cfg=$2 big=$3 skipped=$4 d="$WORK/$1"
 	mkdir -p "$d"
 	py '
 import sys
@@ -39,11 +39,12 @@ system:
 YAML
 	api_port "$d"
 	run_acrt "$name" 60 run --quiet "$d"
-	expect_rc 0 "$name: acrt run" "$WORK/$name.err"
+	# the long lines are lost input: exit 3, each counted in skipped_input
+	expect_lost "$skipped" "$name: acrt run" "$WORK/$name.err" skipped_input
 }
 
 say "max_line_bytes: 4096: lines 2 (5 KB), 4 (1 MB) and 6 (6 KB, no newline) are too long"
-long_case small ", max_line_bytes: 4096" 1000000
+long_case small ", max_line_bytes: 4096" 1000000 3
 [ "$(cat "$WORK/small/out.jsonl")" = $'{"seq":1}\n{"seq":2}\n{"seq":3}' ] ||
 	fail "the sink should hold exactly seq 1, 2, 3" "$WORK/small/out.jsonl"
 for l in 2 4 6; do
@@ -55,7 +56,7 @@ grep -q 'line 4 is longer than max_line_bytes=4096 (1000008 bytes)' "$WORK/small
 ok "the three long lines skipped, each named with its length; the others delivered in order"
 
 say "the default limit (64 MiB): a 65 MiB line is skipped, the run goes on"
-long_case default "" $((65 * 1024 * 1024))
+long_case default "" $((65 * 1024 * 1024)) 1
 py '
 import json, sys
 got = [json.loads(l) for l in open(sys.argv[1])]
@@ -65,5 +66,5 @@ if got != want:
 ' "$WORK/default/out.jsonl" || fail "the sink should hold every line but the 65 MiB one" "$WORK/default/out.jsonl"
 grep -q 'line 4 is longer than max_line_bytes=67108864 (68157448 bytes); skipped' "$WORK/default.err" ||
 	fail "no warning for the 65 MiB line" "$WORK/default.err"
-ok "a 65 MiB line skipped under the default limit, exit 0, the lines after it delivered"
+ok "a 65 MiB line skipped under the default limit, exit 3 (counted), the lines after it delivered"
 pass
