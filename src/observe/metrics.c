@@ -43,9 +43,9 @@ typedef struct comp_totals {
 	uint64_t in, out, errors, write_errors;
 	bool up;
 	bool write_blocked;
-	    /* an instance's writes fail now */ /* every instance set up, none failed */
-	int failed;                             /* instances that failed */
-	int running;                            /* instances still in their process phase */
+	/* an instance's writes fail now */ /* every instance set up, none failed */
+	int failed;                         /* instances that failed */
+	int running;                        /* instances still in their process phase */
 } comp_totals;
 
 static void
@@ -91,17 +91,31 @@ acrt__proc_read(acrt__proc_stats *out)
 
 /* ---- Prometheus text ----------------------------------------------------- */
 
-typedef enum { C_IN, C_OUT, C_ERR, C_UP, C_WERR, C_WBLOCKED } comp_metric;
+typedef enum { C_IN, C_OUT, C_ERR, C_UP, C_WERR, C_WBLOCKED, C_N } comp_metric;
+
+/* The per-component families, in comp_metric's order. */
+static const struct {
+	const char *name, *type, *help;
+} comp_family[C_N] = {
+    {"acrt_component_events_in_total", "counter",
+     "Events received by the component, summed over its replicas."},
+    {"acrt_component_events_out_total", "counter",
+     "Events emitted by the component, summed over its replicas."},
+    {"acrt_component_errors_total", "counter",
+     "Events the component failed to process, summed over its replicas."},
+    {"acrt_component_up", "gauge",
+     "1 when every instance of the component is set up and none has failed."},
+    {"acrt_component_write_errors_total", "counter",
+     "Write attempts of a sink that failed (it retries them: on_write_error)."},
+    {"acrt_component_write_blocked", "gauge",
+     "1 while a sink's writes fail and it retries; its input waits."},
+};
 
 static void
 comp_series(acrt__strbuf *b, acrt__runtime *rt, const comp_totals *tot, comp_metric m)
 {
 	for (size_t k = 0; k < acrt__q_components(rt); k++) {
-		static const char *const names[] = {
-		    "acrt_component_events_in_total",    "acrt_component_events_out_total",
-		    "acrt_component_errors_total",       "acrt_component_up",
-		    "acrt_component_write_errors_total", "acrt_component_write_blocked"};
-		acrt__strbuf_printf(b, "%s{component=\"", names[m]);
+		acrt__strbuf_printf(b, "%s{component=\"", comp_family[m].name);
 		sb_label(b, acrt__q_spec(rt, k)->name);
 		const comp_totals *t = &tot[k];
 		uint64_t v = m == C_IN     ? t->in
@@ -210,24 +224,10 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 	for (size_t k = 0; k < nc; k++)
 		comp_read(rt, k, &tot[k]);
 
-	sb_head(&b, "acrt_component_events_in_total", "counter",
-	        "Events received by the component, summed over its replicas.");
-	comp_series(&b, rt, tot, C_IN);
-	sb_head(&b, "acrt_component_events_out_total", "counter",
-	        "Events emitted by the component, summed over its replicas.");
-	comp_series(&b, rt, tot, C_OUT);
-	sb_head(&b, "acrt_component_errors_total", "counter",
-	        "Events the component failed to process, summed over its replicas.");
-	comp_series(&b, rt, tot, C_ERR);
-	sb_head(&b, "acrt_component_up", "gauge",
-	        "1 when every instance of the component is set up and none has failed.");
-	comp_series(&b, rt, tot, C_UP);
-	sb_head(&b, "acrt_component_write_errors_total", "counter",
-	        "Write attempts of a sink that failed (it retries them: on_write_error).");
-	comp_series(&b, rt, tot, C_WERR);
-	sb_head(&b, "acrt_component_write_blocked", "gauge",
-	        "1 while a sink's writes fail and it retries; its input waits.");
-	comp_series(&b, rt, tot, C_WBLOCKED);
+	for (int m = 0; m < C_N; m++) {
+		sb_head(&b, comp_family[m].name, comp_family[m].type, comp_family[m].help);
+		comp_series(&b, rt, tot, (comp_metric)m);
+	}
 	acrt__free(tot);
 
 	size_t nt = acrt__q_streams(rt);
