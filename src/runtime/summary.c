@@ -26,6 +26,17 @@ add_to(json_t *by, const char *name, const char *key, uint64_t n)
 	return json_object_set_new(o, key, json_integer(was + (json_int_t)n));
 }
 
+/* A component at the end of the pipeline: none of its outputs is bound (a
+ * Sink, a Store whose `error` port goes nowhere). */
+static bool
+terminal(const acrt__comp *c)
+{
+	for (size_t i = 0; i < c->spec->n_outputs; i++)
+		if (c->outs[i].n_targets > 0 || c->outs[i].chained != NULL)
+			return false;
+	return true;
+}
+
 int
 acrt__totals_add(acrt__run_totals *t, struct acrt__runtime *rt, uint64_t discarded)
 {
@@ -35,9 +46,10 @@ acrt__totals_add(acrt__run_totals *t, struct acrt__runtime *rt, uint64_t discard
 	for (size_t k = 0; k < rt->bp->n_comps; k++) {
 		acrt__comp *c = &rt->comps[k];
 		uint64_t failed = 0, dl = 0, skipped = 0, unwritten = 0;
+		bool sink = terminal(c);
 		for (int r = 0; r < c->n_inst; r++) {
 			acrt_ctx *ctx = &c->inst[r];
-			if (c->spec->n_outputs == 0)
+			if (sink)
 				t->sink_events += load(&ctx->events_in);
 			if (c->spec->n_inputs == 0)
 				t->source_events += load(&ctx->events_out);

@@ -27,7 +27,7 @@
 
 typedef struct acrt__run_totals {
 	uint64_t source_events; /* emitted by components without inputs */
-	uint64_t sink_events;   /* received by components without outputs */
+	uint64_t sink_events;   /* received by components with no bound output */
 	uint64_t failed;        /* failed by a component or its capabilities */
 	uint64_t dead_lettered; /* of those, sent on to a dead letter or a bound
 	                         * `error` port */

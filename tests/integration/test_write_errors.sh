@@ -14,7 +14,10 @@
 #   4. stdout closed under the stdout Sink (`| head`): exit 1 with the
 #      reason, not a SIGPIPE death;
 #   5. a Store's SQLite database on a disk full for a while: the Store
-#      retries its transaction, then every key is in the database, exit 0.
+#      retries its transaction, then every key is in the database, exit 0;
+#   6. the checkpoint store (sqlite_snapshot) on a full disk: the
+#      checkpoint_store_failing alert fires, and the final checkpoint not
+#      stored makes the run exit 1.
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v mount >/dev/null || fail "mount(8) is needed"
@@ -166,4 +169,23 @@ if keys != list(range(1, int(sys.argv[2]) + 1)):
     sys.exit("%d rows, expected keys 1..%s" % (len(keys), sys.argv[2]))' "$d/disk/store.db" "$N" ||
 	fail "store: rows missing after the retry" "$WORK/store.err"
 ok "store: all $N rows in the database"
+
+# ---- 6. the checkpoint store on a full disk -----------------------------------
+d="$WORK/ckpt"
+mount_tmpfs "$d/disk" 256k
+system "$d" 4000 "{sink: \"null\"}"
+sed -i -e 's/- {name: out, type: Sink, config: {sink: "null"}}/- {name: out, type: Store, config: {key: seq}}/' \
+	-e 's/count: 4000/count: 4000\n        rate_per_s: 1600/' "$d/architecture.yaml"
+printf 'schema_version: "1.0.0"\nruntime:\n  api: {listen: "127.0.0.1:%s"}\n  state: {adapter: sqlite_snapshot, path: disk/state.db, checkpoint_interval_s: 1}\n' \
+	"$(free_port)" >"$d/deployment.yaml"
+say "4000 keys of managed state (~900 KB a checkpoint) in 2.5 s into a checkpoint store on a 256 KiB tmpfs"
+run_acrt ckpt 60 run "$d"
+expect_rc 1 "checkpoint store full: the final checkpoint is not stored" "$WORK/ckpt.err"
+grep -q "the final checkpoint could not be stored" "$WORK/ckpt.err" ||
+	fail "ckpt: the lost final checkpoint is not logged" "$WORK/ckpt.err"
+grep -q "checkpoint [0-9]* could not be stored (sqlite_snapshot): .*database or disk is full" "$WORK/ckpt.err" ||
+	fail "ckpt: the failed checkpoint does not say why" "$WORK/ckpt.err"
+grep -q "alert 'checkpoint_store_failing' firing" "$WORK/ckpt.err" ||
+	fail "ckpt: no checkpoint_store_failing alert" "$WORK/ckpt.err"
+ok "ckpt: the checkpoint store's full disk is loud: alert, error, exit 1"
 pass
