@@ -57,11 +57,14 @@ struct acrt_event {
 
 /* Parent context for trace propagation: NULL starts a new trace. */
 acrt_event *acrt__event_alloc(const acrt_event *parent);
-/* Seals a draft: from now on it is immutable. */
+/* Seals a draft: from now on it is immutable. A sealed event is only read:
+ * two consumers of a fan-out that pass the same event on (a Transformer with
+ * nothing to change) may emit it at once from two threads. */
 static inline void
 acrt__event_seal(acrt_event *ev)
 {
-	ev->draft = 0;
+	if (ev->draft)
+		ev->draft = 0;
 }
 acrt_event *acrt__event_new_barrier(uint64_t barrier_id);
 /* Adds n references at once (fan-out). */
