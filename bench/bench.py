@@ -333,7 +333,7 @@ def check_acrt_rep(p, n, result_file=None, expect=None, expect_sum=None):
         for line in f:
             if "bench_sink: FAIL" in line:
                 failed.append(line.strip())
-            elif '"events_in"' in line:
+            elif '"exit_status"' in line:
                 try:
                     summary = json.loads(line)
                 except ValueError:
@@ -344,8 +344,9 @@ def check_acrt_rep(p, n, result_file=None, expect=None, expect_sum=None):
     # The runtime's end-of-run log line, when present, is a second check (the
     # only one for the builtin row, whose Sink null cannot verify a count).
     if summary is not None:
-        r["runtime_summary"] = {k: summary.get(k) for k in ("events_in", "events_out", "errors")}
-        if summary.get("errors") not in (0, None) or summary.get("events_in") not in (n, None):
+        r["runtime_summary"] = {k: summary.get(k)
+                                for k in ("sink_events", "source_events", "failed")}
+        if summary.get("failed") not in (0, None) or summary.get("sink_events") not in (n, None):
             r["error"] = "runtime summary: %s" % json.dumps(r["runtime_summary"])
             return r
     if result_file:
@@ -527,13 +528,15 @@ def row_filter(cfg, name, failing):
         summary = None
         with open(p.err_path, "r", errors="replace") as f:
             for line in f:
-                if '"events_in"' in line:
+                if '"exit_status"' in line:
                     summary = json.loads(line)
         r["log_bytes"] = os.path.getsize(p.err_path)
-        want = (0, n) if failing else (n, 0)  # events_in counts what reached the sink
-        got = (summary or {}).get("events_in"), (summary or {}).get("errors")
-        if p.status != 0 or got != want:
-            r["error"] = "exit %d, events_in/errors %r, expected %r" % (p.status, got, want)
+        want = (0, n) if failing else (n, 0)  # sink_events counts what reached the sink
+        got = (summary or {}).get("sink_events"), (summary or {}).get("failed")
+        want_status = 3 if failing else 0  # failed events without a dead letter: lost, exit 3
+        if p.status != want_status or got != want:
+            r["error"] = "exit %d (expected %d), sink_events/failed %r, expected %r" % (
+                p.status, want_status, got, want)
             return r
         r["ok"] = True
         return r
@@ -554,7 +557,7 @@ def row_builtin(cfg, name="builtin_json", chaining=True):
                          [("src.output", "xf.input"), ("xf.output", "sink.input")], chaining)
     row = new_row(name, n, "Source(sequence) -> Transformer(set) -> Sink(null), JSON%s" % (
         "" if chaining else ", chaining off: a thread per component"))
-    row["note"] = "correctness: exit status and the runtime's events_in/errors summary line"
+    row["note"] = "correctness: exit status and the runtime's summary line (sink_events, failed)"
     return repeat(cfg, row, lambda i: run_acrt_rep(cfg, "%s.%d" % (name, i), bp, n))
 
 
@@ -1191,12 +1194,12 @@ def json_rec(p, jd, wall=None):
 
 
 def acrt_summary(err_path):
-    """The runtime's end-of-run log line: events_in (into sinks), events_out (out
-    of sources), errors."""
+    """The runtime's end-of-run log line: sink_events (into sinks), source_events
+    (out of sources), failed (docs/RELIABILITY.md)."""
     summary = None
     with open(err_path, "r", errors="replace") as f:
         for line in f:
-            if '"events_in"' in line:
+            if '"exit_status"' in line:
                 try:
                     summary = json.loads(line)
                 except ValueError:
@@ -1422,11 +1425,11 @@ def row_json(cfg, jd, name):
             return r
         s = acrt_summary(p.err_path)
         if s is not None:
-            r["runtime_summary"] = {k: s.get(k) for k in ("events_in", "events_out", "errors")}
-            if s.get("errors") != 0 or s.get("events_out") != jd.n or s.get("events_in") != expect_lines:
-                r["wrong"] = ("runtime summary %s; expected events_out (source) %d, events_in "
-                              "(sink) %d, errors 0" % (json.dumps(r["runtime_summary"]), jd.n,
-                                                       expect_lines))
+            r["runtime_summary"] = {k: s.get(k) for k in ("sink_events", "source_events", "failed")}
+            if s.get("failed") != 0 or s.get("source_events") != jd.n or \
+                    s.get("sink_events") != expect_lines:
+                r["wrong"] = ("runtime summary %s; expected source_events %d, sink_events %d, "
+                              "failed 0" % (json.dumps(r["runtime_summary"]), jd.n, expect_lines))
         r["check"] = jd.check(kind, out)
         if not r["check"]["ok"] and "wrong" not in r:
             r["wrong"] = "output: %s" % r["check"]["summary"]

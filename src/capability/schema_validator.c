@@ -149,15 +149,21 @@ describe(const acrt__schema *sch, const json_t *j, char *buf, size_t len)
 	acrt__schema_validate(sch, j, &errs);
 	size_t off = 0, room = len - 6; /* keeps room for "; ..." */
 	buf[0] = '\0';
-	for (size_t i = 0; i < errs.n; i++) {
+	for (size_t i = 0; i < errs.n; i++) { /* "; " path ": " text, without printf */
 		const char *p = errs.v[i].path && errs.v[i].path[0] ? errs.v[i].path : "(root)";
-		int w = snprintf(buf + off, room - off, "%s%s: %s", i ? "; " : "", p,
-		                 acrt__schema_error_text(&errs.v[i]));
-		if (w < 0 || (size_t)w >= room - off) {
+		const char *t = acrt__schema_error_text(&errs.v[i]);
+		size_t pl = strlen(p), tl = strlen(t), w = (i ? 2 : 0) + pl + 2 + tl;
+		if (w >= room - off) {
 			snprintf(buf + off, len - off, "; ...");
 			break;
 		}
-		off += (size_t)w;
+		if (i)
+			memcpy(buf + off, "; ", 2);
+		memcpy(buf + off + (i ? 2 : 0), p, pl);
+		memcpy(buf + off + (i ? 2 : 0) + pl, ": ", 2);
+		memcpy(buf + off + (i ? 2 : 0) + pl + 2, t, tl);
+		off += w;
+		buf[off] = '\0';
 	}
 	if (errs.n == 0)
 		snprintf(buf, len, "(root): invalid");

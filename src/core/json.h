@@ -122,6 +122,9 @@ void acrt__jbuf_string(acrt__jbuf *b, const char *s, size_t n);
  * integers below 2^53 without a fraction. NaN prints as null and ±infinity as
  * ±1.7976931348623157e+308, as jq does. */
 void acrt__jbuf_double(acrt__jbuf *b, double d);
+/* Writes the decimal text of v into buf (at least 21 bytes), NUL-terminated;
+ * returns its length. No printf: it runs once per failing event. */
+size_t acrt__json_itoa(int64_t v, char *buf);
 /* Writes the shortest form of d into buf[32]; returns its length. */
 size_t acrt__json_dtoa(double d, char *buf);
 

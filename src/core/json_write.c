@@ -135,6 +135,25 @@ acrt__jbuf_string(acrt__jbuf *b, const char *s, size_t n)
 }
 
 size_t
+acrt__json_itoa(int64_t v, char *buf)
+{
+	char t[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		t[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	size_t k = 0;
+	if (v < 0)
+		buf[k++] = '-';
+	while (n > 0)
+		buf[k++] = t[--n];
+	buf[k] = '\0';
+	return k;
+}
+
+size_t
 acrt__json_dtoa(double d, char *buf)
 {
 	if (isnan(d))
@@ -144,7 +163,7 @@ acrt__json_dtoa(double d, char *buf)
 	if (d == 0)
 		return (size_t)sprintf(buf, signbit(d) ? "-0" : "0");
 	if (d == floor(d) && fabs(d) < 9007199254740992.0)
-		return (size_t)sprintf(buf, "%" PRId64, (int64_t)d);
+		return acrt__json_itoa((int64_t)d, buf);
 	/* The fewest significant digits that read back to d. More digits never
 	 * read back worse, so search: 17 always does. */
 	int lo = 1, hi = 17;

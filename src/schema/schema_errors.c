@@ -35,7 +35,7 @@ const char *
 acrt__schema_num_text(const json_t *v, char buf[32])
 {
 	if (json_is_integer(v))
-		snprintf(buf, 32, "%lld", (long long)json_integer_value(v));
+		acrt__json_itoa((int64_t)json_integer_value(v), buf);
 	else
 		buf[acrt__json_dtoa(json_number_value(v), buf)] = '\0';
 	return buf;

@@ -151,24 +151,19 @@ path_write(const pathseg *p, char *o)
 static void add_error_d(vctx *c, const char *kw, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void
-add_error(vctx *c, const char *kw)
-{
-	add_error_d(c, kw, "%s", "");
-}
-
-static void
-add_error_d(vctx *c, const char *kw, const char *fmt, ...)
+/* The error's slot, its path written; NULL when full or out of memory. */
+static acrt__schema_error *
+new_error(vctx *c, const char *kw)
 {
 	acrt__schema_errors *e = c->errs;
 	if (e == NULL || e->n >= (e->max ? e->max : DEFAULT_MAX_ERRORS))
-		return;
+		return NULL;
 	if (e->n == e->cap) {
 		size_t nc = e->cap ? e->cap * 2 : 8;
 		acrt__schema_error *v = acrt__realloc(e->v, nc * sizeof *v);
 		if (v == NULL) {
 			c->oom = true;
-			return;
+			return NULL;
 		}
 		e->v = v;
 		e->cap = nc;
@@ -176,12 +171,28 @@ add_error_d(vctx *c, const char *kw, const char *fmt, ...)
 	char *path = acrt__malloc(path_len(c->path) + 1);
 	if (path == NULL) {
 		c->oom = true;
-		return;
+		return NULL;
 	}
 	*path_write(c->path, path) = '\0';
 	acrt__schema_error *x = &e->v[e->n++];
 	x->path = path;
 	x->keyword = kw;
+	x->detail[0] = '\0';
+	return x;
+}
+
+static void
+add_error(vctx *c, const char *kw)
+{
+	(void)new_error(c, kw);
+}
+
+static void
+add_error_d(vctx *c, const char *kw, const char *fmt, ...)
+{
+	acrt__schema_error *x = new_error(c, kw);
+	if (x == NULL)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(x->detail, sizeof x->detail, fmt, ap);
