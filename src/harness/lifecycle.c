@@ -247,11 +247,19 @@ supervise(acrt__runtime *rt)
 	return forced;
 }
 
-/* Logs each stream's totals (debug level) and returns the events still inside. */
+/* Logs each stream's totals (debug level) and returns the events still inside
+ * them and in the instances' outboxes (emitted, not yet sent). After the
+ * threads have ended. */
 static size_t
 in_flight(acrt__runtime *rt)
 {
 	size_t left = 0;
+	for (size_t k = 0; k < rt->bp->n_comps; k++) {
+		acrt__comp *c = &rt->comps[k];
+		for (int r = 0; r < c->n_inst; r++)
+			for (size_t p = 0; c->inst[r].outbox != NULL && p < c->spec->n_outputs; p++)
+				left += c->inst[r].outbox[p].n;
+	}
 	for (size_t i = 0; i < rt->n_transports; i++) {
 		acrt__transport *t = rt->transports[i];
 		acrt__transport_stats st;

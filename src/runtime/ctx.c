@@ -146,9 +146,10 @@ flush_port(acrt_ctx *ctx, size_t i, unsigned flags)
 		acrt__transport *tr = op->targets[t];
 		size_t sent = 0;
 		int src = tr->ops->send(tr, ob->evs, n, &sent, ACRT__FOREVER, flags);
-		if (src != ACRT_OK) {
+		if (src != ACRT_OK) { /* cancelled: what is not sent is discarded */
 			for (size_t k = sent; k < n; k++)
 				acrt_event_unref(ob->evs[k]);
+			acrt__counter_add(&ctx->discarded, n - sent);
 			rc = src;
 		}
 	}
@@ -408,6 +409,8 @@ void
 acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc)
 {
 	acrt__counter_add(&ctx->errors, 1);
+	if (ev == NULL && ctx->current == NULL) /* a hook's failure: no event lost */
+		acrt__counter_add(&ctx->hook_errors, 1);
 	int level = rc == ACRT_EFATAL ? ACRT_LOG_ERROR : ACRT_LOG_WARN;
 	const char *why = ctx->err[0] ? ctx->err : acrt_strerror(rc);
 	if (!acrt__log_enabled(level) ||

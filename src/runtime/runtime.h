@@ -158,6 +158,8 @@ struct acrt_ctx {
 	/* What became of failed and bad input (summary.h): failed events the
 	 * dead letter took, input a source skipped, events a sink could not write. */
 	acrt__counter dead_lettered, skipped, unwritten;
+	acrt__counter discarded;   /* emitted, then dropped unsent by a cancel */
+	acrt__counter hook_errors; /* of `errors`, failures with no event (idle, finish) */
 	/* A sink's failed write attempts, and whether its writes fail now (it
 	 * retries: docs/RELIABILITY.md); read by observe/ through query.h. */
 	acrt__counter write_errors;

@@ -53,10 +53,11 @@ acrt__totals_add(acrt__run_totals *t, struct acrt__runtime *rt, uint64_t discard
 				t->sink_events += load(&ctx->events_in);
 			if (c->spec->n_inputs == 0)
 				t->source_events += load(&ctx->events_out);
-			failed += load(&ctx->errors);
+			failed += load(&ctx->errors) - load(&ctx->hook_errors);
 			dl += load(&ctx->dead_lettered);
 			skipped += load(&ctx->skipped);
 			unwritten += load(&ctx->unwritten);
+			t->discarded += load(&ctx->discarded);
 		}
 		t->failed += failed;
 		t->dead_lettered += dl;

@@ -34,7 +34,8 @@ typedef struct acrt__run_totals {
 	uint64_t failed_lost;   /* failed and not sent on (per component) */
 	uint64_t skipped_input; /* input a source could not make an event of */
 	uint64_t unwritten;     /* accepted by a sink, never written */
-	uint64_t discarded;     /* in flight when a cancel stopped the run */
+	uint64_t discarded;     /* in flight when a cancel stopped the run (in a
+	                         * stream, or emitted and not sent) */
 	int generations;
 	json_t *by_component; /* name -> {failed, dead_lettered, skipped_input,
 	                       * unwritten}, only what is not zero */
