@@ -33,6 +33,12 @@
 /* Nesting bound (schema applications on one path): stops $ref cycles that do
  * not consume the instance. */
 #define MAX_DEPTH 512
+/* Schema nodes one validation may visit. A schema whose cost grows
+ * exponentially with the instance's nesting (anyOf/oneOf over a recursive
+ * $ref) would otherwise run for ever; past the budget the instance is
+ * invalid with keyword "budget" (docs/SCHEMA.md). A 5-property object takes
+ * about 10 visits; 10M take about half a second. */
+#define MAX_STEPS 10000000u
 #define DEFAULT_MAX_ERRORS 100
 
 typedef struct pathseg {
@@ -52,6 +58,8 @@ typedef struct vctx {
 	const pathseg *path;
 	const scope *scope;
 	int depth;
+	uint32_t steps; /* schema nodes visited (MAX_STEPS) */
+	bool over;      /* the budget is spent: everything fails */
 	bool oom;
 } vctx;
 
@@ -696,6 +704,10 @@ done:
 static int
 validate(vctx *c, const acrt__snode *n, const json_t *inst, evalset *ev, const char *kw)
 {
+	if (acrt__unlikely(++c->steps > MAX_STEPS)) {
+		c->over = true; /* acrt__schema_validate reports it once */
+		return 0;
+	}
 	if (n->boolean >= 0) {
 		if (n->boolean)
 			return 1;
@@ -792,6 +804,14 @@ acrt__schema_validate(const acrt__schema *s, const json_t *instance, acrt__schem
 {
 	vctx c = {.s = s, .errs = errs};
 	int ok = validate(&c, s->root, instance, NULL, "false");
+	if (c.over) { /* whatever came out (a `not` may have turned it), it failed */
+		ok = 0;
+		if (errs != NULL) {
+			acrt__schema_errors_clear(errs);
+			c.path = NULL;
+			add_error_d(&c, "budget", "validation stopped after %u steps", MAX_STEPS);
+		}
+	}
 	if (c.oom) {
 		ok = 0;
 		if (errs && errs->n == 0)

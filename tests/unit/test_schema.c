@@ -246,6 +246,42 @@ test_error_details(void **state)
 	acrt__schema_free(s);
 }
 
+/* A schema exponential in the instance's nesting (anyOf/oneOf over a
+ * recursive $ref) stops at the step budget with keyword "budget" instead of
+ * running for ever (issue 17: the 87-byte schema hung `acrt schema check`);
+ * a big but linear instance stays well within it. */
+static void
+test_step_budget(void **state)
+{
+	(void)state;
+	acrt__schema *s = compile_text("{\"$defs\":{\"a\":{\"anyOf\":[{\"$ref\":\"#/$defs/a\"},"
+	                               "{\"$ref\":\"#/$defs/a\"}]}},\"$ref\":\"#/$defs/a\"}");
+	assert_non_null(s);
+	assert_string_equal(errors_fmt(s, "{}", true), ": validation stopped after 10000000 steps");
+	json_t *empty = json_object();
+	assert_int_equal(acrt__schema_validate(s, empty, NULL), 1); /* invalid, fast path too */
+	json_decref(empty);
+	acrt__schema_free(s);
+	/* `not` over a budget-stopped branch must not turn it into valid */
+	s = compile_text("{\"$defs\":{\"a\":{\"anyOf\":[{\"$ref\":\"#/$defs/a\"},"
+	                 "{\"$ref\":\"#/$defs/a\"}]}},\"not\":{\"$ref\":\"#/$defs/a\"}}");
+	assert_non_null(s);
+	empty = json_object();
+	assert_int_equal(acrt__schema_validate(s, empty, NULL), 1);
+	json_decref(empty);
+	acrt__schema_free(s);
+	/* 200,000 items of a 3-node item schema: about 600k steps, valid */
+	s = compile_text("{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	                 "\"properties\":{\"n\":{\"type\":\"integer\"}}}}");
+	assert_non_null(s);
+	json_t *arr = json_array();
+	for (int i = 0; i < 200000; i++)
+		json_array_append_new(arr, json_pack("{s:i}", "n", i));
+	assert_int_equal(acrt__schema_validate(s, arr, NULL), 0);
+	json_decref(arr);
+	acrt__schema_free(s);
+}
+
 static void
 test_error_paths(void **state)
 {
@@ -400,6 +436,7 @@ main(void)
 	    cmocka_unit_test(test_suite),         cmocka_unit_test(test_error_paths),
 	    cmocka_unit_test(test_error_details), cmocka_unit_test(test_compile_errors),
 	    cmocka_unit_test(test_json_equal),    cmocka_unit_test(test_threads_and_cost),
+	    cmocka_unit_test(test_step_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
