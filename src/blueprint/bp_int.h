@@ -38,6 +38,7 @@ typedef struct acrt__ynode {
 	acrt__ykind kind;
 	acrt__mark mark;            /* where the node starts */
 	char *text;                 /* scalars: text after ${VAR} expansion */
+	char *source;               /* scalars with a ${VAR}: the text as written, else NULL */
 	int64_t i;                  /* ACRT__Y_INT */
 	double f;                   /* ACRT__Y_FLOAT */
 	bool b;                     /* ACRT__Y_BOOL */
@@ -53,6 +54,10 @@ void acrt__ynode_free(acrt__ynode *n);
 /* Value / key node for `key` in a mapping (NULL if absent or not a mapping). */
 const acrt__ynode *acrt__ynode_get(const acrt__ynode *map, const char *key);
 const acrt__ynode *acrt__ynode_key(const acrt__ynode *map, const char *key);
+/* What an error message may quote for scalar n whose value is `value`: the
+ * text as written when it came from ${VAR} (so a secret in the environment is
+ * never echoed: `${SINK}`), else the value. n may be NULL. */
+const char *acrt__ynode_show(const acrt__ynode *n, const char *value);
 /* The node as JSON (new reference), NULL on out of memory. */
 json_t *acrt__ynode_json(const acrt__ynode *n);
 /* "string 'abc'", "integer 5", "a mapping", ... for messages. */

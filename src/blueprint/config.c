@@ -150,9 +150,13 @@ check_value(acrt__bpload *L, size_t idx, const acrt_prop *p, const char *key, js
 		for (const char *const *o = p->one_of; *o && off < sizeof list; o++)
 			off += (size_t)snprintf(list + off, sizeof list - off, "%s%s",
 			                        o == p->one_of ? "" : ", ", *o);
-		acrt__hint(hint, sizeof hint, json_string_value(v), p->one_of, (size_t)-1);
+		/* A value from ${VAR} is named, never quoted, nor hinted at. */
+		const char *shown = acrt__ynode_show(at, json_string_value(v));
+		hint[0] = '\0';
+		if (shown == json_string_value(v))
+			acrt__hint(hint, sizeof hint, shown, p->one_of, (size_t)-1);
 		return acrt__err(L, at, "%s.config.%s: '%s' is not one of %s%s", c->name, key,
-		                 json_string_value(v), list, hint);
+		                 shown, list, hint);
 	}
 	return 0;
 }

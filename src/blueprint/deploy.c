@@ -70,9 +70,12 @@ pick(acrt__bpload *L, const acrt__ynode *map, const char *key, const char *const
 			return 1;
 		}
 	}
-	char hint[128];
-	acrt__hint(hint, sizeof hint, s, allowed, (size_t)-1);
-	return acrt__err(L, acrt__ynode_get(map, key), "%s: '%s' is not one of %s%s", key, s,
+	char hint[128] = "";
+	const acrt__ynode *at = acrt__ynode_get(map, key);
+	const char *shown = acrt__ynode_show(at, s); /* ${VAR}: named, not quoted */
+	if (shown == s)
+		acrt__hint(hint, sizeof hint, s, allowed, (size_t)-1);
+	return acrt__err(L, at, "%s: '%s' is not one of %s%s", key, shown,
 	                 !strcmp(key, "level") ? "debug, info, warn, error" : "json, text, auto",
 	                 hint);
 }
@@ -93,13 +96,16 @@ parse_state(acrt__bpload *L, const acrt__ynode *m)
 		while (adapters[i] && strcmp(adapters[i], s) != 0)
 			i++;
 		if (adapters[i] == NULL) {
-			char hint[128];
-			acrt__hint(hint, sizeof hint, s, adapters, (size_t)-1);
+			char hint[128] = "";
+			const acrt__ynode *at = acrt__ynode_get(m, "adapter");
+			const char *shown = acrt__ynode_show(at, s);
+			if (shown == s)
+				acrt__hint(hint, sizeof hint, s, adapters, (size_t)-1);
 			rc = acrt__err(
-			    L, acrt__ynode_get(m, "adapter"),
+			    L, at,
 			    "adapter: '%s' is not one of sqlite_snapshot, redis_snapshot, "
 			    "inmem_ephemeral%s",
-			    s, hint);
+			    shown, hint);
 		} else if (!(bp->state.adapter = acrt__strdup(s))) {
 			return acrt__err(L, m, "out of memory");
 		}

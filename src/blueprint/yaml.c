@@ -267,7 +267,14 @@ acrt__ynode_free(acrt__ynode *n)
 	acrt__free(n->keys);
 	acrt__free(n->items);
 	acrt__free(n->text);
+	acrt__free(n->source);
 	acrt__free(n);
+}
+
+const char *
+acrt__ynode_show(const acrt__ynode *n, const char *value)
+{
+	return n != NULL && n->source != NULL ? n->source : value;
 }
 
 static int
@@ -416,6 +423,15 @@ convert(walker *w, yaml_node_t *yn, int depth)
 		n->kind = ACRT__Y_STR;
 		if (expand(w, &m, (const char *)yn->data.scalar.value, yn->data.scalar.length,
 		           &n->text) < 0) {
+			acrt__free(n);
+			return NULL;
+		}
+		/* libyaml's scalar text is NUL-terminated */
+		if (strstr((const char *)yn->data.scalar.value, "${") != NULL &&
+		    (n->source = acrt__strdup((const char *)yn->data.scalar.value)) == NULL) {
+			acrt__diag_add(w->diag, &m, "out of memory");
+			w->errors++;
+			acrt__free(n->text);
 			acrt__free(n);
 			return NULL;
 		}

@@ -95,4 +95,25 @@ mkdir -p "$WORK/empty"
 (cd "$WORK/empty" && timeout -k 2 10 "$ACRT" run >"$WORK/empty.out" 2>"$WORK/empty.err")
 RC=$?
 expect_rc 2 "acrt run (no architecture.yaml)" "$WORK/empty.err"
+
+say "a value from \${VAR} is named in errors, never quoted (issue 17: secrets)"
+mkdir -p "$WORK/secret"
+cat >"$WORK/secret/architecture.yaml" <<'YAML'
+system:
+  name: secret
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 1}}
+    - {name: out, type: Sink, config: {sink: "${SINK}"}}
+  bindings:
+    - {from: gen.output, to: out.input}
+YAML
+printf 'runtime:\n  state: {adapter: "${ADAPTER}"}\n  logging: {format: "${FMT}"}\n' >"$WORK/secret/deployment.yaml"
+SINK=hunter2-sink ADAPTER=hunter2-adapter FMT=hunter2-fmt run_acrt secret 10 validate "$WORK/secret"
+expect_rc 2 "acrt validate with bad values from the environment" "$WORK/secret.err"
+! grep -q hunter2 "$WORK/secret.out" "$WORK/secret.err" || fail "a secret value is echoed" "$WORK/secret.err"
+for want in "out.config.sink: '\${SINK}' is not one of" "adapter: '\${ADAPTER}' is not one of" \
+	"format: '\${FMT}' is not one of"; do
+	grep -qF "$want" "$WORK/secret.err" || fail "no error naming the variable: $want" "$WORK/secret.err"
+done
+ok "the errors name \${SINK}, \${ADAPTER}, \${FMT}; no value is echoed"
 pass
