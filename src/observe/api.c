@@ -218,6 +218,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && strtoull(cl, NULL, 10) > API_MAX_BODY)
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 65536 bytes");
+	/* No route takes a body, and a chunked one has no length to check
+	 * against the limit before it is answered: refused (issue 17). */
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
+	    NULL)
+		return reply_error(c, MHD_HTTP_LENGTH_REQUIRED,
+		                   "the API takes no chunked request body (send Content-Length)");
 	if (strcmp(url, ACRT__TAP_PATH) == 0) { /* acrt tap: shows payloads */
 		if (who != AUTH_WRITE)
 			return reply_error(c, MHD_HTTP_FORBIDDEN,
