@@ -11,6 +11,7 @@ PKGS=(
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libproc2-dev prometheus wrk openssl
   libsqlite3-dev libhiredis-dev redis-server sqlite3
   libsimdjson-dev syslog-ng-core jq
+  libsystemd-dev
 )
 
 missing=()

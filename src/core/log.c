@@ -1,6 +1,11 @@
 /*
  * log.c - see log.h. Records are built with jansson (correct escaping for
  * free) in JSON mode and with snprintf in text mode.
+ *
+ * The journal: when stderr is systemd's journal stream (JOURNAL_STREAM holds
+ * stderr's "device:inode", systemd.exec(5)), each line, JSON or text, starts
+ * with its syslog priority, "<3>" for an error (sd-daemon.h's SD_ERR, ...):
+ * journald strips it and files the line with that PRIORITY.
  */
 #include "core/log.h"
 
@@ -8,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +25,22 @@ static int log_json = -1; /* -1: not decided yet (auto) */
 static bool status_shown; /* protected by log_mu */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+/* sd-daemon.h's SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR, by level. */
+static const char *const journal_prio[] = {"<7>", "<6>", "<4>", "<3>"};
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+static bool to_journal; /* written once, under journal_once */
+
+static void
+journal_detect(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+	to_journal = js != NULL && sscanf(js, "%llu:%llu%c", &dev, &ino, &end) == 2 &&
+	             fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	             (unsigned long long)st.st_ino == ino;
+}
 
 void
 acrt__log_config(int min_level, acrt__log_format fmt)
@@ -66,24 +88,27 @@ write_all(const char *s, size_t n)
 	}
 }
 
-/* Compact JSON text in a buffer from malloc (not from jansson's allocator). */
+/* prefix then compact JSON text, in a buffer from malloc (not from jansson's
+ * allocator). */
 static char *
-dump_plain(const json_t *j)
+dump_plain(const json_t *j, const char *prefix)
 {
 	size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	if (n == 0)
 		return NULL;
-	char *out = malloc(n + 1);
+	size_t p = strlen(prefix);
+	char *out = malloc(p + n + 1);
 	if (out == NULL)
 		return NULL;
-	json_dumpb(j, out, n, JSON_COMPACT | JSON_REAL_PRECISION(9));
-	out[n] = '\0';
+	memcpy(out, prefix, p);
+	json_dumpb(j, out + p, n, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	out[p + n] = '\0';
 	return out;
 }
 
 static char *
-format_json(int level, const char *component, uint64_t event_id, const json_t *extra,
-            const char *msg)
+format_json(const char *prefix, int level, const char *component, uint64_t event_id,
+            const json_t *extra, const char *msg)
 {
 	char ts[40];
 	acrt__log_time_rfc3339(ts, sizeof ts);
@@ -99,18 +124,18 @@ format_json(int level, const char *component, uint64_t event_id, const json_t *e
 	json_object_set_new(rec, "msg", json_string(msg));
 	if (extra != NULL && json_is_object(extra))
 		json_object_update(rec, (json_t *)extra);
-	char *out = dump_plain(rec);
+	char *out = dump_plain(rec, prefix);
 	json_decref(rec);
 	return out;
 }
 
 static char *
-format_text(int level, const char *component, uint64_t event_id, const json_t *extra,
-            const char *msg)
+format_text(const char *prefix, int level, const char *component, uint64_t event_id,
+            const json_t *extra, const char *msg)
 {
 	char ts[40], head[256];
 	acrt__log_time_rfc3339(ts, sizeof ts);
-	int k = snprintf(head, sizeof head, "%s %-5s", ts, level_names[level]);
+	int k = snprintf(head, sizeof head, "%s%s %-5s", prefix, ts, level_names[level]);
 	if (component != NULL)
 		k += snprintf(head + k, sizeof head - (size_t)k, " [%s]", component);
 	if (event_id != 0 && (size_t)k < sizeof head)
@@ -118,7 +143,7 @@ format_text(int level, const char *component, uint64_t event_id, const json_t *e
 		         (unsigned long long)event_id);
 	char *tail = NULL;
 	if (extra != NULL && json_object_size(extra) > 0)
-		tail = dump_plain(extra);
+		tail = dump_plain(extra, "");
 	char *out = NULL;
 	if (asprintf(&out, "%s %s%s%s", head, msg, tail ? " " : "", tail ? tail : "") < 0)
 		out = NULL;
@@ -135,8 +160,10 @@ acrt__logv(int level, const char *component, uint64_t event_id, const json_t *ex
 	char msg[1024];
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	bool json = acrt__log_is_json();
-	char *line = json ? format_json(level, component, event_id, extra, msg)
-	                  : format_text(level, component, event_id, extra, msg);
+	(void)pthread_once(&journal_once, journal_detect);
+	const char *prefix = to_journal ? journal_prio[level] : "";
+	char *line = json ? format_json(prefix, level, component, event_id, extra, msg)
+	                  : format_text(prefix, level, component, event_id, extra, msg);
 	if (line == NULL)
 		return;
 	pthread_mutex_lock(&log_mu);

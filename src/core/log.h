@@ -8,7 +8,8 @@
  * callers pass messages, and no config value is logged by the runtime.
  *
  * The live status line (status.c) shares stderr: log records erase it first,
- * and it is redrawn on the next tick.
+ * and it is redrawn on the next tick. When stderr is systemd's journal
+ * (JOURNAL_STREAM), each line starts with its priority ("<3>" ...) for journald.
  */
 #ifndef ACRT_LOG_H
 #define ACRT_LOG_H

@@ -135,6 +135,32 @@ services_stop(acrt__runtime *rt, bool reload)
 			rt->services[i].stop(rt->services[i].arg, reload);
 }
 
+/* Tells every service a change of phase (service.h): ready, reloading, draining. */
+static void
+services_phase(acrt__runtime *rt, acrt__phase phase)
+{
+	for (size_t i = 0; i < rt->n_services; i++)
+		if (rt->services[i].phase != NULL)
+			rt->services[i].phase(rt->services[i].arg, phase);
+}
+
+/* A requested reload (SIGHUP, the API, --watch): validated and diffed, then
+ * applied in place, or the generation quiesces for a switch (the next
+ * generation's start says READY then). */
+static void
+handle_reload(acrt__runtime *rt)
+{
+	bool live = !atomic_load(&rt->stopping); /* else ignored: the system is stopping */
+	if (live)
+		services_phase(rt, ACRT__PHASE_RELOADING);
+	if (acrt__reload_prepare(rt) && acrt__reload_in_place(rt) == 0) {
+		atomic_store(&rt->reloading, true); /* quiesce: sources stop, streams drain */
+		acrt__runtime_stop(rt);
+	} else if (live) {
+		services_phase(rt, ACRT__PHASE_READY); /* done, failed, or nothing changed */
+	}
+}
+
 #define MAX_POLL (4 + ACRT__MAX_SERVICES)
 
 /* Waits for the task group, handling signals and the shutdown deadline: poll
@@ -157,6 +183,7 @@ supervise(acrt__runtime *rt)
 		rt->reload->stop_pending = false;
 		drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
 		acrt__runtime_stop(rt);
+		services_phase(rt, ACRT__PHASE_DRAINING);
 	}
 
 	for (;;) {
@@ -216,6 +243,7 @@ supervise(acrt__runtime *rt)
 				drain_deadline =
 				    acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
 				acrt__runtime_stop(rt);
+				services_phase(rt, ACRT__PHASE_DRAINING);
 			} else if (!forced) {
 				acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
 				          "second signal: cancelling at once");
@@ -227,12 +255,8 @@ supervise(acrt__runtime *rt)
 		}
 		if (rt->reload->due != 0 && acrt__mono_ns() >= rt->reload->due)
 			acrt__reload_request(rt, "watch");
-		if (rt->reload->requested && !atomic_load(&rt->reloading) &&
-		    acrt__reload_prepare(rt) && acrt__reload_in_place(rt) == 0) {
-			atomic_store(&rt->reloading,
-			             true); /* quiesce: sources stop, streams drain */
-			acrt__runtime_stop(rt);
-		}
+		if (rt->reload->requested && !atomic_load(&rt->reloading))
+			handle_reload(rt);
 		if (!forced && acrt__mono_ns() >= drain_deadline) {
 			acrt__log(
 			    ACRT_LOG_WARN, NULL, 0, NULL,
@@ -389,6 +413,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 			                   &c->inst[r]) != 0)
 				break;
 	}
+	services_phase(rt, ACRT__PHASE_READY); /* systemd: READY=1 (observe/notify.c) */
 
 	int forced = supervise(rt);
 

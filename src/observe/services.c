@@ -1,6 +1,6 @@
 /*
  * services.c - see services.h. Each service is a thin adapter: the work is in
- * api.c, tap.c, alerts.c and status.c.
+ * api.c, tap.c, alerts.c, status.c and notify.c.
  */
 #include "observe/services.h"
 
@@ -104,7 +104,8 @@ void
 acrt__observe_init(acrt__observe *o, acrt__run_opts *opts, bool status_line)
 {
 	memset(o, 0, sizeof *o);
-	/* Stopped in reverse order: the status line, alerts, taps, the API. */
+	/* Stopped in reverse order: systemd's notify, the status line, alerts,
+	 * taps, the API. Notify starts last: READY=1 only once all started. */
 	size_t n = 0;
 	o->services[n++] = (acrt__service){.name = "the HTTP API",
 	                                   .arg = o,
@@ -124,6 +125,10 @@ acrt__observe_init(acrt__observe *o, acrt__run_opts *opts, bool status_line)
 	if (status_line) {
 		o->services[n] = acrt__status_service;
 		o->services[n++].arg = &o->status;
+	}
+	if (acrt__notify_init(&o->notify)) {
+		o->services[n] = acrt__notify_service;
+		o->services[n++].arg = &o->notify;
 	}
 	opts->services = o->services;
 	opts->n_services = n;

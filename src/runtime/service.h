@@ -26,6 +26,15 @@ struct acrt__runtime;
 /* At most this many services in one run. */
 #define ACRT__MAX_SERVICES 8
 
+/* The supervisor's changes of phase, told to each service's `phase` as they
+ * happen (observe/notify.c tells systemd). */
+typedef enum acrt__phase {
+	ACRT__PHASE_READY,     /* the system runs: set up and started, or a reload is done
+	                        * (in place, switched, rolled back, or nothing to change) */
+	ACRT__PHASE_RELOADING, /* a reload starts (SIGHUP, the API, --watch) */
+	ACRT__PHASE_DRAINING   /* a graceful stop starts (SIGINT/SIGTERM) */
+} acrt__phase;
+
 typedef struct acrt__service {
 	const char *name; /* for the log: "the HTTP API" */
 	void *arg;
@@ -45,6 +54,8 @@ typedef struct acrt__service {
 	 * outlives generations stays). Called once more with reload false when
 	 * the run ends, so it must be idempotent. NULL: nothing to stop. */
 	void (*stop)(void *arg, bool reload);
+	/* A change of phase (above), between start and stop. NULL: not told. */
+	void (*phase)(void *arg, acrt__phase phase);
 } acrt__service;
 
 /*
