@@ -156,6 +156,24 @@ acrt__tg_wait_until(acrt__taskgroup *tg, int64_t deadline_ns)
 	return rc;
 }
 
+size_t
+acrt__tg_running(acrt__taskgroup *tg, char *buf, size_t len)
+{
+	size_t n = 0, at = 0;
+	buf[0] = '\0';
+	pthread_mutex_lock(&tg->mu);
+	for (size_t i = 0; i < tg->n_tasks; i++) {
+		if (tg->tasks[i]->done)
+			continue;
+		int w = snprintf(buf + at, len - at, "%s'%s'", n ? ", " : "", tg->tasks[i]->name);
+		if (w > 0 && (size_t)w < len - at)
+			at += (size_t)w;
+		n++;
+	}
+	pthread_mutex_unlock(&tg->mu);
+	return n;
+}
+
 void
 acrt__tg_errors(acrt__taskgroup *tg, void (*fn)(void *, const char *, int), void *arg)
 {

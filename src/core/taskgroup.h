@@ -66,6 +66,9 @@ acrt__tg_cancelled(acrt__taskgroup *tg)
 /* Waits for every task until the monotonic deadline. Returns 0 when all ended
  * successfully, the first failure's code when one failed, ACRT_ETIMEDOUT. */
 int acrt__tg_wait_until(acrt__taskgroup *tg, int64_t deadline_ns);
+/* The names of the tasks still running, ", "-separated, into buf (len > 0);
+ * returns how many there are. */
+size_t acrt__tg_running(acrt__taskgroup *tg, char *buf, size_t len);
 /* Calls fn(arg, name, rc) for every failed task, in spawn order. */
 void acrt__tg_errors(acrt__taskgroup *tg, void (*fn)(void *, const char *, int), void *arg);
 /* Frees the group; every task must have been joined. */

@@ -163,6 +163,10 @@ handle_reload(acrt__runtime *rt)
 
 #define MAX_POLL (4 + ACRT__MAX_SERVICES)
 
+/* After a cancel, how long the threads have to end before the process exits
+ * without them. */
+#define ACRT__CANCEL_GRACE_NS (5 * 1000000000LL)
+
 /* Waits for the task group, handling signals and the shutdown deadline: poll
  * on a signalfd (the signals are blocked in every thread), the group's
  * done_fd, the --watch inotify fd and each service's fd, with a timeout only
@@ -178,6 +182,7 @@ supervise(acrt__runtime *rt)
 	sigaddset(&set, SIGHUP);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	int64_t drain_deadline = ACRT__FOREVER;
+	int64_t cancel_deadline = ACRT__FOREVER; /* forced: the threads' grace */
 	int forced = 0;
 	if (rt->reload->stop_pending) { /* a stop came during a reload's switch */
 		rt->reload->stop_pending = false;
@@ -190,7 +195,9 @@ supervise(acrt__runtime *rt)
 		if (acrt__tg_wait_until(&rt->tg, acrt__mono_ns()) != ACRT_ETIMEDOUT)
 			break;
 		int64_t now = acrt__mono_ns();
-		int64_t wake = forced ? ACRT__FOREVER : drain_deadline;
+		if (forced && now >= cancel_deadline)
+			break; /* a thread is stuck: run_generation leaves it behind */
+		int64_t wake = forced ? cancel_deadline : drain_deadline;
 		wake = services_wake(rt, now, wake);
 		/* ---- checkpoints: trigger and time out ---- */
 		int64_t ck_next = acrt__ckpt_tick(rt, now);
@@ -248,7 +255,10 @@ supervise(acrt__runtime *rt)
 				acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
 				          "second signal: cancelling at once");
 				forced = 1;
+				cancel_deadline = acrt__mono_ns() + ACRT__CANCEL_GRACE_NS;
 				acrt__tg_cancel(&rt->tg);
+			} else {
+				break; /* a third: do not wait for the grace */
 			}
 		} else if (sig == SIGHUP) {
 			acrt__reload_request(rt, "SIGHUP"); /* hot reload */
@@ -263,6 +273,7 @@ supervise(acrt__runtime *rt)
 			    "drain did not finish within shutdown_timeout_ms=%lld; cancelling",
 			    (long long)rt->bp->shutdown_timeout_ms);
 			forced = 1;
+			cancel_deadline = acrt__mono_ns() + ACRT__CANCEL_GRACE_NS;
 			acrt__tg_cancel(&rt->tg);
 		}
 	}
@@ -417,7 +428,23 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 
 	int forced = supervise(rt);
 
-	int rc = acrt__tg_wait_until(&rt->tg, ACRT__FOREVER);
+	/* Stop means stop: after a cancel, a thread that does not end within the
+	 * grace (stuck in a component's code) is left behind and the process
+	 * exits with 1 (the caller _exits: nothing it may use is freed). */
+	int rc = acrt__tg_wait_until(&rt->tg, forced ? acrt__mono_ns() : ACRT__FOREVER);
+	if (rc == ACRT_ETIMEDOUT) {
+		char names[256];
+		size_t n = acrt__tg_running(&rt->tg, names, sizeof names);
+		acrt__log(
+		    ACRT_LOG_ERROR, NULL, 0, NULL,
+		    "system '%s' cancelled, but %zu component thread(s) did not stop within %d s "
+		    "(stuck in a component's code): %s; exiting without them (exit 1)",
+		    bp->name, n, (int)(ACRT__CANCEL_GRACE_NS / 1000000000), names);
+		rt->exit_code = ACRT__EXIT_FAILED;
+		if (opts != NULL)
+			opts->abandoned = true;
+		return GEN_ABANDONED;
+	}
 	if (rc != ACRT_OK)
 		acrt__tg_errors(&rt->tg, log_task_error, NULL);
 	size_t lost = forced || rc != ACRT_OK ? in_flight(rt) : 0;
