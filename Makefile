@@ -4,11 +4,14 @@
 #   make sanitize   the tests built with ASan+UBSan, and the TSan-labelled ones under TSan
 #   make bench      run the benchmarks (table on stdout, JSON under build/bench/)
 #   make quickstart run examples/quickstart
+#   make install    install into PREFIX (default /usr/local), staged under DESTDIR if set
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE   ?= cmake
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all test sanitize asan tsan bench quickstart format clean
+.PHONY: all test sanitize asan tsan bench quickstart install format clean
 
 all:
 	@test -f $(BUILD)/CMakeCache.txt -a -f $(BUILD)/Makefile || \
@@ -38,6 +41,15 @@ bench: all
 
 quickstart: all
 	@$(BUILD)/acrt run examples/quickstart
+
+# Configures BUILD for PREFIX (GNUInstallDirs picks lib/ or lib/<multiarch>
+# from it), builds, then installs; cmake/install.cmake lists what goes where.
+install:
+	@test -f $(BUILD)/CMakeCache.txt -a -f $(BUILD)/Makefile || \
+	  $(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@$(CMAKE) --build $(BUILD) -j $(JOBS)
+	@DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD) --prefix $(PREFIX)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -12,6 +12,7 @@ PKGS=(
   libsqlite3-dev libhiredis-dev redis-server sqlite3
   libsimdjson-dev syslog-ng-core jq
   libsystemd-dev
+  debhelper dpkg-dev lintian man-db
 )
 
 missing=()
