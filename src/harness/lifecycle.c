@@ -222,7 +222,8 @@ supervise(acrt__runtime *rt)
 				                    .events = POLLIN};
 		(void)poll(pfd, n, timeout_ms); /* negative fds are ignored */
 		if (pfd[2].revents & POLLIN)
-			acrt__reload_watch_read(rt); /* --watch: a file changed */
+			acrt__reload_watch_read(rt);            /* --watch: a file changed */
+		acrt__runtime_watch_stuck(rt, acrt__mono_ns()); /* before the services read it */
 		services_tick(rt);   /* the HTTP API, alert rules, the status line */
 		acrt__enrich_tick(); /* fresh process figures for error records */
 		struct signalfd_siginfo si;

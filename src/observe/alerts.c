@@ -80,6 +80,7 @@ static const acrt__alert_rule defaults[] = {
     {"component_failed", true, "acrt_component_up", "critical", ACRT__ALERT_EQ, 0, 0, false},
     {"stream_saturated", true, "acrt_stream_fill_ratio", "warning", ACRT__ALERT_GT, 0.9, 10, false},
     {"error_rate", true, "acrt_component_errors_total", "critical", ACRT__ALERT_GT, 5, 30, true},
+    {"component_stuck", true, "acrt_component_stuck", "critical", ACRT__ALERT_EQ, 1, 0, false},
     {"sink_write_blocked", true, "acrt_component_write_blocked", "critical", ACRT__ALERT_EQ, 1, 0,
      false},
     /* checkpoints: series present only with runtime.state */

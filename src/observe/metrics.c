@@ -43,6 +43,7 @@ typedef struct comp_totals {
 	uint64_t in, out, errors, write_errors;
 	bool up;
 	bool write_blocked;
+	bool stuck;                         /* an instance is stuck in process */
 	/* an instance's writes fail now */ /* every instance set up, none failed */
 	int failed;                         /* instances that failed */
 	int running;                        /* instances still in their process phase */
@@ -61,6 +62,7 @@ comp_read(const acrt__runtime *rt, size_t k, comp_totals *t)
 		t->errors += in.errors;
 		t->write_errors += in.write_errors;
 		t->write_blocked |= in.write_blocked;
+		t->stuck |= in.stuck_ns != 0;
 		if (in.state == ACRT__INST_FAILED)
 			t->failed++;
 		else if (in.state == ACRT__INST_RUNNING)
@@ -91,7 +93,7 @@ acrt__proc_read(acrt__proc_stats *out)
 
 /* ---- Prometheus text ----------------------------------------------------- */
 
-typedef enum { C_IN, C_OUT, C_ERR, C_UP, C_WERR, C_WBLOCKED, C_N } comp_metric;
+typedef enum { C_IN, C_OUT, C_ERR, C_UP, C_WERR, C_WBLOCKED, C_STUCK, C_N } comp_metric;
 
 /* The per-component families, in comp_metric's order. */
 static const struct {
@@ -109,6 +111,8 @@ static const struct {
      "Write attempts of a sink that failed (it retries them: on_write_error)."},
     {"acrt_component_write_blocked", "gauge",
      "1 while a sink's writes fail and it retries; its input waits."},
+    {"acrt_component_stuck", "gauge",
+     "1 while an instance is stuck in process past its timeout (or 60 s)."},
 };
 
 static void
@@ -118,12 +122,13 @@ comp_series(acrt__strbuf *b, acrt__runtime *rt, const comp_totals *tot, comp_met
 		acrt__strbuf_printf(b, "%s{component=\"", comp_family[m].name);
 		sb_label(b, acrt__q_spec(rt, k)->name);
 		const comp_totals *t = &tot[k];
-		uint64_t v = m == C_IN     ? t->in
-		             : m == C_OUT  ? t->out
-		             : m == C_ERR  ? t->errors
-		             : m == C_UP   ? (uint64_t)t->up
-		             : m == C_WERR ? t->write_errors
-		                           : (uint64_t)t->write_blocked;
+		uint64_t v = m == C_IN         ? t->in
+		             : m == C_OUT      ? t->out
+		             : m == C_ERR      ? t->errors
+		             : m == C_UP       ? (uint64_t)t->up
+		             : m == C_WERR     ? t->write_errors
+		             : m == C_WBLOCKED ? (uint64_t)t->write_blocked
+		                               : (uint64_t)t->stuck;
 		acrt__strbuf_printf(b, "\"} %llu\n", (unsigned long long)v);
 	}
 }
@@ -375,6 +380,11 @@ acrt__metrics_readiness(acrt__runtime *rt, bool *ready)
 				                      json_pack("{s:s,s:i,s:s}", "component", name,
 				                                "replica", r, "reason",
 				                                acrt_strerror(in.end_rc)));
+			else if (in.stuck_ns != 0)
+				json_array_append_new(
+				    reasons, json_pack("{s:s,s:i,s:s,s:f}", "component", name,
+				                       "replica", r, "reason", "stuck in process",
+				                       "stuck_s", (double)in.stuck_ns / 1e9));
 		}
 	}
 	*ready = json_array_size(reasons) == 0;

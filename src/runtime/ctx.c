@@ -142,6 +142,10 @@ flush_port(acrt_ctx *ctx, size_t i, unsigned flags)
 	if (op->n_targets > 1)
 		for (size_t k = 0; k < n; k++)
 			acrt__event_ref_n(ob->evs[k], (unsigned)(op->n_targets - 1));
+	/* waiting for room downstream is backpressure, not being stuck */
+	bool busy = atomic_load_explicit(&ctx->busy, memory_order_relaxed);
+	if (busy)
+		atomic_store_explicit(&ctx->busy, false, memory_order_relaxed);
 	for (size_t t = 0; t < op->n_targets; t++) {
 		acrt__transport *tr = op->targets[t];
 		size_t sent = 0;
@@ -153,6 +157,8 @@ flush_port(acrt_ctx *ctx, size_t i, unsigned flags)
 			rc = src;
 		}
 	}
+	if (busy)
+		atomic_store_explicit(&ctx->busy, true, memory_order_relaxed);
 	return rc;
 }
 
@@ -459,6 +465,8 @@ acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns)
 	if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
 		return rc;
 	rc = ACRT_OK;
+	bool busy = atomic_load_explicit(&ctx->busy, memory_order_relaxed); /* a wait, not stuck */
+	atomic_store_explicit(&ctx->busy, false, memory_order_relaxed);
 	pthread_mutex_lock(&rt->mu);
 	for (;;) {
 		if (atomic_load(&rt->cancelled)) {
@@ -482,6 +490,7 @@ acrt_sleep_until(acrt_ctx *ctx, int64_t deadline_ns)
 		acrt__cond_wait_until(&rt->wake, &rt->mu, deadline_ns);
 	}
 	pthread_mutex_unlock(&rt->mu);
+	atomic_store_explicit(&ctx->busy, busy, memory_order_relaxed);
 	return rc;
 }
 

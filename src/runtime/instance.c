@@ -81,6 +81,8 @@ process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 		ctx->rt->tap_hooks.in(ctx, port, ev); /* someone taps this port */
 	int rc;
 	acrt__cap_call call;
+	bool was_busy = atomic_load_explicit(&ctx->busy, memory_order_relaxed); /* re-entered */
+	atomic_store_explicit(&ctx->busy, true, memory_order_relaxed);
 	if (ctx->chain == NULL) {                 /* the fast path: no capabilities */
 		acrt_event *outer = ctx->current; /* non-NULL only when re-entered by a chain */
 		ctx->current = ev;
@@ -95,6 +97,7 @@ process_one(acrt_ctx *ctx, const char *port, acrt_event *ev)
 		                        .inner = process_attempt};
 		rc = acrt__ctx_deliver(ctx, &call);
 	}
+	atomic_store_explicit(&ctx->busy, was_busy, memory_order_relaxed);
 	if (rc == ACRT_OK || rc == ACRT_ERR || rc == ACRT_ERETRYABLE || rc == ACRT_EINVAL ||
 	    rc == ACRT_ENOENT || rc == ACRT_ETIMEDOUT) {
 		if (rc != ACRT_OK && ctx->chain != NULL)

@@ -103,6 +103,7 @@ acrt__q_instance(const acrt__runtime *rt, size_t k, int r, acrt__q_inst *out)
 	out->errors = relaxed(&ctx->errors);
 	out->write_errors = relaxed(&ctx->write_errors);
 	out->write_blocked = atomic_load_explicit(&ctx->write_blocked, memory_order_relaxed);
+	out->stuck_ns = atomic_load_explicit(&ctx->stuck_ns, memory_order_relaxed);
 	out->state = acrt__q_state(rt, k, r);
 	out->set_up = ctx->set_up;
 	/* end_rc is written before run_state (release/acquire). */

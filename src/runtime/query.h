@@ -93,6 +93,7 @@ typedef struct acrt__q_inst {
 	uint64_t events_in, events_out, errors;
 	uint64_t write_errors; /* a sink's failed write attempts */
 	bool write_blocked;    /* its writes fail now: it retries, its input waits */
+	int64_t stuck_ns;      /* stuck in process this long (runtime/stuck.c), or 0 */
 	int state;             /* acrt__inst_state */
 	bool set_up;           /* setup succeeded */
 	int end_rc;            /* the code it ended with, when state is ACRT__INST_FAILED */

@@ -164,6 +164,14 @@ struct acrt_ctx {
 	 * retries: docs/RELIABILITY.md); read by observe/ through query.h. */
 	acrt__counter write_errors;
 	atomic_bool write_blocked;
+	/* ---- Stuck in process (stuck.c): busy is set by the instance's thread
+	 * while the component's code runs (cleared while it waits on a full
+	 * stream or sleeps); seen_* are the supervisor's; stuck_ns is how long it
+	 * has been stuck (0: it is not), read by observe/ through query.h. */
+	atomic_bool busy;
+	uint64_t seen_in;
+	int64_t seen_at;
+	_Atomic int64_t stuck_ns;
 	acrt__lograte lograte; /* its repeated log lines, rate-limited (lograte.h) */
 	/* ---- Managed keyed state and checkpoints ---- */
 	struct acrt__kv *kv;             /* acrt_state_*; created on first use */
@@ -195,6 +203,7 @@ struct acrt__comp {
 	json_t *counters; /* acrt_count: name -> integer; under rt->mu */
 	bool chained;     /* runs on its upstream's thread: no own thread */
 	acrt__batching batching;
+	int64_t stuck_after_ns; /* busy without taking an event this long: stuck */
 	_Atomic(struct acrt__taps *) in_tap; /* acrt tap: an input port is tapped */
 };
 
@@ -266,6 +275,11 @@ int acrt__ctx_before_block(acrt_ctx *ctx);
 int acrt__ctx_idle(acrt_ctx *ctx);
 void acrt__ctx_close_outputs(acrt_ctx *ctx);
 void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
+
+/* stuck.c: marks the instances stuck in process (supervising thread). */
+void acrt__runtime_watch_stuck(acrt__runtime *rt, int64_t now);
+/* stuck.c: the limit for component c (wiring). */
+int64_t acrt__stuck_limit_ns(const acrt__comp_spec *spec);
 
 /* lifecycle.c */
 void acrt__runtime_stop(acrt__runtime *rt);

@@ -251,6 +251,7 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 	for (size_t i = 0; i < bp->n_comps; i++) {
 		acrt__comp *c = &rt->comps[i];
 		c->spec = &bp->comps[i];
+		c->stuck_after_ns = acrt__stuck_limit_ns(c->spec);
 		if (resolve_desc(c, err, sizeof err) != 0) {
 			fprintf(stderr, "acrt: %s:%d:%d: component '%s': %s\n", c->spec->mark.file,
 			        c->spec->mark.line, c->spec->mark.col, c->spec->name, err);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Stop means stop (issue 17 part 1): a component stuck for ever in its code
-# (a jq condition that never returns) cannot hold the process. SIGTERM starts
+# (a jq condition that never returns) is reported once it is past its
+# timeout (an error line, /readyz 503, the component_stuck alert), and it
+# cannot hold the process. SIGTERM starts
 # the drain; at its deadline (timeouts.shutdown_timeout_ms) the run is
 # cancelled; a thread that has not ended 5 s later is left behind and acrt
 # exits 1 naming it. Before, acrt ran until SIGKILL, deaf to every signal.
@@ -37,6 +39,17 @@ spinning() {
 		py 'import json, sys; sys.exit(0 if json.load(sys.stdin)["events_in"] >= 3 else 1)' 2>/dev/null
 }
 wait_alive "$RUN" 20 spinning || fail "spin never took seq 3" "$WORK/stuck.err"
+
+# Reported while it spins: an error line, /readyz 503 naming it, the alert
+stuck_logged() { grep -q '"component":"spin".*"msg":"stuck in process for' "$WORK/stuck.err"; }
+wait_alive "$RUN" 20 stuck_logged || fail "spin is never reported stuck" "$WORK/stuck.err"
+code=$(curl -s -o "$WORK/readyz.json" -w '%{http_code}' -H "Authorization: Bearer $(cat "$d/.acrt/read.token")" \
+	"http://127.0.0.1:$PORT/readyz")
+[ "$code" = 503 ] || fail "/readyz answers $code while spin is stuck, expected 503" "$WORK/readyz.json"
+grep -q '"stuck in process"' "$WORK/readyz.json" || fail "/readyz does not say why" "$WORK/readyz.json"
+alert_fired() { grep -q "alert 'component_stuck' firing" "$WORK/stuck.err"; }
+wait_alive "$RUN" 10 alert_fired || fail "no component_stuck alert" "$WORK/stuck.err"
+ok "stuck past its 500 ms timeout: logged, /readyz 503 naming it, component_stuck firing"
 say "the Filter spins on seq 3; SIGTERM"
 t0=$(date +%s%N)
 kill -TERM "$RUN"
