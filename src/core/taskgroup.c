@@ -175,6 +175,18 @@ acrt__tg_running(acrt__taskgroup *tg, char *buf, size_t len)
 }
 
 void
+acrt__tg_abandon(acrt__taskgroup *tg)
+{
+	pthread_mutex_lock(&tg->mu);
+	for (size_t i = 0; i < tg->n_tasks; i++) {
+		acrt__task *t = tg->tasks[i];
+		if (!t->joined && pthread_detach(t->thread) == 0)
+			t->joined = true; /* not to be joined: it is left behind */
+	}
+	pthread_mutex_unlock(&tg->mu);
+}
+
+void
 acrt__tg_errors(acrt__taskgroup *tg, void (*fn)(void *, const char *, int), void *arg)
 {
 	pthread_mutex_lock(&tg->mu);

@@ -69,6 +69,9 @@ int acrt__tg_wait_until(acrt__taskgroup *tg, int64_t deadline_ns);
 /* The names of the tasks still running, ", "-separated, into buf (len > 0);
  * returns how many there are. */
 size_t acrt__tg_running(acrt__taskgroup *tg, char *buf, size_t len);
+/* Detaches the tasks still running: the process is about to exit without
+ * them (they are stuck); the group must not be destroyed afterwards. */
+void acrt__tg_abandon(acrt__taskgroup *tg);
 /* Calls fn(arg, name, rc) for every failed task, in spawn order. */
 void acrt__tg_errors(acrt__taskgroup *tg, void (*fn)(void *, const char *, int), void *arg);
 /* Frees the group; every task must have been joined. */

@@ -442,6 +442,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 		    "(stuck in a component's code): %s; exiting without them (exit 1)",
 		    bp->name, n, (int)(ACRT__CANCEL_GRACE_NS / 1000000000), names);
 		rt->exit_code = ACRT__EXIT_FAILED;
+		acrt__tg_abandon(&rt->tg); /* left behind, on purpose */
 		if (opts != NULL)
 			opts->abandoned = true;
 		return GEN_ABANDONED;
