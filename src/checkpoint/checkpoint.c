@@ -372,6 +372,11 @@ write_one(acrt__ckpt_rt *ck, queued *q)
 	char err[256] = "";
 	size_t bytes = 0;
 	int rc = ACRT_ENOMEM;
+	acrt__lock_holder h;
+	if (ck->ad == NULL && acrt__ck_claim(ck, &h, err, sizeof err) == ACRT__FLOCK_HELD) {
+		rc = ACRT_ERR; /* the lock could not be taken at start; now someone has it */
+		goto failed;
+	}
 	if (ck->ad == NULL && ck->ops->open(&ck->cfg, &ck->ad, err, sizeof err) != ACRT_OK) {
 		ck->ad = NULL; /* still unreachable: fail-soft, the next one tries again */
 		rc = ACRT_ERR;
@@ -487,6 +492,7 @@ acrt__ckpt_finish(acrt__runtime *rt, bool graceful)
 	free(ck->finals);
 	if (ck->ad != NULL)
 		ck->ops->close(ck->ad);
+	acrt__ck_unclaim(ck); /* after the store is closed */
 	acrt__free(ck->path);
 	pthread_cond_destroy(&ck->cv);
 	pthread_mutex_destroy(&ck->mu);

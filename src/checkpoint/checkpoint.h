@@ -72,6 +72,11 @@ struct acrt__state_adapter;
 struct acrt__state_ops;
 int acrt__state_open_bp(const acrt__blueprint *bp, struct acrt__state_adapter **ad,
                         const struct acrt__state_ops **ops, char *err, size_t errlen);
+/* For a reload, before the running generation is drained: 0 when the store
+ * bp's runtime.state names can be written by this process (no store, one
+ * without a lock, the one it holds, or one nobody holds), else -1 with why
+ * ("the sqlite_snapshot store ... is in use by another run (pid ...)"). */
+int acrt__ckpt_store_check(const acrt__blueprint *bp, char *why, size_t whylen);
 /* For /metrics and /api/v1/checkpoints: counters and recent checkpoints. */
 json_t *acrt__ckpt_json(acrt__runtime *rt);
 /* Prometheus lines. */

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "checkpoint/checkpoint.h"
+#include "core/filelock.h"
 #include "runtime/runtime.h" /* the instances and streams it snapshots */
 #include "state/adapter.h"
 
@@ -33,7 +34,8 @@ struct acrt__ckpt_rt {
 	const acrt__state_ops *ops;
 	acrt__state_adapter *ad;
 	acrt__state_cfg cfg;
-	char *path; /* owned copy for cfg.path */
+	char *path;           /* owned copy for cfg.path */
+	acrt__filelock *lock; /* one writing process per store (recovery.c); NULL: none */
 	int64_t interval_ns, timeout_ns;
 	unsigned retain;
 	size_t n_slots; /* instances */
@@ -78,5 +80,13 @@ int acrt__ck_apply_payload(acrt_ctx *ctx, const unsigned char *p, size_t n, char
 bool acrt__ck_open_locked(acrt__ckpt_rt *ck, int64_t now);
 void acrt__ck_abort_locked(acrt__ckpt_rt *ck, const char *why);
 void *acrt__ck_writer_main(void *arg);
+/* Lets the store's lock go at the end of a generation, or hands it to the
+ * next one when this one quiesced for a reload (recovery.c). */
+void acrt__ck_unclaim(acrt__ckpt_rt *ck);
+/* Takes the store's lock unless held or not needed (ACRT__FLOCK_TAKEN; h->pid
+ * != 0 when a run that did not end cleanly left it). HELD or ERROR: err says
+ * so in one phrase naming the store and the lock. Runtime thread before the
+ * writer starts, then the writer (recovery.c). */
+int acrt__ck_claim(acrt__ckpt_rt *ck, acrt__lock_holder *h, char *err, size_t errlen);
 
 #endif /* ACRT_CKPT_INT_H */

@@ -4,6 +4,12 @@
  * restore calls after setup. Runs on the runtime's thread before the writer
  * thread starts (see checkpoint.h). The CLI's `acrt checkpoints` opens the
  * store through acrt__state_open_bp.
+ *
+ * Before a run opens its store it takes the store's lock (the adapter's
+ * lock_path, core/filelock.h), so that two systems pointing at one store
+ * never both write checkpoints: the second is refused at start (exit 1). The
+ * lock is held until the generation ends, and across a reload (rt->ck_carry).
+ * acrt__state_open_bp, for the CLI's read-only commands, takes none.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -199,8 +205,96 @@ acrt__state_open_bp(const acrt__blueprint *bp, acrt__state_adapter **ad,
 	return rc;
 }
 
+/* ---- The store's lock: one writing process per store -------------------- */
+
 int
-acrt__ckpt_open(acrt__runtime *rt, const char *resume)
+acrt__ck_claim(acrt__ckpt_rt *ck, acrt__lock_holder *h, char *err, size_t errlen)
+{
+	memset(h, 0, sizeof *h);
+	if (ck->lock != NULL || ck->ops->lock_path == NULL)
+		return ACRT__FLOCK_TAKEN;
+	char *lp = ck->ops->lock_path(&ck->cfg);
+	if (lp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return ACRT__FLOCK_ERROR;
+	}
+	char why[400];
+	int st = acrt__filelock_take(lp, &ck->lock, h, why, sizeof why);
+	if (st == ACRT__FLOCK_HELD && h->pid != 0)
+		snprintf(err, errlen,
+		         "the %s store %s is in use by another run (pid %ld, since %s; lock %s)",
+		         ck->ops->name, ck->cfg.path, h->pid, h->since[0] ? h->since : "?", lp);
+	else if (st == ACRT__FLOCK_HELD)
+		snprintf(err, errlen, "the %s store %s is in use by another run (lock %s)",
+		         ck->ops->name, ck->cfg.path, lp);
+	else if (st == ACRT__FLOCK_ERROR)
+		snprintf(err, errlen, "%s", why);
+	acrt__free(lp);
+	return st;
+}
+
+void
+acrt__ck_unclaim(acrt__ckpt_rt *ck)
+{
+	acrt__runtime *rt = ck->rt;
+	if (ck->lock != NULL && atomic_load(&rt->reloading) && rt->ck_carry == NULL)
+		rt->ck_carry = ck->lock; /* the next generation lets it go */
+	else
+		acrt__filelock_release(ck->lock);
+	ck->lock = NULL;
+}
+
+int
+acrt__ckpt_store_check(const acrt__blueprint *bp, char *why, size_t whylen)
+{
+	if (!bp->state.on)
+		return 0;
+	acrt__ckpt_rt ck; /* only what acrt__ck_claim reads */
+	memset(&ck, 0, sizeof ck);
+	if (fill_cfg(bp, &ck.cfg, &ck.path) != ACRT_OK) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	ck.ops = acrt__state_ops_find(ck.cfg.adapter);
+	acrt__lock_holder h;
+	int st = ck.ops != NULL ? acrt__ck_claim(&ck, &h, why, whylen) : ACRT__FLOCK_TAKEN;
+	acrt__filelock_release(ck.lock); /* held already: one holder less; else freed */
+	acrt__free(ck.path);
+	return st == ACRT__FLOCK_HELD ? -1 : 0;
+}
+
+/* Takes the store's lock before the store is opened for the run. Another run
+ * holding it refuses this one: returns 1 after logging. */
+static int
+claim_store(acrt__ckpt_rt *ck)
+{
+	acrt__lock_holder h;
+	char err[600];
+	int st = acrt__ck_claim(ck, &h, err, sizeof err);
+	if (st == ACRT__FLOCK_HELD) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "state: %s: two systems must not write checkpoints into one store; "
+		          "stop the other run, or give this system its own runtime.state.path",
+		          err);
+		return 1;
+	}
+	if (st == ACRT__FLOCK_ERROR) { /* the store itself will likely fail too: fail-soft */
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "state: no store lock (%s): another run writing to %s would not be "
+		          "refused",
+		          err, ck->cfg.path);
+	} else if (h.pid != 0) {
+		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+		          "state: the previous run on %s (pid %ld, since %s) did not end "
+		          "cleanly%s; its lock %s is reclaimed",
+		          ck->cfg.path, h.pid, h.since[0] ? h.since : "an unknown time",
+		          h.gone ? " (the process is gone)" : "", acrt__filelock_path(ck->lock));
+	}
+	return 0;
+}
+
+static int
+open_checkpoints(acrt__runtime *rt, const char *resume)
 {
 	const acrt__blueprint *bp = rt->bp;
 	if (!bp->state.on) {
@@ -237,6 +331,8 @@ acrt__ckpt_open(acrt__runtime *rt, const char *resume)
 	if (ck->finals == NULL || fill_cfg(bp, &ck->cfg, &ck->path) != ACRT_OK)
 		return 1;
 	ck->ops = acrt__state_ops_find(ck->cfg.adapter);
+	if (claim_store(ck) != 0)
+		return 1;
 	char err[256] = "";
 	if (ck->ops->open(&ck->cfg, &ck->ad, err, sizeof err) != ACRT_OK) {
 		ck->ad = NULL;
@@ -250,6 +346,18 @@ acrt__ckpt_open(acrt__runtime *rt, const char *resume)
 		return 1;
 	ck->writer_up = true;
 	return 0;
+}
+
+int
+acrt__ckpt_open(acrt__runtime *rt, const char *resume)
+{
+	/* A reload: the previous generation's store lock is let go only once
+	 * this one holds its own (the same file: shared, core/filelock.h). */
+	acrt__filelock *carried = rt->ck_carry;
+	rt->ck_carry = NULL;
+	int rc = open_checkpoints(rt, resume);
+	acrt__filelock_release(carried);
+	return rc;
 }
 
 int

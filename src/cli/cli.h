@@ -23,4 +23,15 @@ acrt__blueprint *acrt__cli_load(const char *path, const char *deployment);
 /* Prints "acrt: " + message to stderr and returns 2. */
 int acrt__cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The run lock of a system directory (runlock.c): one `acrt run` per
+ * directory. Takes <blueprint dir>/.acrt/run.lock for the life of the
+ * process and removes what a run that was killed left in .acrt. Returns 0 to
+ * go on, with *out (NULL when the lock could not be taken for another reason
+ * than a holder: warned, the run goes on unguarded), or the exit code (1)
+ * after printing why (another run holds it). */
+typedef struct acrt__runlock acrt__runlock;
+int acrt__runlock_take(const acrt__blueprint *bp, acrt__runlock **out);
+/* Removes the lock file (and .acrt when empty), unlocks. NULL is fine. */
+void acrt__runlock_release(acrt__runlock *rl);
+
 #endif /* ACRT_CLI_H */

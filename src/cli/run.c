@@ -1,5 +1,6 @@
 /*
- * run.c - `acrt run`: load, validate, configure logging, run the system.
+ * run.c - `acrt run`: load, validate, configure logging, take the directory's
+ * run lock (runlock.c), run the system.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -100,8 +101,14 @@ acrt__cmd_run(int argc, char **argv)
 	if (bp == NULL)
 		return 2;
 	acrt__log_config(bp->log_level, bp->log_format);
-	int lrc = check_lock(bp, path, update_lock);
+	/* One run per directory, before anything is written (build.lock, the
+	 * store, the sink's output, token files): runlock.c. */
+	acrt__runlock *rl = NULL;
+	int lrc = acrt__runlock_take(bp, &rl);
+	if (lrc == 0)
+		lrc = check_lock(bp, path, update_lock);
 	if (lrc != 0) {
+		acrt__runlock_release(rl);
 		acrt__blueprint_free(bp);
 		return lrc;
 	}
@@ -114,6 +121,8 @@ acrt__cmd_run(int argc, char **argv)
 	static acrt__observe obs; /* the API, alerts, taps, the status line */
 	acrt__observe_init(&obs, &opts, !opts.quiet && isatty(STDERR_FILENO));
 	int rc = acrt__runtime_run(bp, &opts);
+	/* The lock keeps copies of what it needs: it reads no blueprint. */
+	acrt__runlock_release(rl);
 	if (opts.abandoned) { /* a hung setup() may still read the blueprint: no frees */
 		fflush(NULL);
 		_exit(rc);

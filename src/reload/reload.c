@@ -294,6 +294,8 @@ acrt__reload_prepare(acrt__runtime *rt)
 	acrt__diag_free(&diag);
 	if (lock_ok(ctl, nb, why, sizeof why) != 0)
 		goto failed;
+	if (acrt__ckpt_store_check(nb, why, sizeof why) != 0) /* another run's store */
+		goto failed;
 	json_t *d = diff(rt->bp, nb, ctl->stamps);
 	if (d == NULL) {
 		snprintf(why, sizeof why, "out of memory");

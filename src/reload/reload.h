@@ -5,8 +5,9 @@
  * A reload is a new *generation* of the running system, switched to without
  * losing or duplicating an event:
  *
- *   1. load and validate the new blueprint (and build.lock); if it is invalid,
- *      or nothing changed, log it and keep running: nothing is touched;
+ *   1. load and validate the new blueprint (and build.lock, and that its
+ *      checkpoint store is not another run's); if it is invalid, or nothing
+ *      changed, log it and keep running: nothing is touched;
  *   2. diff it against the running one and log what changed;
  *   3. quiesce: sources stop between two events, every stream drains, no
  *      `finish` hook runs (the input has not ended, it pauses);

@@ -229,6 +229,10 @@ struct acrt__runtime {
 	const acrt__ckpt_ops *ckpt_ops; /* installed by lifecycle.c; NULL: none */
 	/* ---- Checkpoints, NULL when runtime.state is off */
 	struct acrt__ckpt_rt *ck;
+	/* The store's lock (core/filelock.h) a generation that quiesced for a
+	 * reload hands to the next one, which takes its own before letting this
+	 * go: no other run can take the store between two generations. */
+	struct acrt__filelock *ck_carry;
 	/* ---- Hot reload: reload/reload.h; outlives generations ---- */
 	struct acrt__reload_ctl *reload;
 	atomic_bool reloading; /* this generation is quiescing for a reload: no finish hooks */

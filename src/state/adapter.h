@@ -75,6 +75,13 @@ typedef struct acrt__state_ops {
 	/* Deletes one checkpoint, all parts at once. ACRT_ENOENT when absent. */
 	int (*del)(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen);
 	void (*close)(acrt__state_adapter *a);
+	/* Optional: the file whose exclusive lock (core/filelock.h) makes one
+	 * process at a time write checkpoints into this store; the caller frees
+	 * it with acrt__free (NULL: out of memory). NULL op: the store needs none
+	 * (inmem: one per process) or has none yet (redis: see docs/STATE.md).
+	 * The runtime takes it before open() for a run; the CLI's read-only
+	 * commands never do. */
+	char *(*lock_path)(const acrt__state_cfg *cfg);
 } acrt__state_ops;
 
 /* Every adapter starts with this. */

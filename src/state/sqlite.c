@@ -18,7 +18,10 @@
  * The file is created with mode 0600 (the WAL and shm files inherit it) and
  * its parent directories with 0700. The connection is used by one thread at
  * a time (adapter.h), hence SQLITE_OPEN_NOMUTEX; other processes opening the
- * same file wait up to timeout_ms (busy_timeout) for the write lock.
+ * same file wait up to timeout_ms (busy_timeout) for the write lock. Only one
+ * run writes checkpoints into a file: the runtime holds "<path>.lock"
+ * (lock_path, core/filelock.h) while it has the store open; `acrt
+ * checkpoints` reads without it.
  *
  * Errors: SQLITE_BUSY/LOCKED -> ACRT_ETIMEDOUT, SQLITE_NOMEM -> ACRT_ENOMEM,
  * anything else -> ACRT_ERR, each with SQLite's message and the path.
@@ -481,6 +484,17 @@ end:
 	return end_tx(s, ret, err, errlen);
 }
 
+/* "<path>.lock" beside the database: one writing process per file. */
+static char *
+sqlite_lock_path(const acrt__state_cfg *cfg)
+{
+	size_t n = strlen(cfg->path) + sizeof ".lock";
+	char *p = acrt__malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s.lock", cfg->path);
+	return p;
+}
+
 const acrt__state_ops acrt__sqlite_ops = {
     .name = "sqlite_snapshot",
     .persistent = true,
@@ -490,4 +504,5 @@ const acrt__state_ops acrt__sqlite_ops = {
     .get = sqlite_get,
     .del = sqlite_del,
     .close = sqlite_close,
+    .lock_path = sqlite_lock_path,
 };

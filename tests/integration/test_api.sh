@@ -226,7 +226,10 @@ c=$(code POST "http://127.0.0.1:$PORT/api/v1/reload" -H "Authorization: Bearer $
 [ "$c" = 202 ] || fail "configured write token: $c"
 ok "configured token files (relative to the blueprint) are used"
 FIRST=$PID
-run_acrt busy 20 run "$D"
+# The second system from a copy: one directory runs one system (its run lock
+# would refuse it before the address is tried, test_one_instance.sh).
+cp -r "$D" "$WORK/second" && rm -rf "$WORK/second/.acrt"
+run_acrt busy 20 run "$WORK/second"
 expect_rc 1 "a second system on the same explicit address" "$WORK/busy.err"
 grep -q "cannot listen on 127.0.0.1:$PORT" "$WORK/busy.err" || fail "no error naming the address" "$WORK/busy.err"
 ok "an explicit address that cannot be bound: error logged, exit 1"
