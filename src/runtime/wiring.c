@@ -314,6 +314,11 @@ acrt__runtime_unwire(acrt__runtime *rt)
 			for (size_t p = 0; c->inst[r].batches != NULL && p < c->spec->n_inputs; p++)
 				acrt__free(c->inst[r].batches[p].evs);
 			acrt__free(c->inst[r].batches);
+			/* events emitted and never sent (a failure or a cancel ended the
+			 * instance before its flush): in_flight counted them discarded */
+			for (size_t p = 0; c->inst[r].outbox != NULL && p < c->spec->n_outputs; p++)
+				for (size_t k = 0; k < c->inst[r].outbox[p].n; k++)
+					acrt_event_unref(c->inst[r].outbox[p].evs[k]);
 			acrt__free(c->inst[r].outbox);
 			acrt__chain_free(c->inst[r].chain);
 			acrt__inbox_cursor_free(&c->inst[r].cursor);
