@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/common.h"
 #include "core/enrich.h"
@@ -377,6 +378,11 @@ write_one(acrt__ckpt_rt *ck, queued *q)
 		rc = ACRT_ERR; /* the lock could not be taken at start; now someone has it */
 		goto failed;
 	}
+	/* Still ours? (and extended: a checkpoint refreshes the lease too) */
+	if (acrt__ck_refresh(ck, err, sizeof err) == ACRT__LEASE_HELD) {
+		rc = ACRT_ERR; /* expired while this run could not reach the store */
+		goto failed;
+	}
 	if (ck->ad == NULL && ck->ops->open(&ck->cfg, &ck->ad, err, sizeof err) != ACRT_OK) {
 		ck->ad = NULL; /* still unreachable: fail-soft, the next one tries again */
 		rc = ACRT_ERR;
@@ -426,6 +432,20 @@ failed:
 	json_decref(y);
 }
 
+/* Keeps the store's lease alive between checkpoints (every ttl/3, whatever
+ * checkpoint_interval_s is); warns while another run has it. */
+static void
+lease_tick(acrt__ckpt_rt *ck)
+{
+	char err[256] = "";
+	int rc = acrt__ck_refresh(ck, err, sizeof err);
+	if (rc == ACRT__LEASE_HELD)
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "state: the %s store's lock is now another run's (%s): checkpoints are "
+		          "not stored until it is free again",
+		          ck->ops->name, err);
+}
+
 void *
 acrt__ck_writer_main(void *arg)
 {
@@ -433,8 +453,22 @@ acrt__ck_writer_main(void *arg)
 	pthread_setname_np(pthread_self(), "acrt-ckpt");
 	pthread_mutex_lock(&ck->mu);
 	for (;;) {
-		while (ck->q_head == NULL && !ck->stop)
-			pthread_cond_wait(&ck->cv, &ck->mu);
+		while (ck->q_head == NULL && !ck->stop) {
+			if (ck->lease == NULL) {
+				pthread_cond_wait(&ck->cv, &ck->mu);
+				continue;
+			}
+			if (acrt__mono_ns() < ck->lease_due) {
+				struct timespec ts = {
+				    .tv_sec = (time_t)(ck->lease_due / 1000000000),
+				    .tv_nsec = (long)(ck->lease_due % 1000000000)};
+				(void)pthread_cond_timedwait(&ck->cv, &ck->mu, &ts); /* monotonic */
+				continue;
+			}
+			pthread_mutex_unlock(&ck->mu);
+			lease_tick(ck);
+			pthread_mutex_lock(&ck->mu);
+		}
 		queued *q = ck->q_head;
 		if (q == NULL)
 			break;

@@ -34,8 +34,10 @@ struct acrt__ckpt_rt {
 	const acrt__state_ops *ops;
 	acrt__state_adapter *ad;
 	acrt__state_cfg cfg;
-	char *path;           /* owned copy for cfg.path */
-	acrt__filelock *lock; /* one writing process per store (recovery.c); NULL: none */
+	char *path;               /* owned copy for cfg.path */
+	acrt__filelock *lock;     /* one writing process per store (recovery.c); NULL: none */
+	acrt__state_lease *lease; /* the same kept in the store (redis); NULL: none */
+	int64_t lease_due;        /* monotonic: the writer refreshes it then (mu) */
 	int64_t interval_ns, timeout_ns;
 	unsigned retain;
 	size_t n_slots; /* instances */
@@ -88,5 +90,9 @@ void acrt__ck_unclaim(acrt__ckpt_rt *ck);
  * so in one phrase naming the store and the lock. Runtime thread before the
  * writer starts, then the writer (recovery.c). */
 int acrt__ck_claim(acrt__ckpt_rt *ck, acrt__lock_holder *h, char *err, size_t errlen);
+/* Extends the lease (ops->lease_refresh) when one is held: ACRT_OK, or
+ * ACRT__LEASE_HELD when another run took it (err says who), or another error
+ * (the store could not be asked). Writer thread (recovery.c). */
+int acrt__ck_refresh(acrt__ckpt_rt *ck, char *err, size_t errlen);
 
 #endif /* ACRT_CKPT_INT_H */

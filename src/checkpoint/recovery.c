@@ -9,12 +9,17 @@
  * lock_path, core/filelock.h), so that two systems pointing at one store
  * never both write checkpoints: the second is refused at start (exit 1). The
  * lock is held until the generation ends, and across a reload (rt->ck_carry).
+ * A store with no file (redis) keeps its lock in the store instead, a lease
+ * with an expiry (lease_take): the writer refreshes it (acrt__ck_refresh),
+ * and a reload hands it over the same way (lease_carry).
  * acrt__state_open_bp, for the CLI's read-only commands, takes none.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/ckpt_int.h"
@@ -207,11 +212,72 @@ acrt__state_open_bp(const acrt__blueprint *bp, acrt__state_adapter **ad,
 
 /* ---- The store's lock: one writing process per store -------------------- */
 
+/* A lease a generation that quiesced for a reload hands to the next one, as
+ * rt->ck_carry does a file lock (a store with no file: redis). */
+static pthread_mutex_t carry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	acrt__runtime *rt;
+	const acrt__state_ops *ops;
+	acrt__state_lease *lease;
+} lease_carry; /* carry_mu */
+
+/* Where a store's keys are, for messages: its path, or its keys. */
+static void
+store_where(const acrt__ckpt_rt *ck, char *out, size_t outlen)
+{
+	if (ck->ops->lease_take == NULL && ck->cfg.path != NULL)
+		snprintf(out, outlen, "%s", ck->cfg.path);
+	else
+		snprintf(out, outlen, "acrt:%s:*", ck->cfg.system_name ? ck->cfg.system_name : "?");
+}
+
+static int
+claim_lease(acrt__ckpt_rt *ck, char *err, size_t errlen)
+{
+	char why[400] = "", where[240];
+	int rc = ck->ops->lease_take(&ck->cfg, &ck->lease, why, sizeof why);
+	store_where(ck, where, sizeof where);
+	if (rc == ACRT__LEASE_HELD) {
+		ck->lease = NULL;
+		snprintf(err, errlen, "the %s store %s is in use by another run (%s)",
+		         ck->ops->name, where, why);
+		return ACRT__FLOCK_HELD;
+	}
+	if (rc != ACRT_OK) {
+		ck->lease = NULL;
+		snprintf(err, errlen, "%s", why);
+		return ACRT__FLOCK_ERROR;
+	}
+	if (why[0] != '\0')
+		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "state: %s store %s: %s", ck->ops->name,
+		          where, why);
+	pthread_mutex_lock(&ck->mu);
+	ck->lease_due = 0; /* the writer refreshes it at once: shared, it may be old */
+	pthread_mutex_unlock(&ck->mu);
+	return ACRT__FLOCK_TAKEN;
+}
+
+int
+acrt__ck_refresh(acrt__ckpt_rt *ck, char *err, size_t errlen)
+{
+	if (ck->lease == NULL)
+		return ACRT_OK;
+	int rc = ck->ops->lease_refresh(ck->lease, err, errlen);
+	pthread_mutex_lock(&ck->mu);
+	ck->lease_due = acrt__mono_ns() + (int64_t)ck->ops->lease_ttl_ms * 1000000 / 3;
+	pthread_mutex_unlock(&ck->mu);
+	return rc;
+}
+
 int
 acrt__ck_claim(acrt__ckpt_rt *ck, acrt__lock_holder *h, char *err, size_t errlen)
 {
 	memset(h, 0, sizeof *h);
-	if (ck->lock != NULL || ck->ops->lock_path == NULL)
+	if (ck->lock != NULL || ck->lease != NULL)
+		return ACRT__FLOCK_TAKEN;
+	if (ck->ops->lease_take != NULL)
+		return claim_lease(ck, err, errlen);
+	if (ck->ops->lock_path == NULL)
 		return ACRT__FLOCK_TAKEN;
 	char *lp = ck->ops->lock_path(&ck->cfg);
 	if (lp == NULL) {
@@ -242,6 +308,19 @@ acrt__ck_unclaim(acrt__ckpt_rt *ck)
 	else
 		acrt__filelock_release(ck->lock);
 	ck->lock = NULL;
+	if (ck->lease == NULL)
+		return;
+	pthread_mutex_lock(&carry_mu);
+	bool carry = atomic_load(&rt->reloading) && lease_carry.lease == NULL;
+	if (carry) {
+		lease_carry.rt = rt;
+		lease_carry.ops = ck->ops;
+		lease_carry.lease = ck->lease;
+	}
+	pthread_mutex_unlock(&carry_mu);
+	if (!carry)
+		ck->ops->lease_release(ck->lease);
+	ck->lease = NULL;
 }
 
 int
@@ -251,6 +330,7 @@ acrt__ckpt_store_check(const acrt__blueprint *bp, char *why, size_t whylen)
 		return 0;
 	acrt__ckpt_rt ck; /* only what acrt__ck_claim reads */
 	memset(&ck, 0, sizeof ck);
+	pthread_mutex_init(&ck.mu, NULL);
 	if (fill_cfg(bp, &ck.cfg, &ck.path) != ACRT_OK) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
@@ -259,7 +339,10 @@ acrt__ckpt_store_check(const acrt__blueprint *bp, char *why, size_t whylen)
 	acrt__lock_holder h;
 	int st = ck.ops != NULL ? acrt__ck_claim(&ck, &h, why, whylen) : ACRT__FLOCK_TAKEN;
 	acrt__filelock_release(ck.lock); /* held already: one holder less; else freed */
+	if (ck.lease != NULL)
+		ck.ops->lease_release(ck.lease); /* likewise */
 	acrt__free(ck.path);
+	pthread_mutex_destroy(&ck.mu);
 	return st == ACRT__FLOCK_HELD ? -1 : 0;
 }
 
@@ -272,17 +355,26 @@ claim_store(acrt__ckpt_rt *ck)
 	char err[600];
 	int st = acrt__ck_claim(ck, &h, err, sizeof err);
 	if (st == ACRT__FLOCK_HELD) {
+		char wait[80] = "";
+		if (ck->ops->lease_take != NULL)
+			snprintf(wait, sizeof wait,
+			         ", or wait up to %d s for a killed run's lock to expire",
+			         ck->ops->lease_ttl_ms / 1000);
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "state: %s: two systems must not write checkpoints into one store; "
-		          "stop the other run, or give this system its own runtime.state.path",
-		          err);
+		          "stop the other run%s, or give this system its own %s",
+		          err, wait,
+		          ck->ops->lease_take != NULL ? "system_name (or Redis db)"
+		                                      : "runtime.state.path");
 		return 1;
 	}
 	if (st == ACRT__FLOCK_ERROR) { /* the store itself will likely fail too: fail-soft */
+		char where[240];
+		store_where(ck, where, sizeof where);
 		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
 		          "state: no store lock (%s): another run writing to %s would not be "
 		          "refused",
-		          err, ck->cfg.path);
+		          err, where);
 	} else if (h.pid != 0) {
 		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 		          "state: the previous run on %s (pid %ld, since %s) did not end "
@@ -315,7 +407,11 @@ open_checkpoints(acrt__runtime *rt, const char *resume)
 	ck->retain = (unsigned)bp->state.retain;
 	ck->next_due = acrt__mono_ns() + ck->interval_ns;
 	pthread_mutex_init(&ck->mu, NULL);
-	pthread_cond_init(&ck->cv, NULL);
+	pthread_condattr_t ca;            /* the writer's timed waits (the lease) are monotonic */
+	(void)pthread_condattr_init(&ca); /* cannot fail (glibc) */
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ck->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	rt->ck = ck;
 	for (size_t i = 0; i < bp->n_comps; i++) {
 		acrt__comp *c = &rt->comps[i];
@@ -355,8 +451,19 @@ acrt__ckpt_open(acrt__runtime *rt, const char *resume)
 	 * this one holds its own (the same file: shared, core/filelock.h). */
 	acrt__filelock *carried = rt->ck_carry;
 	rt->ck_carry = NULL;
+	const acrt__state_ops *lops = NULL;
+	acrt__state_lease *lease = NULL;
+	pthread_mutex_lock(&carry_mu);
+	if (lease_carry.rt == rt) {
+		lops = lease_carry.ops;
+		lease = lease_carry.lease;
+		memset(&lease_carry, 0, sizeof lease_carry);
+	}
+	pthread_mutex_unlock(&carry_mu);
 	int rc = open_checkpoints(rt, resume);
 	acrt__filelock_release(carried);
+	if (lease != NULL) /* the same lock: shared (adapter.h, lease_take) */
+		lops->lease_release(lease);
 	return rc;
 }
 

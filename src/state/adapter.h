@@ -56,6 +56,9 @@ typedef struct acrt__ckpt {
 void acrt__ckpt_clear(acrt__ckpt *ck);
 
 typedef struct acrt__state_adapter acrt__state_adapter;
+typedef struct acrt__state_lease acrt__state_lease;
+
+enum { ACRT__LEASE_HELD = 1 }; /* lease_take/lease_refresh: another process has it */
 
 typedef struct acrt__state_ops {
 	const char *name;
@@ -78,10 +81,34 @@ typedef struct acrt__state_ops {
 	/* Optional: the file whose exclusive lock (core/filelock.h) makes one
 	 * process at a time write checkpoints into this store; the caller frees
 	 * it with acrt__free (NULL: out of memory). NULL op: the store needs none
-	 * (inmem: one per process) or has none yet (redis: see docs/STATE.md).
+	 * (inmem: one per process) or keeps its lock in the store (redis:
+	 * lease_take below).
 	 * The runtime takes it before open() for a run; the CLI's read-only
 	 * commands never do. */
 	char *(*lock_path)(const acrt__state_cfg *cfg);
+	/* Optional, for a store with no file to lock (redis): a lock kept in
+	 * the store itself, a key with an expiry of lease_ttl_ms that names its
+	 * holder. The runtime takes it instead of lock_path's; the CLI's
+	 * read-only commands never do. Within one process a lease is shared:
+	 * taking one this process holds counts one more holder (no round trip),
+	 * and the last release gives it up. Any thread (a process-wide mutex).
+	 *
+	 * lease_take: ACRT_OK, *out holds it; ACRT__LEASE_HELD, another process
+	 * holds it; otherwise the store could not be asked. err names the store
+	 * and the lock (and, when HELD, the holder). On ACRT_OK err is "", or
+	 * says that a killed run's lock was reclaimed (its holder, a process of
+	 * this host, is gone: the runtime logs it).
+	 * lease_refresh: extends the expiry when the lock is still ours (or
+	 * takes it again when it expired meanwhile): ACRT_OK; ACRT__LEASE_HELD
+	 * when another process took it since (err names it); otherwise the store
+	 * could not be asked (err).
+	 * lease_release: one holder less; the last deletes the lock when it is
+	 * still ours. NULL is fine. */
+	int (*lease_take)(const acrt__state_cfg *cfg, struct acrt__state_lease **out, char *err,
+	                  size_t errlen);
+	int (*lease_refresh)(struct acrt__state_lease *l, char *err, size_t errlen);
+	void (*lease_release)(struct acrt__state_lease *l);
+	int lease_ttl_ms;
 } acrt__state_ops;
 
 /* Every adapter starts with this. */
