@@ -6,7 +6,7 @@
  *   acrt:S:ckpts       sorted set of checkpoint ids (member and score = id)
  *   acrt:S:ckpt:ID     hash: "wall_ns" (decimal ns since the epoch) and one
  *                      field "p:NAME" per part, holding its bytes
- *   acrt:S:lock        the store's lock (docs/STATE.md "One writer per
+ *   acrt:S:lock        the store's lock (redis_lock.c; docs/STATE.md "One writer per
  *                      store"): "RANDOM PID@HOST" of the run writing into
  *                      it, set with SET NX PX 30000, refreshed by the writer
  *                      (a compare-and-PEXPIRE script) every 10 s, deleted by
@@ -53,28 +53,12 @@
 #include "core/common.h"
 #include "state/adapter.h"
 
-#define NAME_MAX_LEN 200 /* system_name, so that every key fits KEY_MAX */
-#define KEY_MAX (NAME_MAX_LEN + 64)
-
-typedef struct redis_adapter {
-	acrt__state_adapter base;
-	redisContext *c; /* NULL while disconnected: the next call connects */
-	char *host;
-	int port;
-	long db;
-	char *user, *pass;            /* decoded from the URL; NULL when absent; never printed */
-	struct timeval tv;            /* connect and command timeout */
-	char ns[NAME_MAX_LEN + 8];    /* "acrt:S" */
-	char zkey[NAME_MAX_LEN + 16]; /* "acrt:S:ckpts" */
-} redis_adapter;
+#include "state/redis_int.h"
 
 /* "redis host:port: <message>" into err, with the password masked should a
  * server's message ever echo it. */
-static int fail(redis_adapter *r, int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int
-fail(redis_adapter *r, int rc, char *err, size_t errlen, const char *fmt, ...)
+int
+acrt__redis_fail(redis_adapter *r, int rc, char *err, size_t errlen, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -243,8 +227,8 @@ nomem:
 /* ---- Round trips ------------------------------------------------------ */
 
 /* Buffers one command; *ok turns false when hiredis cannot (out of memory). */
-static void
-append(redis_adapter *r, bool *ok, const char *fmt, ...)
+void
+acrt__redis_append(redis_adapter *r, bool *ok, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -256,13 +240,13 @@ append(redis_adapter *r, bool *ok, const char *fmt, ...)
 /* Sends what was appended and reads n replies into rep. On a broken
  * connection it is dropped (the next call reconnects), rep is all NULL and
  * the result is ACRT_ERETRYABLE. Error replies are returned as replies. */
-static int
-roundtrip(redis_adapter *r, bool appended, redisReply **rep, size_t n, const char *what, char *err,
-          size_t errlen)
+int
+acrt__redis_roundtrip(redis_adapter *r, bool appended, redisReply **rep, size_t n, const char *what,
+                      char *err, size_t errlen)
 {
 	if (!appended) {
 		drop(r); /* half a pipeline may sit in the output buffer */
-		return fail(r, ACRT_ENOMEM, err, errlen, "%s: out of memory", what);
+		return acrt__redis_fail(r, ACRT_ENOMEM, err, errlen, "%s: out of memory", what);
 	}
 	for (size_t i = 0; i < n; i++)
 		rep[i] = NULL;
@@ -282,13 +266,13 @@ roundtrip(redis_adapter *r, bool appended, redisReply **rep, size_t n, const cha
 			bool timed_out =
 			    r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
 			if (timed_out)
-				rc = fail(r, ACRT_ERETRYABLE, err, errlen,
-				          "%s: no reply within %ld ms", what,
-				          (long)(r->tv.tv_sec * 1000 + r->tv.tv_usec / 1000));
+				rc = acrt__redis_fail(
+				    r, ACRT_ERETRYABLE, err, errlen, "%s: no reply within %ld ms",
+				    what, (long)(r->tv.tv_sec * 1000 + r->tv.tv_usec / 1000));
 			else
-				rc = fail(r, ACRT_ERETRYABLE, err, errlen, "%s: %s", what,
-				          r->c->errstr[0] != '\0' ? r->c->errstr
-				                                  : "connection lost");
+				rc = acrt__redis_fail(
+				    r, ACRT_ERETRYABLE, err, errlen, "%s: %s", what,
+				    r->c->errstr[0] != '\0' ? r->c->errstr : "connection lost");
 			free_replies(rep, i);
 			drop(r);
 			break;
@@ -306,23 +290,25 @@ roundtrip(redis_adapter *r, bool appended, redisReply **rep, size_t n, const cha
 }
 
 /* Connects, authenticates and selects the database unless connected. */
-static int
-ensure_connected(redis_adapter *r, char *err, size_t errlen)
+int
+acrt__redis_connect(redis_adapter *r, char *err, size_t errlen)
 {
 	if (r->c != NULL && r->c->err == 0)
 		return ACRT_OK;
 	drop(r);
 	redisContext *c = redisConnectWithTimeout(r->host, r->port, r->tv);
 	if (c == NULL)
-		return fail(r, ACRT_ENOMEM, err, errlen, "connect: out of memory");
+		return acrt__redis_fail(r, ACRT_ENOMEM, err, errlen, "connect: out of memory");
 	if (c->err != 0) {
-		int rc = fail(r, ACRT_ERETRYABLE, err, errlen, "connect: %s", c->errstr);
+		int rc =
+		    acrt__redis_fail(r, ACRT_ERETRYABLE, err, errlen, "connect: %s", c->errstr);
 		redisFree(c);
 		return rc;
 	}
 	r->c = c;
 	if (redisSetTimeout(c, r->tv) != REDIS_OK) {
-		int rc = fail(r, ACRT_ERETRYABLE, err, errlen, "set timeout: %s", c->errstr);
+		int rc =
+		    acrt__redis_fail(r, ACRT_ERETRYABLE, err, errlen, "set timeout: %s", c->errstr);
 		drop(r);
 		return rc;
 	}
@@ -330,25 +316,26 @@ ensure_connected(redis_adapter *r, char *err, size_t errlen)
 	size_t n = 0;
 	if (r->pass != NULL) {
 		if (r->user != NULL)
-			append(r, &ok, "AUTH %s %s", r->user, r->pass);
+			acrt__redis_append(r, &ok, "AUTH %s %s", r->user, r->pass);
 		else
-			append(r, &ok, "AUTH %s", r->pass);
+			acrt__redis_append(r, &ok, "AUTH %s", r->pass);
 		n++;
 	}
 	if (r->db != 0) {
-		append(r, &ok, "SELECT %ld", r->db);
+		acrt__redis_append(r, &ok, "SELECT %ld", r->db);
 		n++;
 	}
 	if (n == 0)
 		return ACRT_OK;
 	redisReply *rep[2];
-	int rc = roundtrip(r, ok, rep, n, "connect", err, errlen);
+	int rc = acrt__redis_roundtrip(r, ok, rep, n, "connect", err, errlen);
 	if (rc != ACRT_OK)
 		return rc;
 	for (size_t i = 0; i < n && rc == ACRT_OK; i++)
 		if (rep[i]->type == REDIS_REPLY_ERROR)
-			rc = fail(r, ACRT_EINVAL, err, errlen, "%s: %s",
-			          i == 0 && r->pass != NULL ? "AUTH" : "SELECT", rep[i]->str);
+			rc = acrt__redis_fail(r, ACRT_EINVAL, err, errlen, "%s: %s",
+			                      i == 0 && r->pass != NULL ? "AUTH" : "SELECT",
+			                      rep[i]->str);
 	free_replies(rep, n);
 	if (rc != ACRT_OK)
 		drop(r);
@@ -363,8 +350,8 @@ ckpt_key(const redis_adapter *r, const char *id, char key[KEY_MAX])
 
 /* ---- Operations ------------------------------------------------------- */
 
-static void
-redis_close(acrt__state_adapter *a)
+void
+acrt__redis_close(acrt__state_adapter *a)
 {
 	redis_adapter *r = (redis_adapter *)a;
 	if (r == NULL)
@@ -379,8 +366,8 @@ redis_close(acrt__state_adapter *a)
 }
 
 /* An adapter for cfg, its URL parsed, not connected yet. */
-static int
-redis_new(const acrt__state_cfg *cfg, redis_adapter **out, char *err, size_t errlen)
+int
+acrt__redis_new(const acrt__state_cfg *cfg, redis_adapter **out, char *err, size_t errlen)
 {
 	if (cfg == NULL || cfg->system_name == NULL || cfg->system_name[0] == '\0')
 		return acrt__state_fail(err, errlen, ACRT_EINVAL, "redis: no system_name");
@@ -397,7 +384,7 @@ redis_new(const acrt__state_cfg *cfg, redis_adapter **out, char *err, size_t err
 	snprintf(r->zkey, sizeof r->zkey, "%s:ckpts", r->ns);
 	int rc = parse_url(r, cfg->redis_url, err, errlen);
 	if (rc != ACRT_OK) {
-		redis_close(&r->base);
+		acrt__redis_close(&r->base);
 		return rc;
 	}
 	*out = r;
@@ -408,11 +395,11 @@ static int
 redis_open(const acrt__state_cfg *cfg, acrt__state_adapter **out, char *err, size_t errlen)
 {
 	redis_adapter *r;
-	int rc = redis_new(cfg, &r, err, errlen);
+	int rc = acrt__redis_new(cfg, &r, err, errlen);
 	if (rc != ACRT_OK)
 		return rc;
-	if ((rc = ensure_connected(r, err, errlen)) != ACRT_OK) {
-		redis_close(&r->base);
+	if ((rc = acrt__redis_connect(r, err, errlen)) != ACRT_OK) {
+		acrt__redis_close(&r->base);
 		return rc;
 	}
 	*out = &r->base;
@@ -484,49 +471,50 @@ redis_put(acrt__state_adapter *a, const acrt__ckpt *ck, char *err, size_t errlen
 	hset_cmd h = {0};
 	/* Built before WATCH, so that no failure leaves a key watched. */
 	if ((rc = hset_build(&h, ck, key, wall)) != ACRT_OK) {
-		rc = fail(r, rc, err, errlen, "put %s: %s", id,
-		          rc == ACRT_ENOMEM ? "out of memory" : "too many parts");
+		rc = acrt__redis_fail(r, rc, err, errlen, "put %s: %s", id,
+		                      rc == ACRT_ENOMEM ? "out of memory" : "too many parts");
 		goto out;
 	}
-	if ((rc = ensure_connected(r, err, errlen)) != ACRT_OK)
+	if ((rc = acrt__redis_connect(r, err, errlen)) != ACRT_OK)
 		goto out;
 
 	bool ok = true;
-	append(r, &ok, "WATCH %s", key);
-	append(r, &ok, "EXISTS %s", key);
-	if ((rc = roundtrip(r, ok, rep, 2, "put", err, errlen)) != ACRT_OK)
+	acrt__redis_append(r, &ok, "WATCH %s", key);
+	acrt__redis_append(r, &ok, "EXISTS %s", key);
+	if ((rc = acrt__redis_roundtrip(r, ok, rep, 2, "put", err, errlen)) != ACRT_OK)
 		goto out;
 	const char *e = first_error(rep, 2);
 	bool exists = rep[1]->type == REDIS_REPLY_INTEGER && rep[1]->integer != 0;
 	if (e != NULL)
-		rc = fail(r, ACRT_ERR, err, errlen, "put %s: %s", id, e);
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "put %s: %s", id, e);
 	else if (exists)
-		rc = fail(r, ACRT_EINVAL, err, errlen, "checkpoint %s exists", id);
+		rc = acrt__redis_fail(r, ACRT_EINVAL, err, errlen, "checkpoint %s exists", id);
 	free_replies(rep, 2);
 	if (rc != ACRT_OK) {
-		append(r, &ok, "UNWATCH");
-		if (roundtrip(r, ok, rep, 1, "put", NULL, 0) == ACRT_OK)
+		acrt__redis_append(r, &ok, "UNWATCH");
+		if (acrt__redis_roundtrip(r, ok, rep, 1, "put", NULL, 0) == ACRT_OK)
 			free_replies(rep, 1);
 		goto out;
 	}
 
-	append(r, &ok, "MULTI");
+	acrt__redis_append(r, &ok, "MULTI");
 	if (ok && redisAppendCommandArgv(r->c, h.argc, h.argv, h.len) != REDIS_OK)
 		ok = false;
-	append(r, &ok, "ZADD %s %s %s", r->zkey, id, id);
-	append(r, &ok, "EXEC");
-	if ((rc = roundtrip(r, ok, rep, 4, "put", err, errlen)) != ACRT_OK)
+	acrt__redis_append(r, &ok, "ZADD %s %s %s", r->zkey, id, id);
+	acrt__redis_append(r, &ok, "EXEC");
+	if ((rc = acrt__redis_roundtrip(r, ok, rep, 4, "put", err, errlen)) != ACRT_OK)
 		goto out;
 	redisReply *exec = rep[3];
 	if ((e = first_error(rep, 4)) != NULL)
-		rc = fail(r, ACRT_ERR, err, errlen, "put %s: %s", id, e);
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "put %s: %s", id, e);
 	else if (exec->type == REDIS_REPLY_NIL) /* the WATCH fired */
-		rc = fail(r, ACRT_EINVAL, err, errlen,
-		          "checkpoint %s exists (written concurrently)", id);
+		rc = acrt__redis_fail(r, ACRT_EINVAL, err, errlen,
+		                      "checkpoint %s exists (written concurrently)", id);
 	else if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2)
-		rc = fail(r, ACRT_ERR, err, errlen, "put %s: unexpected EXEC reply", id);
+		rc =
+		    acrt__redis_fail(r, ACRT_ERR, err, errlen, "put %s: unexpected EXEC reply", id);
 	else if ((e = first_error(exec->element, 2)) != NULL)
-		rc = fail(r, ACRT_ERR, err, errlen, "put %s: %s", id, e);
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "put %s: %s", id, e);
 	free_replies(rep, 4);
 out:
 	hset_free(&h);
@@ -570,14 +558,14 @@ list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, ch
 	bool ok = true;
 	int rc;
 	if (rep == NULL)
-		return fail(r, ACRT_ENOMEM, err, errlen, "list: out of memory");
+		return acrt__redis_fail(r, ACRT_ENOMEM, err, errlen, "list: out of memory");
 	for (size_t i = 0; i < k; i++) {
 		ckpt_key(r, zr->element[i]->type == REDIS_REPLY_STRING ? zr->element[i]->str : "",
 		         key);
-		append(r, &ok, "HGET %s wall_ns", key);
-		append(r, &ok, "HKEYS %s", key);
+		acrt__redis_append(r, &ok, "HGET %s wall_ns", key);
+		acrt__redis_append(r, &ok, "HKEYS %s", key);
 	}
-	if ((rc = roundtrip(r, ok, rep, 2 * k, "list", err, errlen)) != ACRT_OK)
+	if ((rc = acrt__redis_roundtrip(r, ok, rep, 2 * k, "list", err, errlen)) != ACRT_OK)
 		goto out;
 	for (size_t i = 0; i < k && ok; i++) {
 		const redisReply *hk = rep[2 * i + 1];
@@ -593,7 +581,7 @@ list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, ch
 			if (f->type != REDIS_REPLY_STRING || f->len < 2 || memcmp(f->str, "p:", 2))
 				continue;
 			ok = acrt__ckpt_add_part(ck, f->str + 2, f->len - 2, NULL, 0) == ACRT_OK;
-			append(r, &ok, "HSTRLEN %s %b", key, f->str, f->len);
+			acrt__redis_append(r, &ok, "HSTRLEN %s %b", key, f->str, f->len);
 			nparts++;
 		}
 	}
@@ -602,7 +590,7 @@ list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, ch
 	if (ok && (lens = acrt__calloc(nparts, sizeof *lens)) == NULL)
 		ok = false;
 	/* With !ok, this drops the connection and its half-sent pipeline. */
-	if ((rc = roundtrip(r, ok, lens, nparts, "list", err, errlen)) != ACRT_OK)
+	if ((rc = acrt__redis_roundtrip(r, ok, lens, nparts, "list", err, errlen)) != ACRT_OK)
 		goto out;
 	size_t at = 0;
 	for (size_t i = 0; i < *cnt; i++)
@@ -624,20 +612,20 @@ redis_list(acrt__state_adapter *a, acrt__ckpt **out, size_t *n, char *err, size_
 	acrt__ckpt *v = NULL;
 	size_t cnt = 0;
 	bool ok = true;
-	int rc = ensure_connected(r, err, errlen);
+	int rc = acrt__redis_connect(r, err, errlen);
 	if (rc != ACRT_OK)
 		return rc;
-	append(r, &ok, "ZREVRANGE %s 0 -1", r->zkey);
-	if ((rc = roundtrip(r, ok, &zr, 1, "list", err, errlen)) != ACRT_OK)
+	acrt__redis_append(r, &ok, "ZREVRANGE %s 0 -1", r->zkey);
+	if ((rc = acrt__redis_roundtrip(r, ok, &zr, 1, "list", err, errlen)) != ACRT_OK)
 		return rc;
 	if (zr->type != REDIS_REPLY_ARRAY) {
-		rc = fail(r, ACRT_ERR, err, errlen, "list: %s",
-		          zr->type == REDIS_REPLY_ERROR ? zr->str : "unexpected reply");
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "list: %s",
+		                      zr->type == REDIS_REPLY_ERROR ? zr->str : "unexpected reply");
 		goto fail;
 	}
 	/* Plain calloc: the caller frees list() results with free() (adapter.h). */
 	if ((v = calloc(zr->elements > 0 ? zr->elements : 1, sizeof *v)) == NULL) {
-		rc = fail(r, ACRT_ENOMEM, err, errlen, "list: out of memory");
+		rc = acrt__redis_fail(r, ACRT_ENOMEM, err, errlen, "list: out of memory");
 		goto fail;
 	}
 	if (zr->elements > 0 && (rc = list_fill(r, zr, v, &cnt, err, errlen)) != ACRT_OK)
@@ -661,18 +649,18 @@ redis_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_
 	char ids[24], key[KEY_MAX];
 	redisReply *x;
 	bool ok = true;
-	int rc = ensure_connected(r, err, errlen);
+	int rc = acrt__redis_connect(r, err, errlen);
 	if (rc != ACRT_OK)
 		return rc;
 	snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
 	ckpt_key(r, ids, key);
-	append(r, &ok, "HGETALL %s", key);
-	if ((rc = roundtrip(r, ok, &x, 1, "get", err, errlen)) != ACRT_OK)
+	acrt__redis_append(r, &ok, "HGETALL %s", key);
+	if ((rc = acrt__redis_roundtrip(r, ok, &x, 1, "get", err, errlen)) != ACRT_OK)
 		return rc;
 	acrt__ckpt ck = {.id = id};
 	if (x->type != REDIS_REPLY_ARRAY) {
-		rc = fail(r, ACRT_ERR, err, errlen, "get %s: %s", ids,
-		          x->type == REDIS_REPLY_ERROR ? x->str : "unexpected reply");
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "get %s: %s", ids,
+		                      x->type == REDIS_REPLY_ERROR ? x->str : "unexpected reply");
 		goto out;
 	}
 	if (x->elements == 0) {
@@ -688,7 +676,8 @@ redis_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_
 		} else if (f->len >= 2 && memcmp(f->str, "p:", 2) == 0 &&
 		           acrt__ckpt_add_part(&ck, f->str + 2, f->len - 2, val->str, val->len) !=
 		               ACRT_OK) {
-			rc = fail(r, ACRT_ENOMEM, err, errlen, "get %s: out of memory", ids);
+			rc = acrt__redis_fail(r, ACRT_ENOMEM, err, errlen, "get %s: out of memory",
+			                      ids);
 			goto out;
 		}
 	}
@@ -707,276 +696,30 @@ redis_del(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen)
 	char ids[24], key[KEY_MAX];
 	redisReply *rep[4];
 	bool ok = true;
-	int rc = ensure_connected(r, err, errlen);
+	int rc = acrt__redis_connect(r, err, errlen);
 	if (rc != ACRT_OK)
 		return rc;
 	snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
 	ckpt_key(r, ids, key);
-	append(r, &ok, "MULTI");
-	append(r, &ok, "DEL %s", key);
-	append(r, &ok, "ZREM %s %s", r->zkey, ids);
-	append(r, &ok, "EXEC");
-	if ((rc = roundtrip(r, ok, rep, 4, "del", err, errlen)) != ACRT_OK)
+	acrt__redis_append(r, &ok, "MULTI");
+	acrt__redis_append(r, &ok, "DEL %s", key);
+	acrt__redis_append(r, &ok, "ZREM %s %s", r->zkey, ids);
+	acrt__redis_append(r, &ok, "EXEC");
+	if ((rc = acrt__redis_roundtrip(r, ok, rep, 4, "del", err, errlen)) != ACRT_OK)
 		return rc;
 	const redisReply *exec = rep[3];
 	const char *e = first_error(rep, 4);
 	if (e != NULL)
-		rc = fail(r, ACRT_ERR, err, errlen, "del %s: %s", ids, e);
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "del %s: %s", ids, e);
 	else if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2)
-		rc = fail(r, ACRT_ERR, err, errlen, "del %s: unexpected EXEC reply", ids);
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "del %s: unexpected EXEC reply",
+		                      ids);
 	else if ((e = first_error(exec->element, 2)) != NULL)
-		rc = fail(r, ACRT_ERR, err, errlen, "del %s: %s", ids, e);
+		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "del %s: %s", ids, e);
 	else if (exec->element[0]->integer == 0 && exec->element[1]->integer == 0)
 		rc = acrt__state_missing(err, errlen, id);
 	free_replies(rep, 4);
 	return rc;
-}
-
-/* ---- The store's lock (adapter.h, lease_take) ---------------------------- */
-
-#define LEASE_TTL_MS 30000
-
-/* Its own connection: taken before open(), refreshed by the writer thread,
- * checked by a reload on another. Guarded by lease_mu, as the table. */
-struct acrt__state_lease {
-	redis_adapter *r;
-	char key[KEY_MAX]; /* "acrt:S:lock" */
-	int refs;
-	struct acrt__state_lease *next;
-};
-
-static pthread_mutex_t lease_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct acrt__state_lease *leases; /* held by this process (lease_mu) */
-static char lease_token[128];            /* "RANDOM PID@HOST", once (lease_mu) */
-
-/* Redis scripts: compare-and-refresh (taking it again when it expired),
- * compare-and-set (a killed run's value for ours) and compare-and-delete. */
-static const char refresh_lua[] =
-    "local v = redis.call('GET', KEYS[1]) "
-    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
-    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
-    "return v";
-static const char takeover_lua[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
-static const char release_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                                  "return redis.call('DEL', KEYS[1]) end return 0";
-
-static int
-make_token(char *err, size_t errlen)
-{
-	if (lease_token[0] != '\0')
-		return ACRT_OK;
-	unsigned char rnd[16];
-	char host[64] = "";
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		return acrt__state_fail(err, errlen, ACRT_ERR, "redis: lock token: %s",
-		                        strerror(errno));
-	if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
-		snprintf(host, sizeof host, "?");
-	int at = 0;
-	for (size_t i = 0; i < sizeof rnd; i++)
-		at += snprintf(lease_token + at, sizeof lease_token - (size_t)at, "%02x", rnd[i]);
-	snprintf(lease_token + at, sizeof lease_token - (size_t)at, " %ld@%s", (long)getpid(),
-	         host);
-	return ACRT_OK;
-}
-
-/* "pid 1234 on HOST" from a lock's value ("RANDOM PID@HOST"). */
-static void
-holder_of(const char *v, char *out, size_t outlen)
-{
-	const char *sp = strchr(v, ' ');
-	const char *at = sp != NULL ? strchr(sp, '@') : NULL;
-	if (at == NULL)
-		snprintf(out, outlen, "an unknown holder");
-	else
-		snprintf(out, outlen, "pid %.*s on %.80s", (int)(at - sp - 1), sp + 1, at + 1);
-}
-
-/* The value names a process on this host that is gone (it was killed: its
- * key outlives it until it expires). */
-static bool
-holder_dead(const char *v)
-{
-	const char *sp = strchr(v, ' '), *me = strchr(lease_token, '@');
-	char *end;
-	if (sp == NULL || me == NULL)
-		return false;
-	long pid = strtol(sp + 1, &end, 10);
-	if (pid <= 0 || *end != '@' || strcmp(end, me) != 0 || pid == (long)getpid())
-		return false;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
-static int
-lease_held(redis_adapter *r, const char *key, const char *value, char *err, size_t errlen)
-{
-	char who[128];
-	holder_of(value, who, sizeof who);
-	return fail(r, ACRT__LEASE_HELD, err, errlen, "db %ld, lock key %s held by %s", r->db, key,
-	            who);
-}
-
-/* SET NX PX, or who holds it. lease_mu held. */
-static int
-lease_claim(struct acrt__state_lease *l, char *err, size_t errlen)
-{
-	redis_adapter *r = l->r;
-	for (int tries = 0; tries < 3; tries++) {
-		redisReply *x;
-		bool ok = true;
-		int rc = ensure_connected(r, err, errlen);
-		if (rc != ACRT_OK)
-			return rc;
-		append(r, &ok, "SET %s %s NX PX %d", l->key, lease_token, LEASE_TTL_MS);
-		if ((rc = roundtrip(r, ok, &x, 1, "lock", err, errlen)) != ACRT_OK)
-			return rc;
-		bool taken = x->type == REDIS_REPLY_STATUS;
-		bool held = x->type == REDIS_REPLY_NIL;
-		if (!taken && !held)
-			rc = fail(r, ACRT_ERR, err, errlen, "lock %s: %s", l->key,
-			          x->type == REDIS_REPLY_ERROR ? x->str : "unexpected reply");
-		freeReplyObject(x);
-		if (!held)
-			return rc;
-		append(r, &ok, "GET %s", l->key);
-		if ((rc = roundtrip(r, ok, &x, 1, "lock", err, errlen)) != ACRT_OK)
-			return rc;
-		bool gone = x->type != REDIS_REPLY_STRING;
-		char was[sizeof lease_token] = "";
-		if (!gone)
-			snprintf(was, sizeof was, "%s", x->str);
-		freeReplyObject(x);
-		if (!gone && strcmp(was, lease_token) == 0)
-			return ACRT_OK; /* ours (a lost reply) */
-		if (!gone && !holder_dead(was))
-			return lease_held(r, l->key, was, err, errlen);
-		if (!gone) { /* a killed run on this host: its value for ours */
-			append(r, &ok, "EVAL %s 1 %s %s %s %d", takeover_lua, l->key, was,
-			       lease_token, LEASE_TTL_MS);
-			if ((rc = roundtrip(r, ok, &x, 1, "lock", err, errlen)) != ACRT_OK)
-				return rc;
-			bool took = x->type == REDIS_REPLY_INTEGER && x->integer == 1;
-			freeReplyObject(x);
-			if (took) {
-				char who[128];
-				holder_of(was, who, sizeof who);
-				snprintf(
-				    err, errlen,
-				    "the previous run (%s) did not end cleanly (the process is "
-				    "gone); its lock key %s is reclaimed",
-				    who, l->key);
-				return ACRT_OK;
-			}
-		}
-		/* Expired or changed meanwhile: again. */
-	}
-	return fail(r, ACRT_ERR, err, errlen, "lock %s: taken and freed too fast", l->key);
-}
-
-static void
-lease_free(struct acrt__state_lease *l)
-{
-	if (l != NULL)
-		redis_close(&l->r->base);
-	acrt__free(l);
-}
-
-static int
-redis_lease_take(const acrt__state_cfg *cfg, acrt__state_lease **out, char *err, size_t errlen)
-{
-	redis_adapter *r;
-	int rc = redis_new(cfg, &r, err, errlen);
-	if (rc != ACRT_OK)
-		return rc;
-	char key[KEY_MAX];
-	snprintf(key, sizeof key, "%s:lock", r->ns);
-	pthread_mutex_lock(&lease_mu);
-	for (struct acrt__state_lease *l = leases; l != NULL; l = l->next) {
-		if (strcmp(l->key, key) == 0 && strcmp(l->r->host, r->host) == 0 &&
-		    l->r->port == r->port && l->r->db == r->db) {
-			l->refs++; /* this process holds it already */
-			*out = l;
-			pthread_mutex_unlock(&lease_mu);
-			redis_close(&r->base);
-			return ACRT_OK;
-		}
-	}
-	struct acrt__state_lease *l = acrt__calloc(1, sizeof *l);
-	if (l == NULL) {
-		rc = fail(r, ACRT_ENOMEM, err, errlen, "lock: out of memory");
-		redis_close(&r->base);
-		goto out;
-	}
-	l->r = r;
-	l->refs = 1;
-	snprintf(l->key, sizeof l->key, "%s", key);
-	if ((rc = make_token(err, errlen)) == ACRT_OK)
-		rc = lease_claim(l, err, errlen);
-	if (rc != ACRT_OK) {
-		lease_free(l);
-		goto out;
-	}
-	l->next = leases;
-	leases = l;
-	*out = l;
-out:
-	pthread_mutex_unlock(&lease_mu);
-	return rc;
-}
-
-static int
-redis_lease_refresh(acrt__state_lease *l, char *err, size_t errlen)
-{
-	redis_adapter *r = l->r;
-	redisReply *x = NULL;
-	bool ok = true;
-	pthread_mutex_lock(&lease_mu);
-	int rc = ensure_connected(r, err, errlen);
-	if (rc != ACRT_OK)
-		goto out;
-	append(r, &ok, "EVAL %s 1 %s %s %d", refresh_lua, l->key, lease_token, LEASE_TTL_MS);
-	if ((rc = roundtrip(r, ok, &x, 1, "lock refresh", err, errlen)) != ACRT_OK)
-		goto out;
-	if (x->type == REDIS_REPLY_STRING)
-		rc = lease_held(r, l->key, x->str, err, errlen);
-	else if (x->type != REDIS_REPLY_INTEGER)
-		rc = fail(r, ACRT_ERR, err, errlen, "lock refresh %s: %s", l->key,
-		          x->type == REDIS_REPLY_ERROR ? x->str : "unexpected reply");
-	freeReplyObject(x);
-out:
-	pthread_mutex_unlock(&lease_mu);
-	return rc;
-}
-
-static void
-redis_lease_release(acrt__state_lease *l)
-{
-	if (l == NULL)
-		return;
-	pthread_mutex_lock(&lease_mu);
-	if (--l->refs > 0) {
-		pthread_mutex_unlock(&lease_mu);
-		return;
-	}
-	for (struct acrt__state_lease **p = &leases; *p != NULL; p = &(*p)->next) {
-		if (*p == l) {
-			*p = l->next;
-			break;
-		}
-	}
-	redisReply *x = NULL;
-	bool ok = true;
-	char err[256];
-	/* Best effort: unreachable, the key expires by itself. */
-	if (ensure_connected(l->r, err, sizeof err) == ACRT_OK) {
-		append(l->r, &ok, "EVAL %s 1 %s %s", release_lua, l->key, lease_token);
-		if (roundtrip(l->r, ok, &x, 1, "unlock", err, sizeof err) == ACRT_OK)
-			freeReplyObject(x);
-	}
-	pthread_mutex_unlock(&lease_mu);
-	lease_free(l);
 }
 
 const acrt__state_ops acrt__redis_ops = {
@@ -987,9 +730,9 @@ const acrt__state_ops acrt__redis_ops = {
     .list = redis_list,
     .get = redis_get,
     .del = redis_del,
-    .close = redis_close,
-    .lease_take = redis_lease_take,
-    .lease_refresh = redis_lease_refresh,
-    .lease_release = redis_lease_release,
+    .close = acrt__redis_close,
+    .lease_take = acrt__redis_lease_take,
+    .lease_refresh = acrt__redis_lease_refresh,
+    .lease_release = acrt__redis_lease_release,
     .lease_ttl_ms = LEASE_TTL_MS,
 };
