@@ -196,6 +196,26 @@ if r.get("exit_status") != 3 or r.get("lost") != n or r.get(kind) != n:
 	ok "$ctx: the summary counts $n lost events"
 }
 
+# start_redis: a redis-server of the test's own on a free loopback port (no
+# persistence, files under WORK), killed at exit; sets REDIS_PORT (chosen on the
+# first call, kept by later ones) and REDIS_PID, and waits until it answers.
+# stop_redis kills it (to test a store that goes away).
+redis_up() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
+start_redis() {
+	command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
+	[ -n "${REDIS_PORT:-}" ] || REDIS_PORT=$(free_port)
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$WORK" >"$WORK/redis.log" 2>&1 &
+	REDIS_PID=$!
+	_BG_PIDS="$_BG_PIDS $REDIS_PID"
+	wait_for 10 redis_up || fail "redis-server did not start on port $REDIS_PORT" "$WORK/redis.log"
+}
+stop_redis() {
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	wait_for 10 dead "$REDIS_PID" || fail "redis-server did not stop"
+}
+
 # py CODE ARGS...: runs a Python check; its stdout/stderr are shown; non-zero
 # exit means the check failed. In CODE, sys.argv[1:] are ARGS.
 py() {

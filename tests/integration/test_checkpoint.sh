@@ -17,23 +17,7 @@ SCALE=${ACRT_TEST_SCALE:-1}
 N=$("$PY" -c "print(max(4000, int(60000 * $SCALE)))")
 RATE=$("$PY" -c "print(max(2000, int(20000 * $SCALE)))")
 
-command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
-REDIS_PORT=$(free_port)
-REDIS_PID=""
-start_redis() {
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-		--dir "$WORK" >"$WORK/redis.log" 2>&1 &
-	REDIS_PID=$!
-	_BG_PIDS="$_BG_PIDS $REDIS_PID"
-	wait_for 10 redis_up || fail "redis-server did not start on port $REDIS_PORT" "$WORK/redis.log"
-}
-redis_up() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
-stop_redis() {
-	kill -KILL "$REDIS_PID" 2>/dev/null
-	wait "$REDIS_PID" 2>/dev/null
-	wait_for 10 dead "$REDIS_PID" || fail "redis-server did not stop"
-}
-start_redis
+start_redis # lib.sh
 
 # mk DIR ADAPTER CHAINING: the exactly-once system.
 mk() {

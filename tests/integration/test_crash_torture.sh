@@ -310,14 +310,7 @@ PYEOF
 helper() { "$PY" "$HELPER" "$@"; }
 
 # ---- Redis --------------------------------------------------------------------
-command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-	--dir "$WORK" >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-_BG_PIDS="$_BG_PIDS $REDIS_PID"
-redis_up() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
-wait_for 10 redis_up || fail "redis-server did not start on port $REDIS_PORT" "$WORK/redis.log"
+start_redis # lib.sh
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 # mk DIR ADAPTER CHAINING. The API port comes from TORTURE_API_PORT, set

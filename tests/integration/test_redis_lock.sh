@@ -14,15 +14,8 @@
 #      refused, told to wait up to 30 s for a killed run's lock to expire.
 . "$(dirname "$0")/lib.sh" "$@"
 
-command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-	--dir "$WORK" >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-_BG_PIDS="$_BG_PIDS $REDIS_PID"
+start_redis # lib.sh
 rcli() { redis-cli -p "$REDIS_PORT" "$@" 2>/dev/null; }
-redis_up() { [ "$(rcli ping)" = "PONG" ]; }
-wait_for 10 redis_up || fail "redis-server did not start on port $REDIS_PORT" "$WORK/redis.log"
 
 KEY=acrt:rlk:lock
 started() { grep -q "system 'rlk' started" "$1"; }
