@@ -158,7 +158,7 @@ flush_buf(acrt_ctx *ctx, sink *s)
 
 /* One event's line: its bytes, or its envelope. NULL when out of memory. */
 static const char *
-line_of(acrt_ctx *ctx, sink *s, acrt_event *ev, size_t *len)
+line_of(sink *s, acrt_event *ev, size_t *len)
 {
 	const char *d = acrt_event_data(ev, len);
 	if (d == NULL || !s->envelope)
@@ -186,7 +186,6 @@ line_of(acrt_ctx *ctx, sink *s, acrt_event *ev, size_t *len)
 	else
 		acrt__jbuf_string(b, d, *len); /* other content: as a string */
 	acrt__jbuf_putc(b, '}');
-	(void)ctx;
 	if (!b->ok)
 		return NULL;
 	*len = b->len;
@@ -248,7 +247,7 @@ sink_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	if (s->fd < 0)
 		return ACRT_OK;
 	size_t len;
-	const char *d = line_of(ctx, s, ev, &len);
+	const char *d = line_of(s, ev, &len);
 	if (d == NULL)
 		return acrt_fail(ctx, "out of memory");
 	/* What the buffer holds goes first, so that a write given up on never

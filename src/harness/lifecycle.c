@@ -453,15 +453,15 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	bool reload = atomic_load(&rt->reloading) && rc == ACRT_OK && !forced && ctl->next != NULL;
 
 	/* ---- what this generation did with its events, and the whole run ---- */
-	double secs = (double)(acrt__mono_ns() - t0) / 1e9;
-	acrt__run_totals this_gen = {0};
-	(void)acrt__totals_add(&this_gen, rt, 0);
 	(void)acrt__totals_add(&rt->totals, rt, lost);
-	if (reload) {
-		json_t *extra = acrt__totals_json(&this_gen, secs);
+	if (reload) { /* the drained generation's own figures */
+		acrt__run_totals this_gen = {0};
+		(void)acrt__totals_add(&this_gen, rt, 0);
+		json_t *extra = acrt__totals_json(&this_gen, (double)(acrt__mono_ns() - t0) / 1e9);
 		acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "reload: the system '%s' is drained",
 		          bp->name);
 		json_decref(extra);
+		acrt__totals_free(&this_gen);
 		if (acrt__reload_capture(rt) == ACRT_OK)
 			gen = GEN_RELOAD;
 		else
@@ -473,7 +473,6 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 		bool stored = acrt__ckpt_finish(rt, rc == ACRT_OK && !forced) == 0;
 		finish_summary(rt, bp, rc, forced, stored);
 	}
-	acrt__totals_free(&this_gen);
 
 	/* alerts resolve what is active; taps end their streams; the API
 	 * outlives generations */
