@@ -61,6 +61,12 @@ install(TARGETS libacrt LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/acrt DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.h")
 install(TARGETS example_enrich LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/acrt/examples)
+# LIBDIR/acrt is always an allowed plugin directory (src/blueprint/plugins.c,
+# docs/SECURITY.md); found from the installed executable, so --prefix works.
+file(RELATIVE_PATH _acrt_plugin_rel ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR}/acrt)
+set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/blueprint/plugins.c APPEND PROPERTY COMPILE_DEFINITIONS
+             ACRT_INSTALL_BINDIR="${CMAKE_INSTALL_BINDIR}"
+             ACRT_PLUGIN_DIR_FROM_BIN="${_acrt_plugin_rel}")
 install(DIRECTORY ${CMAKE_BINARY_DIR}/man/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
         FILES_MATCHING PATTERN "*.1")
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -306,12 +306,10 @@ config_ports(acrt__bpload *L, const acrt__comp_aux *a, acrt__comp_spec *c, bool 
 
 /* ---- Components ------------------------------------------------------------------ */
 
-/* A plugin's PATH made absolute against the blueprint's directory ("./" and
- * relative paths alike). From acrt__malloc; NULL when out of memory. */
 static char *
 plugin_abs_path(const acrt__bpload *L, const char *path)
 {
-	return acrt__path_join(L->bp->dir, strncmp(path, "./", 2) ? path : path + 2);
+	return acrt__bp_plugin_path(L->bp, path);
 }
 
 static int
@@ -411,10 +409,12 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 	if (!c->capabilities)
 		return acrt__err(L, m, "out of memory");
 	/* Capability plugins: resolve PATH against the blueprint's directory (the
-	 * key is rewritten to the absolute form) and check their ABI now. */
+	 * key is rewritten to the absolute form). Nothing is opened here: the
+	 * deployment's runtime.plugin_dirs is not read yet; plugins.c checks the
+	 * path against it, then the ABI, once it is (called from config.c). */
 	for (size_t i = 0; i < m->n; i++) {
 		const char *k = m->keys[i]->text;
-		char *path = NULL, *sym = NULL, *abs = NULL, err[512];
+		char *path = NULL, *sym = NULL, *abs = NULL;
 		if (strncmp(k, "plugin:", 7) != 0)
 			continue;
 		if (acrt__plugin_parse_ref(k, &path, &sym) != 0) {
@@ -422,16 +422,11 @@ parse_capabilities(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c)
 			               "capability '%s': expected plugin:PATH#SYMBOL", k);
 			continue;
 		}
-		acrt__plugin *so = NULL;
-		const acrt_capability_desc *d = NULL;
 		char *abs_path = plugin_abs_path(L, path);
 		if (abs_path == NULL ||
 		    (abs = acrt__bp_printf("plugin:%s#%s", abs_path, sym)) == NULL) {
 			rc = acrt__err(L, m->keys[i], "out of memory");
-		} else if (acrt__plugin_open_cap(abs_path, sym, &so, &d, err, sizeof err) != 0) {
-			rc = acrt__err(L, m->keys[i], "capability '%s': %s", k, err);
 		} else {
-			acrt__plugin_close(so);
 			json_t *v = json_incref(json_object_get(c->capabilities, k));
 			json_object_del(c->capabilities, k);
 			json_object_set_new(c->capabilities, abs, v);

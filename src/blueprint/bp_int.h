@@ -153,5 +153,30 @@ int acrt__batching_read(acrt__bpload *L, const acrt__ynode *m, const char *comp,
  * (NULL when it could not be read). Called by config.c. */
 int acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d);
 int acrt__graph_topo(acrt__blueprint *bp); /* graph.c: bp->topo; -1 on out of memory */
+/* ---- Which plugins may be opened (plugins.c; docs/SECURITY.md) ------------- */
+
+/* The realpath'd directories plugins may be loaded from. */
+typedef struct acrt__plugin_allow {
+	char **dirs; /* from acrt__malloc, each and the array */
+	size_t n;
+	bool readable; /* false: the deployment could not be read, so open nothing */
+} acrt__plugin_allow;
+
+/* A plugin's PATH made absolute against the blueprint's directory ("./" and
+ * relative paths alike). From acrt__malloc; NULL when out of memory. */
+char *acrt__bp_plugin_path(const acrt__blueprint *bp, const char *path);
+/* Fills *a from runtime.plugin_dirs (else the blueprint directory), the
+ * installed plugin directory and $ACRT_PLUGIN_DIRS. 0, or -1 after reporting
+ * (what could be read is kept). Free with acrt__plugin_allow_free. */
+int acrt__plugin_allow_read(acrt__bpload *L, acrt__plugin_allow *a);
+void acrt__plugin_allow_free(acrt__plugin_allow *a);
+/* 0 when `path` (absolute) resolves, with realpath(), to a file under one of
+ * a's directories; else -1 after reporting at `at` as "KEY: ...". Opens
+ * nothing. */
+int acrt__plugin_allowed(acrt__bpload *L, const acrt__plugin_allow *a, const acrt__ynode *at,
+                         const char *key, const char *path);
+/* Component idx's capability plugins: each allowed (above), then opened to
+ * check its ABI and closed. 0, or -1 after reporting. */
+int acrt__cap_plugins_check(acrt__bpload *L, const acrt__plugin_allow *a, size_t idx);
 
 #endif /* ACRT_BP_INT_H */

@@ -3,7 +3,8 @@
  * merged in) against its descriptor's property table: unknown keys, types,
  * ranges, allowed strings, required keys; then the built-in type's cross-field
  * check. Plugins are dlopened here to check their ABI and read their table,
- * then closed again.
+ * then closed again, and only when plugins.c allows their path (the
+ * deployment's runtime.plugin_dirs is read by now; docs/SECURITY.md).
  *
  * Errors point at the YAML text that gave the value: the override in
  * deployment.yaml when it set the key, else the component's own config.
@@ -200,13 +201,17 @@ check_props(acrt__bpload *L, size_t idx, const acrt_prop *props)
 }
 
 static int
-check_plugin(acrt__bpload *L, size_t idx)
+check_plugin(acrt__bpload *L, size_t idx, const acrt__plugin_allow *allow)
 {
 	acrt__comp_spec *c = &L->bp->comps[idx];
 	acrt__plugin *pl = NULL;
 	const acrt_component_desc *desc = NULL;
 	char err[512] = "";
 	int rc = 0;
+	if (!allow->readable) /* the deployment's errors fail the load */
+		return 0;
+	if (acrt__plugin_allowed(L, allow, L->aux[idx].impl, "implementation", c->plugin_path) < 0)
+		return -1;
 	if (acrt__plugin_open(c->plugin_path, c->plugin_symbol, &pl, &desc, err, sizeof err) < 0)
 		return acrt__err(L, L->aux[idx].impl, "implementation: %s",
 		                 err[0] ? err : "cannot load the plugin");
@@ -273,14 +278,17 @@ check_files(acrt__bpload *L, size_t idx)
 int
 acrt__config_check(acrt__bpload *L)
 {
-	int rc = 0;
+	acrt__plugin_allow allow = {0};
+	int rc = acrt__plugin_allow_read(L, &allow);
 	for (size_t i = 0; i < L->bp->n_comps; i++) {
 		acrt__comp_spec *c = &L->bp->comps[i];
 		acrt__comp_aux *a = &L->aux[i];
 		if (!c->name || (!c->type && !c->plugin_path))
 			continue;
+		if (acrt__cap_plugins_check(L, &allow, i) < 0)
+			rc = -1;
 		if (c->plugin_path) {
-			if (check_plugin(L, i) < 0)
+			if (check_plugin(L, i, &allow) < 0)
 				rc = -1;
 			continue;
 		}
@@ -310,5 +318,6 @@ acrt__config_check(acrt__bpload *L)
 		if (check_files(L, i) < 0)
 			rc = -1;
 	}
+	acrt__plugin_allow_free(&allow);
 	return rc;
 }

@@ -21,8 +21,9 @@
 
 static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
                                        "component_overrides", NULL};
-static const char *const rt_keys[] = {"buffers", "timeouts",      "batching", "state",    "api",
-                                      "alerts",  "alert_webhook", "logging",  "chaining", NULL};
+/* plugin_dirs is read by plugins.c, just before the plugins are opened. */
+static const char *const rt_keys[] = {"buffers", "timeouts", "batching", "state",       "api",
+                                      "alerts",  "alert_webhook", "logging",  "chaining", "plugin_dirs", NULL};
 static const char *const buf_keys[] = {"default_size", NULL};
 static const char *const to_keys[] = {"startup_timeout_ms", "shutdown_timeout_ms", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};

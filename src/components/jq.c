@@ -2,15 +2,25 @@
  * jq.c - compiled jq programs for the built-in components (see jq.h): compile
  * with libjq, build the input's jv from its text in one walk, run, print the
  * outputs (input numbers jq passed through keep their text) or a truth value.
+ *
+ * Budgets: libjq 1.6 has no step, time or memory budget and no way to
+ * interrupt jq_next, so a program runs until it ends (docs/SECURITY.md). What
+ * is contained: a program that never returns is reported by the stuck-component
+ * watch (runtime/stuck.c); a program that exhausts memory makes libjq abort
+ * the process, and its no-memory handler (on_nomem below) first logs which
+ * component and program it was.
  */
 #include "components/jq.h"
 #include "components/builtins.h"
 
 #include "core/common.h"
 #include "core/json.h"
+#include "core/log.h"
 #include <float.h>
 #include <jq.h>
 #include <jv.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +35,46 @@ struct acrt__jq {
 	size_t n, cap;
 	num_ent *nums; /* the last run's input numbers (open addressing) */
 	size_t nn, ncap;
+	uint64_t id;    /* unique per compiled program, for nomem_who */
+	char comp[16];  /* the compiling thread's name: the instance's (setup) */
+	char prog[128]; /* the program, one line, cut */
 };
+
+/* ---- Out of memory inside libjq --------------------------------------------------
+ * libjq calls its no-memory handler when an allocation fails, then prints
+ * "error: cannot allocate memory" and abort()s: nothing can be undone, the
+ * program's state is libjq's. The handler is libjq's per thread (set again by
+ * each jq_next), so it takes no pointer to a program that may be freed by
+ * then: each run copies who is running into this thread's nomem_who (only when
+ * the program changed), and the handler logs from that copy. */
+static atomic_uint_fast64_t next_id;
+static _Thread_local struct {
+	uint64_t id;
+	char comp[16];
+	char prog[128];
+} nomem_who;
+
+static void
+on_nomem(void *data)
+{
+	(void)data;
+	acrt__log(ACRT_LOG_ERROR, nomem_who.comp[0] ? nomem_who.comp : NULL, 0, NULL,
+	          "jq program '%s' ran out of memory: libjq aborts the process now (SIGABRT, "
+	          "exit 134); libjq has no memory budget (docs/SECURITY.md)",
+	          nomem_who.prog[0] ? nomem_who.prog : "?");
+}
+
+/* Makes q the program this thread's no-memory handler names. */
+static void
+nomem_arm(const acrt__jq *q)
+{
+	if (nomem_who.id != q->id) {
+		memcpy(nomem_who.comp, q->comp, sizeof nomem_who.comp);
+		memcpy(nomem_who.prog, q->prog, sizeof nomem_who.prog);
+		nomem_who.id = q->id;
+	}
+	jv_nomem_handler(on_nomem, NULL);
+}
 
 /* Copies s into buf as one line: newlines and tabs become spaces, runs of
  * spaces collapse, a leading "jq: error: " goes, trailing spaces too. */
@@ -81,6 +130,14 @@ acrt__jq_compile(const char *prog, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	q->id = atomic_fetch_add(&next_id, 1) + 1;
+	if (pthread_getname_np(pthread_self(), q->comp, sizeof q->comp) != 0)
+		q->comp[0] = '\0';
+	one_line(q->prog, sizeof q->prog, prog);
+	if (strlen(prog) >= sizeof q->prog - 1)
+		memcpy(q->prog + sizeof q->prog - 4, "...", 4);
+	nomem_arm(q);
+	jq_set_nomem_handler(q->jq, on_nomem, NULL);
 	jq_set_error_cb(q->jq, on_error, q);
 	if (!jq_compile(q->jq, prog)) {
 		snprintf(err, errlen, "jq: %s",
@@ -405,6 +462,7 @@ acrt__jq_run_text(acrt__jq *q, const char *p, size_t len, size_t cap, char *err,
 {
 	drop_outs(q);
 	num_clear(q);
+	nomem_arm(q);
 	jv in = text_to_jv(q, p, len, cap);
 	if (!jv_is_valid(in)) {
 		jv_free(in);
@@ -451,6 +509,7 @@ acrt__jq_output(acrt__jq *q, size_t i, size_t *len)
 int
 acrt__jq_test_jv(acrt__jq *q, jv in, char *err, size_t errlen)
 {
+	nomem_arm(q);
 	jq_start(q->jq, in, 0);
 	jv r = jq_next(q->jq);
 	if (!jv_is_valid(r))

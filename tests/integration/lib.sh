@@ -18,6 +18,10 @@ BUILD=$(readlink -f "$2")
 # shellcheck disable=SC2034 # used by the tests that source this file
 SRC=$(readlink -f "$3")
 PLUGINS="$BUILD/tests/plugins"
+# The tests' blueprints live in WORK and name plugins of the build tree: allow
+# those directories (runtime.plugin_dirs, docs/SECURITY.md). A test of the
+# allowlist itself unsets it.
+export ACRT_PLUGIN_DIRS="$PLUGINS:$BUILD/examples"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 

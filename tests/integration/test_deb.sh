@@ -76,6 +76,8 @@ quickstart() {
 		sed -i "s|plugin:/|plugin:$ROOT/|" "$WORK/$name/architecture.yaml"
 	fi
 	[ -z "$so" ] || sed -i "s|plugin:[^#]*#enrich|plugin:$so#enrich|" "$WORK/$name/architecture.yaml"
+	# A plugin outside the allowed directories must be listed (docs/SECURITY.md).
+	[ -z "$so" ] || sed -i "s|plugin_dirs: \[\(.*\)\]|plugin_dirs: [\1, $(dirname "$so")]|" "$WORK/$name/deployment.yaml"
 	run_acrt "$name" 30 run "$WORK/$name" --quiet
 	expect_rc 0 "$name: $ACRT run" "$WORK/$name.err"
 	py "$PY_PRELUDE"'

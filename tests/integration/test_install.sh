@@ -93,6 +93,11 @@ quickstart_run() {
 	if [ -n "$so" ]; then
 		sed -i "s|plugin:[^#]*#enrich|plugin:$so#enrich|" "$WORK/$name/architecture.yaml"
 		grep -q "plugin:$so#enrich" "$WORK/$name/architecture.yaml" || fail "$name: cannot set the plugin path"
+		# Outside the blueprint and installed plugin directories: list it
+		# (runtime.plugin_dirs, docs/SECURITY.md).
+		sed -i "s|plugin_dirs: \[\(.*\)\]|plugin_dirs: [\1, $(dirname "$so")]|" "$WORK/$name/deployment.yaml"
+		grep -q "plugin_dirs: .*$(dirname "$so")" "$WORK/$name/deployment.yaml" ||
+			fail "$name: cannot add the plugin's directory to plugin_dirs" "$WORK/$name/deployment.yaml"
 	fi
 	run_acrt "$name" 30 run "$WORK/$name" --quiet
 	expect_rc 0 "$name: installed acrt run" "$WORK/$name.err"
