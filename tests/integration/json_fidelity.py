@@ -191,7 +191,12 @@ def mixed_lines():
     ]
     L = []
     for i, (desc, raw) in enumerate(bad):
-        L.append(("valid", lambda k: b'{"id":%d,"ok":true}' % k, "valid neighbour", i == 3))
+        # A run of valid lines before each invalid one: 13 runs of 150 lines
+        # cross the Source's batches (1,024 lines), so invalid lines are met
+        # both on its checker thread and in the drained tail.
+        for j in range(150):
+            L.append(("valid", lambda k: b'{"id":%d,"ok":true}' % k, "valid neighbour",
+                      i == 3 and j == 149))
         L.append(("invalid", lambda k, b=raw: b, desc, i == 5))
     L.append(("valid", lambda k: b'{"id":%d,"ok":"last"}' % k, "valid neighbour", False))
     return L
@@ -256,7 +261,7 @@ def generate(d):
                 if len(data) < 1000000:  # the big line is known good; skip the slow checks
                     if kind != "blank":
                         _strict_check(kind, data, desc, where)
-                    if kind == "valid":
+                    if kind == "valid" and name != "mixed":  # no jq arithmetic runs on mixed
                         _distinct_doubles(data, where)
                 f.write(data)
                 f.write(b"\r\n" if crlf else b"\n")
