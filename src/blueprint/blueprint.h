@@ -103,6 +103,10 @@ typedef struct acrt__blueprint {
 		int64_t
 		    align_timeout_ms; /* checkpoint_timeout_ms (10000): abort a barrier past it */
 		int64_t retain;       /* newest complete checkpoints kept (5) */
+		/* The name the store keys by: NULL for the system's name, else
+		 * "<system>.<node>" once a node is picked (nodes.c): the default
+		 * SQLite file and the Redis keys are then the node's own. */
+		char *store_name;
 	} state;
 	/* runtime.api (docs/API.md); paths absolute (relative to dir). */
 	struct {

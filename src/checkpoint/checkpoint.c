@@ -348,7 +348,35 @@ record(acrt__ckpt_rt *ck, const acrt__ckpt *c, size_t bytes, double secs)
 	ck->n_done++;
 }
 
-/* Keeps the newest `retain` checkpoints. Writer thread. */
+void
+acrt__ck_note_lost(acrt__ckpt_rt *ck, const acrt__ckpt *all, size_t n)
+{
+	const size_t ring = sizeof ck->lost_ids / sizeof ck->lost_ids[0];
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].lost == NULL)
+			continue;
+		bool seen = false;
+		pthread_mutex_lock(&ck->mu);
+		for (size_t k = 0; k < ring && k < ck->n_lost && !seen; k++)
+			seen = ck->lost_ids[k] == all[i].id;
+		if (!seen)
+			ck->lost_ids[ck->n_lost++ % ring] = all[i].id;
+		pthread_mutex_unlock(&ck->mu);
+		if (seen)
+			continue;
+		json_t *x = json_pack("{s:I,s:s,s:s}", "checkpoint", (json_int_t)all[i].id,
+		                      "adapter", ck->ops->name, "error", all[i].lost);
+		acrt__log(ACRT_LOG_WARN, NULL, 0, x,
+		          "state: checkpoint %" PRIu64
+		          " is unusable, its data is missing from the store: %s; it will never "
+		          "be restored",
+		          all[i].id, all[i].lost);
+		json_decref(x);
+	}
+}
+
+/* Keeps the newest `retain` checkpoints (one whose data the store lost is
+ * reported, and deleted like any other once older). Writer thread. */
 static void
 apply_retain(acrt__ckpt_rt *ck)
 {
@@ -357,6 +385,7 @@ apply_retain(acrt__ckpt_rt *ck)
 	char err[256];
 	if (ck->ops->list(ck->ad, &all, &n, err, sizeof err) != ACRT_OK)
 		return;
+	acrt__ck_note_lost(ck, all, n);
 	for (size_t i = 0; i < n; i++) {
 		if (i >= ck->retain && ck->ops->del(ck->ad, all[i].id, err, sizeof err) != ACRT_OK)
 			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
@@ -396,7 +425,8 @@ write_one(acrt__ckpt_rt *ck, queued *q)
 	if (parts == NULL)
 		goto failed;
 	c->parts = parts;
-	if (acrt__part_manifest(ck->rt->bp->name, c, &parts[c->n_parts]) != ACRT_OK)
+	if (acrt__part_manifest(acrt__ckpt_store_system(ck->rt->bp), c, &parts[c->n_parts]) !=
+	    ACRT_OK)
 		goto failed;
 	c->n_parts++;
 	rc = ck->ops->put(ck->ad, c, err, sizeof err);
@@ -559,9 +589,10 @@ acrt__ckpt_json(acrt__runtime *rt)
 		                                "seconds", r->seconds));
 	}
 	json_t *j = json_pack(
-	    "{s:b,s:s,s:I,s:I,s:I,s:s,s:o,s:o}", "enabled", 1, "adapter", ck->ops->name,
+	    "{s:b,s:s,s:I,s:I,s:I,s:I,s:s,s:o,s:o}", "enabled", 1, "adapter", ck->ops->name,
 	    "completed", (json_int_t)ck->n_done, "failed", (json_int_t)ck->n_failed, "aborted",
-	    (json_int_t)ck->n_aborted, "last_error", ck->last_error, "in_progress",
+	    (json_int_t)ck->n_aborted, "data_missing", (json_int_t)ck->n_lost, "last_error",
+	    ck->last_error, "in_progress",
 	    ck->cur ? json_integer((json_int_t)ck->cur) : json_null(), "checkpoints", list);
 	pthread_mutex_unlock(&ck->mu);
 	return j;
@@ -590,6 +621,10 @@ acrt__ckpt_metrics(acrt__runtime *rt, acrt__strbuf *sb)
 	    "# HELP acrt_checkpoints_failed_total Checkpoints the store could not take.\n"
 	    "# TYPE acrt_checkpoints_failed_total counter\n"
 	    "acrt_checkpoints_failed_total %" PRIu64 "\n"
+	    "# HELP acrt_checkpoints_data_missing_total Stored checkpoints found with their data "
+	    "gone from the store (listed in its index; never restored).\n"
+	    "# TYPE acrt_checkpoints_data_missing_total counter\n"
+	    "acrt_checkpoints_data_missing_total %" PRIu64 "\n"
 	    "# HELP acrt_checkpoint_last_id Id of the newest stored checkpoint.\n"
 	    "# TYPE acrt_checkpoint_last_id gauge\n"
 	    "acrt_checkpoint_last_id %" PRIu64 "\n"
@@ -599,8 +634,8 @@ acrt__ckpt_metrics(acrt__runtime *rt, acrt__strbuf *sb)
 	    "# HELP acrt_checkpoint_last_duration_seconds Trigger to stored, newest checkpoint.\n"
 	    "# TYPE acrt_checkpoint_last_duration_seconds gauge\n"
 	    "acrt_checkpoint_last_duration_seconds %.6f\n",
-	    ck->n_done, ck->n_failed, ck->n_aborted, ck->n_aborted, ck->n_failed, r ? r->id : 0,
-	    r ? r->bytes : 0, r ? r->seconds : 0.0);
+	    ck->n_done, ck->n_failed, ck->n_aborted, ck->n_aborted, ck->n_failed, ck->n_lost,
+	    r ? r->id : 0, r ? r->bytes : 0, r ? r->seconds : 0.0);
 	pthread_mutex_unlock(&ck->mu);
 }
 

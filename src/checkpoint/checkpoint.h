@@ -72,6 +72,11 @@ struct acrt__state_adapter;
 struct acrt__state_ops;
 int acrt__state_open_bp(const acrt__blueprint *bp, struct acrt__state_adapter **ad,
                         const struct acrt__state_ops **ops, char *err, size_t errlen);
+/* The system name bp's checkpoint store is kept under: its Redis keys, its
+ * default SQLite file, and the "system" its manifests bind (state/part.h):
+ * "<system>.<node>" once a node is picked (blueprint/nodes.c), else the
+ * system's name ("system" when it has none). */
+const char *acrt__ckpt_store_system(const acrt__blueprint *bp);
 /* For a reload, before the running generation is drained: 0 when the store
  * bp's runtime.state names can be written by this process (no store, one
  * without a lock, the one it holds, or one nobody holds), else -1 with why

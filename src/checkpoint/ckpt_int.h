@@ -63,7 +63,9 @@ struct acrt__ckpt_rt {
 	bool writer_up;
 	/* statistics */
 	uint64_t n_done, n_failed, n_aborted;
-	ckpt_rec recent[RECENT]; /* ring, newest at (n_done - 1) % RECENT */
+	uint64_t n_lost;               /* stored checkpoints found with their data gone */
+	uint64_t lost_ids[RECENT * 2]; /* ring of those already logged (not twice) */
+	ckpt_rec recent[RECENT];       /* ring, newest at (n_done - 1) % RECENT */
 	char last_error[256];
 };
 
@@ -78,6 +80,10 @@ int acrt__ck_build_part(acrt_ctx *ctx, acrt__blob *out);
  * restore. ACRT_OK, or ACRT_EINVAL with a reason in why (recovery.c). */
 int acrt__ck_apply_payload(acrt_ctx *ctx, const unsigned char *p, size_t n, char *why,
                            size_t whylen);
+/* Logs and counts each checkpoint of a list() whose data the store lost
+ * (acrt__ckpt.lost), once per id. Runtime thread before the writer starts,
+ * then the writer; takes ck->mu (checkpoint.c). */
+void acrt__ck_note_lost(acrt__ckpt_rt *ck, const acrt__ckpt *all, size_t n);
 /* Coordinator, with ck->mu held (checkpoint.c). */
 bool acrt__ck_open_locked(acrt__ckpt_rt *ck, int64_t now);
 void acrt__ck_abort_locked(acrt__ckpt_rt *ck, const char *why);

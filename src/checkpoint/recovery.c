@@ -32,7 +32,7 @@
 /* ---- Opening, resuming, finishing ------------------------------------------- */
 
 typedef struct first_problem {
-	char text[320];
+	char text[640];
 	size_t n;
 } first_problem;
 
@@ -42,6 +42,35 @@ note_problem(void *arg, const char *part, const char *reason)
 	first_problem *p = arg;
 	if (p->n++ == 0)
 		snprintf(p->text, sizeof p->text, "part %s: %s", part, reason);
+}
+
+/* Reads checkpoint id and verifies it, bound to this system: fp says why it
+ * cannot be restored (fp->n == 0: it can, in *c). */
+static void
+read_verified(acrt__ckpt_rt *ck, uint64_t id, acrt__ckpt *c, first_problem *fp)
+{
+	char err[512];
+	int format = 0;
+	const char *sys = acrt__ckpt_store_system(ck->rt->bp);
+	int rc = ck->ops->get(ck->ad, id, c, err, sizeof err);
+	if (rc != ACRT_OK) {
+		snprintf(fp->text, sizeof fp->text, "%s", err);
+		fp->n = 1;
+		return;
+	}
+	acrt__ckpt_verify_bound(c, sys, note_problem, fp, &format);
+	if (fp->n > 1) {
+		size_t len = strlen(fp->text);
+		snprintf(fp->text + len, sizeof fp->text - len, "; and %zu more problem%s",
+		         fp->n - 1, fp->n > 2 ? "s" : "");
+	}
+	if (fp->n == 0 && format < ACRT__MANIFEST_FORMAT)
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "checkpoint %" PRIu64
+		          " was written by an older acrt (manifest format %d): its manifest lists "
+		          "no part digests, so a part copied from another checkpoint would not be "
+		          "noticed; restored after the checks it allows (id, system, checksums)",
+		          id, format);
 }
 
 int
@@ -69,8 +98,9 @@ acrt__ck_apply_payload(acrt_ctx *ctx, const unsigned char *p, size_t n, char *wh
 	return ACRT_OK;
 }
 
-/* Loads checkpoint c into the instances. acrt__ckpt_verify has checked every
- * part's header and checksum: the payloads are used as they are. */
+/* Loads checkpoint c into the instances. acrt__ckpt_verify_bound has checked
+ * every part's header, checksum and binding to c (the manifest's id, system
+ * and digests): the payloads are used as they are. */
 static int
 apply_checkpoint(acrt__runtime *rt, const acrt__ckpt *c)
 {
@@ -105,7 +135,6 @@ apply_checkpoint(acrt__runtime *rt, const acrt__ckpt *c)
 static int
 resume_from(acrt__ckpt_rt *ck, const acrt__ckpt *all, size_t n, const char *want)
 {
-	char err[256];
 	uint64_t id = 0;
 	if (want[0] != '\0') {
 		char *end;
@@ -121,12 +150,7 @@ resume_from(acrt__ckpt_rt *ck, const acrt__ckpt *all, size_t n, const char *want
 			continue;
 		acrt__ckpt c = {0};
 		first_problem fp = {.n = 0};
-		if (ck->ops->get(ck->ad, all[i].id, &c, err, sizeof err) != ACRT_OK) {
-			snprintf(fp.text, sizeof fp.text, "%s", err);
-			fp.n = 1;
-		} else {
-			acrt__ckpt_verify(&c, note_problem, &fp);
-		}
+		read_verified(ck, all[i].id, &c, &fp);
 		if (fp.n == 0) {
 			int rc = apply_checkpoint(ck->rt, &c);
 			acrt__ckpt_clear(&c);
@@ -173,11 +197,20 @@ scan_store(acrt__ckpt_rt *ck, const char *resume)
 	}
 	if (n > 0)
 		ck->last_id = all[0].id;
+	acrt__ck_note_lost(ck, all, n); /* logged and counted, then skipped below */
 	int rc = resume != NULL ? resume_from(ck, all, n, resume) : 0;
 	for (size_t i = 0; i < n; i++)
 		acrt__ckpt_clear(&all[i]);
 	free(all);
 	return rc;
+}
+
+const char *
+acrt__ckpt_store_system(const acrt__blueprint *bp)
+{
+	return bp->state.store_name ? bp->state.store_name /* a node's: nodes.c */
+	       : bp->name           ? bp->name
+	                            : "system";
 }
 
 /* The store settings of a blueprint, defaults filled in (also for the CLI). */
@@ -187,11 +220,12 @@ fill_cfg(const acrt__blueprint *bp, acrt__state_cfg *cfg, char **path)
 	char rel[300];
 	memset(cfg, 0, sizeof *cfg);
 	cfg->adapter = bp->state.adapter ? bp->state.adapter : "sqlite_snapshot";
-	snprintf(rel, sizeof rel, "state/%s.db", bp->name ? bp->name : "system");
+	const char *sys = acrt__ckpt_store_system(bp);
+	snprintf(rel, sizeof rel, "state/%s.db", sys);
 	*path = bp->state.path ? acrt__strdup(bp->state.path) : acrt__path_join(bp->dir, rel);
 	cfg->path = *path;
 	cfg->redis_url = bp->state.redis_url ? bp->state.redis_url : "redis://127.0.0.1:6379";
-	cfg->system_name = bp->name ? bp->name : "system";
+	cfg->system_name = sys;
 	cfg->timeout_ms = 2000;
 	return *path != NULL ? ACRT_OK : ACRT_ENOMEM;
 }

@@ -202,6 +202,7 @@ static const char *const stat_names[EP_ST_N] = {
     "requests_accepted",     "requests_invalid",   "requests_rejected_schema",
     "requests_unauthorized", "requests_not_found", "requests_not_allowed",
     "requests_too_large",    "requests_throttled", "requests_unavailable",
+    "connections_timed_out",
 };
 
 /* ---- The queue ---------------------------------------------------------------- */

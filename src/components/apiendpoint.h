@@ -34,6 +34,7 @@ enum {
 	EP_ST_TOO_LARGE,  /* 413 */
 	EP_ST_THROTTLED,  /* 429 */
 	EP_ST_STOPPING,   /* 503 */
+	EP_ST_TIMED_OUT,  /* closed: no complete request within the deadline */
 	EP_ST_N
 };
 
@@ -62,6 +63,9 @@ typedef struct endpoint {
 	/* Shared answers, made before the daemon starts, freed after it stopped
 	 * (libmicrohttpd responses are refcounted; any thread may queue them). */
 	struct MHD_Response *r401, *r404, *r413, *r429, *r503;
+	/* The whole-request deadline (core/httpd.h) with its own sweeping
+	 * thread: started with the daemon, freed after it stopped. */
+	acrt__http_guard *guard; /* counts into stats[EP_ST_TIMED_OUT] */
 
 	/* The queue: a ring of cap events, guarded by mu. */
 	pthread_mutex_t mu;

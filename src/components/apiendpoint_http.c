@@ -4,6 +4,14 @@
  * run() thread, and the request handlers that run on the daemon's own threads
  * (`threads`, default 1, a thread pool when more).
  *
+ * Hostile clients (core/httpd.h): one address holds at most
+ * ACRT__HTTP_PER_CLIENT_ENDPOINT connections, and a request must be through
+ * (head, body, answer) within 10 s plus 1 s per MiB of max_body_bytes from its
+ * connection's accept or the previous request's end, or the guard's thread
+ * shuts the connection down (counted: connections_timed_out). A chunked body
+ * is held to max_body_bytes as it arrives; the deadline bounds how long it may
+ * keep arriving after that.
+ *
  * A request's first call (headers only) checks, in order: the bearer token
  * (401), the path (404), the method (405 with Allow), a graceful stop (503)
  * and Content-Length (413); then the body is read into the request's buffer,
@@ -407,8 +415,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
-	(void)c;
 	(void)toe;
+	acrt__http_guard_next(c); /* the next request here gets a full deadline */
 	req *r = *con_cls;
 	if (r != NULL && r != &answered) {
 		free(r->buf);
@@ -447,6 +455,19 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 	if (e->r401 == NULL || e->r404 == NULL || e->r413 == NULL || e->r429 == NULL ||
 	    e->r503 == NULL)
 		return acrt_fail(ctx, "out of memory");
+	/* The whole request within the deadline, however steadily it trickles;
+	 * a larger body limit buys 1 s per MiB (a client sending at 1 MiB/s or
+	 * faster always makes it). Swept on the guard's own thread: run() may
+	 * be blocked in acrt_emit while clients are waiting. */
+	int64_t deadline_s = ACRT__HTTP_DEADLINE_S + (int64_t)(e->max_body >> 20);
+	e->guard = acrt__http_guard_new(deadline_s * 1000000000, &e->stats[EP_ST_TIMED_OUT]);
+	if (e->guard == NULL)
+		return acrt_fail(ctx, "out of memory");
+	if (acrt__http_guard_spawn(e->guard) != 0) {
+		acrt__http_guard_free(e->guard);
+		e->guard = NULL;
+		return acrt_fail(ctx, "out of memory");
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 	                 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	/* The logger first: options are applied in order and may log. */
@@ -454,12 +475,14 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 	    {e->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, e->threads, NULL},
 	    {MHD_OPTION_END, 0, NULL},
 	};
-	e->d =
-	    MHD_start_daemon(flags, 0, NULL, NULL, on_request, e, MHD_OPTION_EXTERNAL_LOGGER,
-	                     mhd_log, e, MHD_OPTION_LISTEN_SOCKET, e->listen_fd, MHD_OPTION_ARRAY,
-	                     pool, MHD_OPTION_CONNECTION_LIMIT, acrt__http_connection_limit(),
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EP_CONN_TIMEOUT_S,
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, e, MHD_OPTION_END);
+	e->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, e, MHD_OPTION_EXTERNAL_LOGGER,
+	                        mhd_log, e, MHD_OPTION_LISTEN_SOCKET, e->listen_fd,
+	                        MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_LIMIT,
+	                        acrt__http_connection_limit(), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	                        (unsigned)ACRT__HTTP_PER_CLIENT_ENDPOINT,
+	                        MHD_OPTION_NOTIFY_CONNECTION, acrt__http_guard_notify, e->guard,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EP_CONN_TIMEOUT_S,
+	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, e, MHD_OPTION_END);
 	if (e->d == NULL)
 		return acrt_fail(ctx, "libmicrohttpd did not start on %s", e->addr);
 	e->listen_fd = -1; /* the daemon's now */
@@ -467,9 +490,12 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 	for (size_t i = 0, l = 0; i < e->n_routes && l < sizeof routes; i++)
 		l += (size_t)snprintf(routes + l, sizeof routes - l, "%s%s %s", i ? ", " : "",
 		                      e->routes[i].method, e->routes[i].path);
-	acrt_log(ctx, ACRT_LOG_INFO, "listening on http://%s: %s (queue %zu%s%s, %u thread%s)",
+	acrt_log(ctx, ACRT_LOG_INFO,
+	         "listening on http://%s: %s (queue %zu%s%s, %u thread%s); per client at most %d "
+	         "connections, %lld s a request",
 	         e->addr, routes, e->cap, e->auth ? ", bearer token" : "",
-	         e->schema != NULL ? ", output schema" : "", e->threads, e->threads > 1 ? "s" : "");
+	         e->schema != NULL ? ", output schema" : "", e->threads, e->threads > 1 ? "s" : "",
+	         ACRT__HTTP_PER_CLIENT_ENDPOINT, (long long)deadline_s);
 	return ACRT_OK;
 }
 
@@ -482,6 +508,8 @@ acrt__ep_daemon_stop(endpoint *e)
 		close(e->listen_fd);
 	e->d = NULL;
 	e->listen_fd = -1;
+	acrt__http_guard_free(e->guard); /* after the daemon: every connection closed */
+	e->guard = NULL;
 	struct MHD_Response **rs[] = {&e->r401, &e->r404, &e->r413, &e->r429, &e->r503};
 	for (size_t i = 0; i < ACRT__ARRAY_LEN(rs); i++) {
 		if (*rs[i] != NULL)

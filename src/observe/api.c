@@ -228,6 +228,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if (who != AUTH_WRITE)
 			return reply_error(c, MHD_HTTP_FORBIDDEN,
 			                   "this route needs the write token");
+		acrt__http_guard_exempt(c); /* a stream meant to last: no deadline */
 		return acrt__tap_serve(api->rt, c, method) == MHD_YES ? MHD_YES : MHD_NO;
 	}
 	bool get =
@@ -255,6 +256,17 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	return reply_405(c, "GET, HEAD");
 }
 
+/* A request ended: the next one on this connection gets a full deadline. */
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	acrt__http_guard_next(c);
+}
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -278,6 +290,7 @@ acrt__api_stop(acrt__api *api)
 		acrt__tap_shutdown(api->rt, api->d); /* no suspended stream may remain */
 		MHD_stop_daemon(api->d);             /* closes the listening socket too */
 	}
+	acrt__http_guard_free(api->guard); /* every connection reported closed */
 	acrt__tap_free(api->rt);
 	if (api->metrics != NULL)
 		MHD_destroy_response(api->metrics);
@@ -340,6 +353,13 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	}
 
 	unsigned limit = acrt__http_connection_limit();
+	api->guard = acrt__http_guard_new((int64_t)ACRT__HTTP_DEADLINE_S * 1000000000, NULL);
+	if (api->guard == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: out of memory");
+		close(fd);
+		acrt__api_stop(api);
+		return -1;
+	}
 	/* TLS (GnuTLS inside libmicrohttpd): the PEM buffers stay alive until stop. */
 	struct MHD_OptionItem tls_opts[] = {
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, api->tls_cert},
@@ -350,13 +370,16 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	bool tls = api->tls_cert != NULL;
 	if (!tls)
 		tls_opts[0].option = MHD_OPTION_END;
-	api->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
-	                              MHD_ALLOW_SUSPEND_RESUME | (tls ? MHD_USE_TLS : 0),
-	                          0, NULL, NULL, on_request, api, MHD_OPTION_ARRAY, tls_opts,
-	                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit,
-	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT_S,
-	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-	                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	api->d = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+	        (tls ? MHD_USE_TLS : 0),
+	    0, NULL, NULL, on_request, api, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_LISTEN_SOCKET,
+	    fd, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)ACRT__HTTP_PER_CLIENT_API, MHD_OPTION_NOTIFY_CONNECTION,
+	    acrt__http_guard_notify, api->guard, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, MHD_OPTION_END);
 	if (api->d == NULL) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: libmicrohttpd did not start%s",
 		          tls ? " (are runtime.api.tls cert and key a valid PEM pair?)" : "");
@@ -374,9 +397,10 @@ acrt__api_start(acrt__runtime *rt, acrt__api **out)
 	char addr[80], url[96];
 	acrt__listen_format(&bound, addr, sizeof addr);
 	snprintf(url, sizeof url, "%s://%s", tls ? "https" : "http", addr);
-	json_t *extra =
-	    json_pack("{s:s,s:i,s:b,s:b}", "api_address", addr, "api_connection_limit", limit,
-	              "api_tls", tls, "api_client_certificates", api->verify_client);
+	json_t *extra = json_pack(
+	    "{s:s,s:i,s:i,s:i,s:b,s:b}", "api_address", addr, "api_connection_limit", limit,
+	    "api_client_connection_limit", ACRT__HTTP_PER_CLIENT_API, "api_request_deadline_s",
+	    ACRT__HTTP_DEADLINE_S, "api_tls", tls, "api_client_certificates", api->verify_client);
 	acrt__log(ACRT_LOG_INFO, NULL, 0, extra, "api listening on %s", url);
 	json_decref(extra);
 	acrt__api_addr_write(api, url);
@@ -397,10 +421,33 @@ acrt__api_timeout_ms(const acrt__api *api)
 		return -1;
 	MHD_UNSIGNED_LONG_LONG ms;
 	int tap_ms = acrt__tap_timeout_ms(api->rt); /* a streaming tap needs a tick */
-	if (MHD_get_timeout(api->d, &ms) != MHD_YES)
-		return tap_ms;
-	int t = ms > 60000 ? 60000 : (int)ms;
-	return tap_ms >= 0 && tap_ms < t ? tap_ms : t;
+	int64_t guard_ns = acrt__http_guard_sweep(api->guard, acrt__mono_ns());
+	int t = -1;
+	if (MHD_get_timeout(api->d, &ms) == MHD_YES)
+		t = ms > 60000 ? 60000 : (int)ms;
+	if (guard_ns != ACRT__FOREVER) { /* the next request deadline, rounded up */
+		int64_t g = guard_ns / 1000000 + 1;
+		if (t < 0 || g < t)
+			t = g > 60000 ? 60000 : (int)g;
+	}
+	return tap_ms >= 0 && (t < 0 || tap_ms < t) ? tap_ms : t;
+}
+
+/* Reports the connections cut at their deadline, at most every 10 s. */
+static void
+log_expired(acrt__api *api, int64_t now)
+{
+	uint64_t n = acrt__http_guard_expired(api->guard);
+	if (n == api->expired_logged || now - api->expired_log_at < 10000000000LL)
+		return;
+	json_t *extra = json_pack("{s:I}", "api_connections_timed_out", (json_int_t)n);
+	acrt__log(ACRT_LOG_WARN, NULL, 0, extra,
+	          "api: %llu connection(s) closed since the last report: no complete request "
+	          "within %d s (slow or hostile clients)",
+	          (unsigned long long)(n - api->expired_logged), ACRT__HTTP_DEADLINE_S);
+	json_decref(extra);
+	api->expired_logged = n;
+	api->expired_log_at = now;
 }
 
 void
@@ -408,6 +455,10 @@ acrt__api_run(acrt__api *api)
 {
 	if (api == NULL)
 		return;
+	int64_t now = acrt__mono_ns();
+	/* Late requests first: MHD_run then reads the end of their streams. */
+	(void)acrt__http_guard_sweep(api->guard, now);
+	log_expired(api, now);
 	acrt__tap_service(api->rt); /* resume the tap streams with something to send */
 	(void)MHD_run(api->d);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/httpd.h"
 #include "observe/api.h"
 #include "runtime/query.h"
 
@@ -40,6 +41,11 @@ struct acrt__api {
 	 * each request. Only the supervising thread touches these. */
 	struct MHD_Response *metrics;
 	int64_t metrics_at;
+	/* The whole-request deadline (core/httpd.h), swept by acrt__api_run on
+	 * this thread; freed after the daemon stopped. */
+	acrt__http_guard *guard;
+	uint64_t expired_logged; /* guard expiries already reported in the log */
+	int64_t expired_log_at;  /* when that report was made */
 };
 
 #define METRICS_TTL_NS (100 * 1000000LL)

@@ -28,8 +28,10 @@ acrt__ckpt_clear(acrt__ckpt *ck)
 		free(ck->parts[i].data);
 	}
 	free(ck->parts);
+	free(ck->lost);
 	ck->parts = NULL;
 	ck->n_parts = 0;
+	ck->lost = NULL;
 }
 
 const acrt__state_ops *

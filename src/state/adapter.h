@@ -50,9 +50,15 @@ typedef struct acrt__ckpt {
 	int64_t wall_ns; /* when it was taken, ns since the Unix epoch */
 	acrt__blob *parts;
 	size_t n_parts;
+	/* list() only: non-NULL when the store's index names this checkpoint but
+	 * its data is gone (redis: the hash behind an id of the sorted set was
+	 * evicted, expired or deleted outside acrt): why, naming the keys
+	 * (malloc'd; n_parts is 0). Such a checkpoint is corrupt: get() refuses
+	 * it with ACRT_EINVAL. */
+	char *lost;
 } acrt__ckpt;
 
-/* Frees what a ckpt owns (parts, names, data), not the struct itself. */
+/* Frees what a ckpt owns (parts, names, data, lost), not the struct itself. */
 void acrt__ckpt_clear(acrt__ckpt *ck);
 
 typedef struct acrt__state_adapter acrt__state_adapter;
@@ -70,10 +76,14 @@ typedef struct acrt__state_ops {
 	 * ACRT_EINVAL. */
 	int (*put)(acrt__state_adapter *a, const acrt__ckpt *ck, char *err, size_t errlen);
 	/* Every checkpoint, newest (highest id) first, with part names and
-	 * lengths but no data (parts[i].data == NULL). The caller frees with
+	 * lengths but no data (parts[i].data == NULL), and those whose data is
+	 * gone with `lost` set (never skipped silently). The caller frees with
 	 * acrt__ckpt_clear on each and free(*out). */
 	int (*list)(acrt__state_adapter *a, acrt__ckpt **out, size_t *n, char *err, size_t errlen);
-	/* One checkpoint with its data into *out (caller clears). ACRT_ENOENT. */
+	/* One checkpoint with its data into *out (caller clears). ACRT_ENOENT
+	 * when there is none; ACRT_EINVAL when the store's index has it but its
+	 * data is gone (err names the keys: list()'s `lost`), as opposed to a
+	 * checkpoint deleted meanwhile (by retain), which is ACRT_ENOENT. */
 	int (*get)(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_t errlen);
 	/* Deletes one checkpoint, all parts at once. ACRT_ENOENT when absent. */
 	int (*del)(acrt__state_adapter *a, uint64_t id, char *err, size_t errlen);

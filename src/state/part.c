@@ -2,11 +2,15 @@
  * part.c - sealing, opening and verifying checkpoint parts (see part.h).
  * The checksum is SHA-256 through OpenSSL's EVP (already a dependency for
  * build.lock), computed on the checkpoint writer thread, never on a
- * component's thread.
+ * component's thread. The manifest lists each part's checksum again, read
+ * from its header (no second hash), and the checkpoint's id and system: a
+ * part is bound to the checkpoint whose manifest lists its digest, so that a
+ * sound part copied from another checkpoint is refused like a corrupt one.
  */
 #include "state/part.h"
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,21 +87,43 @@ acrt__part_split(const unsigned char *p, size_t n, const unsigned char **kv, siz
 	return ACRT_OK;
 }
 
+/* The 64 lowercase hex digits of a sealed part's payload digest. */
+static void
+digest_hex(const unsigned char *sealed, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[sealed[24 + i] >> 4];
+		out[2 * i + 1] = hex[sealed[24 + i] & 15];
+	}
+	out[64] = '\0';
+}
+
 int
 acrt__part_manifest(const char *system, const acrt__ckpt *ck, acrt__blob *out)
 {
 	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
-	json_t *names = json_array();
-	json_t *m = json_pack("{s:i,s:s,s:I,s:I,s:o}", "format", ACRT__PART_FORMAT, "system",
-	                      system ? system : "", "id", (json_int_t)ck->id, "wall_ns",
-	                      (json_int_t)ck->wall_ns, "parts", names);
+	json_t *names = json_array(), *sums = json_object();
+	json_t *m = json_pack("{s:i,s:s,s:I,s:I,s:o,s:o}", "format", ACRT__MANIFEST_FORMAT,
+	                      "system", system ? system : "", "id", (json_int_t)ck->id, "wall_ns",
+	                      (json_int_t)ck->wall_ns, "parts", names, "sha256", sums);
+	char hex[65];
 	int rc = ACRT_ENOMEM;
 	if (m == NULL)
 		goto out;
-	for (size_t i = 0; i < ck->n_parts; i++)
-		if (strcmp(ck->parts[i].name, ACRT__MANIFEST) != 0 &&
-		    json_array_append_new(names, json_string(ck->parts[i].name)) != 0)
+	for (size_t i = 0; i < ck->n_parts; i++) {
+		const acrt__blob *b = &ck->parts[i];
+		if (strcmp(b->name, ACRT__MANIFEST) == 0)
+			continue;
+		if (b->data == NULL || b->len < ACRT__PART_HDR) {
+			rc = ACRT_EINVAL;
 			goto out;
+		}
+		digest_hex(b->data, hex);
+		if (json_array_append_new(names, json_string(b->name)) != 0 ||
+		    json_object_set_new(sums, b->name, json_string(hex)) != 0)
+			goto out;
+	}
 	/* The text is written straight behind the header: measured first, then
 	 * dumped into place (a manifest is small; no buffer in between). */
 	size_t n = json_dumpb(m, NULL, 0, flags);
@@ -132,46 +158,169 @@ acrt__ckpt_part(const acrt__ckpt *ck, const char *name)
 	return NULL;
 }
 
-size_t
-acrt__ckpt_verify(const acrt__ckpt *ck, acrt__verify_fn fn, void *arg)
+/* What verify learns from the manifest. */
+typedef struct manifest_view {
+	json_t *root;    /* owned; NULL when missing or unreadable */
+	json_t *names;   /* "parts", an array, or NULL */
+	json_t *sums;    /* "sha256", an object (format 2), or NULL */
+	int format;      /* 0 when unreadable */
+	bool opened;     /* the manifest part's header and checksum are sound */
+	bool bad_format; /* a format this acrt does not read (reported) */
+} manifest_view;
+
+/* Opens and checks the manifest itself: its format, and that it is ck's
+ * (id) and system's. Returns the problems reported. */
+static size_t
+manifest_read(const acrt__ckpt *ck, const char *system, acrt__verify_fn fn, void *arg,
+              manifest_view *mv)
 {
-	size_t bad = 0;
-	char why[160];
+	const acrt__blob *b = acrt__ckpt_part(ck, ACRT__MANIFEST);
 	const unsigned char *p;
-	size_t n;
-	json_t *man = NULL;
-	for (size_t i = 0; i < ck->n_parts; i++) {
-		const acrt__blob *b = &ck->parts[i];
-		if (acrt__part_open(b->data, b->len, &p, &n, why, sizeof why) != ACRT_OK) {
-			fn(arg, b->name, why);
+	size_t n, bad = 0;
+	char why[320];
+	memset(mv, 0, sizeof *mv);
+	if (b == NULL)
+		return 0;
+	if (acrt__part_open(b->data, b->len, &p, &n, why, sizeof why) != ACRT_OK) {
+		fn(arg, ACRT__MANIFEST, why);
+		return 1;
+	}
+	mv->opened = true;
+	mv->root = json_loadb((const char *)p, n, 0, NULL);
+	json_t *f = json_object_get(mv->root, "format");
+	if (mv->root == NULL || !json_is_integer(f))
+		return 0; /* reported as unreadable by the caller */
+	json_int_t fmt = json_integer_value(f);
+	if (fmt < 1 || fmt > ACRT__MANIFEST_FORMAT) {
+		snprintf(why, sizeof why, "manifest format %lld (this acrt reads 1 to %d)",
+		         (long long)fmt, ACRT__MANIFEST_FORMAT);
+		fn(arg, ACRT__MANIFEST, why);
+		mv->bad_format = true;
+		return 1;
+	}
+	mv->format = (int)fmt;
+	json_t *id = json_object_get(mv->root, "id");
+	if (!json_is_integer(id) || (uint64_t)json_integer_value(id) != ck->id) {
+		snprintf(why, sizeof why,
+		         "the manifest is checkpoint %lld's, not checkpoint %llu's: its parts "
+		         "were copied from another checkpoint",
+		         json_is_integer(id) ? (long long)json_integer_value(id) : -1LL,
+		         (unsigned long long)ck->id);
+		fn(arg, ACRT__MANIFEST, why);
+		bad++;
+	}
+	const char *sys = json_string_value(json_object_get(mv->root, "system"));
+	if (system != NULL && (sys == NULL || strcmp(sys, system) != 0)) {
+		snprintf(why, sizeof why,
+		         "the manifest is system '%.100s''s, not '%.100s''s: the checkpoint was "
+		         "written by another system",
+		         sys ? sys : "?", system);
+		fn(arg, ACRT__MANIFEST, why);
+		bad++;
+	}
+	mv->names = json_object_get(mv->root, "parts");
+	if (!json_is_array(mv->names))
+		mv->names = NULL;
+	if (mv->format >= 2) {
+		mv->sums = json_object_get(mv->root, "sha256");
+		if (!json_is_object(mv->sums)) {
+			fn(arg, ACRT__MANIFEST,
+			   "no part digests (\"sha256\") in a format 2 manifest");
+			mv->sums = NULL;
 			bad++;
-		} else if (strcmp(b->name, ACRT__MANIFEST) == 0) {
-			man = json_loadb((const char *)p, n, 0, NULL);
 		}
 	}
-	json_t *names = json_object_get(man, "parts");
-	if (!json_is_array(names)) {
-		if (acrt__ckpt_part(ck, ACRT__MANIFEST) == NULL || man != NULL || bad == 0) {
-			fn(arg, ACRT__MANIFEST, "missing or unreadable: the checkpoint is partial");
-			bad++;
-		}
-		json_decref(man);
-		return bad;
-	}
+	return bad;
+}
+
+static bool
+listed(json_t *names, const char *name)
+{
 	size_t i;
 	json_t *v;
 	json_array_foreach(names, i, v)
 	{
-		if (!json_is_string(v) || acrt__ckpt_part(ck, json_string_value(v)) == NULL) {
-			fn(arg, json_is_string(v) ? json_string_value(v) : "?",
-			   "listed in the manifest but missing: the checkpoint is partial");
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* One part against the manifest: opens, is listed, has the listed digest. */
+static size_t
+part_check(const acrt__blob *b, const manifest_view *mv, uint64_t id, acrt__verify_fn fn, void *arg)
+{
+	const unsigned char *p;
+	size_t n;
+	char why[320], hex[65];
+	if (acrt__part_open(b->data, b->len, &p, &n, why, sizeof why) != ACRT_OK) {
+		fn(arg, b->name, why);
+		return 1;
+	}
+	if (mv->names == NULL)
+		return 0; /* no usable manifest: reported once, by the caller */
+	if (!listed(mv->names, b->name)) {
+		fn(arg, b->name, "present but not listed in the manifest");
+		return 1;
+	}
+	if (mv->sums == NULL)
+		return 0; /* format 1: no digests to compare */
+	const char *want = json_string_value(json_object_get(mv->sums, b->name));
+	digest_hex(b->data, hex);
+	if (want == NULL) {
+		fn(arg, b->name, "the manifest lists no digest for it");
+		return 1;
+	}
+	if (strcmp(want, hex) != 0) {
+		snprintf(why, sizeof why,
+		         "its sha256 %.12s... is not the %.12s... that checkpoint %llu's manifest "
+		         "lists: the part is not this checkpoint's (copied from another one?)",
+		         hex, want, (unsigned long long)id);
+		fn(arg, b->name, why);
+		return 1;
+	}
+	return 0;
+}
+
+size_t
+acrt__ckpt_verify_bound(const acrt__ckpt *ck, const char *system, acrt__verify_fn fn, void *arg,
+                        int *format)
+{
+	manifest_view mv;
+	size_t bad = manifest_read(ck, system, fn, arg, &mv);
+	for (size_t i = 0; i < ck->n_parts; i++)
+		if (strcmp(ck->parts[i].name, ACRT__MANIFEST) != 0)
+			bad += part_check(&ck->parts[i], &mv, ck->id, fn, arg);
+	if (mv.names == NULL) {
+		/* Missing, or unreadable: reported here unless its header already was
+		 * (or its format), or unless the parts' own problems say it all. */
+		bool said =
+		    (acrt__ckpt_part(ck, ACRT__MANIFEST) != NULL && !mv.opened) || mv.bad_format;
+		if (!said) {
+			fn(arg, ACRT__MANIFEST, "missing or unreadable: the checkpoint is partial");
 			bad++;
 		}
+	} else {
+		size_t i;
+		json_t *v;
+		json_array_foreach(mv.names, i, v)
+		{
+			if (!json_is_string(v) ||
+			    acrt__ckpt_part(ck, json_string_value(v)) == NULL) {
+				fn(arg, json_is_string(v) ? json_string_value(v) : "?",
+				   "listed in the manifest but missing: the checkpoint is partial");
+				bad++;
+			}
+		}
 	}
-	if (json_array_size(names) + 1 != ck->n_parts) {
-		fn(arg, ACRT__MANIFEST, "parts present that the manifest does not list");
-		bad++;
-	}
-	json_decref(man);
+	if (format != NULL)
+		*format = mv.format;
+	json_decref(mv.root);
 	return bad;
+}
+
+size_t
+acrt__ckpt_verify(const acrt__ckpt *ck, acrt__verify_fn fn, void *arg)
+{
+	return acrt__ckpt_verify_bound(ck, NULL, fn, arg, NULL);
 }

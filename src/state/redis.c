@@ -19,8 +19,12 @@
  * MULTI/EXEC: a checkpoint is visible with all its parts or not at all, and a
  * concurrent writer of the same id makes EXEC fail instead of mixing parts.
  * del() removes both in one MULTI/EXEC. list() is three pipelined round trips
- * (ZREVRANGE; HGET wall_ns + HKEYS per id; HSTRLEN per part), so it never
- * transfers part data. Ids are at most 2^53 so that scores are exact.
+ * (ZREVRANGE; HGET wall_ns + HKEYS + ZSCORE per id; HSTRLEN per part), so it
+ * never transfers part data. An id whose hash is gone while the sorted set
+ * still has it is data loss (an eviction under maxmemory, an EXPIRE, a DEL
+ * outside acrt): list() reports it (acrt__ckpt.lost, naming the keys) and
+ * get() refuses it (ACRT_EINVAL), unlike an id that del() removed meanwhile.
+ * Ids are at most 2^53 so that scores are exact.
  *
  * Connection: redis_url is redis://[[user]:password@]host[:port][/db] (user
  * and password may be %-encoded; port 6379 and db 0 by default). open()
@@ -546,35 +550,76 @@ parse_id(const redisReply *x)
 	return v;
 }
 
+/* Whether a ZSCORE reply says the id is in the index (RESP2: a bulk string;
+ * nil when absent). */
+static bool
+indexed(const redisReply *x)
+{
+	return x->type == REDIS_REPLY_STRING;
+}
+
+/* The index lists id but its hash is gone (or not a hash): the reason, naming
+ * both keys, malloc'd for acrt__ckpt.lost (NULL: out of memory). */
+static char *
+lost_reason(redis_adapter *r, const char *id, const redisReply *data)
+{
+	char key[KEY_MAX], why[600];
+	ckpt_key(r, id, key);
+	acrt__redis_fail(r, ACRT_EINVAL, why, sizeof why,
+	                 "checkpoint %s: index %s lists it but its data key %s %s (data "
+	                 "lost: evicted, expired or deleted outside acrt)",
+	                 id, r->zkey, key,
+	                 data->type == REDIS_REPLY_ERROR ? "cannot be read as a hash"
+	                                                 : "is missing");
+	return strdup(why); /* plain: acrt__ckpt_clear frees it */
+}
+
 /* Second and third round trips of list(): the ckpts (with part names) of the
- * ids in zr into v[0..*cnt), then the length of every part. */
+ * ids in zr into v[0..*cnt), then the length of every part.
+ *
+ * An id whose hash is empty was either deleted meanwhile (del() removes the
+ * hash and the id in one MULTI/EXEC, e.g. retain pruning while `acrt
+ * checkpoints list` runs) or lost its data. A ZSCORE pipelined after the
+ * HKEYS tells them apart: after a del() it finds no id (ids are never
+ * reused), while an id still indexed with no hash is data loss, listed with
+ * `lost` set, never skipped. */
 static int
 list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, char *err,
           size_t errlen)
 {
 	size_t k = zr->elements, nparts = 0;
-	redisReply **rep = acrt__calloc(2 * k, sizeof *rep), **lens = NULL;
+	redisReply **rep = acrt__calloc(3 * k, sizeof *rep), **lens = NULL;
 	char key[KEY_MAX];
 	bool ok = true;
 	int rc;
 	if (rep == NULL)
 		return acrt__redis_fail(r, ACRT_ENOMEM, err, errlen, "list: out of memory");
 	for (size_t i = 0; i < k; i++) {
-		ckpt_key(r, zr->element[i]->type == REDIS_REPLY_STRING ? zr->element[i]->str : "",
-		         key);
+		const char *id =
+		    zr->element[i]->type == REDIS_REPLY_STRING ? zr->element[i]->str : "";
+		ckpt_key(r, id, key);
 		acrt__redis_append(r, &ok, "HGET %s wall_ns", key);
 		acrt__redis_append(r, &ok, "HKEYS %s", key);
+		acrt__redis_append(r, &ok, "ZSCORE %s %s", r->zkey, id);
 	}
-	if ((rc = acrt__redis_roundtrip(r, ok, rep, 2 * k, "list", err, errlen)) != ACRT_OK)
+	if ((rc = acrt__redis_roundtrip(r, ok, rep, 3 * k, "list", err, errlen)) != ACRT_OK)
 		goto out;
 	for (size_t i = 0; i < k && ok; i++) {
-		const redisReply *hk = rep[2 * i + 1];
+		const redisReply *hk = rep[3 * i + 1];
 		uint64_t id = parse_id(zr->element[i]);
-		/* Deleted meanwhile, or not ours: skipped. */
-		if (id == 0 || hk->type != REDIS_REPLY_ARRAY || hk->elements == 0)
+		if (id == 0)
+			continue; /* not an id acrt writes: not ours */
+		if (hk->type != REDIS_REPLY_ARRAY || hk->elements == 0) {
+			if (!indexed(rep[3 * i + 2]))
+				continue; /* deleted meanwhile (retain): not a loss */
+			acrt__ckpt *ck = &v[(*cnt)++];
+			*ck =
+			    (acrt__ckpt){.id = id, .lost = lost_reason(r, zr->element[i]->str, hk)};
+			ok = ck->lost != NULL;
 			continue;
+		}
 		acrt__ckpt *ck = &v[(*cnt)++];
-		*ck = (acrt__ckpt){.id = id, .wall_ns = reply_ll(rep[2 * i])};
+		*ck = (acrt__ckpt){.id = id, .wall_ns = reply_ll(rep[3 * i])};
 		ckpt_key(r, zr->element[i]->str, key);
 		for (size_t j = 0; j < hk->elements && ok; j++) {
 			const redisReply *f = hk->element[j];
@@ -599,7 +644,7 @@ list_fill(redis_adapter *r, const redisReply *zr, acrt__ckpt *v, size_t *cnt, ch
 	free_replies(lens, nparts);
 out:
 	acrt__free(lens);
-	free_replies(rep, 2 * k);
+	free_replies(rep, 3 * k);
 	acrt__free(rep);
 	return rc;
 }
@@ -647,7 +692,7 @@ redis_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_
 {
 	redis_adapter *r = (redis_adapter *)a;
 	char ids[24], key[KEY_MAX];
-	redisReply *x;
+	redisReply *rep[2] = {NULL};
 	bool ok = true;
 	int rc = acrt__redis_connect(r, err, errlen);
 	if (rc != ACRT_OK)
@@ -655,9 +700,19 @@ redis_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_
 	snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
 	ckpt_key(r, ids, key);
 	acrt__redis_append(r, &ok, "HGETALL %s", key);
-	if ((rc = acrt__redis_roundtrip(r, ok, &x, 1, "get", err, errlen)) != ACRT_OK)
+	acrt__redis_append(r, &ok, "ZSCORE %s %s", r->zkey, ids);
+	if ((rc = acrt__redis_roundtrip(r, ok, rep, 2, "get", err, errlen)) != ACRT_OK)
 		return rc;
+	redisReply *x = rep[0];
 	acrt__ckpt ck = {.id = id};
+	/* No hash while the index still has the id: lost, not deleted (list_fill). */
+	if ((x->type != REDIS_REPLY_ARRAY || x->elements == 0) && indexed(rep[1])) {
+		char *why = lost_reason(r, ids, x);
+		rc = acrt__state_fail(err, errlen, why ? ACRT_EINVAL : ACRT_ENOMEM, "%s",
+		                      why ? why : "redis: out of memory");
+		free(why);
+		goto out;
+	}
 	if (x->type != REDIS_REPLY_ARRAY) {
 		rc = acrt__redis_fail(r, ACRT_ERR, err, errlen, "get %s: %s", ids,
 		                      x->type == REDIS_REPLY_ERROR ? x->str : "unexpected reply");
@@ -685,7 +740,7 @@ redis_get(acrt__state_adapter *a, uint64_t id, acrt__ckpt *out, char *err, size_
 	ck = (acrt__ckpt){0};
 out:
 	acrt__ckpt_clear(&ck);
-	freeReplyObject(x);
+	free_replies(rep, 2);
 	return rc;
 }
 
