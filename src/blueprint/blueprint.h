@@ -116,6 +116,30 @@ typedef struct acrt__blueprint {
 		char *tls_cert, *tls_key; /* both (HTTPS) or neither */
 		char *tls_client_ca;      /* NULL: client certificates are not asked for */
 	} api;
+	/* nodes: and runtime.transport (nodes.c, docs/MULTINODE.md). Without
+	 * `nodes:`, n is 0 and every component runs in the one process. */
+	struct {
+		char **names; /* n node names, in file order */
+		size_t n;
+		size_t *of_comp;  /* the node of each component (parallel to comps) */
+		const char *self; /* the node this process runs (acrt__blueprint_node_pick),
+		                   * or NULL: the whole system */
+		/* acrt__blueprint_node_narrow: comps and bindings then hold the node's
+		 * own first (n_comps, n_bindings), then its n_remote bindings to other
+		 * nodes (bindings[n_bindings ..]), then the rest; n_all_* count all of
+		 * them (0 until narrowed). */
+		size_t n_remote, n_all_comps, n_all_bindings;
+	} nodes;
+	/* runtime.transport: what carries the bindings between nodes. Paths are
+	 * absolute; url is ${VAR}-expanded and may hold a secret: never logged. */
+	struct {
+		char *kind; /* "nats" | "redis"; NULL when runtime.transport is absent */
+		char *url;
+		char *user;
+		char *token_file, *password_file, *creds_file;
+		char *tls_ca_file, *tls_cert_file, *tls_key_file;
+		bool tls; /* tls://, rediss:// or a tls: mapping */
+	} transport;
 	/* runtime.alerts (docs/ALERTS.md), in order; strings borrowed from
 	 * `runtime`. `enabled: false` entries remove a default rule. */
 	acrt__alert_rule *alert_rules;
@@ -162,6 +186,25 @@ const char *acrt__type_replicas_misfit(const char *type, int replicas);
 
 /* Index of a component by name, or -1. */
 long acrt__blueprint_find(const acrt__blueprint *bp, const char *name);
+
+/*
+ * Placement (nodes.c, docs/MULTINODE.md). The node component idx runs on, or
+ * NULL without `nodes:`. Whether binding b joins two nodes.
+ */
+const char *acrt__blueprint_comp_node(const acrt__blueprint *bp, size_t idx);
+bool acrt__blueprint_crosses(const acrt__blueprint *bp, const acrt__binding_spec *b);
+/* Picks the node this process runs: bp->nodes.self, and the node's own
+ * store name and run directory (below). Components are not touched yet, so
+ * build.lock can still be checked against the whole system. 0, or -1 with a
+ * one-line reason in err (no `nodes:`, an unknown node). */
+int acrt__blueprint_node_pick(acrt__blueprint *bp, const char *name, char *err, size_t errlen);
+/* Narrows a picked blueprint to its node: components, bindings and topo are
+ * the node's from now on (see bp->nodes). 0, or -1 when out of memory (bp
+ * may then only be freed). */
+int acrt__blueprint_node_narrow(acrt__blueprint *bp);
+/* The directory of a run's own files: <dir>/.acrt, or <dir>/.acrt/<node>
+ * once a node is picked. From acrt__malloc; NULL when out of memory. */
+char *acrt__blueprint_run_dir(const acrt__blueprint *bp);
 
 /*
  * The check of a built-in capability's value that validation runs for each

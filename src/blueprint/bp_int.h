@@ -153,6 +153,16 @@ int acrt__batching_read(acrt__bpload *L, const acrt__ynode *m, const char *comp,
  * (NULL when it could not be read). Called by config.c. */
 int acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d);
 int acrt__graph_topo(acrt__blueprint *bp); /* graph.c: bp->topo; -1 on out of memory */
+
+/* nodes.c (docs/MULTINODE.md): `nodes:` and runtime.transport into bp->nodes
+ * and bp->transport (run by deploy.c, once the components are known); then,
+ * once the bindings are, that a transport is set when one crosses nodes.
+ * acrt__nodes_free releases both (and restores a narrowed bp's counts, so
+ * that the free that follows sees every component and binding). */
+int acrt__nodes_parse(acrt__bpload *L);
+int acrt__nodes_check(acrt__bpload *L);
+void acrt__nodes_free(acrt__blueprint *bp);
+
 /* ---- Which plugins may be opened (plugins.c; docs/SECURITY.md) ------------- */
 
 /* The realpath'd directories plugins may be loaded from. */

@@ -19,11 +19,13 @@
 #include "core/common.h"
 #include "core/httpd.h"
 
-static const char *const dep_keys[] = {"schema_version", "system_name", "runtime",
-                                       "component_overrides", NULL};
-/* plugin_dirs is read by plugins.c, just before the plugins are opened. */
-static const char *const rt_keys[] = {"buffers", "timeouts", "batching", "state",       "api",
-                                      "alerts",  "alert_webhook", "logging",  "chaining", "plugin_dirs", NULL};
+static const char *const dep_keys[] = {"schema_version",      "system_name", "runtime",
+                                       "component_overrides", "nodes",       NULL};
+/* plugin_dirs is read by plugins.c, just before the plugins are opened;
+ * transport (and the top-level nodes) by nodes.c. */
+static const char *const rt_keys[] = {"buffers",  "timeouts",    "batching",      "state",
+                                      "api",      "alerts",      "alert_webhook", "logging",
+                                      "chaining", "plugin_dirs", "transport",     NULL};
 static const char *const buf_keys[] = {"default_size", NULL};
 static const char *const to_keys[] = {"startup_timeout_ms", "shutdown_timeout_ms", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};
@@ -448,5 +450,7 @@ acrt__deploy_parse(acrt__bpload *L)
 	for (size_t i = 0; r == 1 && i < m->n; i++)
 		if (parse_override(L, m->keys[i], m->items[i]) < 0)
 			rc = -1;
+	if (acrt__nodes_parse(L) < 0) /* nodes: and runtime.transport */
+		rc = -1;
 	return rc;
 }

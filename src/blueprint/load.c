@@ -34,6 +34,7 @@ acrt__blueprint_free(acrt__blueprint *bp)
 {
 	if (!bp)
 		return;
+	acrt__nodes_free(bp); /* first: a node's blueprint gets its counts back */
 	for (size_t i = 0; i < bp->n_comps; i++) {
 		acrt__comp_spec *c = &bp->comps[i];
 		acrt__free(c->name);
@@ -197,6 +198,8 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
 		acrt__deploy_parse(&L);
 	acrt__config_check(&L);
 	acrt__bindings_parse(&L);
+	if (deploy_ok)
+		acrt__nodes_check(&L); /* a transport when a binding crosses nodes */
 	acrt__caps_check(&L);
 	if (L.errors == 0 && deploy_ok)
 		acrt__graph_check(&L);

@@ -3,7 +3,11 @@
  * (SPEC section 6): prints the wiring of a blueprint, one node per component
  * (name, type or plugin symbol, replicas, capabilities) and one edge per
  * binding (ports and buffer size), as Graphviz DOT or a Mermaid flowchart.
+ * With `nodes:` in the deployment (docs/MULTINODE.md) each node is a cluster
+ * (DOT `subgraph cluster_NODE`, a Mermaid subgraph) holding its components,
+ * and a binding between nodes is drawn bold, labelled with the transport.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,7 +96,8 @@ node_label(FILE *f, const acrt__comp_spec *c, esc_fn esc, const char *sep)
 }
 
 static void
-edge_label(FILE *f, const acrt__binding_spec *b, esc_fn esc, const char *sep)
+edge_label(FILE *f, const acrt__blueprint *bp, const acrt__binding_spec *b, esc_fn esc,
+           const char *sep)
 {
 	char size[48];
 	esc(f, b->from_port);
@@ -105,6 +110,34 @@ edge_label(FILE *f, const acrt__binding_spec *b, esc_fn esc, const char *sep)
 		fputs(sep, f);
 		esc(f, "allow_cycle");
 	}
+	if (acrt__blueprint_crosses(bp, b)) {
+		fputs(sep, f);
+		esc(f, "across nodes: ");
+		esc(f, bp->transport.kind ? bp->transport.kind : "no transport");
+	}
+}
+
+/* Whether component i is drawn inside node k's cluster (k == SIZE_MAX: no
+ * cluster, for a deployment without nodes). */
+static bool
+in_node(const acrt__blueprint *bp, size_t i, size_t k)
+{
+	const char *n = acrt__blueprint_comp_node(bp, i);
+	return k == SIZE_MAX ? n == NULL : n != NULL && n == bp->nodes.names[k];
+}
+
+static void
+dot_comp(FILE *f, const acrt__comp_spec *c, const char *indent)
+{
+	fputs(indent, f);
+	fputs("\"", f);
+	dot_str(f, c->name);
+	fputs("\" [label=\"", f);
+	node_label(f, c, dot_str, "\\n");
+	fputs("\"", f);
+	if (c->replicas > 1)
+		fputs(", peripheries=2", f);
+	fputs("];\n", f);
 }
 
 static void
@@ -116,16 +149,19 @@ print_dot(FILE *f, const acrt__blueprint *bp)
 	fputs("  rankdir=LR;\n", f);
 	fputs("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n", f);
 	fputs("  edge [fontname=\"Helvetica\", fontsize=10];\n", f);
-	for (size_t i = 0; i < bp->n_comps; i++) {
-		const acrt__comp_spec *c = &bp->comps[i];
-		fputs("  \"", f);
-		dot_str(f, c->name);
-		fputs("\" [label=\"", f);
-		node_label(f, c, dot_str, "\\n");
-		fputs("\"", f);
-		if (c->replicas > 1)
-			fputs(", peripheries=2", f);
-		fputs("];\n", f);
+	for (size_t i = 0; i < bp->n_comps; i++)
+		if (in_node(bp, i, SIZE_MAX))
+			dot_comp(f, &bp->comps[i], "  ");
+	for (size_t k = 0; k < bp->nodes.n; k++) {
+		fputs("  subgraph \"cluster_", f);
+		dot_str(f, bp->nodes.names[k]);
+		fputs("\" {\n    label=\"node ", f);
+		dot_str(f, bp->nodes.names[k]);
+		fputs("\";\n    style=\"rounded,dashed\";\n", f);
+		for (size_t i = 0; i < bp->n_comps; i++)
+			if (in_node(bp, i, k))
+				dot_comp(f, &bp->comps[i], "    ");
+		fputs("  }\n", f);
 	}
 	for (size_t i = 0; i < bp->n_bindings; i++) {
 		const acrt__binding_spec *b = &bp->bindings[i];
@@ -134,10 +170,12 @@ print_dot(FILE *f, const acrt__blueprint *bp)
 		fputs("\" -> \"", f);
 		dot_str(f, bp->comps[b->to_comp].name);
 		fputs("\" [label=\"", f);
-		edge_label(f, b, dot_str, "\\n");
+		edge_label(f, bp, b, dot_str, "\\n");
 		fputs("\"", f);
 		if (b->allow_cycle)
 			fputs(", style=dashed", f);
+		if (acrt__blueprint_crosses(bp, b))
+			fputs(", penwidth=2", f);
 		fputs("];\n", f);
 	}
 	fputs("}\n", f);
@@ -148,15 +186,32 @@ static void
 print_mermaid(FILE *f, const acrt__blueprint *bp)
 {
 	fputs("flowchart LR\n", f);
-	for (size_t i = 0; i < bp->n_comps; i++) {
-		fprintf(f, "  c%zu[\"", i);
-		node_label(f, &bp->comps[i], mermaid_str, "<br/>");
-		fputs("\"]\n", f);
+	for (size_t k = SIZE_MAX;; k++) { /* components without a node, then each node */
+		const char *indent = k == SIZE_MAX ? "  " : "    ";
+		if (k != SIZE_MAX && k >= bp->nodes.n)
+			break;
+		if (k != SIZE_MAX) {
+			fprintf(f, "  subgraph node_%zu [\"node ", k);
+			mermaid_str(f, bp->nodes.names[k]);
+			fputs("\"]\n", f);
+		}
+		for (size_t i = 0; i < bp->n_comps; i++) {
+			if (!in_node(bp, i, k))
+				continue;
+			fprintf(f, "%sc%zu[\"", indent, i);
+			node_label(f, &bp->comps[i], mermaid_str, "<br/>");
+			fputs("\"]\n", f);
+		}
+		if (k != SIZE_MAX)
+			fputs("  end\n", f);
 	}
 	for (size_t i = 0; i < bp->n_bindings; i++) {
 		const acrt__binding_spec *b = &bp->bindings[i];
-		fprintf(f, "  c%zu %s|\"", b->from_comp, b->allow_cycle ? "-.->" : "-->");
-		edge_label(f, b, mermaid_str, "<br/>");
+		fprintf(f, "  c%zu %s|\"", b->from_comp,
+		        b->allow_cycle                   ? "-.->"
+		        : acrt__blueprint_crosses(bp, b) ? "==>"
+		                                         : "-->");
+		edge_label(f, bp, b, mermaid_str, "<br/>");
 		fprintf(f, "\"| c%zu\n", b->to_comp);
 	}
 }

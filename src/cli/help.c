@@ -15,7 +15,7 @@ static const char overview[] =
     "\n"
     "usage:\n"
     "  acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
-    "           [--update-lock] [--quiet]\n"
+    "           [--update-lock] [--quiet] [--node NAME]\n"
     "  acrt validate [DIR|FILE]...\n"
     "  acrt checkpoints list|show|verify|delete|create [ID] [DIR]\n"
     "  acrt lock [DIR|FILE] [--deployment F]\n"
@@ -30,7 +30,7 @@ static const char overview[] =
 
 static const char run_help[] =
     "acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
-    "         [--update-lock] [--quiet]\n"
+    "         [--update-lock] [--quiet] [--node NAME]\n"
     "\n"
     "Loads and validates the blueprint (default: ./architecture.yaml, with\n"
     "deployment.yaml beside it when present), sets every component up in\n"
@@ -44,6 +44,9 @@ static const char run_help[] =
     "                  (SIGHUP and POST /api/v1/reload reload too)\n"
     "  --update-lock   rewrite build.lock when it no longer matches, and go on\n"
     "  --quiet, -q     no live status line on the terminal\n"
+    "  --node NAME     run only node NAME of the deployment's nodes: (its own\n"
+    "                  run lock .acrt/NAME/, store state/SYSTEM.NAME.db); without\n"
+    "                  it every node runs in this process (docs/MULTINODE.md)\n"
     "\n"
     "When build.lock is present beside architecture.yaml, the run refuses to\n"
     "start (exit 2) if a hash or a capability chain no longer matches it, and\n"

@@ -1,6 +1,14 @@
 /*
  * run.c - `acrt run`: load, validate, configure logging, take the directory's
  * run lock (runlock.c), run the system.
+ *
+ * --node NAME (docs/MULTINODE.md) runs one node of a deployment with
+ * `nodes:`: the node is picked before the run lock (its lock, store and
+ * .acrt files are its own), build.lock is checked against the whole system,
+ * then the blueprint is narrowed to the node's components. A node with a
+ * binding to another node is refused (exit 2): the cross-node transports
+ * are the next step. Without --node, every node runs in this one process
+ * with every binding local, as if there were no `nodes:`.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -58,10 +66,81 @@ check_lock(const acrt__blueprint *bp, const char *path, bool update)
 	return rc;
 }
 
+/* --node NAME: picks the node, or says why it cannot run (exit 2). */
+static int
+pick_node(acrt__blueprint *bp, const char *node, bool watch)
+{
+	char err[512];
+	if (acrt__blueprint_node_pick(bp, node, err, sizeof err) != 0) {
+		fprintf(stderr, "acrt: run: %s\n", err);
+		return 2;
+	}
+	if (watch) {
+		fprintf(stderr, "acrt: run: --watch with --node is not available in this build "
+		                "yet (a reload would load the whole system): leave one out\n");
+		return 2;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < bp->n_bindings; i++) {
+		const acrt__binding_spec *b = &bp->bindings[i];
+		const char *from = acrt__blueprint_comp_node(bp, b->from_comp);
+		const char *to = acrt__blueprint_comp_node(bp, b->to_comp);
+		if (!acrt__blueprint_crosses(bp, b) ||
+		    (from != bp->nodes.self && to != bp->nodes.self))
+			continue;
+		n++;
+		fprintf(stderr,
+		        "acrt: run: node '%s': binding %s.%s -> %s.%s crosses nodes ('%s' -> "
+		        "'%s')\n",
+		        node, bp->comps[b->from_comp].name, b->from_port,
+		        bp->comps[b->to_comp].name, b->to_port, from, to);
+	}
+	if (n == 0)
+		return 0;
+	fprintf(stderr,
+	        "acrt: run: node '%s' has %zu binding%s to other nodes, and cross-node transports "
+	        "(runtime.transport: %s) are not available in this build yet: refusing to start "
+	        "(run the whole system in one process without --node)\n",
+	        node, n, n == 1 ? "" : "s", bp->transport.kind ? bp->transport.kind : "none");
+	return 2;
+}
+
+/* Narrows bp to the picked node (after build.lock was checked against the
+ * whole system), or says that every node runs here. 0, or the exit code. */
+static int
+narrow_node(acrt__blueprint *bp)
+{
+	char list[512] = "";
+	size_t off = 0;
+	if (bp->nodes.self == NULL) {
+		for (size_t k = 0; k < bp->nodes.n && off < sizeof list; k++)
+			off += (size_t)snprintf(list + off, sizeof list - off, "%s%s",
+			                        k ? ", " : "", bp->nodes.names[k]);
+		if (bp->nodes.n > 0)
+			acrt__log(
+			    ACRT_LOG_INFO, NULL, 0, NULL,
+			    "nodes: every node (%s) runs in this process, every binding local; "
+			    "--node NAME runs one",
+			    list);
+		return 0;
+	}
+	size_t all = bp->n_comps;
+	if (acrt__blueprint_node_narrow(bp) != 0) {
+		fprintf(stderr, "acrt: run: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < bp->n_comps && off < sizeof list; i++)
+		off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
+		                        bp->comps[i].name);
+	acrt__log(ACRT_LOG_INFO, NULL, 0, NULL, "node '%s': runs %s (%zu of %zu components)",
+	          bp->nodes.self, list, bp->n_comps, all);
+	return 0;
+}
+
 int
 acrt__cmd_run(int argc, char **argv)
 {
-	const char *path = NULL, *deployment = NULL;
+	const char *path = NULL, *deployment = NULL, *node = NULL;
 	bool update_lock = false;
 	acrt__run_opts opts = {0};
 	for (int i = 0; i < argc; i++) {
@@ -82,9 +161,12 @@ acrt__cmd_run(int argc, char **argv)
 			opts.resume = a + 9;
 		} else if (strcmp(a, "--watch") == 0) {
 			opts.watch = true;
-		} else if (strncmp(a, "--node", 6) == 0) {
-			return acrt__cli_usage_error("run: '%s' is not available in this release",
-			                             a);
+		} else if (strcmp(a, "--node") == 0) {
+			if (++i == argc)
+				return acrt__cli_usage_error("run: %s needs a node name", a);
+			node = argv[i];
+		} else if (strncmp(a, "--node=", 7) == 0) {
+			node = a + 7;
 		} else if (a[0] == '-') {
 			return acrt__cli_usage_error("run: unknown option '%s'", a);
 		} else if (path == NULL) {
@@ -101,12 +183,19 @@ acrt__cmd_run(int argc, char **argv)
 	if (bp == NULL)
 		return 2;
 	acrt__log_config(bp->log_level, bp->log_format);
+	int nrc = node != NULL ? pick_node(bp, node, opts.watch) : 0;
+	if (nrc != 0) {
+		acrt__blueprint_free(bp);
+		return nrc;
+	}
 	/* One run per directory, before anything is written (build.lock, the
 	 * store, the sink's output, token files): runlock.c. */
 	acrt__runlock *rl = NULL;
 	int lrc = acrt__runlock_take(bp, &rl);
 	if (lrc == 0)
 		lrc = check_lock(bp, path, update_lock);
+	if (lrc == 0)
+		lrc = narrow_node(bp);
 	if (lrc != 0) {
 		acrt__runlock_release(rl);
 		acrt__blueprint_free(bp);

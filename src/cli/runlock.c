@@ -5,7 +5,9 @@
  * `acrt run` takes <blueprint dir>/.acrt/run.lock (core/filelock.h: flock,
  * held until the process ends, the file naming the pid and start time). A
  * second run on the directory is refused with exit 1 and a message naming the
- * other process and the lock. Read-only commands (validate, graph, lock, tap,
+ * other process and the lock. With --node NODE the lock is the node's own,
+ * .acrt/NODE/run.lock, so that the nodes of one system can run side by side
+ * (docs/MULTINODE.md), each once. Read-only commands (validate, graph, lock, tap,
  * top, checkpoints) never take it.
  *
  * A run killed with SIGKILL loses its flock with its life, so its lock is
@@ -87,7 +89,8 @@ acrt__runlock_take(const acrt__blueprint *bp, acrt__runlock **out)
 	acrt__runlock *rl = acrt__calloc(1, sizeof *rl);
 	char *path = NULL;
 	int rc = 1;
-	if (rl == NULL || (rl->dir = acrt__path_join(bp->dir, ".acrt")) == NULL ||
+	/* <dir>/.acrt, or a node's own <dir>/.acrt/<node> (--node: nodes.c) */
+	if (rl == NULL || (rl->dir = acrt__blueprint_run_dir(bp)) == NULL ||
 	    (path = acrt__path_join(rl->dir, "run.lock")) == NULL) {
 		fprintf(stderr, "acrt: run: out of memory\n");
 		goto cleanup;

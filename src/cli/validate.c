@@ -23,8 +23,16 @@ acrt__cmd_validate(int argc, char **argv)
 			rc = 2;
 			continue;
 		}
-		printf("%s: ok (system '%s': %zu components, %zu bindings)\n", argv[i], bp->name,
-		       bp->n_comps, bp->n_bindings);
+		size_t cross = 0; /* nodes: (docs/MULTINODE.md) */
+		for (size_t b = 0; b < bp->n_bindings; b++)
+			cross += acrt__blueprint_crosses(bp, &bp->bindings[b]);
+		if (bp->nodes.n > 0)
+			printf("%s: ok (system '%s': %zu components, %zu bindings, %zu nodes, %zu "
+			       "bindings across nodes)\n",
+			       argv[i], bp->name, bp->n_comps, bp->n_bindings, bp->nodes.n, cross);
+		else
+			printf("%s: ok (system '%s': %zu components, %zu bindings)\n", argv[i],
+			       bp->name, bp->n_comps, bp->n_bindings);
 		acrt__blueprint_free(bp);
 	}
 	return rc;

@@ -4,6 +4,12 @@
  * expanded), so each binding has its own capacity and, later, its own barrier
  * alignment. The transport's producer count is the source component's replica
  * count: the stream ends when the last replica closes it.
+ *
+ * A blueprint narrowed to one node (`acrt run --node`, blueprint/nodes.c)
+ * holds only that node's components and the bindings among them; its
+ * bindings to other nodes follow them in bp->bindings (bp->nodes.n_remote).
+ * Those need a network transport (runtime.transport), the next step of
+ * docs/MULTINODE.md: until then the wiring refuses them (the CLI does first).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -238,11 +244,27 @@ wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 	return acrt__inbox_add(&to->inbox, t, (size_t)ip);
 }
 
+/* Bindings between this node and others: none can be wired yet. -1. */
+static int
+refuse_remote(const acrt__blueprint *bp)
+{
+	const acrt__binding_spec *b = &bp->bindings[bp->n_bindings];
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+	          "binding %s.%s -> %s.%s crosses nodes ('%s' -> '%s'): cross-node transports "
+	          "are not available in this build yet",
+	          bp->comps[b->from_comp].name, b->from_port, bp->comps[b->to_comp].name,
+	          b->to_port, acrt__blueprint_comp_node(bp, b->from_comp),
+	          acrt__blueprint_comp_node(bp, b->to_comp));
+	return -1;
+}
+
 int
 acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 {
 	char err[512];
 	rt->bp = bp;
+	if (bp->nodes.n_remote > 0)
+		return refuse_remote(bp);
 	rt->comps = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof *rt->comps);
 	rt->transports = acrt__calloc(bp->n_bindings ? bp->n_bindings : 1, sizeof *rt->transports);
 	if (rt->comps == NULL || rt->transports == NULL)
