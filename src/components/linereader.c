@@ -51,8 +51,6 @@ acrt__lr_init(acrt__linereader *lr, int fd, size_t max_line)
 	lr->switch_at = 0;
 	lr->truncated_from = 0;
 	lr->open_errno = 0;
-	lr->idle = NULL;
-	lr->idle_arg = NULL;
 	struct stat st;
 	if (fd >= 0 && fstat(fd, &st) == 0)
 		lr->dev = (uint64_t)st.st_dev, lr->ino = (uint64_t)st.st_ino;
@@ -186,26 +184,13 @@ at_end(acrt__linereader *lr, acrt_ctx *ctx)
 	return c == FILL_TRUNCATED ? c : AT_END_WAIT;
 }
 
-/* Before a wait: the owner's idle hook (which lets out what was read so
- * far), or the outbox's events. 0, or the hook's error. */
-static int
-go_idle(acrt__linereader *lr, acrt_ctx *ctx)
-{
-	if (lr->idle != NULL)
-		return lr->idle(lr->idle_arg);
-	acrt_flush(ctx);
-	return 0;
-}
-
-/* Reads more input: a FILL_* result, or <0 on an error. Waits only after
- * go_idle. */
+/* Reads more input: a FILL_* result, or <0 on an error. */
 static int
 fill(acrt__linereader *lr, acrt_ctx *ctx, bool follow)
 {
 	if (make_room(lr) != 0)
 		return ACRT_ENOMEM;
-	bool idle = false; /* what came before is out: we may block */
-	int rc;
+	acrt_flush(ctx); /* we may block below */
 	for (;;) {
 		if (acrt_stopping(ctx))
 			return FILL_EOF;
@@ -216,15 +201,9 @@ fill(acrt__linereader *lr, acrt_ctx *ctx, bool follow)
 				return FILL_SWITCH;
 		} else {
 			struct pollfd p = {.fd = lr->fd, .events = POLLIN};
-			int pr = poll(&p, 1, idle ? POLL_SLICE_MS : 0);
+			int pr = poll(&p, 1, POLL_SLICE_MS);
 			if (pr < 0 && errno != EINTR)
 				return ACRT_ERR;
-			if (pr == 0 && !idle) { /* nothing to read now: let the lines out first */
-				if ((rc = go_idle(lr, ctx)) != 0)
-					return rc;
-				idle = true;
-				continue;
-			}
 			if (pr <= 0)
 				continue;
 			ssize_t n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
@@ -245,12 +224,7 @@ fill(acrt__linereader *lr, acrt_ctx *ctx, bool follow)
 			if (c != AT_END_WAIT)
 				return c;
 		}
-		if (!idle) {
-			if ((rc = go_idle(lr, ctx)) != 0)
-				return rc;
-			idle = true;
-		}
-		rc = acrt_sleep_until(ctx, acrt_now_ns(ctx) + POLL_SLICE_MS * 1000000LL);
+		int rc = acrt_sleep_until(ctx, acrt_now_ns(ctx) + POLL_SLICE_MS * 1000000LL);
 		if (rc != ACRT_OK)
 			return FILL_EOF;
 	}

@@ -1,8 +1,7 @@
 /*
  * linereader.h - reads newline-delimited records from a file descriptor with
  * one buffer and plain read(2), for the file and stdin sources. Before every
- * wait for input, it calls the owner's idle hook (the Source checks and emits
- * the lines it holds) or flushes the component's outbox (acrt_flush), so
+ * read that may block, it flushes the component's outbox (acrt_flush), so
  * events are never held back while the source waits for input.
  *
  * With acrt__lr_follow it follows a path the way `tail -F` does (the file
@@ -53,10 +52,6 @@ typedef struct acrt__linereader {
 	bool switching;          /* fd is read to its end: its last bytes, then next_fd */
 	uint64_t truncated_from; /* ACRT__LR_TRUNCATED: the read position before */
 	int open_errno;          /* the last failure to open path (logged once) */
-	/* Called (on the caller's thread) before acrt__lr_next may wait for
-	 * input; NULL: acrt_flush. A non-zero return is returned by lr_next. */
-	int (*idle)(void *arg);
-	void *idle_arg;
 } acrt__linereader;
 
 /* The default longest line: 64 MiB. */

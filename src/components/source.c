@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #include "components/builtins.h"
-#include "components/linecheck.h"
 #include "components/linereader.h"
 #include "core/common.h"
 #include "core/json.h"
@@ -86,8 +85,7 @@ typedef struct source {
 	 * a barrier taken inside acrt_emit() snapshots the event as not sent. */
 	int64_t next;
 	uint64_t offset;
-	uint64_t dev, ino;   /* the file `offset` is in (st_dev, st_ino; 0, 0: none yet) */
-	acrt__linecheck *lc; /* run_lines: the lines read and not yet emitted */
+	uint64_t dev, ino; /* the file `offset` is in (st_dev, st_ino; 0, 0: none yet) */
 } source;
 
 /*
@@ -353,67 +351,13 @@ moved(acrt_ctx *ctx, source *s, const acrt__linereader *lr, int how)
 		         s->path, (unsigned long long)lr->truncated_from);
 }
 
-/* What run_lines hands to linecheck's emit: the instance and its source. */
-typedef struct lines_run {
-	acrt_ctx *ctx;
-	source *s;
-} lines_run;
-
-/* Emits one checked line, or refuses it on its own (linecheck.h); in the
- * order the lines were read, on the source's thread. */
-static int
-emit_line(void *arg, acrt__lc_item *it)
-{
-	lines_run *r = arg;
-	if (it->ev == NULL) { /* blank */
-		r->s->offset = it->end;
-		return ACRT_OK;
-	}
-	if (!it->ok) {
-		acrt_event_unref(it->ev);
-		acrt_log(r->ctx, ACRT_LOG_WARN, "line %llu is not valid JSON (%s); skipped",
-		         (unsigned long long)it->lineno, it->why);
-		acrt_count(r->ctx, "invalid_lines", 1);
-		acrt__ctx_skipped(r->ctx, 1);
-		r->s->offset = it->end;
-		return ACRT_OK;
-	}
-	int rc = acrt_emit(r->ctx, "output", it->ev);
-	if (rc == ACRT_OK)
-		r->s->offset = it->end;
-	return rc;
-}
-
-static int
-drain_lines(void *arg)
-{
-	lines_run *r = arg;
-	int rc = acrt__lc_drain(r->s->lc);
-	if (rc == ACRT_OK)
-		acrt_flush(r->ctx);
-	return rc;
-}
-
-/* Lines are read, split and copied into events on this thread, and checked
- * on linecheck's (linecheck.h); both are drained before the reader waits
- * and before anything that is not a line (a skipped line, another file) is
- * reported, so that the position and the logs stay in line order. */
 static int
 run_lines(acrt_ctx *ctx, source *s)
 {
 	acrt__linereader lr;
 	size_t max_line = (size_t)acrt_config_int(ctx, "max_line_bytes", ACRT__LR_MAX_LINE);
-	char tname[16];
-	snprintf(tname, sizeof tname, "%.9s.check", acrt_name(ctx));
-	lines_run run = {ctx, s};
-	s->lc = acrt__lc_new(tname, emit_line, &run);
-	if (s->lc == NULL || acrt__lr_init(&lr, s->fd, max_line) != 0) {
-		acrt__lc_free(s->lc);
-		s->lc = NULL;
+	if (acrt__lr_init(&lr, s->fd, max_line) != 0)
 		return acrt_fail(ctx, "out of memory");
-	}
-	lr.idle = drain_lines;
-	lr.idle_arg = &run;
 	/* Following, the reader closes the files it is done with: s->fd follows lr.fd. */
 	if (s->kind == 1 && s->follow)
 		acrt__lr_follow(&lr, s->path);
@@ -423,11 +367,6 @@ run_lines(acrt_ctx *ctx, source *s)
 	size_t len;
 	uint64_t lineno = 0;
 	while ((rc = acrt__lr_next(&lr, ctx, s->follow, &line, &len)) >= 1) {
-		int drc = rc != 1 ? acrt__lc_drain(s->lc) : ACRT_OK;
-		if (drc != ACRT_OK) {
-			rc = drc;
-			break;
-		}
 		if (rc >= ACRT__LR_OPENED) { /* following: another file, or this one again */
 			moved(ctx, s, &lr, rc);
 			lineno = 0;
@@ -445,18 +384,28 @@ run_lines(acrt_ctx *ctx, source *s)
 		}
 		if (len > 0 && line[len - 1] == '\r')
 			len--; /* CRLF */
-		acrt_event *ev = NULL;
-		if (len > 0 && (ev = acrt_event_new(ctx, line, len, "application/json")) == NULL) {
+		if (len == 0) {
+			s->offset = lr.consumed;
+			continue;
+		}
+		char why[128];
+		if (acrt__json_check(line, len, acrt__lr_room(&lr, line), why, sizeof why) != 0) {
+			acrt_log(ctx, ACRT_LOG_WARN, "line %llu is not valid JSON (%s); skipped",
+			         (unsigned long long)lineno, why);
+			acrt_count(ctx, "invalid_lines", 1);
+			acrt__ctx_skipped(ctx, 1);
+			s->offset = lr.consumed;
+			continue;
+		}
+		acrt_event *ev = acrt_event_new(ctx, line, len, "application/json");
+		if (ev == NULL) {
 			rc = acrt_fail(ctx, "out of memory");
 			break;
 		}
-		if ((rc = acrt__lc_add(s->lc, ev, len, lineno, lr.consumed)) != ACRT_OK)
+		if ((rc = acrt_emit(ctx, "output", ev)) != ACRT_OK)
 			break;
+		s->offset = lr.consumed;
 	}
-	if (rc == 0)
-		rc = acrt__lc_drain(s->lc);
-	acrt__lc_free(s->lc);
-	s->lc = NULL;
 	acrt__lr_free(&lr);
 	return rc < 0 ? rc : ACRT_OK;
 }
