@@ -531,7 +531,7 @@ acrt__runtime_run(const acrt__blueprint *bp, acrt__run_opts *opts)
 			return ACRT__EXIT_FAILED; /* a hung setup may still use everything: the
 			                             caller _exits */
 		if (gen == GEN_RELOAD) {
-			ctl.prev = rt.bp; /* the blueprint in use (a reload in place updates it) */
+			ctl.prev = rt.bp; /* in use (a swap in place changes it, not the pointer) */
 			cur = acrt__reload_adopt(&ctl);
 			if (cur == NULL) { /* out of memory: go on with what ran */
 				acrt__reload_failed(&rt, "out of memory");

@@ -313,6 +313,7 @@ acrt__reload_prepare(acrt__runtime *rt)
 	          ctl->trigger);
 	json_decref(ctl->changes);
 	ctl->changes = d;
+	acrt__blueprint_free(ctl->next); /* none is pending: a switch adopted it */
 	ctl->next = nb;
 	return true;
 failed:
@@ -386,27 +387,45 @@ acrt__reload_apply(acrt__runtime *rt)
 	}
 }
 
+/* Frees every adopted blueprint but keep: the generations that borrowed them
+ * have ended (joined, cleaned up, unwired), and no service holds them. */
+static void
+release_unused(acrt__reload_ctl *ctl, const acrt__blueprint *keep)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ctl->n_owned; i++) {
+		if (ctl->owned[i] == keep || ctl->owned[i] == ctl->prev)
+			ctl->owned[n++] = ctl->owned[i];
+		else
+			acrt__blueprint_free(ctl->owned[i]);
+	}
+	ctl->n_owned = n;
+}
+
 void
 acrt__reload_committed(acrt__runtime *rt)
 {
 	acrt__reload_ctl *ctl = rt->reload;
-	if (ctl->prev == NULL)
-		return; /* not a reload: the first generation, or a rollback */
-	record_success(ctl, "switch", "the new system runs");
-	ctl->prev = NULL;
-	free_carry(ctl);
+	if (ctl->prev != NULL) { /* else the first generation, or a rollback */
+		record_success(ctl, "switch", "the new system runs");
+		ctl->prev = NULL;
+		free_carry(ctl);
+	}
+	release_unused(ctl, rt->bp);
 }
 
 acrt__blueprint *
 acrt__reload_adopt(acrt__reload_ctl *ctl)
 {
-	acrt__blueprint **o = realloc(ctl->owned, (ctl->n_owned + 1) * sizeof *o);
-	if (o == NULL)
-		return NULL;
-	ctl->owned = o;
-	o[ctl->n_owned++] = ctl->next;
 	acrt__blueprint *bp = ctl->next;
+	acrt__blueprint **o = realloc(ctl->owned, (ctl->n_owned + 1) * sizeof *o);
 	ctl->next = NULL;
+	if (o == NULL) {
+		acrt__blueprint_free(bp);
+		return NULL;
+	}
+	ctl->owned = o;
+	o[ctl->n_owned++] = bp;
 	return bp;
 }
 
@@ -418,8 +437,10 @@ acrt__reload_in_place(acrt__runtime *rt)
 	int r = acrt__swap_in_place(rt, ctl->next, ctl->changes, why, sizeof why);
 	if (r == 0)
 		return 0;
-	if (acrt__reload_adopt(ctl) == NULL) /* swapped components may use it already */
-		r = -1;
+	/* The new values moved into rt->bp; ctl->next holds what they replaced,
+	 * no longer in use (swap.c). */
+	acrt__blueprint_free(ctl->next);
+	ctl->next = NULL;
 	if (r == 1) {
 		record_success(ctl, "in place",
 		               "the changed components were replaced, the rest kept running");

@@ -20,6 +20,25 @@
  *      again with the same state, and the failure is reported.
  *
  * Threads: everything here runs on the runtime's (supervising) thread.
+ *
+ * Blueprint ownership. The first blueprint belongs to the caller of
+ * acrt__runtime_run; every later one to this controller. A generation
+ * borrows its blueprint (rt->bp: component specs, names, ports, bindings,
+ * configs) from wiring until it is unwired, on every thread it runs; the
+ * services borrow it only through rt->bp while they are called (the API,
+ * alert rules and the webhook copy what they keep; a tap detaches from its
+ * ports when its generation ends). So:
+ *   - a swap in place never replaces rt->bp: the changed components' config
+ *     and capabilities move into it (swap.c), and the new blueprint, left
+ *     with the old values, is freed as soon as the swap returns;
+ *   - a generation switch adopts the new blueprint (acrt__reload_adopt); the
+ *     replaced one stays as ctl->prev, for a rollback, until the next
+ *     generation is set up: acrt__reload_committed then frees every adopted
+ *     blueprint but rt->bp (the old generation has joined and is unwired,
+ *     and the services it had stopped start again on the new one);
+ *   - what is left is freed by acrt__reload_free at the end of the run.
+ * At most three blueprints are alive: the running one, the previous one
+ * during a switch, and a pending one. Nothing here blocks but file reads.
  */
 #ifndef ACRT_RELOAD_H
 #define ACRT_RELOAD_H
@@ -37,8 +56,10 @@ typedef struct acrt__reload_ctl {
 	const acrt__run_opts *opts;
 	acrt__blueprint *next;       /* validated, owned: the pending reload's blueprint */
 	const acrt__blueprint *prev; /* set while a switched-to generation sets up */
-	acrt__blueprint **owned;     /* every blueprint a reload put in use: freed at the
-	                              * end of the run (running code may borrow its config) */
+	/* The blueprints a generation switch put in use (owned): the running
+	 * generation's, and while a switch sets up the one it may roll back to.
+	 * See "Blueprint ownership" above. */
+	acrt__blueprint **owned;
 	size_t n_owned;
 	acrt__blob *carry; /* instance parts handed to the next generation */
 	size_t n_carry;
@@ -70,14 +91,16 @@ bool acrt__reload_prepare(acrt__runtime *rt);
  * only configs changed (swap.c). 1 done or failed (reported), 0 when a
  * generation switch is needed: the caller then quiesces the generation. */
 int acrt__reload_in_place(acrt__runtime *rt);
-/* The pending blueprint goes into use (the run loop, a switch): kept until
- * the end of the run. Returns it, or NULL when out of memory. */
+/* A generation switch: the pending blueprint goes into use, owned here until
+ * a later switch is committed (or the run ends). Returns it, or NULL when out
+ * of memory (ctl->next is then freed). */
 acrt__blueprint *acrt__reload_adopt(acrt__reload_ctl *ctl);
 /* After the quiesced generation has joined: captures its instances' state. */
 int acrt__reload_capture(acrt__runtime *rt);
 /* A new generation was wired: hands it the carried state (before setup). */
 void acrt__reload_apply(acrt__runtime *rt);
-/* The new generation is set up and running: frees what the old one held. */
+/* The new generation (or, after a failed one, the previous) is set up:
+ * frees what the old one held, and every adopted blueprint but rt->bp. */
 void acrt__reload_committed(acrt__runtime *rt);
 /* Its setup failed: records it; the caller goes back to ctl->prev. */
 void acrt__reload_failed(acrt__runtime *rt, const char *why);

@@ -12,11 +12,18 @@
  *      paused inside acrt_emit / acrt_sleep_until, a consumer between two
  *      batches). Before parking a thread sends what it emitted, so nothing of
  *      C is in flight; C's input stream keeps what arrives meanwhile;
- *   2. on this (supervising) thread, for each instance: own snapshot, cleanup,
- *      the new spec and capability chain, setup, restore. Managed state stays
+ *   2. on this (supervising) thread: C's config and capabilities trade places
+ *      with the new blueprint's (trade()); for each instance: own snapshot,
+ *      cleanup, the new capability chain, setup, restore. Managed state stays
  *      where it is (the instance's map is handed over as is);
- *   3. resume. If a setup fails, the old spec comes back (setup again with the
- *      old config, restore), and the reload is reported as failed.
+ *   3. resume. If a setup fails, the old config comes back for every instance
+ *      (setup again with it, restore), and the reload is reported as failed.
+ *
+ * Ownership: the running blueprint (rt->bp) stays the same object for the
+ * whole generation; only the traded fields of the swapped components' specs
+ * change, under the pause. The new blueprint ends up holding the old values,
+ * borrowed by nothing once the old instances are cleaned up: the caller
+ * (reload.c) frees it when acrt__swap_in_place returns, whatever it returned.
  *
  * Threads: acrt__swap_in_place runs on the supervising thread; acrt__swap_park
  * on the instance's own thread. ctx->pause_req is written by the supervisor
@@ -140,6 +147,8 @@ reinstall(acrt_ctx *ctx, const acrt__comp_spec *spec, void **snap, size_t *snapl
 	}
 	if (acrt__chain_build(spec, &ctx->cap_clock, &chain, err, sizeof err) != 0) {
 		acrt__log(ACRT_LOG_ERROR, spec->name, 0, NULL, "reload: %s", err);
+		acrt__chain_free(ctx->chain); /* may borrow values the caller frees */
+		ctx->chain = NULL;
 		return ACRT_ERR;
 	}
 	acrt__chain_free(ctx->chain);
@@ -155,42 +164,65 @@ reinstall(acrt_ctx *ctx, const acrt__comp_spec *spec, void **snap, size_t *snapl
 	return rc;
 }
 
-/* Replaces component i's spec by nb's, all instances; back to the old one
- * if the new one cannot be set up. ACRT_OK, or ACRT_ERR (rolled back), or
- * ACRT_EFATAL (neither could be set up). */
+/* The fields a swap in place may change (eligible() allows config and
+ * capabilities only) trade places between the running spec and the new one:
+ * the running blueprint keeps its identity (every pointer into it stays
+ * valid: names, ports, bindings, the blueprint itself as other threads read
+ * it), and the new blueprint, left holding the old values, can be freed. */
+static void
+trade(acrt__comp_spec *run, acrt__comp_spec *nu)
+{
+	json_t *cfg = run->config, *caps = run->capabilities;
+	run->config = nu->config;
+	run->capabilities = nu->capabilities;
+	nu->config = cfg;
+	nu->capabilities = caps;
+}
+
+/* Gives component i nb's config and capabilities, all instances; back to the
+ * old ones for all of them if one cannot be set up. ACRT_OK, or ACRT_ERR
+ * (rolled back), or ACRT_EFATAL (neither could be set up).
+ *
+ * The running spec is written here alone, on the supervising thread, while
+ * every thread that runs the component is parked (swap.c's pause). */
 static int
-swap_comp(acrt__runtime *rt, size_t i, const acrt__blueprint *nb, char *why, size_t n)
+swap_comp(acrt__runtime *rt, size_t i, acrt__blueprint *nb, char *why, size_t n)
 {
 	acrt__comp *c = &rt->comps[i];
-	const acrt__comp_spec *old = c->spec, *nu = &nb->comps[i];
-	int rc = ACRT_OK;
-	for (int r = 0; r < c->n_inst && rc == ACRT_OK; r++) {
+	acrt__comp_spec *run = (acrt__comp_spec *)c->spec; /* the running blueprint's */
+	int r;
+	trade(run, &nb->comps[i]);
+	for (r = 0; r < c->n_inst; r++) {
 		acrt_ctx *ctx = &c->inst[r];
 		void *snap = NULL;
 		size_t len = 0;
 		if (atomic_load(&ctx->run_state) != ACRT__INST_RUNNING)
 			continue; /* ended: nothing to replace */
-		c->spec = nu;
-		rc = reinstall(ctx, nu, &snap, &len);
-		if (rc != ACRT_OK) {
-			snprintf(why, n,
-			         "component '%s' could not be set up with its new config: %s",
-			         nu->name, ctx->err[0] ? ctx->err : acrt_strerror(rc));
-			c->spec = old;
-			if (ctx->set_up && c->desc->cleanup != NULL)
-				c->desc->cleanup(ctx, ctx->self);
-			ctx->set_up = false;
-			if (reinstall(ctx, old, &snap, &len) != ACRT_OK) {
-				free(snap);
-				return ACRT_EFATAL;
-			}
-			rc = ACRT_ERR;
+		int rc = reinstall(ctx, run, &snap, &len);
+		if (rc == ACRT_OK) {
+			free(snap);
+			continue;
 		}
+		snprintf(why, n, "component '%s' could not be set up with its new config: %s",
+		         run->name, ctx->err[0] ? ctx->err : acrt_strerror(rc));
+		if (ctx->set_up && c->desc->cleanup != NULL)
+			c->desc->cleanup(ctx, ctx->self);
+		ctx->set_up = false;
+		trade(run, &nb->comps[i]); /* the old config again, for every instance */
+		rc = reinstall(ctx, run, &snap, &len);
 		free(snap);
+		/* Those already swapped, even after a failure: none may keep a value
+		 * of nb, which the caller frees. */
+		for (int k = 0; k < r; k++) {
+			snap = NULL;
+			if (atomic_load(&c->inst[k].run_state) == ACRT__INST_RUNNING &&
+			    reinstall(&c->inst[k], run, &snap, &len) != ACRT_OK)
+				rc = ACRT_ERR;
+			free(snap);
+		}
+		return rc == ACRT_OK ? ACRT_ERR : ACRT_EFATAL;
 	}
-	for (size_t p = 0; p < c->spec->n_outputs; p++)
-		c->outs[p].name = c->spec->outputs[p].name;
-	return rc;
+	return ACRT_OK;
 }
 
 int
@@ -222,6 +254,5 @@ acrt__swap_in_place(acrt__runtime *rt, acrt__blueprint *nb, const json_t *d, cha
 		if (rc != ACRT_OK)
 			return -1; /* the components swapped before it keep their new config */
 	}
-	rt->bp = nb; /* same components, order and bindings: names and topology hold */
-	return 1;
+	return 1; /* rt->bp holds the new configs; nb the old ones (reload.c frees it) */
 }

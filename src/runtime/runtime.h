@@ -310,7 +310,10 @@ acrt__swap_wanted(acrt_ctx *ctx)
 	return atomic_load_explicit(&ctx->pause_req, memory_order_relaxed);
 }
 /* Supervisor: replaces the changed components of diff d in place. 1 done, 0
- * not possible (a generation switch is needed), -1 failed (why says why). */
+ * not possible (a generation switch is needed), -1 failed (why says why).
+ * rt->bp is not replaced: the swapped components' config and capabilities
+ * trade places with nb's (swap.c), so that nb, which the caller still owns,
+ * holds no value in use once this returns. */
 struct json_t;
 int acrt__swap_in_place(acrt__runtime *rt, acrt__blueprint *nb, const json_t *d, char *why,
                         size_t n);
