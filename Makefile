@@ -5,13 +5,18 @@
 #   make bench      run the benchmarks (table on stdout, JSON under build/bench/)
 #   make quickstart run examples/quickstart
 #   make install    install into PREFIX (default /usr/local), staged under DESTDIR if set
+#   make fuzz       every libFuzzer harness of tests/fuzz for FUZZ_SECONDS each (clang)
+#   make fuzz-ci    the same, FUZZ_CI_SECONDS (20) each: what CI runs
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE   ?= cmake
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all test sanitize asan tsan bench quickstart install format clean
+FUZZ_SECONDS    ?= 1800
+FUZZ_CI_SECONDS ?= 20
+
+.PHONY: all test sanitize asan tsan bench quickstart install format clean fuzz fuzz-ci
 
 all:
 	@test -f $(BUILD)/CMakeCache.txt -a -f $(BUILD)/Makefile || \
@@ -50,6 +55,16 @@ install:
 	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	@$(CMAKE) --build $(BUILD) -j $(JOBS)
 	@DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+
+# libFuzzer harnesses (tests/fuzz, docs/FUZZING.md), built in $(BUILD)/fuzz,
+# run one after the other; `tests/fuzz/run.sh SECONDS NAME` runs one.
+fuzz:
+	@FUZZ_BUILD=$(BUILD)/fuzz FUZZ_JOBS=$(JOBS) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# In CI an input may take 30 s before it counts as a timeout (10 s in `make fuzz`):
+# a shared CI machine stalls now and then.
+fuzz-ci:
+	@FUZZ_BUILD=$(BUILD)/fuzz FUZZ_JOBS=$(JOBS) FUZZ_TIMEOUT=30 bash tests/fuzz/run.sh $(FUZZ_CI_SECONDS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -6,8 +6,10 @@
  *
  * Each thread keeps its own parsers and a padded scratch buffer (see json.h:
  * texts without ACRT__JSON_PADDING readable bytes after them are copied
- * there first). Parsers that grew past 1 MiB for a large text are dropped at
- * the next call, so one 50 MB line does not pin 50 MB per thread.
+ * there first), one set per nesting level: a call from inside another's
+ * callback uses the next set and leaves the outer call's state alone.
+ * Parsers that grew past 1 MiB for a large text are dropped at the next
+ * call, so one 50 MB line does not pin 50 MB per thread.
  *
  * Numbers: simdjson's DOM refuses integers past 64 bits and numbers past the
  * double range (NUMBER_ERROR), which RFC 8259 allows. Those
@@ -46,30 +48,56 @@ struct tls_state {
 	}
 };
 
-thread_local tls_state tls;
+/* A call made from a callback of another (acrt__jval_to_jansson on a value
+ * acrt__json_fields handed out, as the Aggregator does) must not reuse the
+ * parsers the outer call is iterating with, nor the buffer its unescaped key
+ * lives in: each nesting level has its own set. `tls` is the current call's. */
+constexpr int kLevels = 4;
+thread_local tls_state levels[kLevels];
+thread_local int nesting;
+thread_local tls_state *tls;
+
+/* Entered first by every entry point (ok false past kLevels nested calls:
+ * the call fails as if out of memory). */
+struct level {
+	tls_state *prev;
+	bool ok;
+	level() : prev(tls), ok(nesting < kLevels)
+	{
+		tls = ok ? &levels[nesting] : nullptr;
+		nesting++;
+	}
+	~level()
+	{
+		nesting--;
+		tls = prev;
+	}
+	level(const level &) = delete;
+	level &operator=(const level &) = delete;
+};
 
 /* dom::parser / ondemand::parser with our depth limit (simdjson counts
  * nested arrays and objects, as we do). */
 dom::parser *
 dom_parser()
 {
-	if (tls.dom == nullptr)
-		tls.dom = new (std::nothrow) dom::parser(SIMDJSON_MAXSIZE_BYTES);
-	if (tls.dom != nullptr && tls.dom->max_depth() != ACRT__JSON_MAX_DEPTH &&
-	    tls.dom->allocate(kBigText, ACRT__JSON_MAX_DEPTH) != SUCCESS)
+	if (tls->dom == nullptr)
+		tls->dom = new (std::nothrow) dom::parser(SIMDJSON_MAXSIZE_BYTES);
+	if (tls->dom != nullptr && tls->dom->max_depth() != ACRT__JSON_MAX_DEPTH &&
+	    tls->dom->allocate(kBigText, ACRT__JSON_MAX_DEPTH) != SUCCESS)
 		return nullptr;
-	return tls.dom;
+	return tls->dom;
 }
 
 ondemand::parser *
 od_parser()
 {
-	if (tls.od == nullptr)
-		tls.od = new (std::nothrow) ondemand::parser(SIMDJSON_MAXSIZE_BYTES);
-	if (tls.od != nullptr && tls.od->max_depth() != ACRT__JSON_MAX_DEPTH &&
-	    tls.od->allocate(kBigText, ACRT__JSON_MAX_DEPTH) != SUCCESS)
+	if (tls->od == nullptr)
+		tls->od = new (std::nothrow) ondemand::parser(SIMDJSON_MAXSIZE_BYTES);
+	if (tls->od != nullptr && tls->od->max_depth() != ACRT__JSON_MAX_DEPTH &&
+	    tls->od->allocate(kBigText, ACRT__JSON_MAX_DEPTH) != SUCCESS)
 		return nullptr;
-	return tls.od;
+	return tls->od;
 }
 
 /* After a large text, give the memory back, but only at the start of the
@@ -78,18 +106,18 @@ od_parser()
 void
 shrink(size_t len)
 {
-	bool was_big = tls.big;
-	tls.big = len >= kBigText;
+	bool was_big = tls->big;
+	tls->big = len >= kBigText;
 	if (!was_big)
 		return;
-	delete tls.dom;
-	delete tls.od;
-	tls.dom = nullptr;
-	tls.od = nullptr;
-	if (tls.scap > 2 * kBigText) {
-		std::free(tls.scratch);
-		tls.scratch = nullptr;
-		tls.scap = 0;
+	delete tls->dom;
+	delete tls->od;
+	tls->dom = nullptr;
+	tls->od = nullptr;
+	if (tls->scap > 2 * kBigText) {
+		std::free(tls->scratch);
+		tls->scratch = nullptr;
+		tls->scap = 0;
 	}
 }
 
@@ -110,17 +138,17 @@ pad(const char *p, size_t len, size_t cap, padded *out)
 		return true;
 	}
 	size_t need = len + SIMDJSON_PADDING;
-	if (tls.scap < need) {
+	if (tls->scap < need) {
 		size_t n = need < 4096 ? 4096 : need;
-		char *s = static_cast<char *>(std::realloc(tls.scratch, n));
+		char *s = static_cast<char *>(std::realloc(tls->scratch, n));
 		if (s == nullptr)
 			return false;
-		tls.scratch = s;
-		tls.scap = n;
+		tls->scratch = s;
+		tls->scap = n;
 	}
-	std::memcpy(tls.scratch, p, len);
-	std::memset(tls.scratch + len, ' ', SIMDJSON_PADDING);
-	out->b = tls.scratch;
+	std::memcpy(tls->scratch, p, len);
+	std::memset(tls->scratch + len, ' ', SIMDJSON_PADDING);
+	out->b = tls->scratch;
 	out->cap = need;
 	return true;
 }
@@ -431,6 +459,11 @@ check_end(ondemand::parser *od, const padded &pd, size_t len)
 int
 walk_doc(const padded &pd, size_t len, walker &w, bool whole)
 {
+	/* simdjson 3.0's On-Demand copies a root true/false with what follows
+	 * it into a 6-byte buffer, so `true` and a few spaces is refused: the
+	 * text ends at its last byte that is not whitespace. */
+	while (len > 0 && is_ws(pd.b[len - 1]))
+		len--;
 	ondemand::parser *od = od_parser();
 	if (od == nullptr) {
 		w.err = MEMALLOC;
@@ -565,12 +598,12 @@ root_text(const char *b, size_t len)
 extern "C" int
 acrt__json_check(const char *p, size_t len, size_t cap, char *err, size_t errlen)
 {
+	level lv;
 	padded pd;
-	error_code e;
-	shrink(len);
-	if (!pad(p, len, cap, &pd)) {
-		e = MEMALLOC;
-	} else {
+	error_code e = MEMALLOC;
+	if (lv.ok)
+		shrink(len);
+	if (lv.ok && pad(p, len, cap, &pd)) {
 		dom::parser *dp = dom_parser();
 		dom::element el;
 		e = dp == nullptr ? MEMALLOC : dp->parse(pd.b, len, false).get(el);
@@ -590,7 +623,10 @@ acrt__json_check(const char *p, size_t len, size_t cap, char *err, size_t errlen
 extern "C" int
 acrt__json_walk(const char *p, size_t len, size_t cap, const acrt__jvisit *v, void *arg)
 {
+	level lv;
 	padded pd;
+	if (!lv.ok)
+		return -1;
 	shrink(len);
 	if (!pad(p, len, cap, &pd))
 		return -1;
@@ -601,7 +637,10 @@ acrt__json_walk(const char *p, size_t len, size_t cap, const acrt__jvisit *v, vo
 extern "C" int
 acrt__json_fields(const char *p, size_t len, size_t cap, acrt__jfield_fn fn, void *arg)
 {
+	level lv;
 	padded pd;
+	if (!lv.ok)
+		return -1;
 	shrink(len);
 	if (!pad(p, len, cap, &pd))
 		return -1;
@@ -617,7 +656,10 @@ extern "C" int
 acrt__json_lookup(const char *p, size_t len, size_t cap, const char *const *keys,
                   const size_t *klens, size_t nkeys, acrt__jval *out)
 {
+	level lv;
 	padded pd;
+	if (!lv.ok)
+		return -1;
 	shrink(len);
 	if (!pad(p, len, cap, &pd))
 		return -1;

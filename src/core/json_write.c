@@ -199,15 +199,16 @@ acrt__jbuf_jansson(acrt__jbuf *b, const json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: {
 		const char *k;
+		size_t kl;
 		json_t *x;
 		int first = 1;
 		acrt__jbuf_putc(b, '{');
-		json_object_foreach((json_t *)v, k, x)
+		json_object_keylen_foreach((json_t *)v, k, kl, x) /* a key may hold NUL */
 		{
 			if (!first)
 				acrt__jbuf_putc(b, ',');
 			first = 0;
-			acrt__jbuf_string(b, k, strlen(k));
+			acrt__jbuf_string(b, k, kl);
 			acrt__jbuf_putc(b, ':');
 			acrt__jbuf_jansson(b, x);
 		}
@@ -263,6 +264,7 @@ acrt__jbuf_jansson(acrt__jbuf *b, const json_t *v)
 typedef struct jbuild {
 	json_t *stack[ACRT__JSON_MAX_DEPTH + 1]; /* open containers */
 	char *keys[ACRT__JSON_MAX_DEPTH + 1];    /* pending key per open object */
+	size_t klens[ACRT__JSON_MAX_DEPTH + 1];  /* its length (a key may hold NUL) */
 	int depth;
 	json_t *root;
 } jbuild;
@@ -281,7 +283,8 @@ attach(jbuild *jb, json_t *v)
 	int rc;
 	if (json_is_object(top)) {
 		char *k = jb->keys[jb->depth - 1];
-		rc = json_object_set_new(top, k != NULL ? k : "", v);
+		rc = json_object_setn_new(top, k != NULL ? k : "",
+		                          k != NULL ? jb->klens[jb->depth - 1] : 0, v);
 		acrt__free(k);
 		jb->keys[jb->depth - 1] = NULL;
 	} else {
@@ -334,8 +337,6 @@ static int
 b_key(void *a, const char *k, size_t n)
 {
 	jbuild *jb = a;
-	if (memchr(k, '\0', n) != NULL)
-		return 1; /* jansson keys are C strings */
 	char *c = acrt__malloc(n + 1);
 	if (c == NULL)
 		return 1;
@@ -343,6 +344,7 @@ b_key(void *a, const char *k, size_t n)
 	c[n] = '\0';
 	acrt__free(jb->keys[jb->depth - 1]);
 	jb->keys[jb->depth - 1] = c;
+	jb->klens[jb->depth - 1] = n;
 	return 0;
 }
 

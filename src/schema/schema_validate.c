@@ -38,7 +38,11 @@
  * $ref) would otherwise run for ever; past the budget the instance is
  * invalid with keyword "budget" (docs/SCHEMA.md). A 5-property object takes
  * about 10 visits; 10M take about half a second. */
+#ifdef ACRT_FUZZ_MAX_STEPS /* the fuzz build's (CMakeLists.txt, ACRT_FUZZ): see docs/FUZZING.md */
+#define MAX_STEPS ACRT_FUZZ_MAX_STEPS
+#else
 #define MAX_STEPS 10000000u
+#endif
 #define DEFAULT_MAX_ERRORS 100
 
 typedef struct pathseg {
