@@ -292,6 +292,73 @@ test_string_escapes(void **state)
 	acrt__free(s);
 }
 
+/* Fuzz findings (tests/fuzz/corpus/jsonlines), each kept as a case here. */
+
+typedef struct nest_seen {
+	char keys[64];
+	size_t n;
+	int inner_ok;
+} nest_seen;
+
+/* The Aggregator's way: a value made into jansson inside the fields callback. */
+static int
+convert_inside(void *arg, const char *k, size_t kl, const acrt__jval *v)
+{
+	nest_seen *x = arg;
+	json_t *j = acrt__jval_to_jansson(v);
+	x->inner_ok += j != NULL;
+	json_decref(j);
+	x->n += (size_t)snprintf(x->keys + x->n, sizeof x->keys - x->n, "%.*s;", (int)kl, k);
+	return 0;
+}
+
+/* A JSON call nested in a fields callback used the thread's parser and
+ * overwrote the outer call's key (crash-fields-reentry). */
+static void
+test_nested_call_keeps_the_outer_key(void **state)
+{
+	(void)state;
+	const char *t = "{\"first\":{\"inner\":[1,2]},\"second\":\"s\",\"third\":3}";
+	nest_seen x = {{0}, 0, 0};
+	assert_int_equal(acrt__json_fields(t, strlen(t), strlen(t), convert_inside, &x), 0);
+	assert_string_equal(x.keys, "first;second;third;");
+	assert_int_equal(x.inner_ok, 3);
+}
+
+/* A key holding \u0000 is valid JSON: its jansson copy keeps the whole key
+ * (crash-nul-key). */
+static void
+test_nul_in_a_key(void **state)
+{
+	(void)state;
+	const char *t = "{\"a\\u0000b\":1}";
+	char why[128];
+	assert_int_equal(acrt__json_check(t, strlen(t), strlen(t), why, sizeof why), 0);
+	json_t *j = acrt__json_to_jansson(t, strlen(t), strlen(t));
+	assert_non_null(j);
+	assert_int_equal(json_object_size(j), 1);
+	assert_null(json_object_get(j, "a")); /* not cut at the NUL */
+	assert_non_null(json_object_getn(j, "a\0b", 3));
+	json_decref(j);
+}
+
+/* A top-level literal with whitespace after it passes the check and every
+ * reader (crash-root-true-trailing-ws). */
+static void
+test_root_literal_then_spaces(void **state)
+{
+	(void)state;
+	const char *texts[] = {"true   ", "false    ", "null \t ", "1   "};
+	char why[128];
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		const char *t = texts[i];
+		assert_int_equal(acrt__json_check(t, strlen(t), strlen(t), why, sizeof why), 0);
+		json_t *j = acrt__json_to_jansson(t, strlen(t), strlen(t));
+		assert_non_null(j);
+		json_decref(j);
+	}
+}
+
 int
 main(void)
 {
@@ -305,6 +372,9 @@ main(void)
 	    cmocka_unit_test(test_shortest_doubles),
 	    cmocka_unit_test(test_jansson_from_any_text),
 	    cmocka_unit_test(test_string_escapes),
+	    cmocka_unit_test(test_nested_call_keeps_the_outer_key),
+	    cmocka_unit_test(test_nul_in_a_key),
+	    cmocka_unit_test(test_root_literal_then_spaces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
