@@ -8,8 +8,11 @@
  * A blueprint narrowed to one node (`acrt run --node`, blueprint/nodes.c)
  * holds only that node's components and the bindings among them; its
  * bindings to other nodes follow them in bp->bindings (bp->nodes.n_remote).
- * Those need a network transport (runtime.transport), the next step of
- * docs/MULTINODE.md: until then the wiring refuses them (the CLI does first).
+ * Those go through the network transport of runtime.transport: with `redis`
+ * (src/transport/redis.h) this node creates its side of each, the sending
+ * side feeding the producer's output port or the receiving side feeding the
+ * consumer's inbox. `nats`, and checkpoints across nodes, are refused (the
+ * CLI refuses first, with exit 2): docs/MULTINODE.md.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 #include "core/stream.h"
 #include "runtime/runtime.h"
 #include "state/kv.h"
+#include "transport/redis.h"
 
 static long
 port_of(const acrt__port_spec *ports, size_t n, const char *name)
@@ -244,18 +248,71 @@ wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 	return acrt__inbox_add(&to->inbox, t, (size_t)ip);
 }
 
-/* Bindings between this node and others: none can be wired yet. -1. */
+/* Bindings between this node and others that cannot be carried: any with a
+ * transport other than redis, and any with checkpoints (not across nodes in
+ * this build). -1 after an error log naming the first binding. */
 static int
 refuse_remote(const acrt__blueprint *bp)
 {
 	const acrt__binding_spec *b = &bp->bindings[bp->n_bindings];
-	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-	          "binding %s.%s -> %s.%s crosses nodes ('%s' -> '%s'): cross-node transports "
-	          "are not available in this build yet",
-	          bp->comps[b->from_comp].name, b->from_port, bp->comps[b->to_comp].name,
-	          b->to_port, acrt__blueprint_comp_node(bp, b->from_comp),
-	          acrt__blueprint_comp_node(bp, b->to_comp));
+	acrt__log(
+	    ACRT_LOG_ERROR, NULL, 0, NULL,
+	    "binding %s.%s -> %s.%s crosses nodes ('%s' -> '%s'): %s", bp->comps[b->from_comp].name,
+	    b->from_port, bp->comps[b->to_comp].name, b->to_port,
+	    acrt__blueprint_comp_node(bp, b->from_comp), acrt__blueprint_comp_node(bp, b->to_comp),
+	    bp->state.on ? "checkpoints (runtime.state) across nodes are not available in this "
+	                   "build yet (exactly-once across nodes is the next step)"
+	                 : "cross-node transports other than redis are not available in this "
+	                   "build yet");
 	return -1;
+}
+
+/* This node's side of remote binding b (redis): the sending side when the
+ * producer runs here, else the receiving side. 0, or -1 after a log. */
+static int
+wire_remote(acrt__runtime *rt, const acrt__binding_spec *b)
+{
+	const acrt__blueprint *bp = rt->bp;
+	const acrt__comp_spec *fs = &bp->comps[b->from_comp], *ts = &bp->comps[b->to_comp];
+	bool producer = b->from_comp < bp->n_comps;
+	char name[256], key[512], err[400];
+	snprintf(name, sizeof name, "%s.%s->%s.%s", fs->name, b->from_port, ts->name, b->to_port);
+	snprintf(key, sizeof key, "acrt:%s:bind:%s", bp->name, name);
+	acrt__comp *here = &rt->comps[producer ? b->from_comp : b->to_comp];
+	acrt__redis_hop h = {.name = name,
+	                     .url = bp->transport.url,
+	                     .user = bp->transport.user,
+	                     .password_file = bp->transport.password_file,
+	                     .tls = bp->transport.tls,
+	                     .key = key,
+	                     .group = ts->name,
+	                     .capacity = b->buffer_size,
+	                     .producers = fs->replicas > 0 ? (unsigned)fs->replicas : 1,
+	                     .consumers = ts->replicas > 0 ? (unsigned)ts->replicas : 1,
+	                     .rx = producer ? NULL : &here->inbox.wq,
+	                     .stopping = &rt->stopping};
+	long p = producer ? port_of(fs->outputs, fs->n_outputs, b->from_port)
+	                  : port_of(ts->inputs, ts->n_inputs, b->to_port);
+	if (p < 0 || (!producer && !here->has_inbox))
+		return -1; /* the validator guarantees this cannot happen */
+	acrt__transport *t = producer ? acrt__redis_tx_new(&h, err, sizeof err)
+	                              : acrt__redis_rx_new(&h, err, sizeof err);
+	if (t == NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "binding %s crosses nodes: cannot open its redis transport: %s", name,
+		          err);
+		return -1;
+	}
+	rt->transports[rt->n_transports++] = t;
+	if (!producer)
+		return acrt__inbox_add(&here->inbox, t, (size_t)p) == 0 ? 0 : -1;
+	acrt__outport *o = &here->outs[p];
+	acrt__transport **tg = acrt__realloc(o->targets, (o->n_targets + 1) * sizeof *tg);
+	if (tg == NULL)
+		return -1;
+	o->targets = tg;
+	o->targets[o->n_targets++] = t;
+	return 0;
 }
 
 int
@@ -263,10 +320,13 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 {
 	char err[512];
 	rt->bp = bp;
-	if (bp->nodes.n_remote > 0)
+	size_t n_remote = bp->nodes.n_remote;
+	if (n_remote > 0 && (bp->state.on || bp->transport.kind == NULL ||
+	                     strcmp(bp->transport.kind, "redis") != 0))
 		return refuse_remote(bp);
 	rt->comps = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof *rt->comps);
-	rt->transports = acrt__calloc(bp->n_bindings ? bp->n_bindings : 1, sizeof *rt->transports);
+	rt->transports = acrt__calloc(bp->n_bindings + n_remote ? bp->n_bindings + n_remote : 1,
+	                              sizeof *rt->transports);
 	if (rt->comps == NULL || rt->transports == NULL)
 		goto nomem;
 
@@ -304,6 +364,9 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 	for (size_t i = 0; i < bp->n_bindings; i++)
 		if (wire_binding(rt, &bp->bindings[i]) != 0)
 			goto nomem;
+	for (size_t i = bp->n_bindings; i < bp->n_bindings + n_remote; i++)
+		if (wire_remote(rt, &bp->bindings[i]) != 0)
+			return -1; /* reported */
 	for (size_t i = 0; i < bp->n_comps; i++) {
 		acrt__comp *c = &rt->comps[i];
 		for (int r = 0; c->has_inbox && r < c->n_inst; r++) {

@@ -1,0 +1,564 @@
+/*
+ * redis.c - the `redis` transport (redis.h): a binding between two nodes over
+ * one Redis stream, at-least-once, bounded, with end of stream.
+ *
+ * Keys: the stream acrt:<system>:bind:<from.port>-><to.port>; its consumer
+ * group is the consuming component, its one consumer name the same (so a
+ * restarted node finds its pending entries). Each entry has one field "e":
+ * the frames (wire.h) of up to PER_ENTRY (64) events, or one end marker, so
+ * the broker handles one entry, one XREADGROUP item, one XACK and XDEL id per
+ * 64 events.
+ *
+ * Invariants:
+ *   1. Bounded: the sending script adds only while XLEN < ceil(capacity /
+ *      64), so the stream never holds more than that many entries (at most
+ *      capacity + 63 events) plus one end marker per producer instance.
+ *      Nothing is trimmed: an entry leaves the stream only by XDEL after its
+ *      XACK, and only once all its events were processed (3).
+ *   2. send() reports as sent only what the script's reply says was added; a
+ *      lost reply makes it resend (duplicates, never loss: at-least-once).
+ *   3. An entry's events go to one replica (try_recv ends a batch on an
+ *      entry's last event when it can), which acknowledges the entry with
+ *      its last event. A batch handed to consumer r is acknowledged only after r has come
+ *      back empty-handed once (try_recv returned EMPTY to it) and called
+ *      again: between the two, the runtime's consumer loop has processed the
+ *      batch and run the idle hooks of the consumer and the instances chained
+ *      below it (instance.c: acrt__ctx_idle before parking), so a file sink
+ *      has written it out. Under load acks wait until the consumer catches
+ *      up; the stream's bound then holds the producer back.
+ *   4. On start the reader first re-reads the group's pending entries (ids
+ *      from 0), so whatever an earlier run received and did not acknowledge
+ *      is delivered again; then new entries (">"). After a reconnect it
+ *      re-reads the pending entries after the last id it received: those
+ *      Redis delivered while the reply was lost with the connection.
+ *   5. EOS is reported once the end markers of all producer instances were
+ *      read, the local buffer is empty and every handed batch is acked; the
+ *      markers themselves are acked and deleted last, so a consumer killed
+ *      before that still finds them pending at its restart.
+ * Locks: tx->mu serialises the producers' connection; rx->mu guards the
+ * local buffer, the handed and ack lists and the flags; each thread owns its
+ * own connection and touches it without a lock.
+ */
+#include "transport/redis.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "core/strbuf.h"
+#include "transport/redis_int.h"
+#include "transport/wire.h"
+
+#define SEND_BATCH 16   /* stream entries per script call */
+#define CMD_TIMEOUT_S 5 /* hiredis command timeout (> BLOCK_MS of redis_rx.c) */
+#define WARN_EVERY_NS 10000000000LL
+
+/* Adds what fits under ARGV[1] entries; returns how many were added. */
+static const char add_script[] =
+    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
+    "local n = #ARGV - 1\n"
+    "if room > n then room = n end\n"
+    "if room <= 0 then return 0 end\n"
+    "for i = 1, room do redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1]) end\n"
+    "return room\n";
+
+/* ---- Connections --------------------------------------------------------- */
+
+void
+acrt__rd_cfg_free(rcfg *g)
+{
+	if (g->pass != NULL)
+		memset(g->pass, 0, strlen(g->pass));
+	free(g->pass);
+	acrt__free(g->host);
+	acrt__free(g->user);
+	acrt__free(g->key);
+	acrt__free(g->group);
+	acrt__free(g->name);
+}
+
+static char *
+dup_n(const char *s, size_t n)
+{
+	char *d = acrt__malloc(n + 1);
+	if (d != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* redis://[[user]:password@]host[:port][/db]; messages never quote the URL. */
+int
+acrt__rd_cfg_init(rcfg *g, const acrt__redis_hop *h, char *err, size_t errlen)
+{
+	static const char scheme[] = "redis://";
+	memset(g, 0, sizeof *g);
+	const char *url = h->url;
+	if (h->tls) { /* never fall back to plain text silently */
+		snprintf(err, errlen,
+		         "runtime.transport.tls: this build's hiredis (0.14) has no "
+		         "TLS: put a TLS sidecar (stunnel) in front of Redis and use "
+		         "redis:// to it (docs/MULTINODE.md)");
+		return -1;
+	}
+	if (url == NULL || strncmp(url, scheme, sizeof scheme - 1) != 0) {
+		snprintf(err, errlen,
+		         "runtime.transport.url must start with redis:// "
+		         "(rediss:// needs a TLS sidecar: docs/MULTINODE.md)");
+		return -1;
+	}
+	const char *a = url + sizeof scheme - 1, *end = a + strcspn(a, "/?#"), *at = NULL;
+	for (const char *p = a; p < end; p++)
+		if (*p == '@')
+			at = p;
+	const char *host = a;
+	if (at != NULL) {
+		const char *colon = memchr(a, ':', (size_t)(at - a));
+		if (colon == NULL) {
+			snprintf(err, errlen,
+			         "runtime.transport.url: user info must be "
+			         "[user]:password");
+			return -1;
+		}
+		if ((colon > a && (g->user = dup_n(a, (size_t)(colon - a))) == NULL) ||
+		    (g->pass = strndup(colon + 1, (size_t)(at - colon - 1))) == NULL)
+			goto nomem;
+		host = at + 1;
+	}
+	const char *colon = memchr(host, ':', (size_t)(end - host));
+	const char *hend = colon != NULL ? colon : end;
+	g->port = 6379;
+	if (colon != NULL) {
+		char *e = NULL;
+		long v = strtol(colon + 1, &e, 10);
+		if (e != end || v < 1 || v > 65535) {
+			snprintf(err, errlen, "runtime.transport.url: bad port");
+			return -1;
+		}
+		g->port = (int)v;
+	}
+	if (*end == '/' && end[1] != '\0') {
+		char *e = NULL;
+		g->db = strtol(end + 1, &e, 10);
+		if (*e != '\0' || g->db < 0) {
+			snprintf(err, errlen,
+			         "runtime.transport.url: the path must be a database "
+			         "number");
+			return -1;
+		}
+	}
+	if (hend == host) {
+		snprintf(err, errlen, "runtime.transport.url: no host");
+		return -1;
+	}
+	if ((g->host = dup_n(host, (size_t)(hend - host))) == NULL)
+		goto nomem;
+	if (h->user != NULL && (acrt__free(g->user), g->user = acrt__strdup(h->user)) == NULL)
+		goto nomem;
+	if (h->password_file != NULL) {
+		free(g->pass);
+		g->pass = NULL;
+		if (acrt__secret_file_read(h->password_file, 4096, &g->pass) != 0) {
+			snprintf(err, errlen, "runtime.transport.password_file: cannot read '%s'",
+			         h->password_file);
+			return -1;
+		}
+	}
+	if ((g->key = acrt__strdup(h->key)) == NULL ||
+	    (g->group = acrt__strdup(h->group)) == NULL ||
+	    (g->name = acrt__strdup(h->name)) == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+void
+acrt__rd_conn_drop(conn *k)
+{
+	if (k->c != NULL)
+		redisFree(k->c);
+	k->c = NULL;
+}
+
+/* A reply that is an error: its text, else NULL. */
+const char *
+acrt__rd_reply_error(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR ? r->str : NULL;
+}
+
+/* Runs one command; NULL (connection dropped, message in err) on failure. */
+redisReply *
+acrt__rd_conn_cmd(conn *k, char *err, size_t errlen, int argc, const char **argv,
+                  const size_t *lens)
+{
+	redisReply *r = redisCommandArgv(k->c, argc, argv, lens);
+	if (r == NULL) {
+		snprintf(err, errlen, "redis %s:%d: %s", k->cfg->host, k->cfg->port,
+		         k->c->errstr[0] ? k->c->errstr : "connection lost");
+		acrt__rd_conn_drop(k);
+	}
+	return r;
+}
+
+/* Connects, authenticates, selects and pings unless connected. 0, or -1 with
+ * err (the password is never in it). */
+int
+acrt__rd_conn_open(conn *k, char *err, size_t errlen)
+{
+	if (k->c != NULL && k->c->err == 0)
+		return 0;
+	acrt__rd_conn_drop(k);
+	const rcfg *g = k->cfg;
+	struct timeval ctv = {2, 0}, tv = {CMD_TIMEOUT_S, 0};
+	k->c = redisConnectWithTimeout(g->host, g->port, ctv);
+	if (k->c == NULL || k->c->err != 0) {
+		snprintf(err, errlen, "redis %s:%d: cannot connect: %s", g->host, g->port,
+		         k->c != NULL ? k->c->errstr : "out of memory");
+		acrt__rd_conn_drop(k);
+		return -1;
+	}
+	if (redisSetTimeout(k->c, tv) != REDIS_OK)
+		goto io;
+	char db[24];
+	snprintf(db, sizeof db, "%ld", g->db);
+	const char *auth[3] = {"AUTH", g->user, g->pass}, *sel[2] = {"SELECT", db},
+	           *ping[1] = {"PING"};
+	struct {
+		const char **argv;
+		int argc;
+		const char *what;
+	} steps[3] = {{g->user != NULL ? auth : (const char *[]){"AUTH", g->pass},
+	               g->user != NULL ? 3 : 2, "authentication failed"},
+	              {sel, 2, "SELECT failed"},
+	              {ping, 1, "PING failed"}};
+	for (int i = g->pass != NULL ? 0 : 1; i < 3; i++) {
+		if (i == 1 && g->db == 0)
+			continue;
+		redisReply *r =
+		    acrt__rd_conn_cmd(k, err, errlen, steps[i].argc, steps[i].argv, NULL);
+		if (r == NULL)
+			return -1;
+		const char *e = acrt__rd_reply_error(r);
+		if (e != NULL) {
+			/* Redis's own words (WRONGPASS, NOAUTH) never echo the password. */
+			snprintf(err, errlen, "redis %s:%d: %s: %.200s", g->host, g->port,
+			         steps[i].what, e);
+			freeReplyObject(r);
+			acrt__rd_conn_drop(k);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	k->backoff_ns = 0;
+	return 0;
+io:
+	snprintf(err, errlen, "redis %s:%d: %s", g->host, g->port, k->c->errstr);
+	acrt__rd_conn_drop(k);
+	return -1;
+}
+
+/* After a failure: a rate-limited warning, and the next backoff (50 ms
+ * doubling to 2 s) as a deadline. */
+int64_t
+acrt__rd_conn_failed(conn *k, const char *err)
+{
+	int64_t now = acrt__mono_ns();
+	if (k->last_warn == 0 || now - k->last_warn >= WARN_EVERY_NS) {
+		acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+		          "binding %s: the redis transport fails (%s); retrying with backoff, the "
+		          "binding stalls meanwhile",
+		          k->cfg->name, err);
+		k->last_warn = now;
+	}
+	k->backoff_ns = k->backoff_ns == 0 ? 50000000 : k->backoff_ns * 2;
+	if (k->backoff_ns > 2000000000)
+		k->backoff_ns = 2000000000;
+	return now + k->backoff_ns;
+}
+
+/* ---- Sending side -------------------------------------------------------- */
+
+typedef struct tx {
+	acrt__transport base;
+	rcfg cfg;
+	pthread_mutex_t mu; /* the connection, the buffers */
+	pthread_cond_t cv;  /* cancel wakes a waiting producer; CLOCK_MONOTONIC */
+	conn k;
+	atomic_bool cancelled;
+	atomic_uint closed; /* producers closed: the next marker's index */
+	unsigned producers;
+	size_t capacity;
+	acrt__strbuf recs[SEND_BATCH]; /* entries being sent: frames of events */
+	size_t nev[SEND_BATCH];        /* events in each */
+	size_t cap_entries;            /* the bound in entries */
+	uint64_t sent, blocked_ns;     /* under mu */
+} tx;
+
+/* Waits on tx->cv until `until` (or a cancel). Called with mu held. */
+static void
+tx_wait(tx *t, int64_t until)
+{
+	if (!atomic_load(&t->cancelled))
+		(void)acrt__cond_wait_until(&t->cv, &t->mu, until);
+}
+
+/* One script call adding entries recs[0..m); *added is how many it took.
+ * 0, or -1 (connection dropped, err set). */
+static int
+tx_add(tx *t, size_t m, size_t *added, char *err, size_t errlen)
+{
+	const char *argv[SEND_BATCH + 5];
+	size_t lens[SEND_BATCH + 5];
+	char cap[24];
+	snprintf(cap, sizeof cap, "%zu", t->cap_entries);
+	argv[0] = "EVAL";
+	argv[1] = add_script;
+	argv[2] = "1";
+	argv[3] = t->cfg.key;
+	argv[4] = cap;
+	for (int i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	for (size_t i = 0; i < m; i++) {
+		argv[5 + i] = t->recs[i].p;
+		lens[5 + i] = t->recs[i].len;
+	}
+	redisReply *r = acrt__rd_conn_cmd(&t->k, err, errlen, (int)(5 + m), argv, lens);
+	if (r == NULL)
+		return -1;
+	int rc = 0;
+	if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 && (size_t)r->integer <= m) {
+		*added = (size_t)r->integer;
+	} else {
+		snprintf(err, errlen, "redis: unexpected answer to the send script: %.200s",
+		         acrt__rd_reply_error(r) ? r->str : "not a count");
+		acrt__rd_conn_drop(&t->k);
+		rc = -1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline,
+        unsigned flags)
+{
+	(void)flags;
+	tx *t = (tx *)base;
+	size_t sent = 0;
+	int rc = ACRT_OK;
+	char err[300];
+	int64_t poll_ns = 200000, t0 = 0;
+
+	pthread_mutex_lock(&t->mu);
+	while (sent < n) {
+		if (atomic_load(&t->cancelled)) {
+			rc = ACRT_ECANCELED;
+			break;
+		}
+		int64_t now = acrt__mono_ns();
+		if (now >= deadline) {
+			rc = ACRT_ETIMEDOUT;
+			break;
+		}
+		if (acrt__rd_conn_open(&t->k, err, sizeof err) != 0) {
+			int64_t until = acrt__rd_conn_failed(&t->k, err);
+			tx_wait(t, until < deadline ? until : deadline);
+			continue;
+		}
+		size_t m = 0, next = sent;
+		for (; m < SEND_BATCH && next < n; m++) {
+			t->recs[m].len = 0;
+			t->nev[m] = n - next < PER_ENTRY ? n - next : PER_ENTRY;
+			for (size_t i = 0; i < t->nev[m]; i++)
+				if (acrt__wire_frame(evs[next + i], &t->recs[m]) != 0) {
+					rc = ACRT_ENOMEM;
+					goto out;
+				}
+			next += t->nev[m];
+		}
+		size_t added = 0;
+		if (tx_add(t, m, &added, err, sizeof err) != 0) {
+			int64_t until = acrt__rd_conn_failed(&t->k, err);
+			tx_wait(t, until < deadline ? until : deadline);
+			continue; /* resent: the stream may hold them twice */
+		}
+		for (size_t e = 0; e < added; e++) {
+			for (size_t i = 0; i < t->nev[e]; i++)
+				acrt_event_unref(evs[sent + i]);
+			sent += t->nev[e];
+			t->sent += t->nev[e];
+		}
+		if (added == m) {
+			poll_ns = 200000;
+			continue;
+		}
+		/* Full: wait for the consumer to acknowledge (polling, 0.2 to 10 ms). */
+		if (t0 == 0)
+			t0 = now;
+		tx_wait(t, now + poll_ns < deadline ? now + poll_ns : deadline);
+		poll_ns = poll_ns * 2 > 10000000 ? 10000000 : poll_ns * 2;
+	}
+out:
+	if (t0 != 0)
+		t->blocked_ns += (uint64_t)(acrt__mono_ns() - t0);
+	pthread_mutex_unlock(&t->mu);
+	*sent_out = sent;
+	return rc;
+}
+
+static void
+tx_kick(acrt__transport *base)
+{
+	(void)base; /* every send is stored at once: nothing waits locally */
+}
+
+static size_t
+tx_try_recv(acrt__transport *base, unsigned consumer, acrt_event **evs, size_t max,
+            acrt__rx_status *st)
+{
+	(void)base, (void)consumer, (void)evs, (void)max;
+	*st = ACRT__RX_EOS; /* the receiving side is on the consumer's node */
+	return 0;
+}
+
+static int
+tx_send_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
+{
+	(void)base, (void)deadline;
+	acrt_event_unref(ev); /* not across nodes in this step (wiring refuses state) */
+	return ACRT_ETIMEDOUT;
+}
+
+/* Stores this producer instance's end marker (retrying until cancelled). */
+static void
+tx_close(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	unsigned idx = atomic_fetch_add(&t->closed, 1);
+	acrt__strbuf rec = {0};
+	char err[300];
+	if (acrt__wire_frame_eos(idx, &rec) != 0) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "binding %s: out of memory for the end-of-stream marker", t->cfg.name);
+		return;
+	}
+	const char *argv[5] = {"XADD", t->cfg.key, "*", "e", rec.p};
+	size_t lens[5] = {4, strlen(t->cfg.key), 1, 1, rec.len};
+	pthread_mutex_lock(&t->mu);
+	while (!atomic_load(&t->cancelled)) {
+		redisReply *r = NULL;
+		if (acrt__rd_conn_open(&t->k, err, sizeof err) == 0 &&
+		    (r = acrt__rd_conn_cmd(&t->k, err, sizeof err, 5, argv, lens)) != NULL &&
+		    acrt__rd_reply_error(r) == NULL) {
+			freeReplyObject(r);
+			break;
+		}
+		if (r != NULL) {
+			snprintf(err, sizeof err, "XADD: %.200s", r->str);
+			freeReplyObject(r);
+		}
+		tx_wait(t, acrt__rd_conn_failed(&t->k, err));
+	}
+	pthread_mutex_unlock(&t->mu);
+	free(rec.p);
+}
+
+static void
+tx_cancel(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	atomic_store(&t->cancelled, true);
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void
+tx_stats(acrt__transport *base, acrt__transport_stats *out)
+{
+	tx *t = (tx *)base;
+	memset(out, 0, sizeof *out);
+	if (pthread_mutex_trylock(&t->mu) != 0)
+		return; /* a producer is on the network: never wait for it here */
+	out->sent = t->sent;
+	out->blocked_ns = t->blocked_ns;
+	pthread_mutex_unlock(&t->mu);
+	out->capacity = t->capacity;
+}
+
+static size_t
+tx_destroy(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	if (t == NULL)
+		return 0;
+	acrt__rd_conn_drop(&t->k);
+	for (size_t i = 0; i < SEND_BATCH; i++)
+		free(t->recs[i].p);
+	acrt__rd_cfg_free(&t->cfg);
+	pthread_cond_destroy(&t->cv);
+	pthread_mutex_destroy(&t->mu);
+	acrt__free(t->base.name);
+	acrt__free(t);
+	return 0;
+}
+
+static const acrt__transport_ops tx_ops = {
+    .kind = "redis",
+    .send = tx_send,
+    .kick = tx_kick,
+    .try_recv = tx_try_recv,
+    .send_barrier = tx_send_barrier,
+    .close = tx_close,
+    .cancel = tx_cancel,
+    .stats = tx_stats,
+    .destroy = tx_destroy,
+};
+
+acrt__transport *
+acrt__redis_tx_new(const acrt__redis_hop *h, char *err, size_t errlen)
+{
+	tx *t = acrt__calloc(1, sizeof *t);
+	if (t == NULL || (t->base.name = acrt__strdup(h->name)) == NULL) {
+		acrt__free(t);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->base.ops = &tx_ops;
+	t->capacity = h->capacity;
+	t->cap_entries = (h->capacity + PER_ENTRY - 1) / PER_ENTRY;
+	t->producers = h->producers;
+	t->k.cfg = &t->cfg;
+	if (pthread_mutex_init(&t->mu, NULL) != 0) {
+		acrt__free(t->base.name);
+		acrt__free(t);
+		snprintf(err, errlen, "cannot create a mutex");
+		return NULL;
+	}
+	if (acrt__cond_init_mono(&t->cv) != 0) {
+		pthread_mutex_destroy(&t->mu);
+		acrt__free(t->base.name);
+		acrt__free(t);
+		snprintf(err, errlen, "cannot create a condition variable");
+		return NULL;
+	}
+	if (acrt__rd_cfg_init(&t->cfg, h, err, errlen) != 0 ||
+	    acrt__rd_conn_open(&t->k, err, errlen) != 0) {
+		tx_destroy(&t->base);
+		return NULL;
+	}
+	return &t->base;
+}

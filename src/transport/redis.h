@@ -1,0 +1,64 @@
+/*
+ * redis.h - the `redis` transport: one binding between two nodes carried by a
+ * Redis stream (docs/MULTINODE.md, "The Redis Streams transport"), with
+ * at-least-once delivery, a bounded stream and end of stream across the hop.
+ *
+ * Each node creates only its own side of the binding:
+ *   - the sending side (producer's node): send() packs up to 64 events per
+ *     stream entry (wire.h frames) and runs a Lua script that adds as many of
+ *     up to 16 entries as fit under the bound, in one round trip, and waits
+ *     (backpressure, polling) while the stream is full; close()
+ *     adds an end-of-stream marker per producer instance.
+ *   - the receiving side (consumer's node): a reader thread (XREADGROUP ...
+ *     BLOCK into a bounded local buffer; first the group's pending entries of
+ *     an earlier run) and an acker thread (XACK + XDEL of what was processed)
+ *     per binding, each on its own connection. try_recv never blocks.
+ *
+ * Ownership: the runtime owns the transport (destroy()); the waitq is the
+ * consumer inbox's (not owned). The password is held in memory only, never
+ * logged, and wiped at destroy.
+ *
+ * Threads and blocking: send() and close() run on producer threads and block
+ * on the network and for space (send until its deadline; close until the
+ * marker is stored or the transport is cancelled); replicas serialise on one
+ * connection. try_recv, kick, stats and cancel never block on the network.
+ * destroy joins the receiving side's threads (at most a Redis timeout).
+ */
+#ifndef ACRT_TRANSPORT_REDIS_H
+#define ACRT_TRANSPORT_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/transport.h"
+#include "core/waitq.h"
+
+typedef struct acrt__redis_hop {
+	const char *name;          /* "from.port->to.port", for logs */
+	const char *url;           /* redis://[[user]:password@]host[:port][/db] */
+	const char *user;          /* NULL, or the ACL user (with password_file) */
+	const char *password_file; /* NULL, or a file holding the password */
+	bool tls;                  /* TLS asked for: refused (hiredis 0.14 has none) */
+	const char *key;           /* the stream: acrt:<system>:bind:<from.port>-><to.port> */
+	const char *group;         /* the consumer group: the consuming component */
+	size_t capacity;           /* the binding's buffer_size: the stream's bound */
+	unsigned producers;        /* producer instances (their end markers end it) */
+	unsigned consumers;        /* receiving replicas (1..64) */
+	acrt__waitq *rx;           /* the consumer inbox's waitq (receiving side) */
+	/* Receiving side: the runtime's graceful-stop flag (SIGTERM), or NULL.
+	 * Once set, nothing more is read; what is local is handed out, processed
+	 * and acknowledged, then the consumers see EOS: the node drains, and the
+	 * rest stays in the stream for its next run. */
+	const _Atomic bool *stopping;
+} acrt__redis_hop;
+
+/* Connects, authenticates and pings once (so a wrong URL or a bad password is
+ * an error at start, in err, without the secret), then returns the sending
+ * side; NULL with err on failure. Blocks for the connect (2 s at most). */
+acrt__transport *acrt__redis_tx_new(const acrt__redis_hop *h, char *err, size_t errlen);
+
+/* The same check, then the receiving side: creates the consumer group if it
+ * is missing and starts its two threads. NULL with err on failure. */
+acrt__transport *acrt__redis_rx_new(const acrt__redis_hop *h, char *err, size_t errlen);
+
+#endif /* ACRT_TRANSPORT_REDIS_H */
