@@ -15,9 +15,13 @@
 #include "core/plugin.h"
 #include "schema/schema.h"
 
-static const char *const top_keys[] = {"schema_version", "system", "schemas", NULL};
-static const char *const sys_keys[] = {"name",       "version",  "description",
-                                       "components", "bindings", NULL};
+/* At the top level, name ... bindings stand for system's when there is no
+ * system: mapping or it lacks them (the Autocoder dialect, docs/AUTOCODER.md). */
+static const char *const top_keys[] = {"schema_version", "system",   "schemas",
+                                       "name",           "version",  "description",
+                                       "components",     "bindings", NULL};
+static const char *const sys_keys[] = {"name",     "version", "description",    "components",
+                                       "bindings", "schemas", "schema_version", NULL};
 static const char *const comp_keys[] = {
     "name",         "type",     "implementation", "config",   "configuration", "inputs", "outputs",
     "capabilities", "batching", "state",          "replicas", "description",   NULL};
@@ -129,6 +133,11 @@ parse_schemas(acrt__bpload *L, const acrt__ynode *root)
 			rc = -1;
 			continue;
 		}
+		if (json_object_get(L->bp->schemas, s->keys[i]->text)) {
+			rc =
+			    acrt__err(L, s->keys[i], "schema '%s' defined twice", s->keys[i]->text);
+			continue;
+		}
 		json_t *j = acrt__ynode_json(s->items[i]);
 		if (!j || json_object_set_new(L->bp->schemas, s->keys[i]->text, j) < 0)
 			return acrt__err(L, s->items[i], "out of memory");
@@ -208,7 +217,7 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 		if (it->kind == ACRT__Y_MAP) {
 			char where[160];
 			snprintf(where, sizeof where, "in %s port of component '%s'", kind, comp);
-			if (acrt__check_keys(L, it, port_keys, where) < 0)
+			if (acrt__dialect_keys(L, it, port_keys, ACRT__AT_PORT, where) < 0)
 				rc = -1;
 			nn = acrt__ynode_get(it, "name");
 			if (!nn) {
@@ -317,6 +326,14 @@ parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__c
 {
 	const acrt__ynode *t = acrt__ynode_get(node, "type");
 	const acrt__ynode *impl = acrt__ynode_get(node, "implementation");
+	if (t && impl && !(impl->kind == ACRT__Y_STR && !strncmp(impl->text, "plugin:", 7))) {
+		/* The dialect's implementation: names the original's generated code. */
+		if (acrt__note(L, acrt__ynode_key(node, "implementation"),
+		               "implementation: not used (acrt runs the type '%s')",
+		               t->kind == ACRT__Y_STR ? t->text : "?") < 0)
+			return -1;
+		impl = NULL;
+	}
 	if (t && impl)
 		return acrt__err(L, acrt__ynode_key(node, "implementation"),
 		                 "component '%s' has both 'type' and 'implementation'", c->name);
@@ -460,11 +477,12 @@ parse_component(acrt__bpload *L, size_t idx)
 		a->broken = true;
 		return acrt__err(L, node, "component #%zu: missing required key 'name'", idx + 1);
 	}
-	if (n->kind != ACRT__Y_STR || !acrt__name_ok(n->text)) {
+	if (n->kind != ACRT__Y_STR || !acrt__name_dash_ok(n->text)) {
 		a->broken = true;
 		if (n->kind != ACRT__Y_STR)
 			return acrt__err_type(L, n, "name", "a string");
-		return acrt__err(L, n, "component name '%s' must match ^[a-z][a-z0-9_]*$", n->text);
+		return acrt__err(
+		    L, n, "component name '%s' must match ^[a-z]([a-z0-9_-]*[a-z0-9_])?$", n->text);
 	}
 	for (size_t j = 0; j < idx; j++) {
 		if (L->bp->comps[j].name && !strcmp(L->bp->comps[j].name, n->text)) {
@@ -477,7 +495,7 @@ parse_component(acrt__bpload *L, size_t idx)
 	if (!c->name)
 		return acrt__err(L, n, "out of memory");
 	snprintf(where, sizeof where, "in component '%s'", c->name);
-	if (acrt__check_keys(L, node, comp_keys, where) < 0)
+	if (acrt__dialect_keys(L, node, comp_keys, ACRT__AT_COMPONENT, where) < 0)
 		rc = -1;
 	if (parse_kind(L, node, c, a) < 0) {
 		a->broken = true;
@@ -541,6 +559,71 @@ parse_component(acrt__bpload *L, size_t idx)
 	return rc;
 }
 
+/* system's KEY, or the top level's when system: lacks it (the dialect);
+ * reported when both have it. */
+static const acrt__ynode *
+sys_get(acrt__bpload *L, const acrt__ynode *root, const acrt__ynode *sys, const char *key, int *rc)
+{
+	const acrt__ynode *v = sys ? acrt__ynode_get(sys, key) : NULL;
+	const acrt__ynode *r = root != sys ? acrt__ynode_get(root, key) : NULL;
+	if (v && r)
+		*rc = acrt__err(L, acrt__ynode_key(root, key),
+		                "'%s' given both at the top level and in system (line %d)", key,
+		                acrt__ynode_key(sys, key)->mark.line);
+	return v ? v : r;
+}
+
+static int
+check_version(acrt__bpload *L, const acrt__ynode *map)
+{
+	const char *s;
+	if (acrt__get_text(L, map, "schema_version", &s) == 1 && strncmp(s, "1.", 2) &&
+	    strcmp(s, "1"))
+		return acrt__err(L, acrt__ynode_get(map, "schema_version"),
+		                 "unsupported schema_version '%s' (this release reads 1.x)", s);
+	return 0;
+}
+
+static int
+system_name(acrt__bpload *L, const acrt__ynode *root, const acrt__ynode *sys)
+{
+	acrt__blueprint *bp = L->bp;
+	int rc = 0;
+	const acrt__ynode *nm = sys_get(L, root, sys, "name", &rc);
+	if ((!nm || nm->kind == ACRT__Y_NULL) && sys != root)
+		return acrt__err(L, sys, "system: missing required key 'name'");
+	if (!nm || nm->kind == ACRT__Y_NULL) {
+		/* No system: and no name: the dialect allows it. */
+		if (acrt__note(L, root, "no system name: the system is named 'system'") < 0)
+			return -1;
+		bp->name = acrt__strdup("system");
+		return bp->name ? rc : acrt__err(L, root, "out of memory");
+	}
+	if (nm->kind != ACRT__Y_STR)
+		return acrt__err_type(L, nm, "name", "a string");
+	if (!acrt__name_dash_ok(nm->text))
+		return acrt__err(
+		    L, nm, "system name '%s' must match ^[a-z]([a-z0-9_-]*[a-z0-9_])?$", nm->text);
+	if (!(bp->name = acrt__strdup(nm->text)))
+		return acrt__err(L, nm, "out of memory");
+	return rc;
+}
+
+static int
+system_text(acrt__bpload *L, const acrt__ynode *root, const acrt__ynode *sys, const char *key,
+            char **out)
+{
+	int rc = 0;
+	const acrt__ynode *v = sys_get(L, root, sys, key, &rc);
+	if (!v || v->kind == ACRT__Y_NULL)
+		return rc;
+	if (v->kind == ACRT__Y_MAP || v->kind == ACRT__Y_SEQ)
+		return acrt__err_type(L, v, key, "a string");
+	if (!(*out = acrt__strdup(v->text)))
+		return acrt__err(L, v, "out of memory");
+	return rc;
+}
+
 int
 acrt__arch_parse(acrt__bpload *L)
 {
@@ -548,13 +631,12 @@ acrt__arch_parse(acrt__bpload *L)
 	                                          NULL};
 	const acrt__ynode *root = L->arch, *sys = NULL, *comps;
 	acrt__blueprint *bp = L->bp;
-	const char *s;
 	int rc = 0;
 
 	if (root->kind != ACRT__Y_MAP)
 		return acrt__err_type(L, root, "architecture", "a mapping at the top level");
 	sys = acrt__ynode_get(root, "system");
-	if (!sys) {
+	if (!sys && !acrt__ynode_get(root, "components")) {
 		for (const char *const *k = deploy_keys; *k; k++)
 			if (acrt__ynode_get(root, *k))
 				return acrt__err(
@@ -562,36 +644,34 @@ acrt__arch_parse(acrt__bpload *L)
 				    "'%s' is a deployment, not a blueprint (no 'system:'); "
 				    "give it as the deployment file",
 				    bp->arch_path);
-		return acrt__err(L, root, "missing required key 'system'");
+		return acrt__err(L, root, "missing required key 'system' (or 'components')");
 	}
-	if (acrt__check_keys(L, root, top_keys, "at the top level") < 0)
+	if (acrt__dialect_keys(L, root, top_keys, ACRT__AT_TOP, "at the top level") < 0)
 		rc = -1;
-	if (acrt__get_text(L, root, "schema_version", &s) == 1 && strncmp(s, "1.", 2) &&
-	    strcmp(s, "1"))
-		rc = acrt__err(L, acrt__ynode_get(root, "schema_version"),
-		               "unsupported schema_version '%s' (this release reads 1.x)", s);
+	if (check_version(L, root) < 0)
+		rc = -1;
+	if (sys && sys->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, sys, "system", "a mapping");
+	if (!sys)
+		sys = root; /* the dialect: everything at the top level */
+	if (sys != root) {
+		if (acrt__dialect_keys(L, sys, sys_keys, ACRT__AT_SYSTEM, "in system") < 0)
+			rc = -1;
+		if (check_version(L, sys) < 0)
+			rc = -1;
+	}
 	if (parse_schemas(L, root) < 0)
 		rc = -1;
-	if (sys->kind != ACRT__Y_MAP)
-		return acrt__err_type(L, sys, "system", "a mapping");
-	if (acrt__check_keys(L, sys, sys_keys, "in system") < 0)
+	if (sys != root && parse_schemas(L, sys) < 0)
 		rc = -1;
 
-	const acrt__ynode *nm = acrt__ynode_get(sys, "name");
-	if (!nm || nm->kind == ACRT__Y_NULL)
-		rc = acrt__err(L, sys, "system: missing required key 'name'");
-	else if (nm->kind != ACRT__Y_STR)
-		rc = acrt__err_type(L, nm, "name", "a string");
-	else if (!acrt__name_ok(nm->text))
-		rc = acrt__err(L, nm, "system name '%s' must match ^[a-z][a-z0-9_]*$", nm->text);
-	else if (!(bp->name = acrt__strdup(nm->text)))
-		return acrt__err(L, nm, "out of memory");
-	if (acrt__get_text(L, sys, "version", &s) == 1 && !(bp->version = acrt__strdup(s)))
-		return acrt__err(L, sys, "out of memory");
-	if (acrt__get_text(L, sys, "description", &s) == 1 && !(bp->description = acrt__strdup(s)))
-		return acrt__err(L, sys, "out of memory");
+	if (system_name(L, root, sys) < 0)
+		rc = -1;
+	if (system_text(L, root, sys, "version", &bp->version) < 0 ||
+	    system_text(L, root, sys, "description", &bp->description) < 0)
+		rc = -1;
 
-	L->bindings = acrt__ynode_get(sys, "bindings");
+	L->bindings = sys_get(L, root, sys, "bindings", &rc);
 	if (L->bindings && L->bindings->kind == ACRT__Y_NULL)
 		L->bindings = NULL;
 	if (L->bindings && L->bindings->kind != ACRT__Y_SEQ) {
@@ -599,7 +679,7 @@ acrt__arch_parse(acrt__bpload *L)
 		L->bindings = NULL;
 	}
 
-	comps = acrt__ynode_get(sys, "components");
+	comps = sys_get(L, root, sys, "components", &rc);
 	if (!comps || comps->kind == ACRT__Y_NULL)
 		return acrt__err(L, comps ? comps : sys,
 		                 "system: missing required key 'components'");

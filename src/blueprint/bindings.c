@@ -21,14 +21,19 @@
 
 #include "blueprint/bp_int.h"
 
-static const char *const keys_a[] = {"from", "to", "buffer_size", "allow_cycle", NULL};
-static const char *const keys_b[] = {"from_component", "from_port",   "to_component",
-                                     "to_components",  "to_port",     "to_ports",
-                                     "buffer_size",    "allow_cycle", NULL};
-static const char *const keys_c[] = {"source", "target", "buffer_size", "allow_cycle", NULL};
+/* Keys of the Autocoder dialect that are not executed (transformation,
+ * condition, ...) are notes: dialect.c. */
+static const char *const keys_a[] = {"from",        "to",          "buffer_size",
+                                     "allow_cycle", "description", NULL};
+static const char *const keys_b[] = {"from_component", "from_port", "to_component", "to_components",
+                                     "to_port",        "to_ports",  "buffer_size",  "allow_cycle",
+                                     "description",    NULL};
+static const char *const keys_c[] = {"source",      "target",      "buffer_size",
+                                     "allow_cycle", "description", NULL};
 static const char *const keys_all[] = {
-    "from",     "to",     "from_component", "to_component", "to_components", "from_port", "to_port",
-    "to_ports", "source", "target",         "buffer_size",  "allow_cycle",   NULL};
+    "from",        "to",       "from_component", "to_component", "to_components", "from_port",
+    "to_port",     "to_ports", "source",         "target",       "buffer_size",   "allow_cycle",
+    "description", NULL};
 static const char *const keys_ep[] = {"component", "stream", "port", NULL};
 
 /* One end of an edge, before resolution. */
@@ -326,14 +331,14 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 		keys = keys_b, shape = shape_b;
 	else if (acrt__ynode_get(b, "source") || acrt__ynode_get(b, "target"))
 		keys = keys_c, shape = shape_c;
-	else if (acrt__check_keys(L, b, keys_all, "in binding") < 0)
+	else if (acrt__dialect_keys(L, b, keys_all, ACRT__AT_BINDING, "in binding") < 0)
 		return -1;
 	else
 		return acrt__err(
 		    L, b,
 		    "binding needs 'from' and 'to' (or from_component/to_component, or "
 		    "source/target)");
-	if (acrt__check_keys(L, b, keys, "in binding") < 0)
+	if (acrt__dialect_keys(L, b, keys, ACRT__AT_BINDING, "in binding") < 0)
 		rc = -1;
 	int r = acrt__get_int(L, b, "buffer_size", 1, &buffer);
 	if (r < 0)

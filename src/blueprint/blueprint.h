@@ -152,10 +152,14 @@ typedef struct acrt__blueprint {
 	size_t *topo; /* n_comps indices: a topological order (allow_cycle edges ignored) */
 } acrt__blueprint;
 
-/* Diagnostics: one line per error, "file:line:col: message". */
+/* Diagnostics: one line per error, "file:line:col: message", and apart from
+ * them the notes, "file:line:col: note: message": what the loader accepted
+ * but does not execute (docs/AUTOCODER.md). Notes never fail a load. */
 typedef struct acrt__diag {
 	char **lines;
 	size_t n;
+	char **notes;
+	size_t n_notes;
 } acrt__diag;
 
 void acrt__diag_free(acrt__diag *d);

@@ -20,6 +20,8 @@
 
 /* Most error lines kept in one acrt__diag; one more line says there were more. */
 #define ACRT__DIAG_MAX 50
+/* Most notes kept in one acrt__diag; one more line says there were more. */
+#define ACRT__NOTE_MAX 200
 
 /* ---- YAML nodes (yaml.c) ------------------------------------------------- */
 
@@ -85,6 +87,9 @@ int acrt__diag_push(acrt__diag *d, char *line);
 
 /* Appends "file:line:col: message" (newlines flattened). Always returns -1. */
 int acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...) ACRT_PRINTF(3, 4);
+/* Appends the note "file:line:col: note: message" to d->notes (newlines
+ * flattened). 0, or -1 when out of memory (nothing appended). */
+int acrt__diag_note(acrt__diag *d, const acrt__mark *m, const char *fmt, ...) ACRT_PRINTF(3, 4);
 /* The candidate closest to word by edit distance, if close enough, else NULL.
  * cands is NULL-terminated when n is (size_t)-1. */
 const char *acrt__suggest(const char *word, const char *const *cands, size_t n);
@@ -92,6 +97,9 @@ const char *acrt__suggest(const char *word, const char *const *cands, size_t n);
 void acrt__hint(char *buf, size_t len, const char *word, const char *const *cands, size_t n);
 /* ^[a-z][a-z0-9_]*$ */
 bool acrt__name_ok(const char *s);
+/* ^[a-z]([a-z0-9_-]*[a-z0-9_])?$: system and component names, which
+ * the Autocoder dialect writes with hyphens (docs/AUTOCODER.md). */
+bool acrt__name_dash_ok(const char *s);
 
 /* ---- Loader state --------------------------------------------------------- */
 
@@ -134,6 +142,25 @@ int acrt__get_map(acrt__bpload *L, const acrt__ynode *map, const char *key,
                   const acrt__ynode **out);
 /* Reports "KEY: expected WHAT, got ..." at n. -1. */
 int acrt__err_type(acrt__bpload *L, const acrt__ynode *n, const char *key, const char *what);
+
+/* ---- The Autocoder dialect (dialect.c, docs/AUTOCODER.md) ------------------ */
+
+typedef enum acrt__dialect_place {
+	ACRT__AT_TOP,
+	ACRT__AT_SYSTEM,
+	ACRT__AT_COMPONENT,
+	ACRT__AT_PORT,
+	ACRT__AT_BINDING
+} acrt__dialect_place;
+
+/* Reports a note at node `at` (1:1 of the architecture if NULL). 0, or -1
+ * after reporting out of memory as an error. */
+int acrt__note(acrt__bpload *L, const acrt__ynode *at, const char *fmt, ...) ACRT_PRINTF(3, 4);
+/* acrt__check_keys, where a key the dialect has at `place` and acrt does not
+ * execute is a note (one per occurrence) instead of an error; the hints of
+ * unknown keys come from both sets. 0, or -1 after reporting. */
+int acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *allowed,
+                       acrt__dialect_place place, const char *where);
 
 /* ---- Stages ---------------------------------------------------------------- */
 

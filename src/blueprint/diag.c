@@ -1,7 +1,8 @@
 /*
  * diag.c - error lines for blueprint validation: "file:line:col: message",
- * one line each, at most ACRT__DIAG_MAX per acrt__diag, plus the "did you
- * mean" hints (edit distance with transpositions, case-insensitive).
+ * one line each, at most ACRT__DIAG_MAX per acrt__diag; the notes beside
+ * them, "file:line:col: note: message", at most ACRT__NOTE_MAX; plus the
+ * "did you mean" hints (edit distance with transpositions, case-insensitive).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -21,6 +22,11 @@ acrt__diag_free(acrt__diag *d)
 	acrt__free(d->lines);
 	d->lines = NULL;
 	d->n = 0;
+	for (size_t i = 0; i < d->n_notes; i++)
+		acrt__free(d->notes[i]);
+	acrt__free(d->notes);
+	d->notes = NULL;
+	d->n_notes = 0;
 }
 
 char *
@@ -92,6 +98,37 @@ acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...)
 	return -1;
 }
 
+int
+acrt__diag_note(acrt__diag *d, const acrt__mark *m, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	if (!d || d->n_notes > ACRT__NOTE_MAX)
+		return 0;
+	if (d->n_notes == ACRT__NOTE_MAX) {
+		snprintf(msg, sizeof msg, "too many notes; stopping after %d", ACRT__NOTE_MAX);
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+	}
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	char *line = acrt__bp_printf("%s:%d:%d: note: %s", m && m->file ? m->file : "<blueprint>",
+	                             m ? m->line : 1, m ? m->col : 1, msg);
+	if (!line)
+		return -1;
+	char **l = acrt__realloc(d->notes, (d->n_notes + 1) * sizeof *l);
+	if (!l) {
+		acrt__free(line);
+		return -1;
+	}
+	d->notes = l;
+	d->notes[d->n_notes++] = line;
+	return 0;
+}
+
 /* Optimal string alignment distance, case-insensitive. */
 static size_t
 distance(const char *a, const char *b)
@@ -155,6 +192,18 @@ acrt__hint(char *buf, size_t len, const char *word, const char *const *cands, si
 		snprintf(buf, len, " (did you mean '%s'?)", s);
 	else if (len)
 		buf[0] = '\0';
+}
+
+bool
+acrt__name_dash_ok(const char *s)
+{
+	if (!s || !(*s >= 'a' && *s <= 'z'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '-'))
+			return false;
+	return s[-1] != '-';
 }
 
 bool

@@ -20,6 +20,8 @@ int acrt__cmd_tap(int argc, char **argv);
 
 /* Loads a blueprint and prints every diagnostic to stderr. NULL on failure. */
 acrt__blueprint *acrt__cli_load(const char *path, const char *deployment);
+/* The same, printing the notes too (docs/AUTOCODER.md): validate and run. */
+acrt__blueprint *acrt__cli_load_notes(const char *path, const char *deployment);
 /* Prints "acrt: " + message to stderr and returns 2. */
 int acrt__cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -2,6 +2,7 @@
  * main.c - entry point of the `acrt` tool: dispatches to a subcommand.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,12 +23,15 @@ acrt__cli_usage_error(const char *fmt, ...)
 	return 2;
 }
 
-acrt__blueprint *
-acrt__cli_load(const char *path, const char *deployment)
+static acrt__blueprint *
+load(const char *path, const char *deployment, bool notes)
 {
 	acrt__diag diag = {0};
 	acrt__blueprint *bp = NULL;
-	if (acrt__blueprint_load(path, deployment, &bp, &diag) != 0) {
+	int rc = acrt__blueprint_load(path, deployment, &bp, &diag);
+	for (size_t i = 0; notes && i < diag.n_notes; i++)
+		fprintf(stderr, "%s\n", diag.notes[i]);
+	if (rc != 0) {
 		for (size_t i = 0; i < diag.n; i++)
 			fprintf(stderr, "%s\n", diag.lines[i]);
 		if (diag.n == 0)
@@ -36,6 +40,18 @@ acrt__cli_load(const char *path, const char *deployment)
 	}
 	acrt__diag_free(&diag);
 	return bp;
+}
+
+acrt__blueprint *
+acrt__cli_load(const char *path, const char *deployment)
+{
+	return load(path, deployment, false);
+}
+
+acrt__blueprint *
+acrt__cli_load_notes(const char *path, const char *deployment)
+{
+	return load(path, deployment, true);
 }
 
 static const struct {

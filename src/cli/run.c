@@ -195,7 +195,7 @@ acrt__cmd_run(int argc, char **argv)
 	if (path == NULL)
 		path = "architecture.yaml";
 
-	acrt__blueprint *bp = acrt__cli_load(path, deployment);
+	acrt__blueprint *bp = acrt__cli_load_notes(path, deployment);
 	if (bp == NULL)
 		return 2;
 	acrt__log_config(bp->log_level, bp->log_format);

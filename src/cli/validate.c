@@ -18,7 +18,7 @@ acrt__cmd_validate(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (argv[i][0] == '-')
 			return acrt__cli_usage_error("validate: unknown option '%s'", argv[i]);
-		acrt__blueprint *bp = acrt__cli_load(argv[i], NULL);
+		acrt__blueprint *bp = acrt__cli_load_notes(argv[i], NULL);
 		if (bp == NULL) {
 			rc = 2;
 			continue;
