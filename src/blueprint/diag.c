@@ -59,74 +59,69 @@ acrt__bp_strndup(const char *s, size_t n)
 	return d;
 }
 
-int
-acrt__diag_push(acrt__diag *d, char *line)
+/* Appends line (owned; NULL: out of memory) to the list *v of *n lines. */
+static int
+push_line(char ***v, size_t *n, char *line)
 {
 	if (!line)
 		return -1;
-	char **l = acrt__realloc(d->lines, (d->n + 1) * sizeof *l);
+	char **l = acrt__realloc(*v, (*n + 1) * sizeof *l);
 	if (!l) {
 		acrt__free(line);
 		return -1;
 	}
-	d->lines = l;
-	d->lines[d->n++] = line;
+	*v = l;
+	(*v)[(*n)++] = line;
 	return 0;
+}
+
+int
+acrt__diag_push(acrt__diag *d, char *line)
+{
+	return push_line(&d->lines, &d->n, line);
+}
+
+/* "file:line:col: KIND" and the message (fmt, or `too many KINDs` once n
+ * reaches max), on one line; from acrt__malloc, NULL when out of memory. */
+static char *
+diag_line(const acrt__mark *m, const char *kind, size_t n, size_t max, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	if (n == max)
+		snprintf(msg, sizeof msg, "too many %ss; stopping after %zu", kind, max);
+	else
+		vsnprintf(msg, sizeof msg, fmt, ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	return acrt__bp_printf("%s:%d:%d: %s%s", m && m->file ? m->file : "<blueprint>",
+	                       m ? m->line : 1, m ? m->col : 1,
+	                       strcmp(kind, "note") == 0 ? "note: " : "", msg);
 }
 
 int
 acrt__diag_add(acrt__diag *d, const acrt__mark *m, const char *fmt, ...)
 {
-	char msg[1024];
-	char *line = NULL;
 	va_list ap;
 	if (!d || d->n > ACRT__DIAG_MAX)
 		return -1;
-	if (d->n == ACRT__DIAG_MAX) {
-		snprintf(msg, sizeof msg, "too many errors; stopping after %d", ACRT__DIAG_MAX);
-	} else {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof msg, fmt, ap);
-		va_end(ap);
-	}
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	line = acrt__bp_printf("%s:%d:%d: %s", m && m->file ? m->file : "<blueprint>",
-	                       m ? m->line : 1, m ? m->col : 1, msg);
-	acrt__diag_push(d, line);
+	va_start(ap, fmt);
+	char *line = diag_line(m, "error", d->n, ACRT__DIAG_MAX, fmt, ap);
+	va_end(ap);
+	push_line(&d->lines, &d->n, line);
 	return -1;
 }
 
 int
 acrt__diag_note(acrt__diag *d, const acrt__mark *m, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	if (!d || d->n_notes > ACRT__NOTE_MAX)
 		return 0;
-	if (d->n_notes == ACRT__NOTE_MAX) {
-		snprintf(msg, sizeof msg, "too many notes; stopping after %d", ACRT__NOTE_MAX);
-	} else {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof msg, fmt, ap);
-		va_end(ap);
-	}
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	char *line = acrt__bp_printf("%s:%d:%d: note: %s", m && m->file ? m->file : "<blueprint>",
-	                             m ? m->line : 1, m ? m->col : 1, msg);
-	if (!line)
-		return -1;
-	char **l = acrt__realloc(d->notes, (d->n_notes + 1) * sizeof *l);
-	if (!l) {
-		acrt__free(line);
-		return -1;
-	}
-	d->notes = l;
-	d->notes[d->n_notes++] = line;
-	return 0;
+	va_start(ap, fmt);
+	char *line = diag_line(m, "note", d->n_notes, ACRT__NOTE_MAX, fmt, ap);
+	va_end(ap);
+	return push_line(&d->notes, &d->n_notes, line);
 }
 
 /* Optimal string alignment distance, case-insensitive. */
