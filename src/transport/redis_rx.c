@@ -368,6 +368,18 @@ finished(const rx *r)
 	       r->handed_total == 0 && r->ackq.n == 0;
 }
 
+/* The acker's connection failed (err): back off until the retry is due, or
+ * until a stop or cancel wakes it. */
+static void
+ack_backoff(rx *r, const char *err)
+{
+	int64_t until = acrt__rd_conn_failed(&r->ak, err);
+	pthread_mutex_lock(&r->mu);
+	if (!r->stop && !r->cancelled)
+		timed_wait(r, &r->ack_cv, until);
+	pthread_mutex_unlock(&r->mu);
+}
+
 static void *
 acker_main(void *arg)
 {
@@ -387,11 +399,7 @@ acker_main(void *arg)
 		err[0] = '\0';
 		if (mine.n > 0) {
 			if (ack_ids(r, mine.v, mine.n, err, sizeof err) != 0) {
-				int64_t until = acrt__rd_conn_failed(&r->ak, err);
-				pthread_mutex_lock(&r->mu);
-				if (!r->stop && !r->cancelled)
-					timed_wait(r, &r->ack_cv, until);
-				pthread_mutex_unlock(&r->mu);
+				ack_backoff(r, err);
 				continue;
 			}
 			pthread_mutex_lock(&r->mu);
@@ -412,11 +420,7 @@ acker_main(void *arg)
 			continue;
 		/* The markers go last (redis.c, 5); then the consumers see EOS. */
 		if (nm > 0 && ack_ids(r, marks, nm, err, sizeof err) != 0) {
-			int64_t until = acrt__rd_conn_failed(&r->ak, err);
-			pthread_mutex_lock(&r->mu);
-			if (!r->stop && !r->cancelled)
-				timed_wait(r, &r->ack_cv, until);
-			pthread_mutex_unlock(&r->mu);
+			ack_backoff(r, err);
 			continue;
 		}
 		pthread_mutex_lock(&r->mu);
