@@ -16,10 +16,11 @@
 #include <stdint.h>
 
 #include "transport/redis.h"
+#include "transport/rxq.h"
 
 /* Events per stream entry (wire.h, framing): the stream's bound in entries is
  * ceil(buffer_size / PER_ENTRY). */
-#define PER_ENTRY 64
+#define PER_ENTRY ACRT__RXQ_PER_MSG
 
 typedef struct rcfg {
 	char *host;
