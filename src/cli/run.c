@@ -6,9 +6,9 @@
  * `nodes:`: the node is picked before the run lock (its lock, store and
  * .acrt files are its own), build.lock is checked against the whole system,
  * then the blueprint is narrowed to the node's components. A node with a
- * binding to another node runs it over runtime.transport: redis (without
- * runtime.state), else is refused (exit 2): the other cross-node transports
- * are the next step. Without --node, every node runs in this one process
+ * binding to another node runs it over runtime.transport: nats or redis
+ * (without runtime.state: checkpoints across nodes are the next step, and
+ * refused with exit 2). Without --node, every node runs in this one process
  * with every binding local, as if there were no `nodes:`.
  */
 #include <signal.h>
@@ -81,9 +81,9 @@ pick_node(acrt__blueprint *bp, const char *node, bool watch)
 		                "yet (a reload would load the whole system): leave one out\n");
 		return 2;
 	}
-	/* redis carries them (src/transport/redis.h), checkpoints not yet. */
-	bool redis = bp->transport.kind != NULL && strcmp(bp->transport.kind, "redis") == 0;
-	if (redis && !bp->state.on)
+	/* nats or redis carries them (src/transport/), checkpoints not yet. */
+	bool net = bp->transport.kind != NULL;
+	if (net && !bp->state.on)
 		return 0;
 	size_t n = 0;
 	for (size_t i = 0; i < bp->n_bindings; i++) {
@@ -102,22 +102,22 @@ pick_node(acrt__blueprint *bp, const char *node, bool watch)
 	}
 	if (n == 0)
 		return 0;
-	if (redis) {
+	if (net) {
 		fprintf(
 		    stderr,
 		    "acrt: run: node '%s' has %zu binding%s to other nodes and runtime.state is "
 		    "set: checkpoints across nodes are not available in this build yet "
 		    "(exactly-once across nodes is the next step); refusing to start (remove "
-		    "runtime.state for at-least-once delivery over redis, or run the whole "
+		    "runtime.state for at-least-once delivery over %s, or run the whole "
 		    "system in one process without --node)\n",
-		    node, n, n == 1 ? "" : "s");
+		    node, n, n == 1 ? "" : "s", bp->transport.kind);
 		return 2;
 	}
 	fprintf(stderr,
-	        "acrt: run: node '%s' has %zu binding%s to other nodes, and cross-node transports "
-	        "(runtime.transport: %s) are not available in this build yet: refusing to start "
-	        "(run the whole system in one process without --node)\n",
-	        node, n, n == 1 ? "" : "s", bp->transport.kind ? bp->transport.kind : "none");
+	        "acrt: run: node '%s' has %zu binding%s to other nodes and no "
+	        "runtime.transport (nats or redis) to carry them: refusing to start (run the "
+	        "whole system in one process without --node)\n",
+	        node, n, n == 1 ? "" : "s");
 	return 2;
 }
 

@@ -6,8 +6,9 @@
  * travel in-band as events of kind ACRT__EV_BARRIER, so every transport
  * delivers them in order with the data around them.
  *
- * `local` (stream.c: in-process, bounded, zero-copy) is the only transport of
- * this release; NATS JetStream and Redis Streams will implement the same ops.
+ * `local` (stream.c: in-process, bounded, zero-copy) carries a binding inside
+ * a process; `nats` and `redis` (src/transport/) carry a binding between two
+ * nodes, each node holding one side of it.
  *
  * Consumers do not block inside a transport: they try_recv, and park on the
  * acrt__waitq given at creation, which every transport feeding the same
@@ -40,6 +41,7 @@ typedef enum acrt__rx_status {
 typedef struct acrt__transport_stats {
 	uint64_t sent, received; /* events */
 	uint64_t blocked_ns;     /* time producers spent waiting for space */
+	uint64_t dropped;        /* events it could not carry (each logged): lost */
 	size_t depth, capacity;
 } acrt__transport_stats;
 

@@ -286,6 +286,20 @@ supervise(acrt__runtime *rt)
 /* Logs each stream's totals (debug level) and returns the events still inside
  * them and in the instances' outboxes (emitted, not yet sent). After the
  * threads have ended. */
+/* Events the transports could not carry (a NATS message past the server's
+ * max_payload): each was logged where it was dropped; they count as lost. */
+static size_t
+dropped(acrt__runtime *rt)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport_stats st;
+		rt->transports[i]->ops->stats(rt->transports[i], &st);
+		n += (size_t)st.dropped;
+	}
+	return n;
+}
+
 static size_t
 in_flight(acrt__runtime *rt)
 {
@@ -450,6 +464,7 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 	if (rc != ACRT_OK)
 		acrt__tg_errors(&rt->tg, log_task_error, NULL);
 	size_t lost = forced || rc != ACRT_OK ? in_flight(rt) : 0;
+	lost += dropped(rt);
 	bool reload = atomic_load(&rt->reloading) && rc == ACRT_OK && !forced && ctl->next != NULL;
 
 	/* ---- what this generation did with its events, and the whole run ---- */

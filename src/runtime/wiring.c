@@ -8,11 +8,11 @@
  * A blueprint narrowed to one node (`acrt run --node`, blueprint/nodes.c)
  * holds only that node's components and the bindings among them; its
  * bindings to other nodes follow them in bp->bindings (bp->nodes.n_remote).
- * Those go through the network transport of runtime.transport: with `redis`
- * (src/transport/redis.h) this node creates its side of each, the sending
- * side feeding the producer's output port or the receiving side feeding the
- * consumer's inbox. `nats`, and checkpoints across nodes, are refused (the
- * CLI refuses first, with exit 2): docs/MULTINODE.md.
+ * Those go through the network transport of runtime.transport, `nats` or
+ * `redis` (src/transport/nats.h, redis.h): this node creates its side of
+ * each, the sending side feeding the producer's output port or the receiving
+ * side feeding the consumer's inbox. Checkpoints across nodes are refused
+ * (the CLI refuses first, with exit 2): docs/MULTINODE.md.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +25,7 @@
 #include "core/stream.h"
 #include "runtime/runtime.h"
 #include "state/kv.h"
+#include "transport/nats.h"
 #include "transport/redis.h"
 
 static long
@@ -248,9 +249,9 @@ wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 	return acrt__inbox_add(&to->inbox, t, (size_t)ip);
 }
 
-/* Bindings between this node and others that cannot be carried: any with a
- * transport other than redis, and any with checkpoints (not across nodes in
- * this build). -1 after an error log naming the first binding. */
+/* Bindings between this node and others that cannot be carried: any without
+ * a transport, and any with checkpoints (not across nodes in this build). -1
+ * after an error log naming the first binding. */
 static int
 refuse_remote(const acrt__blueprint *bp)
 {
@@ -262,13 +263,12 @@ refuse_remote(const acrt__blueprint *bp)
 	    acrt__blueprint_comp_node(bp, b->from_comp), acrt__blueprint_comp_node(bp, b->to_comp),
 	    bp->state.on ? "checkpoints (runtime.state) across nodes are not available in this "
 	                   "build yet (exactly-once across nodes is the next step)"
-	                 : "cross-node transports other than redis are not available in this "
-	                   "build yet");
+	                 : "no runtime.transport (nats or redis) carries it");
 	return -1;
 }
 
-/* This node's side of remote binding b (redis): the sending side when the
- * producer runs here, else the receiving side. 0, or -1 after a log. */
+/* This node's side of remote binding b (nats or redis): the sending side
+ * when the producer runs here, else the receiving side. 0, or -1 after a log. */
 static int
 wire_remote(acrt__runtime *rt, const acrt__binding_spec *b)
 {
@@ -279,28 +279,36 @@ wire_remote(acrt__runtime *rt, const acrt__binding_spec *b)
 	snprintf(name, sizeof name, "%s.%s->%s.%s", fs->name, b->from_port, ts->name, b->to_port);
 	snprintf(key, sizeof key, "acrt:%s:bind:%s", bp->name, name);
 	acrt__comp *here = &rt->comps[producer ? b->from_comp : b->to_comp];
-	acrt__redis_hop h = {.name = name,
-	                     .url = bp->transport.url,
-	                     .user = bp->transport.user,
-	                     .password_file = bp->transport.password_file,
-	                     .tls = bp->transport.tls,
-	                     .key = key,
-	                     .group = ts->name,
-	                     .capacity = b->buffer_size,
-	                     .producers = fs->replicas > 0 ? (unsigned)fs->replicas : 1,
-	                     .consumers = ts->replicas > 0 ? (unsigned)ts->replicas : 1,
-	                     .rx = producer ? NULL : &here->inbox.wq,
-	                     .stopping = &rt->stopping};
+	acrt__hop h = {.name = name,
+	               .url = bp->transport.url,
+	               .user = bp->transport.user,
+	               .password_file = bp->transport.password_file,
+	               .token_file = bp->transport.token_file,
+	               .creds_file = bp->transport.creds_file,
+	               .tls = bp->transport.tls,
+	               .tls_ca_file = bp->transport.tls_ca_file,
+	               .tls_cert_file = bp->transport.tls_cert_file,
+	               .tls_key_file = bp->transport.tls_key_file,
+	               .key = key,
+	               .group = ts->name,
+	               .capacity = b->buffer_size,
+	               .producers = fs->replicas > 0 ? (unsigned)fs->replicas : 1,
+	               .consumers = ts->replicas > 0 ? (unsigned)ts->replicas : 1,
+	               .rx = producer ? NULL : &here->inbox.wq,
+	               .stopping = &rt->stopping};
 	long p = producer ? port_of(fs->outputs, fs->n_outputs, b->from_port)
 	                  : port_of(ts->inputs, ts->n_inputs, b->to_port);
 	if (p < 0 || (!producer && !here->has_inbox))
 		return -1; /* the validator guarantees this cannot happen */
-	acrt__transport *t = producer ? acrt__redis_tx_new(&h, err, sizeof err)
-	                              : acrt__redis_rx_new(&h, err, sizeof err);
+	bool nats = strcmp(bp->transport.kind, "nats") == 0;
+	acrt__transport *t = nats ? (producer ? acrt__nats_tx_new(&h, err, sizeof err)
+	                                      : acrt__nats_rx_new(&h, err, sizeof err))
+	                          : (producer ? acrt__redis_tx_new(&h, err, sizeof err)
+	                                      : acrt__redis_rx_new(&h, err, sizeof err));
 	if (t == NULL) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "binding %s crosses nodes: cannot open its redis transport: %s", name,
-		          err);
+		          "binding %s crosses nodes: cannot open its %s transport: %s", name,
+		          bp->transport.kind, err);
 		return -1;
 	}
 	rt->transports[rt->n_transports++] = t;
@@ -321,8 +329,7 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 	char err[512];
 	rt->bp = bp;
 	size_t n_remote = bp->nodes.n_remote;
-	if (n_remote > 0 && (bp->state.on || bp->transport.kind == NULL ||
-	                     strcmp(bp->transport.kind, "redis") != 0))
+	if (n_remote > 0 && (bp->state.on || bp->transport.kind == NULL))
 		return refuse_remote(bp);
 	rt->comps = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof *rt->comps);
 	rt->transports = acrt__calloc(bp->n_bindings + n_remote ? bp->n_bindings + n_remote : 1,

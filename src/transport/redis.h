@@ -31,26 +31,12 @@
 #include <stddef.h>
 
 #include "core/transport.h"
-#include "core/waitq.h"
+#include "transport/hop.h"
 
-typedef struct acrt__redis_hop {
-	const char *name;          /* "from.port->to.port", for logs */
-	const char *url;           /* redis://[[user]:password@]host[:port][/db] */
-	const char *user;          /* NULL, or the ACL user (with password_file) */
-	const char *password_file; /* NULL, or a file holding the password */
-	bool tls;                  /* TLS asked for: refused (hiredis 0.14 has none) */
-	const char *key;           /* the stream: acrt:<system>:bind:<from.port>-><to.port> */
-	const char *group;         /* the consumer group: the consuming component */
-	size_t capacity;           /* the binding's buffer_size: the stream's bound */
-	unsigned producers;        /* producer instances (their end markers end it) */
-	unsigned consumers;        /* receiving replicas (1..64) */
-	acrt__waitq *rx;           /* the consumer inbox's waitq (receiving side) */
-	/* Receiving side: the runtime's graceful-stop flag (SIGTERM), or NULL.
-	 * Once set, nothing more is read; what is local is handed out, processed
-	 * and acknowledged, then the consumers see EOS: the node drains, and the
-	 * rest stays in the stream for its next run. */
-	const _Atomic bool *stopping;
-} acrt__redis_hop;
+/* The fields of h it reads: name, url, user, password_file, tls (refused:
+ * hiredis 0.14 has no TLS), key (the stream), group (the consumer group),
+ * capacity, producers, consumers, rx, stopping. */
+typedef acrt__hop acrt__redis_hop;
 
 /* Connects, authenticates and pings once (so a wrong URL or a bad password is
  * an error at start, in err, without the secret), then returns the sending

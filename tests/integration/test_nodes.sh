@@ -95,7 +95,7 @@ run_acrt node_c 20 run "$SYS" --node c -q
 expect_rc 2 "--node c" "$WORK/node_c.err"
 grep -q "binding shape.output -> out_d.input crosses nodes ('c' -> 'd')" "$WORK/node_c.err" ||
 	fail "the refusal does not name the binding" "$WORK/node_c.err"
-grep -q "cross-node transports (runtime.transport: nats) are not available in this build yet" \
+grep -q "runtime.state is set: checkpoints across nodes are not available in this build yet" \
 	"$WORK/node_c.err" || fail "the refusal does not say why" "$WORK/node_c.err"
 run_acrt node_d 20 run "$SYS" --node d -q
 expect_rc 2 "--node d (the consuming side)" "$WORK/node_d.err"

@@ -23,55 +23,14 @@ start_redis # lib.sh
 rcli() { redis-cli -p "$REDIS_PORT" "$@" 2>/dev/null; }
 KEY='acrt:hop:bind:gen.output->out.input'
 
-RATE=""
-# mk DIR COUNT BUFFER [TRANSPORT-KEYS]: the two-node system in DIR ($RATE: a
-# source rate, $RPORT: another Redis). The sink's
-# path comes from $OUT so that a restarted node b writes a file of its own
-# (a Sink truncates its file at start).
-mk() {
-	local d=$1 count=$2 buf=$3 extra=${4:-}
-	mkdir -p "$d"
-	cat >"$d/architecture.yaml" <<YAML
-schema_version: "1.0.0"
-system:
-  name: hop
-  components:
-    - {name: gen, type: Source, config: {generator: sequence, count: $count$RATE}}
-    - {name: out, type: Sink, config: {sink: file, path: "\${OUT}"}}
-  bindings:
-    - {from: gen.output, to: out.input, buffer_size: $buf}
-YAML
-	cat >"$d/deployment.yaml" <<YAML
-nodes:
-  a: {components: [gen]}
-  b: {components: [out]}
-runtime:
-  transport: {kind: redis, url: "redis://127.0.0.1:${RPORT:-$REDIS_PORT}"$extra}
-YAML
-}
-
-# check_seq N FILE...: the files together hold {"seq": 1..N}; with "exact",
-# each once and in order. Prints the number of duplicates.
-check_seq() {
-	py "$PY_PRELUDE"'
-mode, n, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-seqs = [r["seq"] for f in files for r in load(f)]
-if mode == "exact":
-    if seqs != list(range(1, n + 1)):
-        die("expected 1..%d once each in order, got %d events" % (n, len(seqs)))
-else:
-    missing = set(range(1, n + 1)) - set(seqs)
-    if missing:
-        die("%d events lost, e.g. %r" % (len(missing), sorted(missing)[:5]))
-    if set(seqs) - set(range(1, n + 1)):
-        die("unexpected events")
-print(len(seqs) - n)
-' "$@"
-}
+. "$(dirname "$0")/hop_lib.sh"
+# The transport mapping of mk (hop_lib.sh): this test's Redis ($RPORT: another)
+# and extra keys.
+redis_tr() { echo "{kind: redis, url: \"redis://127.0.0.1:${RPORT:-$REDIS_PORT}\"${1:-}}"; }
 
 N=200000
 SYS="$WORK/sys"
-mk "$SYS" "$N" 1024
+mk "$SYS" "$N" 1024 "$(redis_tr)"
 
 say "1. a two-node run ends on both nodes with 1..$N exactly once"
 OUT=out1.jsonl start_acrt b1 run "$SYS" --node b -q
@@ -132,7 +91,7 @@ ok "the two runs together hold 1..$N exactly once (a drain acknowledges what it 
 say "3. node b stopped: the stream stays within buffer_size, node a waits"
 SLOW="$WORK/slow"
 BUF=5000
-mk "$SLOW" 300000 "$BUF"
+mk "$SLOW" 300000 "$BUF" "$(redis_tr)"
 rcli del "$KEY" >/dev/null
 OUT=out3.jsonl start_acrt b3 run "$SLOW" --node b -q
 PID_B=$PID
@@ -144,7 +103,6 @@ kill -STOP "$PID_B"
 EBUF=$(((BUF + 63) / 64))
 full() { [ "$(rcli xlen "$KEY")" -ge "$EBUF" ]; }
 wait_alive "$PID_A" 20 full || fail "the stream never filled up: XLEN $(rcli xlen "$KEY")"
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 RSS0=$(rss "$PID_A")
 # Watch the stalled hop for 40 polls (about 2 s): XLEN never passes the bound.
 MAXLEN=0
@@ -186,7 +144,7 @@ start_durable() {
 }
 start_durable
 RATE=", rate_per_s: 100000"
-mk "$DUR" 300000 1024
+mk "$DUR" 300000 1024 "$(redis_tr)"
 OUT=out5.jsonl start_acrt b5 run "$DUR" --node b -q
 PID_B=$PID
 OUT=unused start_acrt a5 run "$DUR" --node a -q
@@ -211,7 +169,7 @@ unset RPORT
 
 say "4. clear errors at start"
 BAD="$WORK/bad"
-mk "$BAD" 10 16
+mk "$BAD" 10 16 "$(redis_tr)"
 sed -i "s|127.0.0.1:$REDIS_PORT|127.0.0.1:$(free_port)|" "$BAD/deployment.yaml"
 OUT=x run_acrt badurl 20 run "$BAD" --node b -q
 [ "$RC" != 0 ] || fail "a wrong URL started"
@@ -225,7 +183,7 @@ printf 'wrong-s3cret\n' >"$PW/password"
 rcli config set requirepass 'right-s3cret' >/dev/null
 rcliauth() { redis-cli -p "$REDIS_PORT" -a 'right-s3cret' --no-auth-warning "$@" 2>/dev/null; }
 on_exit "redis-cli -p $REDIS_PORT -a right-s3cret --no-auth-warning config set requirepass '' >/dev/null 2>&1"
-mk "$PW" 10 16 ", password_file: password"
+mk "$PW" 10 16 "$(redis_tr ", password_file: password")"
 OUT=x run_acrt badpw 20 run "$PW" --node a -q
 [ "$RC" != 0 ] || fail "a bad password started"
 grep -q "authentication failed" "$WORK/badpw.err" || fail "no clear error for a bad password" "$WORK/badpw.err"
@@ -242,7 +200,7 @@ check_seq exact 10 "$PW/pw.jsonl" >/dev/null || fail "the sink is not 1..10"
 rcliauth config set requirepass '' >/dev/null
 
 ST="$WORK/state"
-mk "$ST" 10 16
+mk "$ST" 10 16 "$(redis_tr)"
 printf '  state: {adapter: sqlite_snapshot, checkpoint_interval_s: 1}\n' >>"$ST/deployment.yaml"
 OUT=x run_acrt state 20 run "$ST" --node a -q
 expect_rc 2 "runtime.state with a binding across nodes" "$WORK/state.err"

@@ -1,0 +1,54 @@
+/*
+ * nats_int.h - what the two sides of the nats transport share (nats.c): the
+ * connection with its options and JetStream context, the broker-side names
+ * of a binding, and the stream's creation. Private to src/transport/.
+ *
+ * Threads: a link is made and destroyed by one thread; in between nats.c's
+ * connection and context are safe to use from several threads (the reader
+ * and the acker share one). The callbacks run on nats.c's own threads and
+ * touch only the link's atomics.
+ */
+#ifndef ACRT_TRANSPORT_NATS_INT_H
+#define ACRT_TRANSPORT_NATS_INT_H
+
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "transport/hop.h"
+
+#define NATS_PER_MSG 64 /* events per message: the same framing as redis */
+
+typedef struct nlink {
+	char *bname;                  /* the binding, for logs */
+	char stream[32], subject[40]; /* ACRT_<hash>, acrt.bind.<hash> */
+	char durable[80];             /* the consuming component, sanitised */
+	int64_t max_msgs;             /* the stream's bound in messages */
+	natsConnection *nc;
+	jsCtx *js;
+	atomic_uint_fast64_t reconnects; /* bumped by the reconnected callback */
+	atomic_bool down;                /* disconnected now */
+	atomic_bool closing;             /* acrt__nl_close began: callbacks stay quiet */
+	_Atomic int64_t last_warn;
+	pthread_mutex_t mu; /* closed, for acrt__nl_close's wait */
+	pthread_cond_t cv;
+	bool closed, mu_on;
+} nlink;
+
+/* Connects with h's URL and credentials, makes the JetStream context and
+ * ensures the stream exists with h's bound (updating it when buffer_size
+ * changed). 0, or -1 with err (never a secret); then acrt__nl_close. */
+int acrt__nl_open(nlink *l, const acrt__hop *h, char *err, size_t errlen);
+/* Closes the connection and waits (2 s at most) until nats.c's callbacks
+ * about it have run, so none runs after the link is freed. */
+void acrt__nl_close(nlink *l);
+/* Ensures the stream (again: after the broker lost it). 0, or -1 with err. */
+int acrt__nl_stream(nlink *l, char *err, size_t errlen);
+/* A failure of the transport: a warning at most every 10 s. */
+void acrt__nl_warn(nlink *l, const char *what, natsStatus s, int jerr);
+/* The text of status s (with nats.c's last error when it has one). */
+void acrt__nl_status_text(natsStatus s, int jerr, char *buf, size_t len);
+
+#endif /* ACRT_TRANSPORT_NATS_INT_H */

@@ -1,0 +1,314 @@
+/*
+ * nats_rx.c - the receiving side of the nats transport (nats.h, the
+ * invariants in nats.c): the durable pull consumer is created afresh at start
+ * and after each reconnect, so every message not yet acknowledged (by an
+ * earlier run, or whose acknowledgement was lost with the connection) is
+ * delivered again at once rather than after the broker's ack wait; a reader
+ * thread fetches into the shared local buffer (rxq.h; the tokens are the
+ * natsMsg handles), an acker thread acknowledges what the consumer has
+ * processed (the work-queue stream then deletes it), and try_recv (rxq.c)
+ * hands out the buffer without blocking. Both threads share the link's
+ * connection, which nats.c reconnects itself.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "transport/nats.h"
+#include "transport/nats_int.h"
+#include "transport/rxq.h"
+
+#define FETCH_MAX 256     /* messages per fetch */
+#define FETCH_WAIT_MS 200 /* bounds how long a stop waits */
+#define ACK_WAIT_NS 60000000000LL
+
+typedef struct rx {
+	acrt__rxq q; /* first: the transport */
+	nlink l;
+	/* Owned by the reader: */
+	natsSubscription *sub;
+	uint64_t seen_reconnects;
+	int64_t backoff_ns;
+	pthread_t reader, acker;
+	bool reader_on, acker_on;
+} rx;
+
+static void
+free_msg(void *m)
+{
+	natsMsg_Destroy(m);
+}
+
+/* Deletes and creates the consumer (everything unacknowledged is delivered
+ * again, from the first) and binds the pull subscription. 0, or -1 with err. */
+static int
+consumer_reset(rx *r, char *err, size_t errlen)
+{
+	if (r->sub != NULL) {
+		natsSubscription_Destroy(r->sub);
+		r->sub = NULL;
+	}
+	jsErrCode jerr = 0;
+	natsStatus s = js_DeleteConsumer(r->l.js, r->l.stream, r->l.durable, NULL, &jerr);
+	if (s != NATS_OK && s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr) {
+		if (s == NATS_NO_RESPONDERS || jerr == JSStreamNotFoundErr) {
+			if (acrt__nl_stream(&r->l, err, errlen) != 0)
+				return -1;
+		} else {
+			goto fail;
+		}
+	}
+	jsConsumerConfig cc;
+	jsConsumerConfig_Init(&cc);
+	cc.Durable = r->l.durable;
+	cc.AckPolicy = js_AckExplicit;
+	cc.DeliverPolicy = js_DeliverAll;
+	cc.AckWait = ACK_WAIT_NS;
+	cc.MaxAckPending = r->l.max_msgs + 64 + FETCH_MAX;
+	jsConsumerInfo *ci = NULL;
+	jerr = 0;
+	s = js_AddConsumer(&ci, r->l.js, r->l.stream, &cc, NULL, &jerr);
+	jsConsumerInfo_Destroy(ci);
+	if (s != NATS_OK)
+		goto fail;
+	jsSubOptions so;
+	jsSubOptions_Init(&so);
+	so.Stream = r->l.stream;
+	so.Consumer = r->l.durable;
+	s = js_PullSubscribe(&r->sub, r->l.js, r->l.subject, r->l.durable, NULL, &so, &jerr);
+	if (s != NATS_OK)
+		goto fail;
+	return 0;
+fail:;
+	char why[300];
+	acrt__nl_status_text(s, jerr, why, sizeof why);
+	snprintf(err, errlen, "nats: cannot create the consumer %s on %s: %s", r->l.durable,
+	         r->l.stream, why);
+	return -1;
+}
+
+/* After a failure: back off 50 ms doubling to 2 s (a stop wakes it). */
+static void
+reader_backoff(rx *r)
+{
+	r->backoff_ns = r->backoff_ns == 0 ? 50000000 : r->backoff_ns * 2;
+	if (r->backoff_ns > 2000000000)
+		r->backoff_ns = 2000000000;
+	acrt__rxq_backoff(&r->q, false, acrt__mono_ns() + r->backoff_ns);
+}
+
+/* Takes one fetched message (its handle becomes the token). True when
+ * events were added. */
+static bool
+take_msg(rx *r, natsMsg *m)
+{
+	acrt_event *evs[ACRT__RXQ_PER_MSG];
+	size_t nev = 0;
+	long marker = -1;
+	const char *why = "";
+	int rc = acrt__rxq_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), evs, &nev,
+	                          &marker, &why);
+	if (rc == -1)
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "binding %s: a message of stream %s is not a valid record (%s): dropped",
+		          r->l.bname, r->l.stream, why);
+	return acrt__rxq_put(&r->q, rc, evs, nev, marker, m);
+}
+
+static void *
+reader_main(void *arg)
+{
+	rx *r = arg;
+	char err[300];
+	size_t room = 0;
+	while (acrt__rxq_wait_room(&r->q, &room)) {
+		uint64_t rec = atomic_load(&r->l.reconnects);
+		if (r->sub == NULL || rec != r->seen_reconnects) {
+			if (consumer_reset(r, err, sizeof err) != 0) {
+				acrt__nl_warn(&r->l, err, NATS_ERR, 0);
+				reader_backoff(r);
+				continue;
+			}
+			r->seen_reconnects = rec;
+		}
+		size_t batch = room / ACRT__RXQ_PER_MSG;
+		natsMsgList list = {0};
+		jsErrCode jerr = 0;
+		natsStatus s = natsSubscription_Fetch(&list, r->sub,
+		                                      (int)(batch < FETCH_MAX ? batch : FETCH_MAX),
+		                                      FETCH_WAIT_MS, &jerr);
+		if (s == NATS_TIMEOUT)
+			continue;
+		if (s != NATS_OK) {
+			acrt__nl_warn(&r->l, "fetch", s, jerr);
+			if (s == NATS_INVALID_SUBSCRIPTION || s == NATS_NOT_FOUND ||
+			    jerr == JSConsumerNotFoundErr) {
+				natsSubscription_Destroy(r->sub);
+				r->sub = NULL;
+			}
+			reader_backoff(r);
+			continue;
+		}
+		r->backoff_ns = 0;
+		bool pushed = false;
+		size_t again = 0;
+		for (int i = 0; i < list.Count; i++) {
+			natsMsg *m = list.Msgs[i];
+			list.Msgs[i] = NULL; /* the queue owns it now */
+			jsMsgMetaData *meta = NULL;
+			if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+				again += meta->NumDelivered > 1;
+				jsMsgMetaData_Destroy(meta);
+			}
+			pushed |= take_msg(r, m);
+		}
+		natsMsgList_Destroy(&list);
+		if (again > 0)
+			acrt__rxq_redelivered(&r->q, again);
+		if (pushed)
+			acrt__waitq_notify(r->q.wq);
+	}
+	if (r->sub != NULL)
+		natsSubscription_Destroy(r->sub);
+	r->sub = NULL;
+	acrt__event_thread_flush(); /* the events this thread made */
+	return NULL;
+}
+
+/* Acknowledges msgs[0..n) (one publish each; nats.c sends them in bulk) and
+ * frees those acknowledged. Returns how many; on a failure the rest stay. */
+static size_t
+ack_msgs(rx *r, void **msgs, size_t n)
+{
+	size_t i = 0;
+	for (; i < n; i++) {
+		natsStatus s = natsMsg_Ack(msgs[i], NULL);
+		if (s != NATS_OK) {
+			acrt__nl_warn(&r->l, "acknowledge", s, 0);
+			break;
+		}
+		natsMsg_Destroy(msgs[i]);
+	}
+	return i;
+}
+
+static void *
+acker_main(void *arg)
+{
+	rx *r = arg;
+	acrt__rxq_toks mine = {0};
+	void *marks[64];
+	size_t nm = 0;
+	int64_t backoff = 0;
+	while (acrt__rxq_ack_wait(&r->q, &mine)) {
+		if (mine.n > 0) {
+			size_t k = ack_msgs(r, mine.v, mine.n);
+			acrt__rxq_acked(&r->q, k);
+			memmove(mine.v, mine.v + k, (mine.n - k) * sizeof *mine.v);
+			mine.n -= k;
+			if (mine.n > 0) {
+				backoff = backoff == 0               ? 50000000
+				          : backoff * 2 > 2000000000 ? 2000000000
+				                                     : backoff * 2;
+				acrt__rxq_backoff(&r->q, true, acrt__mono_ns() + backoff);
+				continue;
+			}
+			backoff = 0;
+		}
+		if (!acrt__rxq_finishing(&r->q, marks, &nm))
+			continue;
+		/* The markers go last; the queue frees them at the end. */
+		size_t i = 0;
+		for (; i < nm; i++)
+			if (natsMsg_Ack(marks[i], NULL) != NATS_OK)
+				break;
+		if (i < nm) {
+			acrt__rxq_backoff(&r->q, true, acrt__mono_ns() + 200000000LL);
+			continue;
+		}
+		(void)natsConnection_FlushTimeout(r->l.nc, 2000); /* the acks reach the broker */
+		acrt__rxq_end(&r->q);
+	}
+	for (size_t i = 0; i < mine.n; i++)
+		free_msg(mine.v[i]);
+	acrt__free(mine.v);
+	return NULL;
+}
+
+/* ---- Transport ops --------------------------------------------------------- */
+
+static size_t
+rx_destroy(acrt__transport *base)
+{
+	rx *r = (rx *)base;
+	if (r == NULL)
+		return 0;
+	acrt__rxq_stop(&r->q);
+	if (r->reader_on)
+		pthread_join(r->reader, NULL);
+	if (r->acker_on)
+		pthread_join(r->acker, NULL);
+	if (r->l.nc != NULL)
+		(void)natsConnection_FlushTimeout(r->l.nc, 2000);
+	if (r->q.redelivered > 0 || r->q.bad > 0)
+		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+		          "binding %s: %llu messages delivered again after the ack wait, %llu "
+		          "invalid records dropped",
+		          r->l.bname, (unsigned long long)r->q.redelivered,
+		          (unsigned long long)r->q.bad);
+	if (r->sub != NULL)
+		natsSubscription_Destroy(r->sub);
+	size_t left = acrt__rxq_fini(&r->q); /* destroys the messages it holds */
+	acrt__nl_close(&r->l);
+	acrt__free(r);
+	return left;
+}
+
+static const acrt__transport_ops rx_ops = {
+    .kind = "nats",
+    .send = acrt__rxq_send,
+    .kick = acrt__rxq_kick,
+    .try_recv = acrt__rxq_try_recv,
+    .send_barrier = acrt__rxq_send_barrier,
+    .close = acrt__rxq_close,
+    .cancel = acrt__rxq_cancel,
+    .stats = acrt__rxq_stats,
+    .destroy = rx_destroy,
+};
+
+acrt__transport *
+acrt__nats_rx_new(const acrt__hop *h, char *err, size_t errlen)
+{
+	rx *r = acrt__calloc(1, sizeof *r);
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->q.base.ops = &rx_ops;
+	if (acrt__rxq_init(&r->q, h->name, h->capacity, h->consumers, h->producers, h->rx,
+	                   h->stopping, free_msg, err, errlen) != 0)
+		goto fail;
+	if (acrt__nl_open(&r->l, h, err, errlen) != 0 || consumer_reset(r, err, errlen) != 0)
+		goto fail;
+	r->seen_reconnects = atomic_load(&r->l.reconnects);
+	if (pthread_create(&r->reader, NULL, reader_main, r) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		goto fail;
+	}
+	r->reader_on = true;
+	if (pthread_create(&r->acker, NULL, acker_main, r) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		goto fail;
+	}
+	r->acker_on = true;
+	return &r->q.base;
+fail:
+	rx_destroy(&r->q.base);
+	return NULL;
+}

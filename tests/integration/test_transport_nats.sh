@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# The nats transport (docs/MULTINODE.md, "The NATS JetStream transport"): two
+# acrt processes from one directory, node a running a sequence Source and
+# node b a file Sink, the binding between them carried by a JetStream stream
+# of a real nats-server -js on loopback.
+#   1. both nodes end by themselves (end of stream crossed the hop, exit 0),
+#      the sink holds 1..N exactly once, in order, and the stream is empty;
+#   2. node b killed with SIGKILL mid-run and restarted: nothing is lost;
+#      node b stopped with SIGTERM drains at once (exit 0) and, restarted,
+#      goes on: the two files hold 1..N exactly once;
+#   3. node b stopped (SIGSTOP): the stream stays within buffer_size (in
+#      messages of 64 events: ceil(buffer_size / 64)), node a waits (its RSS
+#      flat), and after SIGCONT the run completes;
+#   4. nats-server killed with SIGKILL mid-run and restarted on its port and
+#      store: both nodes stall with a warning, reconnect, and the run
+#      completes with nothing lost;
+#   5. a wrong URL and a bad token give clear errors at start (the token
+#      never printed), the right token runs, TLS (a server certificate checked
+#      against tls.ca_file) runs, and runtime.state is refused.
+. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/hop_lib.sh"
+
+command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
+
+# start_nats [ARGS...]: a nats-server -js of the test's own on $NPORT (chosen
+# on the first call, kept across restarts), its store in $WORK/js, its
+# monitoring on $MPORT; sets NPID.
+NPORT=$(free_port)
+MPORT=$(free_port)
+nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
+start_nats() {
+	nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" "$@" \
+		>>"$WORK/nats.log" 2>&1 &
+	NPID=$!
+	_BG_PIDS="$_BG_PIDS $NPID" # lib.sh kills it at exit
+	wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
+}
+stop_nats() {
+	kill -KILL "$NPID" 2>/dev/null
+	wait "$NPID" 2>/dev/null
+	wait_for 10 dead "$NPID" || fail "nats-server survived SIGKILL"
+}
+# msgs: the messages stored in the server's streams (the test's one binding).
+msgs() {
+	curl -sf "http://127.0.0.1:$MPORT/jsz" | py 'import json,sys; print(json.load(sys.stdin)["messages"])'
+}
+nats_tr() { echo "{kind: nats, url: \"nats://127.0.0.1:$NPORT\"${1:-}}"; }
+start_nats
+
+N=200000
+SYS="$WORK/sys"
+mk "$SYS" "$N" 1024 "$(nats_tr)"
+
+say "1. a two-node run ends on both nodes with 1..$N exactly once"
+OUT=out1.jsonl start_acrt b1 run "$SYS" --node b -q
+PID_B=$PID
+OUT=unused start_acrt a1 run "$SYS" --node a -q
+PID_A=$PID
+wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a1.err"
+expect_rc 0 "node a" "$WORK/a1.err"
+wait_exit "$PID_B" 20 || fail "node b did not end: no end of stream" "$WORK/b1.err"
+expect_rc 0 "node b" "$WORK/b1.err"
+check_seq exact "$N" "$SYS/out1.jsonl" >/dev/null || fail "the sink is not 1..$N" "$WORK/b1.err"
+empty() { [ "$(msgs)" = 0 ]; }
+wait_for 5 empty || fail "the stream was not emptied: $(msgs) messages"
+ok "1..$N crossed the hop once each; the stream is empty"
+
+say "2. node b killed with SIGKILL mid-run and restarted: nothing lost"
+OUT=out2a.jsonl start_acrt b2 run "$SYS" --node b -q
+PID_B=$PID
+OUT=unused start_acrt a2 run "$SYS" --node a -q
+PID_A=$PID
+wait_alive "$PID_B" 30 has_lines "$SYS/out2a.jsonl" $((N / 4)) ||
+	fail "node b wrote too little" "$WORK/b2.err"
+kill -KILL "$PID_B"
+wait_exit "$PID_B" 10 || fail "node b survived SIGKILL"
+ok "node b killed after $(lines "$SYS/out2a.jsonl") lines ($(msgs) messages in the stream)"
+OUT=out2b.jsonl start_acrt b2r run "$SYS" --node b -q
+PID_B=$PID
+wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a2.err"
+expect_rc 0 "node a" "$WORK/a2.err"
+wait_exit "$PID_B" 20 || fail "the restarted node b did not end" "$WORK/b2r.err"
+expect_rc 0 "restarted node b" "$WORK/b2r.err"
+dups=$(check_seq union "$N" "$SYS/out2a.jsonl" "$SYS/out2b.jsonl") ||
+	fail "events were lost" "$WORK/b2r.err"
+ok "the two runs together hold 1..$N: nothing lost, $dups duplicates (at-least-once)"
+
+say "2b. node b stopped with SIGTERM mid-run: it drains at once; restarted, it goes on"
+OUT=out2c.jsonl start_acrt b2c run "$SYS" --node b -q
+PID_B=$PID
+OUT=unused start_acrt a2c run "$SYS" --node a -q
+PID_A=$PID
+wait_alive "$PID_B" 30 has_lines "$SYS/out2c.jsonl" $((N / 4)) ||
+	fail "node b wrote too little" "$WORK/b2c.err"
+kill -TERM "$PID_B"
+wait_exit "$PID_B" 5 || fail "node b did not drain within 5 s of SIGTERM" "$WORK/b2c.err"
+expect_rc 0 "node b after SIGTERM" "$WORK/b2c.err"
+OUT=out2d.jsonl start_acrt b2d run "$SYS" --node b -q
+PID_B=$PID
+wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a2c.err"
+expect_rc 0 "node a" "$WORK/a2c.err"
+wait_exit "$PID_B" 20 || fail "the restarted node b did not end" "$WORK/b2d.err"
+expect_rc 0 "restarted node b" "$WORK/b2d.err"
+check_seq exact "$N" "$SYS/out2c.jsonl" "$SYS/out2d.jsonl" >/dev/null ||
+	fail "a drained node b lost or repeated events" "$WORK/b2d.err"
+ok "the two runs together hold 1..$N exactly once (a drain acknowledges what it processed)"
+
+say "3. node b stopped: the stream stays within buffer_size, node a waits"
+SLOW="$WORK/slow"
+BUF=5000
+mk "$SLOW" 300000 "$BUF" "$(nats_tr)"
+OUT=out3.jsonl start_acrt b3 run "$SLOW" --node b -q
+PID_B=$PID
+OUT=unused start_acrt a3 run "$SLOW" --node a -q
+PID_A=$PID
+wait_alive "$PID_B" 30 has_lines "$SLOW/out3.jsonl" 20000 || fail "node b wrote too little" "$WORK/b3.err"
+kill -STOP "$PID_B"
+# Each message packs up to 64 events: the bound is ceil(BUF / 64) messages.
+MBUF=$(((BUF + 63) / 64))
+full() { [ "$(msgs)" -ge "$MBUF" ]; }
+wait_alive "$PID_A" 20 full || fail "the stream never filled up: $(msgs) messages"
+RSS0=$(rss "$PID_A")
+MAXLEN=0
+POLLS=0
+watch_len() {
+	local l
+	l=$(msgs)
+	[ "$l" -gt "$MAXLEN" ] && MAXLEN=$l
+	POLLS=$((POLLS + 1))
+	[ "$POLLS" -ge 40 ]
+}
+wait_for 20 watch_len || fail "could not watch the stream"
+RSS1=$(rss "$PID_A")
+alive "$PID_A" || fail "node a ended while node b was stopped" "$WORK/a3.err"
+[ "$MAXLEN" -le "$MBUF" ] || fail "the stream reached $MAXLEN messages with buffer_size $BUF ($MBUF messages)"
+[ $((RSS1 - RSS0)) -lt 8192 ] || fail "node a's RSS grew from ${RSS0} to ${RSS1} KiB while waiting"
+ok "at most $MAXLEN messages of 64 events (buffer_size $BUF); node a's RSS ${RSS0} -> ${RSS1} KiB"
+kill -CONT "$PID_B"
+wait_exit "$PID_A" 40 || fail "node a did not end after SIGCONT" "$WORK/a3.err"
+expect_rc 0 "node a" "$WORK/a3.err"
+wait_exit "$PID_B" 20 || fail "node b did not end after SIGCONT" "$WORK/b3.err"
+expect_rc 0 "node b" "$WORK/b3.err"
+check_seq exact 300000 "$SLOW/out3.jsonl" >/dev/null || fail "the sink is not 1..300000"
+ok "the run completed after SIGCONT, 1..300000 exactly once"
+
+say "4. nats-server killed with SIGKILL mid-run and restarted: both nodes go on, nothing lost"
+DUR="$WORK/durable"
+RATE=", rate_per_s: 100000"
+mk "$DUR" 300000 1024 "$(nats_tr)"
+OUT=out4.jsonl start_acrt b4 run "$DUR" --node b -q
+PID_B=$PID
+OUT=unused start_acrt a4 run "$DUR" --node a -q
+PID_A=$PID
+wait_alive "$PID_B" 30 has_lines "$DUR/out4.jsonl" 30000 || fail "node b wrote too little" "$WORK/b4.err"
+stop_nats
+stalled() { grep -q "the nats transport fails" "$1"; }
+wait_alive "$PID_A" 10 stalled "$WORK/a4.err" || fail "node a did not report the outage" "$WORK/a4.err"
+wait_alive "$PID_B" 10 stalled "$WORK/b4.err" || fail "node b did not report the outage" "$WORK/b4.err"
+alive "$PID_A" && alive "$PID_B" || fail "a node ended while NATS was down" "$WORK/a4.err" "$WORK/b4.err"
+ok "nats-server killed at $(lines "$DUR/out4.jsonl") lines: both nodes stall and warn"
+start_nats
+wait_exit "$PID_A" 60 || fail "node a did not end after NATS came back" "$WORK/a4.err"
+expect_rc 0 "node a" "$WORK/a4.err"
+wait_exit "$PID_B" 30 || fail "node b did not end after NATS came back" "$WORK/b4.err"
+expect_rc 0 "node b" "$WORK/b4.err"
+dups=$(check_seq union 300000 "$DUR/out4.jsonl") || fail "events were lost" "$WORK/b4.err"
+ok "after the server's restart the run completed: 1..300000, nothing lost, $dups duplicates"
+RATE=""
+
+say "5. clear errors at start"
+BAD="$WORK/bad"
+mk "$BAD" 10 16 "{kind: nats, url: \"nats://127.0.0.1:$(free_port)\"}"
+OUT=x run_acrt badurl 20 run "$BAD" --node b -q
+[ "$RC" != 0 ] || fail "a wrong URL started"
+grep -q "cannot open its nats transport: nats: cannot connect" "$WORK/badurl.err" ||
+	fail "no clear error for a wrong URL" "$WORK/badurl.err"
+ok "a wrong URL: exit $RC, 'cannot connect'"
+
+# A server of its own that wants a token.
+stop_nats
+start_nats --auth 'right-s3cret'
+TK="$WORK/tk"
+mk "$TK" 10 16 "$(nats_tr ", token_file: token")"
+printf 'wrong-s3cret\n' >"$TK/token"
+chmod 600 "$TK/token"
+OUT=x run_acrt badtk 20 run "$TK" --node a -q
+[ "$RC" != 0 ] || fail "a bad token started"
+grep -qi "authorization" "$WORK/badtk.err" || fail "no clear error for a bad token" "$WORK/badtk.err"
+! grep -q "s3cret" "$WORK/badtk.err" "$WORK/badtk.out" || fail "the token was printed" "$WORK/badtk.err"
+ok "a bad token: exit $RC, 'authorization', the token not printed"
+printf 'right-s3cret\n' >"$TK/token"
+OUT=tk.jsonl start_acrt tkb run "$TK" --node b -q
+PID_B=$PID
+OUT=x run_acrt tka 20 run "$TK" --node a -q
+expect_rc 0 "node a with the right token" "$WORK/tka.err"
+wait_exit "$PID_B" 20 || fail "node b with the right token did not end" "$WORK/tkb.err"
+expect_rc 0 "node b with the right token" "$WORK/tkb.err"
+check_seq exact 10 "$TK/tk.jsonl" >/dev/null || fail "the sink is not 1..10"
+ok "the right token from token_file: 1..10 crossed"
+
+# TLS: a server certificate for 127.0.0.1 from a CA of the test's own.
+stop_nats
+TL="$WORK/tls"
+mkdir -p "$TL"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=acrt-test-ca \
+	-keyout "$TL/ca.key" -out "$TL/ca.pem" >/dev/null 2>&1 || fail "openssl: no CA"
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$TL/server.key" \
+	-out "$TL/server.csr" >/dev/null 2>&1 || fail "openssl: no request"
+printf 'subjectAltName=IP:127.0.0.1\n' >"$TL/san.ext"
+openssl x509 -req -in "$TL/server.csr" -CA "$TL/ca.pem" -CAkey "$TL/ca.key" -CAcreateserial \
+	-days 2 -extfile "$TL/san.ext" -out "$TL/server.pem" >/dev/null 2>&1 || fail "openssl: no certificate"
+start_nats --tls --tlscert "$TL/server.pem" --tlskey "$TL/server.key"
+mk "$TL" 10 16 "{kind: nats, url: \"tls://127.0.0.1:$NPORT\", tls: {ca_file: ca.pem}}"
+OUT=tls.jsonl start_acrt tlsb run "$TL" --node b -q
+PID_B=$PID
+OUT=x run_acrt tlsa 20 run "$TL" --node a -q
+expect_rc 0 "node a over TLS" "$WORK/tlsa.err"
+wait_exit "$PID_B" 20 || fail "node b over TLS did not end" "$WORK/tlsb.err"
+expect_rc 0 "node b over TLS" "$WORK/tlsb.err"
+check_seq exact 10 "$TL/tls.jsonl" >/dev/null || fail "the sink is not 1..10 over TLS"
+mk "$TL" 10 16 "{kind: nats, url: \"nats://127.0.0.1:$NPORT\"}"
+OUT=x run_acrt notls 20 run "$TL" --node a -q
+[ "$RC" != 0 ] || fail "a plain-text client reached a TLS-only server"
+ok "TLS with tls.ca_file: 1..10 crossed; without TLS: exit $RC"
+
+ST="$WORK/state"
+mk "$ST" 10 16 "$(nats_tr)"
+printf '  state: {adapter: sqlite_snapshot, checkpoint_interval_s: 1}\n' >>"$ST/deployment.yaml"
+OUT=x run_acrt state 20 run "$ST" --node a -q
+expect_rc 2 "runtime.state with a binding across nodes" "$WORK/state.err"
+grep -q "exactly-once across nodes is the next step" "$WORK/state.err" ||
+	fail "the refusal does not say why" "$WORK/state.err"
+ok "runtime.state across nodes refused (exit 2) with the reason"
+
+pass
