@@ -297,6 +297,7 @@ static void
 stream_stats(acrt__transport *t, acrt__transport_stats *out)
 {
 	stream *s = (stream *)t;
+	memset(out, 0, sizeof *out);
 	pthread_mutex_lock(&s->mu);
 	out->sent = s->sent;
 	out->received = s->received;

@@ -293,7 +293,7 @@ dropped(acrt__runtime *rt)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < rt->n_transports; i++) {
-		acrt__transport_stats st;
+		acrt__transport_stats st = {0};
 		rt->transports[i]->ops->stats(rt->transports[i], &st);
 		n += (size_t)st.dropped;
 	}
