@@ -9,9 +9,10 @@ binding in four ways, each against its plain-client peer in the same run:
   hop_local         Source{file} -> Sink{null}, both in one acrt process
   hop_nats          the same two components as two acrt nodes (--node a, --node b)
                     over a NATS JetStream stream (nats-server -js of its own)
-  hop_nats_client   bench/hop_peer: nats.c publishing the lines 64 per message,
-                    each publish acknowledged, and fetching/acking them (the same
-                    hand-offs as acrt's transport), two processes
+  hop_nats_client   bench/hop_peer: nats.c publishing the lines 64 per message
+                    asynchronously (every publish acknowledged by the end), and
+                    fetching (256) and acking them: the same hand-offs as acrt's
+                    transport, two processes
   hop_redis         the two nodes over a Redis stream (redis-server of its own)
   hop_redis_client  hop_peer: hiredis XADD 64 lines per entry, 16 entries per
                     round trip; XREADGROUP COUNT 1024 + XACK/XDEL

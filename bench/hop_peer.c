@@ -4,7 +4,9 @@
  * written straight against nats.c and hiredis, with nothing else around them.
  *
  *   hop_peer nats URL STREAM produce FILE   publish FILE's lines, 64 per message,
- *                                           each publish acknowledged (js_Publish)
+ *                                           asynchronously (js_PublishAsync), then
+ *                                           wait for every acknowledgement
+ *                                           (HOP_SYNC=1: js_Publish, one at a time)
  *   hop_peer nats URL STREAM consume N      fetch (256 messages at most) and ack
  *                                           each message until N lines arrived
  *   hop_peer redis HOST:PORT KEY produce FILE  XADD 64 lines per entry, 16 entries
@@ -18,6 +20,7 @@
  */
 #include <hiredis/hiredis.h>
 #include <nats/nats.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,15 +96,21 @@ nats_main(const char *url, const char *stream, const char *what, const char *arg
 		if (load(arg) != 0)
 			return 1;
 		char *buf = malloc(1 << 20);
+		bool async = getenv("HOP_SYNC") == NULL;
 		for (size_t i = 0; i < nlines; i += PER_MSG) {
 			size_t k = nlines - i < PER_MSG ? nlines - i : PER_MSG;
 			size_t len = pack(buf, i, k);
 			jsErrCode jerr = 0;
-			if (js_Publish(NULL, js, subject, buf, (int)len, NULL, &jerr) != NATS_OK) {
+			natsStatus s =
+			    async ? js_PublishAsync(js, subject, buf, (int)len, NULL)
+			          : js_Publish(NULL, js, subject, buf, (int)len, NULL, &jerr);
+			if (s != NATS_OK) {
 				fprintf(stderr, "hop_peer: publish failed (%d)\n", (int)jerr);
 				return 1;
 			}
 		}
+		if (async && js_PublishAsyncComplete(js, NULL) != NATS_OK)
+			return 1;
 		free(buf);
 	} else {
 		long want = atol(arg), got = 0;
@@ -131,8 +140,9 @@ nats_main(const char *url, const char *stream, const char *what, const char *arg
 			if (s != NATS_OK)
 				return 1;
 			for (int i = 0; i < list.Count; i++) {
-				got += (long)count_lines(natsMsg_GetData(list.Msgs[i]),
-				                         (size_t)natsMsg_GetDataLength(list.Msgs[i]));
+				got +=
+				    (long)count_lines(natsMsg_GetData(list.Msgs[i]),
+				                      (size_t)natsMsg_GetDataLength(list.Msgs[i]));
 				natsMsg_Ack(list.Msgs[i], NULL);
 			}
 			natsMsgList_Destroy(&list);
@@ -185,9 +195,11 @@ redis_main(const char *hostport, const char *key, const char *what, const char *
 		printf("ready\n");
 		fflush(stdout);
 		while (got < want) {
-			redisReply *r = redisCommand(c, "XREADGROUP GROUP g peer COUNT 1024 BLOCK 1000 "
-			                                "STREAMS %s >",
-			                             key);
+			redisReply *r =
+			    redisCommand(c,
+			                 "XREADGROUP GROUP g peer COUNT 1024 BLOCK 1000 "
+			                 "STREAMS %s >",
+			                 key);
 			if (r == NULL)
 				return 1;
 			if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {

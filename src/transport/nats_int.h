@@ -26,6 +26,7 @@ typedef struct nlink {
 	char stream[32], subject[40]; /* ACRT_<hash>, acrt.bind.<hash> */
 	char durable[80];             /* the consuming component, sanitised */
 	int64_t max_msgs;             /* the stream's bound in messages */
+	uint64_t last_seq;            /* the stream's last sequence when last asked */
 	natsConnection *nc;
 	jsCtx *js;
 	atomic_uint_fast64_t reconnects; /* bumped by the reconnected callback */
@@ -37,10 +38,16 @@ typedef struct nlink {
 	bool closed, mu_on;
 } nlink;
 
-/* Connects with h's URL and credentials, makes the JetStream context and
- * ensures the stream exists with h's bound (updating it when buffer_size
- * changed). 0, or -1 with err (never a secret); then acrt__nl_close. */
-int acrt__nl_open(nlink *l, const acrt__hop *h, char *err, size_t errlen);
+/* Connects with h's URL and credentials, makes the JetStream context (with
+ * `ack` as its asynchronous publish handler, or NULL) and ensures the stream
+ * exists with h's bound (updating it when buffer_size changed); l->last_seq
+ * is then its last sequence. 0, or -1 with err (never a secret); then
+ * acrt__nl_close. */
+int acrt__nl_open(nlink *l, const acrt__hop *h, jsPubAckHandler ack, void *closure, char *err,
+                  size_t errlen);
+/* Asks the stream's last sequence into l->last_seq (making the stream again
+ * when the broker lost it). 0, or -1 with err. */
+int acrt__nl_last_seq(nlink *l, char *err, size_t errlen);
 /* Closes the connection and waits (2 s at most) until nats.c's callbacks
  * about it have run, so none runs after the link is freed. */
 void acrt__nl_close(nlink *l);

@@ -294,7 +294,8 @@ acrt__nats_rx_new(const acrt__hop *h, char *err, size_t errlen)
 	if (acrt__rxq_init(&r->q, h->name, h->capacity, h->consumers, h->producers, h->rx,
 	                   h->stopping, free_msg, err, errlen) != 0)
 		goto fail;
-	if (acrt__nl_open(&r->l, h, err, errlen) != 0 || consumer_reset(r, err, errlen) != 0)
+	if (acrt__nl_open(&r->l, h, NULL, NULL, err, errlen) != 0 ||
+	    consumer_reset(r, err, errlen) != 0)
 		goto fail;
 	r->seen_reconnects = atomic_load(&r->l.reconnects);
 	if (pthread_create(&r->reader, NULL, reader_main, r) != 0) {

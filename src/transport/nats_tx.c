@@ -1,0 +1,513 @@
+/*
+ * nats_tx.c - the sending side of the nats transport (nats.h): a window of
+ * framed messages that a publisher thread publishes asynchronously, in order,
+ * and publishes again from the first failure.
+ *
+ * send() frames up to 64 events per message into a free slot of the window
+ * (WINDOW messages), releases the events and returns; it waits only while
+ * the window is full. The publisher thread publishes each new slot
+ * (js_PublishAsync) and nats.c's acknowledgement handler marks it acked or
+ * failed; acked slots at the head free their room. So a hop costs one broker
+ * round trip per WINDOW messages, not per message, and the producer's thread
+ * never touches the network.
+ *
+ * Invariants:
+ *   1. Bounded: the stream holds at most ceil(buffer_size / 64) messages
+ *      (DiscardNew: the broker refuses one more, JetStream error 10077); a
+ *      refused message waits in the window, the window's room holds the
+ *      producer back. Nothing is trimmed: a message leaves the work-queue
+ *      stream only when its consumer acknowledges it, after all its events
+ *      were processed (rxq.h). Local memory: WINDOW messages.
+ *   2. In order, never lost: each message carries ExpectLastSeq, the
+ *      sequence the stream's last message must have, so when one fails every
+ *      later one fails too (10071) and none is stored out of order. After a
+ *      failure the thread waits for every answer (or takes back what has
+ *      none after ACK_WAIT), backs off (polls while the stream is full), asks
+ *      the stream's last sequence and publishes again from the first
+ *      unacknowledged slot. A message keeps its id (Nats-Msg-Id: a random
+ *      per-process nonce and the slot's number) across resends, so one the
+ *      broker had stored is answered as a duplicate, not stored twice.
+ *   3. End of stream: close() puts one marker message per producer instance
+ *      in the window after its data and waits until the broker has it.
+ * A message past the server's max_payload cannot cross: its event is logged
+ * and counted (stats.dropped: lost).
+ *
+ * Locks: tx->mu guards the window and the counters; the producers, the
+ * publisher thread and nats.c's handler thread take it. The thread calls
+ * nats.c with mu held (an asynchronous publish does not wait for answers:
+ * the window is far below nats.c's pending limit).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "core/strbuf.h"
+#include "transport/nats.h"
+#include "transport/nats_int.h"
+#include "transport/wire.h"
+
+#define WINDOW 32                /* messages in flight: 2,048 events */
+#define ACK_WAIT_NS 5000000000LL /* an answer later than this is lost */
+#define TICK_NS 100000000LL      /* the thread's look at timeouts and stop */
+#define ID_HDR "Nats-Msg-Id"
+
+enum { S_FREE, S_NEW, S_SENT, S_ACKED, S_FAILED };
+
+typedef struct slot {
+	acrt__strbuf rec; /* the framed message */
+	uint64_t id;      /* its number: Nats-Msg-Id is nonce-id */
+	int state;
+	int jerr;      /* S_FAILED: the JetStream error */
+	natsStatus st; /* S_FAILED: nats.c's status */
+	int64_t at;    /* S_SENT: when */
+} slot;
+
+typedef struct tx {
+	acrt__transport base;
+	nlink l;
+	pthread_mutex_t mu;
+	pthread_cond_t room_cv, work_cv; /* CLOCK_MONOTONIC */
+	slot win[WINDOW];
+	uint64_t head, next; /* ids [head, next) are in the window */
+	uint64_t expect;     /* the stream's last sequence before the next publish */
+	bool cancelled, stop;
+	atomic_uint closed; /* producers closed: the next marker's index */
+	size_t capacity;
+	char nonce[20];
+	int64_t backoff_ns, poll_ns;
+	uint64_t sent, blocked_ns, resent;
+	atomic_uint_fast64_t dropped;
+	pthread_t thread;
+	bool thread_on;
+} tx;
+
+static slot *
+at(tx *t, uint64_t id)
+{
+	return &t->win[id % WINDOW];
+}
+
+/* nats.c's thread: the broker's answer to one asynchronous publish. */
+static void
+on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	(void)js;
+	tx *t = closure;
+	const char *hid = NULL;
+	if (natsMsgHeader_Get(msg, ID_HDR, &hid) == NATS_OK && hid != NULL) {
+		const char *dash = strrchr(hid, '-');
+		uint64_t id = dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
+		pthread_mutex_lock(&t->mu);
+		slot *s = at(t, id);
+		if (id >= t->head && id < t->next && s->id == id && s->state == S_SENT) {
+			if (pa != NULL) {
+				s->state = S_ACKED;
+			} else {
+				s->state = S_FAILED;
+				s->jerr = pae != NULL ? (int)pae->ErrCode : 0;
+				s->st = pae != NULL ? pae->Err : NATS_ERR;
+			}
+			pthread_cond_broadcast(&t->work_cv);
+		}
+		pthread_mutex_unlock(&t->mu);
+	}
+	natsMsg_Destroy(msg);
+}
+
+/* Frees the acknowledged slots at the head (mu held). */
+static void
+retire(tx *t)
+{
+	bool freed = false;
+	while (t->head < t->next && at(t, t->head)->state == S_ACKED) {
+		at(t, t->head)->state = S_FREE;
+		t->head++;
+		freed = true;
+	}
+	if (freed) {
+		t->backoff_ns = 0;
+		t->poll_ns = 0;
+		pthread_cond_broadcast(&t->room_cv);
+	}
+}
+
+/* Publishes slot s asynchronously (mu held); a refusal at once marks it
+ * failed. */
+static void
+publish(tx *t, slot *s)
+{
+	char id[48];
+	snprintf(id, sizeof id, "%s-%llu", t->nonce, (unsigned long long)s->id);
+	jsPubOptions po;
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	po.ExpectLastSeq = t->expect; /* 0: not checked (an empty stream) */
+	natsStatus st = js_PublishAsync(t->l.js, t->l.subject, s->rec.p, (int)s->rec.len, &po);
+	s->at = acrt__mono_ns();
+	t->expect++;
+	if (st == NATS_OK) {
+		s->state = S_SENT;
+	} else {
+		s->state = S_FAILED;
+		s->st = st;
+		s->jerr = 0;
+	}
+}
+
+/* The first failed slot, or NULL (mu held). */
+static slot *
+first_failed(tx *t)
+{
+	for (uint64_t id = t->head; id < t->next; id++)
+		if (at(t, id)->state == S_FAILED)
+			return at(t, id);
+	return NULL;
+}
+
+static bool
+any_sent(tx *t)
+{
+	for (uint64_t id = t->head; id < t->next; id++)
+		if (at(t, id)->state == S_SENT)
+			return true;
+	return false;
+}
+
+/* Answers later than ACK_WAIT (a broker gone): nats.c hands back what it
+ * still waits for (its answers would be dropped), and those slots fail. */
+static void
+expire(tx *t, int64_t now)
+{
+	bool late = false;
+	for (uint64_t id = t->head; id < t->next && !late; id++)
+		late = at(t, id)->state == S_SENT && now - at(t, id)->at > ACK_WAIT_NS;
+	if (!late)
+		return;
+	natsMsgList pending = {0};
+	if (js_PublishAsyncGetPendingList(&pending, t->l.js) == NATS_OK)
+		natsMsgList_Destroy(&pending);
+	for (uint64_t id = t->head; id < t->next; id++)
+		if (at(t, id)->state == S_SENT) {
+			at(t, id)->state = S_FAILED;
+			at(t, id)->st = NATS_TIMEOUT;
+			at(t, id)->jerr = 0;
+		}
+}
+
+/* After a failure, once nothing is in flight: wait (polling while the
+ * stream is full, else backing off with a warning), learn the stream's last
+ * sequence, and mark every slot from the first unacknowledged one for
+ * publishing again, in order. mu held; released while waiting. */
+static void
+recover(tx *t, slot *f)
+{
+	int64_t wait;
+	if (f->jerr == JSStreamStoreFailedErr) { /* full: the consumer is behind */
+		t->poll_ns = t->poll_ns == 0 ? 200000 : t->poll_ns * 2;
+		if (t->poll_ns > 10000000)
+			t->poll_ns = 10000000;
+		wait = t->poll_ns;
+	} else {
+		if (f->jerr != JSStreamWrongLastSequenceErr)
+			acrt__nl_warn(&t->l, "publish", f->st, f->jerr);
+		t->backoff_ns = t->backoff_ns == 0 ? 50000000 : t->backoff_ns * 2;
+		if (t->backoff_ns > 2000000000)
+			t->backoff_ns = 2000000000;
+		wait = f->jerr == JSStreamWrongLastSequenceErr ? 0 : t->backoff_ns;
+	}
+	if (wait > 0)
+		(void)acrt__cond_wait_until(&t->work_cv, &t->mu, acrt__mono_ns() + wait);
+	if (t->stop || t->cancelled)
+		return;
+	char err[300];
+	if (acrt__nl_last_seq(&t->l, err, sizeof err) != 0) {
+		acrt__nl_warn(&t->l, err, NATS_ERR, 0);
+		return; /* the slots stay failed: the next round tries again */
+	}
+	t->expect = t->l.last_seq;
+	for (uint64_t id = t->head; id < t->next; id++)
+		if (at(t, id)->state != S_ACKED) {
+			at(t, id)->state = S_NEW;
+			t->resent++;
+		}
+}
+
+static void *
+publisher_main(void *arg)
+{
+	tx *t = arg;
+	pthread_mutex_lock(&t->mu);
+	while (!t->stop && !t->cancelled) {
+		retire(t);
+		int64_t now = acrt__mono_ns();
+		expire(t, now);
+		slot *f = first_failed(t);
+		if (f != NULL && !any_sent(t)) {
+			recover(t, f);
+			continue;
+		}
+		bool work = false;
+		for (uint64_t id = t->head; f == NULL && id < t->next; id++)
+			if (at(t, id)->state == S_NEW) {
+				publish(t, at(t, id));
+				work = true;
+			}
+		if (!work)
+			(void)acrt__cond_wait_until(&t->work_cv, &t->mu, now + TICK_NS);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Takes a free slot for the next message, waiting for room until deadline.
+ * NULL (with *rc) on a timeout or cancel. mu held. */
+static slot *
+take_slot(tx *t, int64_t deadline, int *rc)
+{
+	int64_t t0 = 0;
+	while (t->next - t->head >= WINDOW) {
+		if (t->cancelled) {
+			*rc = ACRT_ECANCELED;
+			break;
+		}
+		int64_t now = acrt__mono_ns();
+		if (now >= deadline) {
+			*rc = ACRT_ETIMEDOUT;
+			break;
+		}
+		if (t0 == 0)
+			t0 = now;
+		(void)acrt__cond_wait_until(&t->room_cv, &t->mu, deadline);
+	}
+	if (t0 != 0)
+		t->blocked_ns += (uint64_t)(acrt__mono_ns() - t0);
+	if (t->next - t->head >= WINDOW)
+		return NULL;
+	slot *s = at(t, t->next);
+	s->id = t->next;
+	s->rec.len = 0;
+	return s;
+}
+
+/* Frames evs[0..m) into s->rec, fewer when the message would pass the
+ * broker's max_payload. Returns how many; 0 when evs[0] alone is too big
+ * (*big: its size) or out of memory (*big = -1). */
+static size_t
+frame(tx *t, slot *s, acrt_event **evs, size_t m, int64_t *big)
+{
+	int64_t max = natsConnection_GetMaxPayload(t->l.nc);
+	for (size_t i = 0; i < m; i++) {
+		size_t before = s->rec.len;
+		if (acrt__wire_frame(evs[i], &s->rec) != 0) {
+			*big = -1;
+			return 0;
+		}
+		if (max > 0 && (int64_t)s->rec.len > max) {
+			if (i == 0)
+				*big = (int64_t)(s->rec.len - before);
+			s->rec.len = before;
+			return i;
+		}
+	}
+	return m;
+}
+
+static int
+tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline,
+        unsigned flags)
+{
+	(void)flags;
+	tx *t = (tx *)base;
+	size_t sent = 0;
+	int rc = ACRT_OK;
+	pthread_mutex_lock(&t->mu);
+	while (sent < n) {
+		slot *s = take_slot(t, deadline, &rc);
+		if (s == NULL)
+			break;
+		int64_t big = 0;
+		size_t m = frame(t, s, evs + sent, n - sent < 64 ? n - sent : 64, &big);
+		if (m == 0 && big < 0) {
+			rc = ACRT_ENOMEM;
+			break;
+		}
+		if (m == 0) { /* one event past max_payload can never cross */
+			acrt__log(
+			    ACRT_LOG_ERROR, NULL, 0, NULL,
+			    "binding %s: an event of %lld bytes is larger than the nats "
+			    "broker's max_payload (%lld): it cannot cross nodes and is dropped, "
+			    "counted as lost (raise max_payload in the server's configuration)",
+			    t->l.bname, (long long)big,
+			    (long long)natsConnection_GetMaxPayload(t->l.nc));
+			acrt_event_unref(evs[sent++]);
+			atomic_fetch_add(&t->dropped, 1);
+			continue;
+		}
+		for (size_t i = 0; i < m; i++)
+			acrt_event_unref(evs[sent + i]);
+		sent += m;
+		t->sent += m;
+		s->state = S_NEW;
+		t->next++;
+		pthread_cond_broadcast(&t->work_cv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	*sent_out = sent;
+	return rc;
+}
+
+static void
+tx_kick(acrt__transport *base)
+{
+	(void)base; /* the publisher thread sends each message at once */
+}
+
+static size_t
+tx_try_recv(acrt__transport *base, unsigned consumer, acrt_event **evs, size_t max,
+            acrt__rx_status *st)
+{
+	(void)base, (void)consumer, (void)evs, (void)max;
+	*st = ACRT__RX_EOS; /* the receiving side is on the consumer's node */
+	return 0;
+}
+
+static int
+tx_send_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
+{
+	(void)base, (void)deadline;
+	acrt_event_unref(ev); /* not across nodes in this build (wiring refuses state) */
+	return ACRT_ETIMEDOUT;
+}
+
+/* Puts this producer instance's end marker after its data and waits until
+ * the broker has everything (or the transport is cancelled). */
+static void
+tx_close(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	unsigned idx = atomic_fetch_add(&t->closed, 1);
+	int rc = ACRT_OK;
+	pthread_mutex_lock(&t->mu);
+	slot *s = take_slot(t, ACRT__FOREVER, &rc);
+	if (s != NULL && acrt__wire_frame_eos(idx, &s->rec) == 0) {
+		s->state = S_NEW;
+		t->next++;
+		pthread_cond_broadcast(&t->work_cv);
+		uint64_t mine = t->next;
+		while (!t->cancelled && t->head < mine)
+			(void)acrt__cond_wait_until(&t->room_cv, &t->mu, ACRT__FOREVER);
+	} else if (s != NULL) {
+		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+		          "binding %s: out of memory for the end-of-stream marker", t->l.bname);
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void
+tx_cancel(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	t->cancelled = true;
+	pthread_cond_broadcast(&t->room_cv);
+	pthread_cond_broadcast(&t->work_cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void
+tx_stats(acrt__transport *base, acrt__transport_stats *out)
+{
+	tx *t = (tx *)base;
+	memset(out, 0, sizeof *out);
+	out->dropped = atomic_load(&t->dropped);
+	pthread_mutex_lock(&t->mu); /* never held across a wait for the network */
+	out->sent = t->sent;
+	out->blocked_ns = t->blocked_ns;
+	out->depth = (size_t)(t->next - t->head);
+	pthread_mutex_unlock(&t->mu);
+	out->capacity = t->capacity;
+}
+
+static size_t
+tx_destroy(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	if (t == NULL)
+		return 0;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_broadcast(&t->work_cv);
+	pthread_cond_broadcast(&t->room_cv);
+	pthread_mutex_unlock(&t->mu);
+	if (t->thread_on)
+		pthread_join(t->thread, NULL);
+	acrt__nl_close(&t->l); /* no acknowledgement handler runs after this */
+	if (t->resent > 0)
+		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+		          "binding %s: %llu messages published again after a failure", t->base.name,
+		          (unsigned long long)t->resent);
+	for (size_t i = 0; i < WINDOW; i++)
+		free(t->win[i].rec.p);
+	pthread_cond_destroy(&t->room_cv);
+	pthread_cond_destroy(&t->work_cv);
+	pthread_mutex_destroy(&t->mu);
+	acrt__free(t->base.name);
+	acrt__free(t);
+	return 0;
+}
+
+static const acrt__transport_ops tx_ops = {
+    .kind = "nats",
+    .send = tx_send,
+    .kick = tx_kick,
+    .try_recv = tx_try_recv,
+    .send_barrier = tx_send_barrier,
+    .close = tx_close,
+    .cancel = tx_cancel,
+    .stats = tx_stats,
+    .destroy = tx_destroy,
+};
+
+acrt__transport *
+acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
+{
+	tx *t = acrt__calloc(1, sizeof *t);
+	if (t == NULL || (t->base.name = acrt__strdup(h->name)) == NULL) {
+		acrt__free(t);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->base.ops = &tx_ops;
+	t->capacity = h->capacity;
+	uint64_t nonce = 0;
+	if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+		nonce = (uint64_t)acrt__mono_ns() ^ ((uint64_t)getpid() << 32);
+	snprintf(t->nonce, sizeof t->nonce, "%016llx", (unsigned long long)nonce);
+	if (pthread_mutex_init(&t->mu, NULL) != 0 || acrt__cond_init_mono(&t->room_cv) != 0 ||
+	    acrt__cond_init_mono(&t->work_cv) != 0) {
+		acrt__free(t->base.name);
+		acrt__free(t);
+		snprintf(err, errlen, "cannot create a lock");
+		return NULL;
+	}
+	if (acrt__nl_open(&t->l, h, on_ack, t, err, errlen) != 0)
+		goto fail;
+	t->expect = t->l.last_seq;
+	if (pthread_create(&t->thread, NULL, publisher_main, t) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		goto fail;
+	}
+	t->thread_on = true;
+	return &t->base;
+fail:
+	tx_destroy(&t->base);
+	return NULL;
+}
