@@ -28,8 +28,8 @@ read_trimmed(const char *path)
 int
 acrt__apiclient_option(acrt__apiclient *c, int argc, char **argv, int *i)
 {
-	static const char *const names[] = {"--deployment", "--url",  "--token-file",
-	                                    "--cacert",     "--cert", "--key"};
+	static const char *const names[] = {"--deployment", "--url", "--token-file", "--cacert",
+	                                    "--cert",       "--key", "--node"};
 	const char *a = argv[*i];
 	const char *val = NULL;
 	size_t k;
@@ -67,8 +67,11 @@ acrt__apiclient_option(acrt__apiclient *c, int argc, char **argv, int *i)
 	case 4:
 		c->cert = val;
 		break;
-	default:
+	case 5:
 		c->key = val;
+		break;
+	default:
+		c->node = val;
 		break;
 	}
 	return 1;
@@ -90,9 +93,11 @@ find_base(const acrt__apiclient *c, const acrt__blueprint *bp)
 	}
 	bool https = bp->api.tls_cert != NULL;
 
-	char *addr_file = acrt__path_join(bp->dir, ".acrt/api.addr");
+	char *dir = acrt__blueprint_run_dir(bp); /* .acrt, or .acrt/NODE with --node */
+	char *addr_file = dir != NULL ? acrt__path_join(dir, "api.addr") : NULL;
 	char *url = addr_file != NULL ? read_trimmed(addr_file) : NULL;
 	acrt__free(addr_file);
+	acrt__free(dir);
 	if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
 		free(url);
 		url = NULL;
@@ -139,9 +144,12 @@ find_token(acrt__apiclient *c, const acrt__blueprint *bp, bool write)
 		tok_path = acrt__strdup(c->token_file);
 	} else {
 		const char *f = write ? bp->api.write_token_file : bp->api.read_token_file;
+		char *dir = f != NULL ? NULL : acrt__blueprint_run_dir(bp);
 		tok_path = f != NULL ? acrt__strdup(f)
-		                     : acrt__path_join(bp->dir, write ? ".acrt/write.token"
-		                                                      : ".acrt/read.token");
+		           : dir != NULL
+		               ? acrt__path_join(dir, write ? "write.token" : "read.token")
+		               : NULL;
+		acrt__free(dir);
 	}
 	if (tok_path == NULL)
 		return 1;
@@ -171,6 +179,13 @@ acrt__apiclient_locate(acrt__apiclient *c, const char *path, bool write)
 		bp = acrt__cli_load(path, c->deployment);
 		if (bp == NULL)
 			return 2;
+		char err[512];
+		if (c->node != NULL &&
+		    acrt__blueprint_node_pick(bp, c->node, err, sizeof err) != 0) {
+			fprintf(stderr, "acrt: %s: %s\n", c->cmd, err);
+			acrt__blueprint_free(bp);
+			return 2;
+		}
 	}
 	int rc = 1;
 	c->base = find_base(c, bp);

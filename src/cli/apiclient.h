@@ -5,13 +5,14 @@
  * lines.
  *
  * Where (acrt__apiclient_locate):
- *   address  --url, else <blueprint dir>/.acrt/api.addr (written by the
+ *   address  --url, else <blueprint dir>/.acrt/api.addr (.acrt/NODE/ with
+ *            --node NAME: that node's; written by the
  *            running system: the address actually served, right even when it
  *            fell back to an ephemeral port), else runtime.api.listen (a
  *            wildcard host is reached on loopback), else 127.0.0.1:9464;
  *            https when runtime.api.tls is set
  *   token    --token-file, else runtime.api.auth.{read,write}_token_file,
- *            else <blueprint dir>/.acrt/{read,write}.token (the generated one)
+ *            else <blueprint dir>/.acrt[/NODE]/{read,write}.token (generated)
  * The blueprint is loaded only when --url or --token-file leaves something to
  * find.
  *
@@ -32,6 +33,7 @@ typedef struct acrt__apiclient {
 	const char *deployment;          /* --deployment */
 	const char *url;                 /* --url */
 	const char *token_file;          /* --token-file */
+	const char *node;                /* --node: that node's API files */
 	const char *cacert, *cert, *key; /* TLS files (curl's) */
 	char *base;                      /* http(s)://HOST:PORT, once located */
 	char *auth;                      /* "Authorization: Bearer ...", once located */
@@ -39,7 +41,7 @@ typedef struct acrt__apiclient {
 } acrt__apiclient;
 
 /* Consumes the shared option at argv[*i] (--deployment, --url, --token-file,
- * --cacert, --cert, --key; `--opt V` or `--opt=V`), advancing *i past its
+ * --cacert, --cert, --key, --node; `--opt V` or `--opt=V`), advancing *i past its
  * value. Returns 1 when consumed, 0 when argv[*i] is not one of them, or 2
  * after printing a usage error (the exit code). */
 int acrt__apiclient_option(acrt__apiclient *c, int argc, char **argv, int *i);

@@ -17,6 +17,7 @@ int acrt__cmd_lock(int argc, char **argv);
 int acrt__cmd_top(int argc, char **argv);
 int acrt__cmd_checkpoints(int argc, char **argv);
 int acrt__cmd_tap(int argc, char **argv);
+int acrt__cmd_up(int argc, char **argv);
 
 /* Loads a blueprint and prints every diagnostic to stderr. NULL on failure. */
 acrt__blueprint *acrt__cli_load(const char *path, const char *deployment);

@@ -16,6 +16,7 @@ static const char overview[] =
     "usage:\n"
     "  acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
     "           [--update-lock] [--quiet] [--node NAME]\n"
+    "  acrt up [DIR|architecture.yaml] [--deployment F] [--resume] [-q]\n"
     "  acrt validate [DIR|FILE]...\n"
     "  acrt checkpoints list|show|verify|delete|create [ID] [DIR]\n"
     "  acrt lock [DIR|FILE] [--deployment F]\n"
@@ -27,6 +28,17 @@ static const char overview[] =
     "  acrt help [COMMAND|TYPE]   TYPE: a built-in component type (Source, Sink, ...)\n"
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 usage error or invalid blueprint\n";
+
+static const char up_help[] =
+    "acrt up [DIR|architecture.yaml] [--deployment F] [--resume] [-q]\n"
+    "\n"
+    "Starts every node of a deployment with nodes: on this machine, each its own\n"
+    "process ('acrt run DIR --node NAME' with the options given), talking through\n"
+    "runtime.transport as on separate machines: the development loop of a system\n"
+    "that spans processes (docs/MULTINODE.md). Each line a node prints comes out\n"
+    "with the node's name in front ('work | ...'). SIGINT and SIGTERM go to every\n"
+    "node; when one node fails, the others are stopped. The exit status is the\n"
+    "worst of the nodes' (a node killed by signal N counts as 128+N).\n";
 
 static const char run_help[] =
     "acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
@@ -215,6 +227,8 @@ acrt__cmd_help(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "run") == 0)
 		fputs(run_help, stdout);
+	else if (strcmp(argv[0], "up") == 0)
+		fputs(up_help, stdout);
 	else if (strcmp(argv[0], "validate") == 0)
 		fputs(validate_help, stdout);
 	else if (strcmp(argv[0], "lock") == 0)

@@ -1,6 +1,6 @@
 /*
  * api_config.c - what the HTTP API reads from the deployment: its bearer
- * tokens (files, or generated into <blueprint dir>/.acrt with mode 0600 and
+ * tokens (files, or generated into <blueprint dir>/.acrt, .acrt/NODE for a node, with mode 0600 and
  * removed at stop), its TLS material and client-certificate check, and the
  * address file `acrt top` reads. Used by api.c only (api_int.h).
  */
@@ -161,7 +161,7 @@ acrt__api_load_tokens(acrt__api *api)
 	const char *paths[2] = {bp->api.read_token_file, bp->api.write_token_file};
 	static const char *const files[2] = {"read.token", "write.token"};
 	api_token *toks[2] = {&api->read, &api->write};
-	char *gen_dir = acrt__path_join(bp->dir, ".acrt");
+	char *gen_dir = acrt__blueprint_run_dir(bp); /* .acrt, or .acrt/NODE */
 	if (gen_dir == NULL) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "api: out of memory");
 		return -1;
@@ -267,7 +267,7 @@ acrt__api_free_secret(char **p)
 void
 acrt__api_addr_write(acrt__api *api, const char *url)
 {
-	char *dir = acrt__path_join(acrt__q_blueprint(api->rt)->dir, ".acrt");
+	char *dir = acrt__blueprint_run_dir(acrt__q_blueprint(api->rt)); /* .acrt[/NODE] */
 	if (dir == NULL)
 		return;
 	struct stat st;

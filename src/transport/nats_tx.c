@@ -4,12 +4,11 @@
  * and publishes again from the first failure.
  *
  * send() frames up to 64 events per message into a free slot of the window
- * (WINDOW messages), releases the events and returns; it waits only while
- * the window is full. The publisher thread publishes each new slot
- * (js_PublishAsync) and nats.c's acknowledgement handler marks it acked or
- * failed; acked slots at the head free their room. So a hop costs one broker
- * round trip per WINDOW messages, not per message, and the producer's thread
- * never touches the network.
+ * (WINDOW messages, or the stream's bound when smaller), releases the events and returns; it waits
+ * only while the window is full. The publisher thread publishes each new slot (js_PublishAsync) and
+ * nats.c's acknowledgement handler marks it acked or failed; acked slots at the head free their
+ * room. So a hop costs one broker round trip per WINDOW messages, not per message, and the
+ * producer's thread never touches the network.
  *
  * Invariants:
  *   1. Bounded: the stream holds at most ceil(buffer_size / 64) messages
@@ -54,7 +53,7 @@
 #include "transport/nats_int.h"
 #include "transport/wire.h"
 
-#define WINDOW 32                /* messages in flight: 2,048 events */
+#define WINDOW 64                /* messages in flight: 4,096 events */
 #define ACK_WAIT_NS 5000000000LL /* an answer later than this is lost */
 #define TICK_NS 100000000LL      /* the thread's look at timeouts and stop */
 #define ID_HDR "Nats-Msg-Id"
@@ -77,6 +76,7 @@ typedef struct tx {
 	pthread_cond_t room_cv, work_cv; /* CLOCK_MONOTONIC */
 	slot win[WINDOW];
 	uint64_t head, next; /* ids [head, next) are in the window */
+	uint64_t limit;      /* the window's size: WINDOW, or the stream's bound if less */
 	uint64_t expect;     /* the stream's last sequence before the next publish */
 	bool cancelled, stop;
 	atomic_uint closed; /* producers closed: the next marker's index */
@@ -273,7 +273,7 @@ static slot *
 take_slot(tx *t, int64_t deadline, int *rc)
 {
 	int64_t t0 = 0;
-	while (t->next - t->head >= WINDOW) {
+	while (t->next - t->head >= t->limit) {
 		if (t->cancelled) {
 			*rc = ACRT_ECANCELED;
 			break;
@@ -289,7 +289,7 @@ take_slot(tx *t, int64_t deadline, int *rc)
 	}
 	if (t0 != 0)
 		t->blocked_ns += (uint64_t)(acrt__mono_ns() - t0);
-	if (t->next - t->head >= WINDOW)
+	if (t->next - t->head >= t->limit)
 		return NULL;
 	slot *s = at(t, t->next);
 	s->id = t->next;
@@ -501,6 +501,9 @@ acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
 	if (acrt__nl_open(&t->l, h, on_ack, t, err, errlen) != 0)
 		goto fail;
 	t->expect = t->l.last_seq;
+	/* More in flight than the stream holds would only be refused. */
+	t->limit =
+	    t->l.max_msgs < WINDOW ? (uint64_t)(t->l.max_msgs > 0 ? t->l.max_msgs : 1) : WINDOW;
 	if (pthread_create(&t->thread, NULL, publisher_main, t) != 0) {
 		snprintf(err, errlen, "cannot start a thread");
 		goto fail;

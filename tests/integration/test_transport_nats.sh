@@ -14,6 +14,9 @@
 #   4. nats-server killed with SIGKILL mid-run and restarted on its port and
 #      store: both nodes stall with a warning, reconnect, and the run
 #      completes with nothing lost;
+#   6. (run before 5) `acrt up` starts both nodes, each line prefixed with
+#      its node's name, `acrt top --node` reaches each node's own API, and
+#      the run ends with 1..N once; a node that fails stops the other;
 #   5. a wrong URL and a bad token give clear errors at start (the token
 #      never printed), the right token runs, TLS (a server certificate checked
 #      against tls.ca_file) runs, and runtime.state is refused.
@@ -167,6 +170,41 @@ dups=$(check_seq union 300000 "$DUR/out4.jsonl") || fail "events were lost" "$WO
 ok "after the server's restart the run completed: 1..300000, nothing lost, $dups duplicates"
 RATE=""
 
+say "6. acrt up: every node in one command, logs prefixed, acrt top --node"
+UP="$WORK/up"
+RATE=", rate_per_s: 20000"
+mk "$UP" 10000000 1024 "$(nats_tr)"
+RATE=""
+OUT=up.jsonl start_acrt up up "$UP"
+PID_UP=$PID
+api_up() { [ -s "$UP/.acrt/$1/api.addr" ]; }
+wait_alive "$PID_UP" 20 api_up a || fail "node a's API files are not in .acrt/a" "$WORK/up.err"
+wait_alive "$PID_UP" 20 api_up b || fail "node b's API files are not in .acrt/b" "$WORK/up.err"
+OUT=x run_acrt topa 20 top "$UP" --node a --once
+expect_rc 0 "acrt top --node a" "$WORK/topa.err"
+grep -q "gen  *Source" "$WORK/topa.out" || fail "top --node a does not show gen" "$WORK/topa.out"
+OUT=x run_acrt topb 20 top "$UP" --node b --once
+expect_rc 0 "acrt top --node b" "$WORK/topb.err"
+grep -q "out  *Sink" "$WORK/topb.out" || fail "top --node b does not show out" "$WORK/topb.out"
+kill -TERM "$PID_UP" # passed on to both nodes: a stops its source, b drains
+wait_exit "$PID_UP" 30 || fail "acrt up did not end after SIGTERM" "$WORK/up.err"
+expect_rc 0 "acrt up after SIGTERM" "$WORK/up.err"
+grep -q "^a | .*system 'hop' finished" "$WORK/up.err" || fail "no line of node a prefixed 'a | '" "$WORK/up.err"
+grep -q "^b | .*system 'hop' finished" "$WORK/up.err" || fail "no line of node b prefixed 'b | '" "$WORK/up.err"
+! grep -v '^[ab] | ' "$WORK/up.err" | grep -q . || fail "a line without its node's name" "$WORK/up.err"
+got=$(lines "$UP/up.jsonl")
+check_seq exact "$got" "$UP/up.jsonl" >/dev/null || fail "the sink is not 1..$got in order"
+ok "acrt up ran both nodes (lines prefixed 'a | ', 'b | '), top --node reached each, SIGTERM drained both: 1..$got"
+# A node that fails (its sink cannot open its file) stops the other.
+RATE=", rate_per_s: 20000"
+mk "$UP" 40000 1024 "$(nats_tr)"
+RATE=""
+OUT=architecture.yaml/x.jsonl run_acrt upfail 30 up "$UP"
+[ "$RC" != 0 ] || fail "acrt up ended 0 with a failing node" "$WORK/upfail.err"
+grep -q "acrt: up: node 'b' ended with exit status" "$WORK/upfail.err" ||
+	fail "acrt up did not say which node failed" "$WORK/upfail.err"
+ok "a failing node stops the others: exit $RC"
+
 say "5. clear errors at start"
 BAD="$WORK/bad"
 mk "$BAD" 10 16 "{kind: nats, url: \"nats://127.0.0.1:$(free_port)\"}"
@@ -176,8 +214,10 @@ grep -q "cannot open its nats transport: nats: cannot connect" "$WORK/badurl.err
 	fail "no clear error for a wrong URL" "$WORK/badurl.err"
 ok "a wrong URL: exit $RC, 'cannot connect'"
 
-# A server of its own that wants a token.
+# A server of its own that wants a token (a fresh store: the failed run above
+# left its events in the stream).
 stop_nats
+rm -rf "$WORK/js"
 start_nats --auth 'right-s3cret'
 TK="$WORK/tk"
 mk "$TK" 10 16 "$(nats_tr ", token_file: token")"
