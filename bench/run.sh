@@ -15,7 +15,8 @@
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
 #                      zmq_inproc, chain10, memory_flat, state_*, json_access_job,
 #                      json_passthrough, json_aggregate, filter_pass, filter_fail,
-#                      endpoint, ...)
+#                      endpoint, hop, ...)
+#   BENCH_HOP_N=1000000  access-log lines for the hop rows (bench/hop.py)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)
 #
@@ -33,6 +34,14 @@ case ",${BENCH_ONLY:-endpoint}," in
 *,endpoint,*)
 	echo
 	bash "$here/endpoint.sh" "$build" || rc=1
+	;;
+esac
+# Two nodes over NATS JetStream and Redis Streams against their plain clients
+# (its own script: BUILD_DIR/bench/hop.json).
+case ",${BENCH_ONLY:-hop}," in
+*,hop,*)
+	echo
+	"$PY" "$here/hop.py" "$build" || rc=1
 	;;
 esac
 exit "$rc"

@@ -3,7 +3,8 @@
  * for development, in one command (docs/MULTINODE.md, "Every node at once").
  *
  * Each node is its own child process, `acrt run DIR --node NAME` with the
- * options given (the same binary: /proc/self/exe), so the nodes talk through
+ * options given (the same binary: /proc/self/exe; it gets SIGTERM if `acrt
+ * up` dies), so the nodes talk through
  * runtime.transport exactly as on separate machines. Each line a node prints
  * is printed with the node's name in front (`work | ...`), stdout to stdout
  * and stderr to stderr, whole lines only. The first SIGINT or SIGTERM is
@@ -22,18 +23,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/common.h"
-
-extern char **environ;
 
 #define LINE_MAX_BYTES 65536
 
@@ -107,29 +106,36 @@ signal_all(node *nodes, size_t n, int sig)
 			kill(nodes[i].pid, sig);
 }
 
-/* Starts `acrt run ... --node NAME`; 0 or -1 (after a message). */
+/* Starts `acrt run ... --node NAME`; 0 or -1 (after a message). The node
+ * gets SIGTERM should `acrt up` die (PR_SET_PDEATHSIG): no node outlives it. */
 static int
 start(node *n, char **args, size_t nargs)
 {
 	int p[2][2] = {{-1, -1}, {-1, -1}};
-	posix_spawn_file_actions_t fa;
-	if (pipe2(p[0], O_CLOEXEC) != 0 || pipe2(p[1], O_CLOEXEC) != 0 ||
-	    posix_spawn_file_actions_init(&fa) != 0) {
+	if (pipe2(p[0], O_CLOEXEC) != 0 || pipe2(p[1], O_CLOEXEC) != 0) {
 		fprintf(stderr, "acrt: up: node '%s': %s\n", n->name, strerror(errno));
 		return -1;
 	}
-	(void)posix_spawn_file_actions_adddup2(&fa, p[0][1], STDOUT_FILENO);
-	(void)posix_spawn_file_actions_adddup2(&fa, p[1][1], STDERR_FILENO);
 	args[nargs - 2] = (char *)n->name; /* argv: ... --node NAME NULL */
-	int rc = posix_spawn(&n->pid, "/proc/self/exe", &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	pid_t parent = getpid();
+	fflush(NULL);
+	n->pid = fork();
+	if (n->pid == 0) { /* the child: async-signal-safe calls only */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(127);
+		if (dup2(p[0][1], STDOUT_FILENO) < 0 || dup2(p[1][1], STDERR_FILENO) < 0)
+			_exit(127);
+		execv("/proc/self/exe", args);
+		_exit(127);
+	}
+	int err = errno;
 	close(p[0][1]);
 	close(p[1][1]);
 	n->o[0] = (out){.fd = p[0][0], .to = stdout};
 	n->o[1] = (out){.fd = p[1][0], .to = stderr};
-	if (rc != 0) {
+	if (n->pid < 0) {
 		n->pid = 0;
-		fprintf(stderr, "acrt: up: node '%s': cannot start: %s\n", n->name, strerror(rc));
+		fprintf(stderr, "acrt: up: node '%s': cannot start: %s\n", n->name, strerror(err));
 		return -1;
 	}
 	for (int k = 0; k < 2; k++)

@@ -43,6 +43,18 @@ typedef struct acrt__transport_stats {
 	uint64_t blocked_ns;     /* time producers spent waiting for space */
 	uint64_t dropped;        /* events it could not carry (each logged): lost */
 	size_t depth, capacity;
+	/* A binding between nodes (nats, redis): remote is 1 on the sending side,
+	 * 2 on the receiving side, 0 for a local stream (the rest then 0). */
+	int remote;
+	int connected;        /* the broker connection is up (1) or not (0) */
+	uint64_t in_flight;   /* messages published and not yet acknowledged by the
+	                       * broker (sending); handed to the consumer and not yet
+	                       * acknowledged to the broker (receiving) */
+	uint64_t redelivered; /* messages published again after a failure (sending);
+	                       * delivered again by the broker (receiving) */
+	int64_t backlog;      /* receiving: messages in the broker for this consumer,
+	                       * as last seen; -1 unknown */
+	uint64_t bound;       /* messages the broker holds at most for the binding */
 } acrt__transport_stats;
 
 typedef struct acrt__transport_ops {

@@ -83,6 +83,11 @@ static const acrt__alert_rule defaults[] = {
     {"component_stuck", true, "acrt_component_stuck", "critical", ACRT__ALERT_EQ, 1, 0, false},
     {"sink_write_blocked", true, "acrt_component_write_blocked", "critical", ACRT__ALERT_EQ, 1, 0,
      false},
+    /* bindings between nodes: series present only on a node with remote bindings */
+    {"broker_disconnected", true, "acrt_remote_connected", "critical", ACRT__ALERT_EQ, 0, 10,
+     false},
+    {"remote_backlog_high", true, "acrt_remote_backlog_ratio", "warning", ACRT__ALERT_GT, 0.9, 30,
+     false},
     /* checkpoints: series present only with runtime.state */
     {"checkpoint_aborted", true, "acrt_checkpoints_aborted_total", "warning", ACRT__ALERT_GT, 0, 0,
      true},

@@ -218,6 +218,51 @@ time_series(acrt__strbuf *b, acrt__runtime *rt)
 	}
 }
 
+/* The bindings between nodes (docs/MULTINODE.md, "Watching a hop"): one
+ * series per remote stream, labelled with its side. */
+static void
+remote_series(acrt__strbuf *b, const acrt__q_stream_info *si, size_t nt)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+	    {"acrt_remote_connected", "gauge",
+	     "1 while the broker connection of the binding is up."},
+	    {"acrt_remote_in_flight_messages", "gauge",
+	     "Messages published and not yet acknowledged by the broker (send), or handed to the "
+	     "consumer and not yet acknowledged (receive)."},
+	    {"acrt_remote_redelivered_total", "counter",
+	     "Messages published again after a failure (send), or delivered again (receive)."},
+	    {"acrt_remote_backlog_messages", "gauge",
+	     "Messages waiting in the broker for this consumer, as last seen."},
+	    {"acrt_remote_backlog_ratio", "gauge",
+	     "The backlog divided by the broker-side bound (ceil(buffer_size / 64) messages)."},
+	};
+	size_t n_remote = 0;
+	for (size_t i = 0; i < nt; i++)
+		n_remote += si[i].stats.remote != 0;
+	if (n_remote == 0)
+		return;
+	for (int m = 0; m < 5; m++) {
+		sb_head(b, fam[m].name, fam[m].type, fam[m].help);
+		for (size_t i = 0; i < nt; i++) {
+			const acrt__transport_stats *ts = &si[i].stats;
+			if (ts->remote == 0 || (m >= 3 && (ts->remote != 2 || ts->backlog < 0)))
+				continue;
+			double v = m == 0      ? (double)ts->connected
+			           : m == 1    ? (double)ts->in_flight
+			           : m == 2    ? (double)ts->redelivered
+			           : m == 3    ? (double)ts->backlog
+			           : ts->bound ? (double)ts->backlog / (double)ts->bound
+			                       : 0.0;
+			acrt__strbuf_printf(b, "%s{stream=\"", fam[m].name);
+			sb_label(b, si[i].name);
+			acrt__strbuf_printf(b, "\",transport=\"%s\",side=\"%s\"} %.17g\n",
+			                    si[i].kind, ts->remote == 1 ? "send" : "receive", v);
+		}
+	}
+}
+
 char *
 acrt__metrics_text(acrt__runtime *rt, size_t *len)
 {
@@ -265,6 +310,7 @@ acrt__metrics_text(acrt__runtime *rt, size_t *len)
 			acrt__strbuf_printf(&b, "\"} %.17g\n", v);
 		}
 	}
+	remote_series(&b, si, nt);
 	acrt__free(si);
 
 	time_series(&b, rt);
@@ -399,6 +445,12 @@ acrt__metrics_system(acrt__runtime *rt)
 	json_t *rd = acrt__metrics_readiness(rt, &ready);
 	json_t *o = json_object();
 	json_object_set_new(o, "system", json_string(bp->name));
+	/* nodes: this process's node and the deployment's nodes (docs/MULTINODE.md) */
+	json_object_set_new(o, "node", bp->nodes.self ? json_string(bp->nodes.self) : json_null());
+	json_t *nodes = json_array();
+	for (size_t i = 0; i < bp->nodes.n; i++)
+		json_array_append_new(nodes, json_string(bp->nodes.names[i]));
+	json_object_set_new(o, "nodes", nodes);
 	json_object_set_new(o, "version", bp->version ? json_string(bp->version) : json_null());
 	json_object_set_new(o, "state", json_string(acrt__q_stopping(rt) ? "draining" : "running"));
 	json_object_set_new(o, "ready", json_boolean(ready));
@@ -430,14 +482,23 @@ acrt__metrics_system(acrt__runtime *rt)
 		acrt__q_stream_info si;
 		acrt__q_stream(rt, i, &si);
 		const acrt__transport_stats st = si.stats;
-		json_array_append_new(
-		    streams,
-		    json_pack("{s:s,s:s,s:I,s:I,s:f,s:I,s:I,s:f}", "name", si.name, "kind", si.kind,
-		              "depth", (json_int_t)st.depth, "capacity", (json_int_t)st.capacity,
-		              "fill_ratio",
-		              st.capacity ? (double)st.depth / (double)st.capacity : 0.0, "sent",
-		              (json_int_t)st.sent, "received", (json_int_t)st.received,
-		              "producer_blocked_s", (double)st.blocked_ns / 1e9));
+		json_t *so = json_pack(
+		    "{s:s,s:s,s:I,s:I,s:f,s:I,s:I,s:f}", "name", si.name, "kind", si.kind, "depth",
+		    (json_int_t)st.depth, "capacity", (json_int_t)st.capacity, "fill_ratio",
+		    st.capacity ? (double)st.depth / (double)st.capacity : 0.0, "sent",
+		    (json_int_t)st.sent, "received", (json_int_t)st.received, "producer_blocked_s",
+		    (double)st.blocked_ns / 1e9);
+		if (so != NULL && st.remote != 0) /* a binding to another node */
+			json_object_set_new(
+			    so, "remote",
+			    json_pack("{s:s,s:b,s:I,s:I,s:o,s:I}", "side",
+			              st.remote == 1 ? "send" : "receive", "connected",
+			              st.connected, "in_flight_messages", (json_int_t)st.in_flight,
+			              "redelivered_messages", (json_int_t)st.redelivered,
+			              "backlog_messages",
+			              st.backlog >= 0 ? json_integer(st.backlog) : json_null(),
+			              "bound_messages", (json_int_t)st.bound));
+		json_array_append_new(streams, so);
 	}
 	json_object_set_new(o, "streams", streams);
 	acrt__proc_stats ps;

@@ -213,8 +213,10 @@ acrt__nl_last_seq(nlink *l, char *err, size_t errlen)
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s = js_GetStreamInfo(&si, l->js, l->stream, NULL, &jerr);
-	if (s == NATS_OK && si != NULL)
+	if (s == NATS_OK && si != NULL) {
 		l->last_seq = si->State.LastSeq;
+		l->msgs = si->State.Msgs;
+	}
 	jsStreamInfo_Destroy(si);
 	if (s == NATS_OK)
 		return 0;

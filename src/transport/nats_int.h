@@ -27,6 +27,7 @@ typedef struct nlink {
 	char durable[80];             /* the consuming component, sanitised */
 	int64_t max_msgs;             /* the stream's bound in messages */
 	uint64_t last_seq;            /* the stream's last sequence when last asked */
+	uint64_t msgs;                /* the messages it held then */
 	natsConnection *nc;
 	jsCtx *js;
 	atomic_uint_fast64_t reconnects; /* bumped by the reconnected callback */
@@ -45,8 +46,9 @@ typedef struct nlink {
  * acrt__nl_close. */
 int acrt__nl_open(nlink *l, const acrt__hop *h, jsPubAckHandler ack, void *closure, char *err,
                   size_t errlen);
-/* Asks the stream's last sequence into l->last_seq (making the stream again
- * when the broker lost it). 0, or -1 with err. */
+/* Asks the stream's last sequence and message count into l->last_seq and
+ * l->msgs (making the stream again when the broker lost it). 0, or -1 with
+ * err. */
 int acrt__nl_last_seq(nlink *l, char *err, size_t errlen);
 /* Closes the connection and waits (2 s at most) until nats.c's callbacks
  * about it have run, so none runs after the link is freed. */

@@ -143,8 +143,11 @@ reader_main(void *arg)
 		natsStatus s = natsSubscription_Fetch(&list, r->sub,
 		                                      (int)(batch < FETCH_MAX ? batch : FETCH_MAX),
 		                                      FETCH_WAIT_MS, &jerr);
-		if (s == NATS_TIMEOUT)
+		atomic_store(&r->q.connected, !atomic_load(&r->l.down));
+		if (s == NATS_TIMEOUT) {
+			atomic_store(&r->q.backlog, 0); /* nothing waited */
 			continue;
+		}
 		if (s != NATS_OK) {
 			acrt__nl_warn(&r->l, "fetch", s, jerr);
 			if (s == NATS_INVALID_SUBSCRIPTION || s == NATS_NOT_FOUND ||
@@ -164,6 +167,7 @@ reader_main(void *arg)
 			jsMsgMetaData *meta = NULL;
 			if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
 				again += meta->NumDelivered > 1;
+				atomic_store(&r->q.backlog, (int64_t)meta->NumPending);
 				jsMsgMetaData_Destroy(meta);
 			}
 			pushed |= take_msg(r, m);

@@ -210,11 +210,23 @@ static void
 recover(tx *t, slot *f)
 {
 	int64_t wait;
+	char err[300];
 	if (f->jerr == JSStreamStoreFailedErr) { /* full: the consumer is behind */
-		t->poll_ns = t->poll_ns == 0 ? 200000 : t->poll_ns * 2;
-		if (t->poll_ns > 10000000)
-			t->poll_ns = 10000000;
-		wait = t->poll_ns;
+		/* Ask for room (a small request) rather than publish the window
+		 * again into a full stream, polling 0.2 ms doubling to 10 ms. */
+		for (;;) {
+			t->poll_ns = t->poll_ns == 0 ? 200000 : t->poll_ns * 2;
+			if (t->poll_ns > 10000000)
+				t->poll_ns = 10000000;
+			(void)acrt__cond_wait_until(&t->work_cv, &t->mu,
+			                            acrt__mono_ns() + t->poll_ns);
+			if (t->stop || t->cancelled)
+				return;
+			if (acrt__nl_last_seq(&t->l, err, sizeof err) != 0 ||
+			    t->l.msgs < (uint64_t)t->l.max_msgs)
+				break;
+		}
+		wait = 0;
 	} else {
 		if (f->jerr != JSStreamWrongLastSequenceErr)
 			acrt__nl_warn(&t->l, "publish", f->st, f->jerr);
@@ -227,7 +239,6 @@ recover(tx *t, slot *f)
 		(void)acrt__cond_wait_until(&t->work_cv, &t->mu, acrt__mono_ns() + wait);
 	if (t->stop || t->cancelled)
 		return;
-	char err[300];
 	if (acrt__nl_last_seq(&t->l, err, sizeof err) != 0) {
 		acrt__nl_warn(&t->l, err, NATS_ERR, 0);
 		return; /* the slots stay failed: the next round tries again */
@@ -432,8 +443,14 @@ tx_stats(acrt__transport *base, acrt__transport_stats *out)
 	out->sent = t->sent;
 	out->blocked_ns = t->blocked_ns;
 	out->depth = (size_t)(t->next - t->head);
+	out->in_flight = t->next - t->head;
+	out->redelivered = t->resent;
 	pthread_mutex_unlock(&t->mu);
 	out->capacity = t->capacity;
+	out->remote = 1;
+	out->connected = !atomic_load(&t->l.down);
+	out->backlog = -1;
+	out->bound = (uint64_t)t->l.max_msgs;
 }
 
 static size_t

@@ -305,6 +305,7 @@ typedef struct tx {
 	size_t nev[SEND_BATCH];        /* events in each */
 	size_t cap_entries;            /* the bound in entries */
 	uint64_t sent, blocked_ns;     /* under mu */
+	atomic_bool up;                /* the last command went through (stats) */
 } tx;
 
 /* Waits on tx->cv until `until` (or a cancel). Called with mu held. */
@@ -374,6 +375,7 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 			break;
 		}
 		if (acrt__rd_conn_open(&t->k, err, sizeof err) != 0) {
+			atomic_store(&t->up, false);
 			int64_t until = acrt__rd_conn_failed(&t->k, err);
 			tx_wait(t, until < deadline ? until : deadline);
 			continue;
@@ -391,10 +393,12 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 		}
 		size_t added = 0;
 		if (tx_add(t, m, &added, err, sizeof err) != 0) {
+			atomic_store(&t->up, false);
 			int64_t until = acrt__rd_conn_failed(&t->k, err);
 			tx_wait(t, until < deadline ? until : deadline);
 			continue; /* resent: the stream may hold them twice */
 		}
+		atomic_store(&t->up, true);
 		for (size_t e = 0; e < added; e++) {
 			for (size_t i = 0; i < t->nev[e]; i++)
 				acrt_event_unref(evs[sent + i]);
@@ -491,6 +495,11 @@ tx_stats(acrt__transport *base, acrt__transport_stats *out)
 {
 	tx *t = (tx *)base;
 	memset(out, 0, sizeof *out);
+	out->remote = 1;
+	out->connected = atomic_load(&t->up);
+	out->backlog = -1;
+	out->bound = t->cap_entries;
+	out->capacity = t->capacity;
 	if (pthread_mutex_trylock(&t->mu) != 0)
 		return; /* a producer is on the network: never wait for it here */
 	out->sent = t->sent;
@@ -542,6 +551,7 @@ acrt__redis_tx_new(const acrt__redis_hop *h, char *err, size_t errlen)
 	t->cap_entries = (h->capacity + PER_ENTRY - 1) / PER_ENTRY;
 	t->producers = h->producers;
 	t->k.cfg = &t->cfg;
+	atomic_store(&t->up, true);
 	if (pthread_mutex_init(&t->mu, NULL) != 0) {
 		acrt__free(t->base.name);
 		acrt__free(t);

@@ -104,6 +104,7 @@ reader_main(void *arg)
 		bool fresh = r->rk.c == NULL;
 		if (acrt__rd_conn_open(&r->rk, err, sizeof err) != 0 ||
 		    (fresh && ensure_group(&r->rk, err, sizeof err) != 0)) {
+			atomic_store(&r->q.connected, false);
 			int64_t until = acrt__rd_conn_failed(&r->rk, err);
 			acrt__rd_conn_drop(&r->rk);
 			acrt__rxq_backoff(&r->q, false, until);
@@ -133,9 +134,11 @@ reader_main(void *arg)
 				freeReplyObject(rep);
 				acrt__rd_conn_drop(&r->rk); /* NOGROUP after a wipe: recreate */
 			}
+			atomic_store(&r->q.connected, false);
 			acrt__rxq_backoff(&r->q, false, acrt__rd_conn_failed(&r->rk, err));
 			continue;
 		}
+		atomic_store(&r->q.connected, true);
 		const redisReply *entries = NULL;
 		if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
 		    rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements == 2)

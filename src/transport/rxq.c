@@ -75,6 +75,9 @@ acrt__rxq_init(acrt__rxq *q, const char *name, size_t capacity, unsigned consume
 	q->cap = capacity > ACRT__RXQ_PER_MSG ? capacity : ACRT__RXQ_PER_MSG;
 	q->consumers = consumers;
 	q->producers = producers;
+	q->bound = (capacity + ACRT__RXQ_PER_MSG - 1) / ACRT__RXQ_PER_MSG;
+	atomic_store(&q->connected, true);
+	atomic_store(&q->backlog, -1);
 	if (pthread_mutex_init(&q->mu, NULL) != 0 || acrt__cond_init_mono(&q->room_cv) != 0 ||
 	    acrt__cond_init_mono(&q->ack_cv) != 0) {
 		snprintf(err, errlen, "cannot create a lock");
@@ -398,5 +401,11 @@ acrt__rxq_stats(acrt__transport *t, acrt__transport_stats *out)
 	out->received = q->received;
 	out->depth = q->count;
 	out->capacity = q->cap;
+	out->in_flight = q->handed_total;
+	out->redelivered = q->redelivered;
 	pthread_mutex_unlock(&q->mu);
+	out->remote = 2;
+	out->connected = atomic_load(&q->connected);
+	out->backlog = atomic_load(&q->backlog);
+	out->bound = q->bound;
 }

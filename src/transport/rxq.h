@@ -78,6 +78,9 @@ typedef struct acrt__rxq {
 	bool all_marks, ended, cancelled, stop;
 	bool reading; /* the reader has a read under way: nothing may end */
 	uint64_t received, acked, redelivered, bad;
+	uint64_t bound;          /* the broker's bound in messages (stats) */
+	atomic_bool connected;   /* set by the transport's threads (stats) */
+	_Atomic int64_t backlog; /* the same; -1 unknown */
 } acrt__rxq;
 
 /* Sets up q (base.ops is the caller's) for `consumers` replicas and
@@ -133,6 +136,7 @@ size_t acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **ev
 int acrt__rxq_send_barrier(acrt__transport *t, acrt_event *ev, int64_t deadline);
 void acrt__rxq_close(acrt__transport *t);
 void acrt__rxq_cancel(acrt__transport *t);
+/* depth, capacity, received, and the remote fields (remote = 2). */
 void acrt__rxq_stats(acrt__transport *t, acrt__transport_stats *out);
 
 #endif /* ACRT_TRANSPORT_RXQ_H */

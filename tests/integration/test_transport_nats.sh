@@ -160,8 +160,16 @@ stalled() { grep -q "the nats transport fails" "$1"; }
 wait_alive "$PID_A" 10 stalled "$WORK/a4.err" || fail "node a did not report the outage" "$WORK/a4.err"
 wait_alive "$PID_B" 10 stalled "$WORK/b4.err" || fail "node b did not report the outage" "$WORK/b4.err"
 alive "$PID_A" && alive "$PID_B" || fail "a node ended while NATS was down" "$WORK/a4.err" "$WORK/b4.err"
-ok "nats-server killed at $(lines "$DUR/out4.jsonl") lines: both nodes stall and warn"
+# The hop's own series in each node's /metrics (its API files in .acrt/NODE).
+api() { curl -sf -H "Authorization: Bearer $(cat "$DUR/.acrt/$1/read.token")" "$(cat "$DUR/.acrt/$1/api.addr")$2"; }
+connected_is() { api "$1" /metrics | grep -q "^acrt_remote_connected{stream=\"gen.output->out.input\",transport=\"nats\",side=\"$2\"} $3\$"; }
+wait_alive "$PID_A" 10 connected_is a send 0 || fail "node a's acrt_remote_connected is not 0" "$WORK/a4.err"
+wait_alive "$PID_B" 10 connected_is b receive 0 || fail "node b's acrt_remote_connected is not 0" "$WORK/b4.err"
+api a /api/v1/system | py 'import json,sys; d=json.load(sys.stdin); assert d["node"] == "a" and d["nodes"] == ["a", "b"], d["node"]; r=[s["remote"] for s in d["streams"] if "remote" in s]; assert r and r[0]["side"] == "send" and r[0]["connected"] is False, r' ||
+	fail "/api/v1/system does not name the node and its hop"
+ok "nats-server killed at $(lines "$DUR/out4.jsonl") lines: both nodes stall and warn, acrt_remote_connected 0 on both"
 start_nats
+wait_alive "$PID_A" 20 connected_is a send 1 || fail "node a's acrt_remote_connected is not back to 1" "$WORK/a4.err"
 wait_exit "$PID_A" 60 || fail "node a did not end after NATS came back" "$WORK/a4.err"
 expect_rc 0 "node a" "$WORK/a4.err"
 wait_exit "$PID_B" 30 || fail "node b did not end after NATS came back" "$WORK/b4.err"
