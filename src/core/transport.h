@@ -6,7 +6,7 @@
  * travel in-band as events of kind ACRT__EV_BARRIER, so every transport
  * delivers them in order with the data around them.
  *
- * `local` (stream.c: in-process, bounded, zero-copy) carries a binding inside
+ * `local` (src/transport/local.c: in-process, bounded, zero-copy) carries a binding inside
  * a process; `nats` and `redis` (src/transport/) carry a binding between two
  * nodes, each node holding one side of it.
  *

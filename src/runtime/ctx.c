@@ -6,7 +6,7 @@
  * Emitting: acrt_emit() seals the event and appends it to the outbox of its
  * port; a full outbox (ACRT__OUTBOX events) is sent to every target of the port
  * in one bulk send per target, lazily (consumers are woken per batch, see
- * stream.c). acrt__ctx_flush_all(), called before the thread blocks and at the
+ * transport/local.c). acrt__ctx_flush_all(), called before the thread blocks and at the
  * end, sends the rest and kicks every target. Fan-out adds the extra references before the
  * first send, because a consumer may release the event as soon as it has it.
  */

@@ -22,7 +22,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "core/stream.h"
+#include "transport/local.h"
 #include "runtime/runtime.h"
 #include "state/kv.h"
 #include "transport/nats.h"

@@ -21,7 +21,7 @@
 
 #include "core/common.h"
 #include "core/event.h"
-#include "core/stream.h"
+#include "transport/local.h"
 #include "state/kv.h"
 #include "state/part.h"
 #include "testutil.h"

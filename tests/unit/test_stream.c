@@ -15,7 +15,7 @@
 
 #include "core/event.h"
 #include "core/inbox.h"
-#include "core/stream.h"
+#include "transport/local.h"
 #include "testutil.h"
 
 typedef struct tag {

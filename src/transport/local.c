@@ -1,5 +1,5 @@
 /*
- * stream.c - the `local` transport (see stream.h for its invariants).
+ * local.c - the `local` transport (see local.h for its invariants).
  *
  * Producers block on `not_full` only while the ring is full; consumers never
  * block here: they park on the shared waitq (see waitq.h, inbox.c), so one
@@ -12,7 +12,7 @@
  * per event. A consumer wakes a parked producer only when a quarter of the ring is free, so that a
  * full pipeline moves in large steps instead of ping-ponging one slot at a time.
  */
-#include "core/stream.h"
+#include "transport/local.h"
 
 #include <errno.h>
 #include <pthread.h>

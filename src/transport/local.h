@@ -1,5 +1,5 @@
 /*
- * stream.h - the `local` transport: a bounded, in-process, zero-copy MPMC ring
+ * local.h - the `local` transport: a bounded, in-process, zero-copy MPMC ring
  * of event pointers (the design's anyio.MemoryObjectStream).
  *
  * Invariants (all under the stream's mutex):
@@ -15,8 +15,8 @@
  *      taken it; no consumer receives anything queued behind it before that.
  *      Barriers are not counted in sent/received (those count events).
  */
-#ifndef ACRT_STREAM_H
-#define ACRT_STREAM_H
+#ifndef ACRT_TRANSPORT_LOCAL_H
+#define ACRT_TRANSPORT_LOCAL_H
 
 #include <stddef.h>
 
@@ -36,4 +36,4 @@ acrt__transport *acrt__stream_new(const char *name, size_t capacity, unsigned pr
 size_t acrt__transport_recv(acrt__transport *t, acrt__waitq *rx, acrt_event **evs, size_t max,
                             int64_t deadline, acrt__rx_status *st);
 
-#endif /* ACRT_STREAM_H */
+#endif /* ACRT_TRANSPORT_LOCAL_H */
