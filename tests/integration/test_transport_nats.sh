@@ -136,7 +136,10 @@ wait_for 20 watch_len || fail "could not watch the stream"
 RSS1=$(rss "$PID_A")
 alive "$PID_A" || fail "node a ended while node b was stopped" "$WORK/a3.err"
 [ "$MAXLEN" -le "$MBUF" ] || fail "the stream reached $MAXLEN messages with buffer_size $BUF ($MBUF messages)"
-[ $((RSS1 - RSS0)) -lt 8192 ] || fail "node a's RSS grew from ${RSS0} to ${RSS1} KiB while waiting"
+# (Not under a sanitizer: ASan's quarantine keeps every freed block of the
+# polling for room for a while, so RSS grows without a leak.)
+[ -n "${ACRT_SANITIZE:-}" ] || [ $((RSS1 - RSS0)) -lt 8192 ] ||
+	fail "node a's RSS grew from ${RSS0} to ${RSS1} KiB while waiting"
 ok "at most $MAXLEN messages of 64 events (buffer_size $BUF); node a's RSS ${RSS0} -> ${RSS1} KiB"
 kill -CONT "$PID_B"
 wait_exit "$PID_A" 40 || fail "node a did not end after SIGCONT" "$WORK/a3.err"
