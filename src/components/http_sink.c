@@ -22,7 +22,9 @@
  * (acrt_component_write_errors_total, acrt_component_write_blocked and the
  * built-in `sink_write_blocked` alert), as for a file sink's failing write.
  * Only a cancel (the drain's deadline, a second signal) ends the retries: the
- * batch is then counted unwritten (the run's summary, exit 3).
+ * batch is then counted unwritten (the run's summary, exit 3); with
+ * `on_write_error: fail` the system stops once they have failed for
+ * `write_error_timeout_ms` (exit 1), as for a file.
  *
  * Rejections. Another 4xx (or a 1xx/3xx) will not pass by retrying: each
  * event of the batch goes to the `dead_letter` port when the component has the
@@ -82,6 +84,8 @@ struct acrt__http_sink {
 	bool array;  /* format: json_array */
 	size_t max_items, max_bytes;
 	int64_t max_ns, retry_min_ns, retry_max_ns;
+	bool give_up;       /* on_write_error: fail */
+	int64_t give_up_ns; /* write_error_timeout_ms */
 	/* The open batch: its body, its events (references, for dead letters),
 	 * the position of its first event and when it opened. */
 	acrt__jbuf body;
@@ -332,6 +336,8 @@ acrt__http_sink_setup(acrt_ctx *ctx, acrt__http_sink **out)
 	h->max_ns = acrt_config_int(ctx, "max_ms", 1000) * 1000000LL;
 	h->retry_min_ns = acrt_config_int(ctx, "retry_initial_ms", 100) * 1000000LL;
 	h->retry_max_ns = acrt_config_int(ctx, "retry_max_ms", 30000) * 1000000LL;
+	h->give_up = strcmp(acrt_config_string(ctx, "on_write_error", "retry"), "fail") == 0;
+	h->give_up_ns = acrt_config_int(ctx, "write_error_timeout_ms", 30000) * 1000000LL;
 	if (h->retry_max_ns < h->retry_min_ns)
 		h->retry_max_ns = h->retry_min_ns;
 	if ((h->url = acrt__strdup(acrt_config_string(ctx, "url", ""))) == NULL ||
@@ -590,6 +596,17 @@ send_batch(acrt_ctx *ctx, acrt__http_sink *h)
 		}
 		int64_t wait = backoff_ns(h, k, ra);
 		note_failure(ctx, h, code, why, key, wait);
+		if (h->give_up && acrt__mono_ns() - h->failing_ns >= h->give_up_ns) {
+			acrt__ctx_unwritten(ctx, h->n);
+			acrt_fail(ctx,
+			          "POST %s failing for %lld ms (on_write_error: fail): batch %s "
+			          "(%zu events) not delivered",
+			          h->shown,
+			          (long long)((acrt__mono_ns() - h->failing_ns) / 1000000), key,
+			          h->n);
+			rc = ACRT_EFATAL;
+			break;
+		}
 		if (acrt__ctx_pause_until(ctx, acrt__mono_ns() + wait) != ACRT_OK) {
 			acrt__ctx_unwritten(ctx, h->n);
 			acrt_log(ctx, ACRT_LOG_WARN,

@@ -3,9 +3,10 @@
 (tests/integration/test_http_sink.sh, bench/http_sink.sh). Standard library only.
 
     http_receiver.py PORT_FILE [--seed N] [--fail P] [--reject SUBSTR]
-                     [--retry-after-once] [--token TOKEN] [--count-only]
+                     [--retry-after-once] [--token TOKEN] [--count-only] [--port N]
 
-Listens on 127.0.0.1 on a port the kernel picks and writes it to PORT_FILE.
+Listens on 127.0.0.1 on port N (default: one the kernel picks) and writes the
+port to PORT_FILE.
 POST /...: a batch (NDJSON, or a JSON array when the Content-Type says
 application/json). Answers, in this order:
   - 400 with body "rejected: SUBSTR" when the body holds --reject SUBSTR;
@@ -154,8 +155,9 @@ def main():
     p.add_argument("--retry-after-once", action="store_true")
     p.add_argument("--token")
     p.add_argument("--count-only", action="store_true")
+    p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.st = State(args)
     with open(args.port_file + ".tmp", "w") as f:

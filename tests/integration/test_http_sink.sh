@@ -16,7 +16,10 @@
 #   4. SIGKILL after a checkpoint, then --resume to the end: nothing lost, and
 #      every batch sent twice carries the same key with the same body (the
 #      receiver counts dup keys, and mismatches); a token file open to others
-#      is refused at setup (exit 1).
+#      is refused at setup (exit 1);
+#   5. a receiver that is down: the sink retries, its input waits (the source
+#      does not finish), the `sink_write_blocked` alert fires and the failed
+#      attempts are counted in /metrics; the receiver comes up: every seq once.
 . "$(dirname "$0")/lib.sh" "$@"
 
 # start_receiver NAME ARGS...: a receiver on its own port; sets RPORT.
@@ -113,7 +116,10 @@ retries() {
 	curl -sf -H "Authorization: Bearer $(cat "$D/.acrt/read.token" 2>/dev/null)" \
 		"http://$API/api/v1/components/out" 2>/dev/null | py '
 import json, sys
-d = json.load(sys.stdin)
+try:
+    d = json.load(sys.stdin)
+except ValueError:  # the API is not up yet
+    sys.exit(1)
 sys.exit(0 if d.get("counters", {}).get("http_retries", 0) > 0 else 1)'
 }
 wait_alive "$PID" 20 retries || fail "no http_retries counter in the API while running" "$WORK/s1b.err"
@@ -201,4 +207,33 @@ expect_rc 1 "a token file open to others" "$WORK/s5.err"
 grep -q 'is open to its group or others (mode 644)' "$WORK/s5.err" || fail "no reason" "$WORK/s5.err"
 grep -qF "$TOKEN" "$WORK/s5.err" && fail "the token was logged" "$WORK/s5.err"
 ok "a token file of mode 644 refused"
+
+# ---- 5. the receiver down, then up ---------------------------------------------
+DOWN=$(free_port)
+D="$WORK/s6"
+system "$D" "{sink: http, url: \"http://127.0.0.1:$DOWN/ingest\", max_items: 10, retry_initial_ms: 20,
+        retry_max_ms: 100}" "" "    - {from: gen.output, to: out.input}
+    - {from: gen.output, to: seen.input}" "{generator: sequence, count: 5000}"
+sed -i 's/^  bindings:/    - {name: seen, type: Sink, config: {sink: file, path: seen.jsonl}}\n  bindings:/' \
+	"$D/architecture.yaml"
+API=$(sed -n 's/.*listen: "\(.*\)".*/\1/p' "$D/deployment.yaml")
+start_acrt s6 run "$D"
+firing() { grep -q "\"msg\":\"alert 'sink_write_blocked' firing" "$WORK/s6.err"; }
+wait_alive "$PID" 20 firing || fail "down: no sink_write_blocked alert" "$WORK/s6.err"
+werr() {
+	curl -sf -H "Authorization: Bearer $(cat "$D/.acrt/read.token")" "http://$API/metrics" |
+		grep -q '^acrt_component_write_errors_total{component="out"} [1-9]'
+}
+wait_alive "$PID" 10 werr || fail "down: no write errors in /metrics" "$WORK/s6.err"
+grep -q '"msg":"POST http://127.0.0.1:[0-9]*/ingest failed: .*; retrying batch' "$WORK/s6.err" ||
+	fail "down: no retry logged" "$WORK/s6.err"
+[ "$(lines "$D/seen.jsonl")" -lt 5000 ] || fail "down: the source was not held back" "$WORK/s6.err"
+ok "receiver down: retried, alert firing, write errors in /metrics, the source held back"
+start_receiver r6 --port "$DOWN"
+wait_exit "$PID" 30 || fail "down: did not end once the receiver came up" "$WORK/s6.err"
+expect_rc 0 "the receiver up again" "$WORK/s6.err"
+check_once "$DOWN" 5000 || fail "down, then up: not every seq once" "$WORK/s6.err"
+grep -q '"msg":"POST http://127.0.0.1:[0-9]*/ingest goes through again after' "$WORK/s6.err" ||
+	fail "down: no recovery logged" "$WORK/s6.err"
+ok "receiver up: every seq once, the recovery logged"
 pass
