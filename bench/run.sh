@@ -15,7 +15,7 @@
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
 #                      zmq_inproc, chain10, memory_flat, state_*, json_access_job,
 #                      json_passthrough, json_aggregate, filter_pass, filter_fail,
-#                      endpoint, ...)
+#                      endpoint, http_sink, ...)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)
 #
@@ -33,6 +33,13 @@ case ",${BENCH_ONLY:-endpoint}," in
 *,endpoint,*)
 	echo
 	bash "$here/endpoint.sh" "$build" || rc=1
+	;;
+esac
+# The http sink against curl posting the same batches (BUILD_DIR/bench/http_sink.json).
+case ",${BENCH_ONLY:-http_sink}," in
+*,http_sink,*)
+	echo
+	"$PY" "$here/http_sink.py" "$build" || rc=1
 	;;
 esac
 exit "$rc"
