@@ -292,25 +292,28 @@ setup_curl(acrt_ctx *ctx, acrt__http_sink *h)
 	for (h->last = h->hdrs; h->last->next != NULL; h->last = h->last->next)
 		;
 	CURL *c = h->curl;
-	curl_easy_setopt(c, CURLOPT_URL, h->url);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	                 (long)acrt_config_int(ctx, "connect_timeout_ms", 5000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-	                 (long)acrt_config_int(ctx, "request_timeout_ms", 30000));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "acrt/" ACRT_VERSION_STRING);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
+	CURLcode cr;
+	if ((cr = curl_easy_setopt(c, CURLOPT_URL, h->url)) != CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_POST, 1L)) != CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs)) != CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	                           (long)acrt_config_int(ctx, "connect_timeout_ms", 5000))) !=
+	        CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	                           (long)acrt_config_int(ctx, "request_timeout_ms", 30000))) !=
+	        CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body)) != CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_WRITEDATA, h)) != CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_USERAGENT, "acrt/" ACRT_VERSION_STRING)) !=
+	        CURLE_OK ||
+	    (cr = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK)
+		return acrt_fail(ctx, "libcurl: %s", curl_easy_strerror(cr));
 	if (json_object_get(acrt_config(ctx), "ca_file") != NULL) {
 		char *ca = acrt__config_path(ctx, "ca_file");
 		if (ca == NULL)
 			return acrt_fail(ctx, "out of memory");
-		CURLcode cr = curl_easy_setopt(c, CURLOPT_CAINFO, ca); /* libcurl copies it */
+		cr = curl_easy_setopt(c, CURLOPT_CAINFO, ca); /* libcurl copies it */
 		acrt__free(ca);
 		if (cr != CURLE_OK)
 			return acrt_fail(ctx, "ca_file: %s", curl_easy_strerror(cr));
@@ -382,18 +385,22 @@ post(acrt__http_sink *h, const char *key_hdr, long *retry_after_s, const char **
 	h->last->next = &node; /* the fixed headers, then this batch's key */
 	h->resp_len = 0;
 	h->resp[0] = '\0';
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, h->body.p);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
-	CURLcode rc = curl_easy_perform(h->curl);
+	CURLcode rc = curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, h->body.p);
+	if (rc == CURLE_OK)
+		rc =
+		    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(h->curl);
 	h->last->next = NULL;
 	long code = 0;
 	curl_off_t ra = 0;
 	*retry_after_s = 0;
-	if (rc != CURLE_OK) {
-		*why = curl_easy_strerror(rc);
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK || code == 0) {
+		*why = rc != CURLE_OK ? curl_easy_strerror(rc) : "no HTTP status";
 		return 0;
 	}
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
 		*retry_after_s = ra > 86400 ? 86400 : (long)ra;
 	return code;
