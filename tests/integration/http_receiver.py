@@ -4,9 +4,10 @@
 
     http_receiver.py PORT_FILE [--seed N] [--fail P] [--reject SUBSTR]
                      [--retry-after-once] [--token TOKEN] [--count-only] [--port N]
+                     [--tls CERT KEY]
 
 Listens on 127.0.0.1 on port N (default: one the kernel picks) and writes the
-port to PORT_FILE.
+port to PORT_FILE; with --tls, HTTPS with that certificate.
 POST /...: a batch (NDJSON, or a JSON array when the Content-Type says
 application/json). Answers, in this order:
   - 400 with body "rejected: SUBSTR" when the body holds --reject SUBSTR;
@@ -26,6 +27,7 @@ import json
 import os
 import random
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,10 +158,15 @@ def main():
     p.add_argument("--token")
     p.add_argument("--count-only", action="store_true")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.st = State(args)
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
     os.rename(args.port_file + ".tmp", args.port_file)

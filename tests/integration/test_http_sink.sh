@@ -19,7 +19,10 @@
 #      is refused at setup (exit 1);
 #   5. a receiver that is down: the sink retries, its input waits (the source
 #      does not finish), the `sink_write_blocked` alert fires and the failed
-#      attempts are counted in /metrics; the receiver comes up: every seq once.
+#      attempts are counted in /metrics; the receiver comes up: every seq once;
+#   6. https with ca_file: every seq once; without ca_file (the system's CAs
+#      do not know the test CA) the requests fail verification and are
+#      retried, and on_write_error: fail stops the run (exit 1).
 . "$(dirname "$0")/lib.sh" "$@"
 
 # start_receiver NAME ARGS...: a receiver on its own port; sets RPORT.
@@ -236,4 +239,41 @@ check_once "$DOWN" 5000 || fail "down, then up: not every seq once" "$WORK/s6.er
 grep -q '"msg":"POST http://127.0.0.1:[0-9]*/ingest goes through again after' "$WORK/s6.err" ||
 	fail "down: no recovery logged" "$WORK/s6.err"
 ok "receiver up: every seq once, the recovery logged"
+
+# ---- 6. https ------------------------------------------------------------------
+T="$WORK/tls"
+mkdir -p "$T"
+(
+	cd "$T"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+		-subj /CN=acrt-test-ca
+	openssl req -newkey rsa:2048 -nodes -keyout key.pem -out srv.csr -subj /CN=127.0.0.1
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >srv.ext
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem \
+		-days 2 -extfile srv.ext
+) >"$WORK/openssl.log" 2>&1 || fail "openssl could not generate the certificates" "$WORK/openssl.log"
+start_receiver r7 --tls "$T/cert.pem" "$T/key.pem"
+D="$WORK/s7"
+system "$D" "{sink: http, url: \"https://127.0.0.1:$RPORT/ingest\", ca_file: $T/ca.pem, max_items: 50}" \
+	"" "    - {from: gen.output, to: out.input}" "{generator: sequence, count: 500}"
+run_acrt s7 30 run "$D"
+expect_rc 0 "https with ca_file" "$WORK/s7.err"
+py 'import json, sys, ssl, urllib.request
+c = ssl.create_default_context(cafile=sys.argv[2])
+d = json.load(urllib.request.urlopen("https://127.0.0.1:%s/stats" % sys.argv[1], context=c))
+seqs = sorted(e["seq"] for e in d["events"])
+sys.exit(0 if seqs == list(range(1, 501)) else "https: %d events" % len(seqs))' "$RPORT" "$T/ca.pem" ||
+	fail "https: not every seq once" "$WORK/s7.err"
+ok "https with ca_file: every seq once"
+D="$WORK/s8"
+system "$D" "{sink: http, url: \"https://127.0.0.1:$RPORT/ingest\", max_items: 50, retry_initial_ms: 20,
+        on_write_error: fail, write_error_timeout_ms: 300}" \
+	"" "    - {from: gen.output, to: out.input}" "{generator: sequence, count: 500}"
+run_acrt s8 30 run "$D"
+expect_rc 1 "https without the CA, on_write_error: fail" "$WORK/s8.err"
+grep -q '"msg":"POST https://127.0.0.1:[0-9]*/ingest failed: SSL peer certificate or SSH remote key was not OK' \
+	"$WORK/s8.err" || fail "https without the CA: no verification failure logged" "$WORK/s8.err"
+grep -q 'failing for [0-9]* ms (on_write_error: fail)' "$WORK/s8.err" ||
+	fail "https without the CA: no reason for stopping" "$WORK/s8.err"
+ok "https without the CA: verification fails, retried, on_write_error: fail stops the run"
 pass
