@@ -37,14 +37,16 @@
 	     0,                                                                                    \
 	     0,                                                                                    \
 	     NULL,                                                                                 \
-	     "http: file holding a bearer token (mode 0600 or 0400; relative to the blueprint)"},  \
+	     "http: file holding a bearer token (no group or other access; relative to the "       \
+	     "blueprint)"},                                                                        \
 	    {"ca_file",                                                                            \
 	     ACRT_PROP_STRING,                                                                     \
 	     0,                                                                                    \
 	     0,                                                                                    \
 	     0,                                                                                    \
 	     NULL,                                                                                 \
-	     "http: PEM file of CA certificates to verify an https server with"},                  \
+	     "http: PEM file of the CAs to verify an https server with (relative to the "          \
+	     "blueprint)"},                                                                        \
 	    {"max_items", ACRT_PROP_INT, 0, 1, 1000000, NULL, "http: events per batch (500)"},     \
 	    {"max_bytes",                                                                          \
 	     ACRT_PROP_INT,                                                                        \
@@ -59,7 +61,7 @@
 	     0,                                                                                    \
 	     3600000,                                                                              \
 	     NULL,                                                                                 \
-	     "http: longest a batch stays open while input keeps coming (1000)"},                  \
+	     "http: longest a batch waits for more events after its first (1000)"},                \
 	    {"connect_timeout_ms",                                                                 \
 	     ACRT_PROP_INT,                                                                        \
 	     0,                                                                                    \

@@ -61,8 +61,18 @@ acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len)
 	json_t *k = json_object_get(config, "sink");
 	if (json_is_string(k) && strcmp(json_string_value(k), "http") == 0)
 		return acrt__http_sink_check(config, key, msg, len);
-	static const char *const http_only[] = {"url",       "headers",   "token_file", "ca_file",
-	                                        "max_items", "max_bytes", "max_ms",     NULL};
+	static const char *const http_only[] = {"url",
+	                                        "headers",
+	                                        "token_file",
+	                                        "ca_file",
+	                                        "max_items",
+	                                        "max_bytes",
+	                                        "max_ms",
+	                                        "connect_timeout_ms",
+	                                        "request_timeout_ms",
+	                                        "retry_initial_ms",
+	                                        "retry_max_ms",
+	                                        NULL};
 	for (size_t i = 0; http_only[i] != NULL; i++)
 		if (json_object_get(config, http_only[i]) != NULL) {
 			*key = http_only[i];
