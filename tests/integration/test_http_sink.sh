@@ -18,8 +18,8 @@
 #      receiver counts dup keys, and mismatches); a token file open to others
 #      is refused at setup (exit 1);
 #   5. a receiver that is down: the sink retries, its input waits (the source
-#      does not finish), the `sink_write_blocked` alert fires and the failed
-#      attempts are counted in /metrics; the receiver comes up: every seq once;
+#      does not finish), the `sink_write_blocked` alert fires, the failed
+#      attempts are counted in /metrics and the API's counters; the receiver comes up: every seq once;
 #   6. https with ca_file: every seq once; without ca_file (the system's CAs
 #      do not know the test CA) the requests fail verification and are
 #      retried, and on_write_error: fail stops the run (exit 1).
@@ -108,29 +108,6 @@ grep -q '"msg":"POST http://127.0.0.1:[0-9]*/ingest failed: HTTP \(503\|429\); r
 grep -qF "$TOKEN" "$WORK/s1.err" "$WORK/s1.out" && fail "the token was logged" "$WORK/s1.err"
 ok "retries logged, the token never"
 
-# The counters while it runs (the API): a slower run, read before it ends.
-start_receiver r1b --fail 0.5 --seed 3
-D="$WORK/s1b"
-system "$D" "{sink: http, url: \"http://127.0.0.1:$RPORT/x\", max_items: 10, retry_initial_ms: 20,
-        retry_max_ms: 40}" "" "" "{generator: sequence, count: 400}"
-API=$(sed -n 's/.*listen: "\(.*\)".*/\1/p' "$D/deployment.yaml")
-start_acrt s1b run "$D"
-retries() {
-	curl -sf -H "Authorization: Bearer $(cat "$D/.acrt/read.token" 2>/dev/null)" \
-		"http://$API/api/v1/components/out" 2>/dev/null | py '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:  # the API is not up yet
-    sys.exit(1)
-sys.exit(0 if d.get("counters", {}).get("http_retries", 0) > 0 else 1)'
-}
-wait_alive "$PID" 20 retries || fail "no http_retries counter in the API while running" "$WORK/s1b.err"
-wait_exit "$PID" 30 || fail "s1b did not end"
-expect_rc 0 "50% refused, the counters read" "$WORK/s1b.err"
-check_once "$RPORT" 400 || fail "s1b: not every seq once"
-ok "http_retries counted in the API while retrying"
-
 # ---- 2. json_array, max_bytes, behind a Transformer ------------------------------
 start_receiver r2 --fail 0.2 --seed 11
 D="$WORK/s2"
@@ -177,18 +154,21 @@ grep -q '"level":"error".*HTTP 400: rejected' "$WORK/s3b.err" || fail "400: no e
 # ---- 4. SIGKILL and --resume ---------------------------------------------------
 start_receiver r4 --fail 0.2 --seed 5
 D="$WORK/s4"
-N=3000
+N=4000
 system "$D" "{sink: http, url: \"http://127.0.0.1:$RPORT/ingest\", max_items: 25, max_ms: 600000,
         retry_initial_ms: 5, retry_max_ms: 50}" "" "    - {from: gen.output, to: out.input}" \
-	"{generator: sequence, count: $N, rate_per_s: 1000}" \
-	"  state: {adapter: sqlite_snapshot, path: state/ck.db, checkpoint_interval_s: 0.5}"
+	"{generator: sequence, count: $N, rate_per_s: 2000}" \
+	"  state: {adapter: sqlite_snapshot, path: state/ck.db, checkpoint_interval_s: 1}"
 stored() { grep -c '"msg":"checkpoint [0-9]* stored' "$1" 2>/dev/null || true; }
 has_stored() { [ "$(stored "$1")" -ge "$2" ]; }
 start_acrt s4a run "$D"
-wait_alive "$PID" 20 has_stored "$WORK/s4a.err" 2 || fail "no 2 checkpoints stored" "$WORK/s4a.err"
-# 50 to 150 ms after a checkpoint: batches went out since (they will be sent
-# again), and the next barrier (500 ms on) has not come yet.
-sleep "0.$(printf '%03d' $((50 + RANDOM % 100)))"
+wait_alive "$PID" 20 has_stored "$WORK/s4a.err" 1 || fail "no checkpoint stored" "$WORK/s4a.err"
+# 30 to 100 ms after a checkpoint: batches went out since (they will be sent
+# again), and the next barrier (1 s after this one) has not reached the sink:
+# a barrier whose checkpoint is not stored cuts a batch that the replay does
+# not cut, whose events would then come again under another key
+# (docs/COMPONENTS.md, "Sink: http").
+sleep "0.$(printf '%03d' $((30 + RANDOM % 70)))"
 kill -KILL "$PID"
 wait_exit "$PID" 10 || fail "still running after SIGKILL"
 before=$(stats "$RPORT" | py 'import json,sys; print(len(json.load(sys.stdin)["events"]))')
@@ -228,10 +208,18 @@ werr() {
 		grep -q '^acrt_component_write_errors_total{component="out"} [1-9]'
 }
 wait_alive "$PID" 10 werr || fail "down: no write errors in /metrics" "$WORK/s6.err"
+counted() {
+	curl -sf -H "Authorization: Bearer $(cat "$D/.acrt/read.token")" \
+		"http://$API/api/v1/components/out" | py '
+import json, sys
+c = json.load(sys.stdin).get("counters", {})
+sys.exit(0 if c.get("http_retries", 0) > 0 and c.get("http_network_errors", 0) > 0 else 1)'
+}
+wait_alive "$PID" 10 counted || fail "down: no http_retries in the API" "$WORK/s6.err"
 grep -q '"msg":"POST http://127.0.0.1:[0-9]*/ingest failed: .*; retrying batch' "$WORK/s6.err" ||
 	fail "down: no retry logged" "$WORK/s6.err"
 [ "$(lines "$D/seen.jsonl")" -lt 5000 ] || fail "down: the source was not held back" "$WORK/s6.err"
-ok "receiver down: retried, alert firing, write errors in /metrics, the source held back"
+ok "receiver down: retried, alert firing, write errors in /metrics, http_retries in the API, the source held back"
 start_receiver r6 --port "$DOWN"
 wait_exit "$PID" 30 || fail "down: did not end once the receiver came up" "$WORK/s6.err"
 expect_rc 0 "the receiver up again" "$WORK/s6.err"
