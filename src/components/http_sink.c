@@ -5,13 +5,14 @@
  * Batches. Each event's bytes go into the open batch as they are (JSON text is
  * kept exact, docs/JSON.md): one per line (`format: ndjson`, the default) or
  * as the elements of one JSON array (`format: json_array`). A batch is sent
- * when it holds `max_items` events, when the next event would take its body
- * past `max_bytes` (an event larger than that goes alone), when it has been
- * open `max_ms` and another event comes, when the input pauses (the idle hook,
- * as the file sink writes then), at the end of the input and at a checkpoint
- * barrier. Sending runs on the instance's thread and returns only once the
- * batch is delivered (a 2xx) or rejected (another 4xx): while the receiver is
- * down or busy the input waits, and the pipeline backpressures.
+ * when the input position reaches a multiple of `max_items` (so a replay cuts
+ * where the first run did), when the next event would take its body past
+ * `max_bytes` (an event larger than that goes alone), `max_ms` after its first
+ * event (when the input pauses, the idle hook asks the loop to wake it then:
+ * acrt__ctx_wake_at; the Sink is never chained, wiring.c), at the end of the
+ * input and at a checkpoint barrier. Sending runs on the instance's thread and returns only once
+ * the batch is delivered (a 2xx) or rejected (another 4xx): while the receiver is down or busy the
+ * input waits, and the pipeline backpressures.
  *
  * Retries. A 5xx, 429, 408 or a network error (refused, reset, timed out) is
  * retried for ever, with exponential backoff from `retry_initial_ms` to
@@ -40,10 +41,11 @@
  * event count. Retries resend the same bytes with the same key. A checkpoint
  * barrier sends the open batch and waits until everything before it is
  * delivered, then snapshots the epoch and the position; `--resume` restores
- * both, and the replayed input re-forms the batches cut by size (and barriers)
- * at the same positions with the same keys. A batch cut by time or by a pause
- * may be cut elsewhere on replay: it then carries another key (at-least-once;
- * the receiver sees which events by the positions in the key).
+ * both, and the replayed input re-forms the batches cut by size at the same
+ * positions with the same keys. A batch cut by max_ms, or by a barrier whose
+ * checkpoint was not stored before a crash, may be cut elsewhere on replay: it
+ * then carries another key (at-least-once; the key's positions let a receiver
+ * deduplicate per event).
  *
  * The token of `token_file` is read once at setup (refused when the file is
  * open to its group or others), sent only in the Authorization header and never
