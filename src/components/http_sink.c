@@ -138,17 +138,13 @@ acrt__http_sink_check(const json_t *config, const char **key, char *msg, size_t 
 		return -1;
 	}
 	bool token = json_object_get(config, "token_file") != NULL;
+	if (json_object_get(config, "path") != NULL) {
+		*key = "path";
+		snprintf(msg, len, "'path' is for 'sink: file'");
+		return -1;
+	}
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)config, k, v)
-	{
-		(void)v;
-		if (strcmp(k, "path") == 0) {
-			*key = k;
-			snprintf(msg, len, "'path' is for 'sink: file'");
-			return -1;
-		}
-	}
 	json_object_foreach(json_object_get(config, "headers"), k, v)
 	{
 		*key = "headers";
@@ -492,15 +488,15 @@ letter(acrt_ctx *ctx, acrt__http_sink *h, acrt_event *ev, long code, const char 
 	int r = ACRT_OK;
 	for (uint32_t i = 0; i < ev->n_headers && r == ACRT_OK; i++)
 		r = acrt_event_set_header(dl, ev->headers[i].key, ev->headers[i].value);
-	struct {
+	const struct {
 		const char *k, *v;
-	} add[8] = {{"acrt-error", why},
-	            {"acrt-error-code", acrt_strerror(ACRT_ERR)},
-	            {"acrt-component", acrt_name(ctx)},
-	            {"acrt-capability", "component"},
-	            {"acrt-http-body", h->resp},
-	            {"acrt-idempotency-key", key}};
-	for (size_t i = 0; i < 6 && r == ACRT_OK; i++)
+	} add[] = {{"acrt-error", why},
+	           {"acrt-error-code", acrt_strerror(ACRT_ERR)},
+	           {"acrt-component", acrt_name(ctx)},
+	           {"acrt-capability", "component"},
+	           {"acrt-http-body", h->resp},
+	           {"acrt-idempotency-key", key}};
+	for (size_t i = 0; i < sizeof add / sizeof add[0] && r == ACRT_OK; i++)
 		r = acrt_event_set_header(dl, add[i].k, add[i].v);
 	snprintf(num, sizeof num, "%ld", code);
 	if (r == ACRT_OK)
@@ -531,9 +527,9 @@ rejected(acrt_ctx *ctx, acrt__http_sink *h, long code, const char *key)
 	snprintf(why, sizeof why, "POST %s: HTTP %ld: %s", h->shown, code, h->resp);
 	acrt_count(ctx, "http_rejected_batches", 1);
 	acrt_count(ctx, "http_rejected_events", h->n);
-	size_t lost = 0;
+	size_t lost = 0, i = 0;
 	int rc = ACRT_OK;
-	for (size_t i = 0; i < h->n && rc == ACRT_OK; i++) {
+	for (; i < h->n && rc == ACRT_OK; i++) {
 		acrt_event *dl = letter(ctx, h, h->evs[i], code, key, why);
 		if (dl == NULL) {
 			lost++;
@@ -543,28 +539,32 @@ rejected(acrt_ctx *ctx, acrt__http_sink *h, long code, const char *key)
 		if (er == ACRT_OK && acrt__ctx_output_bound(ctx, "dead_letter"))
 			acrt__ctx_diverted(ctx);
 		else if (er == ACRT_OK || er == ACRT_ENOENT)
-			lost++;
+			lost++; /* no dead letter (or not bound): dropped */
 		else
-			rc = er; /* cancelled: the rest is counted below */
+			rc = er; /* cancelled: this one and the rest are not sent */
 	}
 	if (rc != ACRT_OK)
-		lost = h->n; /* conservatively: the run was cancelled */
+		lost += h->n - i + 1;
 	if (lost > 0)
 		acrt__ctx_unwritten(ctx, lost);
+	/* One line per 5 s at most (a receiver refusing everything). */
 	int64_t now = acrt__mono_ns();
-	if (lost > 0 &&
-	    (h->rejected_logged_ns == 0 || now - h->rejected_logged_ns >= LOG_EVERY_NS)) {
+	if (h->rejected_logged_ns != 0 && now - h->rejected_logged_ns < LOG_EVERY_NS) {
+		h->rejected_unlogged++;
+	} else if (lost > 0) {
 		acrt_log(ctx, ACRT_LOG_ERROR,
-		         "%s; batch %s: %zu event(s) not delivered (no dead letter)"
-		         " and %" PRIu64 " earlier rejected batch(es) not logged",
+		         "%s; batch %s: %zu event(s) not delivered (no dead letter); %" PRIu64
+		         " rejected batch(es) before it not logged",
 		         why, key, lost, h->rejected_unlogged);
 		h->rejected_logged_ns = now;
 		h->rejected_unlogged = 0;
-	} else if (lost > 0) {
-		h->rejected_unlogged++;
 	} else {
-		acrt_log(ctx, ACRT_LOG_WARN, "%s; batch %s: %zu event(s) to the dead letter", why,
-		         key, h->n);
+		acrt_log(ctx, ACRT_LOG_WARN,
+		         "%s; batch %s: %zu event(s) to the dead letter; %" PRIu64
+		         " rejected batch(es) before it not logged",
+		         why, key, h->n, h->rejected_unlogged);
+		h->rejected_logged_ns = now;
+		h->rejected_unlogged = 0;
 	}
 	return rc;
 }
