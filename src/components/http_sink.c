@@ -87,6 +87,7 @@ struct acrt__http_sink {
 	size_t max_items, max_bytes;
 	int64_t max_ns, retry_min_ns, retry_max_ns;
 	bool give_up;       /* on_write_error: fail */
+	bool holds_current; /* the open batch ends with the event process was given */
 	int64_t give_up_ns; /* write_error_timeout_ms */
 	/* The open batch: its body, its events (references, for dead letters),
 	 * the position of its first event and when it opened. */
@@ -606,7 +607,8 @@ send_batch(acrt_ctx *ctx, acrt__http_sink *h)
 		int64_t wait = backoff_ns(h, k, ra);
 		note_failure(ctx, h, code, why, key, wait);
 		if (h->give_up && acrt__mono_ns() - h->failing_ns >= h->give_up_ns) {
-			acrt__ctx_unwritten(ctx, h->n);
+			/* The runtime counts the event being processed as failed. */
+			acrt__ctx_unwritten(ctx, h->n - (h->holds_current ? 1 : 0));
 			acrt_fail(ctx,
 			          "POST %s failing for %lld ms (on_write_error: fail): batch %s "
 			          "(%zu events) not delivered",
@@ -665,12 +667,16 @@ acrt__http_sink_process(acrt_ctx *ctx, acrt__http_sink *h, acrt_event *ev)
 	if (!h->array)
 		acrt__jbuf_putc(&h->body, '\n');
 	h->evs[h->n++] = acrt_event_ref(ev);
+	h->holds_current = true;
 	/* Size cuts fall on multiples of max_items in the input, so that a replay
 	 * from any checkpoint cuts (and keys) its batches as the first run did. */
 	if (h->pos % h->max_items == 0 || h->body.len >= h->max_bytes ||
 	    now - h->opened_ns >= h->max_ns)
-		return send_batch(ctx, h);
-	return ACRT_OK;
+		rc = send_batch(ctx, h);
+	else
+		rc = ACRT_OK;
+	h->holds_current = false;
+	return rc;
 }
 
 int

@@ -263,5 +263,10 @@ grep -q '"msg":"POST https://127.0.0.1:[0-9]*/ingest failed: SSL peer certificat
 	"$WORK/s8.err" || fail "https without the CA: no verification failure logged" "$WORK/s8.err"
 grep -q 'failing for [0-9]* ms (on_write_error: fail)' "$WORK/s8.err" ||
 	fail "https without the CA: no reason for stopping" "$WORK/s8.err"
-ok "https without the CA: verification fails, retried, on_write_error: fail stops the run"
+py "$PY_PRELUDE"'
+r = [r for r in log_records(sys.argv[1]) if "exit_status" in r][-1]["by_component"]["out"]
+if r.get("failed", 0) + r.get("unwritten", 0) != 50:
+    die("the batch given up should count 50 events failed or unwritten: %r" % r)
+' "$WORK/s8.err" || fail "https without the CA: the summary" "$WORK/s8.err"
+ok "https without the CA: verification fails, retried, on_write_error: fail stops the run, the batch of 50 counted"
 pass
