@@ -15,7 +15,7 @@
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
 #                      zmq_inproc, chain10, memory_flat, state_*, json_access_job,
 #                      json_passthrough, json_aggregate, filter_pass, filter_fail,
-#                      endpoint, hop, ...)
+#                      endpoint, http_sink, hop, ...)
 #   BENCH_HOP_N=1000000  access-log lines for the hop rows (bench/hop.py)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)
@@ -34,6 +34,13 @@ case ",${BENCH_ONLY:-endpoint}," in
 *,endpoint,*)
 	echo
 	bash "$here/endpoint.sh" "$build" || rc=1
+	;;
+esac
+# The http sink against curl posting the same batches (BUILD_DIR/bench/http_sink.json).
+case ",${BENCH_ONLY:-http_sink}," in
+*,http_sink,*)
+	echo
+	"$PY" "$here/http_sink.py" "$build" || rc=1
 	;;
 esac
 # Two nodes over NATS JetStream and Redis Streams against their plain clients

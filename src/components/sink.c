@@ -2,7 +2,8 @@
  * sink.c - the built-in Sink: `sink: file` (JSON lines at `path`, relative to
  * the blueprint; parent directories are created; truncated at start),
  * `sink: stdout` (JSON lines), `sink: "null"` (counts only; a bare YAML null
- * means the same). `format: envelope` writes each event as
+ * means the same), `sink: http` (batches POSTed to `url`: http_sink.c, this
+ * file only dispatches to it). `format: envelope` writes each event as
  * {"event_id", "headers", "payload"}; `format: auto` (the default) does so
  * when every binding into the sink comes from a dead letter (docs/COMPONENTS.md).
  *
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "components/builtins.h"
+#include "components/http_sink.h"
 #include "components/writeretry.h"
 #include "core/common.h"
 #include "core/event.h"
@@ -39,16 +41,17 @@
 
 #define SINK_BUF (256 * 1024)
 
-static const char *const sink_kinds[] = {"file", "stdout", "null", NULL};
-static const char *const formats[] = {"auto", "lines", "envelope", NULL};
+static const char *const sink_kinds[] = {"file", "stdout", "null", "http", NULL};
+static const char *const formats[] = {"auto", "lines", "envelope", "ndjson", "json_array", NULL};
 
 static const acrt_prop sink_props[] = {
-    {"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null"},
+    {"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null | http"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
     {"format", ACRT_PROP_STRING, 0, 0, 0, formats,
      "lines (each event as it is) | envelope (headers and payload) | auto (envelope for dead "
-     "letters)"},
+     "letters); http: ndjson (the default) | json_array"},
     ACRT__WRETRY_PROPS,
+    ACRT__HTTP_SINK_PROPS,
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -56,6 +59,32 @@ int
 acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len)
 {
 	json_t *k = json_object_get(config, "sink");
+	if (json_is_string(k) && strcmp(json_string_value(k), "http") == 0)
+		return acrt__http_sink_check(config, key, msg, len);
+	static const char *const http_only[] = {"url",
+	                                        "headers",
+	                                        "token_file",
+	                                        "ca_file",
+	                                        "max_items",
+	                                        "max_bytes",
+	                                        "max_ms",
+	                                        "connect_timeout_ms",
+	                                        "request_timeout_ms",
+	                                        "retry_initial_ms",
+	                                        "retry_max_ms",
+	                                        NULL};
+	for (size_t i = 0; http_only[i] != NULL; i++)
+		if (json_object_get(config, http_only[i]) != NULL) {
+			*key = http_only[i];
+			snprintf(msg, len, "'%s' is for 'sink: http'", http_only[i]);
+			return -1;
+		}
+	const char *f = json_string_value(json_object_get(config, "format"));
+	if (f != NULL && (strcmp(f, "ndjson") == 0 || strcmp(f, "json_array") == 0)) {
+		*key = "format";
+		snprintf(msg, len, "'format: %s' is for 'sink: http'", f);
+		return -1;
+	}
 	if (json_is_string(k) && strcmp(json_string_value(k), "file") == 0 &&
 	    !json_is_string(json_object_get(config, "path"))) {
 		*key = "sink";
@@ -75,7 +104,8 @@ typedef struct sink {
 	size_t done;        /* of those, written already (a short write) */
 	uint64_t base;      /* own_fd: the file offset of buf[0] */
 	char *path;
-	acrt__jbuf env; /* format: envelope: one event's text */
+	acrt__jbuf env;        /* format: envelope: one event's text */
+	acrt__http_sink *http; /* sink: http (http_sink.c); none of the above is used */
 } sink;
 
 static size_t
@@ -201,6 +231,15 @@ sink_setup(acrt_ctx *ctx, void **self)
 	s->fd = -1;
 	acrt__jbuf_init(&s->env);
 	const char *kind = acrt_config_string(ctx, "sink", "null");
+	if (strcmp(kind, "http") == 0) {
+		int rc = acrt__http_sink_setup(ctx, &s->http);
+		if (rc != ACRT_OK) {
+			acrt__free(s);
+			return rc;
+		}
+		*self = s;
+		return ACRT_OK;
+	}
 	if (strcmp(kind, "null") == 0) {
 		*self = s;
 		return ACRT_OK;
@@ -244,6 +283,8 @@ sink_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	(void)port;
 	sink *s = self;
+	if (s->http != NULL)
+		return acrt__http_sink_process(ctx, s->http, ev);
 	if (s->fd < 0)
 		return ACRT_OK;
 	size_t len;
@@ -289,6 +330,9 @@ static int sink_idle(acrt_ctx *ctx, void *self);
 static int
 sink_finish(acrt_ctx *ctx, void *self)
 {
+	sink *s = self;
+	if (s->http != NULL)
+		return acrt__http_sink_flush(ctx, s->http);
 	return sink_idle(ctx, self);
 }
 
@@ -298,6 +342,8 @@ static int
 sink_idle(acrt_ctx *ctx, void *self)
 {
 	sink *s = self;
+	if (s->http != NULL)
+		return acrt__http_sink_idle(ctx, s->http);
 	if (s->fd < 0 || s->n == 0)
 		return ACRT_OK;
 	return flush_buf(ctx, s);
@@ -313,6 +359,8 @@ static int
 sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 {
 	sink *s = self;
+	if (s->http != NULL)
+		return acrt__http_sink_snapshot(ctx, s->http, buf, len);
 	if (!s->own_fd)
 		return ACRT_OK; /* stdout and null keep nothing */
 	int rc;
@@ -342,6 +390,8 @@ sink_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
 {
 	sink *s = self;
 	const unsigned char *b = buf;
+	if (s->http != NULL)
+		return acrt__http_sink_restore(ctx, s->http, buf, len);
 	if (!s->own_fd || len == 0)
 		return ACRT_OK;
 	if (len < 8)
@@ -366,6 +416,7 @@ sink_cleanup(acrt_ctx *ctx, void *self)
 	sink *s = self;
 	if (s == NULL)
 		return;
+	acrt__http_sink_cleanup(ctx, s->http);
 	if (s->fd >= 0 && s->n > 0) {
 		/* Normally empty (the idle hook ran at the end of input). Nothing would
 		 * stop a retry here: one attempt. */

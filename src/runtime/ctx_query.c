@@ -64,6 +64,16 @@ acrt__ctx_diverted(acrt_ctx *ctx)
 	acrt__counter_add(&ctx->dead_lettered, 1);
 }
 
+bool
+acrt__ctx_wake_at(acrt_ctx *ctx, int64_t deadline_ns)
+{
+	if (ctx->comp->chained)
+		return false;
+	if (ctx->wake_ns == 0 || deadline_ns < ctx->wake_ns)
+		ctx->wake_ns = deadline_ns;
+	return true;
+}
+
 void
 acrt__ctx_write_state(acrt_ctx *ctx, bool blocked)
 {

@@ -178,11 +178,16 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 		                            acrt__mono_ns(), &st);
 		if (n == 0 && st == ACRT__RX_EMPTY) {
 			/* About to park: idle hooks, and let what we emitted go first. */
+			ctx->wake_ns = 0;
 			rc = acrt__ctx_idle(ctx);
 			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
 				break;
+			/* The idle hook may hold output back until wake_ns: it idles
+			 * again then (the deadline passes, the loop comes back here). */
+			int64_t until =
+			    ctx->wake_ns != 0 && ctx->wake_ns < deadline ? ctx->wake_ns : deadline;
 			n = acrt__inbox_recv(&c->inbox, &ctx->cursor, evs, ACRT__RX_BATCH, &port,
-			                     deadline, &st);
+			                     until, &st);
 		}
 		rc = ACRT_OK;
 		if (n == 0) {

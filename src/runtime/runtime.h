@@ -149,6 +149,9 @@ struct acrt_ctx {
 	/* How received events reach process (a consumer's thread sets it when it
 	 * starts; NULL for sources and chained instances). */
 	const acrt__delivery *delivery;
+	/* Set by the idle hook through acrt__ctx_wake_at (0: none): the consumer
+	 * loop parks no later than this and idles again (ctx_query.h). */
+	int64_t wake_ns;
 	/* Batching (only when comp->batching.enabled): one batch per input port. */
 	acrt__batch *batches;  /* spec->n_inputs */
 	uint64_t batch_seq;    /* id of the last batch handed over */
