@@ -229,17 +229,18 @@ load_token(acrt_ctx *ctx, acrt__http_sink *h)
 	char *path = acrt__config_path(ctx, "token_file");
 	if (path == NULL)
 		return acrt_fail(ctx, "out of memory");
-	struct stat st;
+	unsigned mode = 0;
 	char *tok = NULL;
 	int rc = ACRT_ERR;
-	if (stat(path, &st) != 0) {
+	int pr = acrt__secret_file_private(path, &mode);
+	if (pr < 0) {
 		acrt_fail(ctx, "cannot read token file %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if ((st.st_mode & 077) != 0) {
+	if (pr > 0) {
 		acrt_fail(ctx,
 		          "token file %s is open to its group or others (mode %03o): chmod 600 it",
-		          path, (unsigned)(st.st_mode & 0777));
+		          path, mode);
 		goto out;
 	}
 	int r = acrt__secret_file_read(path, TOKEN_MAX, &tok);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/common.h"
 
@@ -41,4 +42,14 @@ acrt__secret_file_read(const char *path, size_t max, char **out)
 	explicit_bzero(buf, max + 2);
 	acrt__free(buf);
 	return rc;
+}
+
+int
+acrt__secret_file_private(const char *path, unsigned *mode)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -1;
+	*mode = (unsigned)(st.st_mode & 0777);
+	return (st.st_mode & 077) != 0 ? 1 : 0;
 }

@@ -16,4 +16,9 @@
  * wiped. */
 int acrt__secret_file_read(const char *path, size_t max, char **out);
 
+/* Whether a secret file is its owner's alone (no permission bit for its group
+ * or others): 0 yes; 1 no, *mode then holds its permission bits; -1 when it
+ * cannot be stat'ed (errno set). A file of credentials is refused otherwise. */
+int acrt__secret_file_private(const char *path, unsigned *mode);
+
 #endif /* ACRT_SECRET_H */

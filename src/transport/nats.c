@@ -109,7 +109,16 @@ with_secret(const char *path, natsOptions *o, const char *user,
             const char *key)
 {
 	char *secret = NULL;
-	if (acrt__secret_file_read(path, 4096, &secret) != 0) {
+	unsigned mode = 0;
+	int pr = acrt__secret_file_private(path, &mode);
+	if (pr > 0) {
+		snprintf(err, errlen,
+		         "runtime.transport.%s: %s is open to its group or others (mode %03o): "
+		         "chmod 600 it",
+		         key, path, mode);
+		return NATS_ERR;
+	}
+	if (pr < 0 || acrt__secret_file_read(path, 4096, &secret) != 0) {
 		snprintf(err, errlen, "runtime.transport.%s: cannot read '%s'", key, path);
 		return NATS_ERR;
 	}

@@ -168,6 +168,14 @@ acrt__rd_cfg_init(rcfg *g, const acrt__redis_hop *h, char *err, size_t errlen)
 	if (h->password_file != NULL) {
 		free(g->pass);
 		g->pass = NULL;
+		unsigned mode = 0;
+		if (acrt__secret_file_private(h->password_file, &mode) > 0) {
+			snprintf(err, errlen,
+			         "runtime.transport.password_file: %s is open to its group or others "
+			         "(mode %03o): chmod 600 it",
+			         h->password_file, mode);
+			return -1;
+		}
 		if (acrt__secret_file_read(h->password_file, 4096, &g->pass) != 0) {
 			snprintf(err, errlen, "runtime.transport.password_file: cannot read '%s'",
 			         h->password_file);

@@ -180,10 +180,17 @@ ok "a wrong URL: exit $RC, 'cannot connect'"
 PW="$WORK/pw"
 mkdir -p "$PW"
 printf 'wrong-s3cret\n' >"$PW/password"
+chmod 644 "$PW/password"
 rcli config set requirepass 'right-s3cret' >/dev/null
 rcliauth() { redis-cli -p "$REDIS_PORT" -a 'right-s3cret' --no-auth-warning "$@" 2>/dev/null; }
 on_exit "redis-cli -p $REDIS_PORT -a right-s3cret --no-auth-warning config set requirepass '' >/dev/null 2>&1"
 mk "$PW" 10 16 "$(redis_tr ", password_file: password")"
+OUT=x run_acrt openpw 20 run "$PW" --node a -q
+[ "$RC" != 0 ] || fail "a password file open to others was used"
+grep -q "is open to its group or others (mode 644): chmod 600 it" "$WORK/openpw.err" ||
+	fail "no clear error for a password file of mode 644" "$WORK/openpw.err"
+ok "a password file of mode 644 refused"
+chmod 600 "$PW/password"
 OUT=x run_acrt badpw 20 run "$PW" --node a -q
 [ "$RC" != 0 ] || fail "a bad password started"
 grep -q "authentication failed" "$WORK/badpw.err" || fail "no clear error for a bad password" "$WORK/badpw.err"
