@@ -23,6 +23,7 @@
 #include "transport/nats.h"
 #include "transport/nats_int.h"
 #include "transport/rxq.h"
+#include "transport/side.h"
 
 #define FETCH_MAX 256     /* messages per fetch */
 #define FETCH_WAIT_MS 200 /* bounds how long a stop waits */
@@ -276,11 +277,11 @@ rx_destroy(acrt__transport *base)
 
 static const acrt__transport_ops rx_ops = {
     .kind = "nats",
-    .send = acrt__rxq_send,
-    .kick = acrt__rxq_kick,
+    .send = acrt__side_no_send,
+    .kick = acrt__side_kick,
     .try_recv = acrt__rxq_try_recv,
-    .send_barrier = acrt__rxq_send_barrier,
-    .close = acrt__rxq_close,
+    .send_barrier = acrt__side_no_barrier,
+    .close = acrt__side_no_close,
     .cancel = acrt__rxq_cancel,
     .stats = acrt__rxq_stats,
     .destroy = rx_destroy,

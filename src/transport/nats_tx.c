@@ -51,6 +51,7 @@
 #include "core/strbuf.h"
 #include "transport/nats.h"
 #include "transport/nats_int.h"
+#include "transport/side.h"
 #include "transport/wire.h"
 
 #define WINDOW 64                /* messages in flight: 4,096 events */
@@ -375,29 +376,6 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 	return rc;
 }
 
-static void
-tx_kick(acrt__transport *base)
-{
-	(void)base; /* the publisher thread sends each message at once */
-}
-
-static size_t
-tx_try_recv(acrt__transport *base, unsigned consumer, acrt_event **evs, size_t max,
-            acrt__rx_status *st)
-{
-	(void)base, (void)consumer, (void)evs, (void)max;
-	*st = ACRT__RX_EOS; /* the receiving side is on the consumer's node */
-	return 0;
-}
-
-static int
-tx_send_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
-{
-	(void)base, (void)deadline;
-	acrt_event_unref(ev); /* not across nodes in this build (wiring refuses state) */
-	return ACRT_ETIMEDOUT;
-}
-
 /* Puts this producer instance's end marker after its data and waits until
  * the broker has everything (or the transport is cancelled). */
 static void
@@ -484,9 +462,9 @@ tx_destroy(acrt__transport *base)
 static const acrt__transport_ops tx_ops = {
     .kind = "nats",
     .send = tx_send,
-    .kick = tx_kick,
-    .try_recv = tx_try_recv,
-    .send_barrier = tx_send_barrier,
+    .kick = acrt__side_kick,
+    .try_recv = acrt__side_no_recv,
+    .send_barrier = acrt__side_no_barrier,
     .close = tx_close,
     .cancel = tx_cancel,
     .stats = tx_stats,

@@ -56,6 +56,7 @@
 #include "core/secret.h"
 #include "core/strbuf.h"
 #include "transport/redis_int.h"
+#include "transport/side.h"
 #include "transport/wire.h"
 
 #define SEND_BATCH 16   /* stream entries per script call */
@@ -170,10 +171,11 @@ acrt__rd_cfg_init(rcfg *g, const acrt__redis_hop *h, char *err, size_t errlen)
 		g->pass = NULL;
 		unsigned mode = 0;
 		if (acrt__secret_file_private(h->password_file, &mode) > 0) {
-			snprintf(err, errlen,
-			         "runtime.transport.password_file: %s is open to its group or others "
-			         "(mode %03o): chmod 600 it",
-			         h->password_file, mode);
+			snprintf(
+			    err, errlen,
+			    "runtime.transport.password_file: %s is open to its group or others "
+			    "(mode %03o): chmod 600 it",
+			    h->password_file, mode);
 			return -1;
 		}
 		if (acrt__secret_file_read(h->password_file, 4096, &g->pass) != 0) {
@@ -431,29 +433,6 @@ out:
 	return rc;
 }
 
-static void
-tx_kick(acrt__transport *base)
-{
-	(void)base; /* every send is stored at once: nothing waits locally */
-}
-
-static size_t
-tx_try_recv(acrt__transport *base, unsigned consumer, acrt_event **evs, size_t max,
-            acrt__rx_status *st)
-{
-	(void)base, (void)consumer, (void)evs, (void)max;
-	*st = ACRT__RX_EOS; /* the receiving side is on the consumer's node */
-	return 0;
-}
-
-static int
-tx_send_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
-{
-	(void)base, (void)deadline;
-	acrt_event_unref(ev); /* not across nodes in this step (wiring refuses state) */
-	return ACRT_ETIMEDOUT;
-}
-
 /* Stores this producer instance's end marker (retrying until cancelled). */
 static void
 tx_close(acrt__transport *base)
@@ -536,9 +515,9 @@ tx_destroy(acrt__transport *base)
 static const acrt__transport_ops tx_ops = {
     .kind = "redis",
     .send = tx_send,
-    .kick = tx_kick,
-    .try_recv = tx_try_recv,
-    .send_barrier = tx_send_barrier,
+    .kick = acrt__side_kick,
+    .try_recv = acrt__side_no_recv,
+    .send_barrier = acrt__side_no_barrier,
     .close = tx_close,
     .cancel = tx_cancel,
     .stats = tx_stats,

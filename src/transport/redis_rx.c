@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "transport/redis_int.h"
 #include "transport/rxq.h"
+#include "transport/side.h"
 
 #define READ_BATCH 1024 /* entries per XREADGROUP */
 #define BLOCK_MS "200"  /* XREADGROUP BLOCK: bounds how long a stop waits */
@@ -282,11 +283,11 @@ rx_destroy(acrt__transport *base)
 
 static const acrt__transport_ops rx_ops = {
     .kind = "redis",
-    .send = acrt__rxq_send,
-    .kick = acrt__rxq_kick,
+    .send = acrt__side_no_send,
+    .kick = acrt__side_kick,
     .try_recv = acrt__rxq_try_recv,
-    .send_barrier = acrt__rxq_send_barrier,
-    .close = acrt__rxq_close,
+    .send_barrier = acrt__side_no_barrier,
+    .close = acrt__side_no_close,
     .cancel = acrt__rxq_cancel,
     .stats = acrt__rxq_stats,
     .destroy = rx_destroy,

@@ -295,21 +295,6 @@ acrt__rxq_end(acrt__rxq *q)
 
 /* ---- Transport ops --------------------------------------------------------- */
 
-int
-acrt__rxq_send(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent, int64_t deadline,
-               unsigned flags)
-{
-	(void)t, (void)evs, (void)n, (void)deadline, (void)flags;
-	*sent = 0; /* the sending side is on the producer's node */
-	return ACRT_ECLOSED;
-}
-
-void
-acrt__rxq_kick(acrt__transport *t)
-{
-	(void)t;
-}
-
 size_t
 acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
                    acrt__rx_status *st)
@@ -364,20 +349,6 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 out:
 	pthread_mutex_unlock(&q->mu);
 	return k;
-}
-
-int
-acrt__rxq_send_barrier(acrt__transport *t, acrt_event *ev, int64_t deadline)
-{
-	(void)t, (void)deadline;
-	acrt_event_unref(ev);
-	return ACRT_ECLOSED;
-}
-
-void
-acrt__rxq_close(acrt__transport *t)
-{
-	(void)t; /* no producer on this node */
 }
 
 void

@@ -127,14 +127,10 @@ bool acrt__rxq_finishing(acrt__rxq *q, void **marks, size_t *nm);
  * see EOS. */
 void acrt__rxq_end(acrt__rxq *q);
 
-/* ---- Transport ops of a receiving side (q is the transport) ---- */
-int acrt__rxq_send(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent, int64_t deadline,
-                   unsigned flags);
-void acrt__rxq_kick(acrt__transport *t);
+/* ---- Transport ops of a receiving side (q is the transport; the ops it
+ * does not have are side.h's) ---- */
 size_t acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
                           acrt__rx_status *st);
-int acrt__rxq_send_barrier(acrt__transport *t, acrt_event *ev, int64_t deadline);
-void acrt__rxq_close(acrt__transport *t);
 void acrt__rxq_cancel(acrt__transport *t);
 /* depth, capacity, received, and the remote fields (remote = 2). */
 void acrt__rxq_stats(acrt__transport *t, acrt__transport_stats *out);

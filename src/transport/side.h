@@ -1,0 +1,28 @@
+/*
+ * side.h - the transport ops that one side of a binding between nodes does
+ * not have: each node holds only the sending side (nats_tx.c, redis.c) or
+ * only the receiving side (rxq.c) of such a binding, so the other half of
+ * the interface of core/transport.h is these. Any thread; nothing blocks.
+ */
+#ifndef ACRT_TRANSPORT_SIDE_H
+#define ACRT_TRANSPORT_SIDE_H
+
+#include "core/transport.h"
+
+/* kick: nothing waits locally (a sending side stores each send at once; a
+ * receiving side's reader notifies the consumers itself). */
+void acrt__side_kick(acrt__transport *t);
+/* try_recv on a sending side: EOS (the receiving side is on the other node). */
+size_t acrt__side_no_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
+                          acrt__rx_status *st);
+/* send on a receiving side: nothing taken, ACRT_ECLOSED (no producer here). */
+int acrt__side_no_send(acrt__transport *t, acrt_event **evs, size_t n, size_t *sent,
+                       int64_t deadline, unsigned flags);
+/* send_barrier: the barrier is released and ACRT_ETIMEDOUT returned, so its
+ * checkpoint aborts (checkpoints do not cross nodes in this build; the
+ * wiring refuses runtime.state with remote bindings before this). */
+int acrt__side_no_barrier(acrt__transport *t, acrt_event *ev, int64_t deadline);
+/* close on a receiving side: no producer on this node. */
+void acrt__side_no_close(acrt__transport *t);
+
+#endif /* ACRT_TRANSPORT_SIDE_H */
