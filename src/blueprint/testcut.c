@@ -96,6 +96,8 @@ check_port(const acrt__test_case *tc, const acrt__test_port *p, bool input,
            const acrt__blueprint *bp, acrt__diag *d)
 {
 	const char *what = input ? "input" : "expect";
+	if (p->comp == NULL || p->port == NULL)
+		return -1; /* reported while reading */
 	if (!listed(tc->comps, tc->n_comps, p->comp))
 		return acrt__diag_add(d, &p->mark,
 		                      "%s: '%s.%s': component '%s' is not under test in '%s' (list "
@@ -146,6 +148,8 @@ check_case(const acrt__test_case *tc, const acrt__blueprint *bp, acrt__test_jq_c
            acrt__diag *d)
 {
 	int rc = 0;
+	if (tc->name == NULL || tc->n_comps == 0)
+		return 0; /* reported while reading */
 	for (size_t i = 0; i < tc->n_comps; i++)
 		if (acrt__blueprint_find(bp, tc->comps[i]) < 0) {
 			const char *names[256];
@@ -162,7 +166,8 @@ check_case(const acrt__test_case *tc, const acrt__blueprint *bp, acrt__test_jq_c
 		if (check_port(tc, &tc->inputs[i], true, bp, d) < 0)
 			rc = -1;
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(tc->inputs[k].comp, tc->inputs[i].comp) &&
+			if (tc->inputs[i].comp && tc->inputs[k].comp &&
+			    !strcmp(tc->inputs[k].comp, tc->inputs[i].comp) &&
 			    !strcmp(tc->inputs[k].port, tc->inputs[i].port))
 				rc = acrt__diag_add(d, &tc->inputs[i].mark,
 				                    "input: '%s.%s' is given twice", tc->inputs[i].comp,
@@ -173,13 +178,15 @@ check_case(const acrt__test_case *tc, const acrt__blueprint *bp, acrt__test_jq_c
 		if (check_port(tc, p, false, bp, d) < 0)
 			rc = -1;
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(tc->expect[k].comp, p->comp) && !strcmp(tc->expect[k].port, p->port))
+			if (p->comp && tc->expect[k].comp && !strcmp(tc->expect[k].comp, p->comp) &&
+			    !strcmp(tc->expect[k].port, p->port))
 				rc = acrt__diag_add(d, &p->mark, "expect: '%s.%s' is given twice",
 				                    p->comp, p->port);
 		for (size_t k = 0; k < p->n; k++) {
 			char err[256];
 			if (p->items[k].jq != NULL && jq_check(p->items[k].jq, err, sizeof err) != 0)
-				rc = acrt__diag_add(d, &p->items[k].mark, "jq: %s", err);
+				rc = acrt__diag_add(d, &p->items[k].mark, "jq: %s",
+				                    strncmp(err, "jq: ", 4) == 0 ? err + 4 : err);
 		}
 	}
 	return rc;

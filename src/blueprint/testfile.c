@@ -332,11 +332,9 @@ acrt__testfile_load(const char *path, acrt__test_file **out, acrt__diag *d)
 				          "test '%s' is named twice in this file", f->cases[i].name);
 				break;
 			}
-	if (L.errors > 0)
-		goto cleanup;
-	*out = f;
+	*out = f; /* with errors too: the check can still report what it finds */
 	f = NULL;
-	rc = 0;
+	rc = L.errors > 0 ? -1 : 0;
 cleanup:
 	acrt__ynode_free(root);
 	acrt__testfile_free(f);

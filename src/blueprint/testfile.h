@@ -59,7 +59,9 @@ typedef struct acrt__test_file {
 } acrt__test_file;
 
 /* Reads a test file. 0 with *out set, or -1 with every error found appended
- * to d (file:line:col: message) and *out untouched. */
+ * to d (file:line:col: message); *out is then set too when the file's list
+ * of tests could be read (with what was read: acrt__testfile_check may still
+ * report the rest), else left untouched. */
 int acrt__testfile_load(const char *path, acrt__test_file **out, acrt__diag *d);
 void acrt__testfile_free(acrt__test_file *f);
 

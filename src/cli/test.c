@@ -115,10 +115,12 @@ load_files(const test_opts *o, acrt__test_file **files)
 	int rc = 0;
 	for (size_t i = 0; i < o->n_files; i++) {
 		acrt__diag d = {0};
-		if (acrt__testfile_load(o->files[i], &files[i], &d) != 0 ||
-		    acrt__testfile_check(files[i], bp, acrt__jq_check, &d) != 0)
+		bool bad = acrt__testfile_load(o->files[i], &files[i], &d) != 0;
+		if (files[i] != NULL && acrt__testfile_check(files[i], bp, acrt__jq_check, &d) != 0)
+			bad = true;
+		if (bad)
 			rc = 2;
-		if (rc != 0 && d.n == 0)
+		if (bad && d.n == 0)
 			fprintf(stderr, "%s: invalid test file\n", o->files[i]);
 		print_diag(&d);
 	}
@@ -234,13 +236,13 @@ check_strict(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 		}
 		if (i >= ng) {
 			item_label(&p->items[i], lbl, sizeof lbl);
-			printf("    event %zu %s: missing\n", i + 1, lbl);
+			printf("  %s.%s event %zu %s: missing\n", p->comp, p->port, i + 1, lbl);
 			if (p->items[i].jq != NULL)
 				printf("      expected an event where %s\n", p->items[i].jq);
 			else
 				print_event("expected", p->items[i].json, p->items[i].len);
 		} else if (i >= p->n) {
-			printf("    event %zu: not expected\n", i + 1);
+			printf("  %s.%s event %zu: not expected\n", p->comp, p->port, i + 1);
 			print_event("got     ", g->texts[i], g->lens[i]);
 		} else {
 			item_label(&p->items[i], lbl, sizeof lbl);
@@ -293,8 +295,11 @@ check_any(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 		bad = bad || !matched[i];
 	if (bad) {
 		fail_header(v);
-		printf("  %s.%s (in any order): expected %zu event(s), got %zu\n", p->comp, p->port, ne,
-		       ng);
+		if (ne != ng)
+			printf("  %s.%s (in any order): expected %zu event(s), got %zu\n", p->comp,
+			       p->port, ne, ng);
+		else
+			printf("  %s.%s (in any order):\n", p->comp, p->port);
 		for (size_t i = 0; i < ne; i++) {
 			char lbl[32];
 			if (matched[i])
