@@ -477,7 +477,10 @@ parse_args(int argc, char **argv, test_opts *o)
 	if (o->dir == NULL)
 		o->dir = ".";
 	char dflt[4096];
-	snprintf(dflt, sizeof dflt, "%.4000s/tests", o->dir);
+	if (strcmp(o->dir, ".") == 0)
+		snprintf(dflt, sizeof dflt, "tests"); /* names as short as they can be */
+	else
+		snprintf(dflt, sizeof dflt, "%.4000s/tests", o->dir);
 	for (size_t i = 0; rc == 0 && i < (np ? np : 1); i++) {
 		const char *p = np ? paths[i] : dflt;
 		int r = add_path(o, p);
