@@ -128,15 +128,16 @@ check_port(const acrt__test_case *tc, const acrt__test_port *p, bool input,
 			    p->comp, p->port, from);
 		if (out == 0)
 			return acrt__diag_add(d, &p->mark,
-			                      "input: '%s.%s' is not bound in the blueprint", p->comp,
-			                      p->port);
+			                      "input: '%s.%s' is not bound in the blueprint",
+			                      p->comp, p->port);
 		return 0;
 	}
 	count_out(bp, tc->comps, tc->n_comps, (size_t)c, p->port, &in, &out);
 	if (out == 0)
 		return acrt__diag_add(
-		    d, &p->mark, "expect: '%s.%s' %s: only outputs bound to components left out of "
-		                 "the test are captured",
+		    d, &p->mark,
+		    "expect: '%s.%s' %s: only outputs bound to components left out of "
+		    "the test are captured",
 		    p->comp, p->port,
 		    in > 0 ? "goes only to components under test"
 		           : "is not bound in the blueprint (its events are dropped)");
@@ -159,8 +160,8 @@ check_case(const acrt__test_case *tc, const acrt__blueprint *bp, acrt__test_jq_c
 				names[m++] = bp->comps[j].name;
 			acrt__hint(hint, sizeof hint, tc->comps[i], names, m);
 			rc = acrt__diag_add(d, &tc->comp_marks[i],
-			                    "test '%s': the blueprint has no component '%s'%s", tc->name,
-			                    tc->comps[i], hint);
+			                    "test '%s': the blueprint has no component '%s'%s",
+			                    tc->name, tc->comps[i], hint);
 		}
 	for (size_t i = 0; i < tc->n_inputs; i++) {
 		if (check_port(tc, &tc->inputs[i], true, bp, d) < 0)
@@ -170,8 +171,8 @@ check_case(const acrt__test_case *tc, const acrt__blueprint *bp, acrt__test_jq_c
 			    !strcmp(tc->inputs[k].comp, tc->inputs[i].comp) &&
 			    !strcmp(tc->inputs[k].port, tc->inputs[i].port))
 				rc = acrt__diag_add(d, &tc->inputs[i].mark,
-				                    "input: '%s.%s' is given twice", tc->inputs[i].comp,
-				                    tc->inputs[i].port);
+				                    "input: '%s.%s' is given twice",
+				                    tc->inputs[i].comp, tc->inputs[i].port);
 	}
 	for (size_t i = 0; i < tc->n_expect; i++) {
 		const acrt__test_port *p = &tc->expect[i];
@@ -184,7 +185,8 @@ check_case(const acrt__test_case *tc, const acrt__blueprint *bp, acrt__test_jq_c
 				                    p->comp, p->port);
 		for (size_t k = 0; k < p->n; k++) {
 			char err[256];
-			if (p->items[k].jq != NULL && jq_check(p->items[k].jq, err, sizeof err) != 0)
+			if (p->items[k].jq != NULL &&
+			    jq_check(p->items[k].jq, err, sizeof err) != 0)
 				rc = acrt__diag_add(d, &p->items[k].mark, "jq: %s",
 				                    strncmp(err, "jq: ", 4) == 0 ? err + 4 : err);
 		}
@@ -267,7 +269,7 @@ add_port(acrt__comp_spec *c, bool source, const char *comp, const char *port)
 
 static int
 add_binding(acrt__blueprint *bp, size_t from, const char *fport, size_t to, const char *tport,
-     const acrt__mark *mark)
+            const acrt__mark *mark)
 {
 	acrt__binding_spec *b = &bp->bindings[bp->n_bindings];
 	memset(b, 0, sizeof *b);
@@ -342,13 +344,13 @@ acrt__blueprint_test_cut(acrt__blueprint *bp, char *const *names, size_t n,
 	}
 	acrt__mark mark = {bp->arch_path, 1, 1};
 	size_t fi = kept, ci = kept + (nfeed > 0);
-	if (nfeed > 0 && endpoint(&comps[fi], "acrt_test_feed", &mark, feeder, feeder_arg, true,
-	                          nfeed) != 0)
+	if (nfeed > 0 &&
+	    endpoint(&comps[fi], "acrt_test_feed", &mark, feeder, feeder_arg, true, nfeed) != 0)
 		goto cleanup_endpoints;
 	if (ncap > 0 && endpoint(&comps[ci], "acrt_test_capture", &mark, capture, capture_arg,
 	                         false, ncap) != 0)
 		goto cleanup_endpoints;
-	{ /* feed and capture, found on the old bindings */
+	{                                  /* feed and capture, found on the old bindings */
 		acrt__blueprint tmp = *bp; /* the new arrays, for bind() */
 		tmp.bindings = binds;
 		tmp.n_bindings = at;
@@ -363,8 +365,9 @@ acrt__blueprint_test_cut(acrt__blueprint *bp, char *const *names, size_t n,
 				if (out == 0)
 					continue;
 				if (add_port(&comps[fi], true, comps[k].name, port) != 0 ||
-				    add_binding(&tmp, fi, comps[fi].outputs[comps[fi].n_outputs - 1].name, k,
-				         port, &comps[k].inputs[p].mark) != 0)
+				    add_binding(&tmp, fi,
+				                comps[fi].outputs[comps[fi].n_outputs - 1].name, k,
+				                port, &comps[k].inputs[p].mark) != 0)
 					goto cleanup_endpoints;
 			}
 			for (size_t p = 0; p < comps[k].n_outputs; p++) {
@@ -374,8 +377,9 @@ acrt__blueprint_test_cut(acrt__blueprint *bp, char *const *names, size_t n,
 				if (out == 0)
 					continue;
 				if (add_port(&comps[ci], false, comps[k].name, port) != 0 ||
-				    add_binding(&tmp, k, port, ci, comps[ci].inputs[comps[ci].n_inputs - 1].name,
-				         &comps[k].outputs[p].mark) != 0)
+				    add_binding(&tmp, k, port, ci,
+				                comps[ci].inputs[comps[ci].n_inputs - 1].name,
+				                &comps[k].outputs[p].mark) != 0)
 					goto cleanup_endpoints;
 			}
 		}

@@ -88,7 +88,8 @@ put_value(acrt__bpload *L, acrt__jbuf *b, const acrt__ynode *n)
 		return 0;
 	case ACRT__Y_FLOAT:
 		if (!isfinite(n->f))
-			return acrt__err(L, n, "'%s' is not a JSON number (JSON has no infinity or NaN)",
+			return acrt__err(L, n,
+			                 "'%s' is not a JSON number (JSON has no infinity or NaN)",
 			                 n->text);
 		if (json_number(n->text))
 			acrt__jbuf_put(b, n->text, strlen(n->text));
@@ -135,7 +136,8 @@ read_item(acrt__bpload *L, const acrt__ynode *n, bool conds, acrt__test_item *it
 	if (conds && n->kind == ACRT__Y_MAP && n->n == 1 && !strcmp(n->keys[0]->text, "jq")) {
 		const acrt__ynode *q = n->items[0];
 		if (q->kind != ACRT__Y_STR || q->text[0] == '\0')
-			return acrt__err_type(L, q, "jq", "a jq program (a condition on the event)");
+			return acrt__err_type(L, q, "jq",
+			                      "a jq program (a condition on the event)");
 		if ((it->jq = acrt__strdup(q->text)) == NULL)
 			return acrt__err(L, n, "out of memory");
 		return 0;
@@ -184,7 +186,8 @@ read_ports(acrt__bpload *L, acrt__test_case *tc, const acrt__ynode *m, const cha
 	if (m->kind == ACRT__Y_NULL)
 		return 0;
 	if (m->kind != ACRT__Y_MAP)
-		return acrt__err_type(L, m, what, "a mapping of COMPONENT.PORT to a list of events");
+		return acrt__err_type(L, m, what,
+		                      "a mapping of COMPONENT.PORT to a list of events");
 	if ((*out = acrt__calloc(m->n ? m->n : 1, sizeof **out)) == NULL)
 		return acrt__err(L, m, "out of memory");
 	for (size_t i = 0; i < m->n; i++) {
@@ -225,7 +228,8 @@ read_comps(acrt__bpload *L, acrt__test_case *tc, const acrt__ynode *m)
 		                 tc->name ? tc->name : "?");
 	if (many != NULL) {
 		if (many->kind != ACRT__Y_SEQ || many->n == 0)
-			return acrt__err_type(L, many, "components", "a non-empty list of components");
+			return acrt__err_type(L, many, "components",
+			                      "a non-empty list of components");
 		items = (const acrt__ynode *const *)many->items;
 		n = many->n;
 	}
@@ -264,7 +268,8 @@ read_case(acrt__bpload *L, const acrt__ynode *m, acrt__test_case *tc)
 		rc = acrt__err(L, m, "a test needs a 'name'");
 	else if (r == 1 && (tc->name = acrt__strdup(s)) == NULL)
 		return acrt__err(L, m, "out of memory");
-	if (acrt__ynode_get(m, "description") != NULL && acrt__get_text(L, m, "description", &s) < 0)
+	if (acrt__ynode_get(m, "description") != NULL &&
+	    acrt__get_text(L, m, "description", &s) < 0)
 		rc = -1;
 	if ((r = acrt__get_str(L, m, "order", &s)) == 1) {
 		if (!strcmp(s, "any"))
@@ -329,7 +334,8 @@ acrt__testfile_load(const char *path, acrt__test_file **out, acrt__diag *d)
 		for (size_t k = 0; k < i && f->cases[i].name; k++)
 			if (f->cases[k].name && !strcmp(f->cases[i].name, f->cases[k].name)) {
 				acrt__err(&L, acrt__ynode_get(tests->items[i], "name"),
-				          "test '%s' is named twice in this file", f->cases[i].name);
+				          "test '%s' is named twice in this file",
+				          f->cases[i].name);
 				break;
 			}
 	*out = f; /* with errors too: the check can still report what it finds */

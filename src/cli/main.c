@@ -62,8 +62,7 @@ static const struct {
     {"help", acrt__cmd_help},   {"schema", acrt__cmd_schema},
     {"graph", acrt__cmd_graph}, {"lock", acrt__cmd_lock},
     {"top", acrt__cmd_top},     {"checkpoints", acrt__cmd_checkpoints},
-    {"tap", acrt__cmd_tap},
-    {"test", acrt__cmd_test}, /* test.c: unit tests of a blueprint */
+    {"tap", acrt__cmd_tap},     {"test", acrt__cmd_test}, /* test.c: unit tests of a blueprint */
 };
 
 int

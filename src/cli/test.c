@@ -227,11 +227,13 @@ check_strict(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 	bool counted = false;
 	for (size_t i = 0; i < n; i++) {
 		char why[300], lbl[32];
-		if (i < p->n && i < ng && meets(&p->items[i], g->texts[i], g->lens[i], why, sizeof why))
+		if (i < p->n && i < ng &&
+		    meets(&p->items[i], g->texts[i], g->lens[i], why, sizeof why))
 			continue;
 		fail_header(v);
 		if (!counted && p->n != ng) {
-			printf("  %s.%s: expected %zu event(s), got %zu\n", p->comp, p->port, p->n, ng);
+			printf("  %s.%s: expected %zu event(s), got %zu\n", p->comp, p->port, p->n,
+			       ng);
 			counted = true;
 		}
 		if (i >= ng) {
@@ -282,7 +284,8 @@ check_any(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 	for (size_t i = 0; i < ne; i++)
 		for (size_t j = 0; j < ng; j++) {
 			char why[300];
-			ok[i * ng + j] = meets(&p->items[i], g->texts[j], g->lens[j], why, sizeof why);
+			ok[i * ng + j] =
+			    meets(&p->items[i], g->texts[j], g->lens[j], why, sizeof why);
 		}
 	for (size_t j = 0; j < ng; j++)
 		owner[j] = SIZE_MAX;
@@ -391,6 +394,8 @@ run_case(const test_opts *o, const char *file, const acrt__test_case *tc)
 		goto out;
 	}
 	acrt__diag_free(&d);
+	if (o->verbose)
+		acrt__log_config(bp->log_level, bp->log_format);
 	if (make_feed(tc, &evs, &feed.n, &names) != 0)
 		goto nomem;
 	feed.evs = evs;

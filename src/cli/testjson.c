@@ -17,9 +17,9 @@ struct acrt__tjson {
 	acrt__jtype type;
 	char *s; /* string (unescaped) or number (as written) */
 	size_t slen;
-	char *num;        /* number: canonical form */
-	char **keys;      /* object: member keys, sorted, unique */
-	size_t *klens;    /* their lengths */
+	char *num;          /* number: canonical form */
+	char **keys;        /* object: member keys, sorted, unique */
+	size_t *klens;      /* their lengths */
 	acrt__tjson **kids; /* members or items */
 	size_t n, cap;
 };
@@ -335,7 +335,8 @@ acrt__tjson_equal(const acrt__tjson *a, const acrt__tjson *b)
 		return a->slen == b->slen && memcmp(a->s, b->s, a->slen) == 0;
 	case ACRT__J_OBJECT:
 		for (size_t i = 0; i < a->n; i++)
-			if (a->klens[i] != b->klens[i] || memcmp(a->keys[i], b->keys[i], a->klens[i]))
+			if (a->klens[i] != b->klens[i] ||
+			    memcmp(a->keys[i], b->keys[i], a->klens[i]))
 				return false;
 		/* fall through */
 	case ACRT__J_ARRAY:
