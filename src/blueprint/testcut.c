@@ -282,6 +282,7 @@ add_binding(acrt__blueprint *bp, size_t from, const char *fport, size_t to, cons
 	if (b->from_port == NULL || b->to_port == NULL) {
 		acrt__free(b->from_port);
 		acrt__free(b->to_port);
+		b->from_port = b->to_port = NULL;
 		return -1;
 	}
 	bp->n_bindings++;
