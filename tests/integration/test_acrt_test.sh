@@ -8,6 +8,7 @@
 
 ENRICH="$BUILD/examples/libenrich.so"
 [ -f "$ENRICH" ] || fail "$ENRICH is missing (build the examples: make)"
+TRACK=$(plugin track)
 
 # has OUTFILE TEXT: the file holds the line TEXT (fixed string, whole line).
 has() { grep -qxF -- "$2" "$1" || fail "expected the line: $2" "$1"; }
@@ -29,13 +30,14 @@ ok "3 tests passed; the source, the sink and the checkpoints did not run"
 
 say "the fixture, on a copy whose plugin path is the build's"
 cp -r "$SRC/tests/blueprints/acrt-test" "$WORK/fx"
-sed -i "s|@ENRICH@|$ENRICH|" "$WORK/fx/architecture.yaml"
+sed -i -e "s|@ENRICH@|$ENRICH|" -e "s|@TRACK@|$TRACK|" "$WORK/fx/architecture.yaml"
 run_acrt pass 60 test "$WORK/fx"
 expect_rc 0 "acrt test (the fixture's tests/)" "$WORK/pass.out" "$WORK/pass.err"
-has "$WORK/pass.out" "7 test(s): 7 passed, 0 failed"
+has "$WORK/pass.out" "8 test(s): 8 passed, 0 failed"
 has "$WORK/pass.out" "PASS $WORK/fx/tests/pass.yaml:41:5: a sub-graph, its bindings taken from the blueprint (4 in, 4 out)"
 has "$WORK/pass.out" "PASS $WORK/fx/tests/pass.yaml:56:5: the schema check sends an invalid event to the dead letter (3 in, 3 out)"
-ok "7 tests passed, one line each"
+has "$WORK/pass.out" "PASS $WORK/fx/tests/pass.yaml:77:5: a component with two inputs takes them in the order of the file (10 in, 10 out)"
+ok "8 tests passed, one line each"
 
 say "failing tests: exit 1, a difference per port and per event"
 run_acrt failing 60 test "$WORK/fx" -t "$WORK/fx/failing"
