@@ -14,6 +14,7 @@
  *           - jq: '.seq == 1'              # a condition
  *           - equals: {jq: 1}              # exact, when the event is {jq: ...}
  *       order: any                  # optional (default: strict)
+ *       timeout_ms: 10000           # optional: the run is stopped past it
  *
  * Events become JSON text here: a plain (unquoted) scalar that is a JSON
  * number keeps its text exactly (12345678901234567890, 0.10000000000000000001,
@@ -30,8 +31,11 @@
 #include "core/json.h"
 
 static const char *const top_keys[] = {"tests", NULL};
-static const char *const case_keys[] = {"name",  "description", "component", "components",
-                                        "input", "expect",      "order",     NULL};
+static const char *const case_keys[] = {"name",       "description", "component",
+                                        "components", "input",       "expect",
+                                        "order",      "timeout_ms",  NULL};
+/* The longest timeout_ms: a day. */
+#define MAX_TIMEOUT_MS 86400000
 static const char *const orders[] = {"strict", "any", NULL};
 
 /* ---- YAML values as JSON text ------------------------------------------------ */
@@ -283,6 +287,12 @@ read_case(acrt__bpload *L, const acrt__ynode *m, acrt__test_case *tc)
 	} else if (r < 0) {
 		rc = -1;
 	}
+	tc->timeout_ms = 10000;
+	if ((r = acrt__get_int(L, m, "timeout_ms", 1, &tc->timeout_ms)) < 0)
+		rc = -1;
+	else if (r == 1 && tc->timeout_ms > MAX_TIMEOUT_MS)
+		rc = acrt__err(L, acrt__ynode_get(m, "timeout_ms"),
+		               "timeout_ms must be <= %d (a day)", MAX_TIMEOUT_MS);
 	if (read_comps(L, tc, m) < 0)
 		return -1; /* the ports below need the components */
 	const acrt__ynode *in = acrt__ynode_get(m, "input");

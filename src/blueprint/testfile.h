@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "acrt/acrt.h"
 #include "blueprint/blueprint.h"
@@ -49,7 +50,8 @@ typedef struct acrt__test_case {
 	size_t n_inputs;
 	acrt__test_port *expect; /* only these ports are checked */
 	size_t n_expect;
-	bool any_order; /* order: any: each port's events may come in any order */
+	bool any_order;     /* order: any: each port's events may come in any order */
+	int64_t timeout_ms; /* timeout_ms: the run is stopped past it (10000) */
 } acrt__test_case;
 
 typedef struct acrt__test_file {

@@ -16,18 +16,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "blueprint/testfile.h"
 #include "cli/cli.h"
 #include "cli/testjson.h"
 #include "components/jq.h"
+#include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "runtime/runtime.h"
 #include "runtime/testpoint.h"
 
-#define DIFF_LINES 8 /* field differences shown per event */
+#define DIFF_LINES 8   /* field differences shown per event */
+#define EVENT_LINES 10 /* differing events shown per port */
 
 const char acrt__test_help[] =
     "acrt test [DIR] [-t FILE|DIR]... [--verbose]\n"
@@ -223,7 +226,7 @@ item_label(const acrt__test_item *e, char *buf, size_t len)
 static void
 check_strict(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 {
-	size_t ng = g ? g->n : 0, n = p->n > ng ? p->n : ng;
+	size_t ng = g ? g->n : 0, n = p->n > ng ? p->n : ng, shown = 0;
 	bool counted = false;
 	for (size_t i = 0; i < n; i++) {
 		char why[300], lbl[32];
@@ -235,6 +238,11 @@ check_strict(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 			printf("  %s.%s: expected %zu event(s), got %zu\n", p->comp, p->port, p->n,
 			       ng);
 			counted = true;
+		}
+		if (shown++ == EVENT_LINES) {
+			printf("  %s.%s: more events differ (the first %d are shown)\n", p->comp,
+			       p->port, EVENT_LINES);
+			return;
 		}
 		if (i >= ng) {
 			item_label(&p->items[i], lbl, sizeof lbl);
@@ -303,10 +311,12 @@ check_any(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 			       p->port, ne, ng);
 		else
 			printf("  %s.%s (in any order):\n", p->comp, p->port);
-		for (size_t i = 0; i < ne; i++) {
+		size_t shown = 0;
+		for (size_t i = 0; i < ne && shown < EVENT_LINES; i++) {
 			char lbl[32];
 			if (matched[i])
 				continue;
+			shown++;
 			item_label(&p->items[i], lbl, sizeof lbl);
 			printf("    expected event %zu %s: matched by no event\n", i + 1, lbl);
 			if (p->items[i].jq != NULL)
@@ -314,11 +324,15 @@ check_any(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 			else
 				print_event("expected", p->items[i].json, p->items[i].len);
 		}
-		for (size_t j = 0; j < ng; j++)
+		for (size_t j = 0; j < ng && shown < EVENT_LINES; j++)
 			if (owner[j] == SIZE_MAX) {
+				shown++;
 				printf("    event %zu: not expected\n", j + 1);
 				print_event("got     ", g->texts[j], g->lens[j]);
 			}
+		if (shown == EVENT_LINES)
+			printf("  %s.%s: the first %d differences are shown\n", p->comp, p->port,
+			       EVENT_LINES);
 	}
 	rc = 0;
 cleanup:
@@ -376,6 +390,41 @@ nomem:
 	return -1;
 }
 
+/* The test's deadline, a service of the supervising loop (runtime/service.h):
+ * past timeout_ms the run is stopped as SIGTERM would stop it (sources end,
+ * the rest drains), so that a source that never ends fails its test instead
+ * of hanging `acrt test`. */
+typedef struct deadline {
+	int64_t at;
+	struct acrt__runtime *rt;
+	bool fired;
+} deadline;
+
+static int
+deadline_start(void *arg, struct acrt__runtime *rt)
+{
+	((deadline *)arg)->rt = rt;
+	return 0;
+}
+
+static int64_t
+deadline_next(void *arg, int64_t now)
+{
+	(void)now;
+	const deadline *d = arg;
+	return d->fired ? ACRT__FOREVER : d->at;
+}
+
+static void
+deadline_tick(void *arg, int64_t now)
+{
+	deadline *d = arg;
+	if (d->fired || now < d->at || d->rt == NULL)
+		return;
+	d->fired = true;
+	acrt__runtime_stop(d->rt);
+}
+
 /* Runs test tc. 0 passed, 1 failed, 2 could not run (printed). */
 static int
 run_case(const test_opts *o, const char *file, const acrt__test_case *tc)
@@ -412,7 +461,26 @@ run_case(const test_opts *o, const char *file, const acrt__test_case *tc)
 		for (size_t i = 0; i < cs->n_inputs; i++)
 			got.ports[got.n++].port = cs->inputs[i].name;
 	}
-	int run = acrt__runtime_run(bp, NULL);
+	deadline dl = {.at = acrt__mono_ns() + tc->timeout_ms * 1000000};
+	acrt__service svc = {.name = "the test's deadline",
+	                     .arg = &dl,
+	                     .start = deadline_start,
+	                     .next_ns = deadline_next,
+	                     .tick = deadline_tick};
+	acrt__run_opts opts = {.quiet = true, .services = &svc, .n_services = 1};
+	int run = acrt__runtime_run(bp, &opts);
+	if (opts.abandoned) { /* a setup hung: it may still use everything */
+		fail_header(&v);
+		printf("  a component's setup did not return within startup_timeout_ms\n");
+		fflush(stdout);
+		_exit(1);
+	}
+	if (dl.fired) {
+		fail_header(&v);
+		printf("  the run did not end within timeout_ms=%lld: stopped (a source that "
+		       "never ends?)\n",
+		       (long long)tc->timeout_ms);
+	}
 	if (run == ACRT__EXIT_FAILED) {
 		fail_header(&v);
 		printf("  the run failed (exit 1): see the log above\n");

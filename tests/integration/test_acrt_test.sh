@@ -2,8 +2,8 @@
 # `acrt test` (docs/TESTING.md): the examples' tests pass; the fixture
 # tests/blueprints/acrt-test has passing tests (built-ins, the enrich plugin, a
 # schema check with its dead letter, a sub-graph, exact numbers), failing ones
-# (exit 1, a difference per port and per event) and bad files (exit 2,
-# file:line:col messages). The tests run without the system's sources and sinks.
+# (exit 1, a difference per port and per event; an unbounded source stopped
+# past timeout_ms) and bad files (exit 2, file:line:col messages). The tests run without the system's sources and sinks.
 . "$(dirname "$0")/lib.sh" "$@"
 
 ENRICH="$BUILD/examples/libenrich.so"
@@ -43,7 +43,7 @@ say "failing tests: exit 1, a difference per port and per event"
 run_acrt failing 60 test "$WORK/fx" -t "$WORK/fx/failing"
 expect_rc 1 "acrt test (failing/)" "$WORK/failing.out" "$WORK/failing.err"
 F="$WORK/failing.out"
-has "$F" "5 test(s): 0 passed, 5 failed"
+has "$F" "6 test(s): 0 passed, 6 failed"
 has "$F" "FAIL $WORK/fx/failing/failing.yaml:4:5: a number off by one past 64 bits"
 has "$F" "        .big: expected 12345678901234567891, got 12345678901234567890"
 grep -q 'price' <(grep '^        \.' "$F") && fail "0.10 and 0.1 are the same number: no difference expected" "$F"
@@ -53,7 +53,9 @@ has "$F" "      expected an event where .currency == \"EUR\""
 has "$F" "      got      {\"amount\":2,\"currency\":\"USD\",\"amount_cents\":200}"
 has "$F" "  route.a event 1 (line 33):"
 has "$F" "    expected event 2 (line 41): matched by no event"
-ok "exact numbers compared by value, missing and extra events, jq conditions, order"
+has "$F" "  the run did not end within timeout_ms=300: stopped (a source that never ends?)"
+has "$F" "  ticker.output: more events differ (the first 10 are shown)"
+ok "exact numbers compared by value, missing and extra events, jq conditions, order, a timeout"
 
 say "bad test files: exit 2 with file:line:col, before anything runs"
 # bad NAME LINE...: `acrt test -t bad/NAME.yaml` exits 2 and prints each LINE.
