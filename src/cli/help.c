@@ -23,7 +23,7 @@ static const char overview[] =
     "  acrt schema check SCHEMA.json [INSTANCE.json|-]...\n"
     "  acrt top [DIR|FILE] [--once] [--interval MS]\n"
     "  acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N]\n"
-    "  acrt test [DIR] [-t FILE|DIR]... [--verbose]\n"
+    "  acrt test [DIR|FILE] [-t FILE|DIR]... [--verbose]\n"
     "  acrt --version\n"
     "  acrt help [COMMAND|TYPE]   TYPE: a built-in component type (Source, Sink, ...)\n"
     "\n"

@@ -1,5 +1,6 @@
 /*
- * test.c - `acrt test [DIR] [-t PATH]... [-v]`: the unit tests of a blueprint
+ * test.c - `acrt test [DIR|FILE] [-t PATH]... [-v]`: the unit tests of a
+ * blueprint
  * (docs/TESTING.md). Reads every test file (the .yaml files of DIR/tests by
  * default) and checks it against the blueprint first: a bad file exits 2 with
  * file:line:col messages before anything runs. Then each test, in file
@@ -33,15 +34,16 @@
 #define EVENT_LINES 10 /* differing events shown per port */
 
 const char acrt__test_help[] =
-    "acrt test [DIR] [-t FILE|DIR]... [--verbose]\n"
+    "acrt test [DIR|FILE] [-t FILE|DIR]... [--verbose]\n"
     "\n"
-    "Runs the unit tests of the blueprint in DIR (default: the current directory):\n"
-    "every test file DIR/tests/*.yaml (or the files and directories given with\n"
-    "-t). A test names a component or a sub-graph, the events fed to its inputs\n"
-    "and the events expected on its outputs, exact (JSON by value, numbers\n"
-    "exactly) or as jq conditions. Each runs in this process on the real\n"
-    "components (built-ins, plugins, capabilities, schemas), without the\n"
-    "system's other components. The format: docs/TESTING.md.\n"
+    "Runs the unit tests of the blueprint in DIR (default: the current directory;\n"
+    "or FILE, an architecture.yaml): every test file DIR/tests/*.yaml (or the\n"
+    "files and directories given with -t). A test names a component or a\n"
+    "sub-graph, the events fed to its inputs and the events expected on its\n"
+    "outputs, exact (JSON by value, numbers exactly) or as jq conditions. Each\n"
+    "runs in this process on the real components (built-ins, plugins,\n"
+    "capabilities, schemas), without the system's other components, until end\n"
+    "of stream (or its timeout_ms). The format: docs/TESTING.md.\n"
     "\n"
     "  -t, --tests P   a test file, or a directory of them (repeatable)\n"
     "  -v, --verbose   the runtime's log at the blueprint's level (else warnings)\n"
@@ -550,7 +552,12 @@ parse_args(int argc, char **argv, test_opts *o)
 	if (o->dir == NULL)
 		o->dir = ".";
 	char dflt[4096];
-	if (strcmp(o->dir, ".") == 0)
+	struct stat st;
+	const char *slash = strrchr(o->dir, '/');
+	if (stat(o->dir, &st) == 0 && !S_ISDIR(st.st_mode)) /* architecture.yaml: beside it */
+		snprintf(dflt, sizeof dflt, "%.*s%s", slash ? (int)(slash - o->dir + 1) : 0, o->dir,
+		         "tests");
+	else if (strcmp(o->dir, ".") == 0)
 		snprintf(dflt, sizeof dflt, "tests"); /* names as short as they can be */
 	else
 		snprintf(dflt, sizeof dflt, "%.4000s/tests", o->dir);
