@@ -1,7 +1,6 @@
 /*
  * test.c - `acrt test [DIR|FILE] [-t PATH]... [-v]`: the unit tests of a
- * blueprint
- * (docs/TESTING.md). Reads every test file (the .yaml files of DIR/tests by
+ * blueprint (docs/TESTING.md). Reads every test file (the .yaml files of DIR/tests by
  * default) and checks it against the blueprint first: a bad file exits 2 with
  * file:line:col messages before anything runs. Then each test, in file
  * order: the blueprint is loaded again, cut down to the components the test
