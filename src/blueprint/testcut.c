@@ -166,7 +166,7 @@ check_case(const acrt__test_case *tc, const acrt__blueprint *bp, acrt__test_jq_c
 	for (size_t i = 0; i < tc->n_inputs; i++) {
 		if (check_port(tc, &tc->inputs[i], true, bp, d) < 0)
 			rc = -1;
-		for (size_t k = 0; k < i; k++)
+		for (size_t k = 0; k < i && !tc->input_segments; k++)
 			if (tc->inputs[i].comp && tc->inputs[k].comp &&
 			    !strcmp(tc->inputs[k].comp, tc->inputs[i].comp) &&
 			    !strcmp(tc->inputs[k].port, tc->inputs[i].port))

@@ -6,7 +6,7 @@
  *   tests:
  *     - name: reshape renames amount
  *       component: reshape          # or components: [reshape, enrich]
- *       input:
+ *       input:                      # or a list of such mappings, fed in turn
  *         reshape.input: [{seq: 1, amount: 42}]
  *       expect:
  *         reshape.output:
@@ -181,36 +181,63 @@ read_ref(acrt__bpload *L, const acrt__test_case *tc, const acrt__ynode *key, con
 	return 0;
 }
 
-/* input: or expect: a mapping of port -> list of events. */
+/* One COMPONENT.PORT: [events] entry into p. */
+static int
+read_entry(acrt__bpload *L, acrt__test_case *tc, const acrt__ynode *key, const acrt__ynode *v,
+           const char *what, acrt__test_port *p)
+{
+	int rc = 0;
+	if (read_ref(L, tc, key, what, p) < 0)
+		return -1;
+	if (v->kind == ACRT__Y_NULL)
+		return 0; /* no events */
+	if (v->kind != ACRT__Y_SEQ)
+		return acrt__err_type(L, v, key->text, "a list of events");
+	if ((p->items = acrt__calloc(v->n ? v->n : 1, sizeof *p->items)) == NULL)
+		return acrt__err(L, v, "out of memory");
+	for (size_t k = 0; k < v->n; k++, p->n++)
+		if (read_item(L, v->items[k], what[0] == 'e', &p->items[k]) < 0)
+			rc = -1;
+	return rc;
+}
+
+/* input: or expect: a mapping of port -> list of events; input: also a list
+ * of such mappings (segments fed in turn, a port may come back). */
 static int
 read_ports(acrt__bpload *L, acrt__test_case *tc, const acrt__ynode *m, const char *what,
            acrt__test_port **out, size_t *nout)
 {
 	int rc = 0;
+	bool input = what[0] == 'i';
+	size_t total = 0;
 	if (m->kind == ACRT__Y_NULL)
 		return 0;
-	if (m->kind != ACRT__Y_MAP)
+	if (m->kind == ACRT__Y_SEQ && input) {
+		for (size_t s = 0; s < m->n; s++) {
+			if (m->items[s]->kind != ACRT__Y_MAP)
+				return acrt__err_type(
+				    L, m->items[s], what,
+				    "a mapping of COMPONENT.PORT to a list of events");
+			total += m->items[s]->n;
+		}
+		tc->input_segments = true;
+	} else if (m->kind != ACRT__Y_MAP) {
 		return acrt__err_type(L, m, what,
-		                      "a mapping of COMPONENT.PORT to a list of events");
-	if ((*out = acrt__calloc(m->n ? m->n : 1, sizeof **out)) == NULL)
+		                      input
+		                          ? "a mapping of COMPONENT.PORT to a list of events, or a "
+		                            "list of such mappings"
+		                          : "a mapping of COMPONENT.PORT to a list of events");
+	} else {
+		total = m->n;
+	}
+	if ((*out = acrt__calloc(total ? total : 1, sizeof **out)) == NULL)
 		return acrt__err(L, m, "out of memory");
-	for (size_t i = 0; i < m->n; i++) {
-		acrt__test_port *p = &(*out)[(*nout)++];
-		const acrt__ynode *v = m->items[i];
-		if (read_ref(L, tc, m->keys[i], what, p) < 0) {
-			rc = -1;
-			continue;
-		}
-		if (v->kind == ACRT__Y_NULL)
-			continue; /* no events */
-		if (v->kind != ACRT__Y_SEQ) {
-			rc = acrt__err_type(L, v, m->keys[i]->text, "a list of events");
-			continue;
-		}
-		if ((p->items = acrt__calloc(v->n ? v->n : 1, sizeof *p->items)) == NULL)
-			return acrt__err(L, v, "out of memory");
-		for (size_t k = 0; k < v->n; k++, p->n++)
-			if (read_item(L, v->items[k], what[0] == 'e', &p->items[k]) < 0)
+	bool seq = m->kind == ACRT__Y_SEQ;
+	for (size_t s = 0; s < (seq ? m->n : 1); s++) {
+		const acrt__ynode *map = seq ? m->items[s] : m;
+		for (size_t i = 0; i < map->n; i++)
+			if (read_entry(L, tc, map->keys[i], map->items[i], what,
+			               &(*out)[(*nout)++]) < 0)
 				rc = -1;
 	}
 	return rc;

@@ -48,6 +48,7 @@ typedef struct acrt__test_case {
 	size_t n_comps;
 	acrt__test_port *inputs; /* fed in this order, port by port */
 	size_t n_inputs;
+	bool input_segments;     /* input: was a list of mappings: a port may come back */
 	acrt__test_port *expect; /* only these ports are checked */
 	size_t n_expect;
 	bool any_order;     /* order: any: each port's events may come in any order */
