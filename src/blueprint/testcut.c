@@ -232,7 +232,8 @@ comp_clear(acrt__comp_spec *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* A test endpoint's spec with room for n ports (named by add_port). */
+/* A test endpoint's spec with room for n ports (named by add_port). Its
+ * name has a dot, which no component name has: it cannot clash. */
 static int
 endpoint(acrt__comp_spec *c, const char *name, const acrt__mark *mark,
          const acrt_component_desc *desc, void *arg, bool source, size_t n)
@@ -346,10 +347,10 @@ acrt__blueprint_test_cut(acrt__blueprint *bp, char *const *names, size_t n,
 	acrt__mark mark = {bp->arch_path, 1, 1};
 	size_t fi = kept, ci = kept + (nfeed > 0);
 	if (nfeed > 0 &&
-	    endpoint(&comps[fi], "acrt_test_feed", &mark, feeder, feeder_arg, true, nfeed) != 0)
+	    endpoint(&comps[fi], "test.feed", &mark, feeder, feeder_arg, true, nfeed) != 0)
 		goto cleanup_endpoints;
-	if (ncap > 0 && endpoint(&comps[ci], "acrt_test_capture", &mark, capture, capture_arg,
-	                         false, ncap) != 0)
+	if (ncap > 0 &&
+	    endpoint(&comps[ci], "test.capture", &mark, capture, capture_arg, false, ncap) != 0)
 		goto cleanup_endpoints;
 	{                                  /* feed and capture, found on the old bindings */
 		acrt__blueprint tmp = *bp; /* the new arrays, for bind() */

@@ -454,9 +454,10 @@ run_case(const test_opts *o, const char *file, const acrt__test_case *tc)
 		fprintf(stderr, "acrt: test '%s': %s\n", tc->name, err);
 		goto out;
 	}
-	long cap = acrt__blueprint_find(bp, "acrt_test_capture");
-	if (cap >= 0) {
-		const acrt__comp_spec *cs = &bp->comps[cap];
+	for (size_t c = 0; c < bp->n_comps; c++) {
+		const acrt__comp_spec *cs = &bp->comps[c];
+		if (cs->desc != &acrt__test_capture_desc)
+			continue;
 		if ((got.ports = acrt__calloc(cs->n_inputs, sizeof *got.ports)) == NULL)
 			goto nomem;
 		for (size_t i = 0; i < cs->n_inputs; i++)
