@@ -13,6 +13,7 @@
  *           - {seq: 1, amount_cents: 42}   # exact, by value
  *           - jq: '.seq == 1'              # a condition
  *           - equals: {jq: 1}              # exact, when the event is {jq: ...}
+ *           - contains: {seq: 1}           # these members, the others free
  *       order: any                  # optional (default: strict)
  *       timeout_ms: 10000           # optional: the run is stopped past it
  *
@@ -132,7 +133,8 @@ put_value(acrt__bpload *L, acrt__jbuf *b, const acrt__ynode *n)
 	return -1;
 }
 
-/* One item: an event, `jq: PROGRAM` or `equals: VALUE` (conds), else a value. */
+/* One item: an event, `jq: PROGRAM`, `equals: VALUE` or `contains: VALUE`
+ * (conds), else a value. */
 static int
 read_item(acrt__bpload *L, const acrt__ynode *n, bool conds, acrt__test_item *it)
 {
@@ -148,6 +150,11 @@ read_item(acrt__bpload *L, const acrt__ynode *n, bool conds, acrt__test_item *it
 	}
 	if (conds && n->kind == ACRT__Y_MAP && n->n == 1 && !strcmp(n->keys[0]->text, "equals"))
 		n = n->items[0];
+	else if (conds && n->kind == ACRT__Y_MAP && n->n == 1 &&
+	         !strcmp(n->keys[0]->text, "contains")) {
+		n = n->items[0];
+		it->contains = true;
+	}
 	acrt__jbuf b;
 	acrt__jbuf_init(&b);
 	if (put_value(L, &b, n) < 0) {

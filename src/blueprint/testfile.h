@@ -7,9 +7,9 @@
  * A test file holds `tests:`, a list of tests. Each names a component or a
  * sub-graph (a list of components; the bindings between them are the
  * blueprint's), the events fed to its input ports and the events expected on
- * its output ports, each exact (JSON compared by value, numbers exactly) or a
- * jq condition. Events are kept as JSON text whose numbers are the text
- * written in the file, so that nothing is rounded on the way in.
+ * its output ports, each exact (JSON compared by value, numbers exactly), a
+ * part of the event (contains:) or a jq condition. Events are kept as JSON text whose numbers are
+ * the text written in the file, so that nothing is rounded on the way in.
  *
  * Threads: everything here runs on the caller's thread. Ownership: an
  * acrt__test_file owns every string in it; marks point at its path.
@@ -28,7 +28,8 @@
 typedef struct acrt__test_item {
 	char *json; /* JSON text (numbers as written), or NULL for a condition */
 	size_t len;
-	char *jq; /* a jq condition the event must meet, or NULL */
+	char *jq;      /* a jq condition the event must meet, or NULL */
+	bool contains; /* json is what the event must hold (contains:), not equal */
 	acrt__mark mark;
 } acrt__test_item;
 

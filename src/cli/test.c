@@ -174,7 +174,8 @@ meets(const acrt__test_item *e, const char *g, size_t glen, char *why, size_t wh
 	bool oom1 = false, oom2 = false;
 	acrt__tjson *a = acrt__tjson_parse(e->json, e->len, e->len + 1 + ACRT__JSON_PADDING, &oom1);
 	acrt__tjson *b = acrt__tjson_parse(g, glen, glen + 1 + ACRT__JSON_PADDING, &oom2);
-	bool eq = a != NULL && b != NULL && acrt__tjson_equal(a, b);
+	bool eq = a != NULL && b != NULL &&
+	          (e->contains ? acrt__tjson_contains(a, b) : acrt__tjson_equal(a, b));
 	if (b == NULL && !oom2)
 		snprintf(why, whylen, "the event is not valid JSON");
 	else if (oom1 || oom2)
@@ -193,14 +194,23 @@ print_event(const char *label, const char *text, size_t len)
 		printf("      %s %.*s\n", label, (int)len, text);
 }
 
+/* What item e expects. */
+static void
+print_item(const acrt__test_item *e)
+{
+	if (e->jq != NULL)
+		printf("      expected an event where %s\n", e->jq);
+	else if (e->contains)
+		print_event("expected an event holding", e->json, e->len);
+	else
+		print_event("expected", e->json, e->len);
+}
+
 /* Prints why got event g does not meet expected item e. */
 static void
 explain(const acrt__test_item *e, const char *g, size_t glen, const char *why)
 {
-	if (e->jq != NULL)
-		printf("      expected an event where %s\n", e->jq);
-	else
-		print_event("expected", e->json, e->len);
+	print_item(e);
 	print_event("got     ", g, glen);
 	if (why[0] != '\0') {
 		printf("      (%s)\n", why);
@@ -212,7 +222,7 @@ explain(const acrt__test_item *e, const char *g, size_t glen, const char *why)
 	acrt__tjson *a = acrt__tjson_parse(e->json, e->len, e->len + 1 + ACRT__JSON_PADDING, &oom);
 	acrt__tjson *b = acrt__tjson_parse(g, glen, glen + 1 + ACRT__JSON_PADDING, &oom);
 	if (a != NULL && b != NULL)
-		acrt__tjson_diff(stdout, a, b, "        ", DIFF_LINES);
+		acrt__tjson_diff(stdout, a, b, e->contains, "        ", DIFF_LINES);
 	acrt__tjson_free(a);
 	acrt__tjson_free(b);
 }
@@ -248,10 +258,7 @@ check_strict(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 		if (i >= ng) {
 			item_label(&p->items[i], lbl, sizeof lbl);
 			printf("  %s.%s event %zu %s: missing\n", p->comp, p->port, i + 1, lbl);
-			if (p->items[i].jq != NULL)
-				printf("      expected an event where %s\n", p->items[i].jq);
-			else
-				print_event("expected", p->items[i].json, p->items[i].len);
+			print_item(&p->items[i]);
 		} else if (i >= p->n) {
 			printf("  %s.%s event %zu: not expected\n", p->comp, p->port, i + 1);
 			print_event("got     ", g->texts[i], g->lens[i]);
@@ -320,10 +327,7 @@ check_any(verdict *v, const acrt__test_port *p, const acrt__test_got_port *g)
 			shown++;
 			item_label(&p->items[i], lbl, sizeof lbl);
 			printf("    expected event %zu %s: matched by no event\n", i + 1, lbl);
-			if (p->items[i].jq != NULL)
-				printf("      expected an event where %s\n", p->items[i].jq);
-			else
-				print_event("expected", p->items[i].json, p->items[i].len);
+			print_item(&p->items[i]);
 		}
 		for (size_t j = 0; j < ng && shown < EVENT_LINES; j++)
 			if (owner[j] == SIZE_MAX) {

@@ -349,6 +349,38 @@ acrt__tjson_equal(const acrt__tjson *a, const acrt__tjson *b)
 	}
 }
 
+bool
+acrt__tjson_contains(const acrt__tjson *want, const acrt__tjson *got)
+{
+	if (want->type != got->type)
+		return false;
+	if (want->type == ACRT__J_ARRAY) {
+		if (want->n != got->n)
+			return false;
+		for (size_t i = 0; i < want->n; i++)
+			if (!acrt__tjson_contains(want->kids[i], got->kids[i]))
+				return false;
+		return true;
+	}
+	if (want->type != ACRT__J_OBJECT)
+		return acrt__tjson_equal(want, got);
+	size_t k = 0; /* both sorted: a merge */
+	for (size_t i = 0; i < want->n; i++) {
+		int c = 1;
+		for (; k < got->n; k++) {
+			size_t x = want->klens[i], y = got->klens[k];
+			c = memcmp(want->keys[i], got->keys[k], x < y ? x : y);
+			if (c == 0 && x != y)
+				c = x < y ? -1 : 1;
+			if (c <= 0)
+				break;
+		}
+		if (c != 0 || !acrt__tjson_contains(want->kids[i], got->kids[k]))
+			return false;
+	}
+	return true;
+}
+
 /* Compact text of v (members sorted), at most max bytes, "..." past it. */
 static void
 put(acrt__jbuf *b, const acrt__tjson *v)
@@ -407,6 +439,7 @@ typedef struct diffctx {
 	FILE *out;
 	const char *indent;
 	int left;
+	bool subset; /* members only in got are not differences */
 	char path[512];
 } diffctx;
 
@@ -471,6 +504,8 @@ diff(diffctx *d, const acrt__tjson *a, const acrt__tjson *b)
 		snprintf(d->path + plen, sizeof d->path - plen, ".%s", key);
 		if (c < 0)
 			line(d, "missing: ", a->kids[i++], NULL);
+		else if (c > 0 && d->subset)
+			k++;
 		else if (c > 0)
 			line(d, "not expected: ", NULL, b->kids[k++]);
 		else
@@ -480,10 +515,10 @@ diff(diffctx *d, const acrt__tjson *a, const acrt__tjson *b)
 }
 
 void
-acrt__tjson_diff(FILE *out, const acrt__tjson *want, const acrt__tjson *got, const char *indent,
-                 int max)
+acrt__tjson_diff(FILE *out, const acrt__tjson *want, const acrt__tjson *got, bool subset,
+                 const char *indent, int max)
 {
-	diffctx d = {.out = out, .indent = indent, .left = max};
+	diffctx d = {.out = out, .indent = indent, .left = max, .subset = subset};
 	d.path[0] = '\0';
 	diff(&d, want, got);
 }

@@ -22,9 +22,14 @@ typedef struct acrt__tjson acrt__tjson;
 acrt__tjson *acrt__tjson_parse(const char *p, size_t len, size_t cap, bool *oom);
 void acrt__tjson_free(acrt__tjson *v);
 bool acrt__tjson_equal(const acrt__tjson *a, const acrt__tjson *b);
+/* Whether got holds want: every member of an object in want is in got and
+ * holds its value; arrays item by item, of the same length; other values
+ * equal. */
+bool acrt__tjson_contains(const acrt__tjson *want, const acrt__tjson *got);
 /* Prints where `got` differs from `want`, one line each ("<indent>.a.b[2]:
- * expected 1, got 2"), at most max lines. */
-void acrt__tjson_diff(FILE *out, const acrt__tjson *want, const acrt__tjson *got,
+ * expected 1, got 2"), at most max lines; with subset, members only in got
+ * are not differences (acrt__tjson_contains). */
+void acrt__tjson_diff(FILE *out, const acrt__tjson *want, const acrt__tjson *got, bool subset,
                       const char *indent, int max);
 
 #endif /* ACRT_CLI_TESTJSON_H */
