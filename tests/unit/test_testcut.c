@@ -61,6 +61,7 @@ static const char tests[] = "tests:\n"
                             "      shape.output:\n"
                             "        - jq: '.ok'\n"
                             "        - equals: {jq: 1}\n"
+                            "        - contains: {ok: true}\n"
                             "      gate.rejected: []\n"
                             "  - name: one\n"
                             "    component: gate\n"
@@ -181,6 +182,9 @@ test_read(void **state)
 	assert_null(tc->expect[0].items[0].json);
 	assert_string_equal(tc->expect[0].items[1].json, "{\"jq\":1}");
 	assert_int_equal(tc->expect[0].items[1].mark.line, 11);
+	assert_false(tc->expect[0].items[1].contains);
+	assert_true(tc->expect[0].items[2].contains);
+	assert_string_equal(tc->expect[0].items[2].json, "{\"ok\":true}");
 	assert_int_equal(tc->expect[1].n, 0);
 	tc = &f->cases[1];
 	assert_true(tc->any_order);
