@@ -67,16 +67,16 @@ has "$F" "  ticker.output: more events differ (the first 10 are shown)"
 ok "exact numbers compared by value, missing and extra events, jq conditions, order, a timeout"
 
 say "bad test files: exit 2 with file:line:col, before anything runs"
-# bad NAME LINE...: `acrt test -t bad/NAME.yaml` exits 2 and prints each LINE.
+# One run over bad/: every file is read and checked, every error printed.
+run_acrt bad 30 test "$WORK/fx" -t "$WORK/fx/bad"
+expect_rc 2 "bad/" "$WORK/bad.out" "$WORK/bad.err"
+[ ! -s "$WORK/bad.out" ] || fail "bad/: a test ran" "$WORK/bad.out"
+# bad NAME LINE...: bad/NAME.yaml's errors include each LINE.
 bad() {
-	local name=$1
+	local name=$1 l
 	shift
-	run_acrt "bad-$name" 30 test "$WORK/fx" -t "$WORK/fx/bad/$name.yaml"
-	expect_rc 2 "bad/$name.yaml" "$WORK/bad-$name.out" "$WORK/bad-$name.err"
-	[ ! -s "$WORK/bad-$name.out" ] || fail "bad/$name.yaml: a test ran" "$WORK/bad-$name.out"
-	local l
 	for l in "$@"; do
-		has "$WORK/bad-$name.err" "$WORK/fx/bad/$name.yaml:$l"
+		has "$WORK/bad.err" "$WORK/fx/bad/$name.yaml:$l"
 	done
 }
 bad syntax "5:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 4)"
@@ -88,12 +88,14 @@ bad keys "4:5: unknown key 'inptu' in a test (did you mean 'input'?)" \
 bad ports "3:16: test 'an unknown component': the blueprint has no component 'gaet' (did you mean 'gate'?)" \
 	"8:7: input: component 'gate' has no input port 'inptu' (did you mean 'input'?)" \
 	"9:7: input: 'route.input' is bound from 'gate', which is under test too: feed the inputs that come from outside the tested components" \
+	"10:7: input: 'out_a.input': component 'out_a' is not under test in 'ports that cannot be fed or checked' (list it in components:)" \
 	"12:7: expect: 'gate.output' goes only to components under test: only outputs bound to components left out of the test are captured" \
 	"14:11: jq: syntax error, unexpected \$end (Unix shell quoting issues?) at <top-level>, line 1: .n ==" \
 	"18:7: expect: 'check.error' is not bound in the blueprint (its events are dropped): only outputs bound to components left out of the test are captured" \
 	"22:7: input: 'input': name the port as COMPONENT.PORT (the test has 2 components)"
 bad values "5:19: '.inf' is not a JSON number (JSON has no infinity or NaN)" \
 	"7:15: output: expected a list of events, got a mapping"
+[ "$(wc -l <"$WORK/bad.err")" = 16 ] || fail "bad/: expected exactly the 16 errors above" "$WORK/bad.err"
 ok "every bad file refused with its messages"
 
 say "usage errors: exit 2"
