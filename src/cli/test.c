@@ -151,6 +151,31 @@ fail_header(verdict *v)
 	printf("FAIL %s:%d:%d: %s\n", v->file, v->tc->mark.line, v->tc->mark.col, v->tc->name);
 }
 
+/* The compiled condition of the item compared last: an item is compared with
+ * every event of its port in turn (order: any), and libjq's compile takes
+ * milliseconds. Main thread only; jq_forget frees it. */
+static const acrt__test_item *jq_item;
+static acrt__jq *jq_prog;
+
+static void
+jq_forget(void)
+{
+	acrt__jq_free(jq_prog);
+	jq_prog = NULL;
+	jq_item = NULL;
+}
+
+static acrt__jq *
+jq_for(const acrt__test_item *e, char *err, size_t errlen)
+{
+	if (jq_item == e && jq_prog != NULL)
+		return jq_prog;
+	jq_forget();
+	if ((jq_prog = acrt__jq_compile(e->jq, err, errlen)) != NULL)
+		jq_item = e;
+	return jq_prog;
+}
+
 /* Whether got event text g meets expected item e; *why says why not (a jq
  * error) when it cannot tell. */
 static bool
@@ -159,14 +184,13 @@ meets(const acrt__test_item *e, const char *g, size_t glen, char *why, size_t wh
 	why[0] = '\0';
 	if (e->jq != NULL) {
 		char err[256];
-		acrt__jq *q = acrt__jq_compile(e->jq, err, sizeof err);
+		acrt__jq *q = jq_for(e, err, sizeof err);
 		if (q == NULL) {
 			snprintf(why, whylen, "jq: %s", err);
 			return false;
 		}
 		int r = acrt__jq_test_jv(q, acrt__jq_parse(g, glen, glen + 1 + ACRT__JSON_PADDING),
 		                         err, sizeof err);
-		acrt__jq_free(q);
 		if (r < 0)
 			snprintf(why, whylen, "jq: %s", err);
 		return r == 1;
@@ -510,6 +534,7 @@ nomem:
 	rc = 2;
 out:
 	fflush(stdout);
+	jq_forget();
 	acrt__test_got_clear(&got);
 	acrt__free(got.ports);
 	acrt__blueprint_free(bp);
