@@ -9,7 +9,7 @@
 #   LIBDIR/acrt/examples/libenrich.so    the example plugin, built
 #   MANDIR/man1/acrt.1, acrt-COMMAND.1   generated from `acrt help`
 #   DOCDIR (share/doc/acrt)              README.md, docs/*.md
-#   DOCDIR/examples/{quickstart,enrich}  the quickstart and the plugin source
+#   DOCDIR/examples/{quickstart,enrich}  the quickstart (and its tests/) and the plugin source
 include(GNUInstallDirs)
 
 # The component ABI version, read from the public header: the SONAME follows it.
@@ -77,6 +77,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/examples/enrich/enrich.c
 install(FILES ${CMAKE_SOURCE_DIR}/examples/quickstart/README.md
               ${CMAKE_SOURCE_DIR}/examples/quickstart/deployment.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/quickstart)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/quickstart/tests
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/quickstart) # acrt test
 # acrt.pc and the quickstart's architecture.yaml name the final prefix.
 install(CODE "
   set(ACRT_SOURCE_DIR \"${CMAKE_SOURCE_DIR}\")

@@ -63,6 +63,11 @@ typedef struct acrt__comp_spec {
 	json_t *state;          /* raw mapping or NULL (build.lock only) */
 	int replicas;           /* >= 1 */
 	acrt__mark mark;
+	/* `acrt test` only (testcut.c): a test endpoint's descriptor, used instead
+	 * of type or plugin, and what it reads or fills (runtime/testpoint.h).
+	 * NULL for every component a blueprint names. */
+	const acrt_component_desc *desc;
+	void *test_arg;
 } acrt__comp_spec;
 
 /* One edge: fan-out lists in the YAML are expanded to one binding per target. */

@@ -44,6 +44,7 @@ typedef struct acrt__ynode {
 	int64_t i;                  /* ACRT__Y_INT */
 	double f;                   /* ACRT__Y_FLOAT */
 	bool b;                     /* ACRT__Y_BOOL */
+	bool plain;                 /* scalars: written without quotes (typed) */
 	struct acrt__ynode **keys;  /* ACRT__Y_MAP: key scalars, parallel to items */
 	struct acrt__ynode **items; /* ACRT__Y_MAP values, ACRT__Y_SEQ items */
 	size_t n;

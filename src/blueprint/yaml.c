@@ -435,8 +435,10 @@ convert(walker *w, yaml_node_t *yn, int depth)
 			acrt__free(n);
 			return NULL;
 		}
-		if (yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		if (yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+			n->plain = true;
 			type_plain(n);
+		}
 		return n;
 	case YAML_SEQUENCE_NODE: {
 		size_t cap = 0;

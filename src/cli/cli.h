@@ -18,6 +18,9 @@ int acrt__cmd_top(int argc, char **argv);
 int acrt__cmd_checkpoints(int argc, char **argv);
 int acrt__cmd_tap(int argc, char **argv);
 int acrt__cmd_up(int argc, char **argv);
+int acrt__cmd_test(int argc, char **argv);
+/* `acrt help test` (test.c). */
+extern const char acrt__test_help[];
 
 /* Loads a blueprint and prints every diagnostic to stderr. NULL on failure. */
 acrt__blueprint *acrt__cli_load(const char *path, const char *deployment);

@@ -24,6 +24,7 @@ static const char overview[] =
     "  acrt schema check SCHEMA.json [INSTANCE.json|-]...\n"
     "  acrt top [DIR|FILE] [--once] [--interval MS]\n"
     "  acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N]\n"
+    "  acrt test [DIR|FILE] [-t FILE|DIR]... [--verbose]\n"
     "  acrt --version\n"
     "  acrt help [COMMAND|TYPE]   TYPE: a built-in component type (Source, Sink, ...)\n"
     "\n"
@@ -243,6 +244,8 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(tap_help, stdout);
 	else if (strcmp(argv[0], "checkpoints") == 0)
 		fputs(checkpoints_help, stdout);
+	else if (strcmp(argv[0], "test") == 0)
+		fputs(acrt__test_help, stdout); /* test.c */
 	else if (acrt__builtin_find(argv[0]) != NULL)
 		type_help(acrt__builtin_find(argv[0]));
 	else

@@ -63,6 +63,7 @@ static const struct {
     {"graph", acrt__cmd_graph}, {"lock", acrt__cmd_lock},
     {"top", acrt__cmd_top},     {"checkpoints", acrt__cmd_checkpoints},
     {"tap", acrt__cmd_tap},     {"up", acrt__cmd_up},
+    {"test", acrt__cmd_test}, /* test.c: unit tests of a blueprint */
 };
 
 int

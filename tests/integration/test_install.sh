@@ -109,6 +109,8 @@ if any(e.get("currency") != "EUR" or e.get("status") != "accepted" for e in evs)
     die("events not transformed and enriched: %r" % evs[:2])
 ' "$WORK/$name/out/quickstart.jsonl" || fail "$name: wrong output" "$WORK/$name.err"
 	ok "$name: 1000 events, transformed, currency=EUR"
+	run_acrt "$name-test" 30 test "$WORK/$name"
+	expect_rc 0 "$name: installed acrt test (the quickstart's tests)" "$WORK/$name-test.out" "$WORK/$name-test.err"
 }
 say "run the installed quickstart with the installed acrt and example plugin"
 quickstart_run quickstart-installed ""
