@@ -160,3 +160,9 @@ acrt__runtime_depth(acrt__runtime *rt)
 	}
 	return depth;
 }
+
+void
+acrt__ctx_wake_at(acrt_ctx *ctx, int64_t deadline_ns)
+{
+	ctx->wake_ns = deadline_ns;
+}

@@ -66,5 +66,12 @@ void acrt__ctx_skipped(acrt_ctx *ctx, uint64_t n);
 /* Counts n events a sink accepted and gave up writing (summary.h). The
  * instance's own thread, or its cleanup, calls it. */
 void acrt__ctx_unwritten(acrt_ctx *ctx, uint64_t n);
+/* A timer for the idle hook: when no input arrives, the instance's consumer
+ * loop stops waiting at deadline_ns (monotonic, acrt_now_ns's clock) and
+ * calls the idle hook again (which may set the next one); 0 cancels it. Only
+ * an instance with its own thread has a loop that honours it: wiring.c never
+ * chains a component that needs one (an Aggregator with idle_timeout_ms).
+ * The instance's own thread (its idle hook) calls it. */
+void acrt__ctx_wake_at(acrt_ctx *ctx, int64_t deadline_ns);
 
 #endif /* ACRT_CTX_QUERY_H */

@@ -138,6 +138,10 @@ struct acrt_ctx {
 	char err[512];     /* reason set by acrt_fail */
 	int fatal;         /* a chained downstream failed fatally: stop this instance */
 	bool lazy_pending; /* a lazy send happened since the last full flush */
+	/* A consumer's own timer (acrt__ctx_wake_at): monotonic ns at which its
+	 * loop stops waiting for input and runs the idle hook again; 0: none. The
+	 * instance's thread only. */
+	int64_t wake_ns;
 	/* Processing time, sampled (1 event in ACRT__TIME_SAMPLE): histogram buckets
 	 * (upper bounds in acrt__time_bounds_ns, the last +Inf), count, sum. */
 	acrt__counter time_bucket[ACRT__TIME_BUCKETS];
