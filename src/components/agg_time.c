@@ -291,7 +291,9 @@ closed(const acrt__agg *a, int64_t end)
 }
 
 /* One entry of the close heap: emits its window if it is due (or `all`), puts
- * it back with its true closing time if a session grew, skips it if stale. */
+ * it back with its true closing time if a session grew since it was pushed
+ * (so that windows leave in the order of their true closing times), skips it
+ * if stale. */
 static int
 close_one(acrt_ctx *ctx, acrt__agg *a, const acrt__wclose *x, bool all)
 {
@@ -302,7 +304,7 @@ close_one(acrt_ctx *ctx, acrt__agg *a, const acrt__wclose *x, bool all)
 	if (!found)
 		return ACRT_OK; /* merged into another session, or emitted already */
 	int64_t end = w_end(a, i);
-	if (!all && !closed(a, end))
+	if (end + a->lateness != x->close || (!all && !closed(a, end))) /* a session grew */
 		return acrt__wheap_push(&a->heap, end + a->lateness, x->start, x->key, x->klen) == 0
 		           ? ACRT_OK
 		           : acrt_fail(ctx, "out of memory");
@@ -533,6 +535,9 @@ acrt__aggt_restore(acrt_ctx *ctx, acrt__agg *a, const void *buf, size_t len)
 		                 SNAP_LEN, SNAP_VERSION, len);
 	a->wm.max_seen = (int64_t)get64(b + 8);
 	a->wm.wm = (int64_t)get64(b + 16);
+	if (a->wm.wm != ACRT__WM_NONE)
+		acrt_log(ctx, ACRT_LOG_INFO, "resumed at watermark %lld (largest event time %lld)",
+		         (long long)a->wm.wm, (long long)a->wm.max_seen);
 	return ACRT_OK;
 }
 
