@@ -626,6 +626,7 @@ acrt__aggt_setup(acrt_ctx *ctx, acrt__agg *a, char *err, size_t errlen)
 {
 	const json_t *cfg = acrt_config(ctx), *w = json_object_get(cfg, "window");
 	a->time_field = acrt_config_string(ctx, "time_field", NULL);
+	a->time_len = a->time_field != NULL ? strlen(a->time_field) : 0;
 	int f = acrt__tfmt_parse(acrt_config_string(ctx, "time_format", "auto"));
 	a->tfmt = f < 0 ? ACRT__TF_AUTO : (acrt__tfmt)f;
 	if (w != NULL && json_object_get(w, "gap_ms") != NULL) {

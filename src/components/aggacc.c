@@ -258,9 +258,9 @@ acrt__agg_emit(acrt_ctx *ctx, const acrt__agg *a, const char *key, size_t klen, 
 }
 
 static bool
-is_name(const char *name, const char *k, size_t kl)
+is_name(const char *name, size_t len, const char *k, size_t kl)
 {
-	return name != NULL && strlen(name) == kl && memcmp(name, k, kl) == 0;
+	return name != NULL && len == kl && memcmp(name, k, kl) == 0;
 }
 
 /* Keeps the fields the aggregator reads (the key, the time and the op
@@ -269,13 +269,13 @@ static int
 pick(void *arg, const char *k, size_t kl, const acrt__jval *v)
 {
 	acrt__agg *a = arg;
-	if (is_name(a->key, k, kl))
+	if (is_name(a->key, a->key_len, k, kl))
 		a->keyv = *v; /* the last one, if repeated */
-	if (is_name(a->time_field, k, kl))
+	if (is_name(a->time_field, a->time_len, k, kl))
 		a->timev = *v;
 	bool want = false;
 	for (size_t f = 0; !want && f < a->n_fields; f++)
-		want = is_name(a->fields[f].name, k, kl);
+		want = is_name(a->fields[f].name, a->fields[f].len, k, kl);
 	if (!want)
 		return 0;
 	json_t *j = acrt__jval_to_jansson(v);

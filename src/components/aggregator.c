@@ -456,6 +456,7 @@ agg_fields(agg *a, const json_t *ops, char *err, size_t errlen)
 	{
 		long item;
 		a->fields[f].name = name;
+		a->fields[f].len = strlen(name);
 		if ((a->fields[f++].ops = ops_parse(v, err, errlen, &item)) == 0)
 			return ACRT_EINVAL;
 	}
@@ -519,6 +520,7 @@ agg_setup(acrt_ctx *ctx, void **self)
 		return acrt_fail(ctx, "out of memory");
 	}
 	a->key = acrt_config_string(ctx, "key", NULL);
+	a->key_len = a->key != NULL ? strlen(a->key) : 0;
 	a->window_ms = acrt_config_int(ctx, "window_ms", 0);
 	char err[256];
 	int rc = ACRT_EINVAL;

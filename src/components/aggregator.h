@@ -47,14 +47,16 @@ typedef struct acrt__agg_acc {
 
 typedef struct acrt__agg_field {
 	const char *name; /* borrowed from the config */
+	size_t len;       /* strlen(name) */
 	unsigned ops;
 	char *out[ACRT__AGG_N_OPS]; /* "<field>_<op>" for each op in ops, else NULL */
 } acrt__agg_field;
 
 typedef struct acrt__agg {
-	const char *key;         /* the grouping field, or NULL: one group */
-	int64_t window_ms;       /* 0: one window for the whole stream */
-	acrt__agg_field *fields; /* sorted by name */
+	const char *key;          /* the grouping field, or NULL: one group */
+	size_t key_len, time_len; /* strlen of key and time_field (0 when NULL) */
+	int64_t window_ms;        /* 0: one window for the whole stream */
+	acrt__agg_field *fields;  /* sorted by name */
 	size_t n_fields;
 	uint32_t layout; /* hash of what the state layout depends on */
 	size_t vlen;     /* processing time: bytes of one state value */
