@@ -4,7 +4,8 @@
  * exactly from the number's text, `auto`, and every kind of bad value with
  * its reason; and the window arithmetic and watermark of components/window.h
  * driven by an explicit clock (no sleeps): assignment of tumbling and
- * hopping windows, the watermark's bound, idleness, and the close order.
+ * hopping windows, the watermark's bound, idleness, and the close order;
+ * and the accumulators that merging session windows fold together.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "components/aggregator.h"
 #include "components/evtime.h"
 #include "components/window.h"
 #include "core/common.h"
@@ -364,6 +366,58 @@ test_heap(void **st)
 	assert_int_equal(h.n, 0);
 }
 
+/* Accumulators of values added one by one, merged in two halves, must equal
+ * the accumulator of all of them (a session that bridged two others). */
+static void
+test_acc_merge(void **st)
+{
+	(void)st;
+	json_t *vals[] = {json_integer(5),  json_integer(-3),        json_null(),
+	                  json_string("x"), json_real(2.5),          json_integer(INT64_MAX),
+	                  json_integer(7),  json_integer(INT64_MAX), json_real(-10.25)};
+	size_t n = sizeof vals / sizeof vals[0];
+	for (size_t cut = 0; cut <= n; cut++) {
+		acrt__agg_acc all = {0}, left = {0}, right = {0};
+		for (size_t i = 0; i < n; i++) {
+			acrt__agg_acc_add(&all, vals[i]);
+			acrt__agg_acc_add(i < cut ? &left : &right, vals[i]);
+		}
+		acrt__agg_acc_merge(&left, &right);
+		assert_int_equal(left.present, all.present);
+		assert_int_equal(left.n, all.n);
+		assert_int_equal(left.flags, all.flags);
+		/* both are reals here (2.5 and the int64 overflow) */
+		assert_true(left.sum.d == all.sum.d);
+		assert_true(left.min.d == all.min.d && left.min.d == -10.25);
+		assert_true(left.max.d == all.max.d && left.max.d == (double)INT64_MAX);
+		/* round trip through the 48-byte record */
+		unsigned char rec[ACRT__AGG_REC];
+		acrt__agg_acc back;
+		acrt__agg_rec_put(rec, &left);
+		acrt__agg_rec_get(&back, rec);
+		assert_memory_equal(&back.sum, &left.sum, sizeof back.sum);
+		assert_int_equal(back.n, left.n);
+	}
+	/* integers only: exact integer results, whatever the cut */
+	for (size_t cut = 0; cut <= 4; cut++) {
+		acrt__agg_acc left = {0}, right = {0};
+		int64_t v[] = {4, -9, 12, 3};
+		for (size_t i = 0; i < 4; i++) {
+			json_t *j = json_integer(v[i]);
+			acrt__agg_acc_add(i < cut ? &left : &right, j);
+			json_decref(j);
+		}
+		acrt__agg_acc_merge(&left, &right);
+		assert_int_equal(left.flags, 0);
+		assert_int_equal(left.n, 4);
+		assert_int_equal(left.sum.i, 10);
+		assert_int_equal(left.min.i, -9);
+		assert_int_equal(left.max.i, 12);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(vals[i]);
+}
+
 int
 main(void)
 {
@@ -371,6 +425,7 @@ main(void)
 	    cmocka_unit_test(test_rfc3339),   cmocka_unit_test(test_epoch),
 	    cmocka_unit_test(test_value),     cmocka_unit_test(test_assign),
 	    cmocka_unit_test(test_watermark), cmocka_unit_test(test_heap),
+	    cmocka_unit_test(test_acc_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
