@@ -322,4 +322,10 @@ struct json_t;
 int acrt__swap_in_place(acrt__runtime *rt, acrt__blueprint *nb, const json_t *d, char *why,
                         size_t n);
 
+/* An Aggregator with an idle timeout closes windows while its input is
+ * quiet: it needs its own consumer loop to wake it (acrt__ctx_wake_at), so
+ * wiring.c never chains it, and a reload that gives a chained one such a
+ * config switches generations (swap.c) instead of swapping it in place. */
+bool acrt__spec_wants_timer(const acrt__comp_spec *s);
+
 #endif /* ACRT_RUNTIME_H */

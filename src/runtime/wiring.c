@@ -142,13 +142,11 @@ reads_lines(const acrt__comp *c)
 	       json_object_get(c->spec->config, "source") != NULL;
 }
 
-/* An Aggregator with an idle timeout closes windows while its input is
- * quiet: it needs its own consumer loop to wake it (acrt__ctx_wake_at). */
-static bool
-wants_timer(const acrt__comp *c)
+bool
+acrt__spec_wants_timer(const acrt__comp_spec *s)
 {
-	return c->spec->type != NULL && strcmp(c->spec->type, "Aggregator") == 0 &&
-	       json_integer_value(json_object_get(c->spec->config, "idle_timeout_ms")) > 0;
+	return s->type != NULL && strcmp(s->type, "Aggregator") == 0 &&
+	       json_integer_value(json_object_get(s->config, "idle_timeout_ms")) > 0;
 }
 
 static bool
@@ -158,7 +156,7 @@ chainable(const acrt__runtime *rt, const acrt__binding_spec *b)
 	const acrt__comp *from = &rt->comps[b->from_comp], *to = &rt->comps[b->to_comp];
 	if (!bp->chaining || b->allow_cycle || b->from_comp == b->to_comp || reads_lines(from))
 		return false;
-	if (to->batching.enabled || wants_timer(to)) /* it needs its own loop and timer */
+	if (to->batching.enabled || acrt__spec_wants_timer(to->spec)) /* its own loop and timer */
 		return false;
 	if (from->spec->replicas != to->spec->replicas || to->desc->run != NULL ||
 	    to->desc->process == NULL)

@@ -14,7 +14,9 @@
 #      second batch's event in a window the idle watermark closed is late;
 #   4. `late` unbound: a late event fails onto a dead_letter capability;
 #   5. kill -9 and --resume (checkpoints every 0.2 s) gives the same rows and
-#      late events, in the same order, as an uninterrupted run.
+#      late events, in the same order, as an uninterrupted run;
+#   6. a reload that gives a chained Aggregator idle_timeout_ms (it then needs
+#      a thread of its own for its timer) switches generations, not in place.
 . "$(dirname "$0")/lib.sh" "$@"
 
 T0=1796450400000 # 2026-12-05T06:00:00Z
@@ -393,5 +395,52 @@ if len(load(d + "/hop.jsonl")) < 100 or len(load(d + "/sess.jsonl")) < 20 or len
     die("too few rows or late events to mean anything")
 ' "$WORK/whole" || fail "the kill case produced too little"
 ok "kill -9 and --resume: hop.jsonl ($(lines "$WORK/whole/hop.jsonl") rows), sess.jsonl ($(lines "$WORK/whole/sess.jsonl")), the late ports ($(cat "$WORK/whole/"*_late.jsonl | wc -l)) byte for byte as the uninterrupted run"
+
+# ---- 6. a reload adding idle_timeout_ms to a chained Aggregator rewires -------
+D6="$WORK/reload"
+mkdir -p "$D6"
+mk_reload() { # EXTRA: more Aggregator config
+	cat >"$D6/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: etreload
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, rate_per_s: 200}}
+    - name: agg
+      type: Aggregator
+      config: {key: k, window: {size_ms: 1000}$1, ops: {seq: count}}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.output, to: agg.input}
+    - {from: agg.output, to: out.input}
+YAML
+}
+mk_reload ""
+cat >"$D6/deployment.yaml" <<'YAML'
+schema_version: "1.0.0"
+system_name: etreload
+runtime: {logging: {level: debug}}
+YAML
+start_acrt reload run "$D6"
+wait_alive "$PID" 10 grep -q '"msg":"chained gen.output -> agg.input' "$WORK/reload.err" ||
+	fail "reload: the Aggregator without idle_timeout_ms is not chained" "$WORK/reload.err"
+mk_reload ", max_out_of_order_ms: 10"
+kill -HUP "$PID"
+wait_alive "$PID" 15 grep -q '"msg":"reload (SIGHUP) done' "$WORK/reload.err" || fail "reload 1 not done" "$WORK/reload.err"
+grep -q '"msg":"reload (SIGHUP) done in place' "$WORK/reload.err" ||
+	fail "reload 1: a config change without idle_timeout_ms should swap in place" "$WORK/reload.err"
+mk_reload ", max_out_of_order_ms: 10, idle_timeout_ms: 100"
+kill -HUP "$PID"
+reloads_done() { [ "$(grep -c '"msg":"reload (SIGHUP) done' "$WORK/reload.err")" -ge "$1" ]; }
+wait_alive "$PID" 15 reloads_done 2 ||
+	fail "reload 2 not done" "$WORK/reload.err"
+grep '"msg":"reload (SIGHUP) done' "$WORK/reload.err" | tail -n 1 | grep -q '"mode":"switch"' ||
+	fail "reload 2: idle_timeout_ms on a chained Aggregator was not a generation switch" "$WORK/reload.err"
+[ "$(grep -c '"msg":"chained gen.output -> agg.input' "$WORK/reload.err")" = 1 ] ||
+	fail "reload 2: the Aggregator with idle_timeout_ms was chained again" "$WORK/reload.err"
+kill -TERM "$PID"
+wait_exit "$PID" 20 || fail "reload: no exit after SIGTERM"
+expect_rc 0 "reload run" "$WORK/reload.err"
+ok "reload: config swapped in place; idle_timeout_ms on a chained Aggregator switched generations and unchained it"
 
 pass
