@@ -21,6 +21,11 @@ is not valid.
                of .latency; each OUT line must have key, latency_count (exact)
                and latency_avg (relative error <= 1e-9); other fields (acrt's
                window_start, window_end) are ignored; line order is free
+  seconds      expected: the number of lines per second of .ts (epoch seconds,
+               floored exactly from the number's text); each OUT line must have
+               window_start = the second in ms (and window_end one second later
+               when present) and the count in ts_count (acrt) or count (jq);
+               lines in ascending window_start, each second once
   --strings    syslog-ng: every value of OUT is a string ("status":"503");
                a number is right when its string is that number ("93.694000")
 
@@ -170,9 +175,11 @@ def job_transform(o):
     return o
 
 
-def expectations(in_path, job=True, aggregate=True):
-    """One exact pass over IN: {"lines", "bytes", "job": [values], "groups": {..}}."""
-    out = {"lines": 0, "bytes": 0, "job": [] if job else None, "groups": {} if aggregate else None}
+def expectations(in_path, job=True, aggregate=True, seconds=True):
+    """One exact pass over IN: {"lines", "bytes", "job": [values], "groups": {..},
+    "seconds": {second: lines}}."""
+    out = {"lines": 0, "bytes": 0, "job": [] if job else None, "groups": {} if aggregate else None,
+           "seconds": {} if seconds else None}
     groups = out["groups"]
     with open(in_path, "rb") as f:
         for raw in f:
@@ -193,6 +200,9 @@ def expectations(in_path, job=True, aggregate=True):
                 if is_num(lat):
                     g[2] = D.add(g[2], Decimal(lat))
                     g[3] += 1
+            if seconds and isinstance(o, dict) and is_num(o.get("ts")):
+                sec = int(Decimal(o["ts"]).to_integral_value(rounding=decimal.ROUND_FLOOR))
+                out["seconds"][sec] = out["seconds"].get(sec, 0) + 1
     return out
 
 
@@ -373,6 +383,41 @@ def check_aggregate(out_path, groups, rel=Decimal("1e-9")):
                                                      "duplicates", "invalid") if res[k]]
         res["summary"] = "%s groups, expected %s: %s" % (n(res["lines"]), n(len(groups)),
                                                          ", ".join(parts))
+    return res
+
+
+def check_seconds(out_path, seconds):
+    """Per-second counts (event-time windows of 1 s) against {second: count}."""
+    want = sorted(seconds.items())
+    res = {"ok": False, "lines": 0, "expected_lines": len(want), "mismatches": 0, "first": []}
+    with open(out_path, "rb") as f:
+        for i, raw in enumerate(f, 1):
+            res["lines"] += 1
+            why = None
+            try:
+                o = parse(raw.rstrip(b"\n"))
+            except ValueError:
+                o, why = None, "not JSON"
+            if why is None and type(o) is not dict:
+                why = "not an object"
+            elif why is None:
+                cnt = o.get("ts_count", o.get("count"))
+                exp = want[i - 1] if i <= len(want) else None
+                if exp is None:
+                    why = "extra line"
+                elif o.get("window_start") != exp[0] * 1000 or cnt != exp[1] or \
+                        o.get("window_end", (exp[0] + 1) * 1000) != (exp[0] + 1) * 1000:
+                    why = "expected second %d (window_start %d) with %d lines" % (
+                        exp[0], exp[0] * 1000, exp[1])
+            if why:
+                res["mismatches"] += 1
+                if len(res["first"]) < 3:
+                    res["first"].append({"line": i, "got": show_raw(raw.rstrip(b"\n")), "why": why})
+    res["ok"] = res["mismatches"] == 0 and res["lines"] == len(want)
+    n = "{:,}".format
+    res["summary"] = ("%s seconds, counts and bounds exact" % n(res["lines"]) if res["ok"] else
+                      "%s lines, expected %s; %s differ" % (n(res["lines"]), n(len(want)),
+                                                            n(res["mismatches"])))
     return res
 
 

@@ -14,8 +14,8 @@
 #   BENCH_JSON_N=1000000  access-log lines for the json_* rows (BENCH_QUICK: 200000)
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
 #                      zmq_inproc, chain10, memory_flat, state_*, json_access_job,
-#                      json_passthrough, json_aggregate, filter_pass, filter_fail,
-#                      endpoint, http_sink, hop, ...)
+#                      json_passthrough, json_aggregate, json_event_time, filter_pass,
+#                      filter_fail, endpoint, http_sink, hop, ...)
 #   BENCH_HOP_N=1000000  access-log lines for the hop rows (bench/hop.py)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)

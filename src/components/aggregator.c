@@ -1,12 +1,16 @@
 /*
- * aggregator.c - the built-in Aggregator: keyed tumbling windows over event
- * time (acrt_event_time_ns, floored to `window_ms`), or one window for the
- * whole stream when `window_ms` is absent. `ops: {field: op | [op, ...]}`
- * (count, sum, min, max, avg). One output event per (group, window):
+ * aggregator.c - the built-in Aggregator: its config, setup, and the
+ * processing-time windows (the default): keyed tumbling windows over the time
+ * each event entered acrt (acrt_event_time_ns, floored to `window_ms`), or one
+ * window for the whole stream when `window_ms` is absent. `ops: {field: op |
+ * [op, ...]}` (count, sum, min, max, avg). One output event per (group, window):
  *   {"key": K, "window_start": MS, "window_end": MS, "<field>_<op>": V, ...}
+ * With `time_field` or `window: {...}`, agg_time.c runs the windows instead
+ * (event time, watermarks, lateness, hopping and session windows; its state
+ * layout is described there); aggacc.c has the accumulators both share.
  * docs/COMPONENTS.md has the user's side; this is the implementer's.
  *
- * When a window closes (deterministic: driven by the events, never by a clock):
+ * Processing time: when a window closes (driven by the events, never by a clock):
  *   - each group (key value) has at most one open window; an event of that
  *     group in a later window emits the open one, then opens its own;
  *   - an event of that group in an earlier window than the open one is late:
@@ -37,29 +41,27 @@
  * value whose version, size or layout hash does not match the config (a
  * checkpoint taken with another config) is discarded at setup, with a warning.
  */
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "components/aggregator.h"
 #include "components/builtins.h"
 #include "core/common.h"
-#include "core/event.h"
-#include "core/json.h"
 
 #define AGG_VERSION 1
 #define AGG_HEAD 24
-#define AGG_REC 48
-#define AGG_MAX_FIELDS 256
-#define N_OPS 5
+#define AGG_REC ACRT__AGG_REC
+#define AGG_MAX_FIELDS ACRT__AGG_MAX_FIELDS
+#define N_OPS ACRT__AGG_N_OPS
+#define OP_NUMERIC ACRT__OP_NUMERIC
+#define op_name acrt__agg_op_name
+#define fnv acrt__agg_fnv
+#define floor_div acrt__agg_floor_div
 
-enum { OP_COUNT = 1, OP_SUM = 2, OP_MIN = 4, OP_MAX = 8, OP_AVG = 16 };
-enum { F_SUM_REAL = 1, F_MINMAX_REAL = 2 };
-#define OP_NUMERIC (OP_SUM | OP_MIN | OP_MAX | OP_AVG)
-
-static const char *const op_names[N_OPS] = {"count", "sum", "min", "max", "avg"};
+static const char *const time_formats[] = {"auto", "rfc3339", "epoch_s", "epoch_ms", NULL};
 
 static const acrt_prop agg_props[] = {
     {"key", ACRT_PROP_STRING, 0, 0, 0, NULL, "field whose value groups events (absent: one group)"},
@@ -67,6 +69,18 @@ static const acrt_prop agg_props[] = {
      "tumbling window length in ms (absent: one window for the whole stream)"},
     {"ops", ACRT_PROP_OBJECT, 1, 0, 0, NULL,
      "{field: op or [op, ...]}; op: count | sum | min | max | avg"},
+    {"time_field", ACRT_PROP_STRING, 0, 0, 0, NULL,
+     "event time: the top-level field holding each event's time (absent: processing time)"},
+    {"time_format", ACRT_PROP_STRING, 0, 0, 0, time_formats,
+     "time_field's format: auto (default) | rfc3339 | epoch_s | epoch_ms"},
+    {"window", ACRT_PROP_OBJECT, 0, 0, 0, NULL,
+     "{size_ms} tumbling, {size_ms, slide_ms} hopping, {gap_ms} session (instead of window_ms)"},
+    {"max_out_of_order_ms", ACRT_PROP_INT, 0, 0, 1e12, NULL,
+     "event time: the watermark is the largest time seen less this (default 0)"},
+    {"allowed_lateness_ms", ACRT_PROP_INT, 0, 0, 1e12, NULL,
+     "event time: a window closes when the watermark passes its end plus this (default 0)"},
+    {"idle_timeout_ms", ACRT_PROP_INT, 0, 0, 1e12, NULL,
+     "event time: after this long without input the watermark follows the clock (0: never)"},
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -76,7 +90,7 @@ static unsigned
 op_bit(const char *s)
 {
 	for (unsigned i = 0; i < N_OPS; i++)
-		if (strcmp(s, op_names[i]) == 0)
+		if (strcmp(s, op_name(i)) == 0)
 			return 1u << i;
 	return 0;
 }
@@ -161,98 +175,28 @@ acrt__aggregator_check(const json_t *config, const char **key, char *msg, size_t
 		}
 		return -1;
 	}
-	return 0;
+	return acrt__aggt_check(config, key, msg, len);
 }
 
-/* ---- Instance ------------------------------------------------------------------ */
+/* ---- Processing time ---------------------------------------------------------- */
 
-typedef union num {
-	int64_t i;
-	double d;
-} num;
-
-/* One field's accumulator, decoded from its 48-byte record. */
-typedef struct acc {
-	unsigned flags;
-	int64_t present, n;
-	num sum, min, max;
-} acc;
+typedef acrt__agg agg;
+typedef acrt__agg_acc acc;
+typedef acrt__agg_field agg_field;
 
 /* A window's header, decoded. */
 typedef struct win {
 	int64_t start, last; /* ms */
 } win;
 
-typedef struct agg_field {
-	const char *name; /* borrowed from the config */
-	unsigned ops;
-	char *out[N_OPS]; /* "<field>_<op>" for each op in ops, else NULL */
-} agg_field;
-
-typedef struct agg {
-	const char *key;   /* the grouping field, or NULL: one group */
-	int64_t window_ms; /* 0: one window for the whole stream */
-	agg_field *fields; /* sorted by name */
-	size_t n_fields;
-	uint32_t layout; /* hash of what the state layout depends on */
-	size_t vlen;     /* bytes of one state value */
-	unsigned char *val;
-	acc *accs;       /* the window being updated or emitted */
-	json_t *picked;  /* the op fields of the current event (read_event) */
-	acrt__jval keyv; /* its key field (type ACRT__J_ABSENT when missing) */
-} agg;
-
-static uint32_t
-fnv(uint32_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint64_t
-num_bits(num x, bool real)
-{
-	uint64_t u;
-	if (!real)
-		return (uint64_t)x.i;
-	memcpy(&u, &x.d, sizeof u);
-	return u;
-}
-
-static num
-bits_num(uint64_t u, bool real)
-{
-	num x;
-	if (real)
-		memcpy(&x.d, &u, sizeof x.d);
-	else
-		x.i = (int64_t)u;
-	return x;
-}
+#define put64 acrt__agg_put64
+#define get64 acrt__agg_get64
 
 static void
 encode(agg *a, const win *w)
 {
 	unsigned char *p = a->val;
-	memset(p, 0, a->vlen);
+	memset(p, 0, AGG_HEAD);
 	p[0] = AGG_VERSION;
 	p[2] = (unsigned char)(a->n_fields & 0xff);
 	p[3] = (unsigned char)(a->n_fields >> 8);
@@ -260,16 +204,8 @@ encode(agg *a, const win *w)
 		p[4 + i] = (unsigned char)(a->layout >> (8 * i));
 	put64(p + 8, (uint64_t)w->start);
 	put64(p + 16, (uint64_t)w->last);
-	for (size_t f = 0; f < a->n_fields; f++) {
-		unsigned char *r = p + AGG_HEAD + f * AGG_REC;
-		const acc *x = &a->accs[f];
-		r[0] = (unsigned char)x->flags;
-		put64(r + 8, (uint64_t)x->present);
-		put64(r + 16, (uint64_t)x->n);
-		put64(r + 24, num_bits(x->sum, x->flags & F_SUM_REAL));
-		put64(r + 32, num_bits(x->min, x->flags & F_MINMAX_REAL));
-		put64(r + 40, num_bits(x->max, x->flags & F_MINMAX_REAL));
-	}
+	for (size_t f = 0; f < a->n_fields; f++)
+		acrt__agg_rec_put(p + AGG_HEAD + f * AGG_REC, &a->accs[f]);
 }
 
 /* Whether a stored value fits this config (version, size, layout). */
@@ -293,16 +229,8 @@ decode(agg *a, const void *val, size_t len, win *w)
 		return false;
 	w->start = (int64_t)get64(p + 8);
 	w->last = (int64_t)get64(p + 16);
-	for (size_t f = 0; f < a->n_fields; f++) {
-		const unsigned char *r = p + AGG_HEAD + f * AGG_REC;
-		acc *x = &a->accs[f];
-		x->flags = r[0] & (F_SUM_REAL | F_MINMAX_REAL);
-		x->present = (int64_t)get64(r + 8);
-		x->n = (int64_t)get64(r + 16);
-		x->sum = bits_num(get64(r + 24), x->flags & F_SUM_REAL);
-		x->min = bits_num(get64(r + 32), x->flags & F_MINMAX_REAL);
-		x->max = bits_num(get64(r + 40), x->flags & F_MINMAX_REAL);
-	}
+	for (size_t f = 0; f < a->n_fields; f++)
+		acrt__agg_rec_get(&a->accs[f], p + AGG_HEAD + f * AGG_REC);
 	return true;
 }
 
@@ -314,167 +242,12 @@ open_window(agg *a, win *w, int64_t start, int64_t t)
 	memset(a->accs, 0, a->n_fields * sizeof *a->accs);
 }
 
-/* Adds one value of a field. Returns 1 if it was skipped for the numeric ops
- * (absent, null, or not a number), else 0. */
-static int
-acc_add(acc *x, const json_t *v)
-{
-	if (v == NULL || json_is_null(v))
-		return 1;
-	x->present++;
-	if (!json_is_number(v))
-		return 1;
-	bool isint = json_is_integer(v);
-	int64_t iv = isint ? (int64_t)json_integer_value(v) : 0;
-	double dv = json_number_value(v);
-	if (x->n++ == 0) {
-		x->flags = isint ? 0 : F_SUM_REAL | F_MINMAX_REAL;
-		if (isint)
-			x->sum.i = x->min.i = x->max.i = iv;
-		else
-			x->sum.d = x->min.d = x->max.d = dv;
-		return 0;
-	}
-	int64_t s;
-	if (!(x->flags & F_SUM_REAL) && isint && !__builtin_add_overflow(x->sum.i, iv, &s)) {
-		x->sum.i = s;
-	} else {
-		if (!(x->flags & F_SUM_REAL)) { /* a real, or the integer sum overflowed */
-			x->sum.d = (double)x->sum.i;
-			x->flags |= F_SUM_REAL;
-		}
-		x->sum.d += dv;
-	}
-	if (!(x->flags & F_MINMAX_REAL) && isint) {
-		if (iv < x->min.i)
-			x->min.i = iv;
-		if (iv > x->max.i)
-			x->max.i = iv;
-		return 0;
-	}
-	if (!(x->flags & F_MINMAX_REAL)) {
-		x->min.d = (double)x->min.i;
-		x->max.d = (double)x->max.i;
-		x->flags |= F_MINMAX_REAL;
-	}
-	if (dv < x->min.d)
-		x->min.d = dv;
-	if (dv > x->max.d)
-		x->max.d = dv;
-	return 0;
-}
-
-static json_t *
-json_num(num x, bool real)
-{
-	if (!real)
-		return json_integer((json_int_t)x.i);
-	return isfinite(x.d) ? json_real(x.d) : json_null();
-}
-
-static json_t *
-op_value(const acc *x, unsigned op)
-{
-	if (op == OP_COUNT)
-		return json_integer((json_int_t)x->present);
-	if (x->n == 0)
-		return json_null();
-	switch (op) {
-	case OP_SUM:
-		return json_num(x->sum, x->flags & F_SUM_REAL);
-	case OP_MIN:
-		return json_num(x->min, x->flags & F_MINMAX_REAL);
-	case OP_MAX:
-		return json_num(x->max, x->flags & F_MINMAX_REAL);
-	default: {
-		double s = (x->flags & F_SUM_REAL) ? x->sum.d : (double)x->sum.i;
-		num avg = {.d = s / (double)x->n};
-		return json_num(avg, true);
-	}
-	}
-}
-
-/* Emits the window in *w and a->accs on `output`. key/klen: the group key's
- * JSON text (its state key), written as is, so a key leaves as it came. */
+/* Emits the window in *w and a->accs on `output`. */
 static int
 emit_window(acrt_ctx *ctx, agg *a, const char *key, size_t klen, const win *w)
 {
 	int64_t end = a->window_ms > 0 ? w->start + a->window_ms : w->last + 1;
-	acrt__jbuf b;
-	char t[64];
-	acrt__jbuf_init(&b);
-	acrt__jbuf_put(&b, "{\"key\":", 7);
-	acrt__jbuf_put(&b, key, klen);
-	acrt__jbuf_put(&b, t,
-	               (size_t)snprintf(t, sizeof t, ",\"window_start\":%lld,\"window_end\":%lld",
-	                                (long long)w->start, (long long)end));
-	for (size_t f = 0; f < a->n_fields; f++)
-		for (unsigned i = 0; i < N_OPS; i++) {
-			if (a->fields[f].out[i] == NULL)
-				continue;
-			json_t *v = op_value(&a->accs[f], 1u << i);
-			acrt__jbuf_putc(&b, ',');
-			acrt__jbuf_string(&b, a->fields[f].out[i], strlen(a->fields[f].out[i]));
-			acrt__jbuf_putc(&b, ':');
-			if (v == NULL)
-				b.ok = 0;
-			else
-				acrt__jbuf_jansson(&b, v);
-			json_decref(v);
-		}
-	acrt__jbuf_putc(&b, '}');
-	size_t len;
-	char *text = acrt__jbuf_take(&b, &len);
-	acrt_event *ev = text != NULL ? acrt_event_new(ctx, text, len, "application/json") : NULL;
-	acrt__free(text);
-	if (ev == NULL)
-		return acrt_fail(ctx, "out of memory");
-	int rc = acrt_emit(ctx, "output", ev);
-	return rc == ACRT_ENOENT ? ACRT_OK : rc; /* `output` may be undeclared */
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* Keeps the fields the aggregator reads (the key and the op fields) of one
- * top-level field of the event's text. */
-static int
-pick(void *arg, const char *k, size_t kl, const acrt__jval *v)
-{
-	agg *a = arg;
-	if (a->key != NULL && strlen(a->key) == kl && memcmp(a->key, k, kl) == 0)
-		a->keyv = *v; /* the last one, if repeated */
-	bool want = false;
-	for (size_t f = 0; !want && f < a->n_fields; f++)
-		want = strlen(a->fields[f].name) == kl && memcmp(a->fields[f].name, k, kl) == 0;
-	if (!want)
-		return 0;
-	json_t *j = acrt__jval_to_jansson(v);
-	if (j == NULL || json_object_setn_new(a->picked, k, kl, j) != 0)
-		return 2;
-	return 0;
-}
-
-/* The event's fields the aggregator reads, as a jansson object (borrowed,
- * reused): only those are converted, the rest of the text is skipped. */
-static const json_t *
-read_event(agg *a, acrt_event *ev, const char **why)
-{
-	size_t len, cap;
-	const char *text = acrt__event_text(ev, &len, &cap);
-	json_object_clear(a->picked);
-	a->keyv.type = ACRT__J_ABSENT;
-	int rc = text != NULL ? acrt__json_fields(text, len, cap, pick, a) : 2;
-	if (rc == 0)
-		return a->picked;
-	*why = rc == 1   ? "payload is not a JSON object"
-	       : rc == 2 ? "out of memory"
-	                 : "payload is not valid JSON";
-	return NULL;
+	return acrt__agg_emit(ctx, a, key, klen, w->start, end, a->accs);
 }
 
 static int
@@ -483,9 +256,11 @@ agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	agg *a = self;
 	(void)port;
 	const char *why = NULL;
-	const json_t *in = read_event(a, ev, &why);
+	const json_t *in = acrt__agg_read(a, ev, &why);
 	if (in == NULL)
 		return acrt__fail_event(ctx, ev, "invalid_events", "%s", why);
+	if (a->et)
+		return acrt__aggt_process(ctx, a, ev, in);
 	char kbuf[ACRT__KEY_INLINE];
 	char *kheap = NULL;
 	size_t klen;
@@ -517,7 +292,7 @@ agg_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	}
 	uint64_t skipped = 0;
 	for (size_t f = 0; f < a->n_fields; f++)
-		if (acc_add(&a->accs[f], json_object_get(in, a->fields[f].name)) &&
+		if (acrt__agg_acc_add(&a->accs[f], json_object_get(in, a->fields[f].name)) &&
 		    (a->fields[f].ops & OP_NUMERIC))
 			skipped++;
 	if (skipped > 0)
@@ -620,6 +395,8 @@ static int
 agg_finish(acrt_ctx *ctx, void *self)
 {
 	agg *a = self;
+	if (a->et)
+		return acrt__aggt_finish(ctx, a);
 	entries l;
 	int rc = snapshot_entries(ctx, a, &l);
 	if (rc != ACRT_OK)
@@ -656,6 +433,7 @@ agg_free(agg *a)
 	acrt__free(a->val);
 	acrt__free(a->accs);
 	json_decref(a->picked);
+	acrt__aggt_free(a);
 	acrt__free(a);
 }
 
@@ -678,6 +456,7 @@ agg_fields(agg *a, const json_t *ops, char *err, size_t errlen)
 	{
 		long item;
 		a->fields[f].name = name;
+		a->fields[f].len = strlen(name);
 		if ((a->fields[f++].ops = ops_parse(v, err, errlen, &item)) == 0)
 			return ACRT_EINVAL;
 	}
@@ -692,10 +471,10 @@ agg_fields(agg *a, const json_t *ops, char *err, size_t errlen)
 		for (unsigned i = 0; i < N_OPS; i++) {
 			if (!(fl->ops & (1u << i)))
 				continue;
-			size_t n = strlen(fl->name) + strlen(op_names[i]) + 2;
+			size_t n = strlen(fl->name) + strlen(op_name(i)) + 2;
 			if ((fl->out[i] = acrt__malloc(n)) == NULL)
 				goto nomem;
-			snprintf(fl->out[i], n, "%s_%s", fl->name, op_names[i]);
+			snprintf(fl->out[i], n, "%s_%s", fl->name, op_name(i));
 		}
 	}
 	a->vlen = AGG_HEAD + a->n_fields * AGG_REC;
@@ -741,6 +520,7 @@ agg_setup(acrt_ctx *ctx, void **self)
 		return acrt_fail(ctx, "out of memory");
 	}
 	a->key = acrt_config_string(ctx, "key", NULL);
+	a->key_len = a->key != NULL ? strlen(a->key) : 0;
 	a->window_ms = acrt_config_int(ctx, "window_ms", 0);
 	char err[256];
 	int rc = ACRT_EINVAL;
@@ -751,7 +531,12 @@ agg_setup(acrt_ctx *ctx, void **self)
 	if ((rc = agg_fields(a, json_object_get(acrt_config(ctx), "ops"), err, sizeof err)) !=
 	    ACRT_OK)
 		goto fail;
-	if ((rc = check_restored(ctx, a)) != ACRT_OK) {
+	const json_t *cfg = acrt_config(ctx);
+	a->et =
+	    json_object_get(cfg, "time_field") != NULL || json_object_get(cfg, "window") != NULL;
+	if (a->et && (rc = acrt__aggt_setup(ctx, a, err, sizeof err)) != ACRT_OK)
+		goto fail;
+	if (!a->et && (rc = check_restored(ctx, a)) != ACRT_OK) {
 		agg_free(a);
 		return rc;
 	}
@@ -769,6 +554,31 @@ agg_cleanup(acrt_ctx *ctx, void *self)
 	agg_free(self);
 }
 
+static int
+agg_idle(acrt_ctx *ctx, void *self)
+{
+	agg *a = self;
+	return a->et ? acrt__aggt_idle(ctx, a) : ACRT_OK;
+}
+
+/* Processing time keeps everything in managed state: no own snapshot. */
+static int
+agg_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
+{
+	(void)ctx;
+	agg *a = self;
+	*buf = NULL;
+	*len = 0;
+	return a->et ? acrt__aggt_snapshot(a, buf, len) : ACRT_OK;
+}
+
+static int
+agg_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
+{
+	agg *a = self;
+	return a->et ? acrt__aggt_restore(ctx, a, buf, len) : ACRT_OK;
+}
+
 const acrt_component_desc acrt__aggregator_desc = {
     .abi_version = ACRT_ABI_VERSION,
     .struct_size = sizeof(acrt_component_desc),
@@ -776,6 +586,9 @@ const acrt_component_desc acrt__aggregator_desc = {
     .props = agg_props,
     .setup = agg_setup,
     .process = agg_process,
+    .snapshot = agg_snapshot,
+    .restore = agg_restore,
     .cleanup = agg_cleanup,
+    .idle = agg_idle,
     .finish = agg_finish,
 };

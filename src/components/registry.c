@@ -21,6 +21,7 @@ static const char *const xf_out[] = {"output", "error", NULL};
 static const char *const filter_out[] = {"output", "rejected", "error", NULL};
 static const char *const router_out[] = {"default", "error", NULL};
 static const char *const store_out[] = {"error", NULL};
+static const char *const agg_out[] = {"output", "error", "late", NULL};
 
 static const acrt__builtin builtins[] = {
     {"Source", &acrt__source_desc, none, out_only, acrt__source_check, NULL},
@@ -28,7 +29,7 @@ static const acrt__builtin builtins[] = {
     {"Sink", &acrt__sink_desc, in_only, none, acrt__sink_check, NULL},
     {"Filter", &acrt__filter_desc, in_only, filter_out, acrt__filter_check, NULL},
     {"Router", &acrt__router_desc, in_only, router_out, acrt__router_check, acrt__router_out_ports},
-    {"Aggregator", &acrt__aggregator_desc, in_only, xf_out, acrt__aggregator_check, NULL},
+    {"Aggregator", &acrt__aggregator_desc, in_only, agg_out, acrt__aggregator_check, NULL},
     {"Store", &acrt__store_desc, in_only, store_out, acrt__store_check, NULL},
     {"APIEndpoint", &acrt__endpoint_desc, none, out_only, acrt__endpoint_check, NULL},
 };

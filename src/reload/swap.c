@@ -112,6 +112,8 @@ eligible(const acrt__runtime *rt, const acrt__blueprint *nb, const json_t *d)
 		long i = acrt__blueprint_find(nb, name);
 		if (i < 0 || rt->comps[i].desc->run != NULL)
 			return false;
+		if (rt->comps[i].chained && acrt__spec_wants_timer(&nb->comps[i]))
+			return false; /* it now needs a thread of its own: rewire */
 		size_t k;
 		json_t *w;
 		json_array_foreach(what, k, w)

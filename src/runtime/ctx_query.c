@@ -69,6 +69,8 @@ acrt__ctx_wake_at(acrt_ctx *ctx, int64_t deadline_ns)
 {
 	if (ctx->comp->chained)
 		return false;
+	if (deadline_ns == 0)
+		return true;
 	if (ctx->wake_ns == 0 || deadline_ns < ctx->wake_ns)
 		ctx->wake_ns = deadline_ns;
 	return true;

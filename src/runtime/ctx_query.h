@@ -63,11 +63,15 @@ bool acrt__ctx_fed_by_port(acrt_ctx *ctx, const char *port);
  * over-long lines) and skipped: lost input for the run's summary and exit
  * status (summary.h). The instance's own thread calls it. */
 void acrt__ctx_skipped(acrt_ctx *ctx, uint64_t n);
-/* Called from the idle hook by a component that holds output back (the http
- * sink's open batch, up to its max_ms): the instance's loop calls idle again
- * at deadline_ns (monotonic) if no input comes first. Returns false when it
- * cannot (the instance is chained and idles on its producer's thread): the
- * component must then not hold back. The instance's thread, inside idle. */
+/* A timer for the idle hook, called from it by a component that holds
+ * output back (the http sink's open batch, up to its max_ms; an Aggregator's
+ * windows waiting for an idle input's watermark): the instance's loop calls
+ * idle again at deadline_ns (monotonic, acrt_now_ns's clock) if no input
+ * comes first; the earliest request of an idle pass wins, 0 asks nothing.
+ * Returns false when it cannot (the instance is chained and idles on its
+ * producer's thread): the component must then not hold back. wiring.c never
+ * chains a component that needs one (acrt__spec_wants_timer). The instance's
+ * thread, inside idle. */
 bool acrt__ctx_wake_at(acrt_ctx *ctx, int64_t deadline_ns);
 /* Counts n events a sink accepted and gave up writing (summary.h). The
  * instance's own thread, or its cleanup, calls it. */

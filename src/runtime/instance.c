@@ -156,8 +156,9 @@ plain_deliver(acrt_ctx *ctx, size_t port, acrt_event **evs, size_t n)
 static const acrt__delivery plain_delivery = {.deliver = plain_deliver};
 
 /* The one consumer loop: receive from the inbox (with the delivery's next
- * deadline), hand events to the delivery, align on checkpoint barriers, park
- * for an in-place reload, end with the stream. */
+ * deadline, or the component's own wake-up time, acrt__ctx_wake_at, when
+ * sooner: the idle hook then runs again), hand events to the delivery, align on checkpoint
+ * barriers, park for an in-place reload, end with the stream. */
 static int
 run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 {

@@ -206,7 +206,7 @@ struct acrt__comp {
 	json_t *counters; /* acrt_count: name -> integer; under rt->mu */
 	bool chained;     /* runs on its upstream's thread: no own thread */
 	acrt__batching batching;
-	int64_t stuck_after_ns; /* busy without taking an event this long: stuck */
+	int64_t stuck_after_ns;              /* busy without taking an event this long: stuck */
 	_Atomic(struct acrt__taps *) in_tap; /* acrt tap: an input port is tapped */
 };
 
@@ -320,5 +320,11 @@ acrt__swap_wanted(acrt_ctx *ctx)
 struct json_t;
 int acrt__swap_in_place(acrt__runtime *rt, acrt__blueprint *nb, const json_t *d, char *why,
                         size_t n);
+
+/* An Aggregator with an idle timeout closes windows while its input is
+ * quiet: it needs its own consumer loop to wake it (acrt__ctx_wake_at), so
+ * wiring.c never chains it, and a reload that gives a chained one such a
+ * config switches generations (swap.c) instead of swapping it in place. */
+bool acrt__spec_wants_timer(const acrt__comp_spec *s);
 
 #endif /* ACRT_RUNTIME_H */

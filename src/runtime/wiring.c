@@ -22,9 +22,9 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "transport/local.h"
 #include "runtime/runtime.h"
 #include "state/kv.h"
+#include "transport/local.h"
 #include "transport/nats.h"
 #include "transport/redis.h"
 
@@ -152,12 +152,16 @@ reads_lines(const acrt__comp *c)
 	       json_object_get(c->spec->config, "source") != NULL;
 }
 
-static bool
-posts_http(const acrt__comp *c)
+bool
+acrt__spec_wants_timer(const acrt__comp_spec *s)
 {
-	const char *k = json_string_value(json_object_get(c->spec->config, "sink"));
-	return c->spec->type != NULL && strcmp(c->spec->type, "Sink") == 0 && k != NULL &&
-	       strcmp(k, "http") == 0;
+	if (s->type == NULL)
+		return false;
+	if (strcmp(s->type, "Aggregator") == 0) /* idle inputs release the watermark */
+		return json_integer_value(json_object_get(s->config, "idle_timeout_ms")) > 0;
+	const char *k = json_string_value(json_object_get(s->config, "sink"));
+	return strcmp(s->type, "Sink") == 0 && k != NULL && /* an http sink holds a batch */
+	       strcmp(k, "http") == 0;                      /* until max_ms, on the network */
 }
 
 static bool
@@ -167,7 +171,7 @@ chainable(const acrt__runtime *rt, const acrt__binding_spec *b)
 	const acrt__comp *from = &rt->comps[b->from_comp], *to = &rt->comps[b->to_comp];
 	if (!bp->chaining || b->allow_cycle || b->from_comp == b->to_comp || reads_lines(from))
 		return false;
-	if (to->batching.enabled || posts_http(to)) /* it needs its own loop and timer */
+	if (to->batching.enabled || acrt__spec_wants_timer(to->spec)) /* its own loop and timer */
 		return false;
 	if (from->spec->replicas != to->spec->replicas || to->desc->run != NULL ||
 	    to->desc->process == NULL)
