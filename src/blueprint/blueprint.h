@@ -63,6 +63,12 @@ typedef struct acrt__comp_spec {
 	json_t *state;          /* raw mapping or NULL (build.lock only) */
 	int replicas;           /* >= 1 */
 	acrt__mark mark;
+	/* The Autocoder dialect (docs/AUTOCODER.md): the original's type name when
+	 * `type` is the built-in that runs it instead, else NULL; needs_impl when
+	 * its logic was the original's generated code (`type` is then a
+	 * Passthrough stand-in, which `acrt run` starts only with --stub). */
+	char *dialect_type;
+	bool needs_impl;
 } acrt__comp_spec;
 
 /* One edge: fan-out lists in the YAML are expanded to one binding per target. */
