@@ -27,6 +27,9 @@
 #include "core/event.h"
 #include "core/json.h"
 
+/* Appends a string literal (without its NUL). */
+#define PUT_LIT(b, lit) acrt__jbuf_put((b), (lit), sizeof(lit) - 1)
+
 static const acrt_prop acc_props[] = {
     {"key", ACRT_PROP_STRING, 0, 0, 0, NULL, "field naming the total (key)"},
     {"value", ACRT_PROP_STRING, 0, 0, 0, NULL, "field holding the amount (value)"},
@@ -186,18 +189,18 @@ acc_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	}
 	acrt__jbuf o;
 	acrt__jbuf_init(&o);
-	acrt__jbuf_put(&o, "{\"operation\":", 13);
+	PUT_LIT(&o, "{\"operation\":");
 	acrt__jbuf_string(&o, ops[which], strlen(ops[which]));
-	acrt__jbuf_put(&o, ",\"key\":", 7);
+	PUT_LIT(&o, ",\"key\":");
 	if (p.v[0].type == ACRT__J_ABSENT)
 		acrt__jbuf_put(&o, k, klen);
 	else
 		acrt__jbuf_put(&o, p.v[0].raw, p.v[0].raw_len); /* as it came */
-	acrt__jbuf_put(&o, ",\"input_value\":", 15);
+	PUT_LIT(&o, ",\"input_value\":");
 	acrt__jbuf_double(&o, value);
-	acrt__jbuf_put(&o, ",\"new_total\":", 13);
+	PUT_LIT(&o, ",\"new_total\":");
 	acrt__jbuf_double(&o, total);
-	acrt__jbuf_put(&o, ",\"success\":true,\"original_data\":", 33);
+	PUT_LIT(&o, ",\"success\":true,\"original_data\":");
 	acrt__jbuf_put(&o, text, len);
 	acrt__jbuf_putc(&o, '}');
 	size_t olen2;
