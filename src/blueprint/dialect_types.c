@@ -255,13 +255,14 @@ map_source(acrt__bpload *L, size_t idx)
 	json_t *n = json_pack("{s:s,s:I,s:{s:b,s:s}}", "generator", "sequence", "count",
 	                      (json_int_t)count, "payload", "test_data", 1, "source", c->name);
 	double rate = delay > 0 ? 1.0 / delay : 0;
-	json_t *r =
-	    rate == (double)(json_int_t)rate ? json_integer((json_int_t)rate) : json_real(rate);
-	if (n && delay > 0 && json_object_set_new(n, "rate_per_s", r) < 0) {
-		json_decref(n);
-		n = NULL;
-	} else if (delay <= 0) {
-		json_decref(r);
+	if (n && delay > 0) {
+		json_t *r = rate < 9e15 && rate == (double)(json_int_t)rate
+		                ? json_integer((json_int_t)rate)
+		                : json_real(rate);
+		if (json_object_set_new(n, "rate_per_s", r) < 0) { /* steals r, even then */
+			json_decref(n);
+			n = NULL;
+		}
 	}
 	a->fill_ports = true;
 	return map_to(L, idx, find(c->type)->native ? " in the original's form" : "", "Source", n,
