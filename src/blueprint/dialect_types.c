@@ -5,6 +5,7 @@
  * one of acrt's built-in types where one does the job:
  *
  *   Source, EventSource    Source `generator: sequence` (data_count, data_delay)
+ *   Store                  Store `crud: true, key: key` (CRUD by action)
  *   Sink                   Sink: file (a path key) or stdout
  *   Filter, no condition   Filter `where: "true"`
  *   Controller router      Router, with the original's fixed rules as routes
@@ -32,6 +33,7 @@
 
 enum dkind {
 	D_SOURCE,
+	D_STORE,
 	D_SINK,
 	D_FILTER,
 	D_XFORM,
@@ -63,6 +65,7 @@ static const char *const p_stream[] = {"stream", NULL};
 static const char *const p_processed[] = {"processed", NULL};
 static const char *const p_features[] = {"features", NULL};
 static const char *const p_predictions[] = {"predictions", NULL};
+static const char *const p_replies[] = {"output", "error", NULL};
 
 /* The original's port templates (its port generator); acrt's own types keep
  * acrt's defaults unless read in the original's form. */
@@ -70,6 +73,7 @@ static const dtype types[] = {
     {"Source", D_SOURCE, p_none, p_output, "Source"},
     {"EventSource", D_SOURCE, p_none, p_events, NULL},
     {"Sink", D_SINK, p_input, p_none, "Sink"},
+    {"Store", D_STORE, p_input, p_replies, "Store"},
     {"Transformer", D_XFORM, p_input, p_output, "Transformer"},
     {"Filter", D_FILTER, p_input, p_output, "Filter"},
     {"Router", D_NEEDS_KEYS, p_input, p_output, "Router"},
@@ -381,12 +385,20 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 		return 0;
 	bool native = t->native && has_native_key(c->config, a->bi);
 	bool empty = json_object_size(c->config) == 0;
+	if (native && t->kind == D_STORE && json_is_true(json_object_get(c->config, "crud")))
+		a->dflt_out = t->out; /* its replies: output */
 	if (native)
 		return 0;
 	switch (t->kind) {
 	case D_SOURCE:
 		a->dflt_in = t->in, a->dflt_out = t->out;
 		return map_source(L, idx);
+	case D_STORE: {
+		static const char *const none[] = {NULL};
+		a->dflt_in = t->in, a->dflt_out = t->out;
+		return map_to(L, idx, " in the original's form", "Store",
+		              json_pack("{s:b,s:s}", "crud", 1, "key", "key"), none);
+	}
 	case D_SINK:
 		return empty ? 0 : map_sink(L, idx);
 	case D_XFORM: /* empty: acrt's pass-through; else a processing type */

@@ -14,6 +14,8 @@
 #      checkpoint (--resume).
 #   5. Accumulator: the running total per key, emitted per event.
 #   6. A Filter without a condition and a Source in the original's form.
+#   7. Store: the original's CRUD by action (replies, records and ids across
+#      --resume), and generated ids without `key` (SQLite).
 . "$(dirname "$0")/lib.sh" "$@"
 
 # ---- 1. needs an implementation; --stub ----------------------------------------------
@@ -252,4 +254,79 @@ run_acrt plain 30 run "$D" --quiet
 expect_rc 0 "plain run" "$WORK/plain.err"
 [ "$(lines "$D/out.jsonl")" = 12 ] || fail "filter without a condition: $(lines "$D/out.jsonl") of 12" "$D/out.jsonl"
 ok "a Source of data_count 12 and a Filter without a condition: 12 events out"
+
+# ---- 7. Store: the original's CRUD by action, generated ids -------------------------
+D="$WORK/crud"
+mkdir -p "$D"
+cat >"$D/in.jsonl" <<'JSON'
+{"action":"create","data":{"title":"milk"}}
+{"action":"create","data":{"title":"eggs","done":false}}
+{"action":"get","id":"1"}
+{"action":"get","id":7}
+{"action":"update","id":2,"data":{"done":true}}
+{"action":"delete","id":"1"}
+{"action":"list"}
+{"action":"fly"}
+{"key":"k1","v":1}
+JSON
+cat >"$D/architecture.yaml" <<'YAML'
+system:
+  name: crud
+  components:
+    - {name: intake, type: Source, config: {source: file, path: in.jsonl}}
+    - {name: todos, type: Store, config: {storage_type: memory}}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: intake.output, to: todos.input}
+    - {from: todos.output, to: out.input}
+YAML
+cat >"$D/deployment.yaml" <<'YAML'
+runtime:
+  state: {path: state/ck.db, checkpoint_interval_s: 0}
+YAML
+run_acrt crud 30 run "$D" --quiet
+expect_rc 0 "crud run" "$WORK/crud.err"
+cat >"$WORK/crud.want" <<'JSON'
+{"status":"success","id":"1","data":{"id":"1","data":{"title":"milk"}}}
+{"status":"success","id":"2","data":{"id":"2","data":{"title":"eggs","done":false}}}
+{"status":"success","data":{"id":"1","data":{"title":"milk"}}}
+{"status":"not_found","action":"get","id":"7"}
+{"status":"success","data":{"id":"2","data":{"title":"eggs","done":true}}}
+{"status":"success"}
+{"status":"success","data":[{"id":"2","data":{"title":"eggs","done":true}}]}
+{"status":"error","message":"Unknown action: fly"}
+JSON
+diff -u "$WORK/crud.want" "$D/out.jsonl" >&2 || fail "crud: the replies differ"
+grep -q 'store holds 2 key(s) in managed state' "$WORK/crud.err" || fail "crud: the store should hold 2 keys (id 2 and k1)" "$WORK/crud.err"
+printf '{"action":"create","data":{"title":"bread"}}\n{"action":"list"}\n' >>"$D/in.jsonl"
+run_acrt crud2 30 run "$D" --quiet --resume
+expect_rc 0 "crud resumed" "$WORK/crud2.err"
+tail -n 2 "$D/out.jsonl" >"$WORK/crud2.got"
+cat >"$WORK/crud2.want" <<'JSON'
+{"status":"success","id":"3","data":{"id":"3","data":{"title":"bread"}}}
+{"status":"success","data":[{"id":"2","data":{"title":"eggs","done":true}},{"id":"3","data":{"title":"bread"}},{"key":"k1","v":1}]}
+JSON
+diff -u "$WORK/crud2.want" "$WORK/crud2.got" >&2 || fail "crud: the records or the next id did not survive --resume"
+ok "Store in the original's form: CRUD by action answered on output; records and the next id survive --resume"
+
+D="$WORK/keyless"
+mkdir -p "$D"
+printf '{"a":1}\n{"a":2}\n{"a":2}\n' >"$D/in.jsonl"
+cat >"$D/architecture.yaml" <<'YAML'
+system:
+  name: keyless
+  components:
+    - {name: intake, type: Source, config: {source: file, path: in.jsonl}}
+    - {name: db, type: Store, config: {path: state/db.sqlite}}
+  bindings:
+    - {from: intake.output, to: db.input}
+YAML
+run_acrt keyless 30 run "$D" --quiet
+expect_rc 0 "keyless store run" "$WORK/keyless.err"
+run_acrt keyless2 30 run "$D" --quiet
+got=$(py 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(" ".join(k + "=" + v for k, v in c.execute("SELECT key, value FROM store ORDER BY CAST(key AS INTEGER)")))' "$D/state/db.sqlite")
+[ "$got" = '1={"a":1} 2={"a":2} 3={"a":2} 4={"a":1} 5={"a":2} 6={"a":2}' ] || fail "keyless SQLite store: $got"
+ok "a Store without key: each event under a generated id (SQLite: on from the largest after a restart)"
 pass
