@@ -262,6 +262,7 @@ acrt__cmd_run(int argc, char **argv)
 	opts.path = path; /* a reload loads them again */
 	opts.deployment = deployment;
 	opts.update_lock = update_lock;
+	opts.stub = stub; /* a reload refuses stand-ins without it too */
 	/* A closed stdout shows as EPIPE to the stdout Sink, which stops the run
 	 * with its summary, instead of SIGPIPE killing the process mid-write. */
 	signal(SIGPIPE, SIG_IGN);

@@ -16,6 +16,7 @@
 #   6. A Filter without a condition and a Source in the original's form.
 #   7. Store: the original's CRUD by action (replies, records and ids across
 #      --resume), and generated ids without `key` (SQLite).
+#   8. A hot reload to a blueprint with a Model is refused without --stub.
 . "$(dirname "$0")/lib.sh" "$@"
 
 # ---- 1. needs an implementation; --stub ----------------------------------------------
@@ -329,4 +330,41 @@ c = sqlite3.connect(sys.argv[1])
 print(" ".join(k + "=" + v for k, v in c.execute("SELECT key, value FROM store ORDER BY CAST(key AS INTEGER)")))' "$D/state/db.sqlite")
 [ "$got" = '1={"a":1} 2={"a":2} 3={"a":2} 4={"a":1} 5={"a":2} 6={"a":2}' ] || fail "keyless SQLite store: $got"
 ok "a Store without key: each event under a generated id (SQLite: on from the largest after a restart)"
+
+# ---- 8. a hot reload refuses what needs an implementation without --stub ------------
+D="$WORK/reload"
+mkdir -p "$D"
+cat >"$D/architecture.yaml" <<'YAML'
+system:
+  name: reloaded
+  components:
+    - {name: gen, type: EventSource, config: {data_count: 100000000, data_delay: 0.01}}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.events, to: out.input}
+YAML
+start_acrt reload run "$D" --quiet
+RUN=$PID
+wait_alive "$RUN" 15 has_lines "$D/out.jsonl" 3 || fail "the run produces nothing" "$WORK/reload.err"
+cat >"$D/architecture.yaml" <<'YAML'
+system:
+  name: reloaded
+  components:
+    - {name: gen, type: EventSource, config: {data_count: 100000000, data_delay: 0.01}}
+    - {name: scorer, type: Model}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.events, to: scorer.features}
+    - {from: scorer.predictions, to: out.input}
+YAML
+kill -HUP "$RUN"
+refused() { grep -q "reload (SIGHUP) failed, nothing changed, the system keeps running: component 'scorer' (Model) needs an implementation" "$WORK/reload.err"; }
+wait_alive "$RUN" 15 refused || fail "the reload did not refuse the Model" "$WORK/reload.err"
+before=$(lines "$D/out.jsonl")
+more() { [ "$(lines "$D/out.jsonl")" -gt "$((before + 3))" ]; }
+wait_alive "$RUN" 15 more || fail "the system stopped after the refused reload" "$WORK/reload.err"
+kill -TERM "$RUN"
+wait_exit "$RUN" 30 || fail "the run did not stop on SIGTERM" "$WORK/reload.err"
+expect_rc 0 "run after a refused reload" "$WORK/reload.err"
+ok "a reload to a blueprint with a Model is refused without --stub; the system goes on"
 pass
