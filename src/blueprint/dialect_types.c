@@ -251,11 +251,10 @@ map_source(acrt__bpload *L, size_t idx)
 	if (dd)
 		delay = json_number_value(dd);
 	const json_t *gen = json_object_get(json_object_get(cfg, "generation"), "type");
-	if (gen && !(json_is_string(gen) && !strcmp(json_string_value(gen), "sequence")) &&
-	    acrt__note(L, key_node(a, "generation"),
-	               "generation: only a sequence is generated (the original's 'random' "
-	               "and 'file' are not)") < 0)
-		return -1;
+	const acrt__ynode *gen_at = /* noted after the mapping's own note */
+	    gen && !(json_is_string(gen) && !strcmp(json_string_value(gen), "sequence"))
+	        ? key_node(a, "generation")
+	        : NULL;
 	json_t *n = json_pack("{s:s,s:I,s:{s:b,s:s}}", "generator", "sequence", "count",
 	                      (json_int_t)count, "payload", "test_data", 1, "source", c->name);
 	double rate = delay > 0 ? 1.0 / delay : 0;
@@ -269,8 +268,13 @@ map_source(acrt__bpload *L, size_t idx)
 		}
 	}
 	a->fill_ports = true;
-	return map_to(L, idx, find(c->type)->native ? " in the original's form" : "", "Source", n,
-	              used);
+	if (map_to(L, idx, find(c->type)->native ? " in the original's form" : "", "Source", n,
+	           used) < 0)
+		return -1;
+	return gen_at ? acrt__note(L, gen_at,
+	                           "generation: only a sequence is generated (the original's "
+	                           "'random' and 'file' are not)")
+	              : 0;
 }
 
 static int
