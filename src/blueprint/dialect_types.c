@@ -212,6 +212,39 @@ map_to(acrt__bpload *L, size_t idx, const char *what, const char *to, json_t *n,
 	return become(L, idx, to, n);
 }
 
+/* Whether the component's declared outputs name port p: 1 yes, 0 no, -1 it
+ * declares none (the type's defaults). */
+static int
+declares(const acrt__ynode *node, const char *p)
+{
+	const acrt__ynode *out = acrt__ynode_get(node, "outputs");
+	if (!out || out->kind != ACRT__Y_SEQ)
+		return -1;
+	for (size_t i = 0; i < out->n; i++) {
+		const acrt__ynode *it = out->items[i];
+		const acrt__ynode *nm = it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "name") : it;
+		if (nm && nm->kind == ACRT__Y_STR && !strcmp(nm->text, p))
+			return 1;
+	}
+	return 0;
+}
+
+/* A Transformer or Filter that passes every event, with outputs of the
+ * original's naming (no `output`): a Passthrough on them, as the original
+ * passes its items on. */
+static int
+pass_all(acrt__bpload *L, size_t idx, const char *how)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	if (acrt__note(L, acrt__ynode_get(L->aux[idx].node, "type"),
+	               "type '%s' %s: every event passes, on each of its output ports (the "
+	               "built-in Passthrough)",
+	               c->type, how) < 0)
+		return -1;
+	L->aux[idx].fill_ports = true;
+	return become(L, idx, "Passthrough", json_object());
+}
+
 /* The original's logic was generated code: a Passthrough stand-in, marked. */
 static int
 needs_impl(acrt__bpload *L, size_t idx, const char *why)
@@ -370,7 +403,14 @@ map_stream(acrt__bpload *L, size_t idx)
 			n = NULL;
 		}
 		a->dflt_out = NULL; /* the Aggregator's: output, error */
-		return map_to(L, idx, " with variant windowing", "Aggregator", n, used);
+		if (map_to(L, idx, " with variant windowing", "Aggregator", n, used) < 0)
+			return -1;
+		return declares(a->node, "output") == 0
+		           ? acrt__note(L, acrt__ynode_key(a->node, "outputs"),
+		                        "the Aggregator emits its windows on 'output', which '%s' "
+		                        "does not declare: they are dropped",
+		                        c->name)
+		           : 0;
 	}
 	if (variant && !strcmp(variant, "windowing"))
 		return needs_impl(L, idx,
@@ -406,8 +446,10 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 	case D_SINK:
 		return empty ? 0 : map_sink(L, idx);
 	case D_XFORM: /* empty: acrt's pass-through; else a processing type */
-		if (empty)
+		if (empty && declares(a->node, "output") != 0)
 			return 0;
+		if (empty)
+			return pass_all(L, idx, "without config");
 		a->dflt_in = t->in, a->dflt_out = t->out;
 		return needs_impl(L, idx, ", its config names no acrt key");
 	case D_FILTER:
@@ -415,6 +457,8 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 			a->dflt_in = t->in, a->dflt_out = t->out;
 			return needs_impl(L, idx, ", its condition is not acrt's where:");
 		}
+		if (declares(a->node, "output") == 0)
+			return pass_all(L, idx, "without a condition");
 		if (become(L, idx, "Filter", json_pack("{s:s}", "where", "true")) < 0)
 			return -1;
 		return acrt__note(L, acrt__ynode_get(a->node, "type"),

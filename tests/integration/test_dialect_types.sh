@@ -255,6 +255,26 @@ run_acrt plain 30 run "$D" --quiet
 expect_rc 0 "plain run" "$WORK/plain.err"
 [ "$(lines "$D/out.jsonl")" = 12 ] || fail "filter without a condition: $(lines "$D/out.jsonl") of 12" "$D/out.jsonl"
 ok "a Source of data_count 12 and a Filter without a condition: 12 events out"
+cat >"$D/architecture.yaml" <<'YAML'
+system:
+  name: own-ports
+  components:
+    - {name: gen, type: Source, config: {data_count: 4, data_delay: 0}, outputs: [raw_data]}
+    - {name: proc, type: Transformer, inputs: [raw_data], outputs: [processed_data]}
+    - {name: keep, type: Filter, inputs: [processed_data], outputs: [kept, audit]}
+    - {name: out, type: Sink, config: {output_file: kept.jsonl}}
+    - {name: audit, type: Sink, config: {output_file: audit.jsonl}}
+  bindings:
+    - {from: gen.raw_data, to: proc.raw_data}
+    - {from: proc.processed_data, to: keep.processed_data}
+    - {from: keep.kept, to: out.input}
+    - {from: keep.audit, to: audit.input}
+YAML
+run_acrt own-ports 30 run "$D" --quiet
+expect_rc 0 "own ports run" "$WORK/own-ports.err"
+[ "$(lines "$D/kept.jsonl")" = 4 ] && [ "$(lines "$D/audit.jsonl")" = 4 ] ||
+	fail "a Transformer and a Filter without config on the original's ports: $(lines "$D/kept.jsonl") and $(lines "$D/audit.jsonl") of 4" "$WORK/own-ports.err"
+ok "a Transformer and a Filter without config pass every event on each of their own output ports"
 
 # ---- 7. Store: the original's CRUD by action, generated ids -------------------------
 D="$WORK/crud"
