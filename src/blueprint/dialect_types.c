@@ -440,8 +440,16 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 	case D_STORE: {
 		static const char *const none[] = {NULL};
 		a->dflt_in = t->in, a->dflt_out = t->out;
-		return map_to(L, idx, " in the original's form", "Store",
-		              json_pack("{s:b,s:s}", "crud", 1, "key", "key"), none);
+		if (map_to(L, idx, " in the original's form", "Store",
+		           json_pack("{s:b,s:s}", "crud", 1, "key", "key"), none) < 0)
+			return -1;
+		const acrt__ynode *outs = acrt__ynode_get(a->node, "outputs");
+		return declares(a->node, "output") == 0 && outs->n > 0 /* [] : no replies wanted */
+		           ? acrt__note(L, acrt__ynode_key(a->node, "outputs"),
+		                        "the Store answers CRUD requests on 'output', which '%s' "
+		                        "does not declare: the replies are dropped",
+		                        c->name)
+		           : 0;
 	}
 	case D_SINK:
 		return empty ? 0 : map_sink(L, idx);
