@@ -73,6 +73,10 @@ grep -q "^$D/architecture.yaml:5:7: note: component 'scorer' (Model) runs as a p
 [ "$(lines "$D/audit.jsonl")" = 7 ] || fail "--stub: $(lines "$D/audit.jsonl") events out of 7 on audit" "$WORK/stub.err"
 cmp -s "$D/in.jsonl" "$D/out.jsonl" || fail "--stub: the events changed on their way" "$D/out.jsonl"
 ok "--stub: every event passes through the stand-ins unchanged, on each output port"
+"$ACRT" graph "$D" >"$WORK/stub.dot" 2>"$WORK/stub-graph.err" || fail "acrt graph failed" "$WORK/stub-graph.err"
+grep -q '"scorer" \[label="scorer\\nPassthrough (Model: needs an implementation)"\]' "$WORK/stub.dot" ||
+	fail "the graph does not show the Model's stand-in" "$WORK/stub.dot"
+ok "acrt graph labels a stand-in with the original's type"
 
 # ---- 2. Controller variant terminator ---------------------------------------------
 D="$WORK/term"
