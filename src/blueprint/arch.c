@@ -344,12 +344,18 @@ parse_kind(acrt__bpload *L, const acrt__ynode *node, acrt__comp_spec *c, acrt__c
 		if (t->kind != ACRT__Y_STR)
 			return acrt__err_type(L, t, "type", "a component type name");
 		a->bi = acrt__builtin_find(t->text);
+		if (!a->bi && acrt__dialect_type_known(t->text)) {
+			/* the original's: acrt__dialect_map picks the built-in */
+			c->type = acrt__strdup(t->text);
+			return c->type ? 0 : acrt__err(L, t, "out of memory");
+		}
 		if (!a->bi) {
-			const char *names[64];
+			const char *names[96];
 			size_t k = 0;
 			const acrt__builtin *b;
 			while (k < 64 && (b = acrt__builtin_at(k)) != NULL)
 				names[k++] = b->type;
+			k += acrt__dialect_type_names(names + k, 96 - k);
 			char hint[128];
 			acrt__hint(hint, sizeof hint, t->text, names, k);
 			return acrt__err(L, t, "unknown component type '%s'%s", t->text, hint);
@@ -520,6 +526,10 @@ parse_component(acrt__bpload *L, size_t idx)
 	c->config = a->config ? acrt__ynode_json(a->config) : json_object();
 	if (!c->config)
 		return acrt__err(L, node, "out of memory");
+	if (rc == 0 && !a->broken && acrt__dialect_map(L, idx) < 0) /* the original's types */
+		rc = -1;
+	if (!a->bi && c->type) /* the original's type, not mapped after an error */
+		a->broken = true;
 
 	/* ports: declared ones replace the type's defaults */
 	const acrt__ynode *in = acrt__ynode_get(node, "inputs");
@@ -530,11 +540,17 @@ parse_component(acrt__bpload *L, size_t idx)
 	if (out && parse_ports(L, out, "outputs", c->name, &c->outputs, &c->n_outputs) < 0)
 		rc = -1, a->broken = true;
 	if (!a->broken) {
-		if (!in && default_ports(L, a->bi ? a->bi->in_ports : plug_in, &c->inputs,
-		                         &c->n_inputs, c->mark) < 0)
+		const char *const *din = a->dflt_in ? a->dflt_in
+		                         : a->bi    ? a->bi->in_ports
+		                                    : plug_in;
+		const char *const *dout = a->dflt_out ? a->dflt_out
+		                          : a->bi     ? a->bi->out_ports
+		                                      : plug_out;
+		if (!in && default_ports(L, din, &c->inputs, &c->n_inputs, c->mark) < 0)
 			rc = -1;
-		if (!out && default_ports(L, a->bi ? a->bi->out_ports : plug_out, &c->outputs,
-		                          &c->n_outputs, c->mark) < 0)
+		if (!out && default_ports(L, dout, &c->outputs, &c->n_outputs, c->mark) < 0)
+			rc = -1;
+		if (acrt__dialect_fill(L, idx) < 0)
 			rc = -1;
 		if (a->bi && a->bi->config_out_ports && config_ports(L, a, c, out != NULL) < 0)
 			rc = -1;

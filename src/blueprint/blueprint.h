@@ -68,6 +68,12 @@ typedef struct acrt__comp_spec {
 	 * NULL for every component a blueprint names. */
 	const acrt_component_desc *desc;
 	void *test_arg;
+	/* The Autocoder dialect (docs/AUTOCODER.md): the original's type name when
+	 * `type` is the built-in that runs it instead, else NULL; needs_impl when
+	 * its logic was the original's generated code (`type` is then a
+	 * Passthrough stand-in, which `acrt run` starts only with --stub). */
+	char *dialect_type;
+	bool needs_impl;
 } acrt__comp_spec;
 
 /* One edge: fan-out lists in the YAML are expanded to one binding per target. */

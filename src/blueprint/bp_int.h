@@ -112,6 +112,13 @@ typedef struct acrt__comp_aux {
 	const acrt__builtin *bi;         /* built-in type, or NULL for plugins */
 	const acrt__ynode *ovr_replicas; /* component_overrides.NAME.replicas, or NULL */
 	bool broken;                     /* type or ports unknown: skip dependent checks */
+	/* The Autocoder dialect's types (dialect_types.c): */
+	const char *const *dflt_in; /* the original's default ports, or NULL: the type's */
+	const char *const *dflt_out;
+	bool fill_ports;         /* `ports` becomes the output ports once they are known */
+	bool fill_routes;        /* a Controller router: routes to the output ports */
+	char router_default[64]; /* ... and its default_output */
+	acrt__builtin bi_copy;   /* bi without config_out_ports (generated routes) */
 } acrt__comp_aux;
 
 typedef struct acrt__bpload {
@@ -162,6 +169,19 @@ int acrt__note(acrt__bpload *L, const acrt__ynode *at, const char *fmt, ...) ACR
  * unknown keys come from both sets. 0, or -1 after reporting. */
 int acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *allowed,
                        acrt__dialect_place place, const char *where);
+
+/* The original's component types (dialect_types.c). Whether `type` is a type
+ * name of the original that acrt has no built-in of (EventSource, Model, ...);
+ * those names, for "did you mean". */
+bool acrt__dialect_type_known(const char *type);
+size_t acrt__dialect_type_names(const char **names, size_t max);
+/* Component idx once its type and config are read, before its ports: a type
+ * of the original (or acrt's type with a config in the original's form)
+ * becomes the built-in that does its job, with notes; one whose logic was
+ * generated code is marked needs_impl. 0, or -1 after reporting. */
+int acrt__dialect_map(acrt__bpload *L, size_t idx);
+/* Once its ports are known: the `ports` or routes that name them. 0 or -1. */
+int acrt__dialect_fill(acrt__bpload *L, size_t idx);
 
 /* ---- Stages ---------------------------------------------------------------- */
 

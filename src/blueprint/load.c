@@ -39,6 +39,7 @@ acrt__blueprint_free(acrt__blueprint *bp)
 		acrt__comp_spec *c = &bp->comps[i];
 		acrt__free(c->name);
 		acrt__free(c->type);
+		acrt__free(c->dialect_type);
 		acrt__free(c->plugin_path);
 		acrt__free(c->plugin_symbol);
 		json_decref(c->config);

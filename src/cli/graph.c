@@ -68,6 +68,13 @@ node_label(FILE *f, const acrt__comp_spec *c, esc_fn esc, const char *sep)
 	fputs(sep, f);
 	if (c->type) {
 		esc(f, c->type);
+		if (c->dialect_type && strcmp(c->dialect_type, c->type) != 0) {
+			/* the Autocoder original's type it runs */
+			char d[160];
+			snprintf(d, sizeof d, " (%s%s)", c->dialect_type,
+			         c->needs_impl ? ": needs an implementation" : "");
+			esc(f, d);
+		}
 	} else {
 		esc(f, "plugin ");
 		esc(f, c->plugin_symbol ? c->plugin_symbol : "?");

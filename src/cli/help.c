@@ -15,7 +15,7 @@ static const char overview[] =
     "\n"
     "usage:\n"
     "  acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
-    "           [--update-lock] [--quiet] [--node NAME]\n"
+    "           [--update-lock] [--quiet] [--node NAME] [--stub]\n"
     "  acrt up [DIR|architecture.yaml] [--deployment F] [--resume] [-q]\n"
     "  acrt validate [DIR|FILE]...\n"
     "  acrt checkpoints list|show|verify|delete|create [ID] [DIR]\n"
@@ -43,7 +43,7 @@ static const char up_help[] =
 
 static const char run_help[] =
     "acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
-    "         [--update-lock] [--quiet] [--node NAME]\n"
+    "         [--update-lock] [--quiet] [--node NAME] [--stub]\n"
     "\n"
     "Loads and validates the blueprint (default: ./architecture.yaml, with\n"
     "deployment.yaml beside it when present), sets every component up in\n"
@@ -60,6 +60,9 @@ static const char run_help[] =
     "  --node NAME     run only node NAME of the deployment's nodes: (its own\n"
     "                  run lock .acrt/NAME/, store state/SYSTEM.NAME.db); without\n"
     "                  it every node runs in this process (docs/MULTINODE.md)\n"
+    "  --stub          run the components of an Autocoder blueprint that need an\n"
+    "                  implementation as pass-through stand-ins (docs/AUTOCODER.md);\n"
+    "                  without it the run refuses them (exit 2)\n"
     "\n"
     "When build.lock is present beside architecture.yaml, the run refuses to\n"
     "start (exit 2) if a hash or a capability chain no longer matches it, and\n"

@@ -10,6 +10,10 @@
  * (without runtime.state: checkpoints across nodes are the next step, and
  * refused with exit 2). Without --node, every node runs in this one process
  * with every binding local, as if there were no `nodes:`.
+ *
+ * --stub (docs/AUTOCODER.md): a blueprint of the original Autocoder whose
+ * components need an implementation is refused (each named) unless --stub
+ * runs them as pass-through stand-ins.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -65,6 +69,40 @@ check_lock(const acrt__blueprint *bp, const char *path, bool update)
 	}
 	acrt__diag_free(&diag);
 	return rc;
+}
+
+/* Components whose logic was the Autocoder original's generated code
+ * (docs/AUTOCODER.md): refused, each named (exit 2), unless --stub runs
+ * pass-through stand-ins, each with a note. 0 to go on, or the exit code. */
+static int
+check_stubs(const acrt__blueprint *bp, bool stub)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < bp->n_comps; i++) {
+		const acrt__comp_spec *c = &bp->comps[i];
+		if (!c->needs_impl)
+			continue;
+		n++;
+		if (stub)
+			fprintf(stderr,
+			        "%s:%d:%d: note: component '%s' (%s) runs as a pass-through "
+			        "stand-in (--stub)\n",
+			        c->mark.file, c->mark.line, c->mark.col, c->name,
+			        c->dialect_type ? c->dialect_type : c->type);
+		else
+			fprintf(stderr,
+			        "%s:%d:%d: component '%s' (%s) needs an implementation: plug "
+			        "in a native component\n",
+			        c->mark.file, c->mark.line, c->mark.col, c->name,
+			        c->dialect_type ? c->dialect_type : c->type);
+	}
+	if (n == 0 || stub)
+		return 0;
+	fprintf(stderr,
+	        "acrt: run: %zu component%s need%s an implementation: refusing to start (--stub "
+	        "runs each as a pass-through stand-in to try the wiring)\n",
+	        n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+	return 2;
 }
 
 /* --node NAME: picks the node, or says why it cannot run (exit 2). */
@@ -157,7 +195,7 @@ int
 acrt__cmd_run(int argc, char **argv)
 {
 	const char *path = NULL, *deployment = NULL, *node = NULL;
-	bool update_lock = false;
+	bool update_lock = false, stub = false;
 	acrt__run_opts opts = {0};
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -177,6 +215,8 @@ acrt__cmd_run(int argc, char **argv)
 			opts.resume = a + 9;
 		} else if (strcmp(a, "--watch") == 0) {
 			opts.watch = true;
+		} else if (strcmp(a, "--stub") == 0) {
+			stub = true;
 		} else if (strcmp(a, "--node") == 0) {
 			if (++i == argc)
 				return acrt__cli_usage_error("run: %s needs a node name", a);
@@ -199,7 +239,9 @@ acrt__cmd_run(int argc, char **argv)
 	if (bp == NULL)
 		return 2;
 	acrt__log_config(bp->log_level, bp->log_format);
-	int nrc = node != NULL ? pick_node(bp, node, opts.watch) : 0;
+	int nrc = check_stubs(bp, stub);
+	if (nrc == 0 && node != NULL)
+		nrc = pick_node(bp, node, opts.watch);
 	if (nrc != 0) {
 		acrt__blueprint_free(bp);
 		return nrc;
@@ -220,6 +262,7 @@ acrt__cmd_run(int argc, char **argv)
 	opts.path = path; /* a reload loads them again */
 	opts.deployment = deployment;
 	opts.update_lock = update_lock;
+	opts.stub = stub; /* a reload refuses stand-ins without it too */
 	/* A closed stdout shows as EPIPE to the stdout Sink, which stops the run
 	 * with its summary, instead of SIGPIPE killing the process mid-write. */
 	signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,8 @@
 /*
  * builtins.h - descriptors and config checks of the built-in component types,
  * for registry.c. Each lives in its own file (source.c, transformer.c,
- * filter.c, router.c, aggregator.c, store.c, sink.c, apiendpoint.c) and uses
+ * filter.c, router.c, aggregator.c, store.c, sink.c, apiendpoint.c,
+ * passthrough.c, dedup.c, accumulator.c) and uses
  * only the public ABI of acrt.h, like a plugin would (jq.c is their shared
  * libjq helper; groupkey.c has the group-key encoding Aggregator and Store share). The
  * APIEndpoint also uses a few internals: its output's capacity
@@ -25,6 +26,9 @@ extern const acrt_component_desc acrt__router_desc;
 extern const acrt_component_desc acrt__aggregator_desc;
 extern const acrt_component_desc acrt__store_desc;
 extern const acrt_component_desc acrt__endpoint_desc;
+extern const acrt_component_desc acrt__passthrough_desc;
+extern const acrt_component_desc acrt__dedup_desc;
+extern const acrt_component_desc acrt__accumulator_desc;
 
 /* The config value `key` as a path: absolute as is, else relative to the
  * blueprint's directory. From acrt__malloc (acrt__free it); NULL on out of
@@ -39,6 +43,17 @@ int acrt__router_check(const json_t *config, const char **key, char *msg, size_t
 int acrt__aggregator_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__store_check(const json_t *config, const char **key, char *msg, size_t len);
 int acrt__endpoint_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__dedup_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__accumulator_check(const json_t *config, const char **key, char *msg, size_t len);
+/* passthrough.c: `ports: [name, ...]`, the output ports a Passthrough, a
+ * Source or an Accumulator emits each event on. The check of its value
+ * (also the Passthrough's whole check); the list read at setup (borrowed from
+ * the config; [dflt] when absent; the array is acrt__free'd by the caller);
+ * an emit of ev on each (takes the caller's reference, like acrt_emit; a port
+ * that is not an output fails the event). */
+int acrt__ports_check(const json_t *config, const char **key, char *msg, size_t len);
+int acrt__ports_read(acrt_ctx *ctx, const char *dflt, const char ***ports, size_t *n);
+int acrt__ports_emit(acrt_ctx *ctx, const char *const *ports, size_t n, acrt_event *ev);
 /* Aggregator and Store: the group key of a JSON value (NULL: absent) as the
  * compact JSON text with sorted object keys ("null" when absent), so distinct
  * values give distinct keys. Written into buf when it fits in cap bytes, else

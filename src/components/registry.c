@@ -22,6 +22,7 @@ static const char *const filter_out[] = {"output", "rejected", "error", NULL};
 static const char *const router_out[] = {"default", "error", NULL};
 static const char *const store_out[] = {"error", NULL};
 static const char *const agg_out[] = {"output", "error", "late", NULL};
+static const char *const acc_out[] = {"aggregate", "error", NULL};
 
 static const acrt__builtin builtins[] = {
     {"Source", &acrt__source_desc, none, out_only, acrt__source_check, NULL},
@@ -32,6 +33,9 @@ static const acrt__builtin builtins[] = {
     {"Aggregator", &acrt__aggregator_desc, in_only, agg_out, acrt__aggregator_check, NULL},
     {"Store", &acrt__store_desc, in_only, store_out, acrt__store_check, NULL},
     {"APIEndpoint", &acrt__endpoint_desc, none, out_only, acrt__endpoint_check, NULL},
+    {"Passthrough", &acrt__passthrough_desc, in_only, out_only, acrt__ports_check, NULL},
+    {"Dedup", &acrt__dedup_desc, in_only, xf_out, acrt__dedup_check, NULL},
+    {"Accumulator", &acrt__accumulator_desc, in_only, acc_out, acrt__accumulator_check, NULL},
 };
 
 char *

@@ -48,6 +48,7 @@ static const acrt_prop source_props[] = {
      "file: keep reading as the file grows, through rotations, like tail -F"},
     {"max_line_bytes", ACRT_PROP_INT, 0, 64, 1073741824, NULL,
      "file, stdin: a longer line is skipped, logged and counted (64 MiB)"},
+    {"ports", ACRT_PROP_ARRAY, 0, 0, 0, NULL, "output ports each event goes on ([output])"},
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -69,7 +70,7 @@ acrt__source_check(const json_t *config, const char **key, char *msg, size_t len
 		snprintf(msg, len, "'source: file' needs 'path'");
 		return -1;
 	}
-	return 0;
+	return acrt__ports_check(config, key, msg, len);
 }
 
 typedef struct source {
@@ -85,7 +86,9 @@ typedef struct source {
 	 * a barrier taken inside acrt_emit() snapshots the event as not sent. */
 	int64_t next;
 	uint64_t offset;
-	uint64_t dev, ino; /* the file `offset` is in (st_dev, st_ino; 0, 0: none yet) */
+	uint64_t dev, ino;  /* the file `offset` is in (st_dev, st_ino; 0, 0: none yet) */
+	const char **ports; /* `ports`, borrowed from the config */
+	size_t n_ports;
 } source;
 
 /*
@@ -116,6 +119,10 @@ source_setup(acrt_ctx *ctx, void **self)
 	if (s == NULL)
 		return acrt_fail(ctx, "out of memory");
 	s->fd = -1;
+	if (acrt__ports_read(ctx, "output", &s->ports, &s->n_ports) != ACRT_OK) {
+		acrt__free(s);
+		return ACRT_ERR;
+	}
 	const char *src = acrt_config_string(ctx, "source", NULL);
 	if (src == NULL) {
 		s->kind = 0;
@@ -129,6 +136,7 @@ source_setup(acrt_ctx *ctx, void **self)
 		s->kind = 1;
 		s->path = acrt__config_path(ctx, "path");
 		if (s->path == NULL) {
+			acrt__free(s->ports);
 			acrt__free(s);
 			return acrt_fail(ctx, "out of memory");
 		}
@@ -141,6 +149,7 @@ source_setup(acrt_ctx *ctx, void **self)
 			int e = errno;
 			acrt_fail(ctx, "cannot open '%s': %s", s->path, strerror(e));
 			acrt__free(s->path);
+			acrt__free(s->ports);
 			acrt__free(s);
 			return ACRT_ERR;
 		} else {
@@ -323,7 +332,7 @@ run_sequence(acrt_ctx *ctx, source *s)
 		acrt_event *ev = acrt_event_new_json(ctx, o);
 		if (ev == NULL)
 			return acrt_fail(ctx, "out of memory");
-		int rc = acrt_emit(ctx, "output", ev);
+		int rc = acrt__ports_emit(ctx, s->ports, s->n_ports, ev);
 		if (rc != ACRT_OK)
 			return rc;
 	}
@@ -402,7 +411,7 @@ run_lines(acrt_ctx *ctx, source *s)
 			rc = acrt_fail(ctx, "out of memory");
 			break;
 		}
-		if ((rc = acrt_emit(ctx, "output", ev)) != ACRT_OK)
+		if ((rc = acrt__ports_emit(ctx, s->ports, s->n_ports, ev)) != ACRT_OK)
 			break;
 		s->offset = lr.consumed;
 	}
@@ -426,6 +435,7 @@ source_cleanup(acrt_ctx *ctx, void *self)
 	if (s->kind == 1 && s->fd >= 0)
 		close(s->fd);
 	acrt__free(s->path);
+	acrt__free(s->ports);
 	acrt__free(s);
 }
 

@@ -26,6 +26,12 @@
  * (on_write_error: fail, a cancel) counts the transaction's events as
  * unwritten in the run's summary.
  *
+ * Without `key`, each event is stored under a generated id ("1", "2", ...;
+ * store_crud.c). With `crud: true` (managed state only), an event with an
+ * `action` field is one of the original Autocoder's CRUD requests, answered
+ * on `output` (store_crud.c); the others are stored by `key` when the event
+ * has it, else under a generated id.
+ *
  * An event that is not a JSON object, or whose key field is absent or null,
  * fails: it goes to port `error` (dropped when unbound), is logged and counted
  * (counter `missing_key` or `invalid_events`). At cleanup the Store logs how
@@ -40,6 +46,7 @@
 #include <sys/stat.h>
 
 #include "components/builtins.h"
+#include "components/store_int.h"
 #include "components/writeretry.h"
 #include "core/common.h"
 #include "core/event.h"
@@ -49,7 +56,11 @@
 #define STORE_TX_MAX 4096
 
 static const acrt_prop store_props[] = {
-    {"key", ACRT_PROP_STRING, 1, 0, 0, NULL, "field whose value is the key of the upsert"},
+    {"key", ACRT_PROP_STRING, 0, 0, 0, NULL,
+     "field whose value is the key of the upsert (absent: a generated id, 1, 2, ...)"},
+    {"crud", ACRT_PROP_BOOL, 0, 0, 0, NULL,
+     "events with an `action` field are the original Autocoder's CRUD requests, answered "
+     "on output (managed state only)"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL,
      "SQLite database (relative to the blueprint); absent: managed state"},
     ACRT__WRETRY_PROPS,
@@ -59,7 +70,8 @@ static const acrt_prop store_props[] = {
 int
 acrt__store_check(const json_t *config, const char **key, char *msg, size_t len)
 {
-	if (json_string_length(json_object_get(config, "key")) == 0) {
+	const json_t *k = json_object_get(config, "key");
+	if (k != NULL && json_string_length(k) == 0) {
 		*key = "key";
 		snprintf(msg, len, "expected a field name (a non-empty string)");
 		return -1;
@@ -68,6 +80,12 @@ acrt__store_check(const json_t *config, const char **key, char *msg, size_t len)
 	if (p != NULL && json_string_length(p) == 0) {
 		*key = "path";
 		snprintf(msg, len, "expected a file path (a non-empty string)");
+		return -1;
+	}
+	if (p != NULL && json_is_true(json_object_get(config, "crud"))) {
+		*key = "crud";
+		snprintf(msg, len,
+		         "'crud: true' keeps its records in managed state: remove 'path'");
 		return -1;
 	}
 	return 0;
@@ -81,7 +99,9 @@ typedef struct held {
 } held;
 
 typedef struct store {
-	const char *key;      /* the key field, borrowed from the config */
+	const char *key;      /* the key field, borrowed from the config; NULL: generated ids */
+	bool crud;            /* `crud: true` (store_crud.c) */
+	int64_t next_id;      /* SQLite mode, generated ids: the next one */
 	char *path;           /* SQLite mode: the database file; NULL: managed state */
 	sqlite3 *db;          /* SQLite mode */
 	sqlite3_stmt *upsert; /* INSERT ... ON CONFLICT DO UPDATE */
@@ -278,7 +298,45 @@ sql_count(store *s)
 	return n;
 }
 
+/* Generated ids with a database: one past its largest all-digit key. */
+static int
+sql_next_id(acrt_ctx *ctx, store *s)
+{
+	sqlite3_stmt *st = NULL;
+	static const char q[] = "SELECT max(CAST(key AS INTEGER)) FROM store "
+	                        "WHERE key GLOB '[1-9]*' AND key NOT GLOB '*[^0-9]*'";
+	int rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		s->next_id = sqlite3_column_int64(st, 0) + 1, rc = SQLITE_OK;
+	(void)sqlite3_finalize(st);
+	return rc == SQLITE_OK ? ACRT_OK : sql_fail(ctx, s, "read the largest id");
+}
+
 /* ---- The component ----------------------------------------------------------- */
+
+/* A keyless event: stored under the next generated id. */
+static int
+store_generated(acrt_ctx *ctx, store *s, acrt_event *ev, const char *text, size_t tlen)
+{
+	int64_t id;
+	char k[32];
+	if (s->db != NULL) {
+		id = s->next_id++;
+		snprintf(k, sizeof k, "%lld", (long long)id);
+		json_t *kj = json_string(k);
+		if (kj == NULL)
+			return acrt_fail(ctx, "out of memory");
+		int rc = sql_upsert(ctx, s, kj, ev);
+		json_decref(kj);
+		return rc;
+	}
+	if (acrt__store_take_id(ctx, &id) != ACRT_OK)
+		return acrt_fail(ctx, "out of memory (state)");
+	int n = snprintf(k, sizeof k, "\"%lld\"", (long long)id);
+	if (acrt_state_put(ctx, k, (size_t)n, text, tlen) != ACRT_OK)
+		return acrt_fail(ctx, "out of memory (state)");
+	return ACRT_OK;
+}
 
 static void
 store_free(store *s)
@@ -300,20 +358,19 @@ store_setup(acrt_ctx *ctx, void **self)
 	if (s == NULL)
 		return acrt_fail(ctx, "out of memory");
 	s->key = acrt_config_string(ctx, "key", NULL);
-	if (s->key == NULL) {
-		acrt__free(s);
-		return acrt_fail(ctx, "'key' is required");
-	}
+	s->crud = acrt_config_bool(ctx, "crud", 0);
 	acrt__wretry_init(&s->retry, ctx);
 	if (acrt_config_string(ctx, "path", NULL) != NULL) {
 		s->tx = acrt__calloc(STORE_TX_MAX, sizeof *s->tx);
 		int rc = s->tx != NULL ? sql_open(ctx, s) : acrt_fail(ctx, "out of memory");
+		if (rc == ACRT_OK && s->key == NULL)
+			rc = sql_next_id(ctx, s);
 		if (rc != ACRT_OK) {
 			store_free(s);
 			return rc;
 		}
-	} else if (acrt_state_count(ctx) > 0) {
-		acrt_log(ctx, ACRT_LOG_INFO, "resumed with %zu key(s)", acrt_state_count(ctx));
+	} else if (acrt__store_records(ctx) > 0) {
+		acrt_log(ctx, ACRT_LOG_INFO, "resumed with %zu key(s)", acrt__store_records(ctx));
 	}
 	*self = s;
 	return ACRT_OK;
@@ -329,13 +386,24 @@ store_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	if (text == NULL)
 		return acrt_fail(ctx, "out of memory");
 	/* Only the key is read from the text; the value stored is the text. */
-	acrt__jval kv;
-	size_t kl = strlen(s->key);
-	int lr = acrt__json_lookup(text, tlen, tcap, (const char *const *)&s->key, &kl, 1, &kv);
+	acrt__jval kv = {.type = ACRT__J_ABSENT};
+	static const char *const action[] = {"action"};
+	static const size_t action_len[] = {6};
+	const char *const *path = s->key != NULL ? &s->key : action;
+	size_t kl = s->key != NULL ? strlen(s->key) : 6;
+	int lr = acrt__json_lookup(text, tlen, tcap, path, &kl, 1, &kv);
+	if (lr == 0 && s->crud) {
+		acrt__jval av;
+		if (acrt__json_lookup(text, tlen, tcap, action, action_len, 1, &av) == 0 &&
+		    av.type != ACRT__J_ABSENT)
+			return acrt__store_crud(ctx, ev);
+	}
 	if (lr != 0)
 		return acrt__fail_event(ctx, ev, "invalid_events", "%s",
 		                        lr < 0 ? "payload is not valid JSON"
 		                               : "payload is not a JSON object");
+	if (s->key == NULL || (s->crud && (kv.type == ACRT__J_ABSENT || kv.type == ACRT__J_NULL)))
+		return store_generated(ctx, s, ev, text, tlen);
 	if (kv.type == ACRT__J_ABSENT || kv.type == ACRT__J_NULL)
 		return acrt__fail_event(ctx, ev, "missing_key",
 		                        "no key: field '%s' is absent or null", s->key);
@@ -383,7 +451,7 @@ store_cleanup(acrt_ctx *ctx, void *self)
 		         s->path);
 	} else {
 		acrt_log(ctx, ACRT_LOG_INFO, "store holds %zu key(s) in managed state",
-		         acrt_state_count(ctx));
+		         acrt__store_records(ctx));
 	}
 	store_free(s);
 }

@@ -264,6 +264,18 @@ supervise(acrt__runtime *rt)
 		} else if (sig == SIGHUP) {
 			acrt__reload_request(rt, "SIGHUP"); /* hot reload */
 		}
+		if (drain_deadline == ACRT__FOREVER && !forced && atomic_load(&rt->stopping) &&
+		    !atomic_load(&rt->reloading)) {
+			/* A component asked the run to stop (a Passthrough's max_items,
+			 * acrt__ctx_request_stop): a drain like SIGTERM's, seen at the
+			 * loop's next wake-up (at most a second with the alert rules). */
+			acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
+			          "a component asked the run to stop: draining in-flight events "
+			          "(up to %lld ms)",
+			          (long long)rt->bp->shutdown_timeout_ms);
+			drain_deadline = acrt__mono_ns() + rt->bp->shutdown_timeout_ms * 1000000;
+			services_phase(rt, ACRT__PHASE_DRAINING);
+		}
 		if (rt->reload->due != 0 && acrt__mono_ns() >= rt->reload->due)
 			acrt__reload_request(rt, "watch");
 		if (rt->reload->requested && !atomic_load(&rt->reloading))

@@ -269,6 +269,23 @@ lock_ok(acrt__reload_ctl *ctl, const acrt__blueprint *nb, char *why, size_t n)
 	return rc;
 }
 
+/* A component of nb that needs an implementation (the Autocoder dialect),
+ * refused without --stub as `acrt run` refuses it: 1 with why written, else 0. */
+static int
+needs_impl(const acrt__run_opts *opts, const acrt__blueprint *nb, char *why, size_t len)
+{
+	for (size_t i = 0; !opts->stub && i < nb->n_comps; i++)
+		if (nb->comps[i].needs_impl) {
+			snprintf(why, len,
+			         "component '%s' (%s) needs an implementation: plug in a native "
+			         "component (or run with --stub)",
+			         nb->comps[i].name,
+			         nb->comps[i].dialect_type ? nb->comps[i].dialect_type : "?");
+			return 1;
+		}
+	return 0;
+}
+
 bool
 acrt__reload_prepare(acrt__runtime *rt)
 {
@@ -293,6 +310,8 @@ acrt__reload_prepare(acrt__runtime *rt)
 	}
 	acrt__diag_free(&diag);
 	if (lock_ok(ctl, nb, why, sizeof why) != 0)
+		goto failed;
+	if (needs_impl(ctl->opts, nb, why, sizeof why) != 0)
 		goto failed;
 	if (acrt__ckpt_store_check(nb, why, sizeof why) != 0) /* another run's store */
 		goto failed;

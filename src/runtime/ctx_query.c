@@ -33,6 +33,12 @@ acrt__ctx_stop_requested(acrt_ctx *ctx)
 	       atomic_load_explicit(&ctx->rt->cancelled, memory_order_relaxed);
 }
 
+void
+acrt__ctx_request_stop(acrt_ctx *ctx)
+{
+	acrt__runtime_stop(ctx->rt);
+}
+
 int
 acrt__ctx_replicas(acrt_ctx *ctx)
 {

@@ -27,6 +27,10 @@ size_t acrt__ctx_output_capacity(acrt_ctx *ctx, const char *port);
  * without its side effect (a source takes a due checkpoint barrier there, on
  * its own thread), so any thread may call it. */
 int acrt__ctx_stop_requested(acrt_ctx *ctx);
+/* Asks the whole run to stop as SIGTERM does (sources stop, in-flight events
+ * drain, every stream ends): a Passthrough with max_items (the dialect's
+ * terminating Controller). Any instance thread; idempotent. */
+void acrt__ctx_request_stop(acrt_ctx *ctx);
 /* The component's replica count (>= 1). */
 int acrt__ctx_replicas(acrt_ctx *ctx);
 /* true when output `port` is chained: emit runs the downstream component on

@@ -77,6 +77,8 @@ typedef struct acrt__run_opts {
 	const char *deployment; /* (NULL: found beside it) */
 	bool watch;             /* --watch: reload when the files change */
 	bool update_lock;       /* a reload may rewrite a drifted build.lock */
+	bool stub;              /* --stub: components that need an implementation run as
+	                         * stand-ins (docs/AUTOCODER.md); else a reload refuses them */
 	bool abandoned;         /* out: a setup call hung past startup_timeout_ms and still
 	                         * runs; the caller must exit (_exit) without freeing anything */
 	const acrt__service *services; /* served by the supervising loop (above) */

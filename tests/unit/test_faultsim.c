@@ -494,6 +494,77 @@ faultsim_lock(const acrt__blueprint *bp)
 	return n - 1;
 }
 
+/* The Autocoder dialect's types (dialect_types.c): the mappings and their
+ * notes, with the n-th allocation failing. No Controller router nor Filter:
+ * each compiles jq (about 25 ms a load); test_dialect_types runs them under
+ * ASan. */
+static const char dialect_blueprint[] =
+    "system:\n"
+    "  name: faults-dialect\n"
+    "  components:\n"
+    "    - {name: gen, type: Source, config: {data_count: 3, data_delay: 0.5, data_source: x}}\n"
+    "    - {name: events, type: EventSource, config: {data_count: 2, data_delay: 0}}\n"
+    "    - {name: stop, type: Controller, config: {variant: terminator, max_items: 3}}\n"
+    "    - {name: logic, type: Controller}\n"
+    "    - {name: dedup, type: StreamProcessor, config: {variant: deduplication, dedup_key: k}}\n"
+    "    - {name: win, type: StreamProcessor, config: {variant: windowing, ops: {k: count}}}\n"
+    "    - {name: model, type: Model}\n"
+    "    - {name: acc, type: Accumulator, config: {redis_url: x}}\n"
+    "    - {name: metrics, type: MetricsEndpoint}\n"
+    "    - {name: out, type: Sink, config: {output_file: out.jsonl, extra: 1}}\n"
+    "  bindings:\n"
+    "    - {from: gen.output, to: [stop.control, logic.control, dedup.stream,\n"
+    "       win.stream, model.features, acc.input, metrics.input]}\n"
+    "    - {from: events.events, to: out.input}\n"
+    "    - {from: dedup.processed, to: out.input}\n";
+
+static void
+test_dialect_load_allocation_failures(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "architecture.yaml", dialect_blueprint);
+	int n, failures = 0;
+	for (n = 1; n < MAX_POINTS; n++) {
+		size_t before = acrt__alloc_bytes();
+		acrt__diag diag = {0};
+		acrt__blueprint *bp = NULL;
+		acrt__alloc_fail_after(n);
+		int rc = acrt__blueprint_load(dir, NULL, &bp, &diag);
+		bool injected = acrt__alloc_fail_after_pending() == 0;
+		acrt__alloc_fail_after(0);
+		if (rc == 0) {
+			assert_int_equal(bp->n_comps, 10);
+			assert_true(bp->comps[3].needs_impl);
+			assert_string_equal(bp->comps[2].type, "Passthrough");
+		} else {
+			assert_null(bp);
+			if (!diag_well_formed(&diag) || !diag_has(&diag, "out of memory")) {
+				for (size_t i = 0; i < diag.n; i++)
+					fprintf(stderr, "n=%d: %s\n", n, diag.lines[i]);
+				fail_msg("allocation %d: no out-of-memory error with its location",
+				         n);
+			}
+		}
+		acrt__blueprint_free(bp);
+		acrt__diag_free(&diag);
+		assert_int_equal(acrt__alloc_bytes(), before); /* everything freed */
+		if (!injected) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+		failures += rc != 0;
+	}
+	assert_true(n < MAX_POINTS);
+	printf("faultsim dialect load: %d allocation points, %d loads failed cleanly\n", n - 1,
+	       failures);
+	assert_int_equal(failures, n - 1);
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_blueprint_load_allocation_failures(void **state)
 {
@@ -717,6 +788,7 @@ main(void)
 	    cmocka_unit_test(test_kv_allocation_failures),
 	    cmocka_unit_test(test_adapter_allocation_failures),
 	    cmocka_unit_test(test_blueprint_load_allocation_failures),
+	    cmocka_unit_test(test_dialect_load_allocation_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
