@@ -211,3 +211,23 @@ acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_
 		}
 	}
 }
+
+void
+acrt__inbox_processed(acrt__inbox *ib, const acrt__inbox_cursor *c)
+{
+	for (size_t i = 0; i < ib->n; i++)
+		if (ib->in[i]->ops->processed != NULL)
+			ib->in[i]->ops->processed(ib->in[i], c->consumer);
+}
+
+size_t
+acrt__inbox_processed_every(const acrt__inbox *ib)
+{
+	size_t every = 0;
+	for (size_t i = 0; i < ib->n; i++) {
+		size_t e = ib->in[i]->processed_every;
+		if (e != 0 && (every == 0 || e < every))
+			every = e;
+	}
+	return every;
+}

@@ -66,4 +66,11 @@ void acrt__inbox_cursor_free(acrt__inbox_cursor *c);
 size_t acrt__inbox_recv(acrt__inbox *ib, acrt__inbox_cursor *c, acrt_event **evs, size_t max,
                         size_t *port, int64_t deadline, acrt__rx_status *st);
 
+/* The consumer of cursor c has processed what it took and its idle hooks ran:
+ * tells each input that wants to know (transport.h, processed). */
+void acrt__inbox_processed(acrt__inbox *ib, const acrt__inbox_cursor *c);
+/* How many events a busy consumer may take between processed() calls: the
+ * least processed_every of its inputs; 0 when none asks. */
+size_t acrt__inbox_processed_every(const acrt__inbox *ib);
+
 #endif /* ACRT_INBOX_H */

@@ -90,11 +90,22 @@ typedef struct acrt__transport_ops {
 	void (*stats)(acrt__transport *t, acrt__transport_stats *out);
 	/* Frees the transport; events still inside are released and counted. */
 	size_t (*destroy)(acrt__transport *t);
+	/* Optional (NULL for a local stream): consumer `consumer` has processed
+	 * every event it took from this transport and its idle hooks (and those
+	 * of the instances chained below it) have run since, so what it wrote is
+	 * out. A network transport acknowledges those events to its broker. The
+	 * consumer's thread calls it; it never blocks on the network. */
+	void (*processed)(acrt__transport *t, unsigned consumer);
 } acrt__transport_ops;
 
 struct acrt__transport {
 	const acrt__transport_ops *ops;
 	char *name; /* "from.port->to.port", for logs and metrics; owned */
+	/* A network transport's receiving side sets it: its busy consumer calls
+	 * processed() after at most this many events, not only when it goes
+	 * idle, so that the broker's bound does not fill with events already
+	 * done. 0: only when idle (a local stream). */
+	size_t processed_every;
 };
 
 #endif /* ACRT_TRANSPORT_H */

@@ -165,6 +165,12 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 	acrt__comp *c = ctx->comp;
 	acrt_event *evs[ACRT__RX_BATCH];
 	int rc = ACRT_OK;
+	/* An input from another node acknowledges to its broker only what was
+	 * processed and written out (the idle hooks ran): while busy, run them
+	 * every `every` events so the broker's bound does not fill with events
+	 * already done (transport.h, processed). */
+	size_t every = c->has_inbox ? acrt__inbox_processed_every(&c->inbox) : 0, since = 0;
+	bool remote = every != 0;
 	for (;;) {
 		int64_t deadline = ACRT__FOREVER;
 		if (d->expire != NULL &&
@@ -183,6 +189,9 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 			rc = acrt__ctx_idle(ctx);
 			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
 				break;
+			if (remote)
+				acrt__inbox_processed(&c->inbox, &ctx->cursor);
+			since = 0;
 			/* The idle hook may hold output back until wake_ns: it idles
 			 * again then (the deadline passes, the loop comes back here). */
 			int64_t until =
@@ -210,6 +219,14 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 		}
 		if ((rc = d->deliver(ctx, port, evs, n)) != ACRT_OK)
 			break;
+		if (remote && (since += n) >= every) {
+			since = 0;
+			rc = acrt__ctx_idle(ctx);
+			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
+				break;
+			rc = ACRT_OK;
+			acrt__inbox_processed(&c->inbox, &ctx->cursor);
+		}
 	}
 	if (d->drop != NULL) /* stopped early: what it holds is not delivered */
 		d->drop(ctx);

@@ -204,8 +204,10 @@ acrt__nl_stream(nlink *l, char *err, size_t errlen)
 	natsStatus s = js_AddStream(&si, l->js, &sc, NULL, &jerr);
 	if (s != NATS_OK && jerr == JSStreamNameExistErr) /* another bound: take this one */
 		s = js_UpdateStream(&si, l->js, &sc, NULL, &jerr);
-	if (s == NATS_OK && si != NULL)
+	if (s == NATS_OK && si != NULL) {
 		l->last_seq = si->State.LastSeq;
+		l->msgs = si->State.Msgs;
+	}
 	jsStreamInfo_Destroy(si);
 	if (s != NATS_OK) {
 		char why[300];

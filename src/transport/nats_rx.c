@@ -285,6 +285,7 @@ static const acrt__transport_ops rx_ops = {
     .cancel = acrt__rxq_cancel,
     .stats = acrt__rxq_stats,
     .destroy = rx_destroy,
+    .processed = acrt__rxq_processed,
 };
 
 acrt__transport *

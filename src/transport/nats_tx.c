@@ -32,9 +32,11 @@
  * and counted (stats.dropped: lost).
  *
  * Locks: tx->mu guards the window and the counters; the producers, the
- * publisher thread and nats.c's handler thread take it. The thread calls
- * nats.c with mu held (an asynchronous publish does not wait for answers:
- * the window is far below nats.c's pending limit).
+ * publisher thread and nats.c's handler thread take it. The thread publishes
+ * with mu held (an asynchronous publish does not wait for answers: the window
+ * is far below nats.c's pending limit) and releases it around its requests
+ * to the broker (probe), so that stats and producers never wait on the
+ * network.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -79,6 +81,7 @@ typedef struct tx {
 	uint64_t head, next; /* ids [head, next) are in the window */
 	uint64_t limit;      /* the window's size: WINDOW, or the stream's bound if less */
 	uint64_t expect;     /* the stream's last sequence before the next publish */
+	int64_t credit;      /* messages the stream surely has room for (flow control) */
 	bool cancelled, stop;
 	atomic_uint closed; /* producers closed: the next marker's index */
 	size_t capacity;
@@ -163,6 +166,36 @@ publish(tx *t, slot *s)
 	}
 }
 
+/* Asks the stream its last sequence and message count (a request of up to
+ * the context's wait, 5 s, while the broker is away): mu is released around
+ * it, so that producers, stats and the acknowledgement handler never wait
+ * for the network. Only the publisher thread calls it. 0, or -1 with err. */
+static int
+probe(tx *t, char *err, size_t errlen)
+{
+	pthread_mutex_unlock(&t->mu);
+	int rc = acrt__nl_last_seq(&t->l, err, errlen);
+	pthread_mutex_lock(&t->mu);
+	return rc;
+}
+
+/* Asks the stream how many messages it holds (a small request) and sets
+ * the credit to its room. False when it has none (when it cannot say, a
+ * publish will meet the failure and recover from it). mu held. */
+static bool
+ask_room(tx *t)
+{
+	char err[300];
+	if (probe(t, err, sizeof err) != 0) {
+		t->credit = 1;
+		return true;
+	}
+	t->credit = t->l.msgs < (uint64_t)t->l.max_msgs ? t->l.max_msgs - (int64_t)t->l.msgs : 0;
+	if (t->credit > 0)
+		t->poll_ns = 0;
+	return t->credit > 0;
+}
+
 /* The first failed slot, or NULL (mu held). */
 static slot *
 first_failed(tx *t)
@@ -223,8 +256,7 @@ recover(tx *t, slot *f)
 			                            acrt__mono_ns() + t->poll_ns);
 			if (t->stop || t->cancelled)
 				return;
-			if (acrt__nl_last_seq(&t->l, err, sizeof err) != 0 ||
-			    t->l.msgs < (uint64_t)t->l.max_msgs)
+			if (probe(t, err, sizeof err) != 0 || t->l.msgs < (uint64_t)t->l.max_msgs)
 				break;
 		}
 		wait = 0;
@@ -240,15 +272,22 @@ recover(tx *t, slot *f)
 		(void)acrt__cond_wait_until(&t->work_cv, &t->mu, acrt__mono_ns() + wait);
 	if (t->stop || t->cancelled)
 		return;
-	if (acrt__nl_last_seq(&t->l, err, sizeof err) != 0) {
+	if (probe(t, err, sizeof err) != 0) {
 		acrt__nl_warn(&t->l, err, NATS_ERR, 0);
 		return; /* the slots stay failed: the next round tries again */
 	}
 	t->expect = t->l.last_seq;
-	for (uint64_t id = t->head; id < t->next; id++)
+	t->credit = t->l.msgs < (uint64_t)t->l.max_msgs ? t->l.max_msgs - (int64_t)t->l.msgs : 0;
+	/* After a full stream, only as many as it has room for now (the rest
+	 * stay failed, behind them: the next round asks again); else all. */
+	uint64_t room = f->jerr == JSStreamStoreFailedErr && t->l.msgs < (uint64_t)t->l.max_msgs
+	                    ? (uint64_t)t->l.max_msgs - t->l.msgs
+	                    : UINT64_MAX;
+	for (uint64_t id = t->head; id < t->next && room > 0; id++)
 		if (at(t, id)->state != S_ACKED) {
 			at(t, id)->state = S_NEW;
 			t->resent++;
+			room--;
 		}
 }
 
@@ -261,17 +300,32 @@ publisher_main(void *arg)
 		retire(t);
 		int64_t now = acrt__mono_ns();
 		expire(t, now);
+		/* New slots go in order, up to the first failed one (those after it
+		 * wait for its recovery, so that none overtakes it), as far as the
+		 * stream surely has room: past that, ask it (credit). */
+		bool work = false, starved = false;
+		for (uint64_t id = t->head; id < t->next && at(t, id)->state != S_FAILED; id++) {
+			if (at(t, id)->state != S_NEW)
+				continue;
+			if (t->credit <= 0 && (starved = !ask_room(t)))
+				break;
+			publish(t, at(t, id));
+			t->credit--;
+			work = true;
+		}
+		if (starved && !work) { /* full: the consumer is behind; poll 0.2 to 10 ms */
+			t->poll_ns = t->poll_ns == 0 ? 200000 : t->poll_ns * 2;
+			if (t->poll_ns > 10000000)
+				t->poll_ns = 10000000;
+			(void)acrt__cond_wait_until(&t->work_cv, &t->mu,
+			                            acrt__mono_ns() + t->poll_ns);
+			continue;
+		}
 		slot *f = first_failed(t);
-		if (f != NULL && !any_sent(t)) {
+		if (f != NULL && !work && !any_sent(t)) {
 			recover(t, f);
 			continue;
 		}
-		bool work = false;
-		for (uint64_t id = t->head; f == NULL && id < t->next; id++)
-			if (at(t, id)->state == S_NEW) {
-				publish(t, at(t, id));
-				work = true;
-			}
 		if (!work)
 			(void)acrt__cond_wait_until(&t->work_cv, &t->mu, now + TICK_NS);
 	}
@@ -496,9 +550,11 @@ acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
 	if (acrt__nl_open(&t->l, h, on_ack, t, err, errlen) != 0)
 		goto fail;
 	t->expect = t->l.last_seq;
-	/* More in flight than the stream holds would only be refused. */
-	t->limit =
-	    t->l.max_msgs < WINDOW ? (uint64_t)(t->l.max_msgs > 0 ? t->l.max_msgs : 1) : WINDOW;
+	t->credit = t->l.msgs < (uint64_t)t->l.max_msgs ? t->l.max_msgs - (int64_t)t->l.msgs : 0;
+	/* The consumer holds up to half the stream's bound unacknowledged
+	 * (rxq.c): more than the other half in flight would only be refused. */
+	int64_t half = t->l.max_msgs / 2 > 0 ? t->l.max_msgs / 2 : 1;
+	t->limit = half < WINDOW ? (uint64_t)half : WINDOW;
 	if (pthread_create(&t->thread, NULL, publisher_main, t) != 0) {
 		snprintf(err, errlen, "cannot start a thread");
 		goto fail;

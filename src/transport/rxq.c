@@ -72,7 +72,11 @@ acrt__rxq_init(acrt__rxq *q, const char *name, size_t capacity, unsigned consume
 	q->wq = wq;
 	q->stopping = stopping;
 	q->free_tok = free_tok;
-	q->cap = capacity > ACRT__RXQ_PER_MSG ? capacity : ACRT__RXQ_PER_MSG;
+	/* Half the broker's bound: the other half stays for the producer to
+	 * publish into while the consumer works through this one, which it
+	 * acknowledges a quarter of the bound at a time (processed_every). */
+	q->cap = capacity / 2 > ACRT__RXQ_PER_MSG ? capacity / 2 : ACRT__RXQ_PER_MSG;
+	q->base.processed_every = q->cap / 2 > ACRT__RXQ_PER_MSG ? q->cap / 2 : ACRT__RXQ_PER_MSG;
 	q->consumers = consumers;
 	q->producers = producers;
 	q->bound = (capacity + ACRT__RXQ_PER_MSG - 1) / ACRT__RXQ_PER_MSG;
@@ -349,6 +353,20 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 out:
 	pthread_mutex_unlock(&q->mu);
 	return k;
+}
+
+void
+acrt__rxq_processed(acrt__transport *t, unsigned consumer)
+{
+	acrt__rxq *q = (acrt__rxq *)t;
+	pthread_mutex_lock(&q->mu);
+	acrt__rxq_consumer *pc = &q->per[consumer < q->consumers ? consumer : 0];
+	size_t n = pc->handed.n;
+	if (n > 0 && toks_move(&q->ackq, &pc->handed) == 0) { /* else at the next point */
+		q->handed_total -= n;
+		pthread_cond_broadcast(&q->ack_cv);
+	}
+	pthread_mutex_unlock(&q->mu);
 }
 
 void

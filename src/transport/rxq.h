@@ -132,6 +132,8 @@ void acrt__rxq_end(acrt__rxq *q);
 size_t acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
                           acrt__rx_status *st);
 void acrt__rxq_cancel(acrt__transport *t);
+/* Everything handed to `consumer` is processed: acknowledge it. */
+void acrt__rxq_processed(acrt__transport *t, unsigned consumer);
 /* depth, capacity, received, and the remote fields (remote = 2). */
 void acrt__rxq_stats(acrt__transport *t, acrt__transport_stats *out);
 

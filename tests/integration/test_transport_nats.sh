@@ -45,7 +45,7 @@ stop_nats() {
 }
 # msgs: the messages stored in the server's streams (the test's one binding).
 msgs() {
-	curl -sf "http://127.0.0.1:$MPORT/jsz" | py 'import json,sys; print(json.load(sys.stdin)["messages"])'
+	curl -sf "http://127.0.0.1:$MPORT/jsz" | sed -n 's/^  "messages": \([0-9]*\),$/\1/p'
 }
 nats_tr() { echo "{kind: nats, url: \"nats://127.0.0.1:$NPORT\"${1:-}}"; }
 start_nats
@@ -207,9 +207,7 @@ got=$(lines "$UP/up.jsonl")
 check_seq exact "$got" "$UP/up.jsonl" >/dev/null || fail "the sink is not 1..$got in order"
 ok "acrt up ran both nodes (lines prefixed 'a | ', 'b | '), top --node reached each, SIGTERM drained both: 1..$got"
 # A node that fails (its sink cannot open its file) stops the other.
-RATE=", rate_per_s: 20000"
-mk "$UP" 40000 1024 "$(nats_tr)"
-RATE=""
+mk "$UP" 100 1024 "$(nats_tr)"
 OUT=architecture.yaml/x.jsonl run_acrt upfail 30 up "$UP"
 [ "$RC" != 0 ] || fail "acrt up ended 0 with a failing node" "$WORK/upfail.err"
 grep -q "acrt: up: node 'b' ended with exit status" "$WORK/upfail.err" ||
