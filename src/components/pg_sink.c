@@ -95,7 +95,10 @@ acrt__pg_check(const json_t *config, bool store, const char **key, char *msg, si
 	const char *what = store ? "'backend: postgres'" : "'sink: postgres'";
 	if (dsn == file) {
 		*key = dsn ? "dsn_file" : (store ? "backend" : "sink");
-		snprintf(msg, len, "%s needs one of 'dsn' and 'dsn_file'", what);
+		snprintf(msg, len,
+		         dsn ? "%s takes 'dsn' or 'dsn_file', not both"
+		             : "%s needs 'dsn' (\"${VAR}\") or 'dsn_file'",
+		         what);
 		return -1;
 	}
 	if (json_string_length(json_object_get(config, "table")) == 0) {
