@@ -95,7 +95,7 @@ ok "the password never logged"
 
 # ---- 2. SIGKILL and --resume -----------------------------------------------------
 D="$WORK/s2"
-N=4000
+N=6000
 system "$D" "{generator: sequence, count: $N, rate_per_s: 2000}" \
 	"  state: {adapter: sqlite_snapshot, path: state/ck.db, checkpoint_interval_s: 1}"
 stored() { grep -c '"msg":"checkpoint [0-9]* stored' "$1" 2>/dev/null || true; }
