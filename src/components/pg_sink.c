@@ -64,6 +64,7 @@
 #define DSN_MAX 4096
 #define SNAP_VERSION 1 /* snapshot: version, epoch, position */
 #define SNAP_LEN 17
+#define COPY_CHUNK (1 << 20) /* bytes per PQputCopyData */
 
 struct acrt__pg {
 	PGconn *conn;
@@ -179,7 +180,8 @@ prepare_session(acrt__pg *p, const char *qt)
 		         "CREATE TABLE IF NOT EXISTS %s (id bigserial PRIMARY KEY, event jsonb NOT "
 		         "NULL)",
 		         qt);
-	if (exec_ok(p, "SET client_min_messages = warning") != 0 || exec_ok(p, sql) != 0)
+	if (exec_ok(p, "SET client_min_messages = warning") != 0 ||
+	    exec_ok(p, "SET client_encoding = 'UTF8'") != 0 || exec_ok(p, sql) != 0)
 		return -1;
 	if (p->track &&
 	    exec_ok(p, "CREATE TABLE IF NOT EXISTS acrt_positions (tbl text, component text, "
@@ -395,7 +397,11 @@ write_tx(acrt_ctx *ctx, acrt__pg *p)
 	PQclear(r);
 	if (!in)
 		goto rollback;
-	int ok = PQputCopyData(p->conn, p->buf.p, (int)p->buf.len) == 1;
+	int ok = 1;
+	for (size_t off = 0; ok && off < p->buf.len; off += COPY_CHUNK) {
+		size_t k = p->buf.len - off < COPY_CHUNK ? p->buf.len - off : COPY_CHUNK;
+		ok = PQputCopyData(p->conn, p->buf.p + off, (int)k) == 1;
+	}
 	if (PQputCopyEnd(p->conn, ok ? NULL : "aborted") != 1)
 		ok = 0;
 	bool copied = true;
@@ -406,12 +412,10 @@ write_tx(acrt_ctx *ctx, acrt__pg *p)
 		}
 		PQclear(r);
 	}
-	if (!ok || !copied) {
-		if (ok)
-			goto rollback;
+	if (!ok)
 		(void)conn_msg(p);
+	if (!ok || !copied)
 		goto rollback;
-	}
 	if (p->ups_sql[0] != '\0' && exec_ok(p, p->ups_sql) != 0)
 		goto rollback;
 	if (p->track) {
@@ -512,6 +516,23 @@ send_batch(acrt_ctx *ctx, acrt__pg *p)
 	return rc;
 }
 
+/* Whether JSON text holds the escape \u0000, which jsonb refuses (the whole
+ * batch would fail): an odd run of backslashes before "u0000". */
+static bool
+has_nul_escape(const char *d, size_t len)
+{
+	for (const char *e = d + len, *c = d; (c = memchr(c, 'u', (size_t)(e - c))) != NULL; c++) {
+		if (e - c < 5 || memcmp(c, "u0000", 5) != 0)
+			continue;
+		size_t bs = 0;
+		for (const char *b = c; b > d && b[-1] == '\\'; b--)
+			bs++;
+		if (bs % 2 == 1)
+			return true;
+	}
+	return false;
+}
+
 /* The key's text: a string's value, another value's compact JSON. */
 static int
 key_field(acrt_ctx *ctx, acrt__pg *p, const acrt__jval *kv)
@@ -560,6 +581,10 @@ acrt__pg_process(acrt_ctx *ctx, acrt__pg *p, acrt_event *ev)
 	p->pos++; /* a failed event keeps its place: a replay skips the same ones */
 	if (lr < 0 || memchr(d, '\0', len) != NULL)
 		return acrt__fail_event(ctx, ev, "invalid_events", "payload is not valid JSON");
+	if (has_nul_escape(d, len))
+		return acrt__fail_event(
+		    ctx, ev, "invalid_events",
+		    "the event holds \\u0000, which PostgreSQL's jsonb cannot store");
 	if (p->key != NULL && lr != 0)
 		return acrt__fail_event(ctx, ev, "invalid_events", "payload is not a JSON object");
 	if (p->key != NULL && (kv.type == ACRT__J_ABSENT || kv.type == ACRT__J_NULL))

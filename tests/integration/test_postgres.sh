@@ -11,7 +11,9 @@
 #   3. the server stopped mid-run, then started again: the sink retries
 #      (logged, write errors counted), the Source is held back, and once the
 #      server is back every seq is in the table exactly once (exit 0);
-#   4. a wrong password, a malformed dsn and a dsn_file open to others are
+#   4. an event holding \u0000 (jsonb refuses it) fails alone: the others are
+#      written, the run's summary counts it failed (exit 3);
+#   5. a wrong password, a malformed dsn and a dsn_file open to others are
 #      clear errors at setup (exit 1) that never show the password.
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/pg_lib.sh"
@@ -146,7 +148,28 @@ grep -q "\"msg\":\"writes to 'postgres table ev_s3' go through again" "$WORK/s3.
 	fail "down: no recovery logged" "$WORK/s3.err"
 ok "server back: every seq once, the recovery logged"
 
-# ---- 4. bad dsns ------------------------------------------------------------------
+# ---- 4. \u0000 -------------------------------------------------------------------
+D="$WORK/s4"
+mkdir -p "$D"
+cat >"$D/architecture.yaml" <<'YAML'
+schema_version: "1.0.0"
+system:
+  name: pgnul
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 5}}
+    - {name: tx, type: Transformer, config: {jq: 'if .seq == 3 then .x = "a\u0000b" else . end'}}
+    - {name: out, type: Sink, config: {sink: postgres, dsn: "${PG_DSN}", table: nul}}
+  bindings:
+    - {from: gen.output, to: tx.input}
+    - {from: tx.output, to: out.input}
+YAML
+run_acrt s4 30 run "$D"
+expect_lost 1 "an event with \\u0000" "$WORK/s4.err" failed
+[ "$(psql_q "SELECT string_agg(event->>'seq', ',' ORDER BY id) FROM nul")" = "1,2,4,5" ] ||
+	fail "\\u0000: the other events" "$WORK/s4.err"
+ok "an event with \\u0000 failed alone, the others written"
+
+# ---- 5. bad dsns ------------------------------------------------------------------
 bad_dsn() { # NAME DSN_CONFIG WANT
 	local d="$WORK/$1"
 	mkdir -p "$d"
