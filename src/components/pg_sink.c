@@ -11,14 +11,18 @@
  * missing; an existing one needs those two columns (`key` and `event`, or
  * `event`). Events go in as their JSON text; jsonb keeps the value, not the
  * bytes (key order, whitespace and duplicate keys are normalised). An event
- * that is not valid JSON, or has no key, fails (port `error`, counted).
+ * that is not valid JSON, has no key or holds \u0000 (jsonb refuses it)
+ * fails (port `error`, counted). A table created beforehand with more
+ * columns gets them filled from the event's fields of the same names
+ * (jsonb_populate_record), through the staging table.
  *
  * Batches. Events are buffered as COPY text and written every `max_items`
  * events (1000), whenever the input pauses (the idle hook), at the end of the
  * input and at a checkpoint barrier, each batch in one transaction: BEGIN;
  * COPY into the table (insert) or into a temporary staging table followed by
  * one INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT DO UPDATE (upsert,
- * the batch's last event of each key); the position; COMMIT.
+ * the batch's last event of each key) or INSERT ... SELECT (typed columns);
+ * the position; COMMIT.
  *
  * Exactly once (the Sink). Each batch's transaction also stores, in table
  * `acrt_positions (tbl, component, replica)`, the run's epoch (drawn at random
@@ -75,7 +79,8 @@ struct acrt__pg {
 	char *ins_sql;  /* COPY ... FROM STDIN */
 	char *ups_sql;  /* upsert: INSERT ... SELECT ... ON CONFLICT */
 	const char *key;
-	bool track; /* the Sink: positions in acrt_positions */
+	bool track;  /* the Sink: positions in acrt_positions */
+	bool staged; /* COPY into acrt_stage, then INSERT ... SELECT (upsert, typed columns) */
 	size_t max_items;
 	acrt__jbuf buf; /* the open batch as COPY text */
 	size_t n;       /* its events */
@@ -188,7 +193,7 @@ prepare_session(acrt__pg *p, const char *qt)
 	               "replica int, epoch bigint NOT NULL, pos bigint NOT NULL, "
 	               "PRIMARY KEY (tbl, component, replica))") != 0)
 		return -1;
-	if (p->key != NULL &&
+	if (p->staged &&
 	    exec_ok(p, "CREATE TEMP TABLE IF NOT EXISTS acrt_stage (seq bigint, key text, event "
 	               "jsonb) ON COMMIT DELETE ROWS") != 0)
 		return -1;
@@ -285,33 +290,110 @@ parse_dsn(acrt_ctx *ctx, acrt__pg *p)
 	return rc;
 }
 
-/* The SQL of a batch, with the table quoted by the server's rules. */
+/* The table's typed columns (all but id, key and event; not generated ones)
+ * as three lists: `, "c"`, `, r."c"` and `, "c" = EXCLUDED."c"`. 0, or -1 with
+ * p->err set. */
+static int
+typed_columns(acrt__pg *p, const char *qt, acrt__jbuf *cols, acrt__jbuf *sel, acrt__jbuf *upd)
+{
+	const char *args[] = {qt};
+	PGresult *r = PQexecParams(p->conn,
+	                           "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+	                           "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' AND "
+	                           "attname NOT IN ('id', 'key', 'event') ORDER BY attnum",
+	                           1, NULL, args, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		(void)pq_msg(p, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+		PQclear(r);
+		return -1;
+	}
+	int rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		const char *c = PQgetvalue(r, i, 0);
+		char *q = PQescapeIdentifier(p->conn, c, strlen(c));
+		if (q == NULL) {
+			(void)conn_msg(p);
+			rc = -1;
+			break;
+		}
+		size_t ql = strlen(q);
+		acrt__jbuf_put(cols, ", ", 2);
+		acrt__jbuf_put(cols, q, ql);
+		acrt__jbuf_put(sel, ", r.", 4);
+		acrt__jbuf_put(sel, q, ql);
+		acrt__jbuf_put(upd, ", ", 2);
+		acrt__jbuf_put(upd, q, ql);
+		acrt__jbuf_put(upd, " = EXCLUDED.", 12);
+		acrt__jbuf_put(upd, q, ql);
+		PQfreemem(q);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The SQL of a batch, with the table and its columns quoted by the server's
+ * rules: COPY into the table (insert, no typed columns), or into acrt_stage
+ * and then INSERT ... SELECT, the typed columns read from the event with
+ * jsonb_populate_record. */
 static int
 build_sql(acrt_ctx *ctx, acrt__pg *p)
 {
 	char *qt = PQescapeIdentifier(p->conn, p->table, strlen(p->table));
 	if (qt == NULL)
 		return acrt_fail(ctx, "%s: %s", p->what, conn_msg(p));
-	size_t n = strlen(qt) + 256;
+	acrt__jbuf cols, sel, upd;
+	acrt__jbuf_init(&cols);
+	acrt__jbuf_init(&sel);
+	acrt__jbuf_init(&upd);
+	int rc = ACRT_OK;
+	p->staged = p->key != NULL;
+	if (prepare_session(p, qt) != 0 || typed_columns(p, qt, &cols, &sel, &upd) != 0) {
+		rc = acrt_fail(ctx, "%s: cannot create the table: %s", p->what, p->err);
+		goto out;
+	}
+	if (cols.len > 0 && !p->staged) {
+		p->staged = true;
+		if (prepare_session(p, qt) != 0) {
+			rc = acrt_fail(ctx, "%s: cannot create the table: %s", p->what, p->err);
+			goto out;
+		}
+	}
+	acrt__jbuf_putc(&cols, '\0');
+	acrt__jbuf_putc(&sel, '\0');
+	acrt__jbuf_putc(&upd, '\0');
+	if (!cols.ok || !sel.ok || !upd.ok) {
+		rc = acrt_fail(ctx, "out of memory");
+		goto out;
+	}
+	size_t n = 2 * strlen(qt) + cols.len + sel.len + upd.len + 512;
 	p->ins_sql = acrt__malloc(n);
 	p->ups_sql = acrt__malloc(n);
-	int rc = ACRT_OK;
-	if (p->ins_sql == NULL || p->ups_sql == NULL)
+	if (p->ins_sql == NULL || p->ups_sql == NULL) {
 		rc = acrt_fail(ctx, "out of memory");
-	else if (p->key != NULL) {
+		goto out;
+	}
+	if (p->key != NULL) {
 		snprintf(p->ins_sql, n, "COPY acrt_stage (seq, key, event) FROM STDIN");
 		snprintf(
 		    p->ups_sql, n,
-		    "INSERT INTO %s (key, event) SELECT DISTINCT ON (key) key, event FROM "
-		    "acrt_stage ORDER BY key, seq DESC ON CONFLICT (key) DO UPDATE SET event = "
-		    "EXCLUDED.event",
-		    qt);
+		    "INSERT INTO %s (key, event%s) SELECT DISTINCT ON (s.key) s.key, s.event%s "
+		    "FROM acrt_stage s, jsonb_populate_record(NULL::%s, s.event) r ORDER BY "
+		    "s.key, s.seq DESC ON CONFLICT (key) DO UPDATE SET event = EXCLUDED.event%s",
+		    qt, cols.p, sel.p, qt, upd.p);
+	} else if (p->staged) {
+		snprintf(p->ins_sql, n, "COPY acrt_stage (seq, event) FROM STDIN");
+		snprintf(p->ups_sql, n,
+		         "INSERT INTO %s (event%s) SELECT s.event%s FROM acrt_stage s, "
+		         "jsonb_populate_record(NULL::%s, s.event) r ORDER BY s.seq",
+		         qt, cols.p, sel.p, qt);
 	} else {
 		snprintf(p->ins_sql, n, "COPY %s (event) FROM STDIN", qt);
 		p->ups_sql[0] = '\0';
 	}
-	if (rc == ACRT_OK && prepare_session(p, qt) != 0)
-		rc = acrt_fail(ctx, "%s: cannot create the table: %s", p->what, p->err);
+out:
+	acrt__jbuf_free(&cols);
+	acrt__jbuf_free(&sel);
+	acrt__jbuf_free(&upd);
 	PQfreemem(qt);
 	return rc;
 }
@@ -591,10 +673,12 @@ acrt__pg_process(acrt_ctx *ctx, acrt__pg *p, acrt_event *ev)
 		return acrt__fail_event(ctx, ev, "missing_key",
 		                        "no key: field '%s' is absent or null", p->key);
 	size_t mark = p->buf.len;
-	if (p->key != NULL) {
+	if (p->staged) {
 		char seq[32];
 		int sl = snprintf(seq, sizeof seq, "%zu\t", p->n);
 		acrt__jbuf_put(&p->buf, seq, (size_t)sl);
+	}
+	if (p->key != NULL) {
 		int rc = key_field(ctx, p, &kv);
 		if (rc != ACRT_OK) {
 			p->buf.len = mark;

@@ -13,7 +13,9 @@
 #      server is back every seq is in the table exactly once (exit 0);
 #   4. an event holding \u0000 (jsonb refuses it) fails alone: the others are
 #      written, the run's summary counts it failed (exit 3);
-#   5. a wrong password, a malformed dsn and a dsn_file open to others are
+#   5. tables that declare typed columns (created beforehand) get them filled
+#      from the event's fields, insert and upsert;
+#   6. a wrong password, a malformed dsn and a dsn_file open to others are
 #      clear errors at setup (exit 1) that never show the password.
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/pg_lib.sh"
@@ -169,7 +171,36 @@ expect_lost 1 "an event with \\u0000" "$WORK/s4.err" failed
 	fail "\\u0000: the other events" "$WORK/s4.err"
 ok "an event with \\u0000 failed alone, the others written"
 
-# ---- 5. bad dsns ------------------------------------------------------------------
+# ---- 5. typed columns --------------------------------------------------------------
+psql_q "CREATE TABLE typed_ins (id bigserial PRIMARY KEY, event jsonb NOT NULL, seq int, k int);
+	CREATE TABLE typed_up (key text PRIMARY KEY, event jsonb NOT NULL, seq bigint, txt text)" ||
+	fail "cannot create the typed tables"
+D="$WORK/s5"
+mkdir -p "$D"
+cat >"$D/architecture.yaml" <<'YAML'
+schema_version: "1.0.0"
+system:
+  name: pgtyped
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 50}}
+    - {name: tx, type: Transformer, config: {jq: '.k = (.seq % 7) | .txt = "t\(.seq)"'}}
+    - {name: ins, type: Sink, config: {sink: postgres, dsn: "${PG_DSN}", table: typed_ins, max_items: 8}}
+    - {name: ups, type: Sink, config: {sink: postgres, dsn: "${PG_DSN}", table: typed_up, key: k}}
+  bindings:
+    - {from: gen.output, to: tx.input}
+    - {from: tx.output, to: ins.input}
+    - {from: tx.output, to: ups.input}
+YAML
+run_acrt s5 30 run "$D"
+expect_rc 0 "typed columns" "$WORK/s5.err"
+got=$(psql_q "SELECT count(*), sum(seq), sum(k), bool_and(seq = (event->>'seq')::int) FROM typed_ins")
+[ "$got" = "50|1275|148|t" ] || fail "typed columns, insert: $got" "$WORK/s5.err"
+got=$(psql_q "SELECT string_agg(key || ':' || seq || ':' || txt, ',' ORDER BY key) FROM typed_up")
+[ "$got" = "0:49:t49,1:50:t50,2:44:t44,3:45:t45,4:46:t46,5:47:t47,6:48:t48" ] ||
+	fail "typed columns, upsert: $got" "$WORK/s5.err"
+ok "typed columns filled from the events' fields (insert and upsert)"
+
+# ---- 6. bad dsns ------------------------------------------------------------------
 bad_dsn() { # NAME DSN_CONFIG WANT
 	local d="$WORK/$1"
 	mkdir -p "$d"
