@@ -15,7 +15,8 @@
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
 #                      zmq_inproc, chain10, memory_flat, state_*, json_access_job,
 #                      json_passthrough, json_aggregate, json_event_time, filter_pass,
-#                      filter_fail, endpoint, http_sink, hop, ...)
+#                      filter_fail, endpoint, http_sink, postgres, hop, ...)
+#   BENCH_PG_N=200000  events for the postgres row (bench/postgres.py)
 #   BENCH_HOP_N=1000000  access-log lines for the hop rows (bench/hop.py)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)
@@ -41,6 +42,13 @@ case ",${BENCH_ONLY:-http_sink}," in
 *,http_sink,*)
 	echo
 	"$PY" "$here/http_sink.py" "$build" || rc=1
+	;;
+esac
+# The postgres sink against psql's \copy of the same rows (BUILD_DIR/bench/postgres.json).
+case ",${BENCH_ONLY:-postgres}," in
+*,postgres,*)
+	echo
+	"$PY" "$here/postgres.py" "$build" || rc=1
 	;;
 esac
 # Two nodes over NATS JetStream and Redis Streams against their plain clients

@@ -12,6 +12,7 @@ PKGS=(
   libsqlite3-dev libhiredis-dev redis-server sqlite3 libnats-dev nats-server
   libsimdjson-dev syslog-ng-core jq
   libsystemd-dev
+  libpq-dev postgresql
   debhelper dpkg-dev lintian man-db
 )
 

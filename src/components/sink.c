@@ -3,7 +3,8 @@
  * the blueprint; parent directories are created; truncated at start),
  * `sink: stdout` (JSON lines), `sink: "null"` (counts only; a bare YAML null
  * means the same), `sink: http` (batches POSTed to `url`: http_sink.c, this
- * file only dispatches to it). `format: envelope` writes each event as
+ * file only dispatches to it), `sink: postgres` (rows of a PostgreSQL table:
+ * pg_sink.c, dispatched to likewise). `format: envelope` writes each event as
  * {"event_id", "headers", "payload"}; `format: auto` (the default) does so
  * when every binding into the sink comes from a dead letter (docs/COMPONENTS.md).
  *
@@ -33,6 +34,7 @@
 
 #include "components/builtins.h"
 #include "components/http_sink.h"
+#include "components/pg_sink.h"
 #include "components/writeretry.h"
 #include "core/common.h"
 #include "core/event.h"
@@ -41,17 +43,19 @@
 
 #define SINK_BUF (256 * 1024)
 
-static const char *const sink_kinds[] = {"file", "stdout", "null", "http", NULL};
+static const char *const sink_kinds[] = {"file", "stdout", "null", "http", "postgres", NULL};
 static const char *const formats[] = {"auto", "lines", "envelope", "ndjson", "json_array", NULL};
 
 static const acrt_prop sink_props[] = {
-    {"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds, "where events go: file | stdout | null | http"},
+    {"sink", ACRT_PROP_STRING, 0, 0, 0, sink_kinds,
+     "where events go: file | stdout | null | http | postgres"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL, "file: path (relative to the blueprint)"},
     {"format", ACRT_PROP_STRING, 0, 0, 0, formats,
      "lines (each event as it is) | envelope (headers and payload) | auto (envelope for dead "
      "letters); http: ndjson (the default) | json_array"},
     ACRT__WRETRY_PROPS,
     ACRT__HTTP_SINK_PROPS,
+    ACRT__PG_SINK_PROPS,
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -59,6 +63,15 @@ int
 acrt__sink_check(const json_t *config, const char **key, char *msg, size_t len)
 {
 	json_t *k = json_object_get(config, "sink");
+	if (json_is_string(k) && strcmp(json_string_value(k), "postgres") == 0)
+		return acrt__pg_check(config, false, key, msg, len);
+	static const char *const pg_only[] = {"dsn", "dsn_file", "table", "key", NULL};
+	for (size_t i = 0; pg_only[i] != NULL; i++)
+		if (json_object_get(config, pg_only[i]) != NULL) {
+			*key = pg_only[i];
+			snprintf(msg, len, "'%s' is for 'sink: postgres'", pg_only[i]);
+			return -1;
+		}
 	if (json_is_string(k) && strcmp(json_string_value(k), "http") == 0)
 		return acrt__http_sink_check(config, key, msg, len);
 	static const char *const http_only[] = {"url",
@@ -106,6 +119,7 @@ typedef struct sink {
 	char *path;
 	acrt__jbuf env;        /* format: envelope: one event's text */
 	acrt__http_sink *http; /* sink: http (http_sink.c); none of the above is used */
+	acrt__pg *pg;          /* sink: postgres (pg_sink.c); likewise */
 } sink;
 
 static size_t
@@ -240,6 +254,15 @@ sink_setup(acrt_ctx *ctx, void **self)
 		*self = s;
 		return ACRT_OK;
 	}
+	if (strcmp(kind, "postgres") == 0) {
+		int rc = acrt__pg_setup(ctx, false, &s->pg);
+		if (rc != ACRT_OK) {
+			acrt__free(s);
+			return rc;
+		}
+		*self = s;
+		return ACRT_OK;
+	}
 	if (strcmp(kind, "null") == 0) {
 		*self = s;
 		return ACRT_OK;
@@ -285,6 +308,8 @@ sink_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 	sink *s = self;
 	if (s->http != NULL)
 		return acrt__http_sink_process(ctx, s->http, ev);
+	if (s->pg != NULL)
+		return acrt__pg_process(ctx, s->pg, ev);
 	if (s->fd < 0)
 		return ACRT_OK;
 	size_t len;
@@ -333,6 +358,8 @@ sink_finish(acrt_ctx *ctx, void *self)
 	sink *s = self;
 	if (s->http != NULL)
 		return acrt__http_sink_flush(ctx, s->http);
+	if (s->pg != NULL)
+		return acrt__pg_flush(ctx, s->pg);
 	return sink_idle(ctx, self);
 }
 
@@ -344,6 +371,8 @@ sink_idle(acrt_ctx *ctx, void *self)
 	sink *s = self;
 	if (s->http != NULL)
 		return acrt__http_sink_idle(ctx, s->http);
+	if (s->pg != NULL)
+		return acrt__pg_flush(ctx, s->pg);
 	if (s->fd < 0 || s->n == 0)
 		return ACRT_OK;
 	return flush_buf(ctx, s);
@@ -361,6 +390,8 @@ sink_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
 	sink *s = self;
 	if (s->http != NULL)
 		return acrt__http_sink_snapshot(ctx, s->http, buf, len);
+	if (s->pg != NULL)
+		return acrt__pg_snapshot(ctx, s->pg, buf, len);
 	if (!s->own_fd)
 		return ACRT_OK; /* stdout and null keep nothing */
 	int rc;
@@ -392,6 +423,8 @@ sink_restore(acrt_ctx *ctx, void *self, const void *buf, size_t len)
 	const unsigned char *b = buf;
 	if (s->http != NULL)
 		return acrt__http_sink_restore(ctx, s->http, buf, len);
+	if (s->pg != NULL)
+		return acrt__pg_restore(ctx, s->pg, buf, len);
 	if (!s->own_fd || len == 0)
 		return ACRT_OK;
 	if (len < 8)
@@ -417,6 +450,7 @@ sink_cleanup(acrt_ctx *ctx, void *self)
 	if (s == NULL)
 		return;
 	acrt__http_sink_cleanup(ctx, s->http);
+	acrt__pg_cleanup(ctx, s->pg);
 	if (s->fd >= 0 && s->n > 0) {
 		/* Normally empty (the idle hook ran at the end of input). Nothing would
 		 * stop a retry here: one attempt. */

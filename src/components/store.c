@@ -32,6 +32,10 @@
  * on `output` (store_crud.c); the others are stored by `key` when the event
  * has it, else under a generated id.
  *
+ * With `backend: postgres`, into a PostgreSQL table (pg_sink.c, shared with
+ * `sink: postgres`; this file only dispatches to it): upserts by `key`, in
+ * batches, each one transaction.
+ *
  * An event that is not a JSON object, or whose key field is absent or null,
  * fails: it goes to port `error` (dropped when unbound), is logged and counted
  * (counter `missing_key` or `invalid_events`). At cleanup the Store logs how
@@ -46,6 +50,7 @@
 #include <sys/stat.h>
 
 #include "components/builtins.h"
+#include "components/pg_sink.h"
 #include "components/store_int.h"
 #include "components/writeretry.h"
 #include "core/common.h"
@@ -55,6 +60,8 @@
 
 #define STORE_TX_MAX 4096
 
+static const char *const store_backends[] = {"postgres", NULL};
+
 static const acrt_prop store_props[] = {
     {"key", ACRT_PROP_STRING, 0, 0, 0, NULL,
      "field whose value is the key of the upsert (absent: a generated id, 1, 2, ...)"},
@@ -63,6 +70,9 @@ static const acrt_prop store_props[] = {
      "on output (managed state only)"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL,
      "SQLite database (relative to the blueprint); absent: managed state"},
+    {"backend", ACRT_PROP_STRING, 0, 0, 0, store_backends,
+     "postgres: rows of a PostgreSQL table (absent: managed state, or SQLite with path)"},
+    ACRT__PG_PROPS,
     ACRT__WRETRY_PROPS,
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
@@ -70,6 +80,15 @@ static const acrt_prop store_props[] = {
 int
 acrt__store_check(const json_t *config, const char **key, char *msg, size_t len)
 {
+	if (json_object_get(config, "backend") != NULL)
+		return acrt__pg_check(config, true, key, msg, len);
+	static const char *const pg_only[] = {"dsn", "dsn_file", "table", NULL};
+	for (size_t i = 0; pg_only[i] != NULL; i++)
+		if (json_object_get(config, pg_only[i]) != NULL) {
+			*key = pg_only[i];
+			snprintf(msg, len, "'%s' is for 'backend: postgres'", pg_only[i]);
+			return -1;
+		}
 	const json_t *k = json_object_get(config, "key");
 	if (k != NULL && json_string_length(k) == 0) {
 		*key = "key";
@@ -109,6 +128,7 @@ typedef struct store {
 	held *tx;             /* its events: STORE_TX_MAX slots */
 	size_t n_tx;
 	acrt__wretry retry; /* on_write_error */
+	acrt__pg *pg;       /* backend: postgres (pg_sink.c); none of the above is used */
 } store;
 
 /* ---- SQLite ------------------------------------------------------------------- */
@@ -360,7 +380,13 @@ store_setup(acrt_ctx *ctx, void **self)
 	s->key = acrt_config_string(ctx, "key", NULL);
 	s->crud = acrt_config_bool(ctx, "crud", 0);
 	acrt__wretry_init(&s->retry, ctx);
-	if (acrt_config_string(ctx, "path", NULL) != NULL) {
+	if (acrt_config_string(ctx, "backend", NULL) != NULL) { /* postgres */
+		int rc = acrt__pg_setup(ctx, true, &s->pg);
+		if (rc != ACRT_OK) {
+			store_free(s);
+			return rc;
+		}
+	} else if (acrt_config_string(ctx, "path", NULL) != NULL) {
 		s->tx = acrt__calloc(STORE_TX_MAX, sizeof *s->tx);
 		int rc = s->tx != NULL ? sql_open(ctx, s) : acrt_fail(ctx, "out of memory");
 		if (rc == ACRT_OK && s->key == NULL)
@@ -381,6 +407,8 @@ store_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 {
 	store *s = self;
 	(void)port;
+	if (s->pg != NULL)
+		return acrt__pg_process(ctx, s->pg, ev);
 	size_t tlen, tcap;
 	const char *text = acrt__event_text(ev, &tlen, &tcap);
 	if (text == NULL)
@@ -435,6 +463,8 @@ static int
 store_idle(acrt_ctx *ctx, void *self)
 {
 	store *s = self;
+	if (s->pg != NULL)
+		return acrt__pg_flush(ctx, s->pg);
 	return s->db != NULL ? sql_commit(ctx, s, NULL) : ACRT_OK;
 }
 
@@ -444,7 +474,10 @@ store_cleanup(acrt_ctx *ctx, void *self)
 	store *s = self;
 	if (s == NULL)
 		return;
-	if (s->db != NULL) {
+	if (s->pg != NULL) {
+		acrt__pg_cleanup(ctx, s->pg); /* counts what it could not write */
+		s->pg = NULL;
+	} else if (s->db != NULL) {
 		acrt__wretry_no_more(&s->retry); /* nothing would stop a retry here */
 		(void)sql_commit(ctx, s, NULL);  /* counts and logs what it could not write */
 		acrt_log(ctx, ACRT_LOG_INFO, "store holds %lld key(s) in %s", sql_count(s),
