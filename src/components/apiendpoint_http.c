@@ -54,13 +54,7 @@
 #define EP_SCHEMA_ERRORS 16  /* errors a 422 lists, at most */
 #define EP_SCHEMA_PATH 200   /* bytes of an error's path shown, at most */
 
-/* One request being read: its route and the body so far. */
-typedef struct req {
-	const ep_route *route;
-	char *buf;
-	size_t len, cap;
-	bool too_big;
-} req;
+typedef ep_req req; /* apiendpoint.h: one request being read (or held) */
 
 static req answered; /* con_cls once an answer is queued: later body bytes are dropped */
 
@@ -285,8 +279,16 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 		}
 		json_decref(acrt__event_steal_json(ev)); /* the queue holds the text only */
 	}
+	if (e->reply && !acrt__ep_hold(e, r, ev, c)) { /* max_pending held: 429 */
+		acrt_event_unref(ev);
+		atomic_fetch_add_explicit(&e->stats[EP_ST_THROTTLED], 1, memory_order_relaxed);
+		return MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, e->r429);
+	}
 	uint64_t id = acrt_event_id(ev); /* ev belongs to the queue once pushed */
-	switch (acrt__ep_push(e, ev)) {
+	ep_push_rc pushed = acrt__ep_push(e, ev);
+	if (pushed != EP_PUSH_OK && e->reply)
+		acrt__ep_unhold(e, r);
+	switch (pushed) {
 	case EP_PUSH_FULL:
 		acrt_event_unref(ev);
 		atomic_fetch_add_explicit(&e->stats[EP_ST_THROTTLED], 1, memory_order_relaxed);
@@ -299,6 +301,8 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 		break;
 	}
 	atomic_fetch_add_explicit(&e->stats[EP_ST_ACCEPTED], 1, memory_order_relaxed);
+	if (e->reply) /* held until the pipeline answers (or 504, 503) */
+		return acrt__ep_suspend(e, r) ? acrt__ep_answer_held(e, c, r) : MHD_YES;
 	char answer[48];
 	int n = snprintf(answer, sizeof answer, "{\"id\":%llu}\n", (unsigned long long)id);
 	struct MHD_Response *resp =
@@ -402,6 +406,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	req *r = *con_cls;
+	if (r->rid != 0) /* resumed: the pipeline's answer (or 504, 503) */
+		return acrt__ep_answer_held(e, c, r);
 	if (*upload_data_size > 0) {
 		append_body(e, r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
@@ -414,11 +420,15 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	endpoint *e = cls;
 	(void)toe;
 	acrt__http_guard_next(c); /* the next request here gets a full deadline */
 	req *r = *con_cls;
 	if (r != NULL && r != &answered) {
+		if (r->rid != 0) { /* held: out of the table; an answer not sent is dropped */
+			acrt__ep_unhold(e, r);
+			free(r->reply);
+		}
 		free(r->buf);
 		free(r);
 	}
@@ -470,6 +480,8 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 	                 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	if (e->reply) /* held requests are suspended connections */
+		flags |= MHD_ALLOW_SUSPEND_RESUME;
 	/* The logger first: options are applied in order and may log. */
 	struct MHD_OptionItem pool[] = {
 	    {e->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, e->threads, NULL},
@@ -502,9 +514,10 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 void
 acrt__ep_daemon_stop(endpoint *e)
 {
-	if (e->d != NULL)
-		MHD_stop_daemon(e->d); /* joins its threads, closes the listening socket */
-	else if (e->listen_fd >= 0)
+	if (e->d != NULL) {
+		acrt__ep_release_all(e); /* held requests: 503, resumed before the stop */
+		MHD_stop_daemon(e->d);   /* joins its threads, closes the listening socket */
+	} else if (e->listen_fd >= 0)
 		close(e->listen_fd);
 	e->d = NULL;
 	e->listen_fd = -1;

@@ -121,6 +121,13 @@ acrt__event_alloc(const acrt_event *parent)
 	atomic_init(&ev->data, NULL);
 	atomic_init(&ev->json, NULL);
 	ev->barrier_id = 0;
+	/* The request id (an APIEndpoint with reply: docs/COMPONENTS.md) goes with
+	 * the trace id to every event derived from a request's event. */
+	const char *rid = parent != NULL ? acrt_event_header(parent, ACRT_REQUEST_ID_HEADER) : NULL;
+	if (rid != NULL && acrt_event_set_header(ev, ACRT_REQUEST_ID_HEADER, rid) != ACRT_OK) {
+		acrt_event_unref(ev);
+		return NULL;
+	}
 	return ev;
 }
 
