@@ -279,7 +279,8 @@ ACRT_API const char *acrt_event_header(const acrt_event *ev, const char *key);
  * it from the event being processed, with its trace id and time; an event made
  * elsewhere (run, another thread) copies it with acrt_event_set_header. */
 #define ACRT_REQUEST_ID_HEADER "acrt-request-id"
-/* The HTTP status an APIEndpoint answers with (a decimal, 100 to 599). */
+/* The HTTP status an APIEndpoint answers with (a decimal, 100 to 599);
+ * inherited like the request id. */
 #define ACRT_HTTP_STATUS_HEADER "acrt-http-status"
 
 /* ---- Emitting -------------------------------------------------------------

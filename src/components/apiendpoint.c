@@ -180,9 +180,21 @@ check_method(const json_t *v, char *msg, size_t len)
 	return -1;
 }
 
+static int
+check_action(const json_t *v, char *msg, size_t len)
+{
+	if (checking_reply && json_is_string(v) && json_string_length(v) > 0)
+		return 0;
+	snprintf(msg, len, "%s",
+	         checking_reply ? "expected a non-empty string (e.g. create)"
+	                        : "action needs reply (the event becomes {action, data, ...})");
+	return -1;
+}
+
 static const acrt__route_field route_fields[] = {
     {"path", "a route needs 'path' (e.g. /orders)", check_path},
     {"method", NULL, check_method},
+    {"action", NULL, check_action},
 };
 
 static int
@@ -220,7 +232,7 @@ acrt__endpoint_check(const json_t *config, const char **key, char *msg, size_t l
 	if (check_reply(config, key, msg, len) < 0)
 		return -1;
 	if (check_listen(config, key, msg, len) < 0 || check_auth(config, key, msg, len) < 0 ||
-	    acrt__routes_check(config, route_fields, 2, key, msg, len) < 0)
+	    acrt__routes_check(config, route_fields, 3, key, msg, len) < 0)
 		return -1;
 	const json_t *routes = json_object_get(config, "routes");
 	for (size_t i = 0; i < json_array_size(routes); i++) {
@@ -356,6 +368,7 @@ load_routes(acrt_ctx *ctx, endpoint *e)
 		const json_t *r = json_array_get(routes, i);
 		e->routes[i].path = json_string_value(json_object_get(r, "path"));
 		e->routes[i].method = route_method(r);
+		e->routes[i].action = json_string_value(json_object_get(r, "action"));
 		if (e->routes[i].path == NULL)
 			return acrt_fail(ctx, "route %zu has no path", i + 1);
 	}

@@ -20,6 +20,7 @@
 typedef struct ep_route {
 	const char *path, *method; /* borrowed from config */
 	const char *allow;         /* every method of this path, for 405's Allow */
+	const char *action;        /* reply: the event is {action, data, params} */
 } ep_route;
 
 /* Counters: atomics bumped by the HTTP threads, published with acrt_count by
