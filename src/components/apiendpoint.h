@@ -58,7 +58,8 @@ typedef struct ep_req {
 	bool suspended;              /* MHD_suspend_connection was called */
 	bool done;                   /* the answer below is set */
 	unsigned status;
-	char *reply; /* malloc'd body */
+	char traceparent[56]; /* the answering event's (W3C), "" for 504/503 */
+	char *reply;          /* malloc'd body */
 	size_t reply_len;
 } ep_req;
 

@@ -101,6 +101,8 @@ acrt__ep_answer_held(endpoint *e, struct MHD_Connection *c, ep_req *r)
 	pthread_mutex_lock(&e->pmu);
 	bool done = r->done;
 	unsigned status = r->status;
+	char tp[56];
+	memcpy(tp, r->traceparent, sizeof tp);
 	char *body = r->reply;
 	size_t len = r->reply_len;
 	r->reply = NULL;
@@ -114,7 +116,8 @@ acrt__ep_answer_held(endpoint *e, struct MHD_Connection *c, ep_req *r)
 		return MHD_NO;
 	enum MHD_Result ret = MHD_NO;
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") ==
-	    MHD_YES)
+	        MHD_YES &&
+	    (tp[0] == '\0' || MHD_add_response_header(resp, "traceparent", tp) == MHD_YES))
 		ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -128,6 +131,7 @@ resolve_locked(endpoint *e, ep_req *r, unsigned status, char *body, size_t len,
 {
 	r->done = true;
 	r->status = status;
+	r->traceparent[0] = '\0';
 	r->reply = body;
 	r->reply_len = len;
 	unhold_locked(e, r);
@@ -219,6 +223,7 @@ match(endpoint *e, acrt_event *ev, struct MHD_Connection **resume, size_t *n_res
 			if (r != NULL && r->rid == rid) {
 				resolve_locked(e, r, answer_status(ev), body, len + 1, resume,
 				               n_resume);
+				acrt_event_traceparent(ev, r->traceparent); /* before the resume */
 				found = true;
 				break;
 			}
