@@ -30,9 +30,9 @@ s = s.replace("timeout_ms: 5000", "timeout_ms: 3000")
 s = s.replace("          - {path: /todos, method: POST, action: create}",
               "          - {path: /todos, method: POST, action: create}\n"
               "          - {path: /drop, method: POST, action: drop}")
-s = s.replace("    - {from: api.output, to: todos.input, allow_cycle: true}",
-              "    - {from: api.output, to: keep.input, allow_cycle: true}\n"
-              "    - {from: keep.output, to: todos.input, allow_cycle: true}")
+s = s.replace("    - {from: api.output, to: todos.input}",
+              "    - {from: api.output, to: keep.input}\n"
+              "    - {from: keep.output, to: todos.input}")
 s = s.replace("    - name: todos\n",
               "    - {name: keep, type: Filter, config: {where: \x27.action != \"drop\"\x27}}\n"
               "    - name: todos\n")
