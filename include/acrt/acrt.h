@@ -273,6 +273,15 @@ ACRT_API const struct json_t *acrt_event_json(acrt_event *ev);
 /* Headers: set only on drafts (ACRT_EINVAL once emitted). Copies key and value. */
 ACRT_API int acrt_event_set_header(acrt_event *ev, const char *key, const char *value);
 ACRT_API const char *acrt_event_header(const acrt_event *ev, const char *key);
+/* The header an APIEndpoint with `reply` sets on each request's event and
+ * matches answers by (docs/COMPONENTS.md). An event made with acrt_event_new
+ * or acrt_event_new_json(ctx, ...) inside process (or a capability) inherits
+ * it from the event being processed, with its trace id and time; an event made
+ * elsewhere (run, another thread) copies it with acrt_event_set_header. */
+#define ACRT_REQUEST_ID_HEADER "acrt-request-id"
+/* The HTTP status an APIEndpoint answers with (a decimal, 100 to 599);
+ * inherited like the request id. */
+#define ACRT_HTTP_STATUS_HEADER "acrt-http-status"
 
 /* ---- Emitting -------------------------------------------------------------
  * Sends ev on output `port` to every binding of that port (fan-out shares the

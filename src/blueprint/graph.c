@@ -3,6 +3,10 @@
  * the topological order the harness starts components in.
  *
  * A cycle is allowed only when every binding on it says allow_cycle: true.
+ * A binding into an APIEndpoint's `response` port (its answers, with reply:
+ * docs/COMPONENTS.md) is not an edge of the graph at all: the request/reply
+ * cycle it closes is the endpoint's purpose, and it is left out of the order
+ * as allow_cycle bindings are.
  * So an edge u->v without allow_cycle is an error exactly when u and v lie in
  * the same strongly connected component of the whole graph (Tarjan). The
  * error names the components of one such cycle, found by a BFS from v back to
@@ -17,6 +21,15 @@
 #include <string.h>
 
 #include "blueprint/bp_int.h"
+
+/* A binding carrying answers back to an APIEndpoint (see the top). */
+static bool
+reply_edge(const acrt__blueprint *bp, const acrt__binding_spec *b)
+{
+	const char *type = bp->comps[b->to_comp].type;
+	return type != NULL && strcmp(type, "APIEndpoint") == 0 && b->to_port != NULL &&
+	       strcmp(b->to_port, "response") == 0;
+}
 
 typedef struct tarjan {
 	const acrt__blueprint *bp;
@@ -34,7 +47,7 @@ strong(tarjan *t, size_t v)
 	t->on[v] = true;
 	for (size_t e = 0; e < t->bp->n_bindings; e++) {
 		const acrt__binding_spec *b = &t->bp->bindings[e];
-		if (b->from_comp != v)
+		if (b->from_comp != v || reply_edge(t->bp, b))
 			continue;
 		size_t w = b->to_comp;
 		if (t->index[w] < 0) {
@@ -122,7 +135,7 @@ acrt__graph_check(acrt__bpload *L)
 	for (size_t e = 0; e < bp->n_bindings; e++) {
 		const acrt__binding_spec *b = &bp->bindings[e];
 		long s = t.scc[b->from_comp];
-		if (b->allow_cycle || s != t.scc[b->to_comp] || reported[s])
+		if (b->allow_cycle || reply_edge(bp, b) || s != t.scc[b->to_comp] || reported[s])
 			continue;
 		reported[s] = true;
 		char path[1024] = "";
@@ -155,7 +168,7 @@ acrt__graph_topo(acrt__blueprint *bp)
 	if (!indeg || !placed || !topo)
 		goto cleanup;
 	for (size_t e = 0; e < bp->n_bindings; e++)
-		if (!bp->bindings[e].allow_cycle)
+		if (!bp->bindings[e].allow_cycle && !reply_edge(bp, &bp->bindings[e]))
 			indeg[bp->bindings[e].to_comp]++;
 	while (done < n) {
 		size_t v = n;
@@ -170,7 +183,8 @@ acrt__graph_topo(acrt__blueprint *bp)
 		topo[done++] = v;
 		for (size_t e = 0; e < bp->n_bindings; e++) {
 			const acrt__binding_spec *b = &bp->bindings[e];
-			if (b->from_comp == v && !b->allow_cycle && indeg[b->to_comp] > 0)
+			if (b->from_comp == v && !b->allow_cycle && !reply_edge(bp, b) &&
+			    indeg[b->to_comp] > 0)
 				indeg[b->to_comp]--;
 		}
 	}

@@ -6,7 +6,8 @@
  *                  into acrt__comp_spec.batch; then what the descriptor allows
  *                  (acrt__batch_effective, which the wiring calls too)
  *   type rules     what a built-in type demands of the blueprint beyond its
- *                  config: the APIEndpoint's single replica
+ *                  config: the APIEndpoint's single replica and its
+ *                  `response` input with reply
  *                  (acrt__type_replicas_misfit, which the type's setup calls too)
  *   capabilities   every built-in capability's value, through the capability's
  *                  own create() (acrt__cap_check, registered from above with
@@ -137,6 +138,25 @@ acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d)
 		const acrt__ynode *at =
 		    a->ovr_replicas ? a->ovr_replicas : acrt__ynode_get(a->node, "replicas");
 		rc = acrt__err(L, at ? at : a->node, "component '%s': %s", c->name, why);
+	}
+	if (c->type != NULL && strcmp(c->type, "APIEndpoint") == 0) {
+		/* reply reads the answers from input `response`, and only reply has an input */
+		bool reply = json_object_get(c->config, "reply") != NULL, has = false;
+		for (size_t i = 0; i < c->n_inputs; i++)
+			has |= strcmp(c->inputs[i].name, "response") == 0;
+		if (reply && !has)
+			rc = acrt__err(
+			    L, a->node,
+			    "component '%s': reply needs an input port 'response' (inputs: "
+			    "[{name: response}]) with a binding into it: the pipeline's "
+			    "answers",
+			    c->name);
+		else if (!reply && c->n_inputs > 0)
+			rc = acrt__err(
+			    L, a->node,
+			    "component '%s': an APIEndpoint has an input ('%s') only with "
+			    "reply (config.reply: the answers come in on 'response')",
+			    c->name, c->inputs[0].name);
 	}
 	c->batch = L->batch_dflt;
 	c->batch.enabled = false; /* never from runtime.batching */

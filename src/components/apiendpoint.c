@@ -53,13 +53,21 @@
 #include "core/waitq.h"
 #include "runtime/ctx_query.h"
 
-#define EP_DEFAULT_BODY (1024 * 1024)    /* max_body_bytes default */
-#define EP_IDLE_POLL_NS (50 * 1000000LL) /* run() checks acrt_stopping this often when idle */
-#define EP_PUBLISH_NS (250 * 1000000LL)  /* counters published at most this often */
-#define EP_YIELDS 4                      /* sched_yield()s before run() parks */
-#define EP_BATCH 64                      /* events run() takes from the queue at once */
+#define EP_DEFAULT_BODY (1024 * 1024)     /* max_body_bytes default */
+#define EP_IDLE_POLL_NS (50 * 1000000LL)  /* run() checks acrt_stopping this often when idle */
+#define EP_PUBLISH_NS (250 * 1000000LL)   /* counters published at most this often */
+#define EP_YIELDS 4                       /* sched_yield()s before run() parks */
+#define EP_BATCH 64                       /* events run() takes from the queue at once */
+#define EP_REPLY_TIMEOUT_MS 5000          /* reply.timeout_ms default */
+#define EP_REPLY_TIMEOUT_MAX 9000         /* below the 10 s whole-request deadline */
+#define EP_REPLY_PENDING 1024             /* reply.max_pending default */
+#define EP_REPLY_POLL_NS (10 * 1000000LL) /* run() parks this long at most with reply */
 
 static const char *const methods[] = {"POST", "PUT", "PATCH", NULL};
+/* With reply, also GET and DELETE (the event of a request without a body is
+ * {}), since the answer comes from the pipeline. */
+static const char *const reply_methods[] = {"POST", "PUT", "PATCH", "GET", "DELETE", NULL};
+static _Thread_local bool checking_reply; /* acrt__endpoint_check: reply is configured */
 
 static const acrt_prop endpoint_props[] = {
     {"listen", ACRT_PROP_STRING, 1, 0, 0, NULL, "HOST:PORT to serve (e.g. 127.0.0.1:8080)"},
@@ -70,6 +78,8 @@ static const acrt_prop endpoint_props[] = {
     {"max_body_bytes", ACRT_PROP_INT, 0, 1, 1 << 30, NULL,
      "largest request body accepted (default 1048576); larger: 413"},
     {"threads", ACRT_PROP_INT, 0, 1, 64, NULL, "threads serving HTTP requests (default 1)"},
+    {"reply", ACRT_PROP_OBJECT, 0, 0, 0, NULL,
+     "{timeout_ms, max_pending}: hold each request until input `response` answers it"},
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -160,22 +170,69 @@ check_path(const json_t *v, char *msg, size_t len)
 static int
 check_method(const json_t *v, char *msg, size_t len)
 {
-	if (json_is_string(v) && one_of(methods, json_string_value(v)))
+	if (json_is_string(v) &&
+	    one_of(checking_reply ? reply_methods : methods, json_string_value(v)))
 		return 0;
-	snprintf(msg, len, "method must be POST, PUT or PATCH (a request body is the event)");
+	snprintf(msg, len, "%s",
+	         checking_reply ? "method must be POST, PUT, PATCH, GET or DELETE"
+	                        : "method must be POST, PUT or PATCH (a request body is the event; "
+	                          "GET and DELETE need reply)");
+	return -1;
+}
+
+static int
+check_action(const json_t *v, char *msg, size_t len)
+{
+	if (checking_reply && json_is_string(v) && json_string_length(v) > 0)
+		return 0;
+	snprintf(msg, len, "%s",
+	         checking_reply ? "expected a non-empty string (e.g. create)"
+	                        : "action needs reply (the event becomes {action, data, ...})");
 	return -1;
 }
 
 static const acrt__route_field route_fields[] = {
     {"path", "a route needs 'path' (e.g. /orders)", check_path},
     {"method", NULL, check_method},
+    {"action", NULL, check_action},
 };
+
+static int
+check_reply(const json_t *config, const char **key, char *msg, size_t len)
+{
+	const json_t *rp = json_object_get(config, "reply");
+	const char *k;
+	json_t *v;
+	if (rp == NULL)
+		return 0;
+	json_object_foreach((json_t *)rp, k, v)
+	{
+		bool to = strcmp(k, "timeout_ms") == 0;
+		long long hi = to ? EP_REPLY_TIMEOUT_MAX : 65536;
+		if (!to && strcmp(k, "max_pending") != 0) {
+			*key = "reply";
+			snprintf(msg, len, "unknown key '%s' (reply has timeout_ms, max_pending)",
+			         k);
+			return -1;
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > hi) {
+			*key = to ? "reply.timeout_ms" : "reply.max_pending";
+			snprintf(msg, len, "expected an integer from 1 to %lld", hi);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int
 acrt__endpoint_check(const json_t *config, const char **key, char *msg, size_t len)
 {
+	checking_reply = json_object_get(config, "reply") != NULL;
+	if (check_reply(config, key, msg, len) < 0)
+		return -1;
 	if (check_listen(config, key, msg, len) < 0 || check_auth(config, key, msg, len) < 0 ||
-	    acrt__routes_check(config, route_fields, 2, key, msg, len) < 0)
+	    acrt__routes_check(config, route_fields, 3, key, msg, len) < 0)
 		return -1;
 	const json_t *routes = json_object_get(config, "routes");
 	for (size_t i = 0; i < json_array_size(routes); i++) {
@@ -202,7 +259,8 @@ static const char *const stat_names[EP_ST_N] = {
     "requests_accepted",     "requests_invalid",   "requests_rejected_schema",
     "requests_unauthorized", "requests_not_found", "requests_not_allowed",
     "requests_too_large",    "requests_throttled", "requests_unavailable",
-    "connections_timed_out",
+    "connections_timed_out", "requests_replied",   "requests_reply_timed_out",
+    "replies_unmatched",
 };
 
 /* ---- The queue ---------------------------------------------------------------- */
@@ -223,6 +281,8 @@ acrt__ep_push(endpoint *e, acrt_event *ev)
 			pthread_cond_signal(&e->cv);
 	}
 	pthread_mutex_unlock(&e->mu);
+	if (rc == EP_PUSH_OK && e->wq != NULL) /* reply: run() parks on the inbox's */
+		acrt__waitq_notify(e->wq);
 	return rc;
 }
 
@@ -284,6 +344,9 @@ endpoint_cleanup(acrt_ctx *ctx, void *self)
 		pthread_mutex_destroy(&e->mu);
 	}
 	acrt__schema_free(e->schema); /* no HTTP thread is left to use it */
+	free(e->pending);             /* every held request was answered by daemon_stop */
+	if (e->pmu_init)
+		pthread_mutex_destroy(&e->pmu);
 	explicit_bzero(e->digest, sizeof e->digest);
 	free(e);
 }
@@ -305,6 +368,7 @@ load_routes(acrt_ctx *ctx, endpoint *e)
 		const json_t *r = json_array_get(routes, i);
 		e->routes[i].path = json_string_value(json_object_get(r, "path"));
 		e->routes[i].method = route_method(r);
+		e->routes[i].action = json_string_value(json_object_get(r, "action"));
 		if (e->routes[i].path == NULL)
 			return acrt_fail(ctx, "route %zu has no path", i + 1);
 	}
@@ -340,6 +404,30 @@ load_schema(acrt_ctx *ctx, endpoint *e)
 	return ACRT_OK;
 }
 
+/* reply: the pending table, and the inbox of input `response`. */
+static int
+load_reply(acrt_ctx *ctx, endpoint *e)
+{
+	const json_t *rp = json_object_get(acrt_config(ctx), "reply");
+	if (rp == NULL)
+		return ACRT_OK;
+	const json_t *t = json_object_get(rp, "timeout_ms"),
+	             *m = json_object_get(rp, "max_pending");
+	e->reply = true;
+	e->reply_timeout_ns =
+	    (t != NULL ? json_integer_value(t) : EP_REPLY_TIMEOUT_MS) * (int64_t)1000000;
+	e->max_pending = m != NULL ? (size_t)json_integer_value(m) : EP_REPLY_PENDING;
+	if ((e->wq = acrt__ctx_inbox_waitq(ctx)) == NULL)
+		return acrt_fail(ctx, "reply needs an input port 'response' with a binding into it "
+		                      "(inputs: [{name: response}]): the pipeline's answers");
+	if (pthread_mutex_init(&e->pmu, NULL) != 0)
+		return acrt_fail(ctx, "out of memory");
+	e->pmu_init = true;
+	if ((e->pending = calloc(e->max_pending, sizeof *e->pending)) == NULL)
+		return acrt_fail(ctx, "out of memory");
+	return ACRT_OK;
+}
+
 static int
 endpoint_setup(acrt_ctx *ctx, void **self)
 {
@@ -367,6 +455,8 @@ endpoint_setup(acrt_ctx *ctx, void **self)
 	}
 	e->sync_init = true;
 	if (load_routes(ctx, e) != ACRT_OK || load_schema(ctx, e) != ACRT_OK)
+		goto fail;
+	if (load_reply(ctx, e) != ACRT_OK)
 		goto fail;
 	e->cap = acrt__ctx_output_capacity(ctx, "output");
 	if ((e->ring = calloc(e->cap, sizeof *e->ring)) == NULL)
@@ -461,6 +551,8 @@ endpoint_run(acrt_ctx *ctx, void *self)
 	int64_t publish_at = acrt_now_ns(ctx) + EP_PUBLISH_NS;
 	for (;;) {
 		bool closed;
+		uint64_t key = e->wq != NULL ? acrt__waitq_key(e->wq) : 0;
+		size_t answers = e->reply ? acrt__ep_reply_pass(ctx, e, false) : 0;
 		size_t n = q_take(e, batch, EP_BATCH, &closed);
 		if (n > 0) {
 			spins = 0;
@@ -488,14 +580,23 @@ endpoint_run(acrt_ctx *ctx, void *self)
 		/* Under load the next request is usually microseconds away: yield a
 		 * few times before parking, so that not every request pays a futex
 		 * wake-up and a context switch (about +10% requests/s on 2 CPUs). */
+		if (answers > 0) {
+			spins = 0;
+			continue;
+		}
 		if (spins++ < EP_YIELDS) {
 			sched_yield();
 			continue;
 		}
 		spins = 0;
-		q_wait(e, acrt_now_ns(ctx) + EP_IDLE_POLL_NS);
+		if (e->reply) /* a request or an answer notifies the inbox's wait queue */
+			(void)acrt__waitq_wait(e->wq, key, acrt_now_ns(ctx) + EP_REPLY_POLL_NS);
+		else
+			q_wait(e, acrt_now_ns(ctx) + EP_IDLE_POLL_NS);
 	}
-	q_close(e); /* nothing is pushed after this: a request now gets 503 */
+	q_close(e);   /* nothing is pushed after this: a request now gets 503 */
+	if (e->reply) /* held requests: 503 (their answers would come after the end) */
+		(void)acrt__ep_reply_pass(ctx, e, true);
 	/* A graceful end keeps the daemon answering 503 while the rest of the system
 	 * drains (cleanup stops it); a failure stops it now. */
 	if (rc != ACRT_OK)

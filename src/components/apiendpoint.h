@@ -20,6 +20,7 @@
 typedef struct ep_route {
 	const char *path, *method; /* borrowed from config */
 	const char *allow;         /* every method of this path, for 405's Allow */
+	const char *action;        /* reply: the event is {action, data, params} */
 } ep_route;
 
 /* Counters: atomics bumped by the HTTP threads, published with acrt_count by
@@ -35,8 +36,32 @@ enum {
 	EP_ST_THROTTLED,  /* 429 */
 	EP_ST_STOPPING,   /* 503 */
 	EP_ST_TIMED_OUT,  /* closed: no complete request within the deadline */
+	EP_ST_REPLIED,    /* reply: answered with the pipeline's event */
+	EP_ST_GATEWAY_TO, /* reply: 504, no answer within timeout_ms */
+	EP_ST_UNMATCHED,  /* reply: an event on `response` no held request waits for */
 	EP_ST_N
 };
+
+/* One request being read, then (with reply) held: its route, the body so
+ * far, and its answer once the pipeline sent it. Belongs to the HTTP thread
+ * serving its connection, freed by on_completed; while held it is also in
+ * the endpoint's pending table (under pmu), and the fields below `rid` are
+ * guarded by pmu. */
+typedef struct ep_req {
+	const struct ep_route *route;
+	char *buf;
+	size_t len, cap;
+	bool too_big;
+	uint64_t rid;                /* the request id; 0: not held */
+	int64_t deadline;            /* monotonic ns: 504 past it */
+	struct MHD_Connection *conn; /* the held connection */
+	bool suspended;              /* MHD_suspend_connection was called */
+	bool done;                   /* the answer below is set */
+	unsigned status;
+	char traceparent[56]; /* the answering event's (W3C), "" for 504/503 */
+	char *reply;          /* malloc'd body */
+	size_t reply_len;
+} ep_req;
 
 typedef struct endpoint {
 	/* Set by setup, read-only afterwards (any thread). */
@@ -76,6 +101,20 @@ typedef struct endpoint {
 	bool waiting; /* run() is parked on cv */
 	bool sync_init;
 
+	/* reply: requests held until an event with their request id comes to
+	 * input `response` (apiendpoint_reply.c). Set by setup; the table and
+	 * each held request's answer fields are guarded by pmu. */
+	bool reply;
+	int64_t reply_timeout_ns;
+	size_t max_pending;
+	struct acrt__waitq *wq; /* the inbox's: run() parks on it, pushes notify it */
+	pthread_mutex_t pmu;
+	bool pmu_init;
+	ep_req **pending; /* max_pending slots, NULL when free */
+	size_t n_pending;
+	atomic_uint_fast64_t next_rid;
+	int64_t expire_at; /* run() only: the next 504 sweep */
+
 	atomic_uint_fast64_t stats[EP_ST_N];
 	uint64_t published[EP_ST_N]; /* run() only */
 } endpoint;
@@ -94,5 +133,23 @@ int acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e);
  * frees the shared answers; closes listen_fd if the daemon never took it.
  * Idempotent. */
 void acrt__ep_daemon_stop(endpoint *e);
+
+/* apiendpoint_reply.c. An HTTP thread holds r (a valid request, its event
+ * ev not yet pushed): registers it under a new request id set on ev.
+ * Returns false when max_pending requests are held already. */
+bool acrt__ep_hold(endpoint *e, ep_req *r, acrt_event *ev, struct MHD_Connection *c);
+/* An HTTP thread, after the push: suspends the connection unless the answer
+ * came already (true: answer it now with acrt__ep_answer_held). */
+bool acrt__ep_suspend(endpoint *e, ep_req *r);
+/* Drops r from the table (its push failed, or its connection ended). */
+void acrt__ep_unhold(endpoint *e, ep_req *r);
+/* An HTTP thread: queues r's answer (done). */
+enum MHD_Result acrt__ep_answer_held(endpoint *e, struct MHD_Connection *c, ep_req *r);
+/* run(): takes the events on `response` and answers their requests, answers
+ * 504 past the deadline; with stopping, answers every held request 503.
+ * Returns how many events it took. */
+size_t acrt__ep_reply_pass(acrt_ctx *ctx, endpoint *e, bool stopping);
+/* Answers every held request 503 and resumes it (before the daemon stops). */
+void acrt__ep_release_all(endpoint *e);
 
 #endif /* ACRT_APIENDPOINT_H */

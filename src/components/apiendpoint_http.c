@@ -54,13 +54,7 @@
 #define EP_SCHEMA_ERRORS 16  /* errors a 422 lists, at most */
 #define EP_SCHEMA_PATH 200   /* bytes of an error's path shown, at most */
 
-/* One request being read: its route and the body so far. */
-typedef struct req {
-	const ep_route *route;
-	char *buf;
-	size_t len, cap;
-	bool too_big;
-} req;
+typedef ep_req req; /* apiendpoint.h: one request being read (or held) */
 
 static req answered; /* con_cls once an answer is queued: later body bytes are dropped */
 
@@ -226,9 +220,76 @@ cleanup:
 	return ret;
 }
 
+/* Whether url (its query string ignored) matches the route's path: equal,
+ * or segment by segment where a path segment {NAME} takes any non-empty
+ * segment of url. params (may be NULL) gets NAME: segment for each. Returns
+ * -1 only when out of memory. */
+static int
+path_match(const char *pat, const char *url, json_t *params)
+{
+	size_t ulen = strcspn(url, "?");
+	for (;;) {
+		if (*pat == '{') {
+			const char *close = strchr(pat, '}');
+			size_t seg = strcspn(url, "/?");
+			if (close == NULL || seg == 0)
+				return 0;
+			if (params != NULL) {
+				char name[64], val[256];
+				size_t nl = (size_t)(close - pat - 1);
+				if (nl == 0 || nl >= sizeof name || seg >= sizeof val)
+					return 0;
+				memcpy(name, pat + 1, nl);
+				name[nl] = '\0';
+				memcpy(val, url, seg);
+				val[seg] = '\0';
+				if (json_object_set_new(params, name, json_string(val)) != 0)
+					return -1;
+			}
+			pat = close + 1;
+			url += seg;
+			ulen -= seg;
+			continue;
+		}
+		if (*pat == '\0')
+			return ulen == 0 ? 1 : 0;
+		if (ulen == 0 || *pat != *url)
+			return 0;
+		pat++;
+		url++;
+		ulen--;
+	}
+}
+
+/* A route with `action` (reply): {"action": A, "data": BODY (when there is
+ * one), NAME: segment for each {NAME} of its path}, as text from acrt__malloc
+ * into *out; -1 when out of memory (or the path no longer matches). */
+static int
+action_body(const req *r, const char *url, const char *body, size_t blen, char **out, size_t *olen)
+{
+	json_t *o = json_pack("{s:s}", "action", r->route->action);
+	int rc = -1;
+	if (o == NULL || path_match(r->route->path, url, o) != 1)
+		goto cleanup;
+	if (r->len > 0) { /* a request without a body has no data */
+		json_t *d = json_loadb(body, blen, JSON_DECODE_ANY, NULL);
+		if (d == NULL || json_object_set_new(o, "data", d) != 0)
+			goto cleanup;
+	}
+	size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
+	if (n == 0 || (*out = acrt__malloc(n)) == NULL)
+		goto cleanup;
+	*olen = json_dumpb(o, *out, n, JSON_COMPACT);
+	rc = 0;
+cleanup:
+	json_decref(o);
+	return rc;
+}
+
 /* The whole body is in: JSON check, event, schema, queue, answer. */
 static enum MHD_Result
-finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, const char *method)
+finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, const char *url,
+               const char *method)
 {
 	if (r->too_big) {
 		atomic_fetch_add_explicit(&e->stats[EP_ST_TOO_LARGE], 1, memory_order_relaxed);
@@ -242,7 +303,12 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 	 * (only the output schema's check below reads it into a tree). */
 	char *body = r->buf != NULL ? r->buf : "";
 	size_t blen = r->len;
-	char why[128];
+	char why[128], *wrapped = NULL;
+	bool bodyless = strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0;
+	if (bodyless && blen == 0) {
+		body = "{}"; /* a GET or DELETE without a body (reply only): the event is {} */
+		blen = 2;
+	}
 	if (acrt__json_check(body, blen, blen, why, sizeof why) != 0) {
 		char msg[400];
 		json_error_t jerr; /* jansson's reason points at the line and column */
@@ -266,8 +332,14 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 				body[o++] = body[i];
 		blen = o;
 	}
+	if (r->route->action != NULL) {
+		if (action_body(r, url, body, blen, &wrapped, &blen) != 0)
+			return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+		body = wrapped;
+	}
 	/* a root event: its own trace */
 	acrt_event *ev = acrt_event_new(NULL, body, blen, "application/json");
+	acrt__free(wrapped);
 	if (ev == NULL || acrt_event_set_header(ev, "http-path", r->route->path) != ACRT_OK ||
 	    acrt_event_set_header(ev, "http-method", method) != ACRT_OK) {
 		acrt_event_unref(ev);
@@ -285,8 +357,16 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 		}
 		json_decref(acrt__event_steal_json(ev)); /* the queue holds the text only */
 	}
+	if (e->reply && !acrt__ep_hold(e, r, ev, c)) { /* max_pending held: 429 */
+		acrt_event_unref(ev);
+		atomic_fetch_add_explicit(&e->stats[EP_ST_THROTTLED], 1, memory_order_relaxed);
+		return MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, e->r429);
+	}
 	uint64_t id = acrt_event_id(ev); /* ev belongs to the queue once pushed */
-	switch (acrt__ep_push(e, ev)) {
+	ep_push_rc pushed = acrt__ep_push(e, ev);
+	if (pushed != EP_PUSH_OK && e->reply)
+		acrt__ep_unhold(e, r);
+	switch (pushed) {
 	case EP_PUSH_FULL:
 		acrt_event_unref(ev);
 		atomic_fetch_add_explicit(&e->stats[EP_ST_THROTTLED], 1, memory_order_relaxed);
@@ -299,6 +379,8 @@ finish_request(endpoint *e, struct MHD_Connection *c, void **con_cls, req *r, co
 		break;
 	}
 	atomic_fetch_add_explicit(&e->stats[EP_ST_ACCEPTED], 1, memory_order_relaxed);
+	if (e->reply) /* held until the pipeline answers (or 504, 503) */
+		return acrt__ep_suspend(e, r) ? acrt__ep_answer_held(e, c, r) : MHD_YES;
 	char answer[48];
 	int n = snprintf(answer, sizeof answer, "{\"id\":%llu}\n", (unsigned long long)id);
 	struct MHD_Response *resp =
@@ -355,19 +437,20 @@ start_request(endpoint *e, struct MHD_Connection *c, const char *url, const char
 	                                       c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
 	                                   e->digest))
 		return answer(e, c, con_cls, MHD_HTTP_UNAUTHORIZED, e->r401, EP_ST_UNAUTH);
-	const ep_route *path_match = NULL, *match = NULL;
+	const ep_route *path_hit = NULL, *match = NULL;
 	for (size_t i = 0; i < e->n_routes && match == NULL; i++) {
-		if (strcmp(e->routes[i].path, url) != 0)
+		if (!(e->reply ? path_match(e->routes[i].path, url, NULL) == 1
+		               : strcmp(e->routes[i].path, url) == 0))
 			continue;
-		path_match = &e->routes[i];
+		path_hit = &e->routes[i];
 		if (strcmp(e->routes[i].method, method) == 0)
 			match = &e->routes[i];
 	}
-	if (path_match == NULL)
+	if (path_hit == NULL)
 		return answer(e, c, con_cls, MHD_HTTP_NOT_FOUND, e->r404, EP_ST_NOT_FOUND);
 	if (match == NULL)
 		return answer_error(e, c, con_cls, MHD_HTTP_METHOD_NOT_ALLOWED,
-		                    MHD_HTTP_HEADER_ALLOW, path_match->allow, "method not allowed",
+		                    MHD_HTTP_HEADER_ALLOW, path_hit->allow, "method not allowed",
 		                    EP_ST_NOT_METHOD);
 	if (acrt__ctx_stop_requested(e->ctx))
 		return answer(e, c, con_cls, MHD_HTTP_SERVICE_UNAVAILABLE, e->r503, EP_ST_STOPPING);
@@ -402,23 +485,29 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	req *r = *con_cls;
+	if (r->rid != 0) /* resumed: the pipeline's answer (or 504, 503) */
+		return acrt__ep_answer_held(e, c, r);
 	if (*upload_data_size > 0) {
 		append_body(e, r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return finish_request(e, c, con_cls, r, method);
+	return finish_request(e, c, con_cls, r, url, method);
 }
 
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	endpoint *e = cls;
 	(void)toe;
 	acrt__http_guard_next(c); /* the next request here gets a full deadline */
 	req *r = *con_cls;
 	if (r != NULL && r != &answered) {
+		if (r->rid != 0) { /* held: out of the table; an answer not sent is dropped */
+			acrt__ep_unhold(e, r);
+			free(r->reply);
+		}
 		free(r->buf);
 		free(r);
 	}
@@ -470,6 +559,8 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 	                 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	if (e->reply) /* held requests are suspended connections */
+		flags |= MHD_ALLOW_SUSPEND_RESUME;
 	/* The logger first: options are applied in order and may log. */
 	struct MHD_OptionItem pool[] = {
 	    {e->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, e->threads, NULL},
@@ -502,9 +593,10 @@ acrt__ep_daemon_start(acrt_ctx *ctx, endpoint *e)
 void
 acrt__ep_daemon_stop(endpoint *e)
 {
-	if (e->d != NULL)
-		MHD_stop_daemon(e->d); /* joins its threads, closes the listening socket */
-	else if (e->listen_fd >= 0)
+	if (e->d != NULL) {
+		acrt__ep_release_all(e); /* held requests: 503, resumed before the stop */
+		MHD_stop_daemon(e->d);   /* joins its threads, closes the listening socket */
+	} else if (e->listen_fd >= 0)
 		close(e->listen_fd);
 	e->d = NULL;
 	e->listen_fd = -1;

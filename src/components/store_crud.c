@@ -101,9 +101,21 @@ reply(acrt_ctx *ctx, json_t *r)
 {
 	if (r == NULL)
 		return acrt_fail(ctx, "out of memory");
+	/* The HTTP status an APIEndpoint with reply answers with (the request id
+	 * and trace id are inherited from the request: core/event.c): 201 for a
+	 * create (the only success with a top-level id), 404, 400 for an error. */
+	const char *st = json_string_value(json_object_get(r, "status"));
+	const char *http = st == NULL || strcmp(st, "error") == 0 ? "400"
+	                   : strcmp(st, "not_found") == 0         ? "404"
+	                   : json_object_get(r, "id") != NULL     ? "201"
+	                                                          : "200";
 	acrt_event *ev = acrt_event_new_json(ctx, r);
 	if (ev == NULL)
 		return acrt_fail(ctx, "out of memory");
+	if (acrt_event_set_header(ev, ACRT_HTTP_STATUS_HEADER, http) != ACRT_OK) {
+		acrt_event_unref(ev);
+		return acrt_fail(ctx, "out of memory");
+	}
 	int rc = acrt_emit(ctx, "output", ev);
 	return rc == ACRT_ENOENT ? ACRT_OK : rc; /* `output` may be undeclared */
 }

@@ -121,6 +121,16 @@ acrt__event_alloc(const acrt_event *parent)
 	atomic_init(&ev->data, NULL);
 	atomic_init(&ev->json, NULL);
 	ev->barrier_id = 0;
+	/* The request id and the answer's status (an APIEndpoint with reply:
+	 * docs/COMPONENTS.md) go with the trace id to every derived event. */
+	static const char *const kept[] = {ACRT_REQUEST_ID_HEADER, ACRT_HTTP_STATUS_HEADER};
+	for (size_t i = 0; parent != NULL && parent->n_headers > 0 && i < 2; i++) {
+		const char *v = acrt_event_header(parent, kept[i]);
+		if (v != NULL && acrt_event_set_header(ev, kept[i], v) != ACRT_OK) {
+			acrt_event_unref(ev);
+			return NULL;
+		}
+	}
 	return ev;
 }
 

@@ -178,3 +178,28 @@ acrt__runtime_depth(acrt__runtime *rt)
 	}
 	return depth;
 }
+
+struct acrt__waitq *
+acrt__ctx_inbox_waitq(acrt_ctx *ctx)
+{
+	return ctx->comp->has_inbox ? &ctx->comp->inbox.wq : NULL;
+}
+
+size_t
+acrt__ctx_inbox_poll(acrt_ctx *ctx, acrt_event **evs, size_t max, bool *eos)
+{
+	*eos = false;
+	if (!ctx->comp->has_inbox)
+		return 0;
+	size_t port = 0;
+	acrt__rx_status st;
+	/* a deadline already past: the inbox looks once and never parks */
+	size_t n = acrt__inbox_recv(&ctx->comp->inbox, &ctx->cursor, evs, max, &port, 1, &st);
+	if (n == 1 && st == ACRT__RX_BARRIER) {
+		acrt_event_unref(evs[0]);
+		return 0;
+	}
+	if (n == 0)
+		*eos = st == ACRT__RX_EOS || st == ACRT__RX_CANCELED;
+	return n;
+}

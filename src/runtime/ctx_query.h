@@ -80,5 +80,14 @@ bool acrt__ctx_wake_at(acrt_ctx *ctx, int64_t deadline_ns);
 /* Counts n events a sink accepted and gave up writing (summary.h). The
  * instance's own thread, or its cleanup, calls it. */
 void acrt__ctx_unwritten(acrt_ctx *ctx, uint64_t n);
+/* A source with inputs (an APIEndpoint with reply) reads them from its own
+ * run(): the inbox's wait queue (NULL when the component has no input), to
+ * park on it and to be woken by its own producers too; and a receive that
+ * never parks (0 with *eos true once every input ended and drained). A
+ * checkpoint barrier that aligned is released here (a source checkpoints
+ * through acrt_stopping, not through its inputs). The instance's thread. */
+struct acrt__waitq;
+struct acrt__waitq *acrt__ctx_inbox_waitq(acrt_ctx *ctx);
+size_t acrt__ctx_inbox_poll(acrt_ctx *ctx, acrt_event **evs, size_t max, bool *eos);
 
 #endif /* ACRT_CTX_QUERY_H */

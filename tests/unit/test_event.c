@@ -152,6 +152,35 @@ test_steal_json_only_when_exclusive(void **state)
 	acrt_event_unref(ev); /* the event no longer owns the JSON: no double free */
 }
 
+/* The APIEndpoint's request id and answer status go to derived events (and
+ * through a JSON one); other headers do not. */
+static void
+test_request_headers_inherited(void **state)
+{
+	(void)state;
+	acrt_event *req = acrt__event_new_bytes(NULL, "{}", 2, NULL);
+	assert_int_equal(acrt_event_set_header(req, ACRT_REQUEST_ID_HEADER, "42"), ACRT_OK);
+	assert_int_equal(acrt_event_set_header(req, ACRT_HTTP_STATUS_HEADER, "201"), ACRT_OK);
+	assert_int_equal(acrt_event_set_header(req, "http-path", "/todos"), ACRT_OK);
+	acrt_event *child = acrt__event_new_bytes(req, "c", 1, NULL);
+	acrt_event *grand = acrt__event_new_json(child, json_object());
+	acrt_event *root = acrt__event_new_bytes(NULL, "r", 1, NULL);
+	assert_non_null(child);
+	assert_non_null(grand);
+	assert_string_equal(acrt_event_header(child, ACRT_REQUEST_ID_HEADER), "42");
+	assert_string_equal(acrt_event_header(grand, ACRT_REQUEST_ID_HEADER), "42");
+	assert_string_equal(acrt_event_header(grand, ACRT_HTTP_STATUS_HEADER), "201");
+	assert_null(acrt_event_header(child, "http-path"));
+	assert_null(acrt_event_header(root, ACRT_REQUEST_ID_HEADER));
+	/* a derived event is a draft: its status may be changed */
+	assert_int_equal(acrt_event_set_header(grand, ACRT_HTTP_STATUS_HEADER, "404"), ACRT_OK);
+	assert_string_equal(acrt_event_header(grand, ACRT_HTTP_STATUS_HEADER), "404");
+	acrt_event_unref(req);
+	acrt_event_unref(child);
+	acrt_event_unref(grand);
+	acrt_event_unref(root);
+}
+
 static void
 test_trace_context_propagates(void **state)
 {
@@ -208,6 +237,7 @@ main(void)
 	    cmocka_unit_test(test_concurrent_readers_share_one_parse),
 	    cmocka_unit_test(test_steal_json_only_when_exclusive),
 	    cmocka_unit_test(test_trace_context_propagates),
+	    cmocka_unit_test(test_request_headers_inherited),
 	    cmocka_unit_test(test_event_clock_tracks_realtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
