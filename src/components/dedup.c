@@ -5,8 +5,12 @@
  *   key: FIELD or .a.b      the key (a top-level field, or a path of object
  *                           keys); an event without it is keyed by its whole
  *                           text, as the original's StreamProcessor does
- *   window_ms: T            a key is a duplicate only within T ms (event time,
- *                           acrt_event_time_ns) after the event that passed
+ *   window_ms: T            a key is a duplicate only within T ms (event time:
+ *                           acrt_event_time_ns, or time_field's) after the
+ *                           event that passed
+ *   time_field: F           the event's time from its top-level field F
+ *   time_format: auto       rfc3339 | epoch_s | epoch_ms | auto (evtime.h); an
+ *                           event without a valid time fails (`invalid_time`)
  *   max_keys: N (100000)    the most keys remembered: past it, the oldest
  *                           is forgotten (the window by count)
  *
@@ -30,17 +34,24 @@
 #include <string.h>
 
 #include "components/builtins.h"
+#include "components/evtime.h"
 #include "core/common.h"
 #include "core/event.h"
 #include "core/json.h"
 
 #define DEDUP_MAX_DEPTH 16
 
+static const char *const dedup_time_formats[] = {"auto", "rfc3339", "epoch_s", "epoch_ms", NULL};
+
 static const acrt_prop dedup_props[] = {
     {"key", ACRT_PROP_STRING, 0, 0, 0, NULL,
      "field or .path of the key (absent, or missing in an event: the whole event)"},
     {"window_ms", ACRT_PROP_INT, 0, 1, 9007199254740992.0, NULL,
      "a key repeats only within this many ms of event time (absent: no time limit)"},
+    {"time_field", ACRT_PROP_STRING, 0, 0, 0, NULL,
+     "the event's time from this top-level field (absent: the time it entered acrt)"},
+    {"time_format", ACRT_PROP_STRING, 0, 0, 0, dedup_time_formats,
+     "time_field's format: auto (default) | rfc3339 | epoch_s | epoch_ms"},
     {"max_keys", ACRT_PROP_INT, 0, 1, 100000000, NULL,
      "keys remembered; past it the oldest is forgotten (100000)"},
     {"ports", ACRT_PROP_ARRAY, 0, 0, 0, NULL, "output ports each event goes on ([output])"},
@@ -99,7 +110,9 @@ typedef struct dedup {
 	size_t lens[DEDUP_MAX_DEPTH];
 	size_t nsegs; /* 0: the whole event is the key */
 	char pathbuf[256];
-	int64_t window_ms; /* 0: none */
+	int64_t window_ms;      /* 0: none */
+	const char *time_field; /* NULL: the time the event entered acrt (config's) */
+	acrt__tfmt tfmt;
 	size_t max_keys;
 	/* The FIFO: a ring of cap slots (growing to max_keys), oldest at head.
 	 * An entry whose key was seen again past the window is stale: its key's
@@ -217,6 +230,18 @@ dedup_process(acrt_ctx *ctx, void *self, const char *port, acrt_event *ev)
 			                        "payload is not valid JSON (%s)", why);
 	}
 	int64_t t = acrt_event_time_ns(ev) / 1000000;
+	if (d->time_field != NULL) { /* the event's own time */
+		const char *seg = d->time_field;
+		size_t slen = strlen(seg);
+		acrt__jval tv = {.type = ACRT__J_ABSENT};
+		char why[200];
+		int lr = acrt__json_lookup(text, len, cap, &seg, &slen, 1, &tv);
+		if (lr > 0)
+			tv.type = ACRT__J_ABSENT;
+		if (lr < 0 || acrt__time_of_value(&tv, d->tfmt, &t, why, sizeof why) != 0)
+			return acrt__fail_event(ctx, ev, "invalid_time", "time_field '%s': %s",
+			                        d->time_field, lr < 0 ? "not valid JSON" : why);
+	}
 	/* With a window, the keys that left it are forgotten first. */
 	while (d->window_ms > 0 && d->n > 0 && t - d->q[d->head].t_ms >= d->window_ms)
 		pop_oldest(ctx, d);
@@ -306,6 +331,9 @@ dedup_setup(acrt_ctx *ctx, void **self)
 	if (key != NULL)
 		d->nsegs = split_path(key, d->pathbuf, sizeof d->pathbuf, d->segs, d->lens);
 	d->window_ms = acrt_config_int(ctx, "window_ms", 0);
+	d->time_field = acrt_config_string(ctx, "time_field", NULL);
+	int tf = acrt__tfmt_parse(acrt_config_string(ctx, "time_format", "auto"));
+	d->tfmt = tf < 0 ? ACRT__TF_AUTO : (acrt__tfmt)tf;
 	d->max_keys = (size_t)acrt_config_int(ctx, "max_keys", 100000);
 	d->next_seq = 1;
 	restored r = {0};
