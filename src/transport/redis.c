@@ -24,8 +24,9 @@
  *      again: between the two, the runtime's consumer loop has processed the
  *      batch and run the idle hooks of the consumer and the instances chained
  *      below it (instance.c: acrt__ctx_idle before parking), so a file sink
- *      has written it out. Under load acks wait until the consumer catches
- *      up; the stream's bound then holds the producer back.
+ *      has written it out. A consumer that stays busy runs those idle hooks
+ *      every processed_every events and then acknowledges (rxq.h,
+ *      acrt__rxq_processed), so acks do not wait until it catches up.
  *   4. On start the reader first re-reads the group's pending entries (ids
  *      from 0), so whatever an earlier run received and did not acknowledge
  *      is delivered again; then new entries (">"). After a reconnect it

@@ -17,6 +17,9 @@
  *     ack queue) only once r has come back empty-handed and called again: in
  *     between, the runtime has processed the batch and run the idle hooks of
  *     r and of the instances chained below it, so a file sink wrote it out;
+ *     a busy consumer does the same every processed_every events (a quarter
+ *     of buffer_size) and says so through acrt__rxq_processed. The buffer
+ *     holds half the broker's bound, the other half stays for the producer;
  *   - end of stream is reported once every producer's marker was read, the
  *     buffer is empty and every handed token is acknowledged; the markers'
  *     tokens are acknowledged last, by the transport's acker.
