@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "observe/services.h"
 #include "runtime/runtime.h"
+#include "transport/nats.h"
 
 /*
  * Checks build.lock (SPEC section 3). Without one: a hint. On drift: every
@@ -275,6 +276,7 @@ acrt__cmd_run(int argc, char **argv)
 		fflush(NULL);
 		_exit(rc);
 	}
+	acrt__nats_release(); /* nats.c's threads end before the exit handlers run */
 	acrt__blueprint_free(bp);
 	return rc;
 }

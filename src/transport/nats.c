@@ -239,10 +239,20 @@ acrt__nl_last_seq(nlink *l, char *err, size_t errlen)
 	return -1;
 }
 
+static atomic_bool g_used; /* a link was opened: nats.c's library is open */
+
+void
+acrt__nats_release(void)
+{
+	if (atomic_exchange(&g_used, false))
+		(void)nats_CloseAndWait(2000);
+}
+
 int
 acrt__nl_open(nlink *l, const acrt__hop *h, jsPubAckHandler ack, void *closure, char *err,
               size_t errlen)
 {
+	atomic_store(&g_used, true);
 	err[0] = '\0';
 	uint64_t hash = fnv1a(h->key);
 	snprintf(l->stream, sizeof l->stream, "ACRT_%016llx", (unsigned long long)hash);

@@ -53,4 +53,10 @@ acrt__transport *acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
  * two threads. NULL with err on failure. */
 acrt__transport *acrt__nats_rx_new(const acrt__hop *h, char *err, size_t errlen);
 
+/* Once every transport is destroyed, before the process exits: closes
+ * nats.c's library and waits (2 s at most) for its own threads to end, so
+ * that none of them is still inside OpenSSL when its exit handlers free its
+ * locks. Nothing when no nats transport was made. The main thread calls it. */
+void acrt__nats_release(void);
+
 #endif /* ACRT_TRANSPORT_NATS_H */
