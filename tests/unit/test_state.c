@@ -21,10 +21,10 @@
 
 #include "core/common.h"
 #include "core/event.h"
-#include "transport/local.h"
 #include "state/kv.h"
 #include "state/part.h"
 #include "testutil.h"
+#include "transport/local.h"
 
 #define NKEYS 5000
 

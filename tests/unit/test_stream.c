@@ -15,8 +15,8 @@
 
 #include "core/event.h"
 #include "core/inbox.h"
-#include "transport/local.h"
 #include "testutil.h"
+#include "transport/local.h"
 
 typedef struct tag {
 	uint32_t producer;
