@@ -63,6 +63,7 @@
 #include <sys/stat.h>
 
 #include "components/builtins.h"
+#include "components/epochpos.h"
 #include "components/http_sink.h"
 #include "core/common.h"
 #include "core/event.h"
@@ -74,8 +75,6 @@
 #define RESP_MAX 1024                   /* response bytes kept for logs and dead letters */
 #define TOKEN_MAX 4096                  /* longest bearer token */
 #define LOG_EVERY_NS (5 * 1000000000LL) /* a failing spell: one line per 5 s */
-#define SNAP_VERSION 1                  /* snapshot: version, epoch, position */
-#define SNAP_LEN 17
 
 struct acrt__http_sink {
 	CURL *curl;
@@ -703,30 +702,13 @@ int
 acrt__http_sink_snapshot(acrt_ctx *ctx, acrt__http_sink *h, void **buf, size_t *len)
 {
 	int rc = send_batch(ctx, h);
-	if (rc != ACRT_OK)
-		return rc;
-	unsigned char *b = malloc(SNAP_LEN); /* the runtime frees it with free() */
-	if (b == NULL)
-		return acrt_fail(ctx, "out of memory");
-	b[0] = SNAP_VERSION;
-	acrt__le_put(b + 1, h->epoch, 8);
-	acrt__le_put(b + 9, h->pos, 8);
-	*buf = b;
-	*len = SNAP_LEN;
-	return ACRT_OK;
+	return rc != ACRT_OK ? rc : acrt__epochpos_snapshot(ctx, h->epoch, h->pos, buf, len);
 }
 
 int
 acrt__http_sink_restore(acrt_ctx *ctx, acrt__http_sink *h, const void *buf, size_t len)
 {
-	const unsigned char *b = buf;
-	if (len == 0)
-		return ACRT_OK;
-	if (len != SNAP_LEN || b[0] != SNAP_VERSION)
-		return acrt_fail(ctx, "restore: not an http sink's snapshot (%zu bytes)", len);
-	h->epoch = acrt__le_get(b + 1, 8);
-	h->pos = acrt__le_get(b + 9, 8);
-	return ACRT_OK;
+	return acrt__epochpos_restore(ctx, "an http sink", buf, len, &h->epoch, &h->pos);
 }
 
 void

@@ -57,6 +57,7 @@
 #include <sys/random.h>
 
 #include "components/builtins.h"
+#include "components/epochpos.h"
 #include "components/pg_sink.h"
 #include "components/writeretry.h"
 #include "core/common.h"
@@ -66,8 +67,6 @@
 #include "runtime/ctx_query.h"
 
 #define DSN_MAX 4096
-#define SNAP_VERSION 1 /* snapshot: version, epoch, position */
-#define SNAP_LEN 17
 #define COPY_CHUNK (1 << 20) /* bytes per PQputCopyData */
 
 struct acrt__pg {
@@ -709,30 +708,18 @@ int
 acrt__pg_snapshot(acrt_ctx *ctx, acrt__pg *p, void **buf, size_t *len)
 {
 	int rc = send_batch(ctx, p);
-	if (rc != ACRT_OK)
-		return rc;
-	unsigned char *b = malloc(SNAP_LEN); /* the runtime frees it with free() */
-	if (b == NULL)
-		return acrt_fail(ctx, "out of memory");
-	b[0] = SNAP_VERSION;
-	acrt__le_put(b + 1, p->epoch, 8);
-	acrt__le_put(b + 9, p->pos, 8);
-	*buf = b;
-	*len = SNAP_LEN;
-	return ACRT_OK;
+	return rc != ACRT_OK ? rc : acrt__epochpos_snapshot(ctx, p->epoch, p->pos, buf, len);
 }
 
 /* Restore: the epoch and position, then what the table holds past them. */
 int
 acrt__pg_restore(acrt_ctx *ctx, acrt__pg *p, const void *buf, size_t len)
 {
-	const unsigned char *b = buf;
 	if (len == 0)
 		return ACRT_OK;
-	if (len != SNAP_LEN || b[0] != SNAP_VERSION)
-		return acrt_fail(ctx, "restore: not a postgres sink's snapshot (%zu bytes)", len);
-	p->epoch = acrt__le_get(b + 1, 8);
-	p->pos = acrt__le_get(b + 9, 8);
+	int rc = acrt__epochpos_restore(ctx, "a postgres sink", buf, len, &p->epoch, &p->pos);
+	if (rc != ACRT_OK)
+		return rc;
 	uint64_t at = 0;
 	int r = read_position(ctx, p, &at);
 	if (r < 0)
