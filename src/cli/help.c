@@ -111,7 +111,7 @@ static const char graph_help[] =
     "Exit: 0, or 2 for a usage error or an invalid blueprint.\n";
 
 static const char top_help[] =
-    "acrt top [DIR|FILE] [--once] [--interval MS] [--deployment F]\n"
+    "acrt top [DIR|FILE] [--once] [--interval MS] [--deployment F] [--node NAME]\n"
     "         [--url URL] [--token-file F] [--cacert F] [--cert F --key F]\n"
     "\n"
     "A live view of a running system, read from its HTTP API: components (state,\n"
@@ -122,6 +122,8 @@ static const char top_help[] =
     "                  snapshot and exit\n"
     "  --cacert F      trust F for an https API (runtime.api.tls)\n"
     "  --cert/--key F  a client certificate, when runtime.api.tls.client_ca is set\n"
+    "  --node NAME     the node NAME of a deployment with nodes: (its files are in\n"
+    "                  <dir>/.acrt/NAME/ instead of <dir>/.acrt/)\n"
     "The address comes from --url, else <dir>/.acrt/api.addr (written by the\n"
     "running system), else runtime.api.listen, else 127.0.0.1:9464; the token\n"
     "from --token-file, else runtime.api.auth.read_token_file, else\n"
@@ -131,7 +133,7 @@ static const char top_help[] =
 
 static const char tap_help[] =
     "acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N] [--deployment F]\n"
-    "         [--url URL] [--token-file F] [--cacert F] [--cert F --key F]\n"
+    "         [--node NAME] [--url URL] [--token-file F] [--cacert F] [--cert F --key F]\n"
     "\n"
     "Prints a live sample of the events passing one port of a running system, one\n"
     "JSON object per line: component, port, direction, replica, id, time,\n"
@@ -153,7 +155,7 @@ static const char checkpoints_help[] =
     "acrt checkpoints show   ID [DIR] [--deployment F]\n"
     "acrt checkpoints verify [ID] [DIR] [--deployment F]\n"
     "acrt checkpoints delete ID [DIR] [--deployment F]\n"
-    "acrt checkpoints create [DIR] [--url U] [--token-file F] [--no-wait]\n"
+    "acrt checkpoints create [DIR] [--node NAME] [--url U] [--token-file F] [--no-wait]\n"
     "\n"
     "Inspects the checkpoint store named by runtime.state (docs/STATE.md): list\n"
     "(id, time, parts, bytes), show (per part: bytes, keys, own bytes, checksum),\n"
