@@ -34,6 +34,12 @@ typedef struct rx {
 	nlink l;
 	/* Owned by the reader: */
 	natsSubscription *sub;
+	/* Subscriptions replaced by a consumer reset: their messages may still
+	 * be in the buffer or with the acker (a message's acknowledgement reads
+	 * its subscription), so they are destroyed only at rx_destroy, once no
+	 * message is left. One per reconnect. */
+	natsSubscription **retired;
+	size_t n_retired;
 	uint64_t seen_reconnects;
 	int64_t backoff_ns;
 	pthread_t reader, acker;
@@ -51,8 +57,15 @@ free_msg(void *m)
 static int
 consumer_reset(rx *r, char *err, size_t errlen)
 {
-	if (r->sub != NULL) {
-		natsSubscription_Destroy(r->sub);
+	if (r->sub != NULL) { /* kept until no message of it is left (rx_destroy) */
+		natsSubscription **v =
+		    acrt__realloc(r->retired, (r->n_retired + 1) * sizeof *r->retired);
+		if (v == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->retired = v;
+		r->retired[r->n_retired++] = r->sub;
 		r->sub = NULL;
 	}
 	jsErrCode jerr = 0;
@@ -152,10 +165,9 @@ reader_main(void *arg)
 		if (s != NATS_OK) {
 			acrt__nl_warn(&r->l, "fetch", s, jerr);
 			if (s == NATS_INVALID_SUBSCRIPTION || s == NATS_NOT_FOUND ||
-			    jerr == JSConsumerNotFoundErr) {
-				natsSubscription_Destroy(r->sub);
-				r->sub = NULL;
-			}
+			    jerr == JSConsumerNotFoundErr)
+				r->seen_reconnects--; /* make the consumer and its subscription
+				                         again */
 			reader_backoff(r);
 			continue;
 		}
@@ -179,15 +191,16 @@ reader_main(void *arg)
 		if (pushed)
 			acrt__waitq_notify(r->q.wq);
 	}
-	if (r->sub != NULL)
-		natsSubscription_Destroy(r->sub);
-	r->sub = NULL;
 	acrt__event_thread_flush(); /* the events this thread made */
 	return NULL;
 }
 
 /* Acknowledges msgs[0..n) (one publish each; nats.c sends them in bulk) and
- * frees those acknowledged. Returns how many; on a failure the rest stay. */
+ * frees them. Returns how many were done; while the connection is down the
+ * rest stay for a retry. A message whose acknowledgement fails on a live
+ * connection is let go (its consumer was made again: the broker delivers it
+ * again, a duplicate, never a loss), so that it cannot hold back the ones
+ * behind it. */
 static size_t
 ack_msgs(rx *r, void **msgs, size_t n)
 {
@@ -196,7 +209,8 @@ ack_msgs(rx *r, void **msgs, size_t n)
 		natsStatus s = natsMsg_Ack(msgs[i], NULL);
 		if (s != NATS_OK) {
 			acrt__nl_warn(&r->l, "acknowledge", s, 0);
-			break;
+			if (atomic_load(&r->l.down))
+				break;
 		}
 		natsMsg_Destroy(msgs[i]);
 	}
@@ -267,9 +281,13 @@ rx_destroy(acrt__transport *base)
 		          "invalid records dropped",
 		          r->l.bname, (unsigned long long)r->q.redelivered,
 		          (unsigned long long)r->q.bad);
+	size_t left = acrt__rxq_fini(&r->q); /* destroys the messages it holds */
+	/* No message is left: the subscriptions can go. */
 	if (r->sub != NULL)
 		natsSubscription_Destroy(r->sub);
-	size_t left = acrt__rxq_fini(&r->q); /* destroys the messages it holds */
+	for (size_t i = 0; i < r->n_retired; i++)
+		natsSubscription_Destroy(r->retired[i]);
+	acrt__free(r->retired);
 	acrt__nl_close(&r->l);
 	acrt__free(r);
 	return left;
