@@ -201,9 +201,20 @@ acrt__nl_stream(nlink *l, char *err, size_t errlen)
 	sc.Storage = js_FileStorage;
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
-	natsStatus s = js_AddStream(&si, l->js, &sc, NULL, &jerr);
-	if (s != NATS_OK && jerr == JSStreamNameExistErr) /* another bound: take this one */
-		s = js_UpdateStream(&si, l->js, &sc, NULL, &jerr);
+	natsStatus s = NATS_ERR;
+	/* Both nodes of a binding make the stream, maybe at the same moment: the
+	 * server may then answer the second "subjects overlap" (10065) while the
+	 * first is being created. Asked again, it has the stream: identical (OK)
+	 * or with another bound (10058: the update takes this one). */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		jerr = 0;
+		s = js_AddStream(&si, l->js, &sc, NULL, &jerr);
+		if (s != NATS_OK && jerr == JSStreamNameExistErr)
+			s = js_UpdateStream(&si, l->js, &sc, NULL, &jerr);
+		if (s == NATS_OK || jerr != JSStreamSubjectOverlapErr)
+			break;
+		nats_Sleep(20 << attempt);
+	}
 	if (s == NATS_OK && si != NULL) {
 		l->last_seq = si->State.LastSeq;
 		l->msgs = si->State.Msgs;
