@@ -11,8 +11,25 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/waitq.h"
+
+/* How a network transport waits: after a failure (a connection refused, a
+ * request that fails), 50 ms doubling to 2 s; while the broker's bound is
+ * full, polling for room, 0.2 ms doubling to 10 ms. */
+#define ACRT__HOP_BACKOFF_FIRST_NS 50000000LL
+#define ACRT__HOP_BACKOFF_MAX_NS 2000000000LL
+#define ACRT__HOP_POLL_FIRST_NS 200000LL
+#define ACRT__HOP_POLL_MAX_NS 10000000LL
+
+/* The next wait of such a doubling: `first` after 0, then twice the last,
+ * up to `max` (ns). */
+static inline int64_t
+acrt__hop_next_wait(int64_t last, int64_t first, int64_t max)
+{
+	return last == 0 ? first : last > max / 2 ? max : last * 2;
+}
 
 typedef struct acrt__hop {
 	const char *name;          /* "from.port->to.port", for logs */

@@ -111,9 +111,8 @@ fail:;
 static void
 reader_backoff(rx *r)
 {
-	r->backoff_ns = r->backoff_ns == 0 ? 50000000 : r->backoff_ns * 2;
-	if (r->backoff_ns > 2000000000)
-		r->backoff_ns = 2000000000;
+	r->backoff_ns = acrt__hop_next_wait(r->backoff_ns, ACRT__HOP_BACKOFF_FIRST_NS,
+	                                    ACRT__HOP_BACKOFF_MAX_NS);
 	acrt__rxq_backoff(&r->q, false, acrt__mono_ns() + r->backoff_ns);
 }
 
@@ -232,9 +231,8 @@ acker_main(void *arg)
 			memmove(mine.v, mine.v + k, (mine.n - k) * sizeof *mine.v);
 			mine.n -= k;
 			if (mine.n > 0) {
-				backoff = backoff == 0               ? 50000000
-				          : backoff * 2 > 2000000000 ? 2000000000
-				                                     : backoff * 2;
+				backoff = acrt__hop_next_wait(backoff, ACRT__HOP_BACKOFF_FIRST_NS,
+				                              ACRT__HOP_BACKOFF_MAX_NS);
 				acrt__rxq_backoff(&r->q, true, acrt__mono_ns() + backoff);
 				continue;
 			}

@@ -236,6 +236,16 @@ expire(tx *t, int64_t now)
 		}
 }
 
+/* The stream is full: waits the next poll interval (0.2 ms doubling to
+ * 10 ms, reset once room is found), or until woken. mu held. */
+static void
+poll_wait(tx *t)
+{
+	t->poll_ns =
+	    acrt__hop_next_wait(t->poll_ns, ACRT__HOP_POLL_FIRST_NS, ACRT__HOP_POLL_MAX_NS);
+	(void)acrt__cond_wait_until(&t->work_cv, &t->mu, acrt__mono_ns() + t->poll_ns);
+}
+
 /* After a failure, once nothing is in flight: wait (polling while the
  * stream is full, else backing off with a warning), learn the stream's last
  * sequence, and mark every slot from the first unacknowledged one for
@@ -249,11 +259,7 @@ recover(tx *t, slot *f)
 		/* Ask for room (a small request) rather than publish the window
 		 * again into a full stream, polling 0.2 ms doubling to 10 ms. */
 		for (;;) {
-			t->poll_ns = t->poll_ns == 0 ? 200000 : t->poll_ns * 2;
-			if (t->poll_ns > 10000000)
-				t->poll_ns = 10000000;
-			(void)acrt__cond_wait_until(&t->work_cv, &t->mu,
-			                            acrt__mono_ns() + t->poll_ns);
+			poll_wait(t);
 			if (t->stop || t->cancelled)
 				return;
 			if (probe(t, err, sizeof err) != 0 || t->l.msgs < (uint64_t)t->l.max_msgs)
@@ -263,9 +269,8 @@ recover(tx *t, slot *f)
 	} else {
 		if (f->jerr != JSStreamWrongLastSequenceErr)
 			acrt__nl_warn(&t->l, "publish", f->st, f->jerr);
-		t->backoff_ns = t->backoff_ns == 0 ? 50000000 : t->backoff_ns * 2;
-		if (t->backoff_ns > 2000000000)
-			t->backoff_ns = 2000000000;
+		t->backoff_ns = acrt__hop_next_wait(t->backoff_ns, ACRT__HOP_BACKOFF_FIRST_NS,
+		                                    ACRT__HOP_BACKOFF_MAX_NS);
 		wait = f->jerr == JSStreamWrongLastSequenceErr ? 0 : t->backoff_ns;
 	}
 	if (wait > 0)
@@ -313,12 +318,8 @@ publisher_main(void *arg)
 			t->credit--;
 			work = true;
 		}
-		if (starved && !work) { /* full: the consumer is behind; poll 0.2 to 10 ms */
-			t->poll_ns = t->poll_ns == 0 ? 200000 : t->poll_ns * 2;
-			if (t->poll_ns > 10000000)
-				t->poll_ns = 10000000;
-			(void)acrt__cond_wait_until(&t->work_cv, &t->mu,
-			                            acrt__mono_ns() + t->poll_ns);
+		if (starved && !work) { /* full: the consumer is behind */
+			poll_wait(t);
 			continue;
 		}
 		slot *f = first_failed(t);

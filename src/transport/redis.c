@@ -294,9 +294,8 @@ acrt__rd_conn_failed(conn *k, const char *err)
 		          k->cfg->name, err);
 		k->last_warn = now;
 	}
-	k->backoff_ns = k->backoff_ns == 0 ? 50000000 : k->backoff_ns * 2;
-	if (k->backoff_ns > 2000000000)
-		k->backoff_ns = 2000000000;
+	k->backoff_ns = acrt__hop_next_wait(k->backoff_ns, ACRT__HOP_BACKOFF_FIRST_NS,
+	                                    ACRT__HOP_BACKOFF_MAX_NS);
 	return now + k->backoff_ns;
 }
 
@@ -372,7 +371,7 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 	size_t sent = 0;
 	int rc = ACRT_OK;
 	char err[300];
-	int64_t poll_ns = 200000, t0 = 0;
+	int64_t poll_ns = ACRT__HOP_POLL_FIRST_NS, t0 = 0;
 
 	pthread_mutex_lock(&t->mu);
 	while (sent < n) {
@@ -417,14 +416,15 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 			t->sent += t->nev[e];
 		}
 		if (added == m) {
-			poll_ns = 200000;
+			poll_ns = ACRT__HOP_POLL_FIRST_NS;
 			continue;
 		}
 		/* Full: wait for the consumer to acknowledge (polling, 0.2 to 10 ms). */
 		if (t0 == 0)
 			t0 = now;
 		tx_wait(t, now + poll_ns < deadline ? now + poll_ns : deadline);
-		poll_ns = poll_ns * 2 > 10000000 ? 10000000 : poll_ns * 2;
+		poll_ns =
+		    acrt__hop_next_wait(poll_ns, ACRT__HOP_POLL_FIRST_NS, ACRT__HOP_POLL_MAX_NS);
 	}
 out:
 	if (t0 != 0)
