@@ -299,6 +299,19 @@ acrt__rxq_end(acrt__rxq *q)
 
 /* ---- Transport ops --------------------------------------------------------- */
 
+/* Everything handed to consumer pc is processed: its tokens go to the acker.
+ * False when out of memory (they stay for the next time). mu held. */
+static bool
+ack_handed(acrt__rxq *q, acrt__rxq_consumer *pc)
+{
+	size_t n = pc->handed.n;
+	if (toks_move(&q->ackq, &pc->handed) != 0)
+		return false;
+	q->handed_total -= n;
+	pthread_cond_broadcast(&q->ack_cv);
+	return true;
+}
+
 size_t
 acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
                    acrt__rx_status *st)
@@ -311,14 +324,8 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 		*st = ACRT__RX_CANCELED;
 		goto out;
 	}
-	if (pc->empty_seen) { /* what it was handed is processed: acknowledge it */
-		size_t n = pc->handed.n;
-		if (toks_move(&q->ackq, &pc->handed) == 0) {
-			q->handed_total -= n;
-			pc->empty_seen = false;
-			pthread_cond_broadcast(&q->ack_cv);
-		}
-	}
+	if (pc->empty_seen && ack_handed(q, pc)) /* what it was handed is processed */
+		pc->empty_seen = false;
 	if (q->count > 0) {
 		k = q->count < max ? q->count : max;
 		/* End on a message's last event when possible, so that one replica
@@ -360,12 +367,7 @@ acrt__rxq_processed(acrt__transport *t, unsigned consumer)
 {
 	acrt__rxq *q = (acrt__rxq *)t;
 	pthread_mutex_lock(&q->mu);
-	acrt__rxq_consumer *pc = &q->per[consumer < q->consumers ? consumer : 0];
-	size_t n = pc->handed.n;
-	if (n > 0 && toks_move(&q->ackq, &pc->handed) == 0) { /* else at the next point */
-		q->handed_total -= n;
-		pthread_cond_broadcast(&q->ack_cv);
-	}
+	(void)ack_handed(q, &q->per[consumer < q->consumers ? consumer : 0]); /* else at the next */
 	pthread_mutex_unlock(&q->mu);
 }
 
