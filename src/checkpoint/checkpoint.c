@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/common.h"
 #include "core/enrich.h"
@@ -97,6 +98,24 @@ acrt__ck_build_part(acrt_ctx *ctx, acrt__blob *out)
 	free(own);
 	out->data = buf;
 	out->len = n;
+	return ACRT_OK;
+}
+
+/* The part of network transport t (its position, ck_save) for checkpoint id
+ * (UINT64_MAX: its final part), unsealed like an instance's. */
+static int
+hop_part(acrt__transport *t, uint64_t id, acrt__blob *out)
+{
+	char name[320];
+	snprintf(name, sizeof name, "hop:%s", t->name);
+	out->name = strdup(name);
+	out->data = malloc(ACRT__PART_HDR + ACRT__HOP_PART);
+	if (out->name == NULL || out->data == NULL) {
+		acrt__ck_blob_free(out);
+		return ACRT_ENOMEM;
+	}
+	t->ops->ck_save(t, id, out->data + ACRT__PART_HDR);
+	out->len = ACRT__PART_HDR + ACRT__HOP_PART;
 	return ACRT_OK;
 }
 
@@ -240,6 +259,34 @@ acrt__ckpt_tick(acrt__runtime *rt, int64_t now)
 	return next;
 }
 
+void
+acrt__ck_nudge(void *arg)
+{
+	acrt__runtime *rt = arg;
+	acrt__ckpt_rt *ck = rt->ck;
+	if (ck == NULL)
+		return;
+	pthread_mutex_lock(&ck->mu);
+	ck->requested = true;
+	pthread_mutex_unlock(&ck->mu);
+	uint64_t one = 1;
+	(void)!write(ck->wake_fd, &one, sizeof one); /* the supervisor's poll */
+}
+
+int
+acrt__ckpt_fd(acrt__runtime *rt)
+{
+	return rt->ck != NULL ? rt->ck->wake_fd : -1;
+}
+
+void
+acrt__ckpt_fd_read(acrt__runtime *rt)
+{
+	uint64_t n;
+	if (rt->ck != NULL)
+		(void)!read(rt->ck->wake_fd, &n, sizeof n);
+}
+
 int64_t
 acrt__ckpt_request(acrt__runtime *rt)
 {
@@ -272,6 +319,14 @@ acrt__ckpt_barrier(acrt_ctx *ctx, uint64_t id)
 	ctx->barrier_done = id;
 	acrt__blob part = {0};
 	submit(ck, ctx->ck_slot, id, acrt__ck_build_part(ctx, &part) == ACRT_OK ? &part : NULL);
+	/* Its inputs from other nodes: the position before the barrier. */
+	const acrt__inbox *ib = &ctx->comp->inbox;
+	for (size_t i = 0; ctx->comp->has_inbox && i < ib->n; i++)
+		if (ib->in[i]->ck_on) {
+			acrt__blob hp = {0};
+			submit(ck, ib->in[i]->ck_slot, id,
+			       hop_part(ib->in[i], id, &hp) == ACRT_OK ? &hp : NULL);
+		}
 
 	int64_t deadline = atomic_load(&ck->deadline);
 	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
@@ -287,8 +342,14 @@ acrt__ckpt_barrier(acrt_ctx *ctx, uint64_t id)
 			if (b == NULL)
 				continue; /* the checkpoint will not align, and be aborted */
 			acrt__transport *tr = op->targets[t];
-			if (tr->ops->send_barrier(tr, b, deadline) == ACRT_ECANCELED)
+			int src = tr->ops->send_barrier(tr, b, deadline);
+			if (src == ACRT_ECANCELED)
 				return ACRT_ECANCELED;
+			if (src == ACRT_OK && tr->ck_on) { /* to another node: all of it stored */
+				acrt__blob hp = {0};
+				submit(ck, tr->ck_slot, id,
+				       hop_part(tr, id, &hp) == ACRT_OK ? &hp : NULL);
+			}
 		}
 	}
 	return ACRT_OK;
@@ -305,6 +366,44 @@ acrt__ckpt_source_barrier(acrt_ctx *ctx)
 	return acrt__ckpt_barrier(ctx, id);
 }
 
+/* Hands in fin (owned) as the final part of slot s: it stands for it in the
+ * open checkpoint and every later one. */
+static void
+hand_final(acrt__ckpt_rt *ck, size_t s, acrt__blob *fin)
+{
+	pthread_mutex_lock(&ck->mu);
+	if (ck->cur != 0 && ck->slots[s].data == NULL &&
+	    acrt__ck_blob_copy(&ck->slots[s], fin) == ACRT_OK && ++ck->got == ck->n_slots)
+		complete_locked(ck);
+	acrt__ck_blob_free(&ck->finals[s]);
+	ck->finals[s] = *fin;
+	pthread_mutex_unlock(&ck->mu);
+}
+
+/* The final parts of an ended instance's network transports: its outputs'
+ * once the broker has everything sent, its inputs' last position. */
+static void
+hop_finals(acrt__ckpt_rt *ck, acrt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
+		acrt__outport *op = &ctx->comp->outs[i];
+		for (size_t t = 0; t < op->n_targets; t++) {
+			acrt__transport *tr = op->targets[t];
+			acrt__blob fin = {0};
+			if (tr->ck_on &&
+			    tr->ops->send_barrier(tr, NULL, ACRT__FOREVER) == ACRT_OK &&
+			    hop_part(tr, UINT64_MAX, &fin) == ACRT_OK)
+				hand_final(ck, tr->ck_slot, &fin);
+		}
+	}
+	const acrt__inbox *ib = &ctx->comp->inbox;
+	for (size_t i = 0; ctx->comp->has_inbox && i < ib->n; i++) {
+		acrt__blob fin = {0};
+		if (ib->in[i]->ck_on && hop_part(ib->in[i], UINT64_MAX, &fin) == ACRT_OK)
+			hand_final(ck, ib->in[i]->ck_slot, &fin);
+	}
+}
+
 void
 acrt__ckpt_instance_end(acrt_ctx *ctx)
 {
@@ -313,16 +412,11 @@ acrt__ckpt_instance_end(acrt_ctx *ctx)
 		return;
 	if (acrt__ckpt_due(ctx))
 		(void)acrt__ckpt_source_barrier(ctx);
+	hop_finals(ck, ctx);
 	acrt__blob fin = {0};
 	if (acrt__ck_build_part(ctx, &fin) != ACRT_OK)
 		return; /* no final part: checkpoints from now on abort, and say why */
-	pthread_mutex_lock(&ck->mu);
-	size_t s = ctx->ck_slot;
-	if (ck->cur != 0 && ck->slots[s].data == NULL &&
-	    acrt__ck_blob_copy(&ck->slots[s], &fin) == ACRT_OK && ++ck->got == ck->n_slots)
-		complete_locked(ck);
-	ck->finals[s] = fin;
-	pthread_mutex_unlock(&ck->mu);
+	hand_final(ck, ctx->ck_slot, &fin);
 }
 
 /* A delivery that holds events (open batches) holds them from before the
@@ -441,6 +535,12 @@ write_one(acrt__ckpt_rt *ck, queued *q)
 	acrt__log(ACRT_LOG_INFO, NULL, 0, x, "checkpoint %" PRIu64 " stored (%zu bytes, %.3f s)",
 	          c->id, bytes, secs);
 	json_decref(x);
+	/* Stored: the receiving sides acknowledge to their brokers what it covers. */
+	for (size_t i = 0; i < ck->rt->n_transports; i++) {
+		acrt__transport *t = ck->rt->transports[i];
+		if (t->ck_on && t->ops->ck_committed != NULL)
+			t->ops->ck_committed(t, c->id);
+	}
 	apply_retain(ck);
 	return;
 failed:
@@ -557,6 +657,8 @@ acrt__ckpt_finish(acrt__runtime *rt, bool graceful)
 	if (ck->ad != NULL)
 		ck->ops->close(ck->ad);
 	acrt__ck_unclaim(ck); /* after the store is closed */
+	if (ck->wake_fd >= 0)
+		close(ck->wake_fd);
 	acrt__free(ck->path);
 	pthread_cond_destroy(&ck->cv);
 	pthread_mutex_destroy(&ck->mu);

@@ -53,6 +53,12 @@ int64_t acrt__ckpt_tick(acrt__runtime *rt, int64_t now);
 /* Asks for a checkpoint at the next tick. Returns the last id handed out so
  * far (the requested one will be greater), or -1 when checkpoints are off. */
 int64_t acrt__ckpt_request(acrt__runtime *rt);
+/* The supervising thread polls this fd (-1: none) beside its others: it is
+ * readable when a network transport asked for a checkpoint soon (its held
+ * acknowledgements fill the broker's bound); then it calls _fd_read and
+ * ticks. */
+int acrt__ckpt_fd(acrt__runtime *rt);
+void acrt__ckpt_fd_read(acrt__runtime *rt);
 /* Instance thread: the barrier reached this instance (aligned): snapshot it,
  * forward the barrier downstream. ACRT_OK or ACRT_ECANCELED. */
 int acrt__ckpt_barrier(acrt_ctx *ctx, uint64_t id);

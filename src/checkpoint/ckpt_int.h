@@ -57,6 +57,8 @@ struct acrt__ckpt_rt {
 	acrt__blob *finals; /* n_slots: final parts of ended instances */
 	bool requested;
 	int64_t next_due;
+	int wake_fd;        /* eventfd: a transport asked for a checkpoint (nudge) */
+	acrt__ck_link link; /* what the network transports are given (ck_start) */
 	queued *q_head, **q_tail;
 	bool stop;
 	pthread_t writer;
@@ -88,6 +90,9 @@ void acrt__ck_note_lost(acrt__ckpt_rt *ck, const acrt__ckpt *all, size_t n);
 bool acrt__ck_open_locked(acrt__ckpt_rt *ck, int64_t now);
 void acrt__ck_abort_locked(acrt__ckpt_rt *ck, const char *why);
 void *acrt__ck_writer_main(void *arg);
+/* A network transport asks for a checkpoint soon (acrt__ck_link.nudge; arg
+ * is the runtime). Any thread; never blocks. */
+void acrt__ck_nudge(void *arg);
 /* Lets the store's lock go at the end of a generation, or hands it to the
  * next one when this one quiesced for a reload (recovery.c). */
 void acrt__ck_unclaim(acrt__ckpt_rt *ck);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include "checkpoint/checkpoint.h"
@@ -98,6 +99,35 @@ acrt__ck_apply_payload(acrt_ctx *ctx, const unsigned char *p, size_t n, char *wh
 	return ACRT_OK;
 }
 
+/* Loads the positions of the bindings to and from other nodes. */
+static int
+apply_hops(acrt__runtime *rt, const acrt__ckpt *c)
+{
+	char name[320], why[160];
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport *t = rt->transports[i];
+		if (!t->ck_on)
+			continue;
+		snprintf(name, sizeof name, "hop:%s", t->name);
+		const acrt__blob *b = acrt__ckpt_part(c, name);
+		if (b == NULL) {
+			acrt__log(ACRT_LOG_WARN, NULL, 0, NULL,
+			          "checkpoint %" PRIu64
+			          " has no position for binding %s: it starts "
+			          "afresh (a binding new since)",
+			          c->id, t->name);
+			continue;
+		}
+		if (t->ops->ck_load(t, b->data + ACRT__PART_HDR, b->len - ACRT__PART_HDR, why,
+		                    sizeof why) != 0) {
+			acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+			          "checkpoint %" PRIu64 ": part %s: %s", c->id, name, why);
+			return ACRT_EINVAL;
+		}
+	}
+	return ACRT_OK;
+}
+
 /* Loads checkpoint c into the instances. acrt__ckpt_verify_bound has checked
  * every part's header, checksum and binding to c (the manifest's id, system
  * and digests): the payloads are used as they are. */
@@ -127,7 +157,7 @@ apply_checkpoint(acrt__runtime *rt, const acrt__ckpt *c)
 			}
 		}
 	}
-	return ACRT_OK;
+	return apply_hops(rt, c);
 }
 
 /* Finds the checkpoint to resume from (want: "" = newest complete one) and
@@ -434,6 +464,7 @@ open_checkpoints(acrt__runtime *rt, const char *resume)
 	acrt__ckpt_rt *ck = calloc(1, sizeof *ck);
 	if (ck == NULL)
 		return 1;
+	ck->wake_fd = -1;
 	ck->rt = rt;
 	ck->q_tail = &ck->q_head;
 	ck->interval_ns = (int64_t)(bp->state.interval_s * 1e9);
@@ -456,6 +487,20 @@ open_checkpoints(acrt__runtime *rt, const char *resume)
 		}
 		if (c->has_inbox)
 			c->inbox.aborted = &ck->aborted;
+	}
+	/* Bindings to and from other nodes: each side's position is a part of
+	 * its own (exactly-once across nodes, docs/MULTINODE.md). */
+	ck->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ck->link = (acrt__ck_link){
+	    .trigger = &ck->trigger, .aborted = &ck->aborted, .nudge = acrt__ck_nudge, .arg = rt};
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport *t = rt->transports[i];
+		if (t->ops->ck_save == NULL)
+			continue;
+		t->ck_slot = ck->n_slots++;
+		t->ck_on = true;
+		if (t->ops->ck_start != NULL)
+			t->ops->ck_start(t, &ck->link);
 	}
 	ck->finals = calloc(ck->n_slots ? ck->n_slots : 1, sizeof *ck->finals);
 	if (ck->finals == NULL || fill_cfg(bp, &ck->cfg, &ck->path) != ACRT_OK)

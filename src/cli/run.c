@@ -7,9 +7,9 @@
  * .acrt files are its own), build.lock is checked against the whole system,
  * then the blueprint is narrowed to the node's components. A node with a
  * binding to another node runs it over runtime.transport: nats or redis
- * (without runtime.state: checkpoints across nodes are the next step, and
- * refused with exit 2). Without --node, every node runs in this one process
- * with every binding local, as if there were no `nodes:`.
+ * (with runtime.state, exactly-once across nodes: a component sending to
+ * another node must run one replica there, else exit 2). Without --node, every node runs in this
+ * one process with every binding local, as if there were no `nodes:`.
  *
  * --stub (docs/AUTOCODER.md): a blueprint of the original Autocoder whose
  * components need an implementation is refused (each named) unless --stub
@@ -120,10 +120,9 @@ pick_node(acrt__blueprint *bp, const char *node, bool watch)
 		                "yet (a reload would load the whole system): leave one out\n");
 		return 2;
 	}
-	/* nats or redis carries them (src/transport/), checkpoints not yet. */
+	/* nats or redis carries them (src/transport/); with runtime.state, a
+	 * producer of one runs one replica on its node (wiring.c says why). */
 	bool net = bp->transport.kind != NULL;
-	if (net && !bp->state.on)
-		return 0;
 	size_t n = 0;
 	for (size_t i = 0; i < bp->n_bindings; i++) {
 		const acrt__binding_spec *b = &bp->bindings[i];
@@ -131,6 +130,9 @@ pick_node(acrt__blueprint *bp, const char *node, bool watch)
 		const char *to = acrt__blueprint_comp_node(bp, b->to_comp);
 		if (!acrt__blueprint_crosses(bp, b) ||
 		    (from != bp->nodes.self && to != bp->nodes.self))
+			continue;
+		if (net && (!bp->state.on || from != bp->nodes.self ||
+		            bp->comps[b->from_comp].replicas <= 1))
 			continue;
 		n++;
 		fprintf(stderr,
@@ -142,14 +144,12 @@ pick_node(acrt__blueprint *bp, const char *node, bool watch)
 	if (n == 0)
 		return 0;
 	if (net) {
-		fprintf(
-		    stderr,
-		    "acrt: run: node '%s' has %zu binding%s to other nodes and runtime.state is "
-		    "set: checkpoints across nodes are not available in this build yet "
-		    "(exactly-once across nodes is the next step); refusing to start (remove "
-		    "runtime.state for at-least-once delivery over %s, or run the whole "
-		    "system in one process without --node)\n",
-		    node, n, n == 1 ? "" : "s", bp->transport.kind);
+		fprintf(stderr,
+		        "acrt: run: node '%s': with runtime.state, a component sending to another "
+		        "node runs one replica (exactly-once across nodes numbers its events in "
+		        "order); refusing to start (set its replicas to 1, or remove runtime.state "
+		        "for at-least-once delivery over %s)\n",
+		        node, bp->transport.kind);
 		return 2;
 	}
 	fprintf(stderr,

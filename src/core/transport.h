@@ -21,6 +21,7 @@
 #ifndef ACRT_TRANSPORT_H
 #define ACRT_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,10 +53,26 @@ typedef struct acrt__transport_stats {
 	                       * acknowledged to the broker (receiving) */
 	uint64_t redelivered; /* messages published again after a failure (sending);
 	                       * delivered again by the broker (receiving) */
+	uint64_t duplicates;  /* receiving: events dropped as already handed out
+	                       * (a resend, a resumed producer's replay) */
 	int64_t backlog;      /* receiving: messages in the broker for this consumer,
 	                       * as last seen; -1 unknown */
 	uint64_t bound;       /* messages the broker holds at most for the binding */
 } acrt__transport_stats;
+
+/* What a network transport is given to take part in checkpoints (exactly-once
+ * across nodes, docs/MULTINODE.md): the coordinator's barrier trigger and the
+ * highest abandoned id (both read without locks), and a way to ask for a
+ * checkpoint soon (any thread; never blocks). Borrowed for the run. */
+typedef struct acrt__ck_link {
+	const _Atomic uint64_t *trigger;
+	const _Atomic uint64_t *aborted;
+	void (*nudge)(void *arg);
+	void *arg;
+} acrt__ck_link;
+
+/* The size of a network transport's part of a checkpoint (ck_save). */
+#define ACRT__HOP_PART 18
 
 typedef struct acrt__transport_ops {
 	const char *kind;
@@ -96,6 +113,22 @@ typedef struct acrt__transport_ops {
 	 * out. A network transport acknowledges those events to its broker. The
 	 * consumer's thread calls it; it never blocks on the network. */
 	void (*processed)(acrt__transport *t, unsigned consumer);
+
+	/* Optional (NULL for a local stream): a network transport's side in
+	 * checkpoints, with runtime.state (docs/MULTINODE.md, "Exactly-once").
+	 * ck_start (runtime thread, before any instance runs) switches it on.
+	 * ck_save writes the position checkpoint `id` keeps (ACRT__HOP_PART
+	 * bytes): the sending side's epoch and last sequence, the receiving
+	 * side's last sequence handed before barrier `id` (or now, for a final
+	 * part); ck_load restores it (before any instance runs; 0 or -1 with
+	 * why). ck_committed: checkpoint `id` is stored (the writer thread): the
+	 * receiving side acknowledges to its broker what it covers. None blocks
+	 * on the network. */
+	void (*ck_start)(acrt__transport *t, const acrt__ck_link *link);
+	void (*ck_save)(acrt__transport *t, uint64_t id, unsigned char out[ACRT__HOP_PART]);
+	int (*ck_load)(acrt__transport *t, const unsigned char *p, size_t n, char *why,
+	               size_t whylen);
+	void (*ck_committed)(acrt__transport *t, uint64_t id);
 } acrt__transport_ops;
 
 struct acrt__transport {
@@ -106,6 +139,10 @@ struct acrt__transport {
 	 * idle, so that the broker's bound does not fill with events already
 	 * done. 0: only when idle (a local stream). */
 	size_t processed_every;
+	/* Set by the checkpoint coordinator when ck_start was called: the index of
+	 * this transport's part in a checkpoint. */
+	bool ck_on;
+	size_t ck_slot;
 };
 
 #endif /* ACRT_TRANSPORT_H */

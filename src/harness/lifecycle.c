@@ -161,7 +161,7 @@ handle_reload(acrt__runtime *rt)
 	}
 }
 
-#define MAX_POLL (4 + ACRT__MAX_SERVICES)
+#define MAX_POLL (5 + ACRT__MAX_SERVICES)
 
 /* After a cancel, how long the threads have to end before the process exits
  * without them. */
@@ -213,8 +213,9 @@ supervise(acrt__runtime *rt)
 			timeout_ms = 100;
 		struct pollfd pfd[MAX_POLL] = {{.fd = rt->tg.done_fd, .events = POLLIN},
 		                               {.fd = sfd, .events = POLLIN},
-		                               {.fd = rt->reload->watch_fd, .events = POLLIN}};
-		nfds_t n = 3;
+		                               {.fd = rt->reload->watch_fd, .events = POLLIN},
+		                               {.fd = acrt__ckpt_fd(rt), .events = POLLIN}};
+		nfds_t n = 4;
 		for (size_t i = 0; i < rt->n_services; i++)
 			if (rt->services[i].fd != NULL)
 				pfd[n++] =
@@ -222,7 +223,9 @@ supervise(acrt__runtime *rt)
 				                    .events = POLLIN};
 		(void)poll(pfd, n, timeout_ms); /* negative fds are ignored */
 		if (pfd[2].revents & POLLIN)
-			acrt__reload_watch_read(rt);            /* --watch: a file changed */
+			acrt__reload_watch_read(rt); /* --watch: a file changed */
+		if (pfd[3].revents & POLLIN)
+			acrt__ckpt_fd_read(rt); /* a checkpoint was asked for: the next tick */
 		acrt__runtime_watch_stuck(rt, acrt__mono_ns()); /* before the services read it */
 		services_tick(rt);   /* the HTTP API, alert rules, the status line */
 		acrt__enrich_tick(); /* fresh process figures for error records */

@@ -11,8 +11,9 @@
  * Those go through the network transport of runtime.transport, `nats` or
  * `redis` (src/transport/nats.h, redis.h): this node creates its side of
  * each, the sending side feeding the producer's output port or the receiving
- * side feeding the consumer's inbox. Checkpoints across nodes are refused
- * (the CLI refuses first, with exit 2): docs/MULTINODE.md.
+ * side feeding the consumer's inbox. With checkpoints, each side's position
+ * is part of this node's checkpoints (checkpoint/recovery.c enables them):
+ * docs/MULTINODE.md, "Exactly-once across nodes".
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -270,21 +271,29 @@ wire_binding(acrt__runtime *rt, const acrt__binding_spec *b)
 	return acrt__inbox_add(&to->inbox, t, (size_t)ip);
 }
 
-/* Bindings between this node and others that cannot be carried: any without
- * a transport, and any with checkpoints (not across nodes in this build). -1
- * after an error log naming the first binding. */
+/* A binding between this node and another that cannot be carried: none
+ * without a transport, and with checkpoints none from a producer with
+ * several replicas on this node (their interleaving would give a resumed
+ * run's events other sequence numbers). 0, or -1 after an error log naming
+ * the binding. */
 static int
-refuse_remote(const acrt__blueprint *bp)
+refuse_remote(const acrt__blueprint *bp, const acrt__binding_spec *b)
 {
-	const acrt__binding_spec *b = &bp->bindings[bp->n_bindings];
-	acrt__log(
-	    ACRT_LOG_ERROR, NULL, 0, NULL,
-	    "binding %s.%s -> %s.%s crosses nodes ('%s' -> '%s'): %s", bp->comps[b->from_comp].name,
-	    b->from_port, bp->comps[b->to_comp].name, b->to_port,
-	    acrt__blueprint_comp_node(bp, b->from_comp), acrt__blueprint_comp_node(bp, b->to_comp),
-	    bp->state.on ? "checkpoints (runtime.state) across nodes are not available in this "
-	                   "build yet (exactly-once across nodes is the next step)"
-	                 : "no runtime.transport (nats or redis) carries it");
+	const acrt__comp_spec *fs = &bp->comps[b->from_comp];
+	const char *why = bp->transport.kind == NULL
+	                      ? "no runtime.transport (nats or redis) carries it"
+	                  : bp->state.on && b->from_comp < bp->n_comps && fs->replicas > 1
+	                      ? "with checkpoints (runtime.state), a component sending to another "
+	                        "node runs one replica per node (exactly-once across nodes numbers "
+	                        "its events in order)"
+	                      : NULL;
+	if (why == NULL)
+		return 0;
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+	          "binding %s.%s -> %s.%s crosses nodes ('%s' -> '%s'): %s", fs->name, b->from_port,
+	          bp->comps[b->to_comp].name, b->to_port,
+	          acrt__blueprint_comp_node(bp, b->from_comp),
+	          acrt__blueprint_comp_node(bp, b->to_comp), why);
 	return -1;
 }
 
@@ -350,8 +359,9 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 	char err[512];
 	rt->bp = bp;
 	size_t n_remote = bp->nodes.n_remote;
-	if (n_remote > 0 && (bp->state.on || bp->transport.kind == NULL))
-		return refuse_remote(bp);
+	for (size_t i = bp->n_bindings; i < bp->n_bindings + n_remote; i++)
+		if (refuse_remote(bp, &bp->bindings[i]) != 0)
+			return -1;
 	rt->comps = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof *rt->comps);
 	rt->transports = acrt__calloc(bp->n_bindings + n_remote ? bp->n_bindings + n_remote : 1,
 	                              sizeof *rt->transports);

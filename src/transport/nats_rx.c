@@ -124,14 +124,15 @@ take_msg(rx *r, natsMsg *m)
 	acrt_event *evs[ACRT__RXQ_PER_MSG];
 	size_t nev = 0;
 	long marker = -1;
+	uint64_t seq[2] = {0, 0};
 	const char *why = "";
 	int rc = acrt__rxq_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), evs, &nev,
-	                          &marker, &why);
+	                          &marker, seq, &why);
 	if (rc == -1)
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "binding %s: a message of stream %s is not a valid record (%s): dropped",
 		          r->l.bname, r->l.stream, why);
-	return acrt__rxq_put(&r->q, rc, evs, nev, marker, m);
+	return acrt__rxq_put(&r->q, rc, evs, nev, marker, seq, m);
 }
 
 static void *
@@ -273,12 +274,12 @@ rx_destroy(acrt__transport *base)
 		pthread_join(r->acker, NULL);
 	if (r->l.nc != NULL)
 		(void)natsConnection_FlushTimeout(r->l.nc, 2000);
-	if (r->q.redelivered > 0 || r->q.bad > 0)
+	if (r->q.redelivered > 0 || r->q.bad > 0 || r->q.dups > 0)
 		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 		          "binding %s: %llu messages delivered again after the ack wait, %llu "
-		          "invalid records dropped",
+		          "invalid records dropped, %llu duplicate events dropped",
 		          r->l.bname, (unsigned long long)r->q.redelivered,
-		          (unsigned long long)r->q.bad);
+		          (unsigned long long)r->q.bad, (unsigned long long)r->q.dups);
 	size_t left = acrt__rxq_fini(&r->q); /* destroys the messages it holds */
 	/* No message is left: the subscriptions can go. */
 	if (r->sub != NULL)
@@ -302,6 +303,10 @@ static const acrt__transport_ops rx_ops = {
     .stats = acrt__rxq_stats,
     .destroy = rx_destroy,
     .processed = acrt__rxq_processed,
+    .ck_start = acrt__rxq_ck_start,
+    .ck_save = acrt__rxq_ck_save,
+    .ck_load = acrt__rxq_ck_load,
+    .ck_committed = acrt__rxq_ck_committed,
 };
 
 acrt__transport *

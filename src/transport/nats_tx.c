@@ -28,6 +28,12 @@
  *      broker had stored is answered as a duplicate, not stored twice.
  *   3. End of stream: close() puts one marker message per producer instance
  *      in the window after its data and waits until the broker has it.
+ *   4. Sequences (wire.h): each message opens with the epoch and the
+ *      sequence of its first event, so the receiving side drops what it has
+ *      already had. With checkpoints, a barrier waits until the broker has
+ *      every message before it, and the checkpoint keeps the epoch and the
+ *      last sequence (ck_save): a producer resumed from it sends the same
+ *      sequences again (docs/MULTINODE.md, "Exactly-once across nodes").
  * A message past the server's max_payload cannot cross: its event is logged
  * and counted (stats.dropped: lost).
  *
@@ -88,6 +94,7 @@ typedef struct tx {
 	char nonce[20];
 	int64_t backoff_ns, poll_ns;
 	uint64_t sent, blocked_ns, resent;
+	uint64_t epoch, seq; /* this side's epoch; the last event's sequence */
 	atomic_uint_fast64_t dropped;
 	pthread_t thread;
 	bool thread_on;
@@ -371,6 +378,10 @@ static size_t
 frame(tx *t, slot *s, acrt_event **evs, size_t m, int64_t *big)
 {
 	int64_t max = natsConnection_GetMaxPayload(t->l.nc);
+	if (acrt__wire_frame_seq(t->epoch, t->seq + 1, &s->rec) != 0) {
+		*big = -1;
+		return 0;
+	}
 	for (size_t i = 0; i < m; i++) {
 		size_t before = s->rec.len;
 		if (acrt__wire_frame(evs[i], &s->rec) != 0) {
@@ -422,6 +433,7 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 			acrt_event_unref(evs[sent + i]);
 		sent += m;
 		t->sent += m;
+		t->seq += m;
 		s->state = S_NEW;
 		t->next++;
 		pthread_cond_broadcast(&t->work_cv);
@@ -453,6 +465,58 @@ tx_close(acrt__transport *base)
 		          "binding %s: out of memory for the end-of-stream marker", t->l.bname);
 	}
 	pthread_mutex_unlock(&t->mu);
+}
+
+/* A checkpoint barrier: everything sent before it is stored by the broker
+ * (the barrier itself does not cross: the receiving node takes its own
+ * checkpoints). */
+static int
+tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
+{
+	tx *t = (tx *)base;
+	acrt_event_unref(ev);
+	int rc = ACRT_OK;
+	pthread_mutex_lock(&t->mu);
+	uint64_t mine = t->next;
+	while (t->head < mine) {
+		if (t->cancelled) {
+			rc = ACRT_ECANCELED;
+			break;
+		}
+		if (acrt__mono_ns() >= deadline) {
+			rc = ACRT_ETIMEDOUT;
+			break;
+		}
+		(void)acrt__cond_wait_until(&t->room_cv, &t->mu, deadline);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+static void
+tx_ck_save(acrt__transport *base, uint64_t id, unsigned char out[ACRT__HOP_PART])
+{
+	(void)id;
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	acrt__wire_hop_put(out, 1, t->epoch, t->seq);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static int
+tx_ck_load(acrt__transport *base, const unsigned char *p, size_t n, char *why, size_t whylen)
+{
+	tx *t = (tx *)base;
+	uint64_t epoch, seq;
+	if (acrt__wire_hop_get(p, n, 1, &epoch, &seq) != 0) {
+		snprintf(why, whylen, "not the position of a sending side");
+		return -1;
+	}
+	pthread_mutex_lock(&t->mu);
+	t->epoch = epoch;
+	t->seq = seq;
+	pthread_mutex_unlock(&t->mu);
+	return 0;
 }
 
 static void
@@ -519,11 +583,13 @@ static const acrt__transport_ops tx_ops = {
     .send = tx_send,
     .kick = acrt__side_kick,
     .try_recv = acrt__side_no_recv,
-    .send_barrier = acrt__side_no_barrier,
+    .send_barrier = tx_barrier,
     .close = tx_close,
     .cancel = tx_cancel,
     .stats = tx_stats,
     .destroy = tx_destroy,
+    .ck_save = tx_ck_save,
+    .ck_load = tx_ck_load,
 };
 
 acrt__transport *
@@ -541,6 +607,7 @@ acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
 	if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
 		nonce = (uint64_t)acrt__mono_ns() ^ ((uint64_t)getpid() << 32);
 	snprintf(t->nonce, sizeof t->nonce, "%016llx", (unsigned long long)nonce);
+	t->epoch = (uint64_t)acrt__wall_ns(); /* rises from run to run */
 	if (pthread_mutex_init(&t->mu, NULL) != 0 || acrt__cond_init_mono(&t->room_cv) != 0 ||
 	    acrt__cond_init_mono(&t->work_cv) != 0) {
 		acrt__free(t->base.name);

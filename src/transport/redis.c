@@ -315,6 +315,7 @@ typedef struct tx {
 	size_t nev[SEND_BATCH];        /* events in each */
 	size_t cap_entries;            /* the bound in entries */
 	uint64_t sent, blocked_ns;     /* under mu */
+	uint64_t epoch, seq;           /* the epoch; the last added event's sequence (mu) */
 	atomic_bool up;                /* the last command went through (stats) */
 } tx;
 
@@ -394,6 +395,11 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 		for (; m < SEND_BATCH && next < n; m++) {
 			t->recs[m].len = 0;
 			t->nev[m] = n - next < PER_ENTRY ? n - next : PER_ENTRY;
+			if (acrt__wire_frame_seq(t->epoch, t->seq + 1 + (next - sent),
+			                         &t->recs[m]) != 0) {
+				rc = ACRT_ENOMEM;
+				goto out;
+			}
 			for (size_t i = 0; i < t->nev[m]; i++)
 				if (acrt__wire_frame(evs[next + i], &t->recs[m]) != 0) {
 					rc = ACRT_ENOMEM;
@@ -414,6 +420,7 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 				acrt_event_unref(evs[sent + i]);
 			sent += t->nev[e];
 			t->sent += t->nev[e];
+			t->seq += t->nev[e];
 		}
 		if (added == m) {
 			poll_ns = ACRT__HOP_POLL_FIRST_NS;
@@ -468,6 +475,43 @@ tx_close(acrt__transport *base)
 	free(rec.p);
 }
 
+/* A checkpoint barrier: send() returns once Redis has stored what it took,
+ * so everything before the barrier is there (the barrier itself does not
+ * cross: the receiving node takes its own checkpoints). */
+static int
+tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
+{
+	(void)base, (void)deadline;
+	acrt_event_unref(ev);
+	return ACRT_OK;
+}
+
+static void
+tx_ck_save(acrt__transport *base, uint64_t id, unsigned char out[ACRT__HOP_PART])
+{
+	(void)id;
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	acrt__wire_hop_put(out, 1, t->epoch, t->seq);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static int
+tx_ck_load(acrt__transport *base, const unsigned char *p, size_t n, char *why, size_t whylen)
+{
+	tx *t = (tx *)base;
+	uint64_t epoch, seq;
+	if (acrt__wire_hop_get(p, n, 1, &epoch, &seq) != 0) {
+		snprintf(why, whylen, "not the position of a sending side");
+		return -1;
+	}
+	pthread_mutex_lock(&t->mu);
+	t->epoch = epoch;
+	t->seq = seq;
+	pthread_mutex_unlock(&t->mu);
+	return 0;
+}
+
 static void
 tx_cancel(acrt__transport *base)
 {
@@ -518,11 +562,13 @@ static const acrt__transport_ops tx_ops = {
     .send = tx_send,
     .kick = acrt__side_kick,
     .try_recv = acrt__side_no_recv,
-    .send_barrier = acrt__side_no_barrier,
+    .send_barrier = tx_barrier,
     .close = tx_close,
     .cancel = tx_cancel,
     .stats = tx_stats,
     .destroy = tx_destroy,
+    .ck_save = tx_ck_save,
+    .ck_load = tx_ck_load,
 };
 
 acrt__transport *
@@ -538,6 +584,7 @@ acrt__redis_tx_new(const acrt__redis_hop *h, char *err, size_t errlen)
 	t->capacity = h->capacity;
 	t->cap_entries = (h->capacity + PER_ENTRY - 1) / PER_ENTRY;
 	t->producers = h->producers;
+	t->epoch = (uint64_t)acrt__wall_ns(); /* rises from run to run */
 	t->k.cfg = &t->cfg;
 	atomic_store(&t->up, true);
 	if (pthread_mutex_init(&t->mu, NULL) != 0) {

@@ -77,9 +77,10 @@ take_entry(rx *r, const redisReply *e)
 	acrt_event *evs[ACRT__RXQ_PER_MSG];
 	size_t nev = 0;
 	long marker = -1;
+	uint64_t seq[2] = {0, 0};
 	const char *why = "no field 'e'";
 	int rc = val != NULL && val->type == REDIS_REPLY_STRING
-	             ? acrt__rxq_decode(val->str, val->len, evs, &nev, &marker, &why)
+	             ? acrt__rxq_decode(val->str, val->len, evs, &nev, &marker, seq, &why)
 	             : (f->type == REDIS_REPLY_ARRAY ? -1 : -3); /* -3: deleted meanwhile */
 	char *tok = acrt__strdup(id);
 	if (tok == NULL) { /* pending: delivered again on the next run */
@@ -91,7 +92,7 @@ take_entry(rx *r, const redisReply *e)
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "binding %s: stream entry %s is not a valid record (%s): dropped",
 		          r->cfg.name, id, why);
-	return acrt__rxq_put(&r->q, rc, evs, nev, marker, tok);
+	return acrt__rxq_put(&r->q, rc, evs, nev, marker, seq, tok);
 }
 
 static void *
@@ -267,12 +268,12 @@ rx_destroy(acrt__transport *base)
 		pthread_join(r->reader, NULL);
 	if (r->acker_on)
 		pthread_join(r->acker, NULL);
-	if (r->q.redelivered > 0 || r->q.bad > 0)
+	if (r->q.redelivered > 0 || r->q.bad > 0 || r->q.dups > 0)
 		acrt__log(ACRT_LOG_INFO, NULL, 0, NULL,
 		          "binding %s: %llu entries delivered again from an earlier run, %llu "
-		          "invalid records dropped",
+		          "invalid records dropped, %llu duplicate events dropped",
 		          r->cfg.name, (unsigned long long)r->q.redelivered,
-		          (unsigned long long)r->q.bad);
+		          (unsigned long long)r->q.bad, (unsigned long long)r->q.dups);
 	size_t left = acrt__rxq_fini(&r->q);
 	acrt__rd_conn_drop(&r->rk);
 	acrt__rd_conn_drop(&r->ak);
@@ -292,6 +293,10 @@ static const acrt__transport_ops rx_ops = {
     .stats = acrt__rxq_stats,
     .destroy = rx_destroy,
     .processed = acrt__rxq_processed,
+    .ck_start = acrt__rxq_ck_start,
+    .ck_save = acrt__rxq_ck_save,
+    .ck_load = acrt__rxq_ck_load,
+    .ck_committed = acrt__rxq_ck_committed,
 };
 
 acrt__transport *

@@ -15,6 +15,8 @@
 
 #define WAIT_NS 200000000LL /* how often a waiting thread looks at stop */
 
+static int hold(acrt__rxq *q, void *tok);
+
 static int
 toks_push(acrt__rxq_toks *v, void *tok)
 {
@@ -123,6 +125,8 @@ acrt__rxq_fini(acrt__rxq *q)
 		if (q->mark_tok[p] != NULL)
 			q->free_tok(q->mark_tok[p]);
 	toks_free(q, &q->ackq);
+	toks_free(q, &q->held.toks);
+	acrt__free(q->held.tag);
 	acrt__free(q->per);
 	acrt__free(q->ring);
 	pthread_cond_destroy(&q->room_cv);
@@ -163,13 +167,14 @@ acrt__rxq_backoff(acrt__rxq *q, bool acker, int64_t until)
 
 int
 acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, long *marker,
-                 const char **why)
+                 uint64_t seq[2], const char **why)
 {
 	size_t off = 0, rlen = 0;
 	const void *rec = NULL;
 	int fr, rc = 0;
 	*nev = 0;
 	*marker = -1;
+	seq[0] = seq[1] = 0;
 	while (rc == 0 && (fr = acrt__wire_next(msg, len, &off, &rec, &rlen)) == 1) {
 		int kind = 0;
 		acrt_event *ev = NULL;
@@ -179,6 +184,8 @@ acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, lon
 			break;
 		if (kind == ACRT__WIRE_EOS) {
 			*marker = producer < 64 ? (long)producer : 63;
+		} else if (kind == ACRT__WIRE_SEQ) {
+			acrt__wire_seq(rec, &seq[0], &seq[1]);
 		} else if (*nev == ACRT__RXQ_PER_MSG) {
 			acrt_event_unref(ev);
 			*why = "more than 64 events in one message";
@@ -200,13 +207,16 @@ acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, lon
 }
 
 bool
-acrt__rxq_put(acrt__rxq *q, int rc, acrt_event **evs, size_t nev, long marker, void *tok)
+acrt__rxq_put(acrt__rxq *q, int rc, acrt_event **evs, size_t nev, long marker,
+              const uint64_t seq[2], void *tok)
 {
 	pthread_mutex_lock(&q->mu);
 	for (size_t i = 0; i < nev; i++) {
 		acrt__rxq_item *it = &q->ring[(q->head + q->count) % q->cap];
 		it->ev = evs[i];
 		it->tok = i + 1 == nev && marker < 0 ? tok : NULL;
+		it->epoch = seq[0];
+		it->seq = seq[1] != 0 ? seq[1] + i : 0;
 		q->count++;
 		q->received++;
 	}
@@ -255,7 +265,13 @@ acrt__rxq_ack_wait(acrt__rxq *q, acrt__rxq_toks *mine)
 	pthread_mutex_lock(&q->mu);
 	while (!q->stop && !q->cancelled && q->ackq.n == 0 && mine->n == 0 && !finished(q))
 		(void)acrt__cond_wait_until(&q->ack_cv, &q->mu, acrt__mono_ns() + WAIT_NS);
-	bool quit = q->stop || q->cancelled;
+	/* At a stop, what is due is acknowledged first, in one more attempt
+	 * (the last checkpoint's messages); a failure leaves them to the next
+	 * run, which drops them as duplicates. */
+	bool quit =
+	    q->cancelled || (q->stop && ((q->ackq.n == 0 && mine->n == 0) || q->stop_tried));
+	if (q->stop && !quit)
+		q->stop_tried = true;
 	if (!quit && q->ackq.n > 0)
 		(void)toks_move(mine, &q->ackq); /* out of memory: the next round */
 	pthread_mutex_unlock(&q->mu);
@@ -276,9 +292,14 @@ acrt__rxq_finishing(acrt__rxq *q, void **marks, size_t *nm)
 	pthread_mutex_lock(&q->mu);
 	bool fin = finished(q);
 	*nm = 0;
-	for (unsigned p = 0; fin && q->all_marks && p < 64; p++)
-		if (q->marks & (1ull << p))
+	for (unsigned p = 0; fin && q->all_marks && p < 64; p++) {
+		if (!(q->marks & (1ull << p)))
+			continue;
+		if (!q->eo)
 			marks[(*nm)++] = q->mark_tok[p];
+		else if (hold(q, q->mark_tok[p]) == 0) /* with the last checkpoint */
+			q->mark_tok[p] = NULL;
+	}
 	pthread_mutex_unlock(&q->mu);
 	return fin;
 }
@@ -299,17 +320,107 @@ acrt__rxq_end(acrt__rxq *q)
 
 /* ---- Transport ops --------------------------------------------------------- */
 
-/* Everything handed to consumer pc is processed: its tokens go to the acker.
- * False when out of memory (they stay for the next time). mu held. */
+/* Everything handed to consumer pc is processed: its tokens go to the acker,
+ * or with checkpoints are held for the next one. False when out of memory
+ * (they stay for the next time). mu held. */
 static bool
 ack_handed(acrt__rxq *q, acrt__rxq_consumer *pc)
 {
 	size_t n = pc->handed.n;
+	if (q->eo) {
+		size_t i = 0;
+		while (i < n && hold(q, pc->handed.v[i]) == 0)
+			i++;
+		memmove(pc->handed.v, pc->handed.v + i, (n - i) * sizeof *pc->handed.v);
+		pc->handed.n -= i;
+		q->handed_total -= i;
+		return i == n;
+	}
 	if (toks_move(&q->ackq, &pc->handed) != 0)
 		return false;
 	q->handed_total -= n;
 	pthread_cond_broadcast(&q->ack_cv);
 	return true;
+}
+
+/* A token acknowledged once this side's next checkpoint is stored. 0, or -1
+ * when out of memory. mu held. */
+static int
+hold(acrt__rxq *q, void *tok)
+{
+	acrt__rxq_held *h = &q->held;
+	if (h->toks.n == h->toks.cap) {
+		size_t cap = h->toks.cap ? h->toks.cap * 2 : 256;
+		uint64_t *tag = acrt__realloc(h->tag, cap * sizeof *tag);
+		if (tag == NULL)
+			return -1;
+		h->tag = tag;
+		void **v = acrt__realloc(h->toks.v, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		h->toks.v = v;
+		h->toks.cap = cap;
+	}
+	h->tag[h->toks.n] = q->last_inj;
+	h->toks.v[h->toks.n++] = tok;
+	q->held_new++;
+	return 0;
+}
+
+/* With checkpoints: whether the messages held since the last barrier call
+ * for a checkpoint soon (a quarter of the broker's bound), once per barrier.
+ * mu held. */
+static bool
+want_checkpoint(acrt__rxq *q)
+{
+	uint64_t quarter = q->bound / 4 > 0 ? q->bound / 4 : 1;
+	if (!q->eo || q->nudged || q->held_new < quarter)
+		return false;
+	q->nudged = true;
+	return true;
+}
+
+/* With checkpoints: hands barrier trig's event to replica pc, opening it
+ * when the trigger has risen. Returns 1 (barrier in *ev), 0 (nothing to do),
+ * -1 (pc waits for the other replicas to take it). mu held. */
+static int
+barrier_for(acrt__rxq *q, acrt__rxq_consumer *pc, acrt_event **ev)
+{
+	uint64_t aborted = atomic_load_explicit(q->ck.aborted, memory_order_acquire);
+	if (q->inj != 0 && q->inj <= aborted)
+		q->inj = 0; /* abandoned: nobody waits for it */
+	if (q->inj == 0) {
+		uint64_t trig = atomic_load_explicit(q->ck.trigger, memory_order_acquire);
+		if (trig <= q->last_inj || trig <= aborted || q->ended)
+			return 0;
+		q->inj = q->last_inj = trig;
+		q->inj_taken = 0;
+		q->inj_epoch = q->hw_epoch;
+		q->inj_seq = q->hw_seq;
+		q->nudged = false;
+		q->held_new = 0; /* what is held now, the barrier covers */
+	}
+	if (pc->bar_taken >= q->inj)
+		return -1;
+	if ((*ev = acrt__event_new_barrier(q->inj)) == NULL)
+		return 0; /* out of memory: the checkpoint will be aborted */
+	pc->bar_taken = q->inj;
+	if (++q->inj_taken == q->consumers)
+		q->inj = 0;
+	return 1;
+}
+
+/* An event that a sending side's sequence says was handed out already. */
+static bool
+duplicate(acrt__rxq *q, const acrt__rxq_item *it)
+{
+	if (it->seq == 0)
+		return false;
+	if (it->epoch < q->hw_epoch || (it->epoch == q->hw_epoch && it->seq <= q->hw_seq))
+		return true;
+	q->hw_epoch = it->epoch;
+	q->hw_seq = it->seq;
+	return false;
 }
 
 size_t
@@ -318,6 +429,7 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 {
 	acrt__rxq *q = (acrt__rxq *)t;
 	size_t k = 0;
+	bool nudge = false, others = false;
 	pthread_mutex_lock(&q->mu);
 	acrt__rxq_consumer *pc = &q->per[consumer < q->consumers ? consumer : 0];
 	if (q->cancelled) {
@@ -326,29 +438,58 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 	}
 	if (pc->empty_seen && ack_handed(q, pc)) /* what it was handed is processed */
 		pc->empty_seen = false;
-	if (q->count > 0) {
-		k = q->count < max ? q->count : max;
+	nudge = want_checkpoint(q);
+	if (q->eo && max > 0) {
+		int b = barrier_for(q, pc, &evs[0]);
+		if (b != 0) {
+			k = b > 0;
+			*st = b > 0 ? ACRT__RX_ITEMS : ACRT__RX_EMPTY;
+			others = b > 0 && q->inj != 0; /* the other replicas take it too */
+			goto out;
+		}
+	}
+	while (k == 0 && q->count > 0) {
+		size_t n = q->count < max ? q->count : max;
 		/* End on a message's last event when possible, so that one replica
 		 * gets a whole message and acknowledges it after all of it. */
-		size_t b = k;
-		while (k < q->count && b > 0 && q->ring[(q->head + b - 1) % q->cap].tok == NULL)
+		size_t b = n;
+		while (n < q->count && b > 0 && q->ring[(q->head + b - 1) % q->cap].tok == NULL)
 			b--;
-		if (k < q->count && b > 0)
-			k = b;
+		if (n < q->count && b > 0)
+			n = b;
 		size_t taken = 0;
-		for (; taken < k; taken++) {
+		for (; taken < n; taken++) {
 			acrt__rxq_item *it = &q->ring[(q->head + taken) % q->cap];
-			if (it->tok != NULL && toks_push(&pc->handed, it->tok) != 0)
-				break; /* out of memory: hand out fewer */
-			q->handed_total += it->tok != NULL;
-			it->tok = NULL;
-			evs[taken] = it->ev;
+			bool dup = duplicate(q, it);
+			if (it->tok != NULL) {
+				/* A duplicate's message (all of it: sequences rise) is
+				 * acknowledged as if processed. */
+				int rc =
+				    dup ? (q->eo ? hold(q, it->tok) : toks_push(&q->ackq, it->tok))
+				        : toks_push(&pc->handed, it->tok);
+				if (rc != 0)
+					break; /* out of memory: hand out fewer */
+				q->handed_total += !dup;
+				it->tok = NULL;
+			}
+			if (dup) {
+				acrt_event_unref(it->ev);
+				q->dups++;
+			} else {
+				evs[k++] = it->ev;
+			}
 		}
-		k = taken;
-		q->head = (q->head + k) % q->cap;
-		q->count -= k;
-		*st = k > 0 ? ACRT__RX_ITEMS : ACRT__RX_EMPTY;
+		q->head = (q->head + taken) % q->cap;
+		q->count -= taken;
 		pthread_cond_broadcast(&q->room_cv);
+		pthread_cond_broadcast(&q->ack_cv);
+		if (taken < n)
+			break;
+	}
+	if (k > 0) {
+		*st = ACRT__RX_ITEMS;
+	} else if (q->count > 0) {
+		*st = ACRT__RX_EMPTY; /* out of memory: the next call tries again */
 	} else if (q->ended) {
 		*st = ACRT__RX_EOS;
 	} else {
@@ -359,6 +500,10 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 	}
 out:
 	pthread_mutex_unlock(&q->mu);
+	if (nudge)
+		q->ck.nudge(q->ck.arg);
+	if (others)
+		acrt__waitq_notify(q->wq);
 	return k;
 }
 
@@ -368,7 +513,10 @@ acrt__rxq_processed(acrt__transport *t, unsigned consumer)
 	acrt__rxq *q = (acrt__rxq *)t;
 	pthread_mutex_lock(&q->mu);
 	(void)ack_handed(q, &q->per[consumer < q->consumers ? consumer : 0]); /* else at the next */
+	bool nudge = want_checkpoint(q);
 	pthread_mutex_unlock(&q->mu);
+	if (nudge)
+		q->ck.nudge(q->ck.arg);
 }
 
 void
@@ -394,9 +542,66 @@ acrt__rxq_stats(acrt__transport *t, acrt__transport_stats *out)
 	out->capacity = q->cap;
 	out->in_flight = q->handed_total;
 	out->redelivered = q->redelivered;
+	out->duplicates = q->dups;
 	pthread_mutex_unlock(&q->mu);
 	out->remote = 2;
 	out->connected = atomic_load(&q->connected);
 	out->backlog = atomic_load(&q->backlog);
 	out->bound = q->bound;
+}
+
+/* ---- Checkpoints ----------------------------------------------------------- */
+
+void
+acrt__rxq_ck_start(acrt__transport *t, const acrt__ck_link *link)
+{
+	acrt__rxq *q = (acrt__rxq *)t;
+	pthread_mutex_lock(&q->mu);
+	q->ck = *link;
+	q->eo = true;
+	pthread_mutex_unlock(&q->mu);
+}
+
+void
+acrt__rxq_ck_save(acrt__transport *t, uint64_t id, unsigned char out[ACRT__HOP_PART])
+{
+	acrt__rxq *q = (acrt__rxq *)t;
+	pthread_mutex_lock(&q->mu);
+	bool at_barrier = id == q->last_inj;
+	acrt__wire_hop_put(out, 2, at_barrier ? q->inj_epoch : q->hw_epoch,
+	                   at_barrier ? q->inj_seq : q->hw_seq);
+	pthread_mutex_unlock(&q->mu);
+}
+
+int
+acrt__rxq_ck_load(acrt__transport *t, const unsigned char *p, size_t n, char *why, size_t whylen)
+{
+	acrt__rxq *q = (acrt__rxq *)t;
+	uint64_t epoch, seq;
+	if (acrt__wire_hop_get(p, n, 2, &epoch, &seq) != 0) {
+		snprintf(why, whylen, "not the position of a receiving side");
+		return -1;
+	}
+	pthread_mutex_lock(&q->mu);
+	q->hw_epoch = epoch;
+	q->hw_seq = seq;
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+void
+acrt__rxq_ck_committed(acrt__transport *t, uint64_t id)
+{
+	acrt__rxq *q = (acrt__rxq *)t;
+	pthread_mutex_lock(&q->mu);
+	acrt__rxq_held *h = &q->held;
+	size_t n = 0;
+	while (n < h->toks.n && h->tag[n] < id && toks_push(&q->ackq, h->toks.v[n]) == 0)
+		n++;
+	memmove(h->toks.v, h->toks.v + n, (h->toks.n - n) * sizeof *h->toks.v);
+	memmove(h->tag, h->tag + n, (h->toks.n - n) * sizeof *h->tag);
+	h->toks.n -= n;
+	if (n > 0)
+		pthread_cond_broadcast(&q->ack_cv);
+	pthread_mutex_unlock(&q->mu);
 }

@@ -26,6 +26,27 @@
  * A graceful stop (the runtime's `stopping` flag) reads nothing more and
  * ends once what is local is processed and acknowledged; markers stay.
  *
+ * Sequences (wire.h): an event whose (epoch, sequence) is not past the last
+ * one handed out is a duplicate (a resend, a resumed producer's replay): it
+ * is dropped and counted, and its message acknowledged with the others.
+ *
+ * With checkpoints (ck_start, docs/MULTINODE.md "Exactly-once across
+ * nodes") the queue is a source of barriers and its acknowledgements follow
+ * stored checkpoints instead of processing:
+ *   - when the coordinator's trigger rises, try_recv hands barrier N to
+ *     each replica once, alone, before anything after it, and remembers the
+ *     last sequence handed before it: the position checkpoint N keeps;
+ *   - a processed message is held, tagged with the last barrier handed out
+ *     before it was processed; once checkpoint N is stored (ck_committed),
+ *     the messages tagged below N go to the acker. A crash before that
+ *     leaves them in the broker, delivered again to the resumed node, which
+ *     drops what its restored position says it has;
+ *   - when the held messages reach a quarter of the broker's bound, the
+ *     queue asks for a checkpoint (the link's nudge), so that the bound never
+ *     fills with messages waiting for one;
+ *   - at the end the markers are held too, and acknowledged with the last
+ *     checkpoint.
+ *
  * Ownership: the queue owns the events in its buffer and every token it was
  * given until it hands them to the acker (acrt__rxq_ack_wait,
  * acrt__rxq_finishing), which then owns them; acrt__rxq_fini frees what is
@@ -49,7 +70,8 @@
 
 typedef struct acrt__rxq_item {
 	acrt_event *ev;
-	void *tok; /* non-NULL on the last event of its message: acked with it */
+	void *tok;           /* non-NULL on the last event of its message: acked with it */
+	uint64_t epoch, seq; /* its sending side's sequence (wire.h); seq 0: none */
 } acrt__rxq_item;
 
 typedef struct acrt__rxq_toks {
@@ -57,9 +79,16 @@ typedef struct acrt__rxq_toks {
 	size_t n, cap;
 } acrt__rxq_toks;
 
+/* Processed messages waiting for a stored checkpoint (tag: see above). */
+typedef struct acrt__rxq_held {
+	uint64_t *tag;
+	acrt__rxq_toks toks;
+} acrt__rxq_held;
+
 typedef struct acrt__rxq_consumer {
 	acrt__rxq_toks handed; /* tokens handed to this replica, not yet acked */
 	bool empty_seen;       /* it came back empty-handed since */
+	uint64_t bar_taken;    /* the last barrier it was handed */
 } acrt__rxq_consumer;
 
 typedef struct acrt__rxq {
@@ -81,7 +110,17 @@ typedef struct acrt__rxq {
 	bool all_marks, ended, cancelled, stop;
 	bool reading; /* the reader has a read under way: nothing may end */
 	uint64_t received, acked, redelivered, bad;
-	uint64_t bound;          /* the broker's bound in messages (stats) */
+	uint64_t bound;            /* the broker's bound in messages (stats) */
+	uint64_t hw_epoch, hw_seq; /* the last sequence handed out */
+	uint64_t dups;             /* events dropped as duplicates */
+	/* Checkpoints (ck_start); eo false: off. */
+	bool eo, nudged, stop_tried;
+	acrt__ck_link ck;
+	uint64_t inj, last_inj;      /* the barrier being handed out (0: none), the last */
+	unsigned inj_taken;          /* replicas it was handed to */
+	uint64_t inj_epoch, inj_seq; /* the last sequence handed before last_inj */
+	size_t held_new;             /* held since last_inj (no barrier covers them) */
+	acrt__rxq_held held;
 	atomic_bool connected;   /* set by the transport's threads (stats) */
 	_Atomic int64_t backlog; /* the same; -1 unknown */
 } acrt__rxq;
@@ -105,15 +144,17 @@ bool acrt__rxq_wait_room(acrt__rxq *q, size_t *room);
 /* Sleeps until `until` (a backoff) unless stopped or cancelled. */
 void acrt__rxq_backoff(acrt__rxq *q, bool acker, int64_t until);
 /* Decodes the frames of msg[0..len): up to ACRT__RXQ_PER_MSG data events
- * into evs and an end marker's instance in *marker (else -1). 0, -1 when
+ * into evs and an end marker's instance in *marker (else -1); seq[0] and
+ * seq[1] the epoch and first sequence of its events (0: none). 0, -1 when
  * malformed (*why), -2 out of memory; on failure evs holds nothing. */
 int acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, long *marker,
-                     const char **why);
+                     uint64_t seq[2], const char **why);
 /* Takes what acrt__rxq_decode returned (rc, evs, marker) with the message's
  * token: events into the buffer, a marker noted, anything else acknowledged
  * at once (undeliverable) or, out of memory, released unacknowledged.
  * Returns true when events were added (notify the waitq after a read). */
-bool acrt__rxq_put(acrt__rxq *q, int rc, acrt_event **evs, size_t nev, long marker, void *tok);
+bool acrt__rxq_put(acrt__rxq *q, int rc, acrt_event **evs, size_t nev, long marker,
+                   const uint64_t seq[2], void *tok);
 /* Counts messages delivered again from an earlier run or connection. */
 void acrt__rxq_redelivered(acrt__rxq *q, size_t n);
 
@@ -139,5 +180,11 @@ void acrt__rxq_cancel(acrt__transport *t);
 void acrt__rxq_processed(acrt__transport *t, unsigned consumer);
 /* depth, capacity, received, and the remote fields (remote = 2). */
 void acrt__rxq_stats(acrt__transport *t, acrt__transport_stats *out);
+/* The checkpoint ops (transport.h). */
+void acrt__rxq_ck_start(acrt__transport *t, const acrt__ck_link *link);
+void acrt__rxq_ck_save(acrt__transport *t, uint64_t id, unsigned char out[ACRT__HOP_PART]);
+int acrt__rxq_ck_load(acrt__transport *t, const unsigned char *p, size_t n, char *why,
+                      size_t whylen);
+void acrt__rxq_ck_committed(acrt__transport *t, uint64_t id);
 
 #endif /* ACRT_TRANSPORT_RXQ_H */

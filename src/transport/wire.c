@@ -11,6 +11,7 @@
 
 #include "core/common.h"
 #include "core/event.h"
+#include "core/transport.h"
 
 static const char magic[4] = {'A', 'C', 'R', 'W'};
 
@@ -98,24 +99,32 @@ acrt__wire_encode(acrt_event *ev, acrt__strbuf *out)
 	return put_bytes(out, payload, plen);
 }
 
-int
-acrt__wire_encode_eos(uint32_t producer, acrt__strbuf *out)
+/* A record with the fixed part only (an end marker, a sequence record). */
+static int
+encode_bare(int kind, uint64_t id, int64_t time_ns, acrt__strbuf *out)
 {
 	static const unsigned char zero[12] = {0}; /* no type, no headers, no payload */
-	if (put_fixed(out, ACRT__WIRE_EOS, producer, 0, NULL, NULL) != 0)
+	if (put_fixed(out, kind, id, time_ns, NULL, NULL) != 0)
 		return -1;
 	return acrt__strbuf_add(out, (const char *)zero, sizeof zero);
 }
 
-/* Appends a frame whose record encode() writes, patching its length. */
+int
+acrt__wire_encode_eos(uint32_t producer, acrt__strbuf *out)
+{
+	return encode_bare(ACRT__WIRE_EOS, producer, 0, out);
+}
+
+/* Appends a frame whose record is ev's (ev != NULL) or a bare one of kind,
+ * id and time, patching its length. */
 static int
-frame(acrt__strbuf *out, acrt_event *ev, uint32_t producer, bool eos)
+frame(acrt__strbuf *out, acrt_event *ev, int kind, uint64_t id, int64_t time_ns)
 {
 	static const char zero[4] = {0};
 	size_t at = out->len;
 	if (acrt__strbuf_add(out, zero, 4) != 0)
 		return -1;
-	int rc = eos ? acrt__wire_encode_eos(producer, out) : acrt__wire_encode(ev, out);
+	int rc = ev == NULL ? encode_bare(kind, id, time_ns, out) : acrt__wire_encode(ev, out);
 	if (rc != 0 || out->oom || out->len - at - 4 > UINT32_MAX)
 		return -1;
 	put_u32((unsigned char *)out->p + at, (uint32_t)(out->len - at - 4));
@@ -125,13 +134,46 @@ frame(acrt__strbuf *out, acrt_event *ev, uint32_t producer, bool eos)
 int
 acrt__wire_frame(acrt_event *ev, acrt__strbuf *out)
 {
-	return frame(out, ev, 0, false);
+	return frame(out, ev, ACRT__WIRE_DATA, 0, 0);
 }
 
 int
 acrt__wire_frame_eos(uint32_t producer, acrt__strbuf *out)
 {
-	return frame(out, NULL, producer, true);
+	return frame(out, NULL, ACRT__WIRE_EOS, producer, 0);
+}
+
+int
+acrt__wire_frame_seq(uint64_t epoch, uint64_t first, acrt__strbuf *out)
+{
+	return frame(out, NULL, ACRT__WIRE_SEQ, first, (int64_t)epoch);
+}
+
+void
+acrt__wire_seq(const void *rec, uint64_t *epoch, uint64_t *first)
+{
+	const unsigned char *p = rec;
+	*first = get_u64(p + 8);
+	*epoch = get_u64(p + 16);
+}
+
+void
+acrt__wire_hop_put(unsigned char *out, int side, uint64_t epoch, uint64_t seq)
+{
+	out[0] = 1;
+	out[1] = (unsigned char)side;
+	put_u64(out + 2, epoch);
+	put_u64(out + 10, seq);
+}
+
+int
+acrt__wire_hop_get(const unsigned char *p, size_t n, int side, uint64_t *epoch, uint64_t *seq)
+{
+	if (n != ACRT__HOP_PART || p[0] != 1 || p[1] != side)
+		return -1;
+	*epoch = get_u64(p + 2);
+	*seq = get_u64(p + 10);
+	return 0;
 }
 
 int
@@ -241,13 +283,15 @@ acrt__wire_decode(const void *rec, size_t len, int *kind, acrt_event **out, uint
 	r.p += 4;
 	r.left -= 4;
 	hp = r.p;
-	if (k == ACRT__WIRE_EOS) {
-		if (ctn != 0 || hn != 0 || r.left != 4 || get_u32(r.p) != 0 || id > UINT32_MAX) {
-			*why = "a malformed end-of-stream marker";
+	if (k == ACRT__WIRE_EOS || k == ACRT__WIRE_SEQ) {
+		if (ctn != 0 || hn != 0 || r.left != 4 || get_u32(r.p) != 0 ||
+		    (k == ACRT__WIRE_EOS && id > UINT32_MAX)) {
+			*why = k == ACRT__WIRE_EOS ? "a malformed end-of-stream marker"
+			                           : "a malformed sequence record";
 			return -1;
 		}
 		*kind = k;
-		*producer = (uint32_t)id;
+		*producer = k == ACRT__WIRE_EOS ? (uint32_t)id : 0;
 		*out = NULL;
 		return 0;
 	}

@@ -2,9 +2,9 @@
 # Placement (docs/MULTINODE.md): `nodes:` in deployment.yaml and
 # `acrt run --node NAME`. A node runs only its own components; nodes of one
 # system run side by side from one directory, each with its own run lock and
-# store; a node with a binding to another node is refused (the cross-node
-# transports are the next step); without --node every node runs in one
-# process; `acrt graph` draws each node as a cluster.
+# store; a node with a binding to another node whose broker cannot be
+# reached fails at start (test_transport_*.sh run them against real
+# brokers); without --node every node runs in one process; `acrt graph` draws each node as a cluster.
 . "$(dirname "$0")/lib.sh" "$@"
 
 # a: gen_a -> out_a and b: gen_b -> out_b stand alone; c: gen_c -> shape
@@ -90,19 +90,17 @@ wait_exit "$PID" 20 || fail "node a does not stop on SIGTERM"
 expect_rc 0 "node a resumed and drained" "$WORK/resume_a.err"
 [ "$(lines "$SYS/out/a.jsonl")" -ge "$n_before" ] || fail "out/a.jsonl shrank"
 
-say "a node with a binding to another node is refused"
+say "a node whose broker cannot be reached fails at start, naming the binding"
 run_acrt node_c 20 run "$SYS" --node c -q
-expect_rc 2 "--node c" "$WORK/node_c.err"
-grep -q "binding shape.output -> out_d.input crosses nodes ('c' -> 'd')" "$WORK/node_c.err" ||
-	fail "the refusal does not name the binding" "$WORK/node_c.err"
-grep -q "runtime.state is set: checkpoints across nodes are not available in this build yet" \
-	"$WORK/node_c.err" || fail "the refusal does not say why" "$WORK/node_c.err"
+expect_rc 1 "--node c (no nats-server on port 4222)" "$WORK/node_c.err"
+grep -q "binding shape.output->out_d.input crosses nodes: cannot open its nats transport" \
+	"$WORK/node_c.err" || fail "the failure does not name the binding" "$WORK/node_c.err"
 run_acrt node_d 20 run "$SYS" --node d -q
-expect_rc 2 "--node d (the consuming side)" "$WORK/node_d.err"
-grep -q "binding shape.output -> out_d.input crosses nodes" "$WORK/node_d.err" ||
-	fail "the refusal does not name the binding" "$WORK/node_d.err"
-[ ! -e "$SYS/out/d.jsonl" ] && [ ! -e "$SYS/state/shop.c.db" ] || fail "a refused node wrote something"
-ok "nodes c and d refused before writing anything"
+expect_rc 1 "--node d (the consuming side)" "$WORK/node_d.err"
+grep -q "binding shape.output->out_d.input crosses nodes" "$WORK/node_d.err" ||
+	fail "the failure does not name the binding" "$WORK/node_d.err"
+[ ! -e "$SYS/out/d.jsonl" ] || fail "a node that failed at start wrote its sink"
+ok "nodes c and d fail at start before writing anything"
 
 say "bad --node"
 run_acrt nope 20 run "$SYS" --node nope -q

@@ -19,7 +19,7 @@
 #      the run ends with 1..N once; a node that fails stops the other;
 #   5. a wrong URL and a bad token give clear errors at start (the token
 #      never printed), the right token runs, TLS (a server certificate checked
-#      against tls.ca_file) runs, and runtime.state is refused.
+#      against tls.ca_file) runs (runtime.state: test_transport_eo.sh).
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/hop_lib.sh"
 
@@ -278,14 +278,5 @@ mk "$TL" 10 16 "{kind: nats, url: \"nats://127.0.0.1:$NPORT\"}"
 OUT=x run_acrt notls 20 run "$TL" --node a -q
 [ "$RC" != 0 ] || fail "a plain-text client reached a TLS-only server"
 ok "TLS with tls.ca_file: 1..10 crossed; without TLS: exit $RC"
-
-ST="$WORK/state"
-mk "$ST" 10 16 "$(nats_tr)"
-printf '  state: {adapter: sqlite_snapshot, checkpoint_interval_s: 1}\n' >>"$ST/deployment.yaml"
-OUT=x run_acrt state 20 run "$ST" --node a -q
-expect_rc 2 "runtime.state with a binding across nodes" "$WORK/state.err"
-grep -q "exactly-once across nodes is the next step" "$WORK/state.err" ||
-	fail "the refusal does not say why" "$WORK/state.err"
-ok "runtime.state across nodes refused (exit 2) with the reason"
 
 pass

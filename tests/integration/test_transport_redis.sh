@@ -11,8 +11,9 @@
 #   3. node b stopped (SIGSTOP): the stream stays within buffer_size (in
 #      entries of 64 events: ceil(buffer_size / 64)), node a
 #      waits (its RSS flat), and after SIGCONT the run completes;
-#   4. a wrong URL, a bad password and runtime.state give clear errors at
-#      start, and the password is never printed;
+#   4. a wrong URL and a bad password give clear errors at
+#      start, and the password is never printed (runtime.state:
+#      test_transport_eo.sh);
 #   5. (run before 4) Redis itself killed with SIGKILL mid-run and restarted
 #      (AOF, fsync always): both nodes stall with a warning, reconnect, and
 #      the run completes with nothing lost.
@@ -205,14 +206,5 @@ wait_exit "$PID_B" 20 || fail "node b with the right password did not end" "$WOR
 expect_rc 0 "node b with the right password" "$WORK/pwb.err"
 check_seq exact 10 "$PW/pw.jsonl" >/dev/null || fail "the sink is not 1..10"
 rcliauth config set requirepass '' >/dev/null
-
-ST="$WORK/state"
-mk "$ST" 10 16 "$(redis_tr)"
-printf '  state: {adapter: sqlite_snapshot, checkpoint_interval_s: 1}\n' >>"$ST/deployment.yaml"
-OUT=x run_acrt state 20 run "$ST" --node a -q
-expect_rc 2 "runtime.state with a binding across nodes" "$WORK/state.err"
-grep -q "exactly-once across nodes is the next step" "$WORK/state.err" ||
-	fail "the refusal does not say why" "$WORK/state.err"
-ok "runtime.state across nodes refused (exit 2) with the reason"
 
 pass

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Exactly-once across nodes (docs/MULTINODE.md, "Exactly-once across nodes"),
+# on each transport (a nats-server -js and a redis-server with AOF, fsync
+# always, of the test's own): three acrt processes from one directory with
+# runtime.state, node a a paced sequence Source, node b a stateful middle (an
+# Accumulator: a running count in managed state), node c a file Sink and an
+# Aggregator (count and sum, written at the end).
+#   1. node b killed with SIGKILL mid-run and resumed (--resume) while a and
+#      c keep running: the sink holds 1..N exactly once, in order, each with
+#      its running count equal to its sequence number (the middle's state
+#      neither lost nor counted twice), and the aggregate is exact;
+#   2. the same killing node c, the sink's node (its file is truncated back
+#      to its checkpoint and its position on the hop restored);
+#   3. a producer with two replicas on a node is refused at start (exit 2).
+. "$(dirname "$0")/lib.sh" "$@"
+
+command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
+command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
+
+N=30000
+RATE=15000
+[ -n "${ACRT_SANITIZE:-}" ] && N=12000 && RATE=6000
+
+NPORT=$(free_port)
+MPORT=$(free_port)
+nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
+nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" >>"$WORK/nats.log" 2>&1 &
+_BG_PIDS="$_BG_PIDS $!"
+wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
+RPORT=$(free_port)
+redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync always \
+	--dir "$WORK" >"$WORK/redis.log" 2>&1 &
+_BG_PIDS="$_BG_PIDS $!"
+r_up() { [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = "PONG" ]; }
+wait_for 10 r_up || fail "redis-server did not start on port $RPORT" "$WORK/redis.log"
+
+# mk DIR SYSTEM TRANSPORT-MAPPING [REPLICAS]
+mk() {
+	local d=$1 name=$2 tr=$3 reps=${4:-1}
+	mkdir -p "$d"
+	cat >"$d/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: $name
+  components:
+    - {name: gen, type: Source, replicas: $reps,
+       config: {generator: sequence, count: $N, rate_per_s: $RATE, payload: {value: 1}}}
+    - {name: mid, type: Accumulator, config: {value: value}}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+    - {name: agg, type: Aggregator, config: {key: key, ops: {input_value: [count, sum]}}}
+    - {name: total, type: Sink, config: {sink: file, path: total.jsonl}}
+  bindings:
+    - {from: gen.output, to: mid.input, buffer_size: 2048}
+    - {from: mid.aggregate, to: [out.input, agg.input], buffer_size: 2048}
+    - {from: agg.output, to: total.input}
+YAML
+	cat >"$d/deployment.yaml" <<YAML
+nodes:
+  a: {components: [gen]}
+  b: {components: [mid]}
+  c: {components: [out, agg, total]}
+runtime:
+  transport: $tr
+  state: {adapter: sqlite_snapshot, checkpoint_interval_s: 0.2}
+  timeouts: {shutdown_timeout_ms: 5000}
+YAML
+}
+
+# check DIR: out.jsonl holds 1..N once each in order, each with new_total ==
+# its sequence; total.jsonl counts N and sums N.
+check() {
+	py "$PY_PRELUDE"'
+d, n = sys.argv[1], int(sys.argv[2])
+rows = load(d + "/out.jsonl")
+seqs = [r["original_data"]["seq"] for r in rows]
+if seqs != list(range(1, n + 1)):
+    dup = len(seqs) - len(set(seqs))
+    miss = len(set(range(1, n + 1)) - set(seqs))
+    die("the sink holds %d events (%d duplicates, %d missing), not 1..%d once in order"
+        % (len(seqs), dup, miss, n))
+bad = [r for r in rows if r["new_total"] != r["original_data"]["seq"]]
+if bad:
+    die("%d running counts differ from their sequence, e.g. %r" % (len(bad), bad[0]))
+tot = load(d + "/total.jsonl")
+if len(tot) != 1 or tot[0].get("input_value_count") != n or tot[0].get("input_value_sum") != n:
+    die("the aggregate is not exact: %r" % tot)
+' "$1" "$N"
+}
+
+# one TRANSPORT KILLED: a three-node run, node KILLED killed mid-run and
+# resumed; every node must end with exit 0 and the outputs be exact.
+one() {
+	local tr=$1 victim=$2 d="$WORK/$1-$2" mapping
+	if [ "$tr" = nats ]; then
+		mapping="{kind: nats, url: \"nats://127.0.0.1:$NPORT\"}"
+	else
+		mapping="{kind: redis, url: \"redis://127.0.0.1:$RPORT\"}"
+	fi
+	mk "$d" "eo$tr$victim" "$mapping"
+	say "$tr: node $victim killed with SIGKILL mid-run and resumed"
+	local n pa pb pc
+	for n in c b a; do
+		start_acrt "$tr$victim-$n" run "$d" --node "$n" -q
+		eval "p$n=\$PID"
+	done
+	mid_run() { has_lines "$d/out.jsonl" $((N / 3)); }
+	wait_alive "$pc" 40 mid_run || fail "node c wrote too little" "$WORK/$tr$victim-c.err"
+	local pv
+	eval "pv=\$p$victim"
+	kill -KILL "$pv"
+	wait_exit "$pv" 10 || fail "node $victim survived SIGKILL"
+	ok "node $victim killed after $(lines "$d/out.jsonl") lines"
+	start_acrt "$tr$victim-${victim}2" run "$d" --node "$victim" -q --resume
+	eval "p$victim=\$PID"
+	for n in a b c; do
+		eval "pv=\$p$n"
+		local log="$WORK/$tr$victim-$n.err"
+		[ "$n" = "$victim" ] && log="$WORK/$tr$victim-${victim}2.err"
+		wait_exit "$pv" 60 || fail "node $n did not end" "$log"
+		expect_rc 0 "node $n" "$log"
+	done
+	check "$d" || fail "$tr, node $victim killed: not exactly once" \
+		"$WORK/$tr$victim-${victim}2.err"
+	ok "$tr, node $victim killed and resumed: 1..$N exactly once, running counts and aggregate exact"
+}
+
+one nats b
+one nats c
+one redis b
+one redis c
+
+say "3. a producer with two replicas on its node is refused with runtime.state"
+R="$WORK/replicas"
+mk "$R" eoreps "{kind: redis, url: \"redis://127.0.0.1:$RPORT\"}" 2
+run_acrt reps 20 run "$R" --node a -q
+expect_rc 2 "two replicas sending to another node" "$WORK/reps.err"
+grep -q "runs one replica" "$WORK/reps.err" || fail "the refusal does not say why" "$WORK/reps.err"
+ok "refused with the reason"
+
+pass
