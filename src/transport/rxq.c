@@ -331,7 +331,8 @@ ack_handed(acrt__rxq *q, acrt__rxq_consumer *pc)
 		size_t i = 0;
 		while (i < n && hold(q, pc->handed.v[i]) == 0)
 			i++;
-		memmove(pc->handed.v, pc->handed.v + i, (n - i) * sizeof *pc->handed.v);
+		if (i > 0 && i < n)
+			memmove(pc->handed.v, pc->handed.v + i, (n - i) * sizeof *pc->handed.v);
 		pc->handed.n -= i;
 		q->handed_total -= i;
 		return i == n;
@@ -598,8 +599,10 @@ acrt__rxq_ck_committed(acrt__transport *t, uint64_t id)
 	size_t n = 0;
 	while (n < h->toks.n && h->tag[n] < id && toks_push(&q->ackq, h->toks.v[n]) == 0)
 		n++;
-	memmove(h->toks.v, h->toks.v + n, (h->toks.n - n) * sizeof *h->toks.v);
-	memmove(h->tag, h->tag + n, (h->toks.n - n) * sizeof *h->tag);
+	if (n > 0 && n < h->toks.n) {
+		memmove(h->toks.v, h->toks.v + n, (h->toks.n - n) * sizeof *h->toks.v);
+		memmove(h->tag, h->tag + n, (h->toks.n - n) * sizeof *h->tag);
+	}
 	h->toks.n -= n;
 	if (n > 0)
 		pthread_cond_broadcast(&q->ack_cv);

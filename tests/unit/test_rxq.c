@@ -199,6 +199,7 @@ test_checkpoints(void **state)
 
 	/* A restored position drops what it covers (a resumed node). */
 	f = setup(1, 4096);
+	link = (acrt__ck_link){&f->trigger, &f->aborted, nudge, f};
 	acrt__rxq_ck_start(&f->q.base, &link);
 	acrt__wire_hop_put(pos, 2, 7, 100);
 	char why[64];
