@@ -233,6 +233,9 @@ remote_series(acrt__strbuf *b, const acrt__q_stream_info *si, size_t nt)
 	     "consumer and not yet acknowledged (receive)."},
 	    {"acrt_remote_redelivered_total", "counter",
 	     "Messages published again after a failure (send), or delivered again (receive)."},
+	    {"acrt_remote_duplicates_total", "counter",
+	     "Events dropped as already received: a resend, or the replay of a resumed producer "
+	     "(receive)."},
 	    {"acrt_remote_backlog_messages", "gauge",
 	     "Messages waiting in the broker for this consumer, as last seen."},
 	    {"acrt_remote_backlog_ratio", "gauge",
@@ -243,16 +246,18 @@ remote_series(acrt__strbuf *b, const acrt__q_stream_info *si, size_t nt)
 		n_remote += si[i].stats.remote != 0;
 	if (n_remote == 0)
 		return;
-	for (int m = 0; m < 5; m++) {
+	for (int m = 0; m < 6; m++) {
 		sb_head(b, fam[m].name, fam[m].type, fam[m].help);
 		for (size_t i = 0; i < nt; i++) {
 			const acrt__transport_stats *ts = &si[i].stats;
-			if (ts->remote == 0 || (m >= 3 && (ts->remote != 2 || ts->backlog < 0)))
+			if (ts->remote == 0 || (m >= 3 && ts->remote != 2) ||
+			    (m >= 4 && ts->backlog < 0))
 				continue;
 			double v = m == 0      ? (double)ts->connected
 			           : m == 1    ? (double)ts->in_flight
 			           : m == 2    ? (double)ts->redelivered
-			           : m == 3    ? (double)ts->backlog
+			           : m == 3    ? (double)ts->duplicates
+			           : m == 4    ? (double)ts->backlog
 			           : ts->bound ? (double)ts->backlog / (double)ts->bound
 			                       : 0.0;
 			acrt__strbuf_printf(b, "%s{stream=\"", fam[m].name);
