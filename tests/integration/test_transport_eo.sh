@@ -11,7 +11,10 @@
 #      neither lost nor counted twice), and the aggregate is exact;
 #   2. the same killing node c, the sink's node (its file is truncated back
 #      to its checkpoint and its position on the hop restored);
-#   3. a producer with two replicas on a node is refused at start (exit 2).
+#   3. the broker itself killed with SIGKILL mid-run and restarted on its
+#      port and store: no node restarts, checkpoints go on after it, and the
+#      outputs are exact;
+#   4. a producer with two replicas on a node is refused at start (exit 2).
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
@@ -24,15 +27,23 @@ RATE=15000
 NPORT=$(free_port)
 MPORT=$(free_port)
 nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
-nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" >>"$WORK/nats.log" 2>&1 &
-_BG_PIDS="$_BG_PIDS $!"
-wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
+start_broker_nats() {
+	nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" >>"$WORK/nats.log" 2>&1 &
+	BPID_nats=$!
+	_BG_PIDS="$_BG_PIDS $BPID_nats"
+	wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
+}
 RPORT=$(free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync always \
-	--dir "$WORK" >"$WORK/redis.log" 2>&1 &
-_BG_PIDS="$_BG_PIDS $!"
 r_up() { [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = "PONG" ]; }
-wait_for 10 r_up || fail "redis-server did not start on port $RPORT" "$WORK/redis.log"
+start_broker_redis() {
+	redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly yes \
+		--appendfsync always --dir "$WORK" >>"$WORK/redis.log" 2>&1 &
+	BPID_redis=$!
+	_BG_PIDS="$_BG_PIDS $BPID_redis"
+	wait_for 10 r_up || fail "redis-server did not start on port $RPORT" "$WORK/redis.log"
+}
+start_broker_nats
+start_broker_redis
 
 # mk DIR SYSTEM TRANSPORT-MAPPING [REPLICAS]
 mk() {
@@ -97,7 +108,11 @@ one() {
 		mapping="{kind: redis, url: \"redis://127.0.0.1:$RPORT\"}"
 	fi
 	mk "$d" "eo$tr$victim" "$mapping"
-	say "$tr: node $victim killed with SIGKILL mid-run and resumed"
+	if [ "$victim" = broker ]; then
+		say "$tr: the broker killed with SIGKILL mid-run and restarted"
+	else
+		say "$tr: node $victim killed with SIGKILL mid-run and resumed"
+	fi
 	local n pa pb pc
 	for n in c b a; do
 		start_acrt "$tr$victim-$n" run "$d" --node "$n" -q
@@ -106,12 +121,24 @@ one() {
 	mid_run() { has_lines "$d/out.jsonl" $((N / 3)); }
 	wait_alive "$pc" 40 mid_run || fail "node c wrote too little" "$WORK/$tr$victim-c.err"
 	local pv
-	eval "pv=\$p$victim"
-	kill -KILL "$pv"
-	wait_exit "$pv" 10 || fail "node $victim survived SIGKILL"
-	ok "node $victim killed after $(lines "$d/out.jsonl") lines"
-	start_acrt "$tr$victim-${victim}2" run "$d" --node "$victim" -q --resume
-	eval "p$victim=\$PID"
+	if [ "$victim" = broker ]; then
+		eval "pv=\$BPID_$tr"
+		kill -KILL "$pv"
+		wait_for 10 dead "$pv" || fail "the broker survived SIGKILL"
+		local at
+		at=$(lines "$d/out.jsonl")
+		stalled() { grep -q "transport fails" "$WORK/$tr$victim-c.err"; }
+		wait_alive "$pc" 20 stalled || fail "node c did not see the broker go" "$WORK/$tr$victim-c.err"
+		"start_broker_$tr"
+		ok "the $tr broker killed after $at lines and restarted"
+	else
+		eval "pv=\$p$victim"
+		kill -KILL "$pv"
+		wait_exit "$pv" 10 || fail "node $victim survived SIGKILL"
+		ok "node $victim killed after $(lines "$d/out.jsonl") lines"
+		start_acrt "$tr$victim-${victim}2" run "$d" --node "$victim" -q --resume
+		eval "p$victim=\$PID"
+	fi
 	for n in a b c; do
 		eval "pv=\$p$n"
 		local log="$WORK/$tr$victim-$n.err"
@@ -119,20 +146,28 @@ one() {
 		wait_exit "$pv" 60 || fail "node $n did not end" "$log"
 		expect_rc 0 "node $n" "$log"
 	done
+	if [ "$victim" = broker ]; then
+		local after
+		after=$(grep -c 'checkpoint [0-9]* stored' "$WORK/$tr$victim-b.err")
+		grep -q "transport fails" "$WORK/$tr$victim-b.err" || fail "node b never saw the broker go"
+		ok "node b stored $after checkpoints in all, across the outage"
+	fi
 	check "$d" || fail "$tr, node $victim killed: not exactly once" \
 		"$WORK/$tr$victim-${victim}2.err"
 	local dups
 	dups=$(cat "$WORK/$tr$victim"-*.err | grep -o '[0-9]* duplicate events dropped' |
 		awk '{s += $1} END {print s + 0}')
-	ok "$tr, node $victim killed and resumed: 1..$N exactly once, running counts and aggregate exact ($dups duplicates dropped on the way)"
+	ok "$tr, $victim killed: 1..$N exactly once, running counts and aggregate exact ($dups duplicates dropped on the way)"
 }
 
 one nats b
 one nats c
+one nats broker
 one redis b
 one redis c
+one redis broker
 
-say "3. a producer with two replicas on its node is refused with runtime.state"
+say "4. a producer with two replicas on its node is refused with runtime.state"
 R="$WORK/replicas"
 mk "$R" eoreps "{kind: redis, url: \"redis://127.0.0.1:$RPORT\"}" 2
 run_acrt reps 20 run "$R" --node a -q
