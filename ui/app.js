@@ -12,7 +12,7 @@
 "use strict";
 (function () {
   const POLL_MS = 1000;
-  const BOX_W = 180, BOX_H = 66, COL_GAP = 110, ROW_GAP = 26, PAD = 16, BAND_HEAD = 22;
+  const BOX_W = 180, BOX_H = 66, COL_GAP = 150, ROW_GAP = 26, PAD = 16, BAND_HEAD = 22;
   const SVGNS = "http://www.w3.org/2000/svg";
 
   let token = null;        // the bearer token, in memory only
@@ -156,7 +156,8 @@
     if (!graph) return;
     const defs = el("defs", {}, svg);
     const m = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5",
-                             markerWidth: "7", markerHeight: "7", orient: "auto" }, defs);
+                             markerWidth: "10", markerHeight: "10", orient: "auto",
+                             markerUnits: "userSpaceOnUse" }, defs);
     el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" }, m);
 
     // Bands: one per node (or one for the whole system), stacked.
@@ -220,7 +221,7 @@
         d = `M${x1},${y1} C${x1 + 60},${low} ${x2 - 60},${low} ${x2 - 2},${y2}`;
       }
       el("path", { d: d, "marker-end": "url(#arrow)" }, g);
-      const t = el("text", { x: (x1 + x2) / 2 - 40, y: (y1 + y2) / 2 - 6, class: "elabel" }, g);
+      const t = el("text", { x: (x1 + x2) / 2, y: Math.min(y1, y2) - 7, class: "elabel" }, g);
       t.textContent = b.chained ? "chained" : b.stream ? "" : "other node";
       const ti = el("title", {}, g);
       ti.textContent = `${b.from}.${b.from_port} → ${b.to}.${b.to_port}` +
@@ -240,7 +241,7 @@
       const ty = el("text", { x: 10, y: 33, class: "type" }, g);
       ty.textContent = c.type + (c.here ? "" : " · on node " + c.node);
       const r = el("text", { x: 10, y: 48, class: "rates" }, g);
-      r.textContent = c.here ? "in – /s · out – /s" : "";
+      r.textContent = c.here ? "–" : "";
       const e = el("text", { x: 10, y: 61, class: "errs" }, g);
       e.textContent = "";
       g.addEventListener("click", () => select(c.name));
@@ -286,9 +287,12 @@
       g.dataset.state = c.state;
       g.classList.toggle("err", c.errors > 0 || c.state === "failed");
       g.classList.toggle("finished", c.state === "finished");
-      if (before !== null || rin !== null) {
-        g.querySelector(".rates").textContent = `in ${fmtRate(rin)}/s · out ${fmtRate(rout)}/s`;
-      }
+      // A source shows what it emits, a sink what it takes, the rest both.
+      const gc = graph.components.find((x) => x.name === c.name) || { inputs: [1], outputs: [1] };
+      const parts = [];
+      if (gc.inputs.length) parts.push(`in ${fmtRate(rin)}/s`);
+      if (gc.outputs.length) parts.push(`out ${fmtRate(rout)}/s`);
+      g.querySelector(".rates").textContent = parts.join(" · ");
       g.querySelector(".errs").textContent =
         (c.errors > 0 ? `errors ${c.errors}` : "") + (c.state !== "running" ? " " + c.state : "");
     });
@@ -308,9 +312,13 @@
       g.classList.remove("p0", "p1", "p2");
       g.classList.add("p" + pc);
       g.querySelector("text").textContent =
-        `fill ${Math.round(s.fill_ratio * 100)}% (${s.depth}/${s.capacity})` +
+        `fill ${Math.round(s.fill_ratio * 100)}%` +
         (s.producer_blocked_s > 0 ? ` · blocked ${s.producer_blocked_s.toFixed(1)} s` : "") +
         (s.remote ? (s.remote.connected ? "" : " · broker down") : "");
+      g.querySelector("title").textContent = `${s.name}: ${s.depth} of ${s.capacity} events ` +
+        `waiting, ${s.sent} sent, ${s.received} received, producers blocked ` +
+        `${s.producer_blocked_s.toFixed(3)} s in all (${Math.round(share * 100)}% of the last ` +
+        `second), transport ${s.kind}`;
     });
   }
 
@@ -345,19 +353,21 @@
   }
 
   function labels(l) {
-    return Object.keys(l || {}).map((k) => `${k}=${l[k]}`).join(" ");
+    // component=x and stream=y are plain enough as their values
+    return Object.keys(l || {}).map((k) =>
+      (k === "component" || k === "stream" ? "" : k + "=") + l[k]).join(" ");
   }
 
   function showAlerts(a) {
-    table("alerts", ["alert", "state", "severity", "on", "value", "since"],
+    table("alerts", ["alert", "state", "on", "value", "since"],
           a.alerts.map((x) => ({ cls: x.state, data: { alert: x.name, state: x.state },
-            cells: [x.name, x.state, x.severity, labels(x.labels),
-                    `${+x.value.toFixed(3)} ${x.op} ${x.threshold}`, x.active_since] })),
+            cells: [x.name, `${x.state} (${x.severity})`, labels(x.labels),
+                    `${+x.value.toFixed(3)} ${x.op} ${x.threshold}`, x.active_since.slice(11, 19)] })),
           "no active alert");
     const h = (a.history || []).slice().reverse().slice(0, 30);
     table("alert-history", ["time", "alert", "change", "on"],
           h.map((x) => ({ cls: x.state, data: { alert: x.name, state: x.state },
-            cells: [x.time, x.name, `${x.from} → ${x.state}`, labels(x.labels)] })),
+            cells: [x.time.slice(11, 19), x.name, `${x.from} → ${x.state}`, labels(x.labels)] })),
           "no change yet");
   }
 
@@ -497,8 +507,8 @@
   }
 
   function fmtDur(s) {
-    return s >= 1 ? s.toFixed(2) + " s" : s >= 1e-3 ? (s * 1e3).toFixed(2) + " ms"
-         : s >= 1e-6 ? (s * 1e6).toFixed(1) + " µs" : (s * 1e9).toFixed(0) + " ns";
+    return s >= 1 ? +s.toFixed(2) + " s" : s >= 1e-3 ? +(s * 1e3).toFixed(2) + " ms"
+         : s >= 1e-6 ? +(s * 1e6).toFixed(1) + " µs" : (s * 1e9).toFixed(0) + " ns";
   }
 
   async function toggleTap() {
@@ -528,7 +538,7 @@
         buf += dec.decode(value, { stream: true });
         let i;
         while ((i = buf.indexOf("\n")) >= 0) {
-          lines.push(buf.slice(0, i));
+          lines.push(tapLine(buf.slice(0, i)));
           buf = buf.slice(i + 1);
         }
         lines = lines.slice(-50);
@@ -539,6 +549,15 @@
       if (e.name !== "AbortError") setMsg("d-tap-msg", "tap: " + e.message, true);
     }
     stopTap(true);
+  }
+
+  // One tapped event, shortened: time, replica, payload (and what was skipped).
+  function tapLine(text) {
+    let e;
+    try { e = JSON.parse(text); } catch (err) { return text; }
+    const p = e.payload_encoding === "json" ? JSON.stringify(e.payload) : String(e.payload);
+    return `${String(e.time || "").slice(11, 23)} #${e.replica} ${p}` +
+      (e.skipped ? ` (skipped ${e.skipped})` : "");
   }
 
   function stopTap(keepMsg) {
