@@ -3,8 +3,8 @@
  * HTTP API at /ui, and the JSON the pages read that the other routes do not
  * give (the system's graph, a component's config).
  *
- * The pages (the files of ui/, built into the binary by cmake/embed_ui.cmake as the table
- * acrt__ui_files) carry no data: they are served without a token, with a
+ * The pages (the files of ui/, built into the binary by cmake/embed_ui.cmake
+ * as the table acrt__ui_files) carry no data: they are served without a token, with a
  * Content-Security-Policy that lets them load only themselves and talk only
  * to this origin. Every figure they show comes from the authenticated API
  * with the token the user typed, which the page keeps in the tab's memory.
