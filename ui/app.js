@@ -160,8 +160,11 @@
                              markerUnits: "userSpaceOnUse" }, defs);
     el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" }, m);
 
-    // Bands: one per node (or one for the whole system), stacked.
+    // Columns over the whole system (so that an arrow between nodes still
+    // goes left to right); bands, one per node (or one for the system),
+    // stacked, each with its own rows.
     const bands = graph.nodes.length ? graph.nodes.slice() : [null];
+    const col = layers(graph.components.map((c) => c.name), graph.bindings);
     const pos = {};
     let y = PAD, width = 0;
     const bandG = el("g", {}, svg);
@@ -170,14 +173,14 @@
     bands.forEach((node) => {
       const comps = graph.components.filter((c) => (node === null || c.node === node));
       if (!comps.length) return;
-      const col = layers(comps.map((c) => c.name), graph.bindings);
       const rows = {};
-      let maxRow = 0, maxCol = 0;
+      let maxRow = 0, maxCol = 0, minCol = Infinity;
       comps.forEach((c) => {
         const k = col[c.name];
         rows[k] = (rows[k] || 0) + 1;
         maxRow = Math.max(maxRow, rows[k]);
         maxCol = Math.max(maxCol, k);
+        minCol = Math.min(minCol, k);
         pos[c.name] = { col: k, row: rows[k] - 1 };
       });
       const top = y + (node !== null ? BAND_HEAD : 0);
@@ -190,14 +193,15 @@
         p.x = PAD + (node !== null ? 10 : 0) + p.col * (BOX_W + COL_GAP);
         p.y = top + off + p.row * (BOX_H + ROW_GAP);
       });
-      const w = (maxCol + 1) * (BOX_W + COL_GAP) - COL_GAP + (node !== null ? 20 : 0);
+      const x0 = PAD + minCol * (BOX_W + COL_GAP);
+      const w = (maxCol - minCol + 1) * (BOX_W + COL_GAP) - COL_GAP + (node !== null ? 20 : 0);
       if (node !== null) {
-        el("rect", { x: PAD - 6, y: y - 6, width: w + 12, height: h + BAND_HEAD + 18,
+        el("rect", { x: x0 - 6, y: y - 6, width: w + 12, height: h + BAND_HEAD + 18,
                      rx: 8, class: "node-band" }, bandG);
-        const t = el("text", { x: PAD + 4, y: y + 10, class: "node-label" }, bandG);
+        const t = el("text", { x: x0 + 4, y: y + 10, class: "node-label" }, bandG);
         t.textContent = "node " + node + (graph.node === node ? " (this process)" : "");
       }
-      width = Math.max(width, PAD + w + PAD);
+      width = Math.max(width, x0 + w + PAD);
       y = top + h + (node !== null ? 30 : ROW_GAP) + PAD;
     });
     svg.setAttribute("width", width);
@@ -221,7 +225,7 @@
         d = `M${x1},${y1} C${x1 + 60},${low} ${x2 - 60},${low} ${x2 - 2},${y2}`;
       }
       el("path", { d: d, "marker-end": "url(#arrow)" }, g);
-      const t = el("text", { x: (x1 + x2) / 2, y: Math.min(y1, y2) - 7, class: "elabel" }, g);
+      const t = el("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 7, class: "elabel" }, g);
       t.textContent = b.chained ? "chained" : b.stream ? "" : "other node";
       const ti = el("title", {}, g);
       ti.textContent = `${b.from}.${b.from_port} → ${b.to}.${b.to_port}` +

@@ -184,6 +184,25 @@ def run(cdp, url, read_tok, write_tok, gate, shots):
     if sorted(edges) != sorted(want):
         raise Fail("the graph's edges are %r, expected %r" % (edges, want))
     ok("the graph shows every component (%s) and binding" % ", ".join(names))
+    # Grouped by node: each box lies inside its node's band.
+    bands = cdp.js("""(() => {
+        const out = {};
+        const bands = [...document.querySelectorAll('#graph .node-band')];
+        const labels = [...document.querySelectorAll('#graph .node-label')];
+        document.querySelectorAll('#graph .comp').forEach(g => {
+          const r = g.getBoundingClientRect();
+          bands.forEach((b, i) => {
+            const q = b.getBoundingClientRect();
+            if (r.left >= q.left && r.right <= q.right && r.top >= q.top && r.bottom <= q.bottom)
+              out[g.dataset.name] = labels[i].textContent;
+          });
+        });
+        return out; })()""")
+    want_bands = {"gen": "node edge", "sink": "node edge", "gen2": "node core",
+                  "slow": "node core", "out2": "node core"}
+    if bands != want_bands:
+        raise Fail("components by node band: %r, expected %r" % (bands, want_bands))
+    ok("the components are grouped by node (edge: gen, sink; core: gen2, slow, out2)")
 
     rate = cdp.wait("gen's out rate above zero", "(() => { const g = document.querySelector("
                     "'#graph .comp[data-name=\"gen\"]'); return g && +g.dataset.outRate > 0 "
@@ -205,7 +224,7 @@ def run(cdp, url, read_tok, write_tok, gate, shots):
     # The picture of docs/CONSOLE.md (docs/console.png is a copy): the graph
     # and the alerts, scaled down to stay small.
     cdp.shot(os.path.join(shots, "console.png"),
-             {"x": 0, "y": 0, "width": 1400, "height": 630, "scale": 0.75})
+             {"x": 0, "y": 0, "width": 1400, "height": 700, "scale": 0.75})
 
     # Release the held component: the stream drains and a checkpoint's
     # barrier can pass it.

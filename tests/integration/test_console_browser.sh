@@ -3,8 +3,10 @@
 # driven over the DevTools protocol by console_cdp.py (python3-websocket),
 # against a running system: gen -> sink at a steady rate, and gen2 -> slow ->
 # out2 where `slow` (the gate test plugin) holds every event until a file
-# appears, with an alert rule on the fill of streams. The console, logged in
-# with the read token, shows every component and binding, gen's rate above
+# appears, with an alert rule on the fill of streams; the two pipelines are
+# placed on two nodes (edge, core), all run in one process (no --node). The
+# console, logged in with the read token, shows every component and binding,
+# grouped by node, gen's rate above
 # zero, the fill of gen2 -> slow rising to red, the alert firing (and in its
 # history); creating a checkpoint with the read token is refused (403 shown);
 # logged in again with the write token, a checkpoint is created and listed; a
@@ -47,6 +49,9 @@ PORT=$(free_port)
 cat >"$D/deployment.yaml" <<YAML
 schema_version: "1.0.0"
 system_name: consoledemo
+nodes:
+  edge: {components: [gen, sink]}
+  core: {components: [gen2, slow, out2]}
 runtime:
   chaining: false
   api:
