@@ -384,7 +384,7 @@
       : "checkpoints are off (runtime.state is not configured)";
     table("ckpts", ["id", "time", "size", "parts", "duration"],
           c.checkpoints.map((x) => ({ data: { ckptId: x.id },
-            cells: [x.id, new Date(x.time_unix_ns / 1e6).toLocaleTimeString(), fmtSize(x.bytes),
+            cells: [x.id, new Date(x.time_unix_ns / 1e6).toISOString().slice(11, 19), fmtSize(x.bytes),
                     x.parts, (x.seconds * 1000).toFixed(1) + " ms"] })),
           c.enabled ? "none yet" : "—");
   }
@@ -414,7 +414,7 @@
       reloadsSeen.unshift(rl.last);
     reloadsSeen = reloadsSeen.slice(0, 10);
     table("reloads", ["time", "result", "changes"],
-          reloadsSeen.map((x) => ({ cells: [new Date(x.time_unix_ns / 1e6).toLocaleTimeString(),
+          reloadsSeen.map((x) => ({ data: { result: x.ok ? "ok" : "failed" }, cells: [new Date(x.time_unix_ns / 1e6).toISOString().slice(11, 19),
             x.ok ? "ok" : "failed", x.ok ? changesText(x.changes) : x.error] })),
           "no reload yet");
   }
@@ -426,7 +426,10 @@
     ["added", "removed"].forEach((k) => { if (c[k] && c[k].length) out.push(k + ": " + c[k].join(", ")); });
     if (c.changed) Object.keys(c.changed).forEach((k) => out.push(`${k}: ${[].concat(c.changed[k]).join(", ")}`));
     Object.keys(c).forEach((k) => {
-      if (!["mode", "added", "removed", "changed"].includes(k)) out.push(k + ": " + JSON.stringify(c[k]));
+      const v = c[k];
+      if (["mode", "added", "removed", "changed"].includes(k) || v === false ||
+          (Array.isArray(v) && !v.length)) return;
+      out.push(k + ": " + (Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : v));
     });
     return out.join(" · ");
   }

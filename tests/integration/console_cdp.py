@@ -3,12 +3,14 @@
 headless chromium through the Chrome DevTools Protocol, for
 test_console_browser.sh. Needs python3-websocket (Debian) and chromium.
 
-    console_cdp.py URL READ_TOKEN_FILE WRITE_TOKEN_FILE GATE_FILE SHOT_DIR
+    console_cdp.py URL READ_TOKEN_FILE WRITE_TOKEN_FILE GATE_FILE SHOT_DIR [ARCH_YAML]
 
 URL is the running system's API (http://127.0.0.1:PORT); the system is the
 test's: components gen -> sink (a source at a steady rate) and gen2 -> slow
 -> out2 where `slow` holds every event until GATE_FILE exists, and an alert
-rule `console_fill` on acrt_stream_fill_ratio > 0.5. Each step waits on a
+rule `console_fill` on acrt_stream_fill_ratio > 0.5. With ARCH_YAML (the
+system's architecture.yaml), it ends with a hot reload that changes slow's
+config, and looks for it in the console's reloads. Each step waits on a
 condition of the page's DOM (Runtime.evaluate) with a deadline; nothing
 sleeps blindly. Prints one `ok:` line per check, exits 1 with the reason (and
 a screenshot of the page as it was) on the first failure.
@@ -159,7 +161,7 @@ def click(cdp, selector):
            % json.dumps(selector))
 
 
-def run(cdp, url, read_tok, write_tok, gate, shots):
+def run(cdp, url, read_tok, write_tok, gate, shots, arch):
     cdp.call("Page.enable")
     cdp.call("Runtime.enable")
     cdp.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1,
@@ -270,12 +272,33 @@ def run(cdp, url, read_tok, write_tok, gate, shots):
     cdp.shot(os.path.join(shots, "3-detail.png"))
     click(cdp, "#d-tap")
 
+    if arch is None:
+        return
+    # A hot reload that changes slow's config (in place): the console lists
+    # it with what changed.
+    with open(arch) as f:
+        text = f.read()
+    with open(arch, "w") as f:
+        f.write(text.replace("config: {gate: ", "config: {record: false, gate: "))
+    req = urllib.request.Request(url + "/api/v1/reload", method="POST",
+                                 headers={"Authorization": "Bearer " + write_tok})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        if r.status != 202:
+            raise Fail("POST /api/v1/reload: %d" % r.status)
+    row = cdp.wait("the reload in the list", "(() => { const r = document.querySelector("
+                   "'#reloads tr[data-result]'); return r && r.dataset.result + ': ' + "
+                   "[...r.cells].map(c => c.textContent).join(' | '); })()")
+    if not row.startswith("ok:") or "slow: config" not in row:
+        raise Fail("the reload row is %r, expected ok with 'slow: config'" % row)
+    ok("a hot reload shows in the list with its diff (%s)" % row[4:])
+
 
 def main():
-    if len(sys.argv) != 6:
+    if len(sys.argv) not in (6, 7):
         print(__doc__, file=sys.stderr)
         return 2
-    url, rfile, wfile, gate, shots = sys.argv[1:]
+    url, rfile, wfile, gate, shots = sys.argv[1:6]
+    arch = sys.argv[6] if len(sys.argv) == 7 else None
     read_tok = open(rfile).read().strip()
     write_tok = open(wfile).read().strip()
     os.makedirs(shots, exist_ok=True)
@@ -285,7 +308,7 @@ def main():
     try:
         proc, ws = start_chromium(profile)
         cdp = CDP(ws)
-        run(cdp, url, read_tok, write_tok, gate, shots)
+        run(cdp, url, read_tok, write_tok, gate, shots, arch)
     except Fail as e:
         print("FAIL: %s" % e, file=sys.stderr)
         rc = 1

@@ -10,7 +10,8 @@
 # zero, the fill of gen2 -> slow rising to red, the alert firing (and in its
 # history); creating a checkpoint with the read token is refused (403 shown);
 # logged in again with the write token, a checkpoint is created and listed; a
-# component's detail shows its config, histogram and a live tap. Screenshots
+# component's detail shows its config, histogram and a live tap; a hot reload
+# (slow's config changed, POST /api/v1/reload) is listed with its diff. Screenshots
 # go to build/test-artifacts/console/. chromium is required (CI installs it).
 . "$(dirname "$0")/lib.sh" "$@"
 GATE=$(plugin gate) || exit 1
@@ -70,7 +71,7 @@ rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 say "chromium against http://127.0.0.1:$PORT/ui (screenshots in $SHOTS)"
 timeout -k 5 60 /usr/bin/python3 "$SRC/tests/integration/console_cdp.py" "http://127.0.0.1:$PORT" \
-	"$D/secrets/read.token" "$D/secrets/write.token" "$WORK/gate.open" "$SHOTS" \
+	"$D/secrets/read.token" "$D/secrets/write.token" "$WORK/gate.open" "$SHOTS" "$D/architecture.yaml" \
 	>"$WORK/cdp.out" 2>"$WORK/cdp.err"
 RC=$?
 sed 's/^/    /' "$WORK/cdp.out"
