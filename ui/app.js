@@ -23,6 +23,7 @@
   let tapAbort = null;     // the live tap's AbortController
   let reloadsSeen = [];    // the reloads seen while this tab is open (newest first)
   let graphReloads = -1;   // reload count when the graph was read
+  let session = 0;         // bumped at each login and logout: a poll of an old one stops
 
   const $ = (id) => document.getElementById(id);
 
@@ -66,6 +67,7 @@
     const probe = graph.components.length
       ? await api("/api/v1/components/" + encodeURIComponent(graph.components[0].name) + "/config")
       : { status: 403 };
+    session++;
     $("who").textContent = probe.status === 200 ? "write token" : "read token";
     $("who").dataset.scope = probe.status === 200 ? "write" : "read";
     setMsg("login-msg", "");
@@ -79,6 +81,7 @@
   }
 
   function logout(why) {
+    session++;
     token = null;
     graph = null;
     prev = null;
@@ -100,9 +103,10 @@
   async function poll() {
     timer = null;
     if (token === null) return;
+    const mine = session;
     const [sys, al, ck] = await Promise.all([api("/api/v1/system"), api("/api/v1/alerts"),
                                              api("/api/v1/checkpoints")]);
-    if (token === null) return;
+    if (token === null || mine !== session) return;
     if (sys.status === 200) {
       const now = performance.now();
       const reloads = sys.body.reload ? sys.body.reload.succeeded : 0;
@@ -121,7 +125,7 @@
     }
     if (al.status === 200) showAlerts(al.body);
     if (ck.status === 200) showCheckpoints(ck.body);
-    timer = setTimeout(poll, POLL_MS);
+    if (mine === session) timer = setTimeout(poll, POLL_MS);
   }
 
   /* ---- The graph ---------------------------------------------------------- */
@@ -454,6 +458,13 @@
       o.textContent = `${p[0]}: ${p[1]}`;
       sel.appendChild(o);
     });
+    if (c && !c.here) { // its figures are on its own node's API
+      ["d-info", "d-counters", "d-caps"].forEach((id) => table(id, [], [],
+        `${name} runs on node ${c.node}: open that node's console`));
+      $("d-hist").textContent = "";
+      $("d-config").textContent = "";
+      return;
+    }
     const cfg = await api("/api/v1/components/" + encodeURIComponent(name) + "/config");
     $("d-config").textContent = cfg.status === 200
       ? JSON.stringify({ config: cfg.body.config, capabilities: cfg.body.capabilities || undefined,
@@ -465,6 +476,8 @@
 
   async function showDetail() {
     const name = selected;
+    const gc = graph && graph.components.find((x) => x.name === name);
+    if (gc && !gc.here) return;
     const r = await api("/api/v1/components/" + encodeURIComponent(name));
     if (name !== selected) return;
     if (r.status !== 200) {
