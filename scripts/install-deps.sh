@@ -14,6 +14,7 @@ PKGS=(
   libsystemd-dev
   libpq-dev postgresql
   debhelper dpkg-dev lintian man-db
+  chromium python3-websocket
 )
 
 missing=()

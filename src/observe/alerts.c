@@ -30,6 +30,7 @@
 
 #define EVAL_NS 1000000000LL    /* evaluation period */
 #define RESEND_NS 60000000000LL /* a firing alert is re-sent every minute */
+#define HISTORY_MAX 100         /* transitions kept for GET /api/v1/alerts */
 
 typedef struct rule {
 	char *name, *metric, *severity;
@@ -67,6 +68,9 @@ struct acrt__alerts {
 	char *generator_url;
 	acrt__webhook *wh;
 	bool stopping; /* the final resolutions of acrt__alerts_stop */
+	/* The last HISTORY_MAX transitions, oldest first, under g_mu: {time,
+	 * name, from, state, severity, labels, value} (the console shows them). */
+	json_t *history;
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -303,8 +307,19 @@ log_transition(acrt__alerts *al, series *s, const char *to)
 		                    json_string(s->state == ST_FIRING
 		                                    ? "the system stopped while the condition held"
 		                                    : "the system stopped"));
-	char sum[600];
+	char sum[600], when[40];
 	summary(al, s, sum, sizeof sum);
+	acrt__log_time_rfc3339(when, sizeof when);
+	if (al->history != NULL) {
+		if (json_array_size(al->history) >= HISTORY_MAX)
+			json_array_remove(al->history, 0);
+		json_array_append_new(
+		    al->history,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:f,s:s}", "time", when, "name", r->name,
+		              "from", state_names[s->state], "state", to, "severity", r->severity,
+		              "labels", s->lab_json, "value", isfinite(s->value) ? s->value : 0.0,
+		              "summary", sum));
+	}
 	acrt__log(strcmp(to, "firing") == 0 ? ACRT_LOG_WARN : ACRT_LOG_INFO, comp, 0, x,
 	          "alert '%s' %s: %s", r->name, to, sum);
 	json_decref(x);
@@ -456,7 +471,7 @@ acrt__alerts_start(acrt__runtime *rt, acrt__alerts **out)
 	}
 	al->rt = rt;
 	const acrt__blueprint *bp = acrt__q_blueprint(rt);
-	if (rules_load(al, bp) != 0) {
+	if ((al->history = json_array()) == NULL || rules_load(al, bp) != 0) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL, "alerting: out of memory");
 		acrt__alerts_stop(al);
 		return -1;
@@ -533,6 +548,7 @@ acrt__alerts_stop(acrt__alerts *al)
 	for (size_t i = 0; i < al->n_rules; i++)
 		rule_free(&al->rules[i]);
 	acrt__free(al->rules);
+	json_decref(al->history);
 	free(al->generator_url); /* asprintf's */
 	acrt__free(al);
 }
@@ -557,6 +573,9 @@ acrt__alerts_api_json(const acrt__runtime *rt)
 			json_object_set_new(a, "firing_since", json_string(s->starts_at));
 		json_array_append_new(list, a);
 	}
+	json_t *history = al != NULL && al->rt == rt && al->history != NULL
+	                      ? json_deep_copy(al->history)
+	                      : json_array();
 	pthread_mutex_unlock(&g_mu);
-	return json_pack("{s:o}", "alerts", list);
+	return json_pack("{s:o,s:o}", "alerts", list, "history", history);
 }

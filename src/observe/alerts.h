@@ -33,7 +33,9 @@ void acrt__alerts_tick(acrt__alerts *al, int64_t now_ns);
 void acrt__alerts_stop(acrt__alerts *al);
 
 /* GET /api/v1/alerts: {"alerts": [{name, labels, state, severity,
- * active_since, value}]} of the running system of rt (empty when none). */
+ * active_since, value, ...}], "history": [{time, name, from, state, severity,
+ * labels, value, summary}]} of the running system of rt: the active alerts
+ * and the last 100 transitions, oldest first (both empty when none). */
 json_t *acrt__alerts_api_json(const acrt__runtime *rt);
 
 #endif /* ACRT_ALERTS_H */

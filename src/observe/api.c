@@ -25,6 +25,7 @@
 #include "core/httpd.h"
 #include "core/log.h"
 #include "observe/alerts.h"
+#include "observe/console.h" /* the web console at /ui */
 #include "observe/metrics.h"
 #include "observe/tap.h" /* acrt tap */
 
@@ -171,6 +172,8 @@ serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
 			return reply_error(c, MHD_HTTP_NOT_FOUND, "no such component");
 		return reply_json(c, MHD_HTTP_OK, v);
 	}
+	if (strcmp(url, "/api/v1/graph") == 0) /* console.c */
+		return reply_json(c, MHD_HTTP_OK, acrt__console_graph(rt));
 	if (strcmp(url, "/api/v1/alerts") == 0) /* alerts.c */
 		return reply_json(c, MHD_HTTP_OK, acrt__alerts_api_json(rt));
 	if (strcmp(url, "/api/v1/checkpoints") == 0) /* checkpoint.c */
@@ -178,6 +181,35 @@ serve_get(acrt__api *api, struct MHD_Connection *c, const char *url)
 	if (strcmp(url, "/api/v1/reload") == 0)
 		return reply_405(c, "POST");
 	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such route");
+}
+
+/* GET /api/v1/components/{name}/config: a component's config (console.c).
+ * Write token only: a config may hold a secret from ${VAR}. */
+#define CONFIG_SUFFIX "/config"
+
+static bool
+config_path(const char *url)
+{
+	size_t n = strlen(url), sn = strlen(CONFIG_SUFFIX);
+	return strncmp(url, "/api/v1/components/", 19) == 0 && n > 19 + sn &&
+	       strcmp(url + n - sn, CONFIG_SUFFIX) == 0;
+}
+
+static enum MHD_Result
+serve_config(acrt__api *api, struct MHD_Connection *c, const char *url, bool write)
+{
+	if (!write)
+		return reply_error(c, MHD_HTTP_FORBIDDEN, "this route needs the write token");
+	char name[256];
+	size_t n = strlen(url) - 19 - strlen(CONFIG_SUFFIX);
+	if (n >= sizeof name)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no such component");
+	memcpy(name, url + 19, n);
+	name[n] = '\0';
+	json_t *v = acrt__console_config(api->rt, name);
+	if (v == NULL)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no such component");
+	return reply_json(c, MHD_HTTP_OK, v);
 }
 
 /* POST /api/v1/checkpoints: a checkpoint at the next tick of this thread.
@@ -211,6 +243,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return reply_error(
 		    c, MHD_HTTP_FORBIDDEN,
 		    "a client certificate signed by runtime.api.tls.client_ca is required");
+	/* The console's static pages carry no data: no token (console.h). */
+	if (acrt__console_is_ui(url))
+		return acrt__console_serve(c, url, method) == MHD_YES ? MHD_YES : MHD_NO;
 	auth_level who = authenticate(api, c);
 	if (who == AUTH_NONE)
 		return reply_error(c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
@@ -233,6 +268,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	bool get =
 	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	if (get && config_path(url))
+		return serve_config(api, c, url, who == AUTH_WRITE);
 	if (get)
 		return serve_get(api, c, url);
 	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && is_write_path(url)) {

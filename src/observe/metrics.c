@@ -401,13 +401,43 @@ comp_json(acrt__runtime *rt, size_t k)
 	return o;
 }
 
+/* The sampled processing-time histogram of component k, summed over its
+ * replicas: {bounds_s (upper bounds; the last bucket has none), buckets (not
+ * cumulative), count, sum_s}. The console draws it (docs/CONSOLE.md). */
+static json_t *
+time_json(acrt__runtime *rt, size_t k)
+{
+	uint64_t bucket[ACRT__TIME_BUCKETS] = {0}, count = 0, sum = 0;
+	for (int r = 0; r < acrt__q_replicas(rt, k); r++) {
+		acrt__q_inst in;
+		acrt__q_instance(rt, k, r, &in);
+		for (int i = 0; i < ACRT__TIME_BUCKETS; i++)
+			bucket[i] += in.time_bucket[i];
+		count += in.time_count;
+		sum += in.time_sum_ns;
+	}
+	json_t *bounds = json_array(), *buckets = json_array();
+	for (int i = 0; bounds != NULL && buckets != NULL && i < ACRT__TIME_BUCKETS; i++) {
+		if (i < ACRT__TIME_BUCKETS - 1)
+			json_array_append_new(bounds,
+			                      json_real((double)acrt__time_bounds_ns[i] / 1e9));
+		json_array_append_new(buckets, json_integer((json_int_t)bucket[i]));
+	}
+	return json_pack("{s:o,s:o,s:I,s:f,s:i}", "bounds_s", bounds, "buckets", buckets, "count",
+	                 (json_int_t)count, "sum_s", (double)sum / 1e9, "sample_one_in",
+	                 ACRT__TIME_SAMPLE);
+}
+
 json_t *
 acrt__metrics_component(acrt__runtime *rt, const char *name)
 {
 	long k = acrt__blueprint_find(acrt__q_blueprint(rt), name);
 	if (k < 0)
 		return NULL;
-	return comp_json(rt, (size_t)k);
+	json_t *o = comp_json(rt, (size_t)k);
+	if (o != NULL)
+		json_object_set_new(o, "processing_time", time_json(rt, (size_t)k));
+	return o;
 }
 
 json_t *
