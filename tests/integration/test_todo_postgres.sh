@@ -5,6 +5,12 @@
 # against a server of the test's own (pg_lib.sh):
 #   1. the example with that deployment validates (crud with backend
 #      postgres is no longer refused);
+#   1b. requests read from a file reach the Store at once, so they share one
+#      open transaction (every row has the same xmin): a get, an update and
+#      a list after a create see it before it commits; an event without
+#      `action` is stored by `key`, or under a generated id without it; a
+#      request holding \u0000 is answered 400; an event that is not an object
+#      fails alone (exit 3);
 #   2. the contract of test_todo_api, status and body: POST 201 with the
 #      record and its id, GET 200, an unknown id 404, GET /todos the array by
 #      id, PUT merges (200), DELETE 200 then 404; the table holds the records
@@ -48,6 +54,60 @@ URL="http://127.0.0.1:$PORT"
 # ---- 1. validate ---------------------------------------------------------------------
 run_acrt validate 30 validate "$D"
 expect_rc 0 "acrt validate with deployment.postgres.yaml" "$WORK/validate.err" "$WORK/validate.out"
+
+# ---- 1b. one transaction: reads see its writes -----------------------------------------
+T="$WORK/tx"
+mkdir -p "$T"
+cat >"$T/architecture.yaml" <<'YAML'
+schema_version: "1.0.0"
+system:
+  name: crudtx
+  components:
+    - {name: reqs, type: Source, config: {source: file, path: reqs.jsonl}}
+    - name: db
+      type: Store
+      config: {crud: true, key: k, backend: postgres, dsn: "${PG_DSN}", table: crudtx}
+      outputs: [{name: output}]
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: reqs.output, to: db.input}
+    - {from: db.output, to: out.input}
+YAML
+cat >"$T/reqs.jsonl" <<'JSONL'
+{"action": "create", "data": {"title": "a"}}
+{"action": "get", "id": "1"}
+{"action": "update", "id": 1, "data": {"done": true}}
+{"action": "create", "data": {"title": "b"}}
+{"action": "delete", "id": "2"}
+{"action": "list"}
+{"k": "x", "v": 1}
+{"v": 2}
+{"action": "create", "data": {"title": "a\u0000b"}}
+[1, 2]
+{"action": "get", "id": "3"}
+JSONL
+run_acrt tx 30 run "$T"
+expect_lost 1 "one transaction (an array event fails)" "$WORK/tx.err" failed
+py 'import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+rec = {"id": "1", "data": {"title": "a", "done": True}}
+want = [
+    {"status": "success", "id": "1", "data": {"id": "1", "data": {"title": "a"}}},
+    {"status": "success", "data": {"id": "1", "data": {"title": "a"}}},
+    {"status": "success", "data": rec},
+    {"status": "success", "id": "2", "data": {"id": "2", "data": {"title": "b"}}},
+    {"status": "success"},
+    {"status": "success", "data": [rec]},
+    {"status": "error", "message": "the request holds \\u0000, which PostgreSQL\x27s jsonb cannot store"},
+    {"status": "success", "data": {"v": 2}},
+]
+if got != want:
+    sys.exit("replies:\n%s\nwant:\n%s" % ("\n".join(map(json.dumps, got)), "\n".join(map(json.dumps, want))))' \
+	"$T/out.jsonl" || fail "one transaction: the replies" "$T/out.jsonl" "$WORK/tx.err"
+got=$(psql_q "SELECT string_agg(key || '=' || event::text, ' ' ORDER BY key) || ' ' || count(DISTINCT xmin::text) FROM crudtx")
+want='1={"id": "1", "data": {"done": true, "title": "a"}} 3={"v": 2} x={"k": "x", "v": 1} 1'
+[ "$got" = "$want" ] || fail "one transaction: the table is '$got', expected '$want'" "$WORK/tx.err"
+ok "one open transaction (one xmin): get, update and list see a create before its commit; key and generated ids; \\u0000 answered 400"
 
 listening() { grep -qs '"msg":"listening on http://' "$1"; }
 # req METHOD PATH [CURL ARGS...]: the body in $WORK/body, the status printed.
@@ -134,7 +194,11 @@ stored() { grep -qs '"msg":"checkpoint [0-9]* stored' "$1"; }
 wait_alive "$PID" 10 stored "$WORK/todo.err" || fail "no checkpoint stored" "$WORK/todo.err"
 creates 150 k "$WORK/k.out" &
 LOAD=$!
-answered() { [ "$(grep -c '^201 ' "$WORK/k.out" 2>/dev/null || echo 0)" -ge "$1" ]; }
+answered() {
+	local n
+	n=$(grep -c '^201 ' "$WORK/k.out" 2>/dev/null)
+	[ "${n:-0}" -ge "$1" ]
+}
 wait_alive "$PID" 15 answered 20 || fail "no creates answered before the kill" "$WORK/k.out"
 kill -KILL "$PID"
 wait_exit "$PID" 10 || fail "still running after SIGKILL"
