@@ -32,7 +32,10 @@
  * it were committed before the crash and are skipped, so an insert-only
  * table gets no duplicate rows and each key ends with the value of an
  * uninterrupted run. The Store's backend keeps no positions: a replayed
- * upsert is idempotent and converges (as its SQLite rows).
+ * upsert is idempotent and converges (as its SQLite rows). Its `crud: true`
+ * (pg_crud.c) writes row by row in a transaction of its own, and keeps each
+ * transaction's number there instead. The Store commits its open batch at a
+ * checkpoint barrier too (acrt__pg_barrier).
  *
  * A lost connection (the server stopped, a network error) loses nothing: the
  * batch is kept, the connection reset and the batch written again with the
