@@ -454,20 +454,28 @@ replay(acrt_ctx *ctx, acrt__pg *p, acrt_event *cur, bool emit)
 	}
 }
 
-int
-acrt__pg_crud_commit(acrt_ctx *ctx, acrt__pg *p, bool emit)
+/* Commits the open transaction (cur: the event being processed, when it is
+ * in it), then sends the replies when emit. */
+static int
+commit_open(acrt_ctx *ctx, acrt__pg *p, bool emit, acrt_event *cur)
 {
 	acrt__pg_crud *c = p->crud;
 	if (c->open) {
 		if (acrt__pg_put_position(ctx, p) != 0) {
 			c->curable = PQstatus(p->conn) != CONNECTION_OK;
-			return replay(ctx, p, NULL, emit);
+			return replay(ctx, p, cur, emit);
 		}
 		if (run_commit(p) != 0)
-			return replay(ctx, p, NULL, emit);
+			return replay(ctx, p, cur, emit);
 		committed(ctx, p);
 	}
 	return emit && c->done > 0 ? send_done(ctx, c) : ACRT_OK;
+}
+
+int
+acrt__pg_crud_commit(acrt_ctx *ctx, acrt__pg *p, bool emit)
+{
+	return commit_open(ctx, p, emit, NULL);
 }
 
 int
@@ -505,7 +513,7 @@ acrt__pg_crud_process(acrt_ctx *ctx, acrt__pg *p, acrt_event *ev)
 	c->n++;
 	if (rc == ACRT_ERETRYABLE)
 		return replay(ctx, p, ev, true);
-	return c->n - c->done >= p->max_items ? acrt__pg_crud_commit(ctx, p, true) : ACRT_OK;
+	return c->n - c->done >= p->max_items ? commit_open(ctx, p, true, ev) : ACRT_OK;
 }
 
 /* ---- Setup ------------------------------------------------------------------ */
