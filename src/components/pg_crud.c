@@ -389,7 +389,9 @@ committed(acrt_ctx *ctx, acrt__pg *p)
 
 /* The open transaction once more on a new connection: BEGIN, every event's
  * statements (new replies), its number, COMMIT. 0, or -1 (the failure
- * noted). */
+ * noted). An event failing on its own now (it did not the first time: out of
+ * memory, a row another program wrote) goes without a reply: its request
+ * times out. */
 static int
 redo(acrt_ctx *ctx, acrt__pg *p)
 {
@@ -404,11 +406,9 @@ redo(acrt_ctx *ctx, acrt__pg *p)
 		int rc = run_one(ctx, p, &c->v[i]);
 		if (rc == ACRT_ERETRYABLE)
 			return -1;
-		if (rc != ACRT_OK) { /* out of memory: later, maybe */
-			snprintf(p->err, sizeof p->err, "%s", acrt_strerror(rc));
-			c->curable = true;
-			return -1;
-		}
+		if (rc != ACRT_OK) /* its own failure (memory, an unreadable row): no reply */
+			acrt_log(ctx, ACRT_LOG_WARN, "%s: an event run again failed: %s", p->what,
+			         acrt_strerror(rc));
 	}
 	if (acrt__pg_put_position(ctx, p) != 0) {
 		c->curable = PQstatus(p->conn) != CONNECTION_OK;
