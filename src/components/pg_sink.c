@@ -32,7 +32,10 @@
  * it were committed before the crash and are skipped, so an insert-only
  * table gets no duplicate rows and each key ends with the value of an
  * uninterrupted run. The Store's backend keeps no positions: a replayed
- * upsert is idempotent and converges (as its SQLite rows).
+ * upsert is idempotent and converges (as its SQLite rows). Its `crud: true`
+ * (pg_crud.c) writes row by row in a transaction of its own, and keeps each
+ * transaction's number there instead. The Store commits its open batch at a
+ * checkpoint barrier too (acrt__pg_barrier).
  *
  * A lost connection (the server stopped, a network error) loses nothing: the
  * batch is kept, the connection reset and the batch written again with the
@@ -58,6 +61,7 @@
 
 #include "components/builtins.h"
 #include "components/epochpos.h"
+#include "components/pg_int.h"
 #include "components/pg_sink.h"
 #include "components/writeretry.h"
 #include "core/common.h"
@@ -68,27 +72,6 @@
 
 #define DSN_MAX 4096
 #define COPY_CHUNK (1 << 20) /* bytes per PQputCopyData */
-
-struct acrt__pg {
-	PGconn *conn;
-	char *dsn;      /* wiped when freed */
-	char *password; /* the dsn's, to cut out of messages; NULL: none */
-	char *what;     /* "postgres table NAME", for messages */
-	char *table;    /* the table as written */
-	char *ins_sql;  /* COPY ... FROM STDIN */
-	char *ups_sql;  /* upsert: INSERT ... SELECT ... ON CONFLICT */
-	const char *key;
-	bool track;  /* the Sink: positions in acrt_positions */
-	bool staged; /* COPY into acrt_stage, then INSERT ... SELECT (upsert, typed columns) */
-	size_t max_items;
-	acrt__jbuf buf; /* the open batch as COPY text */
-	size_t n;       /* its events */
-	bool holds_current;
-	uint64_t epoch, pos; /* the run's epoch; the input position of the next event */
-	uint64_t skip_below; /* --resume: positions the table already holds */
-	char err[512];       /* the last libpq message, password cut out */
-	acrt__wretry retry;
-};
 
 /* ---- Config check --------------------------------------------------------- */
 
@@ -115,7 +98,7 @@ acrt__pg_check(const json_t *config, bool store, const char **key, char *msg, si
 	static const char *const sink_not[] = {"path",      "format",     "url",
 	                                       "headers",   "token_file", "ca_file",
 	                                       "max_bytes", "max_ms",     NULL};
-	static const char *const store_not[] = {"path", "crud", NULL};
+	static const char *const store_not[] = {"path", NULL};
 	const char *const *no = store ? store_not : sink_not;
 	for (size_t i = 0; no[i] != NULL; i++)
 		if (json_object_get(config, no[i]) != NULL) {
@@ -123,9 +106,10 @@ acrt__pg_check(const json_t *config, bool store, const char **key, char *msg, si
 			snprintf(msg, len, "'%s' is not for %s", no[i], what);
 			return -1;
 		}
-	if (store && json_object_get(config, "key") == NULL) {
+	if (store && json_object_get(config, "key") == NULL &&
+	    !json_is_true(json_object_get(config, "crud"))) {
 		*key = "backend";
-		snprintf(msg, len, "%s needs 'key' (generated ids live in managed state)", what);
+		snprintf(msg, len, "%s needs 'key' (or 'crud: true', which generates ids)", what);
 		return -1;
 	}
 	return 0;
@@ -134,8 +118,8 @@ acrt__pg_check(const json_t *config, bool store, const char **key, char *msg, si
 /* ---- Connection ----------------------------------------------------------- */
 
 /* libpq's last message on one line, with the password cut out. */
-static const char *
-pq_msg(acrt__pg *p, const char *m)
+const char *
+acrt__pg_msg(acrt__pg *p, const char *m)
 {
 	snprintf(p->err, sizeof p->err, "%s", m != NULL && *m != '\0' ? m : "unknown error");
 	for (char *c = p->err; *c != '\0'; c++)
@@ -153,18 +137,19 @@ pq_msg(acrt__pg *p, const char *m)
 static const char *
 conn_msg(acrt__pg *p)
 {
-	return pq_msg(p, PQerrorMessage(p->conn));
+	return acrt__pg_msg(p, PQerrorMessage(p->conn));
 }
 
 /* Runs one statement; 0, or -1 with p->err set. */
-static int
-exec_ok(acrt__pg *p, const char *sql)
+int
+acrt__pg_exec(acrt__pg *p, const char *sql)
 {
 	PGresult *r = PQexec(p->conn, sql);
 	ExecStatusType st = PQresultStatus(r);
 	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
 	if (rc != 0)
-		(void)pq_msg(p, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+		(void)acrt__pg_msg(p,
+		                   r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
 	PQclear(r);
 	return rc;
 }
@@ -174,7 +159,7 @@ static int
 prepare_session(acrt__pg *p, const char *qt)
 {
 	char sql[1024];
-	if (p->key != NULL)
+	if (p->keyed)
 		snprintf(
 		    sql, sizeof sql,
 		    "CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, event jsonb NOT NULL)",
@@ -184,17 +169,18 @@ prepare_session(acrt__pg *p, const char *qt)
 		         "CREATE TABLE IF NOT EXISTS %s (id bigserial PRIMARY KEY, event jsonb NOT "
 		         "NULL)",
 		         qt);
-	if (exec_ok(p, "SET client_min_messages = warning") != 0 ||
-	    exec_ok(p, "SET client_encoding = 'UTF8'") != 0 || exec_ok(p, sql) != 0)
+	if (acrt__pg_exec(p, "SET client_min_messages = warning") != 0 ||
+	    acrt__pg_exec(p, "SET client_encoding = 'UTF8'") != 0 || acrt__pg_exec(p, sql) != 0)
 		return -1;
 	if (p->track &&
-	    exec_ok(p, "CREATE TABLE IF NOT EXISTS acrt_positions (tbl text, component text, "
-	               "replica int, epoch bigint NOT NULL, pos bigint NOT NULL, "
-	               "PRIMARY KEY (tbl, component, replica))") != 0)
+	    acrt__pg_exec(p, "CREATE TABLE IF NOT EXISTS acrt_positions (tbl text, component text, "
+	                     "replica int, epoch bigint NOT NULL, pos bigint NOT NULL, "
+	                     "PRIMARY KEY (tbl, component, replica))") != 0)
 		return -1;
 	if (p->staged &&
-	    exec_ok(p, "CREATE TEMP TABLE IF NOT EXISTS acrt_stage (seq bigint, key text, event "
-	               "jsonb) ON COMMIT DELETE ROWS") != 0)
+	    acrt__pg_exec(p,
+	                  "CREATE TEMP TABLE IF NOT EXISTS acrt_stage (seq bigint, key text, event "
+	                  "jsonb) ON COMMIT DELETE ROWS") != 0)
 		return -1;
 	return 0;
 }
@@ -214,7 +200,8 @@ read_position(acrt_ctx *ctx, acrt__pg *p, uint64_t *pos)
 	                           4, NULL, args, NULL, NULL, 0);
 	int rc = -1;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		(void)pq_msg(p, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+		(void)acrt__pg_msg(p,
+		                   r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
 	else if (PQntuples(r) == 0)
 		rc = 0;
 	else {
@@ -302,7 +289,8 @@ typed_columns(acrt__pg *p, const char *qt, acrt__jbuf *cols, acrt__jbuf *sel, ac
 	                           "attname NOT IN ('id', 'key', 'event') ORDER BY attnum",
 	                           1, NULL, args, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		(void)pq_msg(p, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+		(void)acrt__pg_msg(p,
+		                   r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
 		PQclear(r);
 		return -1;
 	}
@@ -367,7 +355,8 @@ build_sql(acrt_ctx *ctx, acrt__pg *p)
 	size_t n = 2 * strlen(qt) + cols.len + sel.len + upd.len + 512;
 	p->ins_sql = acrt__malloc(n);
 	p->ups_sql = acrt__malloc(n);
-	if (p->ins_sql == NULL || p->ups_sql == NULL) {
+	p->one_sql = acrt__malloc(n);
+	if (p->ins_sql == NULL || p->ups_sql == NULL || p->one_sql == NULL) {
 		rc = acrt_fail(ctx, "out of memory");
 		goto out;
 	}
@@ -389,6 +378,12 @@ build_sql(acrt_ctx *ctx, acrt__pg *p)
 		snprintf(p->ins_sql, n, "COPY %s (event) FROM STDIN", qt);
 		p->ups_sql[0] = '\0';
 	}
+	/* crud: one row at a time, inside its open transaction (pg_crud.c) */
+	snprintf(p->one_sql, n,
+	         "INSERT INTO %s (key, event%s) SELECT $1, s.e%s FROM (SELECT $2::jsonb AS e) s, "
+	         "jsonb_populate_record(NULL::%s, s.e) r ON CONFLICT (key) DO UPDATE SET event = "
+	         "EXCLUDED.event%s",
+	         qt, cols.p, sel.p, qt, upd.p);
 out:
 	acrt__jbuf_free(&cols);
 	acrt__jbuf_free(&sel);
@@ -407,7 +402,9 @@ acrt__pg_setup(acrt_ctx *ctx, bool store, acrt__pg **out)
 	acrt__wretry_init(&p->retry, ctx);
 	int rc = ACRT_ERR;
 	p->key = acrt_config_string(ctx, "key", NULL);
-	p->track = !store;
+	bool crud = store && acrt_config_bool(ctx, "crud", 0);
+	p->keyed = p->key != NULL || crud;
+	p->track = !store || crud;
 	p->max_items = (size_t)acrt_config_int(ctx, "max_items", 1000);
 	const char *t = acrt_config_string(ctx, "table", "");
 	size_t wl = strlen(t) + 32;
@@ -432,7 +429,8 @@ acrt__pg_setup(acrt_ctx *ctx, bool store, acrt__pg **out)
 		rc = acrt_fail(ctx, "%s: cannot connect: %s", p->what, conn_msg(p));
 		goto fail;
 	}
-	if ((rc = build_sql(ctx, p)) != ACRT_OK)
+	if ((rc = build_sql(ctx, p)) != ACRT_OK ||
+	    (crud && (rc = acrt__pg_crud_setup(ctx, p)) != ACRT_OK))
 		goto fail;
 	*out = p;
 	return ACRT_OK;
@@ -464,17 +462,40 @@ copy_field(acrt__jbuf *b, const char *s, size_t n)
 	acrt__jbuf_put(b, run, (size_t)(s + n - run));
 }
 
+int
+acrt__pg_put_position(acrt_ctx *ctx, acrt__pg *p)
+{
+	char rep[16], ep[32], pos[32];
+	snprintf(rep, sizeof rep, "%d", acrt_replica(ctx));
+	snprintf(ep, sizeof ep, "%" PRId64, (int64_t)p->epoch);
+	snprintf(pos, sizeof pos, "%" PRIu64, p->pos);
+	const char *args[] = {p->table, acrt_name(ctx), rep, ep, pos};
+	PGresult *r =
+	    PQexecParams(p->conn,
+	                 "INSERT INTO acrt_positions VALUES ($1, $2, $3::int, $4::bigint, "
+	                 "$5::bigint) ON CONFLICT (tbl, component, replica) DO UPDATE SET "
+	                 "epoch = EXCLUDED.epoch, pos = EXCLUDED.pos",
+	                 5, NULL, args, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc != 0)
+		(void)acrt__pg_msg(p,
+		                   r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+	PQclear(r);
+	return rc;
+}
+
 /* One try of the batch's transaction: 0, or -1 with p->err set (the
  * transaction rolled back or the connection lost). */
 static int
 write_tx(acrt_ctx *ctx, acrt__pg *p)
 {
-	if (exec_ok(p, "BEGIN") != 0)
+	if (acrt__pg_exec(p, "BEGIN") != 0)
 		return -1;
 	PGresult *r = PQexec(p->conn, p->ins_sql);
 	bool in = PQresultStatus(r) == PGRES_COPY_IN;
 	if (!in)
-		(void)pq_msg(p, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+		(void)acrt__pg_msg(p,
+		                   r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
 	PQclear(r);
 	if (!in)
 		goto rollback;
@@ -488,7 +509,7 @@ write_tx(acrt_ctx *ctx, acrt__pg *p)
 	bool copied = true;
 	while ((r = PQgetResult(p->conn)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			(void)pq_msg(p, PQresultErrorMessage(r));
+			(void)acrt__pg_msg(p, PQresultErrorMessage(r));
 			copied = false;
 		}
 		PQclear(r);
@@ -497,33 +518,16 @@ write_tx(acrt_ctx *ctx, acrt__pg *p)
 		(void)conn_msg(p);
 	if (!ok || !copied)
 		goto rollback;
-	if (p->ups_sql[0] != '\0' && exec_ok(p, p->ups_sql) != 0)
+	if (p->ups_sql[0] != '\0' && acrt__pg_exec(p, p->ups_sql) != 0)
 		goto rollback;
-	if (p->track) {
-		char rep[16], ep[32], pos[32];
-		snprintf(rep, sizeof rep, "%d", acrt_replica(ctx));
-		snprintf(ep, sizeof ep, "%" PRId64, (int64_t)p->epoch);
-		snprintf(pos, sizeof pos, "%" PRIu64, p->pos);
-		const char *args[] = {p->table, acrt_name(ctx), rep, ep, pos};
-		r = PQexecParams(p->conn,
-		                 "INSERT INTO acrt_positions VALUES ($1, $2, $3::int, $4::bigint, "
-		                 "$5::bigint) ON CONFLICT (tbl, component, replica) DO UPDATE SET "
-		                 "epoch = EXCLUDED.epoch, pos = EXCLUDED.pos",
-		                 5, NULL, args, NULL, NULL, 0);
-		bool done = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!done)
-			(void)pq_msg(p,
-			             r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
-		PQclear(r);
-		if (!done)
-			goto rollback;
-	}
-	return exec_ok(p, "COMMIT");
+	if (p->track && acrt__pg_put_position(ctx, p) != 0)
+		goto rollback;
+	return acrt__pg_exec(p, "COMMIT");
 rollback:
 	if (PQstatus(p->conn) == CONNECTION_OK) {
 		char keep[sizeof p->err];
 		memcpy(keep, p->err, sizeof keep);
-		(void)exec_ok(p, "ROLLBACK");
+		(void)acrt__pg_exec(p, "ROLLBACK");
 		memcpy(p->err, keep, sizeof keep);
 	}
 	return -1;
@@ -540,8 +544,8 @@ batch_clear(acrt__pg *p)
 /* After a lost connection: a new one, its session, and whether the lost
  * transaction had committed after all (the stored position covers it). 1:
  * it had; 0: write it again; -1: no connection yet. */
-static int
-reconnect(acrt_ctx *ctx, acrt__pg *p)
+int
+acrt__pg_reconnect(acrt_ctx *ctx, acrt__pg *p)
 {
 	PQreset(p->conn);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
@@ -585,7 +589,7 @@ send_batch(acrt_ctx *ctx, acrt__pg *p)
 			         p->what);
 			break;
 		}
-		int c = reconnect(ctx, p);
+		int c = acrt__pg_reconnect(ctx, p);
 		w = c < 0 ? -1 : c == 1 ? 0 : write_tx(ctx, p);
 	}
 	if (rc == ACRT_OK) {
@@ -599,8 +603,8 @@ send_batch(acrt_ctx *ctx, acrt__pg *p)
 
 /* Whether JSON text holds the escape \u0000, which jsonb refuses (the whole
  * batch would fail): an odd run of backslashes before "u0000". */
-static bool
-has_nul_escape(const char *d, size_t len)
+bool
+acrt__pg_has_nul(const char *d, size_t len)
 {
 	for (const char *e = d + len, *c = d; (c = memchr(c, 'u', (size_t)(e - c))) != NULL; c++) {
 		if (e - c < 5 || memcmp(c, "u0000", 5) != 0)
@@ -646,6 +650,8 @@ key_field(acrt_ctx *ctx, acrt__pg *p, const acrt__jval *kv)
 int
 acrt__pg_process(acrt_ctx *ctx, acrt__pg *p, acrt_event *ev)
 {
+	if (p->crud != NULL)
+		return acrt__pg_crud_process(ctx, p, ev);
 	uint64_t at = p->pos;
 	if (at < p->skip_below) { /* committed before the crash: replayed */
 		p->pos++;
@@ -662,7 +668,7 @@ acrt__pg_process(acrt_ctx *ctx, acrt__pg *p, acrt_event *ev)
 	p->pos++; /* a failed event keeps its place: a replay skips the same ones */
 	if (lr < 0 || memchr(d, '\0', len) != NULL)
 		return acrt__fail_event(ctx, ev, "invalid_events", "payload is not valid JSON");
-	if (has_nul_escape(d, len))
+	if (acrt__pg_has_nul(d, len))
 		return acrt__fail_event(
 		    ctx, ev, "invalid_events",
 		    "the event holds \\u0000, which PostgreSQL's jsonb cannot store");
@@ -699,7 +705,15 @@ acrt__pg_process(acrt_ctx *ctx, acrt__pg *p, acrt_event *ev)
 int
 acrt__pg_flush(acrt_ctx *ctx, acrt__pg *p)
 {
+	if (p->crud != NULL)
+		return acrt__pg_crud_commit(ctx, p, true);
 	return send_batch(ctx, p);
+}
+
+int
+acrt__pg_barrier(acrt_ctx *ctx, acrt__pg *p)
+{
+	return p->crud != NULL ? acrt__pg_crud_commit(ctx, p, false) : send_batch(ctx, p);
 }
 
 /* Snapshot: 1 byte version, the epoch and the position (8 bytes each, little
@@ -739,6 +753,7 @@ acrt__pg_cleanup(acrt_ctx *ctx, acrt__pg *p)
 {
 	if (p == NULL)
 		return;
+	acrt__pg_crud_free(ctx, p);
 	if (p->n > 0) { /* normally empty: finish wrote it; cancelled otherwise */
 		acrt__ctx_unwritten(ctx, p->n);
 		batch_clear(p);
@@ -758,5 +773,6 @@ acrt__pg_cleanup(acrt_ctx *ctx, acrt__pg *p)
 	acrt__free(p->table);
 	acrt__free(p->ins_sql);
 	acrt__free(p->ups_sql);
+	acrt__free(p->one_sql);
 	acrt__free(p);
 }

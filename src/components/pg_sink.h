@@ -51,11 +51,15 @@ typedef struct acrt__pg acrt__pg;
 /* Checks the postgres keys of a Sink's config (store: a Store's). */
 int acrt__pg_check(const json_t *config, bool store, const char **key, char *msg, size_t len);
 /* Connects and creates the table when missing; ACRT_OK with *out set, or the
- * failure (acrt_fail). store: the Store's backend (no positions kept). */
+ * failure (acrt_fail). store: the Store's backend (no positions kept, but
+ * for `crud: true`'s transactions: pg_crud.c). */
 int acrt__pg_setup(acrt_ctx *ctx, bool store, acrt__pg **out);
 int acrt__pg_process(acrt_ctx *ctx, acrt__pg *p, acrt_event *ev);
 /* Input paused or ended: commits the open batch. */
 int acrt__pg_flush(acrt_ctx *ctx, acrt__pg *p);
+/* The Store at a checkpoint barrier: commits what is open (the replies of
+ * `crud: true` go at the next process or idle). */
+int acrt__pg_barrier(acrt_ctx *ctx, acrt__pg *p);
 /* Checkpoint barrier: commit, then the position (acrt.h snapshot/restore). */
 int acrt__pg_snapshot(acrt_ctx *ctx, acrt__pg *p, void **buf, size_t *len);
 int acrt__pg_restore(acrt_ctx *ctx, acrt__pg *p, const void *buf, size_t len);

@@ -27,14 +27,18 @@
  * unwritten in the run's summary.
  *
  * Without `key`, each event is stored under a generated id ("1", "2", ...;
- * store_crud.c). With `crud: true` (managed state only), an event with an
- * `action` field is one of the original Autocoder's CRUD requests, answered
- * on `output` (store_crud.c); the others are stored by `key` when the event
- * has it, else under a generated id.
+ * store_crud.c). With `crud: true` (managed state or postgres, not SQLite),
+ * an event with an `action` field is one of the original Autocoder's CRUD
+ * requests, answered on `output` (store_crud.c); the others are stored by
+ * `key` when the event has it, else under a generated id.
  *
  * With `backend: postgres`, into a PostgreSQL table (pg_sink.c, shared with
  * `sink: postgres`; this file only dispatches to it): upserts by `key`, in
- * batches, each one transaction.
+ * batches, each one transaction; with `crud: true`, row by row in an open
+ * transaction whose replies wait for its commit (pg_crud.c). A checkpoint
+ * barrier commits first (the snapshot hook, which adds no bytes), as do the
+ * idle and finish hooks, so a checkpoint covers only committed rows; the same
+ * holds for the SQLite transaction.
  *
  * An event that is not a JSON object, or whose key field is absent or null,
  * fails: it goes to port `error` (dropped when unbound), is logged and counted
@@ -67,7 +71,7 @@ static const acrt_prop store_props[] = {
      "field whose value is the key of the upsert (absent: a generated id, 1, 2, ...)"},
     {"crud", ACRT_PROP_BOOL, 0, 0, 0, NULL,
      "events with an `action` field are the original Autocoder's CRUD requests, answered "
-     "on output (managed state only)"},
+     "on output (managed state or backend: postgres; not with path)"},
     {"path", ACRT_PROP_STRING, 0, 0, 0, NULL,
      "SQLite database (relative to the blueprint); absent: managed state"},
     {"backend", ACRT_PROP_STRING, 0, 0, 0, store_backends,
@@ -468,6 +472,19 @@ store_idle(acrt_ctx *ctx, void *self)
 	return s->db != NULL ? sql_commit(ctx, s, NULL) : ACRT_OK;
 }
 
+/* A checkpoint barrier: what is open commits before it (no bytes of its
+ * own: managed state is the runtime's). */
+static int
+store_snapshot(acrt_ctx *ctx, void *self, void **buf, size_t *len)
+{
+	store *s = self;
+	*buf = NULL;
+	*len = 0;
+	if (s->pg != NULL)
+		return acrt__pg_barrier(ctx, s->pg);
+	return s->db != NULL ? sql_commit(ctx, s, NULL) : ACRT_OK;
+}
+
 static void
 store_cleanup(acrt_ctx *ctx, void *self)
 {
@@ -496,6 +513,7 @@ const acrt_component_desc acrt__store_desc = {
     .props = store_props,
     .setup = store_setup,
     .process = store_process,
+    .snapshot = store_snapshot,
     .cleanup = store_cleanup,
     .idle = store_idle,
     .finish = store_idle,

@@ -5,11 +5,13 @@
  * Generated ids: "1", "2", ... per Store instance. In managed state the next
  * one is kept under a reserved key, NUL followed by "next_id" (8 bytes,
  * little-endian), which no record's key can be: those are JSON texts. With a
- * SQLite `path` the next id is one past the largest all-digit key at setup.
+ * SQLite `path` the next id is one past the largest all-digit key at setup;
+ * with `backend: postgres`, a sequence (pg_crud.c).
  *
- * CRUD (`crud: true`, managed state only): an event whose object has an
- * `action` field is a request, answered with one event on `output`, in the
- * original's shapes:
+ * CRUD (`crud: true`; managed state here, a PostgreSQL table in pg_crud.c,
+ * both through acrt__crud_ops: the requests and replies are written once,
+ * below): an event whose object has an `action` field is a request, answered
+ * with one event on `output`, in the original's shapes:
  *   create {data}      stores {"id": ID, "data": data} under a new id:
  *                      {"status": "success", "id": ID, "data": RECORD}
  *   get {id}           {"status": "success", "data": RECORD}
@@ -30,6 +32,7 @@
 #include "components/builtins.h"
 #include "components/store_int.h"
 #include "core/common.h"
+#include "core/event.h"
 
 static const char next_key[] = "\0next_id";
 #define NEXT_KEY_LEN (sizeof next_key - 1)
@@ -72,14 +75,6 @@ acrt__store_take_id(acrt_ctx *ctx, int64_t *id)
 	return ACRT_OK;
 }
 
-/* The state key of id: the id as a JSON string. */
-static size_t
-id_key(const char *id, char *buf, size_t cap)
-{
-	int n = snprintf(buf, cap, "\"%s\"", id);
-	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
-}
-
 /* The request's id as text ("1" for 1 or "1"); NULL when absent or not an
  * id. */
 static const char *
@@ -96,51 +91,205 @@ req_id(const json_t *req, char *buf, size_t cap)
 	return NULL;
 }
 
+/* The reply, derived from the request (its request id, trace id and time:
+ * core/event.c), with the HTTP status an APIEndpoint with reply answers
+ * with: 201 for a create (the only success with a top-level id), 404, 400 for
+ * an error. Steals r. */
 static int
-reply(acrt_ctx *ctx, json_t *r)
+reply(acrt_ctx *ctx, acrt_event *req, json_t *r, acrt_event **out)
 {
 	if (r == NULL)
 		return acrt_fail(ctx, "out of memory");
-	/* The HTTP status an APIEndpoint with reply answers with (the request id
-	 * and trace id are inherited from the request: core/event.c): 201 for a
-	 * create (the only success with a top-level id), 404, 400 for an error. */
 	const char *st = json_string_value(json_object_get(r, "status"));
 	const char *http = st == NULL || strcmp(st, "error") == 0 ? "400"
 	                   : strcmp(st, "not_found") == 0         ? "404"
 	                   : json_object_get(r, "id") != NULL     ? "201"
 	                                                          : "200";
-	acrt_event *ev = acrt_event_new_json(ctx, r);
+	acrt_event *ev = acrt__event_new_json(req, r);
 	if (ev == NULL)
 		return acrt_fail(ctx, "out of memory");
 	if (acrt_event_set_header(ev, ACRT_HTTP_STATUS_HEADER, http) != ACRT_OK) {
 		acrt_event_unref(ev);
 		return acrt_fail(ctx, "out of memory");
 	}
-	int rc = acrt_emit(ctx, "output", ev);
-	return rc == ACRT_ENOENT ? ACRT_OK : rc; /* `output` may be undeclared */
+	*out = ev;
+	return ACRT_OK;
 }
 
 static int
-put_record(acrt_ctx *ctx, const char *k, size_t klen, const json_t *rec)
+error_reply(acrt_ctx *ctx, acrt_event *req, const char *msg, acrt_event **out)
 {
-	char *t = json_dumps(rec, JSON_COMPACT);
-	if (t == NULL)
-		return ACRT_ENOMEM;
-	int rc = acrt_state_put(ctx, k, klen, t, strlen(t));
-	void (*jfree)(void *);
-	json_get_alloc_funcs(NULL, &jfree); /* jansson's memory is not malloc's */
-	jfree(t);
-	return rc;
+	return reply(ctx, req, json_pack("{s:s,s:s}", "status", "error", "message", msg), out);
+}
+
+/* Ids compare as numbers when both are digits, else as text. */
+static int
+id_cmp(const void *x, const void *y)
+{
+	const char *a = json_string_value(json_object_get(*(json_t *const *)x, "id"));
+	const char *b = json_string_value(json_object_get(*(json_t *const *)y, "id"));
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL);
+	size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
+	if (a[la] == '\0' && b[lb] == '\0' && la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static int
+do_list(acrt_ctx *ctx, acrt_event *req, const acrt__crud_ops *ops, void *b, acrt_event **out)
+{
+	json_t *recs = json_array();
+	if (recs == NULL)
+		return acrt_fail(ctx, "out of memory");
+	int rc = ops->list(b, ctx, recs);
+	if (rc != ACRT_OK) {
+		json_decref(recs);
+		return rc;
+	}
+	size_t n = json_array_size(recs);
+	json_t **v = acrt__calloc(n ? n : 1, sizeof *v);
+	json_t *sorted = json_array();
+	bool oom = v == NULL || sorted == NULL;
+	for (size_t i = 0; i < n && !oom; i++)
+		v[i] = json_array_get(recs, i);
+	if (!oom && n > 1)
+		qsort(v, n, sizeof *v, id_cmp);
+	for (size_t i = 0; i < n && !oom; i++)
+		oom = json_array_append(sorted, v[i]) != 0;
+	acrt__free(v);
+	json_decref(recs);
+	if (oom) {
+		json_decref(sorted);
+		return acrt_fail(ctx, "out of memory");
+	}
+	return reply(ctx, req, json_pack("{s:s,s:o}", "status", "success", "data", sorted), out);
 }
 
 static json_t *
-get_record(acrt_ctx *ctx, const char *k, size_t klen)
+not_found(const char *action, const char *id)
 {
+	return json_pack("{s:s,s:s,s:s}", "status", "not_found", "action", action, "id", id);
+}
+
+int
+acrt__crud_request(acrt_ctx *ctx, acrt_event *ev, const acrt__crud_ops *ops, void *b,
+                   acrt_event **out)
+{
+	const json_t *req = acrt_event_json(ev);
+	const char *action = json_string_value(json_object_get(req, "action"));
+	if (action == NULL)
+		return error_reply(ctx, ev, "Invalid request format", out);
+	if (strcmp(action, "list") == 0)
+		return do_list(ctx, ev, ops, b, out);
+	char idbuf[64];
+	const json_t *data = json_object_get(req, "data");
+	if (strcmp(action, "create") == 0) {
+		int64_t n;
+		if (data == NULL)
+			return error_reply(ctx, ev, "create needs 'data'", out);
+		int rc = ops->take_id(b, ctx, &n);
+		if (rc != ACRT_OK)
+			return rc;
+		snprintf(idbuf, sizeof idbuf, "%lld", (long long)n);
+		json_t *rec = json_pack("{s:s,s:O}", "id", idbuf, "data", data);
+		if (rec == NULL)
+			return acrt_fail(ctx, "out of memory");
+		if ((rc = ops->put(b, ctx, idbuf, rec)) != ACRT_OK) {
+			json_decref(rec);
+			return rc;
+		}
+		return reply(
+		    ctx, ev,
+		    json_pack("{s:s,s:s,s:o}", "status", "success", "id", idbuf, "data", rec), out);
+	}
+	bool get = strcmp(action, "get") == 0, upd = strcmp(action, "update") == 0,
+	     del = strcmp(action, "delete") == 0;
+	if (!get && !upd && !del) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "Unknown action: %.100s", action);
+		return error_reply(ctx, ev, msg, out);
+	}
+	const char *id = req_id(req, idbuf, sizeof idbuf);
+	if (id == NULL)
+		return error_reply(ctx, ev, "Invalid request format", out);
+	if (del) {
+		int rc = ops->del(b, ctx, id);
+		if (rc == ACRT_ENOENT)
+			return reply(ctx, ev, not_found(action, id), out);
+		return rc != ACRT_OK ? rc
+		                     : reply(ctx, ev, json_pack("{s:s}", "status", "success"), out);
+	}
+	json_t *rec = NULL;
+	int rc = ops->get(b, ctx, id, upd, &rec);
+	if (rc == ACRT_ENOENT)
+		return reply(ctx, ev, not_found(action, id), out);
+	if (rc != ACRT_OK)
+		return rc;
+	if (upd) {
+		json_t *d = json_object_get(rec, "data");
+		if (!json_is_object(d) || !json_is_object(data)) {
+			json_decref(rec);
+			return error_reply(ctx, ev, "update needs 'data' (a mapping)", out);
+		}
+		if (json_object_update(d, (json_t *)data) < 0) {
+			json_decref(rec);
+			return acrt_fail(ctx, "out of memory");
+		}
+		if ((rc = ops->put(b, ctx, id, rec)) != ACRT_OK) {
+			json_decref(rec);
+			return rc;
+		}
+	}
+	return reply(ctx, ev, json_pack("{s:s,s:o}", "status", "success", "data", rec), out);
+}
+
+/* ---- Managed state ------------------------------------------------------------ */
+
+/* The state key of id: the id as a JSON string. */
+static size_t
+id_key(const char *id, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "\"%s\"", id);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static int
+st_get(void *b, acrt_ctx *ctx, const char *id, bool for_update, json_t **rec)
+{
+	(void)b, (void)for_update;
+	char k[72];
+	size_t klen = id_key(id, k, sizeof k);
 	const void *v;
 	size_t vlen;
-	if (acrt_state_get(ctx, k, klen, &v, &vlen) != ACRT_OK)
-		return NULL;
-	return json_loadb(v, vlen, 0, NULL);
+	if (klen == 0 || acrt_state_get(ctx, k, klen, &v, &vlen) != ACRT_OK ||
+	    (*rec = json_loadb(v, vlen, 0, NULL)) == NULL)
+		return ACRT_ENOENT; /* a value that is not JSON is not a record */
+	return ACRT_OK;
+}
+
+static int
+st_put(void *b, acrt_ctx *ctx, const char *id, const json_t *rec)
+{
+	(void)b;
+	char k[72];
+	size_t klen = id_key(id, k, sizeof k);
+	char *t = json_dumps(rec, JSON_COMPACT);
+	int rc = klen > 0 && t != NULL ? acrt_state_put(ctx, k, klen, t, strlen(t)) : ACRT_ENOMEM;
+	void (*jfree)(void *);
+	json_get_alloc_funcs(NULL, &jfree); /* jansson's memory is not malloc's */
+	if (t != NULL)
+		jfree(t);
+	return rc == ACRT_OK ? ACRT_OK : acrt_fail(ctx, "out of memory (state)");
+}
+
+static int
+st_del(void *b, acrt_ctx *ctx, const char *id)
+{
+	(void)b;
+	char k[72];
+	size_t klen = id_key(id, k, sizeof k);
+	return klen > 0 && acrt_state_del(ctx, k, klen) == ACRT_OK ? ACRT_OK : ACRT_ENOENT;
 }
 
 typedef struct listing {
@@ -162,121 +311,33 @@ collect(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 	return 0;
 }
 
-/* Ids compare as numbers when both are digits, else as text. */
 static int
-id_cmp(const void *x, const void *y)
+st_list(void *b, acrt_ctx *ctx, json_t *recs)
 {
-	const char *a = json_string_value(json_object_get(*(json_t *const *)x, "id"));
-	const char *b = json_string_value(json_object_get(*(json_t *const *)y, "id"));
-	if (a == NULL || b == NULL)
-		return (a == NULL) - (b == NULL);
-	size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
-	if (a[la] == '\0' && b[lb] == '\0' && la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a, b);
+	(void)b;
+	listing l = {recs, false};
+	if (acrt_state_iter(ctx, collect, &l) != ACRT_OK || l.oom)
+		return acrt_fail(ctx, "out of memory");
+	return ACRT_OK;
 }
 
 static int
-do_list(acrt_ctx *ctx)
+st_take_id(void *b, acrt_ctx *ctx, int64_t *id)
 {
-	listing l = {json_array(), false};
-	if (l.recs == NULL || acrt_state_iter(ctx, collect, &l) != ACRT_OK || l.oom) {
-		json_decref(l.recs);
-		return acrt_fail(ctx, "out of memory");
-	}
-	size_t n = json_array_size(l.recs);
-	json_t **v = acrt__calloc(n ? n : 1, sizeof *v);
-	json_t *sorted = json_array();
-	if (v == NULL || sorted == NULL) {
-		acrt__free(v);
-		json_decref(sorted);
-		json_decref(l.recs);
-		return acrt_fail(ctx, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(l.recs, i);
-	if (n > 1)
-		qsort(v, n, sizeof *v, id_cmp);
-	bool oom = false;
-	for (size_t i = 0; i < n && !oom; i++)
-		oom = json_array_append(sorted, v[i]) != 0;
-	acrt__free(v);
-	json_decref(l.recs);
-	if (oom) {
-		json_decref(sorted);
-		return acrt_fail(ctx, "out of memory");
-	}
-	return reply(ctx, json_pack("{s:s,s:o}", "status", "success", "data", sorted));
+	(void)b;
+	return acrt__store_take_id(ctx, id) == ACRT_OK ? ACRT_OK
+	                                               : acrt_fail(ctx, "out of memory (state)");
 }
 
-static json_t *
-not_found(const char *action, const char *id)
-{
-	return json_pack("{s:s,s:s,s:s}", "status", "not_found", "action", action, "id", id);
-}
+static const acrt__crud_ops state_ops = {st_get, st_put, st_del, st_list, st_take_id};
 
 int
 acrt__store_crud(acrt_ctx *ctx, acrt_event *ev)
 {
-	const json_t *req = acrt_event_json(ev);
-	const char *action = json_string_value(json_object_get(req, "action"));
-	if (action == NULL)
-		return reply(ctx, json_pack("{s:s,s:s}", "status", "error", "message",
-		                            "Invalid request format"));
-	if (strcmp(action, "list") == 0)
-		return do_list(ctx);
-	char idbuf[64], kbuf[72];
-	const json_t *data = json_object_get(req, "data");
-	if (strcmp(action, "create") == 0) {
-		int64_t n;
-		if (data == NULL)
-			return reply(ctx, json_pack("{s:s,s:s}", "status", "error", "message",
-			                            "create needs 'data'"));
-		if (acrt__store_take_id(ctx, &n) != ACRT_OK)
-			return acrt_fail(ctx, "out of memory (state)");
-		snprintf(idbuf, sizeof idbuf, "%lld", (long long)n);
-		size_t klen = id_key(idbuf, kbuf, sizeof kbuf);
-		json_t *rec = json_pack("{s:s,s:O}", "id", idbuf, "data", data);
-		if (rec == NULL || put_record(ctx, kbuf, klen, rec) != ACRT_OK) {
-			json_decref(rec);
-			return acrt_fail(ctx, "out of memory (state)");
-		}
-		return reply(
-		    ctx, json_pack("{s:s,s:s,s:o}", "status", "success", "id", idbuf, "data", rec));
-	}
-	bool get = strcmp(action, "get") == 0, upd = strcmp(action, "update") == 0,
-	     del = strcmp(action, "delete") == 0;
-	if (!get && !upd && !del) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "Unknown action: %.100s", action);
-		return reply(ctx, json_pack("{s:s,s:s}", "status", "error", "message", msg));
-	}
-	const char *id = req_id(req, idbuf, sizeof idbuf);
-	size_t klen = id ? id_key(id, kbuf, sizeof kbuf) : 0;
-	if (klen == 0)
-		return reply(ctx, json_pack("{s:s,s:s}", "status", "error", "message",
-		                            "Invalid request format"));
-	json_t *rec = get_record(ctx, kbuf, klen);
-	if (rec == NULL)
-		return reply(ctx, not_found(action, id));
-	if (del) {
-		json_decref(rec);
-		(void)acrt_state_del(ctx, kbuf, klen);
-		return reply(ctx, json_pack("{s:s}", "status", "success"));
-	}
-	if (upd) {
-		json_t *d = json_object_get(rec, "data");
-		if (!json_is_object(d) || !json_is_object(data) ||
-		    json_object_update(d, (json_t *)data) < 0 ||
-		    put_record(ctx, kbuf, klen, rec) != ACRT_OK) {
-			bool bad = !json_is_object(d) || !json_is_object(data);
-			json_decref(rec);
-			if (bad)
-				return reply(ctx,
-				             json_pack("{s:s,s:s}", "status", "error", "message",
-				                       "update needs 'data' (a mapping)"));
-			return acrt_fail(ctx, "out of memory (state)");
-		}
-	}
-	return reply(ctx, json_pack("{s:s,s:o}", "status", "success", "data", rec));
+	acrt_event *r = NULL;
+	int rc = acrt__crud_request(ctx, ev, &state_ops, NULL, &r);
+	if (rc != ACRT_OK)
+		return rc;
+	rc = acrt_emit(ctx, "output", r);
+	return rc == ACRT_ENOENT ? ACRT_OK : rc; /* `output` may be undeclared */
 }
