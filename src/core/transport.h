@@ -58,6 +58,8 @@ typedef struct acrt__transport_stats {
 	int64_t backlog;      /* receiving: messages in the broker for this consumer,
 	                       * as last seen; -1 unknown */
 	uint64_t bound;       /* messages the broker holds at most for the binding */
+	bool fenced;          /* another process claimed this side: this one is stale
+	                       * (logged); the run fails */
 } acrt__transport_stats;
 
 /* What a network transport is given to take part in checkpoints (exactly-once

@@ -315,6 +315,20 @@ dropped(acrt__runtime *rt)
 	return n;
 }
 
+/* Sides of bindings between nodes that found another process had claimed
+ * them (this one is stale: fenced, each logged): the run fails. */
+static size_t
+fenced(acrt__runtime *rt)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport_stats st = {0};
+		rt->transports[i]->ops->stats(rt->transports[i], &st);
+		n += st.fenced;
+	}
+	return n;
+}
+
 static size_t
 in_flight(acrt__runtime *rt)
 {
@@ -476,6 +490,8 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 			opts->abandoned = true;
 		return GEN_ABANDONED;
 	}
+	if (rc == ACRT_OK && fenced(rt) > 0)
+		rc = ACRT_EFATAL; /* a stale process: it must not store a final checkpoint */
 	if (rc != ACRT_OK)
 		acrt__tg_errors(&rt->tg, log_task_error, NULL);
 	size_t lost = forced || rc != ACRT_OK ? in_flight(rt) : 0;

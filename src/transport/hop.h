@@ -22,6 +22,9 @@
 #define ACRT__HOP_BACKOFF_MAX_NS 2000000000LL
 #define ACRT__HOP_POLL_FIRST_NS 200000LL
 #define ACRT__HOP_POLL_MAX_NS 10000000LL
+/* How old a side's last look at its claim may be before it writes or reads
+ * again (fencing, docs/MULTINODE.md): a process stopped longer looks first. */
+#define ACRT__HOP_FENCE_CHECK_NS 200000000LL
 
 /* The next wait of such a doubling: `first` after 0, then twice the last,
  * up to `max` (ns). */

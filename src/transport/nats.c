@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "core/common.h"
 #include "core/event.h"
@@ -316,10 +318,81 @@ nolock:
 	return -1;
 }
 
+#define OWNERS "acrt_owners"
+
+int
+acrt__nl_claim(nlink *l, const char *side, char *err, size_t errlen)
+{
+	uint64_t r[2] = {0, 0};
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		snprintf(err, errlen, "no random bytes for a claim");
+		return -1;
+	}
+	snprintf(l->token, sizeof l->token, "%016llx%016llx", (unsigned long long)r[0],
+	         (unsigned long long)r[1]);
+	snprintf(l->owner_key, sizeof l->owner_key, "%s.%s", l->stream, side);
+	if (strcmp(side, "recv") == 0) { /* the consumer's name carries the claim */
+		size_t n = strlen(l->durable);
+		if (n > 60)
+			n = 60;
+		snprintf(l->durable + n, sizeof l->durable - n, "_%.8s", l->token);
+	}
+	kvConfig kc;
+	kvConfig_Init(&kc);
+	kc.Bucket = OWNERS;
+	kc.History = 1;
+	natsStatus s = js_CreateKeyValue(&l->owners, l->js, &kc);
+	if (s != NATS_OK) /* made by another node with other settings: use it */
+		s = js_KeyValue(&l->owners, l->js, OWNERS);
+	uint64_t rev = 0;
+	if (s == NATS_OK)
+		s = kvStore_PutString(&rev, l->owners, l->owner_key, l->token);
+	if (s != NATS_OK) {
+		char why[300];
+		acrt__nl_status_text(s, 0, why, sizeof why);
+		snprintf(err, errlen, "nats: cannot claim the binding in bucket %s: %s", OWNERS,
+		         why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+acrt__nl_owned(nlink *l, char *err, size_t errlen)
+{
+	kvEntry *e = NULL;
+	natsStatus s = kvStore_Get(&e, l->owners, l->owner_key);
+	if (s == NATS_NOT_FOUND)
+		return 0; /* deleted: nobody's, and not this process's either */
+	if (s != NATS_OK) {
+		char why[300];
+		acrt__nl_status_text(s, 0, why, sizeof why);
+		snprintf(err, errlen, "nats: cannot read the claim on the binding: %s", why);
+		return -1;
+	}
+	const char *v = kvEntry_ValueString(e);
+	int own = v != NULL && strcmp(v, l->token) == 0;
+	kvEntry_Destroy(e);
+	return own;
+}
+
+void
+acrt__nl_fenced(nlink *l, const char *side)
+{
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+	          "binding %s: fenced: another process has claimed its %s side since this one "
+	          "started (a replacement of this node); this stale process stops writing to "
+	          "it and ends",
+	          l->bname, side);
+}
+
 void
 acrt__nl_close(nlink *l)
 {
 	atomic_store(&l->closing, true);
+	if (l->owners != NULL)
+		kvStore_Destroy(l->owners);
+	l->owners = NULL;
 	if (l->js != NULL)
 		jsCtx_Destroy(l->js);
 	if (l->nc != NULL) {

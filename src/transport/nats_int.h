@@ -24,7 +24,8 @@
 typedef struct nlink {
 	char *bname;                  /* the binding, for logs */
 	char stream[32], subject[40]; /* ACRT_<hash>, acrt.bind.<hash> */
-	char durable[80];             /* the consuming component, sanitised */
+	char durable[80];             /* the consuming component, sanitised, and
+	                               * (receiving side) _ and 8 hex of its claim */
 	int64_t max_msgs;             /* the stream's bound in messages */
 	uint64_t last_seq;            /* the stream's last sequence when last asked */
 	uint64_t msgs;                /* the messages it held then */
@@ -34,6 +35,9 @@ typedef struct nlink {
 	atomic_bool down;                /* disconnected now */
 	atomic_bool closing;             /* acrt__nl_close began: callbacks stay quiet */
 	_Atomic int64_t last_warn;
+	kvStore *owners;    /* the bucket of this side's claim (fencing); NULL: none yet */
+	char owner_key[48]; /* <stream>.send or <stream>.recv */
+	char token[36];     /* this process's claim */
 	pthread_mutex_t mu; /* closed, for acrt__nl_close's wait */
 	pthread_cond_t cv;
 	bool closed, mu_on;
@@ -55,6 +59,19 @@ int acrt__nl_last_seq(nlink *l, char *err, size_t errlen);
 void acrt__nl_close(nlink *l);
 /* Ensures the stream (again: after the broker lost it). 0, or -1 with err. */
 int acrt__nl_stream(nlink *l, char *err, size_t errlen);
+/* Fencing (docs/MULTINODE.md, "A stale process is fenced"): claims side
+ * `side` ("send" or "recv") of the binding for this process, putting a
+ * random token under <stream>.<side> in the key-value bucket acrt_owners.
+ * The side's last claimant owns it. 0, or -1 with err. */
+int acrt__nl_claim(nlink *l, const char *side, char *err, size_t errlen);
+/* 1 while this process still owns its side, 0 once another process has
+ * claimed it (this one is stale: it must not write), -1 when the broker
+ * cannot say now (err). A request to the broker: never under a lock the
+ * data path takes. */
+int acrt__nl_owned(nlink *l, char *err, size_t errlen);
+/* The error line of a fenced side (once). */
+void acrt__nl_fenced(nlink *l, const char *side);
+
 /* A failure of the transport: a warning at most every 10 s. */
 void acrt__nl_warn(nlink *l, const char *what, natsStatus s, int jerr);
 /* The text of status s (with nats.c's last error when it has one). */

@@ -42,6 +42,7 @@ typedef struct rx {
 	size_t n_retired;
 	uint64_t seen_reconnects;
 	int64_t backoff_ns;
+	_Atomic int64_t checked; /* when the claim was last found this process's */
 	pthread_t reader, acker;
 	bool reader_on, acker_on;
 } rx;
@@ -68,16 +69,28 @@ consumer_reset(rx *r, char *err, size_t errlen)
 		r->retired[r->n_retired++] = r->sub;
 		r->sub = NULL;
 	}
+	/* Every consumer of the stream goes, this process's earlier one and a
+	 * stale process's alike: the consumer's name carries this process's
+	 * claim (nats.c, acrt__nl_claim), so a stale process's pull requests
+	 * name a consumer that no longer exists and receive nothing (fencing). */
 	jsErrCode jerr = 0;
-	natsStatus s = js_DeleteConsumer(r->l.js, r->l.stream, r->l.durable, NULL, &jerr);
-	if (s != NATS_OK && s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr) {
-		if (s == NATS_NO_RESPONDERS || jerr == JSStreamNotFoundErr) {
-			if (acrt__nl_stream(&r->l, err, errlen) != 0)
-				return -1;
-		} else {
-			goto fail;
-		}
+	jsConsumerNamesList *names = NULL;
+	natsStatus s = js_ConsumerNames(&names, r->l.js, r->l.stream, NULL, &jerr);
+	if (s == NATS_NO_RESPONDERS || jerr == JSStreamNotFoundErr) {
+		if (acrt__nl_stream(&r->l, err, errlen) != 0)
+			return -1;
+	} else if (s != NATS_OK && s != NATS_NOT_FOUND) {
+		goto fail;
 	}
+	for (int i = 0; names != NULL && i < names->Count && s == NATS_OK; i++) {
+		jerr = 0;
+		s = js_DeleteConsumer(r->l.js, r->l.stream, names->List[i], NULL, &jerr);
+		if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr)
+			s = NATS_OK; /* gone meanwhile */
+	}
+	jsConsumerNamesList_Destroy(names);
+	if (s != NATS_OK && s != NATS_NOT_FOUND)
+		goto fail;
 	jsConsumerConfig cc;
 	jsConsumerConfig_Init(&cc);
 	cc.Durable = r->l.durable;
@@ -105,6 +118,28 @@ fail:;
 	snprintf(err, errlen, "nats: cannot create the consumer %s on %s: %s", r->l.durable,
 	         r->l.stream, why);
 	return -1;
+}
+
+/* Before a read or an acknowledgement after a pause: is the side still
+ * this process's? False once another process claimed it: then logged, and
+ * the consumers see the binding cancelled (this stale node ends). Reader or
+ * acker thread. */
+static bool
+still_owned(rx *r)
+{
+	int64_t now = acrt__mono_ns();
+	if (now - atomic_load(&r->checked) < ACRT__HOP_FENCE_CHECK_NS)
+		return true;
+	char err[300];
+	int own = acrt__nl_owned(&r->l, err, sizeof err);
+	if (own > 0)
+		atomic_store(&r->checked, now);
+	if (own != 0)
+		return true; /* unknown (the broker is away): the next request will say */
+	if (!atomic_exchange(&r->q.fenced, true))
+		acrt__nl_fenced(&r->l, "receiving");
+	acrt__rxq_cancel(&r->q.base);
+	return false;
 }
 
 /* After a failure: back off 50 ms doubling to 2 s (a stop wakes it). */
@@ -142,6 +177,8 @@ reader_main(void *arg)
 	char err[300];
 	size_t room = 0;
 	while (acrt__rxq_wait_room(&r->q, &room)) {
+		if (!still_owned(r))
+			break;
 		uint64_t rec = atomic_load(&r->l.reconnects);
 		if (r->sub == NULL || rec != r->seen_reconnects) {
 			if (consumer_reset(r, err, sizeof err) != 0) {
@@ -226,6 +263,8 @@ acker_main(void *arg)
 	size_t nm = 0;
 	int64_t backoff = 0;
 	while (acrt__rxq_ack_wait(&r->q, &mine)) {
+		if ((mine.n > 0 || nm > 0) && !still_owned(r))
+			break;
 		if (mine.n > 0) {
 			size_t k = ack_msgs(r, mine.v, mine.n);
 			acrt__rxq_acked(&r->q, k);
@@ -322,8 +361,9 @@ acrt__nats_rx_new(const acrt__hop *h, char *err, size_t errlen)
 	                   h->stopping, free_msg, err, errlen) != 0)
 		goto fail;
 	if (acrt__nl_open(&r->l, h, NULL, NULL, err, errlen) != 0 ||
-	    consumer_reset(r, err, errlen) != 0)
+	    acrt__nl_claim(&r->l, "recv", err, errlen) != 0 || consumer_reset(r, err, errlen) != 0)
 		goto fail;
+	atomic_store(&r->checked, acrt__mono_ns());
 	r->seen_reconnects = atomic_load(&r->l.reconnects);
 	if (pthread_create(&r->reader, NULL, reader_main, r) != 0) {
 		snprintf(err, errlen, "cannot start a thread");

@@ -89,6 +89,8 @@ typedef struct tx {
 	uint64_t expect;     /* the stream's last sequence before the next publish */
 	int64_t credit;      /* messages the stream surely has room for (flow control) */
 	bool cancelled, stop;
+	bool fenced;        /* another process claimed this side: nothing more goes out */
+	int64_t checked;    /* when the claim was last found this process's */
 	atomic_uint closed; /* producers closed: the next marker's index */
 	size_t capacity;
 	char nonce[20];
@@ -303,6 +305,37 @@ recover(tx *t, slot *f)
 		}
 }
 
+/* Before publishing after a pause: is the side still this process's? False
+ * once another process claimed it (fenced: logged, producers woken). mu
+ * held; released around the request. */
+static bool
+still_owned(tx *t, int64_t now)
+{
+	if (now - t->checked < ACRT__HOP_FENCE_CHECK_NS)
+		return true;
+	char err[300];
+	pthread_mutex_unlock(&t->mu);
+	int own = acrt__nl_owned(&t->l, err, sizeof err);
+	pthread_mutex_lock(&t->mu);
+	if (own != 0) { /* unknown (the broker is away): the publish will say */
+		t->checked = own > 0 ? now : t->checked;
+		return true;
+	}
+	acrt__nl_fenced(&t->l, "sending");
+	t->fenced = true;
+	pthread_cond_broadcast(&t->room_cv);
+	return false;
+}
+
+static bool
+any_new(tx *t)
+{
+	for (uint64_t id = t->head; id < t->next; id++)
+		if (at(t, id)->state == S_NEW)
+			return true;
+	return false;
+}
+
 static void *
 publisher_main(void *arg)
 {
@@ -312,6 +345,8 @@ publisher_main(void *arg)
 		retire(t);
 		int64_t now = acrt__mono_ns();
 		expire(t, now);
+		if (any_new(t) && !still_owned(t, now))
+			break;
 		/* New slots go in order, up to the first failed one (those after it
 		 * wait for its recovery, so that none overtakes it), as far as the
 		 * stream surely has room: past that, ask it (credit). */
@@ -347,9 +382,9 @@ static slot *
 take_slot(tx *t, int64_t deadline, int *rc)
 {
 	int64_t t0 = 0;
-	while (t->next - t->head >= t->limit) {
-		if (t->cancelled) {
-			*rc = ACRT_ECANCELED;
+	while (t->next - t->head >= t->limit || t->fenced) {
+		if (t->cancelled || t->fenced) {
+			*rc = t->fenced ? ACRT_EFATAL : ACRT_ECANCELED;
 			break;
 		}
 		int64_t now = acrt__mono_ns();
@@ -363,7 +398,7 @@ take_slot(tx *t, int64_t deadline, int *rc)
 	}
 	if (t0 != 0)
 		t->blocked_ns += (uint64_t)(acrt__mono_ns() - t0);
-	if (t->next - t->head >= t->limit)
+	if (t->next - t->head >= t->limit || t->fenced)
 		return NULL;
 	slot *s = at(t, t->next);
 	s->id = t->next;
@@ -458,7 +493,7 @@ tx_close(acrt__transport *base)
 		t->next++;
 		pthread_cond_broadcast(&t->work_cv);
 		uint64_t mine = t->next;
-		while (!t->cancelled && t->head < mine)
+		while (!t->cancelled && !t->fenced && t->head < mine)
 			(void)acrt__cond_wait_until(&t->room_cv, &t->mu, ACRT__FOREVER);
 	} else if (s != NULL) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
@@ -479,8 +514,8 @@ tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
 	pthread_mutex_lock(&t->mu);
 	uint64_t mine = t->next;
 	while (t->head < mine) {
-		if (t->cancelled) {
-			rc = ACRT_ECANCELED;
+		if (t->cancelled || t->fenced) {
+			rc = t->fenced ? ACRT_EFATAL : ACRT_ECANCELED;
 			break;
 		}
 		if (acrt__mono_ns() >= deadline) {
@@ -542,6 +577,7 @@ tx_stats(acrt__transport *base, acrt__transport_stats *out)
 	out->depth = (size_t)(t->next - t->head);
 	out->in_flight = t->next - t->head;
 	out->redelivered = t->resent;
+	out->fenced = t->fenced;
 	pthread_mutex_unlock(&t->mu);
 	out->capacity = t->capacity;
 	out->remote = 1;
@@ -615,8 +651,10 @@ acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create a lock");
 		return NULL;
 	}
-	if (acrt__nl_open(&t->l, h, on_ack, t, err, errlen) != 0)
+	if (acrt__nl_open(&t->l, h, on_ack, t, err, errlen) != 0 ||
+	    acrt__nl_claim(&t->l, "send", err, errlen) != 0)
 		goto fail;
+	t->checked = acrt__mono_ns();
 	t->expect = t->l.last_seq;
 	t->credit = t->l.msgs < (uint64_t)t->l.max_msgs ? t->l.max_msgs - (int64_t)t->l.msgs : 0;
 	/* The consumer holds up to half the stream's bound unacknowledged

@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "core/common.h"
 #include "core/event.h"
@@ -65,15 +66,99 @@
 #define WARN_EVERY_NS 10000000000LL
 
 /* Adds what fits under ARGV[1] entries; returns how many were added. */
+/* KEYS: the stream, this side's claim; ARGV: the bound in entries (a marker:
+ * 0, no bound), the claim's token, the entries. -1: another process claimed
+ * the side (fenced), else how many it added. */
 static const char add_script[] =
-    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
-    "local n = #ARGV - 1\n"
+    "if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end\n"
+    "local n = #ARGV - 2\n"
+    "local room = n\n"
+    "if ARGV[1] ~= '0' then room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1]) end\n"
     "if room > n then room = n end\n"
     "if room <= 0 then return 0 end\n"
-    "for i = 1, room do redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1]) end\n"
+    "for i = 1, room do redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2]) end\n"
     "return room\n";
 
 /* ---- Connections --------------------------------------------------------- */
+
+/* One command: its integer answer (-1 when none), *ok false (err set) when
+ * it failed. */
+static long long
+cmd_int(conn *k, char *err, size_t errlen, int argc, const char **argv, bool *ok)
+{
+	redisReply *rep = acrt__rd_conn_cmd(k, err, errlen, argc, argv, NULL);
+	*ok = rep != NULL && acrt__rd_reply_error(rep) == NULL;
+	if (rep != NULL && !*ok)
+		snprintf(err, errlen, "redis: %s: %.200s", argv[0], rep->str);
+	long long v = rep != NULL && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+	freeReplyObject(rep);
+	return v;
+}
+
+int
+acrt__rd_claim(conn *k, const char *side, char *err, size_t errlen)
+{
+	rcfg *g = (rcfg *)k->cfg;
+	uint64_t r[2] = {0, 0};
+	bool ok;
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		snprintf(err, errlen, "no random bytes for a claim");
+		return -1;
+	}
+	const char *idv[2] = {"CLIENT", "ID"};
+	long long id = cmd_int(k, err, errlen, 2, idv, &ok);
+	if (!ok)
+		return -1;
+	/* The token names this connection, so that a replacement can close it. */
+	snprintf(g->token, sizeof g->token, "%016llx%016llx-%lld", (unsigned long long)r[0],
+	         (unsigned long long)r[1], id);
+	size_t n = strlen(g->key) + strlen(side) + 8;
+	acrt__free(g->owner_key);
+	if ((g->owner_key = acrt__malloc(n)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(g->owner_key, n, "%s:owner:%s", g->key, side);
+	/* A claimant before this one (a stale process, or this node's last run):
+	 * its connection is closed, so that a read it has blocked in Redis
+	 * (XREADGROUP ... BLOCK) takes nothing more; its next command looks at the
+	 * claim first and finds it taken. */
+	const char *get[2] = {"GET", g->owner_key};
+	redisReply *old = acrt__rd_conn_cmd(k, err, errlen, 2, get, NULL);
+	if (old == NULL)
+		return -1;
+	const char *dash = old->type == REDIS_REPLY_STRING ? strrchr(old->str, '-') : NULL;
+	if (dash != NULL && dash[1] != '\0') {
+		const char *kill[4] = {"CLIENT", "KILL", "ID", dash + 1};
+		(void)cmd_int(k, err, errlen, 4, kill, &ok); /* gone already: fine */
+	}
+	freeReplyObject(old);
+	const char *argv[3] = {"SET", g->owner_key, g->token};
+	(void)cmd_int(k, err, errlen, 3, argv, &ok);
+	return ok ? 0 : -1;
+}
+
+int
+acrt__rd_owned(conn *k, char *err, size_t errlen)
+{
+	const char *argv[2] = {"GET", k->cfg->owner_key};
+	redisReply *rep = acrt__rd_conn_cmd(k, err, errlen, 2, argv, NULL);
+	if (rep == NULL)
+		return -1;
+	int own = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, k->cfg->token) == 0;
+	freeReplyObject(rep);
+	return own;
+}
+
+void
+acrt__rd_fenced(const rcfg *g, const char *side)
+{
+	acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
+	          "binding %s: fenced: another process has claimed its %s side since this one "
+	          "started (a replacement of this node); this stale process stops writing to "
+	          "it and ends",
+	          g->name, side);
+}
 
 void
 acrt__rd_cfg_free(rcfg *g)
@@ -86,6 +171,7 @@ acrt__rd_cfg_free(rcfg *g)
 	acrt__free(g->key);
 	acrt__free(g->group);
 	acrt__free(g->name);
+	acrt__free(g->owner_key);
 }
 
 static char *
@@ -317,6 +403,7 @@ typedef struct tx {
 	uint64_t sent, blocked_ns;     /* under mu */
 	uint64_t epoch, seq;           /* the epoch; the last added event's sequence (mu) */
 	atomic_bool up;                /* the last command went through (stats) */
+	atomic_bool fenced;            /* another process claimed this side */
 } tx;
 
 /* Waits on tx->cv until `until` (or a cancel). Called with mu held. */
@@ -327,31 +414,38 @@ tx_wait(tx *t, int64_t until)
 		(void)acrt__cond_wait_until(&t->cv, &t->mu, until);
 }
 
-/* One script call adding entries recs[0..m); *added is how many it took.
- * 0, or -1 (connection dropped, err set). */
+/* One script call adding entries recs[0..m) (a marker: bounded false);
+ * *added is how many it took. 0, -1 (connection dropped, err set), or -2
+ * when another process has claimed this side (fenced: logged once). */
 static int
-tx_add(tx *t, size_t m, size_t *added, char *err, size_t errlen)
+tx_add(tx *t, acrt__strbuf *recs, size_t m, bool bounded, size_t *added, char *err, size_t errlen)
 {
-	const char *argv[SEND_BATCH + 5];
-	size_t lens[SEND_BATCH + 5];
+	const char *argv[SEND_BATCH + 7];
+	size_t lens[SEND_BATCH + 7];
 	char cap[24];
-	snprintf(cap, sizeof cap, "%zu", t->cap_entries);
+	snprintf(cap, sizeof cap, "%zu", bounded ? t->cap_entries : 0);
 	argv[0] = "EVAL";
 	argv[1] = add_script;
-	argv[2] = "1";
+	argv[2] = "2";
 	argv[3] = t->cfg.key;
-	argv[4] = cap;
-	for (int i = 0; i < 5; i++)
+	argv[4] = t->cfg.owner_key;
+	argv[5] = cap;
+	argv[6] = t->cfg.token;
+	for (int i = 0; i < 7; i++)
 		lens[i] = strlen(argv[i]);
 	for (size_t i = 0; i < m; i++) {
-		argv[5 + i] = t->recs[i].p;
-		lens[5 + i] = t->recs[i].len;
+		argv[7 + i] = recs[i].p;
+		lens[7 + i] = recs[i].len;
 	}
-	redisReply *r = acrt__rd_conn_cmd(&t->k, err, errlen, (int)(5 + m), argv, lens);
+	redisReply *r = acrt__rd_conn_cmd(&t->k, err, errlen, (int)(7 + m), argv, lens);
 	if (r == NULL)
 		return -1;
 	int rc = 0;
-	if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 && (size_t)r->integer <= m) {
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
+		if (!atomic_exchange(&t->fenced, true))
+			acrt__rd_fenced(&t->cfg, "sending");
+		rc = -2;
+	} else if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 && (size_t)r->integer <= m) {
 		*added = (size_t)r->integer;
 	} else {
 		snprintf(err, errlen, "redis: unexpected answer to the send script: %.200s",
@@ -376,8 +470,8 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 
 	pthread_mutex_lock(&t->mu);
 	while (sent < n) {
-		if (atomic_load(&t->cancelled)) {
-			rc = ACRT_ECANCELED;
+		if (atomic_load(&t->cancelled) || atomic_load(&t->fenced)) {
+			rc = atomic_load(&t->fenced) ? ACRT_EFATAL : ACRT_ECANCELED;
 			break;
 		}
 		int64_t now = acrt__mono_ns();
@@ -408,7 +502,10 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 			next += t->nev[m];
 		}
 		size_t added = 0;
-		if (tx_add(t, m, &added, err, sizeof err) != 0) {
+		int ar = tx_add(t, t->recs, m, true, &added, err, sizeof err);
+		if (ar == -2)
+			continue; /* fenced: the loop ends */
+		if (ar != 0) {
 			atomic_store(&t->up, false);
 			int64_t until = acrt__rd_conn_failed(&t->k, err);
 			tx_wait(t, until < deadline ? until : deadline);
@@ -454,21 +551,15 @@ tx_close(acrt__transport *base)
 		          "binding %s: out of memory for the end-of-stream marker", t->cfg.name);
 		return;
 	}
-	const char *argv[5] = {"XADD", t->cfg.key, "*", "e", rec.p};
-	size_t lens[5] = {4, strlen(t->cfg.key), 1, 1, rec.len};
 	pthread_mutex_lock(&t->mu);
-	while (!atomic_load(&t->cancelled)) {
-		redisReply *r = NULL;
+	while (!atomic_load(&t->cancelled) && !atomic_load(&t->fenced)) {
+		size_t added = 0;
+		int ar = -1;
 		if (acrt__rd_conn_open(&t->k, err, sizeof err) == 0 &&
-		    (r = acrt__rd_conn_cmd(&t->k, err, sizeof err, 5, argv, lens)) != NULL &&
-		    acrt__rd_reply_error(r) == NULL) {
-			freeReplyObject(r);
+		    (ar = tx_add(t, &rec, 1, false, &added, err, sizeof err)) == 0 && added == 1)
 			break;
-		}
-		if (r != NULL) {
-			snprintf(err, sizeof err, "XADD: %.200s", r->str);
-			freeReplyObject(r);
-		}
+		if (ar == -2)
+			break; /* fenced */
 		tx_wait(t, acrt__rd_conn_failed(&t->k, err));
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -529,6 +620,7 @@ tx_stats(acrt__transport *base, acrt__transport_stats *out)
 	memset(out, 0, sizeof *out);
 	out->remote = 1;
 	out->connected = atomic_load(&t->up);
+	out->fenced = atomic_load(&t->fenced);
 	out->backlog = -1;
 	out->bound = t->cap_entries;
 	out->capacity = t->capacity;
@@ -601,7 +693,8 @@ acrt__redis_tx_new(const acrt__redis_hop *h, char *err, size_t errlen)
 		return NULL;
 	}
 	if (acrt__rd_cfg_init(&t->cfg, h, err, errlen) != 0 ||
-	    acrt__rd_conn_open(&t->k, err, errlen) != 0) {
+	    acrt__rd_conn_open(&t->k, err, errlen) != 0 ||
+	    acrt__rd_claim(&t->k, "send", err, errlen) != 0) {
 		tx_destroy(&t->base);
 		return NULL;
 	}

@@ -28,6 +28,8 @@ typedef struct rcfg {
 	long db;
 	char *user, *pass; /* never printed; pass wiped at free */
 	char *key, *group, *name;
+	char *owner_key; /* <key>:owner:<side>: this side's claim (fencing) */
+	char token[64];  /* this process's claim: random hex, '-', its connection's id */
 } rcfg;
 
 typedef struct conn {
@@ -40,6 +42,15 @@ typedef struct conn {
  * acrt__rd_cfg_free (also after a failure). */
 int acrt__rd_cfg_init(rcfg *g, const acrt__redis_hop *h, char *err, size_t errlen);
 void acrt__rd_cfg_free(rcfg *g);
+/* Fencing (docs/MULTINODE.md, "A stale process is fenced"): claims side
+ * `side` ("send" or "recv") of the binding for this process: a random token
+ * SET at <key>:owner:<side>; the last claimant owns it. 0, or -1 with err. */
+int acrt__rd_claim(conn *k, const char *side, char *err, size_t errlen);
+/* 1 while this process owns its side, 0 once another claimed it, -1 when
+ * Redis cannot say now (err). */
+int acrt__rd_owned(conn *k, char *err, size_t errlen);
+/* The error line of a fenced side. */
+void acrt__rd_fenced(const rcfg *g, const char *side);
 /* Connects, authenticates (AUTH), selects and pings unless connected. 0, or
  * -1 with err (never holding the password). */
 int acrt__rd_conn_open(conn *k, char *err, size_t errlen);

@@ -39,6 +39,15 @@ free_id(void *id)
 	acrt__free(id);
 }
 
+/* Another process claimed this side: nothing more is read or acknowledged,
+ * and the consumers see the binding cancelled (their node ends). */
+static void
+fence(rx *r)
+{
+	atomic_store(&r->q.fenced, true);
+	acrt__rxq_cancel(&r->q.base);
+}
+
 /* ---- Reader ---------------------------------------------------------------- */
 
 /* Creates the group (from the stream's start) unless it exists. 0 or -1. */
@@ -102,6 +111,7 @@ reader_main(void *arg)
 	char err[300], last[64] = "0", count[24];
 	bool pending = true;
 	size_t room = 0;
+	int64_t checked = 0;
 	while (acrt__rxq_wait_room(&r->q, &room)) {
 		bool fresh = r->rk.c == NULL;
 		if (acrt__rd_conn_open(&r->rk, err, sizeof err) != 0 ||
@@ -111,6 +121,20 @@ reader_main(void *arg)
 			acrt__rd_conn_drop(&r->rk);
 			acrt__rxq_backoff(&r->q, false, until);
 			continue;
+		}
+		/* A stale process (another claimed this side since) reads nothing
+		 * more: checked before a read when the last check is old. */
+		int64_t now = acrt__mono_ns();
+		if (now - checked >= ACRT__HOP_FENCE_CHECK_NS) {
+			int own = acrt__rd_owned(&r->rk, err, sizeof err);
+			if (own == 0) {
+				acrt__rd_fenced(&r->cfg, "receiving");
+				fence(r);
+				break;
+			}
+			if (own < 0)
+				continue; /* the connection is dropped: the next round opens it */
+			checked = now;
 		}
 		/* After a reconnect, first the entries Redis delivered to us whose
 		 * reply was lost with the connection: pending, after the last id
@@ -171,52 +195,46 @@ reader_main(void *arg)
 
 /* ---- Acker ----------------------------------------------------------------- */
 
-/* XACK then XDEL of ids[0..n) in one round trip. 0, or -1 with err. */
+/* KEYS: the stream, this side's claim; ARGV: the claim's token, the group,
+ * the entry ids. -1: another process claimed the side (fenced). */
+static const char ack_script[] = "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end\n"
+                                 "redis.call('XACK', KEYS[1], ARGV[2], unpack(ARGV, 3))\n"
+                                 "redis.call('XDEL', KEYS[1], unpack(ARGV, 3))\n"
+                                 "return 0\n";
+
+#define ACK_CHUNK 1000 /* ids per script call (Lua's unpack has a limit) */
+
+/* XACK then XDEL of ids[0..n), if this process still owns the side, in one
+ * script call per ACK_CHUNK. 0, -1 with err, or -2 when fenced (logged). */
 static int
 ack_ids(rx *r, void **ids, size_t n, char *err, size_t errlen)
 {
 	if (acrt__rd_conn_open(&r->ak, err, errlen) != 0)
 		return -1;
-	const char **argv = acrt__malloc((n + 3) * sizeof *argv);
-	if (argv == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	argv[0] = "XACK";
-	argv[1] = r->cfg.key;
-	argv[2] = r->cfg.group;
-	for (size_t i = 0; i < n; i++)
-		argv[3 + i] = ids[i];
-	int rc = -1;
-	if (redisAppendCommandArgv(r->ak.c, (int)n + 3, argv, NULL) != REDIS_OK)
-		goto out;
-	argv[1] = "XDEL";
-	argv[2] = r->cfg.key;
-	if (redisAppendCommandArgv(r->ak.c, (int)n + 2, argv + 1, NULL) != REDIS_OK)
-		goto out;
-	rc = 0;
-	for (int i = 0; i < 2; i++) {
-		void *rep = NULL;
-		if (redisGetReply(r->ak.c, &rep) != REDIS_OK || rep == NULL) {
-			snprintf(err, errlen, "redis %s:%d: %s", r->cfg.host, r->cfg.port,
-			         r->ak.c->errstr[0] ? r->ak.c->errstr : "connection lost");
-			rc = -1;
-			break;
-		}
+	const char *argv[7 + ACK_CHUNK] = {"EVAL",           ack_script,   "2",         r->cfg.key,
+	                                   r->cfg.owner_key, r->cfg.token, r->cfg.group};
+	for (size_t at = 0; at < n; at += ACK_CHUNK) {
+		size_t m = n - at < ACK_CHUNK ? n - at : ACK_CHUNK;
+		for (size_t i = 0; i < m; i++)
+			argv[7 + i] = ids[at + i];
+		redisReply *rep = acrt__rd_conn_cmd(&r->ak, err, errlen, (int)(7 + m), argv, NULL);
+		if (rep == NULL)
+			return -1;
 		const char *e = acrt__rd_reply_error(rep);
-		if (e != NULL && rc == 0) {
-			snprintf(err, errlen, "redis: %s: %.200s", i == 0 ? "XACK" : "XDEL", e);
-			rc = -1;
-		}
+		int rc = e != NULL                                                ? -1
+		         : rep->type == REDIS_REPLY_INTEGER && rep->integer == -1 ? -2
+		                                                                  : 0;
+		if (e != NULL)
+			snprintf(err, errlen, "redis: XACK/XDEL: %.200s", e);
 		freeReplyObject(rep);
+		if (rc == -1)
+			acrt__rd_conn_drop(&r->ak);
+		if (rc == -2)
+			acrt__rd_fenced(&r->cfg, "receiving");
+		if (rc != 0)
+			return rc;
 	}
-out:
-	if (rc != 0 && err[0] == '\0')
-		snprintf(err, errlen, "out of memory");
-	if (rc != 0)
-		acrt__rd_conn_drop(&r->ak); /* half a pipeline may be left: start over */
-	acrt__free(argv);
-	return rc;
+	return 0;
 }
 
 static void *
@@ -230,7 +248,12 @@ acker_main(void *arg)
 	while (acrt__rxq_ack_wait(&r->q, &mine)) {
 		err[0] = '\0';
 		if (mine.n > 0) {
-			if (ack_ids(r, mine.v, mine.n, err, sizeof err) != 0) {
+			int ar = ack_ids(r, mine.v, mine.n, err, sizeof err);
+			if (ar == -2) {
+				fence(r);
+				break;
+			}
+			if (ar != 0) {
 				acrt__rxq_backoff(&r->q, true, acrt__rd_conn_failed(&r->ak, err));
 				continue;
 			}
@@ -242,7 +265,12 @@ acker_main(void *arg)
 		if (!acrt__rxq_finishing(&r->q, marks, &nm))
 			continue;
 		/* The markers go last (redis.c, 5); then the consumers see EOS. */
-		if (nm > 0 && ack_ids(r, marks, nm, err, sizeof err) != 0) {
+		int ar = nm > 0 ? ack_ids(r, marks, nm, err, sizeof err) : 0;
+		if (ar == -2) {
+			fence(r);
+			break;
+		}
+		if (ar != 0) {
 			acrt__rxq_backoff(&r->q, true, acrt__rd_conn_failed(&r->ak, err));
 			continue;
 		}
@@ -313,7 +341,9 @@ acrt__redis_rx_new(const acrt__redis_hop *h, char *err, size_t errlen)
 	                   h->stopping, free_id, err, errlen) != 0)
 		goto fail;
 	if (acrt__rd_cfg_init(&r->cfg, h, err, errlen) != 0 ||
-	    acrt__rd_conn_open(&r->rk, err, errlen) != 0 || ensure_group(&r->rk, err, errlen) != 0)
+	    acrt__rd_conn_open(&r->rk, err, errlen) != 0 ||
+	    ensure_group(&r->rk, err, errlen) != 0 ||
+	    acrt__rd_claim(&r->rk, "recv", err, errlen) != 0)
 		goto fail;
 	if (pthread_create(&r->reader, NULL, reader_main, r) != 0) {
 		snprintf(err, errlen, "cannot start a thread");

@@ -547,6 +547,7 @@ acrt__rxq_stats(acrt__transport *t, acrt__transport_stats *out)
 	pthread_mutex_unlock(&q->mu);
 	out->remote = 2;
 	out->connected = atomic_load(&q->connected);
+	out->fenced = atomic_load(&q->fenced);
 	out->backlog = atomic_load(&q->backlog);
 	out->bound = q->bound;
 }

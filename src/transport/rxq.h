@@ -122,6 +122,7 @@ typedef struct acrt__rxq {
 	size_t held_new;             /* held since last_inj (no barrier covers them) */
 	acrt__rxq_held held;
 	atomic_bool connected;   /* set by the transport's threads (stats) */
+	atomic_bool fenced;      /* another process claimed this side (stats) */
 	_Atomic int64_t backlog; /* the same; -1 unknown */
 } acrt__rxq;
 

@@ -14,7 +14,12 @@
 #   3. the broker itself killed with SIGKILL mid-run and restarted on its
 #      port and store: no node restarts, checkpoints go on after it, and the
 #      outputs are exact;
-#   4. a producer with two replicas on a node is refused at start (exit 2).
+#   4. a stale process is fenced: node b stopped (SIGSTOP), a replacement
+#      resumed from its checkpoints in another directory (another machine),
+#      then the stale one continued (SIGCONT): it finds its claims taken,
+#      writes nothing more and ends (exit 1, "fenced"), while the
+#      replacement completes the run exactly once;
+#   5. a producer with two replicas on a node is refused at start (exit 2).
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
@@ -160,14 +165,70 @@ one() {
 	ok "$tr, $victim killed: 1..$N exactly once, running counts and aggregate exact ($dups duplicates dropped on the way)"
 }
 
+
+# fence TRANSPORT: case 4.
+fence() {
+	local tr=$1 d="$WORK/$1-fence" d2="$WORK/$1-fence2" mapping
+	if [ "$tr" = nats ]; then
+		mapping="{kind: nats, url: \"nats://127.0.0.1:$NPORT\"}"
+	else
+		mapping="{kind: redis, url: \"redis://127.0.0.1:$RPORT\"}"
+	fi
+	mk "$d" "eo${tr}fence" "$mapping"
+	say "$tr: a stale node b is fenced once its replacement has started"
+	local n pa pb pc
+	for n in c b a; do
+		start_acrt "${tr}f-$n" run "$d" --node "$n" -q
+		eval "p$n=\$PID"
+	done
+	mid_run() { has_lines "$d/out.jsonl" $((N / 3)); }
+	wait_alive "$pc" 40 mid_run || fail "node c wrote too little" "$WORK/${tr}f-c.err"
+	kill -STOP "$pb"
+	# The replacement, as on another machine: the blueprint and node b's
+	# checkpoint store (a stopped process's files are crash-consistent).
+	mkdir -p "$d2/state"
+	cp "$d/architecture.yaml" "$d/deployment.yaml" "$d2/"
+	cp "$d/state/eo${tr}fence.b.db"* "$d2/state/"
+	rm -f "$d2/state/"*.lock
+	start_acrt "${tr}f-b2" run "$d2" --node b -q --resume
+	local pb2=$PID
+	resumed() { grep -q "resuming from checkpoint" "$WORK/${tr}f-b2.err"; }
+	wait_alive "$pb2" 20 resumed || fail "the replacement did not resume" "$WORK/${tr}f-b2.err"
+	local at
+	at=$(lines "$d/out.jsonl")
+	moved() { has_lines "$d/out.jsonl" $((at + 500)); }
+	wait_alive "$pb2" 20 moved || fail "the replacement does not carry the run" "$WORK/${tr}f-b2.err"
+	kill -CONT "$pb"
+	wait_exit "$pb" 20 || fail "the stale node b did not end" "$WORK/${tr}f-b.err"
+	expect_rc 1 "the stale node b" "$WORK/${tr}f-b.err"
+	grep -q "fenced: another process has claimed" "$WORK/${tr}f-b.err" ||
+		fail "the stale node does not say it is fenced" "$WORK/${tr}f-b.err"
+	for n in a b2 c; do
+		eval "pv=\$p$n"
+		[ "$n" = b2 ] && pv=$pb2
+		wait_exit "$pv" 60 || fail "node $n did not end" "$WORK/${tr}f-$n.err"
+		expect_rc 0 "node $n" "$WORK/${tr}f-$n.err"
+	done
+	check "$d" || fail "$tr, fenced: not exactly once" "$WORK/${tr}f-b2.err"
+	ok "$tr: the stale node ended fenced; 1..$N exactly once, running counts and aggregate exact"
+}
+
+# EO_ONLY="fence redis" (for instance) runs one case while debugging.
+if [ -n "${EO_ONLY:-}" ]; then
+	$EO_ONLY
+	pass
+fi
+
 one nats b
 one nats c
 one nats broker
 one redis b
 one redis c
 one redis broker
+fence nats
+fence redis
 
-say "4. a producer with two replicas on its node is refused with runtime.state"
+say "5. a producer with two replicas on its node is refused with runtime.state"
 R="$WORK/replicas"
 mk "$R" eoreps "{kind: redis, url: \"redis://127.0.0.1:$RPORT\"}" 2
 run_acrt reps 20 run "$R" --node a -q

@@ -44,8 +44,13 @@ stop_nats() {
 	wait_for 10 dead "$NPID" || fail "nats-server survived SIGKILL"
 }
 # msgs: the messages stored in the server's streams (the test's one binding).
+# The messages in the bindings' streams (ACRT_*; not the claims' bucket).
 msgs() {
-	curl -sf "http://127.0.0.1:$MPORT/jsz" | sed -n 's/^  "messages": \([0-9]*\),$/\1/p'
+	curl -sf "http://127.0.0.1:$MPORT/jsz?accounts=true&streams=true" | py '
+import json, sys
+j = json.load(sys.stdin)
+print(sum(s["state"]["messages"] for a in j.get("account_details") or []
+          for s in a.get("stream_detail") or [] if s["name"].startswith("ACRT_")))'
 }
 nats_tr() { echo "{kind: nats, url: \"nats://127.0.0.1:$NPORT\"${1:-}}"; }
 start_nats
