@@ -145,29 +145,49 @@ parse_schemas(acrt__bpload *L, const acrt__ynode *root)
 	return rc;
 }
 
-/* A port's schema: a name under schemas:, an inline mapping or a boolean. */
+/* A schema written as a JSON string ('{"type": "object"}', the dialect's). */
 static int
-port_schema(acrt__bpload *L, const acrt__ynode *n, const char *port, json_t **out)
+inline_json_schema(acrt__bpload *L, const acrt__ynode *n, const char *what, json_t **out)
+{
+	json_error_t je;
+	char why[256] = "";
+	json_t *j = json_loads(n->text, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return acrt__err(L, n, "bad schema %s: the string is not JSON: %s", what, je.text);
+	acrt__schema *c = acrt__schema_compile(j, why, sizeof why);
+	if (!c) {
+		json_decref(j);
+		return acrt__err(L, n, "bad schema %s: %s", what, why);
+	}
+	acrt__schema_free(c);
+	L->dialect = true;
+	*out = j;
+	return 1;
+}
+
+/* A port's schema: a name under schemas:, an inline mapping or a boolean, or
+ * a JSON string. A name defined nowhere is decided later
+ * (acrt__dialect_labels): the port has no schema. */
+static int
+port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *port, json_t **out)
 {
 	char what[160];
 	if (n->kind == ACRT__Y_NULL)
 		return 0;
-	snprintf(what, sizeof what, "for port '%s'", port);
+	snprintf(what, sizeof what, "for port '%s'", port->text);
 	if (n->kind == ACRT__Y_STR) {
+		const char *t = n->text + strspn(n->text, " \t\r\n");
+		if (*t == '{')
+			return inline_json_schema(L, n, what, out);
 		json_t *j = json_object_get(L->bp->schemas, n->text);
 		if (!j) {
-			const char *names[64];
-			size_t k = 0;
-			const char *key;
-			json_t *v;
-			json_object_foreach(L->bp->schemas, key, v)
-			{
-				if (k < 64)
-					names[k++] = key;
-			}
-			char hint[128];
-			acrt__hint(hint, sizeof hint, n->text, names, k);
-			return acrt__err(L, n, "unknown schema '%s' %s%s", n->text, what, hint);
+			struct acrt__label *nl =
+			    acrt__realloc(L->labels, (L->n_labels + 1) * sizeof *nl);
+			if (!nl)
+				return acrt__err(L, n, "out of memory");
+			L->labels = nl;
+			nl[L->n_labels++] = (struct acrt__label){n, port->text};
+			return 0;
 		}
 		*out = json_incref(j);
 		return 1;
@@ -184,6 +204,35 @@ port_schema(acrt__bpload *L, const acrt__ynode *n, const char *port, json_t **ou
 		return -1;
 	*out = acrt__ynode_json(n);
 	return *out ? 1 : acrt__err(L, n, "out of memory");
+}
+
+int
+acrt__dialect_labels(acrt__bpload *L)
+{
+	const char *names[64];
+	size_t k = 0;
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(L->bp->schemas, key, v)
+	{
+		if (k < 64)
+			names[k++] = key;
+	}
+	for (size_t i = 0; i < L->n_labels; i++) {
+		const acrt__ynode *n = L->labels[i].name;
+		char hint[128];
+		acrt__hint(hint, sizeof hint, n->text, names, k);
+		if (!L->dialect)
+			rc = acrt__err(L, n, "unknown schema '%s' for port '%s'%s", n->text,
+			               L->labels[i].port, hint);
+		else if (acrt__note(L, n,
+		                    "schema '%s' of port '%s' names no definition: a label, not "
+		                    "checked%s",
+		                    n->text, L->labels[i].port, hint) < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 static int
@@ -246,7 +295,7 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 		}
 		const acrt__ynode *sn =
 		    it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "schema") : NULL;
-		if (sn && port_schema(L, sn, nn->text, &schema) < 0) {
+		if (sn && port_schema(L, sn, nn, &schema) < 0) {
 			rc = -1;
 			continue;
 		}
@@ -500,6 +549,8 @@ parse_component(acrt__bpload *L, size_t idx)
 	c->name = acrt__strdup(n->text);
 	if (!c->name)
 		return acrt__err(L, n, "out of memory");
+	if (!acrt__name_ok(c->name))
+		L->dialect = true; /* a hyphen: the original's naming */
 	snprintf(where, sizeof where, "in component '%s'", c->name);
 	if (acrt__dialect_keys(L, node, comp_keys, ACRT__AT_COMPONENT, where) < 0)
 		rc = -1;
@@ -622,6 +673,8 @@ system_name(acrt__bpload *L, const acrt__ynode *root, const acrt__ynode *sys)
 		    L, nm, "system name '%s' must match ^[a-z]([a-z0-9_-]*[a-z0-9_])?$", nm->text);
 	if (!(bp->name = acrt__strdup(nm->text)))
 		return acrt__err(L, nm, "out of memory");
+	if (!acrt__name_ok(bp->name))
+		L->dialect = true;
 	return rc;
 }
 
@@ -668,8 +721,10 @@ acrt__arch_parse(acrt__bpload *L)
 		rc = -1;
 	if (sys && sys->kind != ACRT__Y_MAP)
 		return acrt__err_type(L, sys, "system", "a mapping");
+	if (!sys || acrt__ynode_get(root, "components"))
+		L->dialect = true; /* the dialect: components at the top level */
 	if (!sys)
-		sys = root; /* the dialect: everything at the top level */
+		sys = root;
 	if (sys != root) {
 		if (acrt__dialect_keys(L, sys, sys_keys, ACRT__AT_SYSTEM, "in system") < 0)
 			rc = -1;

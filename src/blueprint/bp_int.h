@@ -116,6 +116,7 @@ typedef struct acrt__comp_aux {
 	const char *const *dflt_in; /* the original's default ports, or NULL: the type's */
 	const char *const *dflt_out;
 	bool fill_ports;         /* `ports` becomes the output ports once they are known */
+	bool ports_filled;       /* ... and acrt wrote it (bindings may add to it) */
 	bool fill_routes;        /* a Controller router: routes to the output ports */
 	char router_default[64]; /* ... and its default_output */
 	acrt__builtin bi_copy;   /* bi without config_out_ports (generated routes) */
@@ -129,6 +130,20 @@ typedef struct acrt__bpload {
 	const acrt__ynode *bindings; /* system.bindings, or NULL */
 	acrt__comp_aux *aux;         /* parallel to bp->comps */
 	acrt__batch_spec batch_dflt; /* runtime.batching over the defaults */
+	/* The blueprint is written in the Autocoder dialect (docs/AUTOCODER.md,
+	 * "Read as the original's"): a note was reported, or a form only the
+	 * original has is used (a hyphenated name, components at the top level,
+	 * a dialect binding shape, ADR-031 ports). Then an unbound input port,
+	 * a port only bindings name and a schema name defined nowhere are notes,
+	 * as the original reads them, instead of errors. */
+	bool dialect;
+	/* Port schemas that name no definition, decided by acrt__dialect_labels
+	 * once L->dialect is known: each node's text is the name. */
+	struct acrt__label {
+		const acrt__ynode *name; /* the schema: value */
+		const char *port;        /* the port's name (in the YAML tree) */
+	} * labels;
+	size_t n_labels;
 } acrt__bpload;
 
 /* Reports an error at node `at` (or 1:1 of the architecture if NULL). -1. */
@@ -182,6 +197,13 @@ size_t acrt__dialect_type_names(const char **names, size_t max);
 int acrt__dialect_map(acrt__bpload *L, size_t idx);
 /* Once its ports are known: the `ports` or routes that name them. 0 or -1. */
 int acrt__dialect_fill(acrt__bpload *L, size_t idx);
+/* bindings.c: sets L->dialect when a binding has a shape or key only the
+ * dialect has. */
+void acrt__bindings_dialect(acrt__bpload *L);
+/* After the architecture and deployment, before the bindings: the port
+ * schemas that name no definition (L->labels) are the original's opaque
+ * labels, a note each, when L->dialect; else errors with a hint. 0 or -1. */
+int acrt__dialect_labels(acrt__bpload *L);
 
 /* ---- Stages ---------------------------------------------------------------- */
 

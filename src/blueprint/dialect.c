@@ -88,6 +88,7 @@ acrt__note(acrt__bpload *L, const acrt__ynode *at, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	L->dialect = true;
 	if (acrt__diag_note(L->diag, at ? &at->mark : &top, "%s", msg) < 0)
 		return acrt__err(L, at, "out of memory");
 	return 0;

@@ -597,5 +597,6 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 		}
 	if (!ports || json_object_set_new(c->config, "ports", ports) < 0)
 		return acrt__err(L, a->node, "out of memory");
+	a->ports_filled = true;
 	return 0;
 }
