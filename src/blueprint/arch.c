@@ -24,7 +24,7 @@ static const char *const sys_keys[] = {"name",     "version", "description",    
                                        "bindings", "schemas", "schema_version", NULL};
 static const char *const comp_keys[] = {
     "name",         "type",     "implementation", "config",   "configuration", "inputs", "outputs",
-    "capabilities", "batching", "state",          "replicas", "description",   NULL};
+    "capabilities", "batching", "state",          "replicas", "description",   "ports",  NULL};
 static const char *const port_keys[] = {"name", "schema", "description", NULL};
 static const char *const cap_keys[] = {
     "schema_validator", "rate_limit", "retry", "circuit_breaker", "timeout", "dead_letter", NULL};
@@ -168,8 +168,8 @@ inline_json_schema(acrt__bpload *L, const acrt__ynode *n, const char *what, json
 /* A port's schema: a name under schemas:, an inline mapping or a boolean, or
  * a JSON string. A name defined nowhere is decided later
  * (acrt__dialect_labels): the port has no schema. */
-static int
-port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *port, json_t **out)
+int
+acrt__port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *port, json_t **out)
 {
 	char what[160];
 	if (n->kind == ACRT__Y_NULL)
@@ -235,8 +235,8 @@ acrt__dialect_labels(acrt__bpload *L)
 	return rc;
 }
 
-static int
-add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema, acrt__mark m)
+int
+acrt__add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema, acrt__mark m)
 {
 	acrt__port_spec *p = acrt__realloc(*ports, (*n + 1) * sizeof *p);
 	if (!p)
@@ -295,11 +295,11 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 		}
 		const acrt__ynode *sn =
 		    it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "schema") : NULL;
-		if (sn && port_schema(L, sn, nn, &schema) < 0) {
+		if (sn && acrt__port_schema(L, sn, nn, &schema) < 0) {
 			rc = -1;
 			continue;
 		}
-		if (add_port(ports, np, nn->text, schema, nn->mark) < 0) {
+		if (acrt__add_port(ports, np, nn->text, schema, nn->mark) < 0) {
 			json_decref(schema);
 			return acrt__err(L, nn, "out of memory");
 		}
@@ -312,7 +312,7 @@ default_ports(acrt__bpload *L, const char *const *names, acrt__port_spec **ports
               acrt__mark m)
 {
 	for (; names && *names; names++)
-		if (add_port(ports, np, *names, NULL, m) < 0)
+		if (acrt__add_port(ports, np, *names, NULL, m) < 0)
 			return acrt__err(L, NULL, "out of memory");
 	return 0;
 }
@@ -355,8 +355,8 @@ config_ports(acrt__bpload *L, const acrt__comp_aux *a, acrt__comp_spec *c, bool 
 			               "component '%s' routes to port '%s', which is not among its "
 			               "declared outputs",
 			               c->name, names[i]);
-		else if (add_port(&c->outputs, &c->n_outputs, names[i], NULL,
-		                  at ? at->mark : c->mark) < 0)
+		else if (acrt__add_port(&c->outputs, &c->n_outputs, names[i], NULL,
+		                        at ? at->mark : c->mark) < 0)
 			return acrt__err(L, NULL, "out of memory");
 	}
 	return rc;
@@ -590,6 +590,11 @@ parse_component(acrt__bpload *L, size_t idx)
 		rc = -1, a->broken = true;
 	if (out && parse_ports(L, out, "outputs", c->name, &c->outputs, &c->n_outputs) < 0)
 		rc = -1, a->broken = true;
+	bool adr_in = false, adr_out = false; /* ADR-031 ports: declared some */
+	if (acrt__dialect_ports(L, idx, &adr_in, &adr_out) < 0)
+		rc = -1, a->broken = true;
+	in = in ? in : adr_in ? node : NULL;
+	out = out ? out : adr_out ? node : NULL;
 	if (!a->broken) {
 		const char *const *din = a->dflt_in ? a->dflt_in
 		                         : a->bi    ? a->bi->in_ports

@@ -197,6 +197,22 @@ size_t acrt__dialect_type_names(const char **names, size_t max);
 int acrt__dialect_map(acrt__bpload *L, size_t idx);
 /* Once its ports are known: the `ports` or routes that name them. 0 or -1. */
 int acrt__dialect_fill(acrt__bpload *L, size_t idx);
+/* ADR-031 `ports: {NAME: {semantic_class, direction, data_schema: {id,
+ * version}}}` of component idx: each port joins its inputs or outputs (those
+ * of inputs:/outputs: win), *in / *out set when it declared one of that
+ * direction (the type's defaults are then not added). 0, or -1 after
+ * reporting. */
+int acrt__dialect_ports(acrt__bpload *L, size_t idx, bool *in, bool *out);
+/* An ADR-031 port's direction: 0 input, 1 output, -1 unknown (from
+ * `direction`, else a semantic_class ending in _in / _out). */
+int acrt__adr_direction(const acrt__ynode *port);
+/* arch.c: a port's schema node (a name, a label, a JSON string, a mapping or
+ * a boolean) for port `port`: 1 with *out, 0 without a schema, -1 after
+ * reporting. */
+int acrt__port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *port, json_t **out);
+/* arch.c: appends a port; -1 when out of memory (nothing reported). */
+int acrt__add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema,
+                   acrt__mark m);
 /* bindings.c: sets L->dialect when a binding has a shape or key only the
  * dialect has. */
 void acrt__bindings_dialect(acrt__bpload *L);

@@ -94,11 +94,12 @@ acrt__note(acrt__bpload *L, const acrt__ynode *at, const char *fmt, ...)
 	return 0;
 }
 
-int
-acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *allowed,
-                   acrt__dialect_place place, const char *where)
+/* The check of map's keys against `allowed`, where a key of table t is a
+ * note "PREFIXKEY: NOTE" instead of an error; hints from both sets. */
+static int
+keys_with(acrt__bpload *L, const acrt__ynode *map, const char *const *allowed, const dialect_key *t,
+          const char *prefix, const char *where)
 {
-	const dialect_key *t = table(place);
 	const char *cands[64];
 	size_t nc = 0;
 	int rc = 0;
@@ -119,8 +120,7 @@ acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *a
 		while (d->key && strcmp(d->key, k))
 			d++;
 		if (d->key) {
-			if (acrt__note(L, map->keys[i], "%s%s: %s",
-			               place == ACRT__AT_BINDING ? "binding " : "", k, d->note) < 0)
+			if (acrt__note(L, map->keys[i], "%s%s: %s", prefix, k, d->note) < 0)
 				rc = -1;
 			continue;
 		}
@@ -128,5 +128,119 @@ acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *a
 		acrt__hint(hint, sizeof hint, k, cands, nc);
 		rc = acrt__err(L, map->keys[i], "unknown key '%s' %s%s", k, where, hint);
 	}
+	return rc;
+}
+
+int
+acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *allowed,
+                   acrt__dialect_place place, const char *where)
+{
+	return keys_with(L, map, allowed, table(place), place == ACRT__AT_BINDING ? "binding " : "",
+	                 where);
+}
+
+/* ---- ADR-031 ports ------------------------------------------------------------ */
+
+int
+acrt__adr_direction(const acrt__ynode *port)
+{
+	const acrt__ynode *d =
+	    port && port->kind == ACRT__Y_MAP ? acrt__ynode_get(port, "direction") : NULL;
+	const acrt__ynode *sc =
+	    port && port->kind == ACRT__Y_MAP ? acrt__ynode_get(port, "semantic_class") : NULL;
+	const char *t = d && d->kind == ACRT__Y_STR ? d->text : NULL;
+	if (t)
+		return !strcmp(t, "input") ? 0 : !strcmp(t, "output") ? 1 : -1;
+	if (d || !sc || sc->kind != ACRT__Y_STR)
+		return -1;
+	size_t n = strlen(sc->text);
+	if (n > 3 && !strcmp(sc->text + n - 3, "_in"))
+		return 0;
+	if (n > 4 && !strcmp(sc->text + n - 4, "_out"))
+		return 1;
+	return -1;
+}
+
+/* One ADR-031 port {semantic_class, direction, data_schema: {id, version},
+ * description}: its direction, its schema (data_schema.id, read as a port's
+ * schema: a name, a label or inline), notes for what is not used. */
+static int
+adr_port(acrt__bpload *L, acrt__comp_spec *c, const acrt__ynode *name, const acrt__ynode *p,
+         bool *in, bool *out)
+{
+	static const char *const keys[] = {"direction", "data_schema", "description", NULL};
+	static const char *const ds_keys[] = {"id", NULL};
+	static const dialect_key port_notes[] = {
+	    {"semantic_class", "not used (the direction says which way events go)"}, {NULL, NULL}};
+	static const dialect_key ds_notes[] = {{"version", "not checked"}, {NULL, NULL}};
+	char where[192];
+	int rc = 0;
+	if (!acrt__name_ok(name->text))
+		return acrt__err(L, name, "port name '%s' must match ^[a-z][a-z0-9_]*$",
+		                 name->text);
+	if (p->kind != ACRT__Y_MAP && p->kind != ACRT__Y_NULL)
+		return acrt__err_type(L, p, name->text, "a mapping {direction, data_schema, ...}");
+	snprintf(where, sizeof where, "in port '%s' of component '%s'", name->text, c->name);
+	if (keys_with(L, p, keys, port_notes, "", where) < 0)
+		rc = -1;
+	int dir = acrt__adr_direction(p);
+	const acrt__ynode *d = p->kind == ACRT__Y_MAP ? acrt__ynode_get(p, "direction") : NULL;
+	if (dir < 0) {
+		static const char *const dirs[] = {"input", "output", NULL};
+		char hint[128] = "";
+		if (d && d->kind == ACRT__Y_STR)
+			acrt__hint(hint, sizeof hint, d->text, dirs, (size_t)-1);
+		return acrt__err(L, d ? d : name,
+		                 "port '%s' of component '%s': direction must be input or "
+		                 "output%s",
+		                 name->text, c->name, hint);
+	}
+	const acrt__ynode *ds = p->kind == ACRT__Y_MAP ? acrt__ynode_get(p, "data_schema") : NULL;
+	const acrt__ynode *id = NULL;
+	if (ds && ds->kind == ACRT__Y_MAP) {
+		snprintf(where, sizeof where, "in data_schema of port '%s'", name->text);
+		if (keys_with(L, ds, ds_keys, ds_notes, "data_schema ", where) < 0)
+			rc = -1;
+		id = acrt__ynode_get(ds, "id");
+	} else if (ds && ds->kind != ACRT__Y_NULL) {
+		id = ds; /* a name, inline JSON or a schema mapping */
+	}
+	acrt__port_spec **ports = dir ? &c->outputs : &c->inputs;
+	size_t *np = dir ? &c->n_outputs : &c->n_inputs;
+	for (size_t j = 0; j < *np; j++)
+		if (!strcmp((*ports)[j].name, name->text))
+			return rc; /* also in inputs:/outputs:, which win */
+	json_t *schema = NULL;
+	if (id && acrt__port_schema(L, id, name, &schema) < 0)
+		return -1;
+	if (acrt__add_port(ports, np, name->text, schema, name->mark) < 0) {
+		json_decref(schema);
+		return acrt__err(L, name, "out of memory");
+	}
+	*(dir ? out : in) = true;
+	return rc;
+}
+
+int
+acrt__dialect_ports(acrt__bpload *L, size_t idx, bool *in, bool *out)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	const acrt__ynode *m = acrt__ynode_get(L->aux[idx].node, "ports");
+	int rc = 0;
+	if (!m || m->kind == ACRT__Y_NULL)
+		return 0;
+	if (m->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, m, "ports", "a mapping of port names (ADR-031)");
+	L->dialect = true;
+	for (size_t i = 0; i < m->n; i++)
+		if (adr_port(L, c, m->keys[i], m->items[i], in, out) < 0)
+			rc = -1;
+	/* A built-in that takes `ports` (Source, Passthrough, ...) sends on the
+	 * declared outputs, as the original's component does on its ports. */
+	const acrt__builtin *bi = L->aux[idx].bi;
+	for (const acrt_prop *p = *out && bi && bi->desc ? bi->desc->props : NULL;
+	     p && p->type != ACRT_PROP_END; p++)
+		if (!strcmp(p->key, "ports"))
+			L->aux[idx].fill_ports = true;
 	return rc;
 }

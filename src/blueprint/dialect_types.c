@@ -218,15 +218,30 @@ static int
 declares(const acrt__ynode *node, const char *p)
 {
 	const acrt__ynode *out = acrt__ynode_get(node, "outputs");
-	if (!out || out->kind != ACRT__Y_SEQ)
-		return -1;
-	for (size_t i = 0; i < out->n; i++) {
+	const acrt__ynode *adr = acrt__ynode_get(node, "ports"); /* ADR-031 */
+	int r = out && out->kind == ACRT__Y_SEQ ? 0 : -1;
+	for (size_t i = 0; r == 0 && i < out->n; i++) {
 		const acrt__ynode *it = out->items[i];
 		const acrt__ynode *nm = it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "name") : it;
 		if (nm && nm->kind == ACRT__Y_STR && !strcmp(nm->text, p))
 			return 1;
 	}
-	return 0;
+	for (size_t i = 0; adr && adr->kind == ACRT__Y_MAP && i < adr->n; i++) {
+		if (acrt__adr_direction(adr->items[i]) != 1)
+			continue;
+		if (!strcmp(adr->keys[i]->text, p))
+			return 1;
+		r = 0;
+	}
+	return r;
+}
+
+/* Where the outputs are declared: outputs:, else ADR-031 ports:. */
+static const acrt__ynode *
+outs_key(const acrt__ynode *node)
+{
+	const acrt__ynode *k = acrt__ynode_key(node, "outputs");
+	return k ? k : acrt__ynode_key(node, "ports");
 }
 
 /* A Transformer or Filter that passes every event, with outputs of the
@@ -406,7 +421,7 @@ map_stream(acrt__bpload *L, size_t idx)
 		if (map_to(L, idx, " with variant windowing", "Aggregator", n, used) < 0)
 			return -1;
 		return declares(a->node, "output") == 0
-		           ? acrt__note(L, acrt__ynode_key(a->node, "outputs"),
+		           ? acrt__note(L, outs_key(a->node),
 		                        "the Aggregator emits its windows on 'output', which '%s' "
 		                        "does not declare: they are dropped",
 		                        c->name)
@@ -444,8 +459,9 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 		           json_pack("{s:b,s:s}", "crud", 1, "key", "key"), none) < 0)
 			return -1;
 		const acrt__ynode *outs = acrt__ynode_get(a->node, "outputs");
-		return declares(a->node, "output") == 0 && outs->n > 0 /* [] : no replies wanted */
-		           ? acrt__note(L, acrt__ynode_key(a->node, "outputs"),
+		return declares(a->node, "output") == 0 &&
+		               (!outs || outs->n > 0) /* [] : no replies wanted */
+		           ? acrt__note(L, outs_key(a->node),
 		                        "the Store answers CRUD requests on 'output', which '%s' "
 		                        "does not declare: the replies are dropped",
 		                        c->name)
@@ -586,7 +602,8 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 	}
 	if (!a->fill_ports || json_object_get(c->config, "ports"))
 		return 0; /* given: as written */
-	if (!strcmp(c->type, "Accumulator") && !acrt__ynode_get(a->node, "outputs"))
+	if (!strcmp(c->type, "Accumulator") && !acrt__ynode_get(a->node, "outputs") &&
+	    !acrt__ynode_get(a->node, "ports"))
 		return 0; /* its default: aggregate */
 	json_t *ports = json_array();
 	for (size_t i = 0; ports && i < c->n_outputs; i++)

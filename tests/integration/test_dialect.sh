@@ -55,6 +55,24 @@ tail -n +2 "$CORPUS/003-component-keys/expect" >"$WORK/notes.want"
 diff -u "$WORK/notes.want" "$WORK/notes.got" >&2 || fail "acrt run does not print the notes validate prints"
 ok "acrt run prints the same notes and exits 0"
 
+# ---- 2b. the dialect's shapes carry events -------------------------------------------
+# Every binding shape (018), ADR-031 ports (021) and the ports only bindings
+# name (020, with --stub for its Model) run: every event reaches each sink
+# (018 has two sinks: 6).
+for c in 018-binding-shapes:6 021-adr-ports:3 020-ports-from-bindings:3; do
+	name=${c%%:*}
+	want=${c##*:}
+	D="$WORK/run-$name"
+	mkdir -p "$D"
+	cp "$CORPUS/$name/architecture.yaml" "$D/"
+	(cd "$D" && timeout -k 2 60 "$ACRT" run . --stub --quiet >"$WORK/$name.out" 2>"$WORK/$name.err")
+	RC=$?
+	expect_rc 0 "run of $name" "$WORK/$name.err"
+	grep -q "\"sink_events\":$want[,}]" "$WORK/$name.err" ||
+		fail "$name: expected $want sink events" "$WORK/$name.err"
+	ok "$name runs: $want events reach the sinks"
+done
+
 # ---- 3. hyphenated names downstream --------------------------------------------------
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
 D="$WORK/hyph"
