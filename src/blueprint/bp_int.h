@@ -173,7 +173,13 @@ typedef enum acrt__dialect_place {
 	ACRT__AT_SYSTEM,
 	ACRT__AT_COMPONENT,
 	ACRT__AT_PORT,
-	ACRT__AT_BINDING
+	ACRT__AT_BINDING,
+	/* deployment.yaml (deploy.c) */
+	ACRT__AT_DEPLOY,
+	ACRT__AT_RUNTIME,
+	ACRT__AT_TIMEOUTS,
+	ACRT__AT_LOGGING,
+	ACRT__AT_OVERRIDE
 } acrt__dialect_place;
 
 /* Reports a note at node `at` (1:1 of the architecture if NULL). 0, or -1

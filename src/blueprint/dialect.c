@@ -61,10 +61,58 @@ static const dialect_key binding_keys[] = {
     {NULL, NULL},
 };
 
+/* deployment.yaml: the form the original's parser reads (deployment,
+ * environment, the overrides' ports, environment_variables and
+ * resource_overrides) and the form its docs describe (replicas, env_vars). */
+static const dialect_key deploy_keys[] = {
+    {"deployment", "not used (the original's platform, containers, services and scaling)"},
+    {"environment", "not used (${VAR} comes from acrt's own environment)"},
+    {"architecture_version", "not checked"},
+    {"env_vars", "not used (${VAR} comes from acrt's own environment)"},
+    {"replicas", "not used (give a component's replicas in component_overrides)"},
+    {NULL, NULL},
+};
+
+static const dialect_key runtime_keys[] = {
+    {"resource_limits", "not enforced"},
+    {"monitoring", "not used (acrt's metrics are always on: /metrics)"},
+    {"error_handling", "not used (see the retry and circuit_breaker capabilities)"},
+    {NULL, NULL},
+};
+
+static const dialect_key timeout_keys[] = {
+    {"health_check_timeout_ms", "not used"},
+    {"request_timeout_ms", "not used (see an APIEndpoint's reply.timeout_ms)"},
+    {NULL, NULL},
+};
+
+static const dialect_key logging_keys[] = {
+    {"output", "not used (acrt logs to stderr)"},
+    {"structured_fields", "not used (format: json has them all)"},
+    {NULL, NULL},
+};
+
+static const dialect_key override_keys[] = {
+    {"ports", "not used (an APIEndpoint's listen is in its config)"},
+    {"environment_variables", "not used (${VAR} comes from acrt's own environment)"},
+    {"resource_overrides", "not enforced"},
+    {NULL, NULL},
+};
+
 static const dialect_key *
 table(acrt__dialect_place place)
 {
 	switch (place) {
+	case ACRT__AT_DEPLOY:
+		return deploy_keys;
+	case ACRT__AT_RUNTIME:
+		return runtime_keys;
+	case ACRT__AT_TIMEOUTS:
+		return timeout_keys;
+	case ACRT__AT_LOGGING:
+		return logging_keys;
+	case ACRT__AT_OVERRIDE:
+		return override_keys;
 	case ACRT__AT_TOP:
 		return top_keys;
 	case ACRT__AT_SYSTEM:
