@@ -117,6 +117,7 @@ typedef struct acrt__comp_aux {
 	const char *const *dflt_out;
 	bool fill_ports;         /* `ports` becomes the output ports once they are known */
 	bool ports_filled;       /* ... and acrt wrote it (bindings may add to it) */
+	bool fill_output;        /* an APIEndpoint's `output`: its first output port */
 	bool fill_routes;        /* a Controller router: routes to the output ports */
 	char router_default[64]; /* ... and its default_output */
 	acrt__builtin bi_copy;   /* bi without config_out_ports (generated routes) */
@@ -219,6 +220,18 @@ int acrt__port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *
 /* arch.c: appends a port; -1 when out of memory (nothing reported). */
 int acrt__add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema,
                    acrt__mark m);
+/* dialect_types.c, shared with dialect_api.c: the note of a mapping ("type
+ * 'T'WHAT: runs as the built-in TO CONFIG"), a note per config key not in
+ * `used`, and the switch to built-in `to` with config cfg (stolen). 0 or -1. */
+int acrt__dialect_mapped_note(acrt__bpload *L, size_t idx, const char *what, const char *to,
+                              const json_t *cfg);
+int acrt__dialect_unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config,
+                              const char *type, const char *const *used);
+int acrt__dialect_become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg);
+/* dialect_api.c: an APIEndpoint in the original's form (port, endpoints)
+ * becomes acrt's; once its ports are known, its `output`. 0 or -1. */
+int acrt__dialect_api(acrt__bpload *L, size_t idx);
+int acrt__dialect_api_fill(acrt__bpload *L, size_t idx);
 /* bindings.c: sets L->dialect when a binding has a shape or key only the
  * dialect has. */
 void acrt__bindings_dialect(acrt__bpload *L);

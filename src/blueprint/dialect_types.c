@@ -13,6 +13,8 @@
  *   StreamProcessor        dedup: Dedup; windowing with ops: Aggregator
  *   Accumulator            Accumulator (its own built-in)
  *   MetricsEndpoint        Sink `sink: null` (acrt's API serves /metrics)
+ *   APIEndpoint            APIEndpoint: port/host as listen, endpoints as routes,
+ *                          reply when a binding brings answers back
  *
  * A type whose behaviour was the original's generated code (a Model, a
  * Controller without a variant, a Transformer, Filter, Router or Aggregator
@@ -42,6 +44,7 @@ enum dkind {
 	D_STREAM,
 	D_ACCUM,
 	D_METRICS,
+	D_API,
 	D_IMPL
 };
 
@@ -85,6 +88,7 @@ static const dtype types[] = {
     {"FastAPIEndpoint", D_IMPL, p_request, p_response, NULL},
     {"WebSocket", D_IMPL, p_input, p_output, NULL},
     {"MetricsEndpoint", D_METRICS, p_input, p_none, NULL},
+    {"APIEndpoint", D_API, p_request, p_response, "APIEndpoint"},
     {NULL, D_IMPL, NULL, NULL, NULL},
 };
 
@@ -134,9 +138,9 @@ key_node(const acrt__comp_aux *a, const char *k)
 }
 
 /* One note per config key that is not in `used`: not used by acrt. */
-static int
-unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config, const char *type,
-            const char *const *used)
+int
+acrt__dialect_unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config,
+                          const char *type, const char *const *used)
 {
 	const char *k;
 	json_t *v;
@@ -153,8 +157,8 @@ unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config, cons
 }
 
 /* Switches component idx to built-in `to` with config cfg (stolen). */
-static int
-become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg)
+int
+acrt__dialect_become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg)
 {
 	acrt__comp_spec *c = &L->bp->comps[idx];
 	acrt__comp_aux *a = &L->aux[idx];
@@ -180,8 +184,9 @@ become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg)
 
 /* The note of a mapping, at the component's type: "type 'T'WHAT: runs as
  * the built-in TO CONFIG". Before become(), while c->type is the original's. */
-static int
-mapped_note(acrt__bpload *L, size_t idx, const char *what, const char *to, const json_t *cfg)
+int
+acrt__dialect_mapped_note(acrt__bpload *L, size_t idx, const char *what, const char *to,
+                          const json_t *cfg)
 {
 	const acrt__comp_spec *c = &L->bp->comps[idx];
 	char *j = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -204,12 +209,12 @@ map_to(acrt__bpload *L, size_t idx, const char *what, const char *to, json_t *n,
 	acrt__comp_spec *c = &L->bp->comps[idx];
 	if (!n)
 		return acrt__err(L, L->aux[idx].node, "out of memory");
-	if (mapped_note(L, idx, what, to, n) < 0 ||
-	    unused_keys(L, &L->aux[idx], c->config, c->type, used) < 0) {
+	if (acrt__dialect_mapped_note(L, idx, what, to, n) < 0 ||
+	    acrt__dialect_unused_keys(L, &L->aux[idx], c->config, c->type, used) < 0) {
 		json_decref(n);
 		return -1;
 	}
-	return become(L, idx, to, n);
+	return acrt__dialect_become(L, idx, to, n);
 }
 
 /* Whether the component's declared outputs name port p: 1 yes, 0 no, -1 it
@@ -257,7 +262,7 @@ pass_all(acrt__bpload *L, size_t idx, const char *how)
 	               c->type, how) < 0)
 		return -1;
 	L->aux[idx].fill_ports = true;
-	return become(L, idx, "Passthrough", json_object());
+	return acrt__dialect_become(L, idx, "Passthrough", json_object());
 }
 
 /* The original's logic was generated code: a Passthrough stand-in, marked. */
@@ -273,7 +278,7 @@ needs_impl(acrt__bpload *L, size_t idx, const char *why)
 		return -1;
 	c->needs_impl = true;
 	L->aux[idx].fill_ports = true;
-	return become(L, idx, "Passthrough", json_object());
+	return acrt__dialect_become(L, idx, "Passthrough", json_object());
 }
 
 static int
@@ -374,11 +379,11 @@ map_controller(acrt__bpload *L, size_t idx)
 		        "routing by the original's fixed rules (route_to, category, value, "
 		        "type) to its output ports, else to '%s'",
 		        a->router_default) < 0 ||
-		    unused_keys(L, a, c->config, c->type, used) < 0)
+		    acrt__dialect_unused_keys(L, a, c->config, c->type, used) < 0)
 			return -1;
 		a->fill_routes = true;
 		/* The routes are written once the output ports are known (fill). */
-		if (become(L, idx, "Router", json_pack("{s:[]}", "routes")) < 0)
+		if (acrt__dialect_become(L, idx, "Router", json_pack("{s:[]}", "routes")) < 0)
 			return -1;
 		/* Its route targets need no binding (a->bi: a copy without them). */
 		a->bi_copy = *a->bi;
@@ -483,7 +488,7 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 		}
 		if (declares(a->node, "output") == 0)
 			return pass_all(L, idx, "without a condition");
-		if (become(L, idx, "Filter", json_pack("{s:s}", "where", "true")) < 0)
+		if (acrt__dialect_become(L, idx, "Filter", json_pack("{s:s}", "where", "true")) < 0)
 			return -1;
 		return acrt__note(L, acrt__ynode_get(a->node, "type"),
 		                  "type 'Filter' without a condition: every event passes");
@@ -495,14 +500,14 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 		a->fill_ports = true;
 		if (empty)
 			return 0;
-		if (unused_keys(L, a, c->config, c->type, none) < 0)
+		if (acrt__dialect_unused_keys(L, a, c->config, c->type, none) < 0)
 			return -1;
 		json_object_clear(c->config);
 		return 0;
 	}
 	case D_METRICS:
 		a->dflt_in = t->in, a->dflt_out = t->out;
-		if (become(L, idx, "Sink", json_pack("{s:s}", "sink", "null")) < 0)
+		if (acrt__dialect_become(L, idx, "Sink", json_pack("{s:s}", "sink", "null")) < 0)
 			return -1;
 		return acrt__note(
 		    L, acrt__ynode_get(a->node, "type"),
@@ -514,6 +519,9 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 	case D_STREAM:
 		a->dflt_in = t->in, a->dflt_out = t->out;
 		return map_stream(L, idx);
+	case D_API:
+		a->dflt_in = t->in, a->dflt_out = t->out;
+		return acrt__dialect_api(L, idx);
 	case D_IMPL:
 		a->dflt_in = t->in, a->dflt_out = t->out;
 		return needs_impl(L, idx, "");
@@ -577,6 +585,8 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 	acrt__comp_aux *a = &L->aux[idx];
 	if (ports_declared(L, idx) < 0)
 		return -1;
+	if (a->fill_output)
+		return acrt__dialect_api_fill(L, idx);
 	if (a->fill_routes) {
 		json_t *routes = json_object_get(c->config, "routes");
 		bool has_dflt = false;

@@ -74,6 +74,54 @@ for c in 018-binding-shapes:6 021-adr-ports:3 020-ports-from-bindings:3 023-depl
 	ok "$name runs: $want events reach the sinks"
 done
 
+# ---- 2c. the original's request -> Controller -> Store -> reply answers ------------------
+# 024: an APIEndpoint in the original's keys (port, endpoints) with a binding
+# back into its `request` port. Without --stub the run refuses its Controller;
+# with it, each request is answered with the Store's reply, with its status.
+command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
+D="$WORK/api"
+mkdir -p "$D"
+PORT=$(free_port)
+sed "s/port: 18480/port: $PORT/" "$CORPUS/024-api-reply/architecture.yaml" >"$D/architecture.yaml"
+run_acrt api-refused 30 run "$D" --quiet
+expect_rc 2 "run of 024 without --stub" "$WORK/api-refused.err"
+grep -q "component 'todo_controller' (Controller) needs an implementation" "$WORK/api-refused.err" ||
+	fail "the refusal does not name the Controller" "$WORK/api-refused.err"
+start_acrt api run "$D" --stub --quiet
+RUN=$PID
+URL="http://127.0.0.1:$PORT"
+up() { curl -s -o /dev/null --max-time 2 "$URL/todos"; }
+wait_alive "$RUN" 15 up || fail "the endpoint does not answer" "$WORK/api.err"
+call() { # METHOD PATH [BODY] -> $WORK/body, prints the status
+	if [ $# -ge 3 ]; then
+		curl -s -o "$WORK/body" -w '%{http_code}' --max-time 10 -X "$1" -d "$3" "$URL$2"
+	else
+		curl -s -o "$WORK/body" -w '%{http_code}' --max-time 10 -X "$1" "$URL$2"
+	fi
+}
+code=$(call POST /todos '{"title":"milk"}')
+[ "$code" = 201 ] || fail "POST /todos answered $code" "$WORK/body" "$WORK/api.err"
+id=$(py 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/body") ||
+	fail "POST /todos: no id in the answer" "$WORK/body"
+code=$(call GET "/todos/$id")
+[ "$code" = 200 ] || fail "GET /todos/$id answered $code" "$WORK/body"
+grep -q '"title":"milk"' "$WORK/body" || fail "GET /todos/$id: not the record" "$WORK/body"
+code=$(call GET /todos/nope)
+[ "$code" = 404 ] || fail "GET of an unknown id answered $code" "$WORK/body"
+code=$(call PATCH "/todos/$id" '{"title":"oat milk"}')
+[ "$code" = 200 ] || fail "PATCH /todos/$id answered $code" "$WORK/body"
+code=$(call GET /todos)
+[ "$code" = 200 ] || fail "GET /todos answered $code" "$WORK/body"
+grep -q '"title":"oat milk"' "$WORK/body" || fail "GET /todos: not the updated record" "$WORK/body"
+code=$(call DELETE "/todos/$id")
+[ "$code" = 200 ] || fail "DELETE /todos/$id answered $code" "$WORK/body"
+code=$(call GET "/todos/$id")
+[ "$code" = 404 ] || fail "GET after DELETE answered $code" "$WORK/body"
+kill -TERM "$RUN"
+wait_exit "$RUN" 30 || fail "the API run did not stop on SIGTERM" "$WORK/api.err"
+expect_rc 0 "API run stopped" "$WORK/api.err"
+ok "the original's APIEndpoint answers: 201 with an id, 200, 404, update, list, delete"
+
 # ---- 3. hyphenated names downstream --------------------------------------------------
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
 D="$WORK/hyph"
