@@ -194,9 +194,8 @@ int acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *cons
 
 /* The original's component types (dialect_types.c). Whether `type` is a type
  * name of the original that acrt has no built-in of (EventSource, Model, ...);
- * those names, for "did you mean". */
+ * acrt__dialect_type_names (blueprint.h) lists them. */
 bool acrt__dialect_type_known(const char *type);
-size_t acrt__dialect_type_names(const char **names, size_t max);
 /* Component idx once its type and config are read, before its ports: a type
  * of the original (or acrt's type with a config in the original's form)
  * becomes the built-in that does its job, with notes; one whose logic was

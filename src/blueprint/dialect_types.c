@@ -53,6 +53,7 @@ typedef struct dtype {
 	enum dkind kind;
 	const char *const *in, *const *out; /* the original's default ports */
 	const char *native;                 /* acrt's type of that name, or NULL */
+	const char *help;                   /* what acrt runs (acrt help TYPE) */
 } dtype;
 
 static const char *const p_none[] = {NULL};
@@ -73,23 +74,67 @@ static const char *const p_replies[] = {"output", "error", NULL};
 /* The original's port templates (its port generator); acrt's own types keep
  * acrt's defaults unless read in the original's form. */
 static const dtype types[] = {
-    {"Source", D_SOURCE, p_none, p_output, "Source"},
-    {"EventSource", D_SOURCE, p_none, p_events, NULL},
-    {"Sink", D_SINK, p_input, p_none, "Sink"},
-    {"Store", D_STORE, p_input, p_replies, "Store"},
-    {"Transformer", D_XFORM, p_input, p_output, "Transformer"},
-    {"Filter", D_FILTER, p_input, p_output, "Filter"},
-    {"Router", D_NEEDS_KEYS, p_input, p_output, "Router"},
-    {"Aggregator", D_NEEDS_KEYS, p_agg_in, p_output, "Aggregator"},
-    {"Accumulator", D_ACCUM, p_input, NULL, "Accumulator"},
-    {"Controller", D_CONTROLLER, p_control, p_command, NULL},
-    {"StreamProcessor", D_STREAM, p_stream, p_processed, NULL},
-    {"Model", D_IMPL, p_features, p_predictions, NULL},
-    {"FastAPIEndpoint", D_IMPL, p_request, p_response, NULL},
-    {"WebSocket", D_IMPL, p_input, p_output, NULL},
-    {"MetricsEndpoint", D_METRICS, p_input, p_none, NULL},
-    {"APIEndpoint", D_API, p_request, p_response, "APIEndpoint"},
-    {NULL, D_IMPL, NULL, NULL, NULL},
+    {"Source", D_SOURCE, p_none, p_output, "Source",
+     "Without acrt's keys (the original's data_count, data_delay, generation):\n"
+     "the built-in Source, generator: sequence; count = data_count (10),\n"
+     "rate_per_s = 1 / data_delay (0.1 s; 0: unpaced); each event\n"
+     "{seq, test_data: true, source: NAME}."},
+    {"EventSource", D_SOURCE, p_none, p_events, NULL,
+     "The built-in Source, generator: sequence, as the original's Source\n"
+     "(data_count, data_delay), on its port events."},
+    {"Sink", D_SINK, p_input, p_none, "Sink",
+     "With the original's keys: the built-in Sink, sink: file at the first of\n"
+     "output_file, file_path, output_path, file, filename; else stdout."},
+    {"Store", D_STORE, p_input, p_replies, "Store",
+     "Without acrt's keys: the built-in Store {crud: true, key: key}. An event\n"
+     "with an action (create, get, update, delete, list) is a request answered\n"
+     "on output; another is stored by its key field, else under a generated id."},
+    {"Transformer", D_XFORM, p_input, p_output, "Transformer",
+     "Without config: a pass-through (on every output port when the declared\n"
+     "outputs lack output). A config without acrt's keys names the original's\n"
+     "processing type: needs an implementation."},
+    {"Filter", D_FILTER, p_input, p_output, "Filter",
+     "Without config: every event passes. The original's conditions (Python):\n"
+     "needs an implementation."},
+    {"Router", D_NEEDS_KEYS, p_input, p_output, "Router",
+     "Without acrt's routes (the original's routing_rules): needs an\n"
+     "implementation."},
+    {"Aggregator", D_NEEDS_KEYS, p_agg_in, p_output, "Aggregator",
+     "Without acrt's ops: needs an implementation."},
+    {"Accumulator", D_ACCUM, p_input, NULL, "Accumulator",
+     "The built-in Accumulator: a running total per key in managed state; the\n"
+     "original's Redis settings are notes."},
+    {"Controller", D_CONTROLLER, p_control, p_command, NULL,
+     "variant: router: the built-in Router, by the original's fixed rules\n"
+     "(route_to, category, value, type) to its output ports, else to\n"
+     "default_output. variant: terminator: the first max_items (10) events go\n"
+     "on, then the run stops. Otherwise: needs an implementation."},
+    {"StreamProcessor", D_STREAM, p_stream, p_processed, NULL,
+     "variant: deduplication: the built-in Dedup (key = dedup_key). variant:\n"
+     "windowing with ops: the built-in Aggregator (window_ms = window_size s).\n"
+     "Otherwise: needs an implementation."},
+    {"Model", D_IMPL, p_features, p_predictions, NULL,
+     "Needs an implementation: plug in a native component ("
+     "acrt run --stub runs\n"
+     "it as a pass-through stand-in to try the wiring)."},
+    {"FastAPIEndpoint", D_IMPL, p_request, p_response, NULL,
+     "Needs an implementation: plug in a native component ("
+     "acrt run --stub runs\n"
+     "it as a pass-through stand-in to try the wiring)."},
+    {"WebSocket", D_IMPL, p_input, p_output, NULL,
+     "Needs an implementation: plug in a native component ("
+     "acrt run --stub runs\n"
+     "it as a pass-through stand-in to try the wiring)."},
+    {"MetricsEndpoint", D_METRICS, p_input, p_none, NULL,
+     "A null Sink: acrt's API serves /metrics (docs/API.md)."},
+    {"APIEndpoint", D_API, p_request, p_response, "APIEndpoint",
+     "Without acrt's keys: the built-in APIEndpoint; listen = host:port\n"
+     "(127.0.0.1:8080 unless given), a route per endpoints item and method (or\n"
+     "endpoint_path with http_methods). With a binding back into it, it\n"
+     "answers each request with the event that comes back (reply), each route\n"
+     "with the Store's CRUD action of its method and path. Requests go out on\n"
+     "its first output port (the original's response)."},
+    {NULL, D_IMPL, NULL, NULL, NULL, NULL},
 };
 
 static const dtype *
@@ -116,6 +161,17 @@ acrt__dialect_type_names(const char **names, size_t max)
 		if (t->native == NULL)
 			names[n++] = t->name;
 	return n;
+}
+
+const char *
+acrt__dialect_type_help(const char *type, const char *const **in, const char *const **out)
+{
+	const dtype *t = find(type);
+	if (!t)
+		return NULL;
+	*in = t->in;
+	*out = t->out;
+	return t->help;
 }
 
 /* Whether config has one of the keys of the built-in type's table. */

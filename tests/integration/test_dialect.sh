@@ -122,6 +122,34 @@ wait_exit "$RUN" 30 || fail "the API run did not stop on SIGTERM" "$WORK/api.err
 expect_rc 0 "API run stopped" "$WORK/api.err"
 ok "the original's APIEndpoint answers: 201 with an id, 200, 404, update, list, delete"
 
+# ---- 2d. acrt help TYPE for every type name of the original ---------------------------
+# Each prints the original's default ports and what acrt runs it as; a type
+# acrt has too prints acrt's keys first; an unknown name lists both sets.
+for t in Store Source Transformer Sink APIEndpoint Controller StreamProcessor FastAPIEndpoint \
+	Model MetricsEndpoint Router Filter Accumulator WebSocket Aggregator EventSource; do
+	run_acrt "help-$t" 10 help "$t"
+	expect_rc 0 "acrt help $t" "$WORK/help-$t.err"
+	grep -q '^original input ports:' "$WORK/help-$t.out" ||
+		fail "acrt help $t: no original ports" "$WORK/help-$t.out"
+done
+grep -q 'a type of the original Autocoder blueprint language' "$WORK/help-Model.out" ||
+	fail "acrt help Model: not named as the original's" "$WORK/help-Model.out"
+grep -q '^original output ports: predictions$' "$WORK/help-Model.out" ||
+	fail "acrt help Model: its template's output" "$WORK/help-Model.out"
+grep -q 'Needs an implementation' "$WORK/help-Model.out" ||
+	fail "acrt help Model: does not say it needs an implementation" "$WORK/help-Model.out"
+grep -Eq '^  key +string' "$WORK/help-Store.out" ||
+	fail "acrt help Store: acrt's keys are gone" "$WORK/help-Store.out"
+grep -q 'crud: true' "$WORK/help-Store.out" ||
+	fail "acrt help Store: no dialect section" "$WORK/help-Store.out"
+grep -q 'listen = host:port' "$WORK/help-APIEndpoint.out" ||
+	fail "acrt help APIEndpoint: the original's port/endpoints" "$WORK/help-APIEndpoint.out"
+run_acrt help-bad 10 help EventSorce
+expect_rc 2 "acrt help EventSorce" "$WORK/help-bad.err"
+grep -q 'original Autocoder language (.*EventSource' "$WORK/help-bad.err" ||
+	fail "an unknown name does not list the original's types" "$WORK/help-bad.err"
+ok "acrt help TYPE for the 16 type names of the original"
+
 # ---- 3. hyphenated names downstream --------------------------------------------------
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
 D="$WORK/hyph"
