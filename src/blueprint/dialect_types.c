@@ -507,6 +507,22 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 	bool empty = json_object_size(c->config) == 0;
 	if (native && t->kind == D_STORE && json_is_true(json_object_get(c->config, "crud")))
 		a->dflt_out = t->out; /* its replies: output */
+	if (native && t->kind == D_ACCUM) {
+		/* acrt's keys beside the original's Redis and batch settings: those
+		 * are notes, acrt's are checked as always */
+		static const char *const orig[] = {
+		    "redis_url", "host",       "port",           "password",
+		    "db",        "batch_size", "flush_interval", "accumulation_strategy",
+		    NULL};
+		for (const char *const *k = orig; *k; k++) {
+			if (!json_object_get(c->config, *k))
+				continue;
+			if (acrt__note(L, key_node(a, *k), "%s config '%s': not used", c->type,
+			               *k) < 0)
+				return -1;
+			json_object_del(c->config, *k);
+		}
+	}
 	if (native)
 		return 0;
 	switch (t->kind) {

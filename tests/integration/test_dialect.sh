@@ -43,6 +43,21 @@ done
 [ "$bad" -eq 0 ] || fail "$bad of $n dialect cases failed"
 [ "$n" -gt 0 ] || fail "no dialect cases"
 
+# The whole blueprints of the original's users (03N-original-*): each
+# validates (exit 0) with notes only, no error line (issue 13, "Done when").
+m=0
+for dir in "$CORPUS"/03?-original-*/; do
+	name=$(basename "$dir")
+	m=$((m + 1))
+	[ "$(head -n 1 "$dir/expect")" = "exit 0" ] || fail "$name: expected to validate"
+	if tail -n +2 "$dir/expect" | grep -v ': note: ' >"$WORK/not-notes"; then
+		fail "$name: a line that is not a note" "$WORK/not-notes"
+	fi
+	tail -n +2 "$dir/expect" | grep -q ': note: ' || fail "$name: no notes at all"
+done
+[ "$m" -ge 3 ] || fail "only $m whole blueprints of the original"
+ok "$m whole blueprints of the original validate with notes only"
+
 # ---- 2. acrt run prints the notes ------------------------------------------------
 D="$WORK/notes"
 mkdir -p "$D"
@@ -59,8 +74,11 @@ ok "acrt run prints the same notes and exits 0"
 # Every binding shape (018), ADR-031 ports (021) and the ports only bindings
 # name (020, with --stub for its Model) run: every event reaches each sink
 # (018 has two sinks: 6). 023's list of overrides sets the Source's count
-# to 5.
-for c in 018-binding-shapes:6 021-adr-ports:3 020-ports-from-bindings:3 023-deployment-docs-form:5; do
+# to 5. The whole blueprints run too: each of 030's 20 payments reaches its
+# four ends (the two sinks behind its Router's stand-in, the Store, the
+# Accumulator: 80), 032's terminator lets 5 of 8 through.
+for c in 018-binding-shapes:6 021-adr-ports:3 020-ports-from-bindings:3 023-deployment-docs-form:5 \
+	030-original-pipeline:80 032-original-root-level:5; do
 	name=${c%%:*}
 	want=${c##*:}
 	D="$WORK/run-$name"
