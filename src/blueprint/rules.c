@@ -145,10 +145,10 @@ acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d)
 		for (size_t i = 0; i < c->n_inputs; i++)
 			has |= strcmp(c->inputs[i].name, "response") == 0;
 		/* The dialect's endpoint (dialect_api.c) takes its answers on any
-		 * input (the original's `request`), and keeps its template's input
-		 * without reply (bound to nothing: a note). */
-		has |= c->dialect_type != NULL && c->n_inputs > 0;
-
+		 * input (the original's `request`, or one the bindings create, which
+		 * are read after this), and keeps its template's input without
+		 * reply (bound to nothing: a note). */
+		has |= c->dialect_type != NULL;
 		if (reply && !has)
 			rc = acrt__err(
 			    L, a->node,
