@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The Autocoder dialect (docs/AUTOCODER.md), step 1: the original's keys that
-# acrt does not execute are accepted with one note each, misspellings stay
-# errors with "did you mean", and the other shapes (top-level components, no
-# system:, system.schemas, hyphenated names) load.
+# The Autocoder dialect (docs/AUTOCODER.md): the original's keys that acrt
+# does not execute are accepted with one note each, misspellings stay errors
+# with "did you mean", and the original's shapes load and run.
 #
 #   1. tests/blueprints/dialect/NNN-name/: `acrt validate` in the case's
 #      directory; its exit code must be the `exit N` of the first line of
 #      `expect`, and its stderr exactly the rest of `expect` (notes and errors).
+#      The whole blueprints of the original's users (03N-original-*) must
+#      validate with notes only.
 #   2. `acrt run` prints the same notes and exits 0.
+#   2b. The binding shapes, ADR-031 ports, ports only bindings name, the
+#      docs' deployment form and the whole blueprints run: the events that
+#      reach their ends are counted.
+#   2c. The original's request -> Controller -> Store -> reply (case 024)
+#      answers HTTP requests (--stub), and is refused without --stub.
+#   2d. `acrt help TYPE` for each of the original's 16 type names.
 #   3. Hyphenated names downstream: the run with the API and state on, the
 #      component's API path, its metrics label, the DOT and Mermaid graphs,
 #      the checkpoints of its state, a resumed run.
