@@ -9,12 +9,7 @@
 #      The whole blueprints of the original's users (03N-original-*) must
 #      validate with notes only.
 #   2. `acrt run` prints the same notes and exits 0.
-#   2b. The binding shapes, ADR-031 ports, ports only bindings name, the
-#      docs' deployment form and the whole blueprints run: the events that
-#      reach their ends are counted.
-#   2c. The original's request -> Controller -> Store -> reply (case 024)
-#      answers HTTP requests (--stub), and is refused without --stub.
-#   2d. `acrt help TYPE` for each of the original's 16 type names.
+#   (test_dialect_run.sh runs the corpus's shapes, its API and acrt help.)
 #   3. Hyphenated names downstream: the run with the API and state on, the
 #      component's API path, its metrics label, the DOT and Mermaid graphs,
 #      the checkpoints of its state, a resumed run.
@@ -76,104 +71,6 @@ grep '^\./architecture.yaml:[0-9]*:[0-9]*: note: ' "$WORK/notes.err" | sed 's#^\
 tail -n +2 "$CORPUS/003-component-keys/expect" >"$WORK/notes.want"
 diff -u "$WORK/notes.want" "$WORK/notes.got" >&2 || fail "acrt run does not print the notes validate prints"
 ok "acrt run prints the same notes and exits 0"
-
-# ---- 2b. the dialect's shapes carry events -------------------------------------------
-# Every binding shape (018), ADR-031 ports (021) and the ports only bindings
-# name (020, with --stub for its Model) run: every event reaches each sink
-# (018 has two sinks: 6). 023's list of overrides sets the Source's count
-# to 5. The whole blueprints run too: each of 030's 20 payments reaches its
-# four ends (the two sinks behind its Router's stand-in, the Store, the
-# Accumulator: 80), 032's terminator lets 5 of 8 through.
-for c in 018-binding-shapes:6 021-adr-ports:3 020-ports-from-bindings:3 023-deployment-docs-form:5 \
-	030-original-pipeline:80 032-original-root-level:5; do
-	name=${c%%:*}
-	want=${c##*:}
-	D="$WORK/run-$name"
-	mkdir -p "$D"
-	cp "$CORPUS/$name/"*.yaml "$D/"
-	(cd "$D" && timeout -k 2 60 "$ACRT" run . --stub --quiet >"$WORK/$name.out" 2>"$WORK/$name.err")
-	RC=$?
-	expect_rc 0 "run of $name" "$WORK/$name.err"
-	grep -q "\"sink_events\":$want[,}]" "$WORK/$name.err" ||
-		fail "$name: expected $want sink events" "$WORK/$name.err"
-	ok "$name runs: $want events reach the sinks"
-done
-
-# ---- 2c. the original's request -> Controller -> Store -> reply answers ------------------
-# 024: an APIEndpoint in the original's keys (port, endpoints) with a binding
-# back into its `request` port. Without --stub the run refuses its Controller;
-# with it, each request is answered with the Store's reply, with its status.
-command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
-D="$WORK/api"
-mkdir -p "$D"
-PORT=$(free_port)
-sed "s/port: 18480/port: $PORT/" "$CORPUS/024-api-reply/architecture.yaml" >"$D/architecture.yaml"
-run_acrt api-refused 30 run "$D" --quiet
-expect_rc 2 "run of 024 without --stub" "$WORK/api-refused.err"
-grep -q "component 'todo_controller' (Controller) needs an implementation" "$WORK/api-refused.err" ||
-	fail "the refusal does not name the Controller" "$WORK/api-refused.err"
-start_acrt api run "$D" --stub --quiet
-RUN=$PID
-URL="http://127.0.0.1:$PORT"
-up() { curl -s -o /dev/null --max-time 2 "$URL/todos"; }
-wait_alive "$RUN" 15 up || fail "the endpoint does not answer" "$WORK/api.err"
-call() { # METHOD PATH [BODY] -> $WORK/body, prints the status
-	if [ $# -ge 3 ]; then
-		curl -s -o "$WORK/body" -w '%{http_code}' --max-time 10 -X "$1" -d "$3" "$URL$2"
-	else
-		curl -s -o "$WORK/body" -w '%{http_code}' --max-time 10 -X "$1" "$URL$2"
-	fi
-}
-code=$(call POST /todos '{"title":"milk"}')
-[ "$code" = 201 ] || fail "POST /todos answered $code" "$WORK/body" "$WORK/api.err"
-id=$(py 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/body") ||
-	fail "POST /todos: no id in the answer" "$WORK/body"
-code=$(call GET "/todos/$id")
-[ "$code" = 200 ] || fail "GET /todos/$id answered $code" "$WORK/body"
-grep -q '"title":"milk"' "$WORK/body" || fail "GET /todos/$id: not the record" "$WORK/body"
-code=$(call GET /todos/nope)
-[ "$code" = 404 ] || fail "GET of an unknown id answered $code" "$WORK/body"
-code=$(call PATCH "/todos/$id" '{"title":"oat milk"}')
-[ "$code" = 200 ] || fail "PATCH /todos/$id answered $code" "$WORK/body"
-code=$(call GET /todos)
-[ "$code" = 200 ] || fail "GET /todos answered $code" "$WORK/body"
-grep -q '"title":"oat milk"' "$WORK/body" || fail "GET /todos: not the updated record" "$WORK/body"
-code=$(call DELETE "/todos/$id")
-[ "$code" = 200 ] || fail "DELETE /todos/$id answered $code" "$WORK/body"
-code=$(call GET "/todos/$id")
-[ "$code" = 404 ] || fail "GET after DELETE answered $code" "$WORK/body"
-kill -TERM "$RUN"
-wait_exit "$RUN" 30 || fail "the API run did not stop on SIGTERM" "$WORK/api.err"
-expect_rc 0 "API run stopped" "$WORK/api.err"
-ok "the original's APIEndpoint answers: 201 with an id, 200, 404, update, list, delete"
-
-# ---- 2d. acrt help TYPE for every type name of the original ---------------------------
-# Each prints the original's default ports and what acrt runs it as; a type
-# acrt has too prints acrt's keys first; an unknown name lists both sets.
-for t in Store Source Transformer Sink APIEndpoint Controller StreamProcessor FastAPIEndpoint \
-	Model MetricsEndpoint Router Filter Accumulator WebSocket Aggregator EventSource; do
-	run_acrt "help-$t" 10 help "$t"
-	expect_rc 0 "acrt help $t" "$WORK/help-$t.err"
-	grep -q '^original input ports:' "$WORK/help-$t.out" ||
-		fail "acrt help $t: no original ports" "$WORK/help-$t.out"
-done
-grep -q 'a type of the original Autocoder blueprint language' "$WORK/help-Model.out" ||
-	fail "acrt help Model: not named as the original's" "$WORK/help-Model.out"
-grep -q '^original output ports: predictions$' "$WORK/help-Model.out" ||
-	fail "acrt help Model: its template's output" "$WORK/help-Model.out"
-grep -q 'Needs an implementation' "$WORK/help-Model.out" ||
-	fail "acrt help Model: does not say it needs an implementation" "$WORK/help-Model.out"
-grep -Eq '^  key +string' "$WORK/help-Store.out" ||
-	fail "acrt help Store: acrt's keys are gone" "$WORK/help-Store.out"
-grep -q 'crud: true' "$WORK/help-Store.out" ||
-	fail "acrt help Store: no dialect section" "$WORK/help-Store.out"
-grep -q 'listen = host:port' "$WORK/help-APIEndpoint.out" ||
-	fail "acrt help APIEndpoint: the original's port/endpoints" "$WORK/help-APIEndpoint.out"
-run_acrt help-bad 10 help EventSorce
-expect_rc 2 "acrt help EventSorce" "$WORK/help-bad.err"
-grep -q 'original Autocoder language (.*EventSource' "$WORK/help-bad.err" ||
-	fail "an unknown name does not list the original's types" "$WORK/help-bad.err"
-ok "acrt help TYPE for the 16 type names of the original"
 
 # ---- 3. hyphenated names downstream --------------------------------------------------
 command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh installs it)"
