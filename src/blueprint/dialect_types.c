@@ -694,6 +694,11 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 			json_decref(ports);
 			ports = NULL;
 		}
+	if (ports && !strcmp(c->type, "Accumulator") && json_array_size(ports) == 1 &&
+	    !strcmp(json_string_value(json_array_get(ports, 0)), "aggregate")) {
+		json_decref(ports); /* its default: as written */
+		return 0;
+	}
 	if (!ports || json_object_set_new(c->config, "ports", ports) < 0)
 		return acrt__err(L, a->node, "out of memory");
 	a->ports_filled = true;

@@ -29,6 +29,7 @@ static const char overview[] =
     "  acrt top [DIR|FILE] [--once] [--interval MS]\n"
     "  acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N]\n"
     "  acrt test [DIR|FILE] [-t FILE|DIR]... [--verbose]\n"
+    "  acrt convert [DIR|FILE] [--deployment F]\n"
     "  acrt --version\n"
     "  acrt help [COMMAND|TYPE]   TYPE: a built-in component type (Source, Sink, ...)\n"
     "                             or one of the original Autocoder's (Model, ...)\n"
@@ -168,6 +169,20 @@ static const char checkpoints_help[] =
     "running system for a checkpoint now, through its API (write token), and\n"
     "waits until it is stored.\n";
 
+static const char convert_help[] =
+    "acrt convert [DIR|architecture.yaml] [--deployment F]\n"
+    "\n"
+    "Prints the native acrt form of a blueprint, above all one written in the\n"
+    "original Autocoder language (docs/AUTOCODER.md), as 'acrt validate'\n"
+    "understood it: each component with the built-in type that runs it and\n"
+    "that type's config (the deployment's overrides merged in), its ports written\n"
+    "out, one binding per edge in the from/to shape, the named schemas. The\n"
+    "notes go to stderr as validate prints them, the YAML to stdout: to migrate\n"
+    "a blueprint, or to diff what acrt runs against what was written. A\n"
+    "component that needs an implementation is written as its Passthrough\n"
+    "stand-in with a comment; an input bound to nothing is left out.\n"
+    "Exit: 0, or 2 for an invalid blueprint.\n";
+
 static const char *
 prop_type(acrt_prop_type t)
 {
@@ -280,6 +295,8 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(checkpoints_help, stdout);
 	else if (strcmp(argv[0], "test") == 0)
 		fputs(acrt__test_help, stdout); /* test.c */
+	else if (strcmp(argv[0], "convert") == 0)
+		fputs(convert_help, stdout);
 	else {
 		const char *const *in = NULL, *const *out = NULL;
 		const char *dh = acrt__dialect_type_help(argv[0], &in, &out);

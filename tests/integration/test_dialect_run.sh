@@ -8,6 +8,10 @@
 #   2. The original's request -> Controller -> Store -> reply (case 024)
 #      answers HTTP requests (--stub), and is refused without --stub.
 #   3. `acrt help TYPE` for each of the original's 16 type names.
+#   4. `acrt convert`: the native form of every valid case validates with no
+#      note and no error, converting it again gives the same YAML (but for
+#      the comments that name the original's types), the converted whole
+#      blueprints run with the same counts, an invalid one converts to nothing.
 . "$(dirname "$0")/lib.sh" "$@"
 
 CORPUS="$SRC/tests/blueprints/dialect"
@@ -110,5 +114,40 @@ expect_rc 2 "acrt help EventSorce" "$WORK/help-bad.err"
 grep -q 'original Autocoder language (.*EventSource' "$WORK/help-bad.err" ||
 	fail "an unknown name does not list the original's types" "$WORK/help-bad.err"
 ok "acrt help TYPE for the 16 type names of the original"
+
+# ---- 4. acrt convert ----------------------------------------------------------------------
+nconv=0
+for dir in "$CORPUS"/0*/ "$SRC/examples/todo-api/"; do
+	name=$(basename "$dir")
+	[ -f "$dir/expect" ] && [ "$(head -n 1 "$dir/expect")" != "exit 0" ] && continue
+	D="$WORK/conv-$name"
+	mkdir -p "$D"
+	(cd "$dir" && "$ACRT" convert . >"$D/architecture.yaml" 2>"$WORK/conv.err") ||
+		fail "$name: acrt convert failed" "$WORK/conv.err"
+	(cd "$D" && "$ACRT" validate . >/dev/null 2>"$WORK/conv-v.err") ||
+		fail "$name: its native form does not validate" "$WORK/conv-v.err" "$D/architecture.yaml"
+	[ -s "$WORK/conv-v.err" ] &&
+		fail "$name: its native form has notes or errors" "$WORK/conv-v.err" "$D/architecture.yaml"
+	(cd "$D" && "$ACRT" convert . 2>/dev/null) | grep -v '^ *#' >"$WORK/conv2.yaml"
+	grep -v '^ *#' "$D/architecture.yaml" | diff -u - "$WORK/conv2.yaml" >&2 ||
+		fail "$name: converting its native form again changes it"
+	nconv=$((nconv + 1))
+done
+[ "$nconv" -ge 25 ] || fail "only $nconv blueprints converted"
+ok "acrt convert: $nconv native forms validate with no note, and convert to themselves"
+for c in 030-original-pipeline:80 032-original-root-level:5; do
+	name=${c%%:*}
+	want=${c##*:}
+	(cd "$WORK/conv-$name" && timeout -k 2 60 "$ACRT" run . --quiet >"$WORK/cr.out" 2>"$WORK/cr.err")
+	RC=$?
+	expect_rc 0 "run of the native form of $name (no --stub)" "$WORK/cr.err"
+	grep -q "\"sink_events\":$want[,}]" "$WORK/cr.err" ||
+		fail "the native form of $name: expected $want sink events" "$WORK/cr.err"
+done
+ok "the native forms of the whole blueprints run with the same counts"
+run_acrt conv-bad 10 convert "$CORPUS/112-binding-shape-errors"
+expect_rc 2 "acrt convert of an invalid blueprint" "$WORK/conv-bad.err"
+[ -s "$WORK/conv-bad.out" ] && fail "acrt convert printed YAML for an invalid blueprint" "$WORK/conv-bad.out"
+ok "an invalid blueprint converts to nothing (exit 2)"
 
 pass
