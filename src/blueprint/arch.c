@@ -577,6 +577,8 @@ parse_component(acrt__bpload *L, size_t idx)
 	c->config = a->config ? acrt__ynode_json(a->config) : json_object();
 	if (!c->config)
 		return acrt__err(L, node, "out of memory");
+	if (acrt__override_premerge(L, idx) < 0) /* the deployment's config */
+		return -1;
 	if (rc == 0 && !a->broken && acrt__dialect_map(L, idx) < 0) /* the original's types */
 		rc = -1;
 	if (!a->bi && c->type) /* the original's type, not mapped after an error */

@@ -118,6 +118,7 @@ typedef struct acrt__comp_aux {
 	bool fill_ports;         /* `ports` becomes the output ports once they are known */
 	bool ports_filled;       /* ... and acrt wrote it (bindings may add to it) */
 	bool fill_output;        /* an APIEndpoint's `output`: its first output port */
+	bool ovr_merged;         /* ovr_config merged by acrt__override_premerge */
 	bool fill_routes;        /* a Controller router: routes to the output ports */
 	char router_default[64]; /* ... and its default_output */
 	acrt__builtin bi_copy;   /* bi without config_out_ports (generated routes) */
@@ -241,8 +242,11 @@ int acrt__dialect_labels(acrt__bpload *L);
 
 /* ---- Stages ---------------------------------------------------------------- */
 
-int acrt__arch_parse(acrt__bpload *L);     /* arch.c: system, components, schemas */
-int acrt__deploy_parse(acrt__bpload *L);   /* deploy.c: runtime, overrides */
+int acrt__arch_parse(acrt__bpload *L);   /* arch.c: system, components, schemas */
+int acrt__deploy_parse(acrt__bpload *L); /* deploy.c: runtime, overrides */
+/* deploy.c: component idx's component_overrides config merged over its own
+ * while arch.c reads it, before the dialect maps its type. 0 or -1. */
+int acrt__override_premerge(acrt__bpload *L, size_t idx);
 int acrt__config_check(acrt__bpload *L);   /* config.c: configs vs props, plugins */
 int acrt__bindings_parse(acrt__bpload *L); /* bindings.c: all shapes, ports, inputs */
 int acrt__graph_check(acrt__bpload *L);    /* graph.c: cycles */

@@ -5,7 +5,9 @@
  * and alert_webhook checked key by key and value by value as their subsystems
  * read them (observe/api*.c, alerts.c, through the same rule check), then kept
  * raw in bp->runtime for them; and component_overrides: config deep-merged
- * over the component's, replicas. Every unknown key is an error.
+ * over the component's (arch.c merges it before the Autocoder dialect maps
+ * the component's type, acrt__override_premerge, so that an override may use
+ * the original's keys), replicas. Every unknown key is an error.
  * Defaults are set by load.c before this runs, so a missing file or key
  * simply leaves them.
  */
@@ -370,6 +372,47 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 	return rc;
 }
 
+/* component_overrides' entry for component `name` (the mapping's value, or
+ * the list item), or NULL. */
+static const acrt__ynode *
+override_of(const acrt__bpload *L, const char *name)
+{
+	const acrt__ynode *m = L->deploy && L->deploy->kind == ACRT__Y_MAP
+	                           ? acrt__ynode_get(L->deploy, "component_overrides")
+	                           : NULL;
+	if (m && m->kind == ACRT__Y_MAP)
+		return acrt__ynode_get(m, name);
+	for (size_t i = 0; m && m->kind == ACRT__Y_SEQ && i < m->n; i++) {
+		const acrt__ynode *it = m->items[i];
+		const acrt__ynode *nm = acrt__ynode_get(it, "name");
+		nm = nm ? nm : acrt__ynode_get(it, "component");
+		if (nm && nm->kind == ACRT__Y_STR && !strcmp(nm->text, name))
+			return it;
+	}
+	return NULL;
+}
+
+int
+acrt__override_premerge(acrt__bpload *L, size_t idx)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	const acrt__ynode *o = override_of(L, c->name);
+	const acrt__ynode *cfg = o && o->kind == ACRT__Y_MAP ? acrt__ynode_get(o, "config") : NULL;
+	if (o && o->kind == ACRT__Y_MAP && !cfg)
+		cfg = acrt__ynode_get(o, "configuration");
+	if (!cfg || cfg->kind != ACRT__Y_MAP)
+		return 0; /* none, or reported by parse_override */
+	json_t *j = acrt__ynode_json(cfg);
+	if (!j || deep_merge(c->config, j) < 0) {
+		json_decref(j);
+		return acrt__err(L, cfg, "out of memory");
+	}
+	json_decref(j);
+	L->aux[idx].ovr_config = cfg;
+	L->aux[idx].ovr_merged = true;
+	return 0;
+}
+
 static int
 parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 {
@@ -406,7 +449,7 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 		cfg = acrt__ynode_get(val, "configuration");
 		ck = "configuration";
 	}
-	if (cfg && cfg->kind != ACRT__Y_NULL) {
+	if (cfg && cfg->kind != ACRT__Y_NULL && !L->aux[idx].ovr_merged) {
 		if (cfg->kind != ACRT__Y_MAP)
 			return acrt__err_type(L, cfg, ck, "a mapping");
 		json_t *j = acrt__ynode_json(cfg);
