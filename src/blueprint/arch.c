@@ -253,9 +253,10 @@ acrt__add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *sch
 
 /* Declared inputs: or outputs: (a list of {name, schema} or of names). */
 static int
-parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const char *comp,
+parse_ports(acrt__bpload *L, size_t idx, const acrt__ynode *list, const char *key,
             acrt__port_spec **ports, size_t *np)
 {
+	const char *comp = L->bp->comps[idx].name;
 	const char *kind = !strcmp(key, "inputs") ? "input" : "output";
 	int rc = 0;
 	if (list->kind != ACRT__Y_SEQ)
@@ -298,6 +299,10 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 		if (sn && acrt__port_schema(L, sn, nn, &schema) < 0) {
 			rc = -1;
 			continue;
+		}
+		if (sn && acrt__schema_ref_add(L, idx, kind[0] == 'o', nn->text, sn) < 0) {
+			json_decref(schema);
+			return -1;
 		}
 		if (acrt__add_port(ports, np, nn->text, schema, nn->mark) < 0) {
 			json_decref(schema);
@@ -588,9 +593,9 @@ parse_component(acrt__bpload *L, size_t idx)
 	const acrt__ynode *in = acrt__ynode_get(node, "inputs");
 	const acrt__ynode *out = acrt__ynode_get(node, "outputs");
 	static const char *const plug_in[] = {"input", NULL}, *const plug_out[] = {"output", NULL};
-	if (in && parse_ports(L, in, "inputs", c->name, &c->inputs, &c->n_inputs) < 0)
+	if (in && parse_ports(L, idx, in, "inputs", &c->inputs, &c->n_inputs) < 0)
 		rc = -1, a->broken = true;
-	if (out && parse_ports(L, out, "outputs", c->name, &c->outputs, &c->n_outputs) < 0)
+	if (out && parse_ports(L, idx, out, "outputs", &c->outputs, &c->n_outputs) < 0)
 		rc = -1, a->broken = true;
 	bool adr_in = false, adr_out = false; /* ADR-031 ports: declared some */
 	if (acrt__dialect_ports(L, idx, &adr_in, &adr_out) < 0)

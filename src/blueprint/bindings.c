@@ -417,8 +417,10 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 			continue;
 		}
 		if (rc == 0 &&
-		    add_binding(L, b, from, s->from.port, to, s->to[i].port,
-		                r == 1 ? (size_t)buffer : L->bp->default_buffer, allow) < 0)
+		    (add_binding(L, b, from, s->from.port, to, s->to[i].port,
+		                 r == 1 ? (size_t)buffer : L->bp->default_buffer, allow) < 0 ||
+		     acrt__schema_refs_check(L, b, (size_t)from, s->from.port, (size_t)to,
+		                             s->to[i].port) < 0))
 			rc = -1;
 	}
 	acrt__free(s);

@@ -146,6 +146,15 @@ typedef struct acrt__bpload {
 		const char *port;        /* the port's name (in the YAML tree) */
 	} * labels;
 	size_t n_labels;
+	/* Ports whose schema is written as a name (defined or a label): the
+	 * original checks that a binding's two ends name the same one. */
+	struct acrt__schema_ref {
+		size_t comp;
+		bool out;
+		const char *port;        /* in the YAML tree */
+		const acrt__ynode *name; /* the schema name's node */
+	} * schema_refs;
+	size_t n_schema_refs;
 } acrt__bpload;
 
 /* Reports an error at node `at` (or 1:1 of the architecture if NULL). -1. */
@@ -217,6 +226,16 @@ int acrt__adr_direction(const acrt__ynode *port);
  * a boolean) for port `port`: 1 with *out, 0 without a schema, -1 after
  * reporting. */
 int acrt__port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *port, json_t **out);
+/* dialect.c: remembers that port `port` (an output when out) of component
+ * comp names its schema with node n, when n is a name. 0, or -1 after
+ * reporting out of memory. */
+int acrt__schema_ref_add(acrt__bpload *L, size_t comp, bool out, const char *port,
+                         const acrt__ynode *n);
+/* dialect.c: in a blueprint read as the original's, a note when binding b's
+ * two ends name different schemas and b has no transformation (the original
+ * refuses it). 0 or -1. */
+int acrt__schema_refs_check(acrt__bpload *L, const acrt__ynode *b, size_t from, const char *fp,
+                            size_t to, const char *tp);
 /* arch.c: appends a port; -1 when out of memory (nothing reported). */
 int acrt__add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema,
                    acrt__mark m);

@@ -187,6 +187,48 @@ acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *const *a
 	                 where);
 }
 
+/* ---- Schema names on both ends of a binding -------------------------------------- */
+
+int
+acrt__schema_ref_add(acrt__bpload *L, size_t comp, bool out, const char *port, const acrt__ynode *n)
+{
+	if (!n || n->kind != ACRT__Y_STR || n->text[strspn(n->text, " \t\r\n")] == '{')
+		return 0; /* a mapping, a boolean or JSON: no name */
+	struct acrt__schema_ref *r =
+	    acrt__realloc(L->schema_refs, (L->n_schema_refs + 1) * sizeof *r);
+	if (!r)
+		return acrt__err(L, n, "out of memory");
+	L->schema_refs = r;
+	r[L->n_schema_refs++] = (struct acrt__schema_ref){comp, out, port, n};
+	return 0;
+}
+
+static const acrt__ynode *
+schema_ref(const acrt__bpload *L, size_t comp, bool out, const char *port)
+{
+	for (size_t i = 0; i < L->n_schema_refs; i++) {
+		const struct acrt__schema_ref *r = &L->schema_refs[i];
+		if (r->comp == comp && r->out == out && !strcmp(r->port, port))
+			return r->name;
+	}
+	return NULL;
+}
+
+int
+acrt__schema_refs_check(acrt__bpload *L, const acrt__ynode *b, size_t from, const char *fp,
+                        size_t to, const char *tp)
+{
+	const acrt__ynode *a = schema_ref(L, from, true, fp), *z = schema_ref(L, to, false, tp);
+	if (!L->dialect || !a || !z || !strcmp(a->text, z->text) ||
+	    acrt__ynode_get(b, "transformation"))
+		return 0;
+	return acrt__note(L, b,
+	                  "binding %s.%s -> %s.%s: the ports name different schemas ('%s', '%s'), "
+	                  "which the original refuses without a transformation; acrt checks "
+	                  "each port against its own",
+	                  L->bp->comps[from].name, fp, L->bp->comps[to].name, tp, a->text, z->text);
+}
+
 /* ---- ADR-031 ports ------------------------------------------------------------ */
 
 int
@@ -213,9 +255,10 @@ acrt__adr_direction(const acrt__ynode *port)
  * description}: its direction, its schema (data_schema.id, read as a port's
  * schema: a name, a label or inline), notes for what is not used. */
 static int
-adr_port(acrt__bpload *L, acrt__comp_spec *c, const acrt__ynode *name, const acrt__ynode *p,
-         bool *in, bool *out)
+adr_port(acrt__bpload *L, size_t idx, const acrt__ynode *name, const acrt__ynode *p, bool *in,
+         bool *out)
 {
+	acrt__comp_spec *c = &L->bp->comps[idx];
 	static const char *const keys[] = {"direction", "data_schema", "description", NULL};
 	static const char *const ds_keys[] = {"id", NULL};
 	static const dialect_key port_notes[] = {
@@ -259,8 +302,11 @@ adr_port(acrt__bpload *L, acrt__comp_spec *c, const acrt__ynode *name, const acr
 		if (!strcmp((*ports)[j].name, name->text))
 			return rc; /* also in inputs:/outputs:, which win */
 	json_t *schema = NULL;
-	if (id && acrt__port_schema(L, id, name, &schema) < 0)
+	if (id && (acrt__port_schema(L, id, name, &schema) < 0 ||
+	           acrt__schema_ref_add(L, idx, dir == 1, name->text, id) < 0)) {
+		json_decref(schema);
 		return -1;
+	}
 	if (acrt__add_port(ports, np, name->text, schema, name->mark) < 0) {
 		json_decref(schema);
 		return acrt__err(L, name, "out of memory");
@@ -272,7 +318,6 @@ adr_port(acrt__bpload *L, acrt__comp_spec *c, const acrt__ynode *name, const acr
 int
 acrt__dialect_ports(acrt__bpload *L, size_t idx, bool *in, bool *out)
 {
-	acrt__comp_spec *c = &L->bp->comps[idx];
 	const acrt__ynode *m = acrt__ynode_get(L->aux[idx].node, "ports");
 	int rc = 0;
 	if (!m || m->kind == ACRT__Y_NULL)
@@ -281,7 +326,7 @@ acrt__dialect_ports(acrt__bpload *L, size_t idx, bool *in, bool *out)
 		return acrt__err_type(L, m, "ports", "a mapping of port names (ADR-031)");
 	L->dialect = true;
 	for (size_t i = 0; i < m->n; i++)
-		if (adr_port(L, c, m->keys[i], m->items[i], in, out) < 0)
+		if (adr_port(L, idx, m->keys[i], m->items[i], in, out) < 0)
 			rc = -1;
 	/* A built-in that takes `ports` (Source, Passthrough, ...) sends on the
 	 * declared outputs, as the original's component does on its ports. */

@@ -220,6 +220,7 @@ cleanup:
 	acrt__ynode_free(L.deploy);
 	acrt__free(L.aux);
 	acrt__free(L.labels);
+	acrt__free(L.schema_refs);
 	acrt__blueprint_free(bp);
 	acrt__diag_free(&scratch);
 	return rc;

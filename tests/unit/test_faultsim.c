@@ -566,7 +566,8 @@ test_dialect_load_allocation_failures(void **state)
 }
 
 /* The rest of the dialect (issue 13 step 1): ADR-031 ports, a port only
- * bindings name, an unbound input, a schema label, the binding shapes, the
+ * bindings name, an unbound input, schema labels whose names differ across a
+ * binding, the binding shapes, the
  * original's APIEndpoint with its reply, and the deployment's list of
  * overrides, with the n-th allocation failing. */
 static const char dialect2_blueprint[] =
@@ -581,8 +582,12 @@ static const char dialect2_blueprint[] =
     "    - name: gen\n"
     "      type: Source\n"
     "      ports: {readings: {direction: output, data_schema: {id: common_x, version: 1}}}\n"
-    "    - {name: model, type: Model, inputs: [{name: features, schema: nowhere}]}\n"
-    "    - {name: out, type: Sink, config: {sink: \"null\"}}\n"
+    "    - name: model\n"
+    "      type: Model\n"
+    "      inputs: [{name: features, schema: nowhere}]\n"
+    "      outputs: [{name: scores, schema: common_z}]\n"
+    "    - {name: out, type: Sink, config: {sink: \"null\"}, inputs: [{name: input, schema: "
+    "common_y}]}\n"
     "  bindings:\n"
     "    - from: {component: api, output: response}\n"
     "      to: {component: store, input: input}\n"
