@@ -255,7 +255,8 @@ shape_c(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 
 /* The dialect: a port that only bindings name is created, as the original's
  * healer does, with a note. A Passthrough stand-in (or a mapped Source,
- * Dedup, ...) whose `ports` acrt wrote sends on it too. 0 or -1. */
+ * Dedup, ...) whose `ports` acrt wrote, or a Controller router, sends on it
+ * too (acrt__dialect_port_created). 0 or -1. */
 static int
 create_port(acrt__bpload *L, const endpoint *e, size_t i, bool out, const char *hint)
 {
@@ -274,13 +275,17 @@ create_port(acrt__bpload *L, const endpoint *e, size_t i, bool out, const char *
 	if (!p[*np].name)
 		return acrt__err(L, e->at, "out of memory");
 	(*np)++;
-	json_t *fill = a->ports_filled ? json_object_get(c->config, "ports") : NULL;
-	if (out && fill && json_array_append_new(fill, json_string(e->port)) < 0)
-		return acrt__err(L, e->at, "out of memory");
-	bool silent = out && !fill && a->bi && strcmp(a->bi->type, "Passthrough") != 0;
-	char more[160] = "";
-	if (silent)
+	int sends = out ? acrt__dialect_port_created(L, i, e->port) : 1;
+	if (sends < 0)
+		return -1;
+	char more[200] = "";
+	if (sends == 0 && a->bi)
 		snprintf(more, sizeof more, "; the built-in %s sends nothing on it", a->bi->type);
+	else if (sends == 2)
+		snprintf(
+		    more, sizeof more,
+		    "; the Transformer without config passes every event on each of its output "
+		    "ports (the built-in Passthrough)");
 	return acrt__note(L, e->at,
 	                  "component '%s' has no %s port '%s': created, as the original does "
 	                  "(only bindings name it)%s%s",

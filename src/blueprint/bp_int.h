@@ -213,6 +213,13 @@ bool acrt__dialect_type_known(const char *type);
 int acrt__dialect_map(acrt__bpload *L, size_t idx);
 /* Once its ports are known: the `ports` or routes that name them. 0 or -1. */
 int acrt__dialect_fill(acrt__bpload *L, size_t idx);
+/* Output port `port` of component idx was just created because a binding
+ * names it (bindings.c): a Controller router gets a rule's route to it, a
+ * component whose `ports` acrt wrote sends on it too, acrt's Transformer
+ * without config becomes a Passthrough on every output, as the original's
+ * passes items on. 1 when it sends there now, 2 when it became a
+ * Passthrough, 0 when it sends nothing there, -1 after reporting. */
+int acrt__dialect_port_created(acrt__bpload *L, size_t idx, const char *port);
 /* ADR-031 `ports: {NAME: {semantic_class, direction, data_schema: {id,
  * version}}}` of component idx: each port joins its inputs or outputs (those
  * of inputs:/outputs: win), *in / *out set when it declared one of that

@@ -704,3 +704,39 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 	a->ports_filled = true;
 	return 0;
 }
+
+int
+acrt__dialect_port_created(acrt__bpload *L, size_t idx, const char *port)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	acrt__comp_aux *a = &L->aux[idx];
+	if (a->fill_routes) { /* a Controller router: a rule's port, before the default */
+		json_t *routes = json_object_get(c->config, "routes");
+		size_t n = json_array_size(routes);
+		const char *last =
+		    n ? json_string_value(json_object_get(json_array_get(routes, n - 1), "when"))
+		      : NULL;
+		char when[sizeof route_expr + 160];
+		snprintf(when, sizeof when, "%s == \"%s\"", route_expr, port);
+		if (json_array_insert_new(routes, last && !strcmp(last, "true") ? n - 1 : n,
+		                          json_pack("{s:s,s:s}", "when", when, "to", port)) < 0)
+			return acrt__err(L, a->node, "out of memory");
+		return 1;
+	}
+	json_t *fill = a->ports_filled ? json_object_get(c->config, "ports") : NULL;
+	if (fill) {
+		if (json_array_append_new(fill, json_string(port)) < 0)
+			return acrt__err(L, a->node, "out of memory");
+		return 1;
+	}
+	if (c->type && !strcmp(c->type, "Transformer") && !c->dialect_type &&
+	    json_object_size(c->config) == 0) {
+		/* acrt's pass-through sends on `output` only; the original's on all */
+		a->fill_ports = true;
+		if (acrt__dialect_become(L, idx, "Passthrough", json_object()) < 0 ||
+		    acrt__dialect_fill(L, idx) < 0)
+			return -1;
+		return 2;
+	}
+	return 0;
+}

@@ -24,9 +24,12 @@ command -v curl >/dev/null || fail "curl is missing (scripts/install-deps.sh ins
 # (018 has two sinks: 6). 023's list of overrides sets the Source's count
 # to 5. The whole blueprints run too: each of 030's 20 payments reaches its
 # four ends (the two sinks behind its Router's stand-in, the Store, the
-# Accumulator: 80), 032's terminator lets 5 of 8 through.
+# Accumulator: 80), 032's terminator lets 5 of 8 through. In 027 the
+# created outputs of a Transformer without config, a Controller router's
+# default and a stand-in carry every event (4 sinks of 3; the router's new
+# rule port gets none: the events have no value).
 for c in 018-binding-shapes:6 021-adr-ports:3 020-ports-from-bindings:3 023-deployment-docs-form:5 \
-	030-original-pipeline:80 032-original-root-level:5; do
+	027-created-outputs:12 030-original-pipeline:80 032-original-root-level:5; do
 	name=${c%%:*}
 	want=${c##*:}
 	D="$WORK/run-$name"

@@ -567,7 +567,7 @@ test_dialect_load_allocation_failures(void **state)
 
 /* The rest of the dialect (issue 13 step 1): ADR-031 ports, a port only
  * bindings name, an unbound input, schema labels whose names differ across a
- * binding, the binding shapes, the
+ * binding, a Transformer's created output, the binding shapes, the
  * original's APIEndpoint with its reply, and the deployment's list of
  * overrides, with the n-th allocation failing. */
 static const char dialect2_blueprint[] =
@@ -579,6 +579,7 @@ static const char dialect2_blueprint[] =
     "      type: APIEndpoint\n"
     "      config: {port: 18999, endpoints: [{path: /t, methods: [POST, GET]}, \"GET /t/{id}\"]}\n"
     "    - {name: store, type: Store}\n"
+    "    - {name: tidy, type: Transformer}\n"
     "    - name: gen\n"
     "      type: Source\n"
     "      ports: {readings: {direction: output, data_schema: {id: common_x, version: 1}}}\n"
@@ -593,7 +594,9 @@ static const char dialect2_blueprint[] =
     "      to: {component: store, input: input}\n"
     "    - {source: store.output, target: api.request}\n"
     "    - {from_component: gen, to_component: model, stream_name: readings}\n"
-    "    - {from: model.scores, to: out.input}\n";
+    "    - {from: model.scores, to: out.input}\n"
+    "    - {from: store.output, to: tidy.input}\n"
+    "    - {from: tidy.copy, to: out.input}\n";
 static const char dialect2_deployment[] =
     "system_name: faults-dialect2\n"
     "environment: {A: 1}\n"
@@ -619,10 +622,11 @@ test_dialect2_load_allocation_failures(void **state)
 		bool injected = acrt__alloc_fail_after_pending() == 0;
 		acrt__alloc_fail_after(0);
 		if (rc == 0) {
-			assert_int_equal(bp->n_comps, 5);
-			assert_int_equal(bp->n_bindings, 4);
-			assert_true(bp->comps[3].needs_impl);
-			assert_int_equal(bp->comps[4].replicas, 2);
+			assert_int_equal(bp->n_comps, 6);
+			assert_int_equal(bp->n_bindings, 6);
+			assert_true(bp->comps[4].needs_impl);
+			assert_int_equal(bp->comps[5].replicas, 2);
+			assert_string_equal(bp->comps[2].type, "Passthrough"); /* tidy.copy */
 		} else {
 			assert_null(bp);
 			if (!diag_well_formed(&diag) || !diag_has(&diag, "out of memory")) {
