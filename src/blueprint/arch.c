@@ -24,7 +24,7 @@ static const char *const sys_keys[] = {"name",     "version", "description",    
                                        "bindings", "schemas", "schema_version", NULL};
 static const char *const comp_keys[] = {
     "name",         "type",     "implementation", "config",   "configuration", "inputs", "outputs",
-    "capabilities", "batching", "state",          "replicas", "description",   NULL};
+    "capabilities", "batching", "state",          "replicas", "description",   "ports",  NULL};
 static const char *const port_keys[] = {"name", "schema", "description", NULL};
 static const char *const cap_keys[] = {
     "schema_validator", "rate_limit", "retry", "circuit_breaker", "timeout", "dead_letter", NULL};
@@ -145,29 +145,49 @@ parse_schemas(acrt__bpload *L, const acrt__ynode *root)
 	return rc;
 }
 
-/* A port's schema: a name under schemas:, an inline mapping or a boolean. */
+/* A schema written as a JSON string ('{"type": "object"}', the dialect's). */
 static int
-port_schema(acrt__bpload *L, const acrt__ynode *n, const char *port, json_t **out)
+inline_json_schema(acrt__bpload *L, const acrt__ynode *n, const char *what, json_t **out)
+{
+	json_error_t je;
+	char why[256] = "";
+	json_t *j = json_loads(n->text, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return acrt__err(L, n, "bad schema %s: the string is not JSON: %s", what, je.text);
+	acrt__schema *c = acrt__schema_compile(j, why, sizeof why);
+	if (!c) {
+		json_decref(j);
+		return acrt__err(L, n, "bad schema %s: %s", what, why);
+	}
+	acrt__schema_free(c);
+	L->dialect = true;
+	*out = j;
+	return 1;
+}
+
+/* A port's schema: a name under schemas:, an inline mapping or a boolean, or
+ * a JSON string. A name defined nowhere is decided later
+ * (acrt__dialect_labels): the port has no schema. */
+int
+acrt__port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *port, json_t **out)
 {
 	char what[160];
 	if (n->kind == ACRT__Y_NULL)
 		return 0;
-	snprintf(what, sizeof what, "for port '%s'", port);
+	snprintf(what, sizeof what, "for port '%s'", port->text);
 	if (n->kind == ACRT__Y_STR) {
+		const char *t = n->text + strspn(n->text, " \t\r\n");
+		if (*t == '{')
+			return inline_json_schema(L, n, what, out);
 		json_t *j = json_object_get(L->bp->schemas, n->text);
 		if (!j) {
-			const char *names[64];
-			size_t k = 0;
-			const char *key;
-			json_t *v;
-			json_object_foreach(L->bp->schemas, key, v)
-			{
-				if (k < 64)
-					names[k++] = key;
-			}
-			char hint[128];
-			acrt__hint(hint, sizeof hint, n->text, names, k);
-			return acrt__err(L, n, "unknown schema '%s' %s%s", n->text, what, hint);
+			struct acrt__label *nl =
+			    acrt__realloc(L->labels, (L->n_labels + 1) * sizeof *nl);
+			if (!nl)
+				return acrt__err(L, n, "out of memory");
+			L->labels = nl;
+			nl[L->n_labels++] = (struct acrt__label){n, port->text};
+			return 0;
 		}
 		*out = json_incref(j);
 		return 1;
@@ -186,8 +206,37 @@ port_schema(acrt__bpload *L, const acrt__ynode *n, const char *port, json_t **ou
 	return *out ? 1 : acrt__err(L, n, "out of memory");
 }
 
-static int
-add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema, acrt__mark m)
+int
+acrt__dialect_labels(acrt__bpload *L)
+{
+	const char *names[64];
+	size_t k = 0;
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(L->bp->schemas, key, v)
+	{
+		if (k < 64)
+			names[k++] = key;
+	}
+	for (size_t i = 0; i < L->n_labels; i++) {
+		const acrt__ynode *n = L->labels[i].name;
+		char hint[128];
+		acrt__hint(hint, sizeof hint, n->text, names, k);
+		if (!L->dialect)
+			rc = acrt__err(L, n, "unknown schema '%s' for port '%s'%s", n->text,
+			               L->labels[i].port, hint);
+		else if (acrt__note(L, n,
+		                    "schema '%s' of port '%s' names no definition: a label, not "
+		                    "checked%s",
+		                    n->text, L->labels[i].port, hint) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+int
+acrt__add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema, acrt__mark m)
 {
 	acrt__port_spec *p = acrt__realloc(*ports, (*n + 1) * sizeof *p);
 	if (!p)
@@ -204,9 +253,10 @@ add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema, a
 
 /* Declared inputs: or outputs: (a list of {name, schema} or of names). */
 static int
-parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const char *comp,
+parse_ports(acrt__bpload *L, size_t idx, const acrt__ynode *list, const char *key,
             acrt__port_spec **ports, size_t *np)
 {
+	const char *comp = L->bp->comps[idx].name;
 	const char *kind = !strcmp(key, "inputs") ? "input" : "output";
 	int rc = 0;
 	if (list->kind != ACRT__Y_SEQ)
@@ -246,11 +296,15 @@ parse_ports(acrt__bpload *L, const acrt__ynode *list, const char *key, const cha
 		}
 		const acrt__ynode *sn =
 		    it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "schema") : NULL;
-		if (sn && port_schema(L, sn, nn->text, &schema) < 0) {
+		if (sn && acrt__port_schema(L, sn, nn, &schema) < 0) {
 			rc = -1;
 			continue;
 		}
-		if (add_port(ports, np, nn->text, schema, nn->mark) < 0) {
+		if (sn && acrt__schema_ref_add(L, idx, kind[0] == 'o', nn->text, sn) < 0) {
+			json_decref(schema);
+			return -1;
+		}
+		if (acrt__add_port(ports, np, nn->text, schema, nn->mark) < 0) {
 			json_decref(schema);
 			return acrt__err(L, nn, "out of memory");
 		}
@@ -263,7 +317,7 @@ default_ports(acrt__bpload *L, const char *const *names, acrt__port_spec **ports
               acrt__mark m)
 {
 	for (; names && *names; names++)
-		if (add_port(ports, np, *names, NULL, m) < 0)
+		if (acrt__add_port(ports, np, *names, NULL, m) < 0)
 			return acrt__err(L, NULL, "out of memory");
 	return 0;
 }
@@ -306,8 +360,8 @@ config_ports(acrt__bpload *L, const acrt__comp_aux *a, acrt__comp_spec *c, bool 
 			               "component '%s' routes to port '%s', which is not among its "
 			               "declared outputs",
 			               c->name, names[i]);
-		else if (add_port(&c->outputs, &c->n_outputs, names[i], NULL,
-		                  at ? at->mark : c->mark) < 0)
+		else if (acrt__add_port(&c->outputs, &c->n_outputs, names[i], NULL,
+		                        at ? at->mark : c->mark) < 0)
 			return acrt__err(L, NULL, "out of memory");
 	}
 	return rc;
@@ -500,6 +554,8 @@ parse_component(acrt__bpload *L, size_t idx)
 	c->name = acrt__strdup(n->text);
 	if (!c->name)
 		return acrt__err(L, n, "out of memory");
+	if (!acrt__name_ok(c->name))
+		L->dialect = true; /* a hyphen: the original's naming */
 	snprintf(where, sizeof where, "in component '%s'", c->name);
 	if (acrt__dialect_keys(L, node, comp_keys, ACRT__AT_COMPONENT, where) < 0)
 		rc = -1;
@@ -526,6 +582,8 @@ parse_component(acrt__bpload *L, size_t idx)
 	c->config = a->config ? acrt__ynode_json(a->config) : json_object();
 	if (!c->config)
 		return acrt__err(L, node, "out of memory");
+	if (acrt__override_premerge(L, idx) < 0) /* the deployment's config */
+		return -1;
 	if (rc == 0 && !a->broken && acrt__dialect_map(L, idx) < 0) /* the original's types */
 		rc = -1;
 	if (!a->bi && c->type) /* the original's type, not mapped after an error */
@@ -535,10 +593,15 @@ parse_component(acrt__bpload *L, size_t idx)
 	const acrt__ynode *in = acrt__ynode_get(node, "inputs");
 	const acrt__ynode *out = acrt__ynode_get(node, "outputs");
 	static const char *const plug_in[] = {"input", NULL}, *const plug_out[] = {"output", NULL};
-	if (in && parse_ports(L, in, "inputs", c->name, &c->inputs, &c->n_inputs) < 0)
+	if (in && parse_ports(L, idx, in, "inputs", &c->inputs, &c->n_inputs) < 0)
 		rc = -1, a->broken = true;
-	if (out && parse_ports(L, out, "outputs", c->name, &c->outputs, &c->n_outputs) < 0)
+	if (out && parse_ports(L, idx, out, "outputs", &c->outputs, &c->n_outputs) < 0)
 		rc = -1, a->broken = true;
+	bool adr_in = false, adr_out = false; /* ADR-031 ports: declared some */
+	if (acrt__dialect_ports(L, idx, &adr_in, &adr_out) < 0)
+		rc = -1, a->broken = true;
+	in = in ? in : adr_in ? node : NULL;
+	out = out ? out : adr_out ? node : NULL;
 	if (!a->broken) {
 		const char *const *din = a->dflt_in ? a->dflt_in
 		                         : a->bi    ? a->bi->in_ports
@@ -622,6 +685,8 @@ system_name(acrt__bpload *L, const acrt__ynode *root, const acrt__ynode *sys)
 		    L, nm, "system name '%s' must match ^[a-z]([a-z0-9_-]*[a-z0-9_])?$", nm->text);
 	if (!(bp->name = acrt__strdup(nm->text)))
 		return acrt__err(L, nm, "out of memory");
+	if (!acrt__name_ok(bp->name))
+		L->dialect = true;
 	return rc;
 }
 
@@ -668,8 +733,10 @@ acrt__arch_parse(acrt__bpload *L)
 		rc = -1;
 	if (sys && sys->kind != ACRT__Y_MAP)
 		return acrt__err_type(L, sys, "system", "a mapping");
+	if (!sys || acrt__ynode_get(root, "components"))
+		L->dialect = true; /* the dialect: components at the top level */
 	if (!sys)
-		sys = root; /* the dialect: everything at the top level */
+		sys = root;
 	if (sys != root) {
 		if (acrt__dialect_keys(L, sys, sys_keys, ACRT__AT_SYSTEM, "in system") < 0)
 			rc = -1;

@@ -1,14 +1,23 @@
 /*
- * bindings.c - reads system.bindings in its three accepted shapes into one
+ * bindings.c - reads system.bindings in its accepted shapes into one
  * acrt__binding_spec per (source port, target port):
  *
- *   {from: comp.port, to: comp.port | [comp.port, ...], buffer_size, allow_cycle}
- *   {from_component, from_port, to_component | to_components, to_port | to_ports}
- *   {source: {component, stream}, target: {component, stream} | [...]}
+ *   {from: END, to: END | [END, ...], buffer_size, allow_cycle}
+ *   {from_component, from_port, to_component | to_components, to_port | to_ports,
+ *    stream_name}
+ *   {source: END, target: END | [END, ...]}
  *
- * A missing port is `output` on the from side and `input` on the to side.
+ * where END is "comp.port", "comp", or a mapping {component, PORT} whose
+ * port key is `output` (from), `input` (to), `stream` or `port` (the
+ * Autocoder dialect's shapes, docs/AUTOCODER.md). `stream_name` names the
+ * port on both sides unless from_port / to_port do. A missing port is
+ * `output` on the from side and `input` on the to side.
  * Then checks that endpoints exist (with hints), that no edge is listed twice,
  * and that every input port is bound to something.
+ *
+ * In a blueprint read as the original's (L->dialect), a port that only
+ * bindings name is created, with a note (the original's healer creates it),
+ * and an unbound input port is a note; otherwise both are errors.
  *
  * Dead letters: a component whose capabilities.dead_letter.to is set gets an
  * output port `dead_letter` (unless it declares one) and an implicit binding
@@ -25,16 +34,17 @@
  * condition, ...) are notes: dialect.c. */
 static const char *const keys_a[] = {"from",        "to",          "buffer_size",
                                      "allow_cycle", "description", NULL};
-static const char *const keys_b[] = {"from_component", "from_port", "to_component", "to_components",
-                                     "to_port",        "to_ports",  "buffer_size",  "allow_cycle",
-                                     "description",    NULL};
+static const char *const keys_b[] = {
+    "from_component", "from_port",   "to_component", "to_components", "to_port", "to_ports",
+    "stream_name",    "buffer_size", "allow_cycle",  "description",   NULL};
 static const char *const keys_c[] = {"source",      "target",      "buffer_size",
                                      "allow_cycle", "description", NULL};
 static const char *const keys_all[] = {
-    "from",        "to",       "from_component", "to_component", "to_components", "from_port",
-    "to_port",     "to_ports", "source",         "target",       "buffer_size",   "allow_cycle",
-    "description", NULL};
-static const char *const keys_ep[] = {"component", "stream", "port", NULL};
+    "from",        "to",          "from_component", "to_component", "to_components",
+    "from_port",   "to_port",     "to_ports",       "source",       "target",
+    "buffer_size", "allow_cycle", "description",    "stream_name",  NULL};
+static const char *const keys_ep_from[] = {"component", "output", "stream", "port", NULL};
+static const char *const keys_ep_to[] = {"component", "input", "stream", "port", NULL};
 
 /* One end of an edge, before resolution. */
 typedef struct endpoint {
@@ -89,33 +99,79 @@ add_target(acrt__bpload *L, edge_set *s, const acrt__ynode *at)
 	return 0;
 }
 
+/* One END: "comp.port", "comp" or {component, output|input|stream|port}
+ * (the latter the dialect's). out: the from side. */
 static int
-shape_a(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
+parse_end(acrt__bpload *L, const acrt__ynode *n, bool out, const char *key, endpoint *e)
 {
-	const acrt__ynode *from = acrt__ynode_get(b, "from"), *to = acrt__ynode_get(b, "to");
+	const char *dflt = out ? "output" : "input";
+	if (n->kind == ACRT__Y_STR)
+		return parse_dotted(L, n, dflt, key, e);
+	if (n->kind != ACRT__Y_MAP)
+		return acrt__err_type(L, n, key, "'component.port' or {component, port}");
+	const char *comp = NULL, *port = dflt, *pk = out ? "output" : "input";
+	char where[64];
+	snprintf(where, sizeof where, "in binding %s", key);
+	if (acrt__check_keys(L, n, out ? keys_ep_from : keys_ep_to, where) < 0)
+		return -1;
+	int r = acrt__get_str(L, n, "component", &comp);
+	if (r == 0)
+		return acrt__err(L, n, "binding %s: missing required key 'component'", key);
+	int np = 0;
+	static const char *const pkeys[3] = {"stream", "port", NULL};
+	for (size_t i = 0; i < 3; i++) {
+		const char *k = i < 2 ? pkeys[i] : pk;
+		int g = acrt__get_str(L, n, k, &port);
+		if (g < 0)
+			return -1;
+		np += g;
+	}
+	if (r < 0)
+		return -1;
+	if (np > 1)
+		return acrt__err(L, n, "binding %s: name the port once (%s, stream or port)", key,
+		                 pk);
+	return set_ep(L, e, comp, port, acrt__ynode_get(n, "component"));
+}
+
+/* {from, to} and {source, target}: one END, then one END or a list. */
+static int
+shape_ends(acrt__bpload *L, const acrt__ynode *b, edge_set *s, const char *fk, const char *tk)
+{
+	const acrt__ynode *from = acrt__ynode_get(b, fk), *to = acrt__ynode_get(b, tk);
 	int rc = 0;
 	if (!from)
-		rc = acrt__err(L, b, "binding: missing required key 'from'");
-	else if (parse_dotted(L, from, "output", "from", &s->from) < 0)
+		rc = acrt__err(L, b, "binding: missing required key '%s'", fk);
+	else if (parse_end(L, from, true, fk, &s->from) < 0)
 		rc = -1;
 	if (!to || to->kind == ACRT__Y_NULL)
-		return acrt__err(L, to ? to : b, "binding: missing required key 'to'");
+		return acrt__err(L, to ? to : b, "binding: missing required key '%s'", tk);
 	if (to->kind == ACRT__Y_SEQ) {
 		if (to->n == 0)
-			return acrt__err(L, to, "binding: 'to' is an empty list");
+			return acrt__err(L, to, "binding: '%s' is an empty list", tk);
 		for (size_t i = 0; i < to->n; i++) {
 			if (add_target(L, s, to->items[i]) < 0)
 				return -1;
-			if (parse_dotted(L, to->items[i], "input", "to", &s->to[s->n_to - 1]) < 0) {
+			if (parse_end(L, to->items[i], false, tk, &s->to[s->n_to - 1]) < 0) {
 				rc = -1;
 				s->n_to--;
 			}
 		}
 		return rc;
 	}
-	if (add_target(L, s, to) < 0 || parse_dotted(L, to, "input", "to", &s->to[0]) < 0)
+	if (add_target(L, s, to) < 0)
 		return -1;
+	if (parse_end(L, to, false, tk, &s->to[0]) < 0) {
+		s->n_to = 0; /* reported: nothing to resolve */
+		return -1;
+	}
 	return rc;
+}
+
+static int
+shape_a(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
+{
+	return shape_ends(L, b, s, "from", "to");
 }
 
 /* A string or a list of strings. */
@@ -149,9 +205,14 @@ shape_b(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 	const acrt__ynode *tps = acrt__ynode_get(b, "to_ports");
 	const acrt__ynode *comps[MAX_TARGETS], *ports[MAX_TARGETS];
 	size_t nc = 0, np = 0;
-	const char *fp = "output";
+	const char *fp = "output", *sn = NULL;
 	int rc = 0;
 
+	/* {from_component, to_component, stream_name}: the stream is the port */
+	if (acrt__get_str(L, b, "stream_name", &sn) < 0)
+		rc = -1;
+	else if (sn && !acrt__ynode_get(b, "from_port"))
+		fp = sn;
 	if (!fc)
 		rc = acrt__err(L, b, "binding: missing required key 'from_component'");
 	else if (fc->kind != ACRT__Y_STR)
@@ -178,58 +239,57 @@ shape_b(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 	for (size_t i = 0; i < n; i++) {
 		const acrt__ynode *c = comps[nc == 1 ? 0 : i];
 		const acrt__ynode *p = np == 0 ? NULL : ports[np == 1 ? 0 : i];
+		const char *port = p ? p->text : sn ? sn : "input";
 		if (add_target(L, s, c) < 0 ||
-		    set_ep(L, &s->to[s->n_to - 1], c->text, p ? p->text : "input", p ? p : c) < 0)
+		    set_ep(L, &s->to[s->n_to - 1], c->text, port, p ? p : c) < 0)
 			return -1;
 	}
 	return rc;
 }
 
 static int
-shape_c_ep(acrt__bpload *L, const acrt__ynode *n, const char *key, const char *dflt, endpoint *e)
-{
-	const char *comp = NULL, *port = dflt;
-	char where[64];
-	if (n->kind != ACRT__Y_MAP)
-		return acrt__err_type(L, n, key, "a mapping {component, stream}");
-	snprintf(where, sizeof where, "in binding %s", key);
-	if (acrt__check_keys(L, n, keys_ep, where) < 0)
-		return -1;
-	int r = acrt__get_str(L, n, "component", &comp);
-	if (r == 0)
-		return acrt__err(L, n, "binding %s: missing required key 'component'", key);
-	if (r < 0 || acrt__get_str(L, n, "stream", &port) < 0 ||
-	    acrt__get_str(L, n, "port", &port) < 0)
-		return -1;
-	return set_ep(L, e, comp, port, acrt__ynode_get(n, "component"));
-}
-
-static int
 shape_c(acrt__bpload *L, const acrt__ynode *b, edge_set *s)
 {
-	const acrt__ynode *src = acrt__ynode_get(b, "source"), *tgt = acrt__ynode_get(b, "target");
-	int rc = 0;
-	if (!src)
-		rc = acrt__err(L, b, "binding: missing required key 'source'");
-	else if (shape_c_ep(L, src, "source", "output", &s->from) < 0)
-		rc = -1;
-	if (!tgt)
-		return acrt__err(L, b, "binding: missing required key 'target'");
-	if (tgt->kind == ACRT__Y_SEQ) {
-		for (size_t i = 0; i < tgt->n; i++) {
-			if (add_target(L, s, tgt->items[i]) < 0)
-				return -1;
-			if (shape_c_ep(L, tgt->items[i], "target", "input", &s->to[s->n_to - 1]) <
-			    0) {
-				rc = -1;
-				s->n_to--;
-			}
-		}
-		return rc;
-	}
-	if (add_target(L, s, tgt) < 0 || shape_c_ep(L, tgt, "target", "input", &s->to[0]) < 0)
+	return shape_ends(L, b, s, "source", "target");
+}
+
+/* The dialect: a port that only bindings name is created, as the original's
+ * healer does, with a note. A Passthrough stand-in (or a mapped Source,
+ * Dedup, ...) whose `ports` acrt wrote, or a Controller router, sends on it
+ * too (acrt__dialect_port_created). 0 or -1. */
+static int
+create_port(acrt__bpload *L, const endpoint *e, size_t i, bool out, const char *hint)
+{
+	acrt__comp_spec *c = &L->bp->comps[i];
+	acrt__comp_aux *a = &L->aux[i];
+	acrt__port_spec **ports = out ? &c->outputs : &c->inputs;
+	size_t *np = out ? &c->n_outputs : &c->n_inputs;
+	if (!acrt__name_ok(e->port))
+		return acrt__err(L, e->at, "%s port name '%s' must match ^[a-z][a-z0-9_]*$",
+		                 out ? "output" : "input", e->port);
+	acrt__port_spec *p = acrt__realloc(*ports, (*np + 1) * sizeof *p);
+	if (!p)
+		return acrt__err(L, e->at, "out of memory");
+	*ports = p;
+	p[*np] = (acrt__port_spec){.name = acrt__strdup(e->port), .mark = e->at->mark};
+	if (!p[*np].name)
+		return acrt__err(L, e->at, "out of memory");
+	(*np)++;
+	int sends = out ? acrt__dialect_port_created(L, i, e->port) : 1;
+	if (sends < 0)
 		return -1;
-	return rc;
+	char more[200] = "";
+	if (sends == 0 && a->bi)
+		snprintf(more, sizeof more, "; the built-in %s sends nothing on it", a->bi->type);
+	else if (sends == 2)
+		snprintf(
+		    more, sizeof more,
+		    "; the Transformer without config passes every event on each of its output "
+		    "ports (the built-in Passthrough)");
+	return acrt__note(L, e->at,
+	                  "component '%s' has no %s port '%s': created, as the original does "
+	                  "(only bindings name it)%s%s",
+	                  c->name, out ? "output" : "input", e->port, more, hint);
 }
 
 /* Component index for an endpoint, checking the port; -1 (reported or broken). */
@@ -264,6 +324,8 @@ resolve_as(acrt__bpload *L, const endpoint *e, bool out, const char *what)
 	for (size_t j = 0; j < np && k < 256; j++)
 		names[k++] = ports[j].name;
 	acrt__hint(hint, sizeof hint, e->port, names, k);
+	if (L->dialect && !what)
+		return create_port(L, e, (size_t)i, out, hint) < 0 ? -1 : i;
 	acrt__err(L, e->at, "%s%scomponent '%s' has no %s port '%s'%s", what ? what : "",
 	          what ? ": " : "", e->comp, out ? "output" : "input", e->port, hint);
 	return -1;
@@ -360,8 +422,10 @@ parse_binding(acrt__bpload *L, const acrt__ynode *b)
 			continue;
 		}
 		if (rc == 0 &&
-		    add_binding(L, b, from, s->from.port, to, s->to[i].port,
-		                r == 1 ? (size_t)buffer : L->bp->default_buffer, allow) < 0)
+		    (add_binding(L, b, from, s->from.port, to, s->to[i].port,
+		                 r == 1 ? (size_t)buffer : L->bp->default_buffer, allow) < 0 ||
+		     acrt__schema_refs_check(L, b, (size_t)from, s->from.port, (size_t)to,
+		                             s->to[i].port) < 0))
 			rc = -1;
 	}
 	acrt__free(s);
@@ -497,6 +561,42 @@ dead_letter_bindings(acrt__bpload *L)
 	return rc;
 }
 
+/* Whether binding b uses a shape or key only the dialect has: from/to as
+ * mappings, source/target as strings, stream_name, transformation, ... */
+static bool
+dialect_shape(const acrt__ynode *b)
+{
+	static const char *const dkeys[] = {
+	    "stream_name", "transformation", "condition", "error_handling", "qos", NULL};
+	static const struct {
+		const char *key;
+		acrt__ykind kind;
+	} ends[] = {{"from", ACRT__Y_MAP},
+	            {"to", ACRT__Y_MAP},
+	            {"source", ACRT__Y_STR},
+	            {"target", ACRT__Y_STR}};
+	if (b->kind != ACRT__Y_MAP)
+		return false;
+	for (const char *const *k = dkeys; *k; k++)
+		if (acrt__ynode_get(b, *k))
+			return true;
+	for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+		const acrt__ynode *v = acrt__ynode_get(b, ends[i].key);
+		size_t n = v && v->kind == ACRT__Y_SEQ ? v->n : 1;
+		for (size_t j = 0; v && j < n; j++)
+			if ((v->kind == ACRT__Y_SEQ ? v->items[j] : v)->kind == ends[i].kind)
+				return true;
+	}
+	return false;
+}
+
+void
+acrt__bindings_dialect(acrt__bpload *L)
+{
+	for (size_t i = 0; L->bindings && i < L->bindings->n && !L->dialect; i++)
+		L->dialect = dialect_shape(L->bindings->items[i]);
+}
+
 int
 acrt__bindings_parse(acrt__bpload *L)
 {
@@ -520,6 +620,15 @@ acrt__bindings_parse(acrt__bpload *L)
 				        !strcmp(bp->bindings[k].to_port, c->inputs[j].name);
 			if (bound)
 				continue;
+			if (L->dialect) { /* the original never checks it */
+				acrt__ynode at = {.mark = c->inputs[j].mark};
+				if (acrt__note(L, &at,
+				               "input port '%s' of component '%s' is bound to "
+				               "nothing: it receives no events",
+				               c->inputs[j].name, c->name) < 0)
+					rc = -1;
+				continue;
+			}
 			acrt__mark m = c->inputs[j].mark;
 			L->errors++;
 			acrt__diag_add(L->diag, &m,

@@ -198,6 +198,15 @@ const char *acrt__batch_effective(const acrt__batch_spec *spec, const acrt_compo
 /* Why a component of built-in type `type` cannot run with `replicas`
  * instances, or NULL. The loader and the type's setup both call it. */
 const char *acrt__type_replicas_misfit(const char *type, int replicas);
+/* A type name of the original Autocoder language (docs/AUTOCODER.md): what
+ * acrt runs it as (text for `acrt help TYPE`), with the original's default
+ * ports in *in and *out (NULL-terminated; *out NULL: the built-in's). NULL
+ * when `type` is not one (dialect_types.c). */
+const char *acrt__dialect_type_help(const char *type, const char *const **in,
+                                    const char *const **out);
+/* The original's type names acrt has no built-in of (EventSource, Model,
+ * ...): up to max into names; how many. */
+size_t acrt__dialect_type_names(const char **names, size_t max);
 
 /* Index of a component by name, or -1. */
 long acrt__blueprint_find(const acrt__blueprint *bp, const char *name);

@@ -116,6 +116,9 @@ typedef struct acrt__comp_aux {
 	const char *const *dflt_in; /* the original's default ports, or NULL: the type's */
 	const char *const *dflt_out;
 	bool fill_ports;         /* `ports` becomes the output ports once they are known */
+	bool ports_filled;       /* ... and acrt wrote it (bindings may add to it) */
+	bool fill_output;        /* an APIEndpoint's `output`: its first output port */
+	bool ovr_merged;         /* ovr_config merged by acrt__override_premerge */
 	bool fill_routes;        /* a Controller router: routes to the output ports */
 	char router_default[64]; /* ... and its default_output */
 	acrt__builtin bi_copy;   /* bi without config_out_ports (generated routes) */
@@ -129,6 +132,29 @@ typedef struct acrt__bpload {
 	const acrt__ynode *bindings; /* system.bindings, or NULL */
 	acrt__comp_aux *aux;         /* parallel to bp->comps */
 	acrt__batch_spec batch_dflt; /* runtime.batching over the defaults */
+	/* The blueprint is written in the Autocoder dialect (docs/AUTOCODER.md,
+	 * "Read as the original's"): a note was reported, or a form only the
+	 * original has is used (a hyphenated name, components at the top level,
+	 * a dialect binding shape, ADR-031 ports). Then an unbound input port,
+	 * a port only bindings name and a schema name defined nowhere are notes,
+	 * as the original reads them, instead of errors. */
+	bool dialect;
+	/* Port schemas that name no definition, decided by acrt__dialect_labels
+	 * once L->dialect is known: each node's text is the name. */
+	struct acrt__label {
+		const acrt__ynode *name; /* the schema: value */
+		const char *port;        /* the port's name (in the YAML tree) */
+	} * labels;
+	size_t n_labels;
+	/* Ports whose schema is written as a name (defined or a label): the
+	 * original checks that a binding's two ends name the same one. */
+	struct acrt__schema_ref {
+		size_t comp;
+		bool out;
+		const char *port;        /* in the YAML tree */
+		const acrt__ynode *name; /* the schema name's node */
+	} * schema_refs;
+	size_t n_schema_refs;
 } acrt__bpload;
 
 /* Reports an error at node `at` (or 1:1 of the architecture if NULL). -1. */
@@ -158,7 +184,13 @@ typedef enum acrt__dialect_place {
 	ACRT__AT_SYSTEM,
 	ACRT__AT_COMPONENT,
 	ACRT__AT_PORT,
-	ACRT__AT_BINDING
+	ACRT__AT_BINDING,
+	/* deployment.yaml (deploy.c) */
+	ACRT__AT_DEPLOY,
+	ACRT__AT_RUNTIME,
+	ACRT__AT_TIMEOUTS,
+	ACRT__AT_LOGGING,
+	ACRT__AT_OVERRIDE
 } acrt__dialect_place;
 
 /* Reports a note at node `at` (1:1 of the architecture if NULL). 0, or -1
@@ -172,9 +204,8 @@ int acrt__dialect_keys(acrt__bpload *L, const acrt__ynode *map, const char *cons
 
 /* The original's component types (dialect_types.c). Whether `type` is a type
  * name of the original that acrt has no built-in of (EventSource, Model, ...);
- * those names, for "did you mean". */
+ * acrt__dialect_type_names (blueprint.h) lists them. */
 bool acrt__dialect_type_known(const char *type);
-size_t acrt__dialect_type_names(const char **names, size_t max);
 /* Component idx once its type and config are read, before its ports: a type
  * of the original (or acrt's type with a config in the original's form)
  * becomes the built-in that does its job, with notes; one whose logic was
@@ -182,11 +213,66 @@ size_t acrt__dialect_type_names(const char **names, size_t max);
 int acrt__dialect_map(acrt__bpload *L, size_t idx);
 /* Once its ports are known: the `ports` or routes that name them. 0 or -1. */
 int acrt__dialect_fill(acrt__bpload *L, size_t idx);
+/* Output port `port` of component idx was just created because a binding
+ * names it (bindings.c): a Controller router gets a rule's route to it, a
+ * component whose `ports` acrt wrote sends on it too, acrt's Transformer
+ * without config becomes a Passthrough on every output, as the original's
+ * passes items on. 1 when it sends there now, 2 when it became a
+ * Passthrough, 0 when it sends nothing there, -1 after reporting. */
+int acrt__dialect_port_created(acrt__bpload *L, size_t idx, const char *port);
+/* ADR-031 `ports: {NAME: {semantic_class, direction, data_schema: {id,
+ * version}}}` of component idx: each port joins its inputs or outputs (those
+ * of inputs:/outputs: win), *in / *out set when it declared one of that
+ * direction (the type's defaults are then not added). 0, or -1 after
+ * reporting. */
+int acrt__dialect_ports(acrt__bpload *L, size_t idx, bool *in, bool *out);
+/* An ADR-031 port's direction: 0 input, 1 output, -1 unknown (from
+ * `direction`, else a semantic_class ending in _in / _out). */
+int acrt__adr_direction(const acrt__ynode *port);
+/* arch.c: a port's schema node (a name, a label, a JSON string, a mapping or
+ * a boolean) for port `port`: 1 with *out, 0 without a schema, -1 after
+ * reporting. */
+int acrt__port_schema(acrt__bpload *L, const acrt__ynode *n, const acrt__ynode *port, json_t **out);
+/* dialect.c: remembers that port `port` (an output when out) of component
+ * comp names its schema with node n, when n is a name. 0, or -1 after
+ * reporting out of memory. */
+int acrt__schema_ref_add(acrt__bpload *L, size_t comp, bool out, const char *port,
+                         const acrt__ynode *n);
+/* dialect.c: in a blueprint read as the original's, a note when binding b's
+ * two ends name different schemas and b has no transformation (the original
+ * refuses it). 0 or -1. */
+int acrt__schema_refs_check(acrt__bpload *L, const acrt__ynode *b, size_t from, const char *fp,
+                            size_t to, const char *tp);
+/* arch.c: appends a port; -1 when out of memory (nothing reported). */
+int acrt__add_port(acrt__port_spec **ports, size_t *n, const char *name, json_t *schema,
+                   acrt__mark m);
+/* dialect_types.c, shared with dialect_api.c: the note of a mapping ("type
+ * 'T'WHAT: runs as the built-in TO CONFIG"), a note per config key not in
+ * `used`, and the switch to built-in `to` with config cfg (stolen). 0 or -1. */
+int acrt__dialect_mapped_note(acrt__bpload *L, size_t idx, const char *what, const char *to,
+                              const json_t *cfg);
+int acrt__dialect_unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config,
+                              const char *type, const char *const *used);
+int acrt__dialect_become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg);
+/* dialect_api.c: an APIEndpoint in the original's form (port, endpoints)
+ * becomes acrt's; once its ports are known, its `output`. 0 or -1. */
+int acrt__dialect_api(acrt__bpload *L, size_t idx);
+int acrt__dialect_api_fill(acrt__bpload *L, size_t idx);
+/* bindings.c: sets L->dialect when a binding has a shape or key only the
+ * dialect has. */
+void acrt__bindings_dialect(acrt__bpload *L);
+/* After the architecture and deployment, before the bindings: the port
+ * schemas that name no definition (L->labels) are the original's opaque
+ * labels, a note each, when L->dialect; else errors with a hint. 0 or -1. */
+int acrt__dialect_labels(acrt__bpload *L);
 
 /* ---- Stages ---------------------------------------------------------------- */
 
-int acrt__arch_parse(acrt__bpload *L);     /* arch.c: system, components, schemas */
-int acrt__deploy_parse(acrt__bpload *L);   /* deploy.c: runtime, overrides */
+int acrt__arch_parse(acrt__bpload *L);   /* arch.c: system, components, schemas */
+int acrt__deploy_parse(acrt__bpload *L); /* deploy.c: runtime, overrides */
+/* deploy.c: component idx's component_overrides config merged over its own
+ * while arch.c reads it, before the dialect maps its type. 0 or -1. */
+int acrt__override_premerge(acrt__bpload *L, size_t idx);
 int acrt__config_check(acrt__bpload *L);   /* config.c: configs vs props, plugins */
 int acrt__bindings_parse(acrt__bpload *L); /* bindings.c: all shapes, ports, inputs */
 int acrt__graph_check(acrt__bpload *L);    /* graph.c: cycles */

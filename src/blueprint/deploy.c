@@ -5,13 +5,16 @@
  * and alert_webhook checked key by key and value by value as their subsystems
  * read them (observe/api*.c, alerts.c, through the same rule check), then kept
  * raw in bp->runtime for them; and component_overrides: config deep-merged
- * over the component's, replicas. Every unknown key is an error.
+ * over the component's (arch.c merges it before the Autocoder dialect maps
+ * the component's type, acrt__override_premerge, so that an override may use
+ * the original's keys), replicas. Every unknown key is an error.
  * Defaults are set by load.c before this runs, so a missing file or key
  * simply leaves them.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "blueprint/alert_rule.h"
@@ -71,6 +74,16 @@ pick(acrt__bpload *L, const acrt__ynode *map, const char *key, const char *const
 		if (!strcmp(allowed[i], s)) {
 			*out = i;
 			return 1;
+		}
+	}
+	for (int i = 0; allowed[i]; i++) { /* the original writes INFO, WARNING */
+		if (!strcasecmp(allowed[i], s) ||
+		    (!strcasecmp(s, "warning") && !strcmp(allowed[i], "warn"))) {
+			*out = i;
+			return acrt__note(L, acrt__ynode_get(map, key), "%s: '%s' read as '%s'",
+			                  key, s, allowed[i]) < 0
+			           ? -1
+			           : 1;
 		}
 	}
 	char hint[128] = "";
@@ -270,7 +283,7 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 	acrt__blueprint *bp = L->bp;
 	const acrt__ynode *m = NULL;
 	int64_t v;
-	int rc = acrt__check_keys(L, rt, rt_keys, "in runtime");
+	int rc = acrt__dialect_keys(L, rt, rt_keys, ACRT__AT_RUNTIME, "in runtime");
 
 	int r = acrt__get_map(L, rt, "buffers", &m);
 	if (r < 0)
@@ -288,7 +301,7 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 	if (r < 0)
 		rc = -1;
 	if (r == 1) {
-		if (acrt__check_keys(L, m, to_keys, "in runtime.timeouts") < 0)
+		if (acrt__dialect_keys(L, m, to_keys, ACRT__AT_TIMEOUTS, "in runtime.timeouts") < 0)
 			rc = -1;
 		if ((r = acrt__get_int(L, m, "startup_timeout_ms", 1, &v)) < 0)
 			rc = -1;
@@ -305,7 +318,7 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 		rc = -1;
 	if (r == 1) {
 		int i = 0;
-		if (acrt__check_keys(L, m, log_keys, "in runtime.logging") < 0)
+		if (acrt__dialect_keys(L, m, log_keys, ACRT__AT_LOGGING, "in runtime.logging") < 0)
 			rc = -1;
 		if ((r = pick(L, m, "level", levels, &i)) < 0)
 			rc = -1;
@@ -359,6 +372,47 @@ parse_runtime(acrt__bpload *L, const acrt__ynode *rt)
 	return rc;
 }
 
+/* component_overrides' entry for component `name` (the mapping's value, or
+ * the list item), or NULL. */
+static const acrt__ynode *
+override_of(const acrt__bpload *L, const char *name)
+{
+	const acrt__ynode *m = L->deploy && L->deploy->kind == ACRT__Y_MAP
+	                           ? acrt__ynode_get(L->deploy, "component_overrides")
+	                           : NULL;
+	if (m && m->kind == ACRT__Y_MAP)
+		return acrt__ynode_get(m, name);
+	for (size_t i = 0; m && m->kind == ACRT__Y_SEQ && i < m->n; i++) {
+		const acrt__ynode *it = m->items[i];
+		const acrt__ynode *nm = acrt__ynode_get(it, "name");
+		nm = nm ? nm : acrt__ynode_get(it, "component");
+		if (nm && nm->kind == ACRT__Y_STR && !strcmp(nm->text, name))
+			return it;
+	}
+	return NULL;
+}
+
+int
+acrt__override_premerge(acrt__bpload *L, size_t idx)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	const acrt__ynode *o = override_of(L, c->name);
+	const acrt__ynode *cfg = o && o->kind == ACRT__Y_MAP ? acrt__ynode_get(o, "config") : NULL;
+	if (o && o->kind == ACRT__Y_MAP && !cfg)
+		cfg = acrt__ynode_get(o, "configuration");
+	if (!cfg || cfg->kind != ACRT__Y_MAP)
+		return 0; /* none, or reported by parse_override */
+	json_t *j = acrt__ynode_json(cfg);
+	if (!j || deep_merge(c->config, j) < 0) {
+		json_decref(j);
+		return acrt__err(L, cfg, "out of memory");
+	}
+	json_decref(j);
+	L->aux[idx].ovr_config = cfg;
+	L->aux[idx].ovr_merged = true;
+	return 0;
+}
+
 static int
 parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 {
@@ -375,6 +429,10 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 				names[k++] = bp->comps[i].name;
 		char hint[128];
 		acrt__hint(hint, sizeof hint, key->text, names, k);
+		if (L->dialect) /* the original never checks override names */
+			return acrt__note(L, key,
+			                  "component_overrides: no component '%s': not used%s",
+			                  key->text, hint);
 		return acrt__err(L, key, "component_overrides: unknown component '%s'%s", key->text,
 		                 hint);
 	}
@@ -383,7 +441,7 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 	if (val->kind != ACRT__Y_MAP)
 		return acrt__err_type(L, val, key->text, "a mapping");
 	snprintf(where, sizeof where, "in component_overrides.%s", key->text);
-	rc = acrt__check_keys(L, val, ovr_keys, where);
+	rc = acrt__dialect_keys(L, val, ovr_keys, ACRT__AT_OVERRIDE, where);
 	acrt__comp_spec *c = &bp->comps[idx];
 	const acrt__ynode *cfg = acrt__ynode_get(val, "config");
 	const char *ck = "config";
@@ -391,7 +449,7 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 		cfg = acrt__ynode_get(val, "configuration");
 		ck = "configuration";
 	}
-	if (cfg && cfg->kind != ACRT__Y_NULL) {
+	if (cfg && cfg->kind != ACRT__Y_NULL && !L->aux[idx].ovr_merged) {
 		if (cfg->kind != ACRT__Y_MAP)
 			return acrt__err_type(L, cfg, ck, "a mapping");
 		json_t *j = acrt__ynode_json(cfg);
@@ -414,6 +472,51 @@ parse_override(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *val)
 	return rc;
 }
 
+/* component_overrides as a list of {name | component, ...} (the form the
+ * original's docs describe): each item is read as component_overrides.NAME
+ * without its name key. */
+static int
+override_list(acrt__bpload *L, const acrt__ynode *list)
+{
+	int rc = 0;
+	L->dialect = true;
+	for (size_t i = 0; i < list->n; i++) {
+		acrt__ynode *it = list->items[i];
+		const char *nk = acrt__ynode_get(it, "name") ? "name" : "component";
+		const acrt__ynode *nm = acrt__ynode_get(it, nk);
+		if (it->kind != ACRT__Y_MAP) {
+			rc = acrt__err_type(L, it, "component_overrides item", "a mapping");
+			continue;
+		}
+		if (!nm || nm->kind != ACRT__Y_STR) {
+			rc = nm ? acrt__err_type(L, nm, nk, "a component name")
+			        : acrt__err(L, it,
+			                    "component_overrides item: missing required key "
+			                    "'name' (or 'component')");
+			continue;
+		}
+		/* The item without its name key: a shallow view over its nodes. */
+		acrt__ynode view = *it;
+		acrt__ynode *keys[64], *items[64];
+		view.keys = keys;
+		view.items = items;
+		view.n = 0;
+		for (size_t j = 0; j < it->n; j++) {
+			if (!strcmp(it->keys[j]->text, nk))
+				continue;
+			if (view.n == 64) {
+				rc = acrt__err(L, it->keys[j], "too many keys in one override");
+				break;
+			}
+			keys[view.n] = it->keys[j];
+			items[view.n++] = it->items[j];
+		}
+		if (view.n <= 64 && parse_override(L, nm, &view) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 int
 acrt__deploy_parse(acrt__bpload *L)
 {
@@ -426,7 +529,7 @@ acrt__deploy_parse(acrt__bpload *L)
 		return 0;
 	if (root->kind != ACRT__Y_MAP)
 		return acrt__err_type(L, root, "deployment", "a mapping at the top level");
-	if (acrt__check_keys(L, root, dep_keys, "in the deployment") < 0)
+	if (acrt__dialect_keys(L, root, dep_keys, ACRT__AT_DEPLOY, "in the deployment") < 0)
 		rc = -1;
 	if (acrt__get_text(L, root, "schema_version", &s) == 1 && strncmp(s, "1.", 2) &&
 	    strcmp(s, "1"))
@@ -443,13 +546,17 @@ acrt__deploy_parse(acrt__bpload *L)
 		rc = -1;
 	else if (r == 1 && parse_runtime(L, m) < 0)
 		rc = -1;
-	m = NULL;
-	r = acrt__get_map(L, root, "component_overrides", &m);
-	if (r < 0)
-		rc = -1;
-	for (size_t i = 0; r == 1 && i < m->n; i++)
-		if (parse_override(L, m->keys[i], m->items[i]) < 0)
+	m = acrt__ynode_get(root, "component_overrides");
+	if (m && m->kind == ACRT__Y_SEQ) { /* the original's docs: a list */
+		if (override_list(L, m) < 0)
 			rc = -1;
+	} else if ((r = acrt__get_map(L, root, "component_overrides", &m)) < 0) {
+		rc = -1;
+	} else {
+		for (size_t i = 0; r == 1 && i < m->n; i++)
+			if (parse_override(L, m->keys[i], m->items[i]) < 0)
+				rc = -1;
+	}
 	if (acrt__nodes_parse(L) < 0) /* nodes: and runtime.transport */
 		rc = -1;
 	return rc;

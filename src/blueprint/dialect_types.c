@@ -13,6 +13,8 @@
  *   StreamProcessor        dedup: Dedup; windowing with ops: Aggregator
  *   Accumulator            Accumulator (its own built-in)
  *   MetricsEndpoint        Sink `sink: null` (acrt's API serves /metrics)
+ *   APIEndpoint            APIEndpoint: port/host as listen, endpoints as routes,
+ *                          reply when a binding brings answers back
  *
  * A type whose behaviour was the original's generated code (a Model, a
  * Controller without a variant, a Transformer, Filter, Router or Aggregator
@@ -42,6 +44,7 @@ enum dkind {
 	D_STREAM,
 	D_ACCUM,
 	D_METRICS,
+	D_API,
 	D_IMPL
 };
 
@@ -50,6 +53,7 @@ typedef struct dtype {
 	enum dkind kind;
 	const char *const *in, *const *out; /* the original's default ports */
 	const char *native;                 /* acrt's type of that name, or NULL */
+	const char *help;                   /* what acrt runs (acrt help TYPE) */
 } dtype;
 
 static const char *const p_none[] = {NULL};
@@ -70,22 +74,67 @@ static const char *const p_replies[] = {"output", "error", NULL};
 /* The original's port templates (its port generator); acrt's own types keep
  * acrt's defaults unless read in the original's form. */
 static const dtype types[] = {
-    {"Source", D_SOURCE, p_none, p_output, "Source"},
-    {"EventSource", D_SOURCE, p_none, p_events, NULL},
-    {"Sink", D_SINK, p_input, p_none, "Sink"},
-    {"Store", D_STORE, p_input, p_replies, "Store"},
-    {"Transformer", D_XFORM, p_input, p_output, "Transformer"},
-    {"Filter", D_FILTER, p_input, p_output, "Filter"},
-    {"Router", D_NEEDS_KEYS, p_input, p_output, "Router"},
-    {"Aggregator", D_NEEDS_KEYS, p_agg_in, p_output, "Aggregator"},
-    {"Accumulator", D_ACCUM, p_input, NULL, "Accumulator"},
-    {"Controller", D_CONTROLLER, p_control, p_command, NULL},
-    {"StreamProcessor", D_STREAM, p_stream, p_processed, NULL},
-    {"Model", D_IMPL, p_features, p_predictions, NULL},
-    {"FastAPIEndpoint", D_IMPL, p_request, p_response, NULL},
-    {"WebSocket", D_IMPL, p_input, p_output, NULL},
-    {"MetricsEndpoint", D_METRICS, p_input, p_none, NULL},
-    {NULL, D_IMPL, NULL, NULL, NULL},
+    {"Source", D_SOURCE, p_none, p_output, "Source",
+     "Without acrt's keys (the original's data_count, data_delay, generation):\n"
+     "the built-in Source, generator: sequence; count = data_count (10),\n"
+     "rate_per_s = 1 / data_delay (0.1 s; 0: unpaced); each event\n"
+     "{seq, test_data: true, source: NAME}."},
+    {"EventSource", D_SOURCE, p_none, p_events, NULL,
+     "The built-in Source, generator: sequence, as the original's Source\n"
+     "(data_count, data_delay), on its port events."},
+    {"Sink", D_SINK, p_input, p_none, "Sink",
+     "With the original's keys: the built-in Sink, sink: file at the first of\n"
+     "output_file, file_path, output_path, file, filename; else stdout."},
+    {"Store", D_STORE, p_input, p_replies, "Store",
+     "Without acrt's keys: the built-in Store {crud: true, key: key}. An event\n"
+     "with an action (create, get, update, delete, list) is a request answered\n"
+     "on output; another is stored by its key field, else under a generated id."},
+    {"Transformer", D_XFORM, p_input, p_output, "Transformer",
+     "Without config: a pass-through (on every output port when the declared\n"
+     "outputs lack output). A config without acrt's keys names the original's\n"
+     "processing type: needs an implementation."},
+    {"Filter", D_FILTER, p_input, p_output, "Filter",
+     "Without config: every event passes. The original's conditions (Python):\n"
+     "needs an implementation."},
+    {"Router", D_NEEDS_KEYS, p_input, p_output, "Router",
+     "Without acrt's routes (the original's routing_rules): needs an\n"
+     "implementation."},
+    {"Aggregator", D_NEEDS_KEYS, p_agg_in, p_output, "Aggregator",
+     "Without acrt's ops: needs an implementation."},
+    {"Accumulator", D_ACCUM, p_input, NULL, "Accumulator",
+     "The built-in Accumulator: a running total per key in managed state; the\n"
+     "original's Redis settings are notes."},
+    {"Controller", D_CONTROLLER, p_control, p_command, NULL,
+     "variant: router: the built-in Router, by the original's fixed rules\n"
+     "(route_to, category, value, type) to its output ports, else to\n"
+     "default_output. variant: terminator: the first max_items (10) events go\n"
+     "on, then the run stops. Otherwise: needs an implementation."},
+    {"StreamProcessor", D_STREAM, p_stream, p_processed, NULL,
+     "variant: deduplication: the built-in Dedup (key = dedup_key). variant:\n"
+     "windowing with ops: the built-in Aggregator (window_ms = window_size s).\n"
+     "Otherwise: needs an implementation."},
+    {"Model", D_IMPL, p_features, p_predictions, NULL,
+     "Needs an implementation: plug in a native component ("
+     "acrt run --stub runs\n"
+     "it as a pass-through stand-in to try the wiring)."},
+    {"FastAPIEndpoint", D_IMPL, p_request, p_response, NULL,
+     "Needs an implementation: plug in a native component ("
+     "acrt run --stub runs\n"
+     "it as a pass-through stand-in to try the wiring)."},
+    {"WebSocket", D_IMPL, p_input, p_output, NULL,
+     "Needs an implementation: plug in a native component ("
+     "acrt run --stub runs\n"
+     "it as a pass-through stand-in to try the wiring)."},
+    {"MetricsEndpoint", D_METRICS, p_input, p_none, NULL,
+     "A null Sink: acrt's API serves /metrics (docs/API.md)."},
+    {"APIEndpoint", D_API, p_request, p_response, "APIEndpoint",
+     "Without acrt's keys: the built-in APIEndpoint; listen = host:port\n"
+     "(127.0.0.1:8080 unless given), a route per endpoints item and method (or\n"
+     "endpoint_path with http_methods). With a binding back into it, it\n"
+     "answers each request with the event that comes back (reply), each route\n"
+     "with the Store's CRUD action of its method and path. Requests go out on\n"
+     "its first output port (the original's response)."},
+    {NULL, D_IMPL, NULL, NULL, NULL, NULL},
 };
 
 static const dtype *
@@ -114,6 +163,17 @@ acrt__dialect_type_names(const char **names, size_t max)
 	return n;
 }
 
+const char *
+acrt__dialect_type_help(const char *type, const char *const **in, const char *const **out)
+{
+	const dtype *t = find(type);
+	if (!t)
+		return NULL;
+	*in = t->in;
+	*out = t->out;
+	return t->help;
+}
+
 /* Whether config has one of the keys of the built-in type's table. */
 static bool
 has_native_key(const json_t *config, const acrt__builtin *bi)
@@ -134,9 +194,9 @@ key_node(const acrt__comp_aux *a, const char *k)
 }
 
 /* One note per config key that is not in `used`: not used by acrt. */
-static int
-unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config, const char *type,
-            const char *const *used)
+int
+acrt__dialect_unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config,
+                          const char *type, const char *const *used)
 {
 	const char *k;
 	json_t *v;
@@ -153,8 +213,8 @@ unused_keys(acrt__bpload *L, const acrt__comp_aux *a, const json_t *config, cons
 }
 
 /* Switches component idx to built-in `to` with config cfg (stolen). */
-static int
-become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg)
+int
+acrt__dialect_become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg)
 {
 	acrt__comp_spec *c = &L->bp->comps[idx];
 	acrt__comp_aux *a = &L->aux[idx];
@@ -180,8 +240,9 @@ become(acrt__bpload *L, size_t idx, const char *to, json_t *cfg)
 
 /* The note of a mapping, at the component's type: "type 'T'WHAT: runs as
  * the built-in TO CONFIG". Before become(), while c->type is the original's. */
-static int
-mapped_note(acrt__bpload *L, size_t idx, const char *what, const char *to, const json_t *cfg)
+int
+acrt__dialect_mapped_note(acrt__bpload *L, size_t idx, const char *what, const char *to,
+                          const json_t *cfg)
 {
 	const acrt__comp_spec *c = &L->bp->comps[idx];
 	char *j = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -204,12 +265,12 @@ map_to(acrt__bpload *L, size_t idx, const char *what, const char *to, json_t *n,
 	acrt__comp_spec *c = &L->bp->comps[idx];
 	if (!n)
 		return acrt__err(L, L->aux[idx].node, "out of memory");
-	if (mapped_note(L, idx, what, to, n) < 0 ||
-	    unused_keys(L, &L->aux[idx], c->config, c->type, used) < 0) {
+	if (acrt__dialect_mapped_note(L, idx, what, to, n) < 0 ||
+	    acrt__dialect_unused_keys(L, &L->aux[idx], c->config, c->type, used) < 0) {
 		json_decref(n);
 		return -1;
 	}
-	return become(L, idx, to, n);
+	return acrt__dialect_become(L, idx, to, n);
 }
 
 /* Whether the component's declared outputs name port p: 1 yes, 0 no, -1 it
@@ -218,15 +279,30 @@ static int
 declares(const acrt__ynode *node, const char *p)
 {
 	const acrt__ynode *out = acrt__ynode_get(node, "outputs");
-	if (!out || out->kind != ACRT__Y_SEQ)
-		return -1;
-	for (size_t i = 0; i < out->n; i++) {
+	const acrt__ynode *adr = acrt__ynode_get(node, "ports"); /* ADR-031 */
+	int r = out && out->kind == ACRT__Y_SEQ ? 0 : -1;
+	for (size_t i = 0; r == 0 && i < out->n; i++) {
 		const acrt__ynode *it = out->items[i];
 		const acrt__ynode *nm = it->kind == ACRT__Y_MAP ? acrt__ynode_get(it, "name") : it;
 		if (nm && nm->kind == ACRT__Y_STR && !strcmp(nm->text, p))
 			return 1;
 	}
-	return 0;
+	for (size_t i = 0; adr && adr->kind == ACRT__Y_MAP && i < adr->n; i++) {
+		if (acrt__adr_direction(adr->items[i]) != 1)
+			continue;
+		if (!strcmp(adr->keys[i]->text, p))
+			return 1;
+		r = 0;
+	}
+	return r;
+}
+
+/* Where the outputs are declared: outputs:, else ADR-031 ports:. */
+static const acrt__ynode *
+outs_key(const acrt__ynode *node)
+{
+	const acrt__ynode *k = acrt__ynode_key(node, "outputs");
+	return k ? k : acrt__ynode_key(node, "ports");
 }
 
 /* A Transformer or Filter that passes every event, with outputs of the
@@ -242,7 +318,7 @@ pass_all(acrt__bpload *L, size_t idx, const char *how)
 	               c->type, how) < 0)
 		return -1;
 	L->aux[idx].fill_ports = true;
-	return become(L, idx, "Passthrough", json_object());
+	return acrt__dialect_become(L, idx, "Passthrough", json_object());
 }
 
 /* The original's logic was generated code: a Passthrough stand-in, marked. */
@@ -258,7 +334,7 @@ needs_impl(acrt__bpload *L, size_t idx, const char *why)
 		return -1;
 	c->needs_impl = true;
 	L->aux[idx].fill_ports = true;
-	return become(L, idx, "Passthrough", json_object());
+	return acrt__dialect_become(L, idx, "Passthrough", json_object());
 }
 
 static int
@@ -359,11 +435,11 @@ map_controller(acrt__bpload *L, size_t idx)
 		        "routing by the original's fixed rules (route_to, category, value, "
 		        "type) to its output ports, else to '%s'",
 		        a->router_default) < 0 ||
-		    unused_keys(L, a, c->config, c->type, used) < 0)
+		    acrt__dialect_unused_keys(L, a, c->config, c->type, used) < 0)
 			return -1;
 		a->fill_routes = true;
 		/* The routes are written once the output ports are known (fill). */
-		if (become(L, idx, "Router", json_pack("{s:[]}", "routes")) < 0)
+		if (acrt__dialect_become(L, idx, "Router", json_pack("{s:[]}", "routes")) < 0)
 			return -1;
 		/* Its route targets need no binding (a->bi: a copy without them). */
 		a->bi_copy = *a->bi;
@@ -406,7 +482,7 @@ map_stream(acrt__bpload *L, size_t idx)
 		if (map_to(L, idx, " with variant windowing", "Aggregator", n, used) < 0)
 			return -1;
 		return declares(a->node, "output") == 0
-		           ? acrt__note(L, acrt__ynode_key(a->node, "outputs"),
+		           ? acrt__note(L, outs_key(a->node),
 		                        "the Aggregator emits its windows on 'output', which '%s' "
 		                        "does not declare: they are dropped",
 		                        c->name)
@@ -431,6 +507,22 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 	bool empty = json_object_size(c->config) == 0;
 	if (native && t->kind == D_STORE && json_is_true(json_object_get(c->config, "crud")))
 		a->dflt_out = t->out; /* its replies: output */
+	if (native && t->kind == D_ACCUM) {
+		/* acrt's keys beside the original's Redis and batch settings: those
+		 * are notes, acrt's are checked as always */
+		static const char *const orig[] = {
+		    "redis_url", "host",       "port",           "password",
+		    "db",        "batch_size", "flush_interval", "accumulation_strategy",
+		    NULL};
+		for (const char *const *k = orig; *k; k++) {
+			if (!json_object_get(c->config, *k))
+				continue;
+			if (acrt__note(L, key_node(a, *k), "%s config '%s': not used", c->type,
+			               *k) < 0)
+				return -1;
+			json_object_del(c->config, *k);
+		}
+	}
 	if (native)
 		return 0;
 	switch (t->kind) {
@@ -444,8 +536,9 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 		           json_pack("{s:b,s:s}", "crud", 1, "key", "key"), none) < 0)
 			return -1;
 		const acrt__ynode *outs = acrt__ynode_get(a->node, "outputs");
-		return declares(a->node, "output") == 0 && outs->n > 0 /* [] : no replies wanted */
-		           ? acrt__note(L, acrt__ynode_key(a->node, "outputs"),
+		return declares(a->node, "output") == 0 &&
+		               (!outs || outs->n > 0) /* [] : no replies wanted */
+		           ? acrt__note(L, outs_key(a->node),
 		                        "the Store answers CRUD requests on 'output', which '%s' "
 		                        "does not declare: the replies are dropped",
 		                        c->name)
@@ -467,7 +560,7 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 		}
 		if (declares(a->node, "output") == 0)
 			return pass_all(L, idx, "without a condition");
-		if (become(L, idx, "Filter", json_pack("{s:s}", "where", "true")) < 0)
+		if (acrt__dialect_become(L, idx, "Filter", json_pack("{s:s}", "where", "true")) < 0)
 			return -1;
 		return acrt__note(L, acrt__ynode_get(a->node, "type"),
 		                  "type 'Filter' without a condition: every event passes");
@@ -479,14 +572,14 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 		a->fill_ports = true;
 		if (empty)
 			return 0;
-		if (unused_keys(L, a, c->config, c->type, none) < 0)
+		if (acrt__dialect_unused_keys(L, a, c->config, c->type, none) < 0)
 			return -1;
 		json_object_clear(c->config);
 		return 0;
 	}
 	case D_METRICS:
 		a->dflt_in = t->in, a->dflt_out = t->out;
-		if (become(L, idx, "Sink", json_pack("{s:s}", "sink", "null")) < 0)
+		if (acrt__dialect_become(L, idx, "Sink", json_pack("{s:s}", "sink", "null")) < 0)
 			return -1;
 		return acrt__note(
 		    L, acrt__ynode_get(a->node, "type"),
@@ -498,6 +591,9 @@ acrt__dialect_map(acrt__bpload *L, size_t idx)
 	case D_STREAM:
 		a->dflt_in = t->in, a->dflt_out = t->out;
 		return map_stream(L, idx);
+	case D_API:
+		a->dflt_in = t->in, a->dflt_out = t->out;
+		return acrt__dialect_api(L, idx);
 	case D_IMPL:
 		a->dflt_in = t->in, a->dflt_out = t->out;
 		return needs_impl(L, idx, "");
@@ -561,6 +657,8 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 	acrt__comp_aux *a = &L->aux[idx];
 	if (ports_declared(L, idx) < 0)
 		return -1;
+	if (a->fill_output)
+		return acrt__dialect_api_fill(L, idx);
 	if (a->fill_routes) {
 		json_t *routes = json_object_get(c->config, "routes");
 		bool has_dflt = false;
@@ -586,7 +684,8 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 	}
 	if (!a->fill_ports || json_object_get(c->config, "ports"))
 		return 0; /* given: as written */
-	if (!strcmp(c->type, "Accumulator") && !acrt__ynode_get(a->node, "outputs"))
+	if (!strcmp(c->type, "Accumulator") && !acrt__ynode_get(a->node, "outputs") &&
+	    !acrt__ynode_get(a->node, "ports"))
 		return 0; /* its default: aggregate */
 	json_t *ports = json_array();
 	for (size_t i = 0; ports && i < c->n_outputs; i++)
@@ -595,7 +694,49 @@ acrt__dialect_fill(acrt__bpload *L, size_t idx)
 			json_decref(ports);
 			ports = NULL;
 		}
+	if (ports && !strcmp(c->type, "Accumulator") && json_array_size(ports) == 1 &&
+	    !strcmp(json_string_value(json_array_get(ports, 0)), "aggregate")) {
+		json_decref(ports); /* its default: as written */
+		return 0;
+	}
 	if (!ports || json_object_set_new(c->config, "ports", ports) < 0)
 		return acrt__err(L, a->node, "out of memory");
+	a->ports_filled = true;
+	return 0;
+}
+
+int
+acrt__dialect_port_created(acrt__bpload *L, size_t idx, const char *port)
+{
+	acrt__comp_spec *c = &L->bp->comps[idx];
+	acrt__comp_aux *a = &L->aux[idx];
+	if (a->fill_routes) { /* a Controller router: a rule's port, before the default */
+		json_t *routes = json_object_get(c->config, "routes");
+		size_t n = json_array_size(routes);
+		const char *last =
+		    n ? json_string_value(json_object_get(json_array_get(routes, n - 1), "when"))
+		      : NULL;
+		char when[sizeof route_expr + 160];
+		snprintf(when, sizeof when, "%s == \"%s\"", route_expr, port);
+		if (json_array_insert_new(routes, last && !strcmp(last, "true") ? n - 1 : n,
+		                          json_pack("{s:s,s:s}", "when", when, "to", port)) < 0)
+			return acrt__err(L, a->node, "out of memory");
+		return 1;
+	}
+	json_t *fill = a->ports_filled ? json_object_get(c->config, "ports") : NULL;
+	if (fill) {
+		if (json_array_append_new(fill, json_string(port)) < 0)
+			return acrt__err(L, a->node, "out of memory");
+		return 1;
+	}
+	if (c->type && !strcmp(c->type, "Transformer") && !c->dialect_type &&
+	    json_object_size(c->config) == 0) {
+		/* acrt's pass-through sends on `output` only; the original's on all */
+		a->fill_ports = true;
+		if (acrt__dialect_become(L, idx, "Passthrough", json_object()) < 0 ||
+		    acrt__dialect_fill(L, idx) < 0)
+			return -1;
+		return 2;
+	}
 	return 0;
 }

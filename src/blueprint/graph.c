@@ -3,8 +3,10 @@
  * the topological order the harness starts components in.
  *
  * A cycle is allowed only when every binding on it says allow_cycle: true.
- * A binding into an APIEndpoint's `response` port (its answers, with reply:
- * docs/COMPONENTS.md) is not an edge of the graph at all: the request/reply
+ * A binding into an APIEndpoint's `response` port, or into any input of an
+ * APIEndpoint with `reply` (its answers: docs/COMPONENTS.md; the Autocoder
+ * dialect's endpoint takes them on `request`) is not an edge of the graph at
+ * all: the request/reply
  * cycle it closes is the endpoint's purpose, and it is left out of the order
  * as allow_cycle bindings are.
  * So an edge u->v without allow_cycle is an error exactly when u and v lie in
@@ -26,9 +28,9 @@
 static bool
 reply_edge(const acrt__blueprint *bp, const acrt__binding_spec *b)
 {
-	const char *type = bp->comps[b->to_comp].type;
-	return type != NULL && strcmp(type, "APIEndpoint") == 0 && b->to_port != NULL &&
-	       strcmp(b->to_port, "response") == 0;
+	const acrt__comp_spec *c = &bp->comps[b->to_comp];
+	return c->type != NULL && strcmp(c->type, "APIEndpoint") == 0 && b->to_port != NULL &&
+	       (strcmp(b->to_port, "response") == 0 || json_object_get(c->config, "reply"));
 }
 
 typedef struct tarjan {

@@ -197,6 +197,8 @@ acrt__blueprint_load(const char *path, const char *deploy_path, acrt__blueprint 
 		goto cleanup;
 	if (deploy_ok)
 		acrt__deploy_parse(&L);
+	acrt__bindings_dialect(&L);
+	acrt__dialect_labels(&L);
 	acrt__config_check(&L);
 	acrt__bindings_parse(&L);
 	if (deploy_ok)
@@ -217,6 +219,8 @@ cleanup:
 	acrt__ynode_free(L.arch);
 	acrt__ynode_free(L.deploy);
 	acrt__free(L.aux);
+	acrt__free(L.labels);
+	acrt__free(L.schema_refs);
 	acrt__blueprint_free(bp);
 	acrt__diag_free(&scratch);
 	return rc;

@@ -144,6 +144,11 @@ acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d)
 		bool reply = json_object_get(c->config, "reply") != NULL, has = false;
 		for (size_t i = 0; i < c->n_inputs; i++)
 			has |= strcmp(c->inputs[i].name, "response") == 0;
+		/* The dialect's endpoint (dialect_api.c) takes its answers on any
+		 * input (the original's `request`, or one the bindings create, which
+		 * are read after this), and keeps its template's input without
+		 * reply (bound to nothing: a note). */
+		has |= c->dialect_type != NULL;
 		if (reply && !has)
 			rc = acrt__err(
 			    L, a->node,
@@ -151,7 +156,7 @@ acrt__comp_rules(acrt__bpload *L, size_t idx, const acrt_component_desc *d)
 			    "[{name: response}]) with a binding into it: the pipeline's "
 			    "answers",
 			    c->name);
-		else if (!reply && c->n_inputs > 0)
+		else if (!reply && c->n_inputs > 0 && c->dialect_type == NULL)
 			rc = acrt__err(
 			    L, a->node,
 			    "component '%s': an APIEndpoint has an input ('%s') only with "

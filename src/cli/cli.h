@@ -19,6 +19,7 @@ int acrt__cmd_checkpoints(int argc, char **argv);
 int acrt__cmd_tap(int argc, char **argv);
 int acrt__cmd_up(int argc, char **argv);
 int acrt__cmd_test(int argc, char **argv);
+int acrt__cmd_convert(int argc, char **argv); /* convert.c: docs/AUTOCODER.md */
 /* `acrt help test` (test.c). */
 extern const char acrt__test_help[];
 

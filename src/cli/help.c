@@ -1,11 +1,15 @@
 /*
  * help.c - `acrt help [COMMAND|TYPE]`. A built-in type's keys are printed
  * from its descriptor's config table, the one `acrt validate` checks against.
+ * A type name of the original Autocoder language (docs/AUTOCODER.md) prints
+ * the original's default ports and what acrt runs it as, from the table the
+ * loader maps it with (blueprint/dialect_types.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "acrt/acrt.h"
+#include "blueprint/blueprint.h"
 #include "cli/cli.h"
 #include "core/builtin.h"
 #include "core/json.h"
@@ -25,8 +29,10 @@ static const char overview[] =
     "  acrt top [DIR|FILE] [--once] [--interval MS]\n"
     "  acrt tap COMPONENT[.PORT] [DIR|FILE] [--limit N] [--rate N]\n"
     "  acrt test [DIR|FILE] [-t FILE|DIR]... [--verbose]\n"
+    "  acrt convert [DIR|FILE] [--deployment F]\n"
     "  acrt --version\n"
     "  acrt help [COMMAND|TYPE]   TYPE: a built-in component type (Source, Sink, ...)\n"
+    "                             or one of the original Autocoder's (Model, ...)\n"
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 usage error or invalid blueprint\n";
 
@@ -163,6 +169,20 @@ static const char checkpoints_help[] =
     "running system for a checkpoint now, through its API (write token), and\n"
     "waits until it is stored.\n";
 
+static const char convert_help[] =
+    "acrt convert [DIR|architecture.yaml] [--deployment F]\n"
+    "\n"
+    "Prints the native acrt form of a blueprint, above all one written in the\n"
+    "original Autocoder language (docs/AUTOCODER.md), as 'acrt validate'\n"
+    "understood it: each component with the built-in type that runs it and\n"
+    "that type's config (the deployment's overrides merged in), its ports written\n"
+    "out, one binding per edge in the from/to shape, the named schemas. The\n"
+    "notes go to stderr as validate prints them, the YAML to stdout: to migrate\n"
+    "a blueprint, or to diff what acrt runs against what was written. A\n"
+    "component that needs an implementation is written as its Passthrough\n"
+    "stand-in with a comment; an input bound to nothing is left out.\n"
+    "Exit: 0, or 2 for an invalid blueprint.\n";
+
 static const char *
 prop_type(acrt_prop_type t)
 {
@@ -212,16 +232,40 @@ type_help(const acrt__builtin *b)
 	}
 }
 
+/* The original Autocoder's reading of a type name, after acrt's help of the
+ * built-in of that name (builtin) or alone. */
+static void
+dialect_help(const char *type, const char *text, const char *const *in, const char *const *out,
+             bool builtin)
+{
+	if (builtin)
+		printf(
+		    "\nIn a blueprint of the original Autocoder language (docs/AUTOCODER.md):\n\n");
+	else
+		printf("%s (a type of the original Autocoder blueprint language; "
+		       "docs/AUTOCODER.md)\n\n",
+		       type);
+	print_ports("original input ports", in);
+	if (out != NULL)
+		print_ports("original output ports", out);
+	printf("\n%s\n", text);
+}
+
 static int
 no_help(const char *what)
 {
-	char types[256] = "";
-	size_t n = 0;
+	char types[256] = "", orig[256] = "";
+	const char *names[32];
+	size_t n = 0, k = acrt__dialect_type_names(names, 32);
 	for (size_t i = 0; acrt__builtin_at(i) != NULL && n < sizeof types; i++)
 		n += (size_t)snprintf(types + n, sizeof types - n, "%s%s", i ? ", " : "",
 		                      acrt__builtin_at(i)->type);
-	return acrt__cli_usage_error("no help for '%s' (a command, or a built-in type: %s)", what,
-	                             types);
+	n = 0;
+	for (size_t i = 0; i < k && n < sizeof orig; i++)
+		n += (size_t)snprintf(orig + n, sizeof orig - n, "%s%s", i ? ", " : "", names[i]);
+	return acrt__cli_usage_error("no help for '%s' (a command, or a built-in type: %s) or a "
+	                             "type of the original Autocoder language (%s)",
+	                             what, types, orig);
 }
 
 int
@@ -251,9 +295,18 @@ acrt__cmd_help(int argc, char **argv)
 		fputs(checkpoints_help, stdout);
 	else if (strcmp(argv[0], "test") == 0)
 		fputs(acrt__test_help, stdout); /* test.c */
-	else if (acrt__builtin_find(argv[0]) != NULL)
-		type_help(acrt__builtin_find(argv[0]));
-	else
-		return no_help(argv[0]);
+	else if (strcmp(argv[0], "convert") == 0)
+		fputs(convert_help, stdout);
+	else {
+		const char *const *in = NULL, *const *out = NULL;
+		const char *dh = acrt__dialect_type_help(argv[0], &in, &out);
+		const acrt__builtin *b = acrt__builtin_find(argv[0]);
+		if (b == NULL && dh == NULL)
+			return no_help(argv[0]);
+		if (b != NULL)
+			type_help(b);
+		if (dh != NULL)
+			dialect_help(argv[0], dh, in, out, b != NULL);
+	}
 	return 0;
 }

@@ -58,12 +58,13 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-    {"run", acrt__cmd_run},     {"validate", acrt__cmd_validate},
-    {"help", acrt__cmd_help},   {"schema", acrt__cmd_schema},
-    {"graph", acrt__cmd_graph}, {"lock", acrt__cmd_lock},
-    {"top", acrt__cmd_top},     {"checkpoints", acrt__cmd_checkpoints},
-    {"tap", acrt__cmd_tap},     {"up", acrt__cmd_up},
-    {"test", acrt__cmd_test}, /* test.c: unit tests of a blueprint */
+    {"run", acrt__cmd_run},         {"validate", acrt__cmd_validate},
+    {"help", acrt__cmd_help},       {"schema", acrt__cmd_schema},
+    {"graph", acrt__cmd_graph},     {"lock", acrt__cmd_lock},
+    {"top", acrt__cmd_top},         {"checkpoints", acrt__cmd_checkpoints},
+    {"tap", acrt__cmd_tap},         {"up", acrt__cmd_up},
+    {"test", acrt__cmd_test},       /* test.c: unit tests of a blueprint */
+    {"convert", acrt__cmd_convert}, /* convert.c: a dialect blueprint's native form */
 };
 
 int

@@ -2,7 +2,8 @@
  * apiendpoint.c - the built-in APIEndpoint: HTTP ingress with libmicrohttpd.
  * Each request body on a configured route (`routes: [{path, method}]`) that is
  * valid JSON, and valid against port `output`'s schema when it declares one,
- * becomes one event on port `output`; docs/COMPONENTS.md has the config and
+ * becomes one event on port `output` (or the port config `output` names);
+ * docs/COMPONENTS.md has the config and
  * every status code. This file: the config check, setup, the queue, run() and
  * cleanup; apiendpoint_http.c: the daemon and its handlers.
  *
@@ -80,6 +81,8 @@ static const acrt_prop endpoint_props[] = {
     {"threads", ACRT_PROP_INT, 0, 1, 64, NULL, "threads serving HTTP requests (default 1)"},
     {"reply", ACRT_PROP_OBJECT, 0, 0, 0, NULL,
      "{timeout_ms, max_pending}: hold each request until input `response` answers it"},
+    {"output", ACRT_PROP_STRING, 0, 0, 0, NULL,
+     "the output port each request's event goes out on (default output)"},
     {NULL, ACRT_PROP_END, 0, 0, 0, NULL, NULL},
 };
 
@@ -234,6 +237,13 @@ acrt__endpoint_check(const json_t *config, const char **key, char *msg, size_t l
 	if (check_listen(config, key, msg, len) < 0 || check_auth(config, key, msg, len) < 0 ||
 	    acrt__routes_check(config, route_fields, 3, key, msg, len) < 0)
 		return -1;
+	const char *op = json_string_value(json_object_get(config, "output"));
+	if (op != NULL && (op[0] < 'a' || op[0] > 'z' ||
+	                   strspn(op, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(op))) {
+		*key = "output";
+		snprintf(msg, len, "a port name (^[a-z][a-z0-9_]*$)");
+		return -1;
+	}
 	const json_t *routes = json_object_get(config, "routes");
 	for (size_t i = 0; i < json_array_size(routes); i++) {
 		const json_t *r = json_array_get(routes, i);
@@ -395,12 +405,12 @@ load_routes(acrt_ctx *ctx, endpoint *e)
 static int
 load_schema(acrt_ctx *ctx, endpoint *e)
 {
-	const json_t *s = acrt__ctx_output_schema(ctx, "output");
+	const json_t *s = acrt__ctx_output_schema(ctx, e->out_port);
 	if (s == NULL || json_is_true(s) || (json_is_object(s) && json_object_size(s) == 0))
 		return ACRT_OK;
 	char why[256] = "";
 	if ((e->schema = acrt__schema_compile(s, why, sizeof why)) == NULL)
-		return acrt_fail(ctx, "the schema of port 'output': %s", why);
+		return acrt_fail(ctx, "the schema of port '%s': %s", e->out_port, why);
 	return ACRT_OK;
 }
 
@@ -454,11 +464,12 @@ endpoint_setup(acrt_ctx *ctx, void **self)
 		goto nomem;
 	}
 	e->sync_init = true;
+	e->out_port = acrt_config_string(ctx, "output", "output");
 	if (load_routes(ctx, e) != ACRT_OK || load_schema(ctx, e) != ACRT_OK)
 		goto fail;
 	if (load_reply(ctx, e) != ACRT_OK)
 		goto fail;
-	e->cap = acrt__ctx_output_capacity(ctx, "output");
+	e->cap = acrt__ctx_output_capacity(ctx, e->out_port);
 	if ((e->ring = calloc(e->cap, sizeof *e->ring)) == NULL)
 		goto nomem;
 
@@ -525,10 +536,10 @@ maybe_publish(acrt_ctx *ctx, endpoint *e, int64_t *at)
 
 /* Emits batch[0..n); on a failure releases the rest and returns the code. */
 static int
-emit_batch(acrt_ctx *ctx, acrt_event **batch, size_t n)
+emit_batch(acrt_ctx *ctx, const char *port, acrt_event **batch, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int rc = acrt_emit(ctx, "output", batch[i]);
+		int rc = acrt_emit(ctx, port, batch[i]);
 		if (rc != ACRT_OK) {
 			for (size_t k = i + 1; k < n; k++)
 				acrt_event_unref(batch[k]);
@@ -556,7 +567,7 @@ endpoint_run(acrt_ctx *ctx, void *self)
 		size_t n = q_take(e, batch, EP_BATCH, &closed);
 		if (n > 0) {
 			spins = 0;
-			if ((rc = emit_batch(ctx, batch, n)) != ACRT_OK)
+			if ((rc = emit_batch(ctx, e->out_port, batch, n)) != ACRT_OK)
 				break;
 			dirty = true;
 			maybe_publish(ctx, e, &publish_at);

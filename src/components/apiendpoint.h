@@ -68,6 +68,7 @@ typedef struct endpoint {
 	/* The HTTP threads call only acrt__ctx_stop_requested() and acrt_log()
 	 * with it (never acrt_stopping(): it may take a checkpoint barrier). */
 	acrt_ctx *ctx;
+	const char *out_port; /* config `output` (the config's string), default "output" */
 	ep_route *routes;
 	size_t n_routes;
 	char **allows; /* owned strings the routes' allow point to */

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The Autocoder dialect (docs/AUTOCODER.md), step 1: the original's keys that
-# acrt does not execute are accepted with one note each, misspellings stay
-# errors with "did you mean", and the other shapes (top-level components, no
-# system:, system.schemas, hyphenated names) load.
+# The Autocoder dialect (docs/AUTOCODER.md): the original's keys that acrt
+# does not execute are accepted with one note each, misspellings stay errors
+# with "did you mean", and the original's shapes load and run.
 #
 #   1. tests/blueprints/dialect/NNN-name/: `acrt validate` in the case's
 #      directory; its exit code must be the `exit N` of the first line of
 #      `expect`, and its stderr exactly the rest of `expect` (notes and errors).
+#      The whole blueprints of the original's users (03N-original-*) must
+#      validate with notes only.
 #   2. `acrt run` prints the same notes and exits 0.
+#   (test_dialect_run.sh runs the corpus's shapes, its API and acrt help.)
 #   3. Hyphenated names downstream: the run with the API and state on, the
 #      component's API path, its metrics label, the DOT and Mermaid graphs,
 #      the checkpoints of its state, a resumed run.
@@ -42,6 +44,21 @@ for dir in "$CORPUS"/*/; do
 done
 [ "$bad" -eq 0 ] || fail "$bad of $n dialect cases failed"
 [ "$n" -gt 0 ] || fail "no dialect cases"
+
+# The whole blueprints of the original's users (03N-original-*): each
+# validates (exit 0) with notes only, no error line (issue 13, "Done when").
+m=0
+for dir in "$CORPUS"/03?-original-*/; do
+	name=$(basename "$dir")
+	m=$((m + 1))
+	[ "$(head -n 1 "$dir/expect")" = "exit 0" ] || fail "$name: expected to validate"
+	if tail -n +2 "$dir/expect" | grep -v ': note: ' >"$WORK/not-notes"; then
+		fail "$name: a line that is not a note" "$WORK/not-notes"
+	fi
+	tail -n +2 "$dir/expect" | grep -q ': note: ' || fail "$name: no notes at all"
+done
+[ "$m" -ge 3 ] || fail "only $m whole blueprints of the original"
+ok "$m whole blueprints of the original validate with notes only"
 
 # ---- 2. acrt run prints the notes ------------------------------------------------
 D="$WORK/notes"

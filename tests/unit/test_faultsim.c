@@ -565,6 +565,95 @@ test_dialect_load_allocation_failures(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The rest of the dialect (issue 13 step 1): ADR-031 ports, a port only
+ * bindings name, an unbound input, schema labels whose names differ across a
+ * binding, a Transformer's created output, the binding shapes, the
+ * original's APIEndpoint with its reply, and the deployment's list of
+ * overrides, with the n-th allocation failing. */
+static const char dialect2_blueprint[] =
+    "metadata: {author: faultsim}\n"
+    "system:\n"
+    "  name: faults-dialect2\n"
+    "  components:\n"
+    "    - name: api\n"
+    "      type: APIEndpoint\n"
+    "      config: {port: 18999, endpoints: [{path: /t, methods: [POST, GET]}, \"GET /t/{id}\"]}\n"
+    "    - {name: store, type: Store}\n"
+    "    - {name: tidy, type: Transformer}\n"
+    "    - name: gen\n"
+    "      type: Source\n"
+    "      ports: {readings: {direction: output, data_schema: {id: common_x, version: 1}}}\n"
+    "    - name: model\n"
+    "      type: Model\n"
+    "      inputs: [{name: features, schema: nowhere}]\n"
+    "      outputs: [{name: scores, schema: common_z}]\n"
+    "    - {name: out, type: Sink, config: {sink: \"null\"}, inputs: [{name: input, schema: "
+    "common_y}]}\n"
+    "  bindings:\n"
+    "    - from: {component: api, output: response}\n"
+    "      to: {component: store, input: input}\n"
+    "    - {source: store.output, target: api.request}\n"
+    "    - {from_component: gen, to_component: model, stream_name: readings}\n"
+    "    - {from: model.scores, to: out.input}\n"
+    "    - {from: store.output, to: tidy.input}\n"
+    "    - {from: tidy.copy, to: out.input}\n";
+static const char dialect2_deployment[] =
+    "system_name: faults-dialect2\n"
+    "environment: {A: 1}\n"
+    "component_overrides:\n"
+    "  - {name: out, replicas: 2, environment_variables: {B: 2}}\n"
+    "  - {name: missing, replicas: 2}\n";
+
+static void
+test_dialect2_load_allocation_failures(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/acrt-faultsim-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "architecture.yaml", dialect2_blueprint);
+	write_file(dir, "deployment.yaml", dialect2_deployment);
+	int n, failures = 0;
+	for (n = 1; n < MAX_POINTS; n++) {
+		size_t before = acrt__alloc_bytes();
+		acrt__diag diag = {0};
+		acrt__blueprint *bp = NULL;
+		acrt__alloc_fail_after(n);
+		int rc = acrt__blueprint_load(dir, NULL, &bp, &diag);
+		bool injected = acrt__alloc_fail_after_pending() == 0;
+		acrt__alloc_fail_after(0);
+		if (rc == 0) {
+			assert_int_equal(bp->n_comps, 6);
+			assert_int_equal(bp->n_bindings, 6);
+			assert_true(bp->comps[4].needs_impl);
+			assert_int_equal(bp->comps[5].replicas, 2);
+			assert_string_equal(bp->comps[2].type, "Passthrough"); /* tidy.copy */
+		} else {
+			assert_null(bp);
+			if (!diag_well_formed(&diag) || !diag_has(&diag, "out of memory")) {
+				for (size_t i = 0; i < diag.n; i++)
+					fprintf(stderr, "n=%d: %s\n", n, diag.lines[i]);
+				fail_msg("allocation %d: no out-of-memory error with its location",
+				         n);
+			}
+		}
+		acrt__blueprint_free(bp);
+		acrt__diag_free(&diag);
+		assert_int_equal(acrt__alloc_bytes(), before); /* everything freed */
+		if (!injected) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+		failures += rc != 0;
+	}
+	assert_true(n < MAX_POINTS);
+	printf("faultsim dialect (step 1) load: %d allocation points, %d loads failed cleanly\n",
+	       n - 1, failures);
+	assert_int_equal(failures, n - 1);
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_blueprint_load_allocation_failures(void **state)
 {
@@ -789,6 +878,7 @@ main(void)
 	    cmocka_unit_test(test_adapter_allocation_failures),
 	    cmocka_unit_test(test_blueprint_load_allocation_failures),
 	    cmocka_unit_test(test_dialect_load_allocation_failures),
+	    cmocka_unit_test(test_dialect2_load_allocation_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
