@@ -298,37 +298,26 @@ supervise(acrt__runtime *rt)
 	return forced;
 }
 
+/* What the transports report at the end: events they could not carry (a
+ * NATS message past the server's max_payload: each was logged where it was
+ * dropped; they count as lost), and sides of bindings between nodes that
+ * found another process had claimed them (this one is stale: fenced, each
+ * logged; the run fails). */
+static void
+transport_faults(acrt__runtime *rt, size_t *dropped, size_t *fenced)
+{
+	*dropped = *fenced = 0;
+	for (size_t i = 0; i < rt->n_transports; i++) {
+		acrt__transport_stats st = {0};
+		rt->transports[i]->ops->stats(rt->transports[i], &st);
+		*dropped += (size_t)st.dropped;
+		*fenced += st.fenced;
+	}
+}
+
 /* Logs each stream's totals (debug level) and returns the events still inside
  * them and in the instances' outboxes (emitted, not yet sent). After the
  * threads have ended. */
-/* Events the transports could not carry (a NATS message past the server's
- * max_payload): each was logged where it was dropped; they count as lost. */
-static size_t
-dropped(acrt__runtime *rt)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < rt->n_transports; i++) {
-		acrt__transport_stats st = {0};
-		rt->transports[i]->ops->stats(rt->transports[i], &st);
-		n += (size_t)st.dropped;
-	}
-	return n;
-}
-
-/* Sides of bindings between nodes that found another process had claimed
- * them (this one is stale: fenced, each logged): the run fails. */
-static size_t
-fenced(acrt__runtime *rt)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < rt->n_transports; i++) {
-		acrt__transport_stats st = {0};
-		rt->transports[i]->ops->stats(rt->transports[i], &st);
-		n += st.fenced;
-	}
-	return n;
-}
-
 static size_t
 in_flight(acrt__runtime *rt)
 {
@@ -490,12 +479,14 @@ run_generation(acrt__runtime *rt, const acrt__blueprint *bp, acrt__run_opts *opt
 			opts->abandoned = true;
 		return GEN_ABANDONED;
 	}
-	if (rc == ACRT_OK && fenced(rt) > 0)
+	size_t dropped, fenced;
+	transport_faults(rt, &dropped, &fenced);
+	if (rc == ACRT_OK && fenced > 0)
 		rc = ACRT_EFATAL; /* a stale process: it must not store a final checkpoint */
 	if (rc != ACRT_OK)
 		acrt__tg_errors(&rt->tg, log_task_error, NULL);
 	size_t lost = forced || rc != ACRT_OK ? in_flight(rt) : 0;
-	lost += dropped(rt);
+	lost += dropped;
 	bool reload = atomic_load(&rt->reloading) && rc == ACRT_OK && !forced && ctl->next != NULL;
 
 	/* ---- what this generation did with its events, and the whole run ---- */

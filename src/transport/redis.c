@@ -582,25 +582,14 @@ tx_ck_save(acrt__transport *base, uint64_t id, unsigned char out[ACRT__HOP_PART]
 {
 	(void)id;
 	tx *t = (tx *)base;
-	pthread_mutex_lock(&t->mu);
-	acrt__wire_hop_put(out, 1, t->epoch, t->seq);
-	pthread_mutex_unlock(&t->mu);
+	acrt__side_pos_save(&t->mu, 1, &t->epoch, &t->seq, out);
 }
 
 static int
 tx_ck_load(acrt__transport *base, const unsigned char *p, size_t n, char *why, size_t whylen)
 {
 	tx *t = (tx *)base;
-	uint64_t epoch, seq;
-	if (acrt__wire_hop_get(p, n, 1, &epoch, &seq) != 0) {
-		snprintf(why, whylen, "not the position of a sending side");
-		return -1;
-	}
-	pthread_mutex_lock(&t->mu);
-	t->epoch = epoch;
-	t->seq = seq;
-	pthread_mutex_unlock(&t->mu);
-	return 0;
+	return acrt__side_pos_load(&t->mu, 1, &t->epoch, &t->seq, p, n, why, whylen);
 }
 
 static void

@@ -11,6 +11,7 @@
 
 #include "core/common.h"
 #include "core/event.h"
+#include "transport/side.h"
 #include "transport/wire.h"
 
 #define WAIT_NS 200000000LL /* how often a waiting thread looks at stop */
@@ -579,16 +580,7 @@ int
 acrt__rxq_ck_load(acrt__transport *t, const unsigned char *p, size_t n, char *why, size_t whylen)
 {
 	acrt__rxq *q = (acrt__rxq *)t;
-	uint64_t epoch, seq;
-	if (acrt__wire_hop_get(p, n, 2, &epoch, &seq) != 0) {
-		snprintf(why, whylen, "not the position of a receiving side");
-		return -1;
-	}
-	pthread_mutex_lock(&q->mu);
-	q->hw_epoch = epoch;
-	q->hw_seq = seq;
-	pthread_mutex_unlock(&q->mu);
-	return 0;
+	return acrt__side_pos_load(&q->mu, 2, &q->hw_epoch, &q->hw_seq, p, n, why, whylen);
 }
 
 void
