@@ -34,6 +34,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET_CLIENT = 0.8
 TARGET_EPS = 200000
+# The binding's buffer_size: the broker-side bound (BENCH_HOP_BUFFER).
+BUFFER = int(os.environ.get("BENCH_HOP_BUFFER", "8192"))
 
 
 def free_port():
@@ -59,8 +61,8 @@ def system(d, path, transport):
         f.write('schema_version: "1.0.0"\nsystem:\n  name: hopbench\n  components:\n'
                 '    - {name: src, type: Source, config: {source: file, path: "%s"}}\n'
                 '    - {name: out, type: Sink, config: {sink: "null"}}\n'
-                '  bindings:\n    - {from: src.output, to: out.input, buffer_size: 8192}\n'
-                % path)
+                '  bindings:\n    - {from: src.output, to: out.input, buffer_size: %d}\n'
+                % (path, BUFFER))
     with open(os.path.join(d, "deployment.yaml"), "w") as f:
         f.write("nodes:\n  a: {components: [src]}\n  b: {components: [out]}\n"
                 "runtime:\n  transport: %s\n" % transport)

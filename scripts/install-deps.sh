@@ -9,7 +9,7 @@ PKGS=(
   libzmq3-dev python3 python3-anyio
   curl procps time
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libproc2-dev prometheus wrk openssl
-  libsqlite3-dev libhiredis-dev redis-server sqlite3 libnats-dev nats-server
+  libsqlite3-dev libhiredis-dev redis-server sqlite3 libnats-dev nats-server faketime
   libsimdjson-dev syslog-ng-core jq
   libsystemd-dev
   libpq-dev postgresql

@@ -321,22 +321,14 @@ nolock:
 #define OWNERS "acrt_owners"
 
 int
-acrt__nl_claim(nlink *l, const char *side, char *err, size_t errlen)
+acrt__nl_claim(nlink *l, const char *side, uint64_t *epoch, char *err, size_t errlen)
 {
 	uint64_t r[2] = {0, 0};
 	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
 		snprintf(err, errlen, "no random bytes for a claim");
 		return -1;
 	}
-	snprintf(l->token, sizeof l->token, "%016llx%016llx", (unsigned long long)r[0],
-	         (unsigned long long)r[1]);
 	snprintf(l->owner_key, sizeof l->owner_key, "%s.%s", l->stream, side);
-	if (strcmp(side, "recv") == 0) { /* the consumer's name carries the claim */
-		size_t n = strlen(l->durable);
-		if (n > 60)
-			n = 60;
-		snprintf(l->durable + n, sizeof l->durable - n, "_%.8s", l->token);
-	}
 	kvConfig kc;
 	kvConfig_Init(&kc);
 	kc.Bucket = OWNERS;
@@ -344,6 +336,24 @@ acrt__nl_claim(nlink *l, const char *side, char *err, size_t errlen)
 	natsStatus s = js_CreateKeyValue(&l->owners, l->js, &kc);
 	if (s != NATS_OK) /* made by another node with other settings: use it */
 		s = js_KeyValue(&l->owners, l->js, OWNERS);
+	if (s == NATS_OK && epoch != NULL) { /* above the last claimant's epoch */
+		kvEntry *e = NULL;
+		if (kvStore_Get(&e, l->owners, l->owner_key) == NATS_OK) {
+			const char *dot = strchr(kvEntry_ValueString(e), '.');
+			uint64_t prev = dot != NULL ? strtoull(dot + 1, NULL, 10) : 0;
+			if (prev >= *epoch)
+				*epoch = prev + 1;
+			kvEntry_Destroy(e);
+		}
+	}
+	snprintf(l->token, sizeof l->token, "%016llx%016llx.%llu", (unsigned long long)r[0],
+	         (unsigned long long)r[1], (unsigned long long)(epoch != NULL ? *epoch : 0));
+	if (strcmp(side, "recv") == 0) { /* the consumer's name carries the claim */
+		size_t n = strlen(l->durable);
+		if (n > 60)
+			n = 60;
+		snprintf(l->durable + n, sizeof l->durable - n, "_%.8s", l->token);
+	}
 	uint64_t rev = 0;
 	if (s == NATS_OK)
 		s = kvStore_PutString(&rev, l->owners, l->owner_key, l->token);

@@ -37,7 +37,7 @@ typedef struct nlink {
 	_Atomic int64_t last_warn;
 	kvStore *owners;    /* the bucket of this side's claim (fencing); NULL: none yet */
 	char owner_key[48]; /* <stream>.send or <stream>.recv */
-	char token[36];     /* this process's claim */
+	char token[64];     /* this process's claim: random hex, ".", its epoch */
 	pthread_mutex_t mu; /* closed, for acrt__nl_close's wait */
 	pthread_cond_t cv;
 	bool closed, mu_on;
@@ -62,8 +62,11 @@ int acrt__nl_stream(nlink *l, char *err, size_t errlen);
 /* Fencing (docs/MULTINODE.md, "A stale process is fenced"): claims side
  * `side` ("send" or "recv") of the binding for this process, putting a
  * random token under <stream>.<side> in the key-value bucket acrt_owners.
- * The side's last claimant owns it. 0, or -1 with err. */
-int acrt__nl_claim(nlink *l, const char *side, char *err, size_t errlen);
+ * The side's last claimant owns it. A sending side gives its epoch
+ * (*epoch, the wall clock): it is raised above the last claimant's, so that
+ * a binding's epochs rise from run to run even if the clock steps back.
+ * 0, or -1 with err. */
+int acrt__nl_claim(nlink *l, const char *side, uint64_t *epoch, char *err, size_t errlen);
 /* 1 while this process still owns its side, 0 once another process has
  * claimed it (this one is stale: it must not write), -1 when the broker
  * cannot say now (err). A request to the broker: never under a lock the

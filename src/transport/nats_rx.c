@@ -361,7 +361,8 @@ acrt__nats_rx_new(const acrt__hop *h, char *err, size_t errlen)
 	                   h->stopping, free_msg, err, errlen) != 0)
 		goto fail;
 	if (acrt__nl_open(&r->l, h, NULL, NULL, err, errlen) != 0 ||
-	    acrt__nl_claim(&r->l, "recv", err, errlen) != 0 || consumer_reset(r, err, errlen) != 0)
+	    acrt__nl_claim(&r->l, "recv", NULL, err, errlen) != 0 ||
+	    consumer_reset(r, err, errlen) != 0)
 		goto fail;
 	atomic_store(&r->checked, acrt__mono_ns());
 	r->seen_reconnects = atomic_load(&r->l.reconnects);

@@ -632,7 +632,7 @@ acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
 	if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
 		nonce = (uint64_t)acrt__mono_ns() ^ ((uint64_t)getpid() << 32);
 	snprintf(t->nonce, sizeof t->nonce, "%016llx", (unsigned long long)nonce);
-	t->epoch = (uint64_t)acrt__wall_ns(); /* rises from run to run */
+	t->epoch = (uint64_t)acrt__wall_ns(); /* raised above the last run's by the claim */
 	if (pthread_mutex_init(&t->mu, NULL) != 0 || acrt__cond_init_mono(&t->room_cv) != 0 ||
 	    acrt__cond_init_mono(&t->work_cv) != 0) {
 		acrt__free(t->base.name);
@@ -641,7 +641,7 @@ acrt__nats_tx_new(const acrt__hop *h, char *err, size_t errlen)
 		return NULL;
 	}
 	if (acrt__nl_open(&t->l, h, on_ack, t, err, errlen) != 0 ||
-	    acrt__nl_claim(&t->l, "send", err, errlen) != 0)
+	    acrt__nl_claim(&t->l, "send", &t->epoch, err, errlen) != 0)
 		goto fail;
 	t->checked = acrt__mono_ns();
 	t->expect = t->l.last_seq;

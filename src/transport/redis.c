@@ -96,7 +96,7 @@ cmd_int(conn *k, char *err, size_t errlen, int argc, const char **argv, bool *ok
 }
 
 int
-acrt__rd_claim(conn *k, const char *side, char *err, size_t errlen)
+acrt__rd_claim(conn *k, const char *side, uint64_t *epoch, char *err, size_t errlen)
 {
 	rcfg *g = (rcfg *)k->cfg;
 	uint64_t r[2] = {0, 0};
@@ -109,9 +109,6 @@ acrt__rd_claim(conn *k, const char *side, char *err, size_t errlen)
 	long long id = cmd_int(k, err, errlen, 2, idv, &ok);
 	if (!ok)
 		return -1;
-	/* The token names this connection, so that a replacement can close it. */
-	snprintf(g->token, sizeof g->token, "%016llx%016llx-%lld", (unsigned long long)r[0],
-	         (unsigned long long)r[1], id);
 	size_t n = strlen(g->key) + strlen(side) + 8;
 	acrt__free(g->owner_key);
 	if ((g->owner_key = acrt__malloc(n)) == NULL) {
@@ -132,7 +129,14 @@ acrt__rd_claim(conn *k, const char *side, char *err, size_t errlen)
 		const char *kill[4] = {"CLIENT", "KILL", "ID", dash + 1};
 		(void)cmd_int(k, err, errlen, 4, kill, &ok); /* gone already: fine */
 	}
+	const char *dot = old->type == REDIS_REPLY_STRING ? strchr(old->str, '.') : NULL;
+	uint64_t prev = dot != NULL ? strtoull(dot + 1, NULL, 10) : 0;
+	if (epoch != NULL && prev >= *epoch) /* above the last claimant's epoch */
+		*epoch = prev + 1;
 	freeReplyObject(old);
+	/* The token names this connection, so that a replacement can close it. */
+	snprintf(g->token, sizeof g->token, "%016llx%016llx.%llu-%lld", (unsigned long long)r[0],
+	         (unsigned long long)r[1], (unsigned long long)(epoch != NULL ? *epoch : 0), id);
 	const char *argv[3] = {"SET", g->owner_key, g->token};
 	(void)cmd_int(k, err, errlen, 3, argv, &ok);
 	return ok ? 0 : -1;
@@ -665,7 +669,7 @@ acrt__redis_tx_new(const acrt__redis_hop *h, char *err, size_t errlen)
 	t->capacity = h->capacity;
 	t->cap_entries = (h->capacity + PER_ENTRY - 1) / PER_ENTRY;
 	t->producers = h->producers;
-	t->epoch = (uint64_t)acrt__wall_ns(); /* rises from run to run */
+	t->epoch = (uint64_t)acrt__wall_ns(); /* raised above the last run's by the claim */
 	t->k.cfg = &t->cfg;
 	atomic_store(&t->up, true);
 	if (pthread_mutex_init(&t->mu, NULL) != 0) {
@@ -683,7 +687,7 @@ acrt__redis_tx_new(const acrt__redis_hop *h, char *err, size_t errlen)
 	}
 	if (acrt__rd_cfg_init(&t->cfg, h, err, errlen) != 0 ||
 	    acrt__rd_conn_open(&t->k, err, errlen) != 0 ||
-	    acrt__rd_claim(&t->k, "send", err, errlen) != 0) {
+	    acrt__rd_claim(&t->k, "send", &t->epoch, err, errlen) != 0) {
 		tx_destroy(&t->base);
 		return NULL;
 	}

@@ -29,7 +29,7 @@ typedef struct rcfg {
 	char *user, *pass; /* never printed; pass wiped at free */
 	char *key, *group, *name;
 	char *owner_key; /* <key>:owner:<side>: this side's claim (fencing) */
-	char token[64];  /* this process's claim: random hex, '-', its connection's id */
+	char token[96];  /* this process's claim: random hex, ".", epoch, "-", connection id */
 } rcfg;
 
 typedef struct conn {
@@ -44,8 +44,11 @@ int acrt__rd_cfg_init(rcfg *g, const acrt__redis_hop *h, char *err, size_t errle
 void acrt__rd_cfg_free(rcfg *g);
 /* Fencing (docs/MULTINODE.md, "A stale process is fenced"): claims side
  * `side` ("send" or "recv") of the binding for this process: a random token
- * SET at <key>:owner:<side>; the last claimant owns it. 0, or -1 with err. */
-int acrt__rd_claim(conn *k, const char *side, char *err, size_t errlen);
+ * SET at <key>:owner:<side>; the last claimant owns it. A sending side gives
+ * its epoch (*epoch, the wall clock): it is raised above the last
+ * claimant's, so that a binding's epochs rise from run to run even if the
+ * clock steps back. 0, or -1 with err. */
+int acrt__rd_claim(conn *k, const char *side, uint64_t *epoch, char *err, size_t errlen);
 /* 1 while this process owns its side, 0 once another claimed it, -1 when
  * Redis cannot say now (err). */
 int acrt__rd_owned(conn *k, char *err, size_t errlen);

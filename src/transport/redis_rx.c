@@ -343,7 +343,7 @@ acrt__redis_rx_new(const acrt__redis_hop *h, char *err, size_t errlen)
 	if (acrt__rd_cfg_init(&r->cfg, h, err, errlen) != 0 ||
 	    acrt__rd_conn_open(&r->rk, err, errlen) != 0 ||
 	    ensure_group(&r->rk, err, errlen) != 0 ||
-	    acrt__rd_claim(&r->rk, "recv", err, errlen) != 0)
+	    acrt__rd_claim(&r->rk, "recv", NULL, err, errlen) != 0)
 		goto fail;
 	if (pthread_create(&r->reader, NULL, reader_main, r) != 0) {
 		snprintf(err, errlen, "cannot start a thread");

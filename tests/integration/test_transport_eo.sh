@@ -19,11 +19,16 @@
 #      then the stale one continued (SIGCONT): it finds its claims taken,
 #      writes nothing more and ends (exit 1, "fenced"), while the
 #      replacement completes the run exactly once;
-#   5. a producer with two replicas on a node is refused at start (exit 2).
+#   5. a producer with two replicas on a node is refused at start (exit 2);
+#   6. a producer whose clock stepped back (faketime, one day) after a run:
+#      its epoch is still above the last run's (the claim in the broker
+#      raises it), so the resumed consumer takes its events instead of
+#      dropping them as older than what it had.
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
+command -v faketime >/dev/null || fail "faketime is not installed (scripts/install-deps.sh)"
 
 N=30000
 RATE=15000
@@ -213,6 +218,61 @@ fence() {
 	ok "$tr: the stale node ended fenced; 1..$N exactly once, running counts and aggregate exact"
 }
 
+# clockback TRANSPORT: case 6. Two nodes, a: gen, b: out (state on b).
+clockback() {
+	local tr=$1 d="$WORK/$1-clock" mapping
+	if [ "$tr" = nats ]; then
+		mapping="{kind: nats, url: \"nats://127.0.0.1:$NPORT\"}"
+	else
+		mapping="{kind: redis, url: \"redis://127.0.0.1:$RPORT\"}"
+	fi
+	mkdir -p "$d"
+	cat >"$d/architecture.yaml" <<YAML
+schema_version: "1.0.0"
+system:
+  name: eo${tr}clock
+  components:
+    - {name: gen, type: Source, config: {generator: sequence, count: 500}}
+    - {name: out, type: Sink, config: {sink: file, path: out.jsonl}}
+  bindings:
+    - {from: gen.output, to: out.input, buffer_size: 1024}
+YAML
+	cat >"$d/deployment.yaml" <<YAML
+nodes:
+  a: {components: [gen]}
+  b: {components: [out]}
+runtime:
+  transport: $mapping
+  state: {adapter: sqlite_snapshot, checkpoint_interval_s: 0.2}
+YAML
+	say "$tr: a producer whose clock stepped back a day is not taken for an older one"
+	start_acrt "${tr}c-b1" run "$d" --node b -q
+	local pb=$PID
+	run_acrt "${tr}c-a1" 30 run "$d" --node a -q
+	expect_rc 0 "node a, first run" "$WORK/${tr}c-a1.err"
+	wait_exit "$pb" 30 || fail "node b did not end" "$WORK/${tr}c-b1.err"
+	expect_rc 0 "node b, first run" "$WORK/${tr}c-b1.err"
+	start_acrt "${tr}c-b2" run "$d" --node b -q --resume
+	pb=$PID
+	FAKETIME_DONT_FAKE_MONOTONIC=1 run_faked "${tr}c-a2" run "$d" --node a -q
+	expect_rc 0 "node a, second run, its clock a day back" "$WORK/${tr}c-a2.err"
+	wait_exit "$pb" 30 || fail "node b did not end" "$WORK/${tr}c-b2.err"
+	expect_rc 0 "node b, resumed" "$WORK/${tr}c-b2.err"
+	py "$PY_PRELUDE"'
+seqs = [r["seq"] for r in load(sys.argv[1])]
+if seqs != list(range(1, 501)) * 2:
+    die("expected 1..500 twice, got %d events" % len(seqs))
+' "$d/out.jsonl" || fail "$tr: the second run's events were not all taken" "$WORK/${tr}c-b2.err"
+	ok "$tr: both runs' events taken, once each"
+}
+# run_faked NAME ARGS...: acrt with its wall clock a day back (faketime).
+run_faked() {
+	local name=$1
+	shift
+	timeout -k 2 30 faketime -f '-1d' "$ACRT" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	RC=$?
+}
+
 # EO_ONLY="fence redis" (for instance) runs one case while debugging.
 if [ -n "${EO_ONLY:-}" ]; then
 	$EO_ONLY
@@ -227,6 +287,8 @@ one redis c
 one redis broker
 fence nats
 fence redis
+clockback nats
+clockback redis
 
 say "5. a producer with two replicas on its node is refused with runtime.state"
 R="$WORK/replicas"
