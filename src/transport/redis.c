@@ -15,8 +15,11 @@
  *      capacity + 63 events) plus one end marker per producer instance.
  *      Nothing is trimmed: an entry leaves the stream only by XDEL after its
  *      XACK, and only once all its events were processed (3).
- *   2. send() reports as sent only what the script's reply says was added; a
- *      lost reply makes it resend (duplicates, never loss: at-least-once).
+ *   2. send() frames its events into entries (each opened by the sequence
+ *      record of wire.h) and adds them with the script; a lazy send (a full
+ *      outbox, more to come) keeps up to 16 entries for one call, added by
+ *      the next eager send, kick(), a barrier or close(). A lost reply makes
+ *      it add them again: the receiving side drops the copy by sequence.
  *   3. An entry's events go to one replica (try_recv ends a batch on an
  *      entry's last event when it can), which acknowledges the entry with
  *      its last event. A batch handed to consumer r is acknowledged only after r has come
@@ -401,8 +404,10 @@ typedef struct tx {
 	atomic_uint closed; /* producers closed: the next marker's index */
 	unsigned producers;
 	size_t capacity;
-	acrt__strbuf recs[SEND_BATCH]; /* entries being sent: frames of events */
+	acrt__strbuf recs[SEND_BATCH]; /* entries framed, not yet added (npend) */
 	size_t nev[SEND_BATCH];        /* events in each */
+	size_t npend;                  /* entries in recs waiting to be added (mu) */
+	uint64_t framed;               /* the last sequence given to a framed event (mu) */
 	size_t cap_entries;            /* the bound in entries */
 	uint64_t sent, blocked_ns;     /* under mu */
 	uint64_t epoch, seq;           /* the epoch; the last added event's sequence (mu) */
@@ -461,19 +466,17 @@ tx_add(tx *t, acrt__strbuf *recs, size_t m, bool bounded, size_t *added, char *e
 	return rc;
 }
 
+/* Adds the framed entries recs[0..npend) to the stream, in order, waiting
+ * (polling 0.2 to 10 ms) while the stream is full and backing off while
+ * Redis is away, until all are added, the deadline, a cancel, or a fence.
+ * mu held. ACRT_OK, ACRT_ETIMEDOUT, ACRT_ECANCELED or ACRT_EFATAL (fenced). */
 static int
-tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline,
-        unsigned flags)
+tx_flush(tx *t, int64_t deadline)
 {
-	(void)flags;
-	tx *t = (tx *)base;
-	size_t sent = 0;
-	int rc = ACRT_OK;
 	char err[300];
 	int64_t poll_ns = ACRT__HOP_POLL_FIRST_NS, t0 = 0;
-
-	pthread_mutex_lock(&t->mu);
-	while (sent < n) {
+	int rc = ACRT_OK;
+	while (t->npend > 0) {
 		if (atomic_load(&t->cancelled) || atomic_load(&t->fenced)) {
 			rc = atomic_load(&t->fenced) ? ACRT_EFATAL : ACRT_ECANCELED;
 			break;
@@ -489,41 +492,34 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 			tx_wait(t, until < deadline ? until : deadline);
 			continue;
 		}
-		size_t m = 0, next = sent;
-		for (; m < SEND_BATCH && next < n; m++) {
-			t->recs[m].len = 0;
-			t->nev[m] = n - next < PER_ENTRY ? n - next : PER_ENTRY;
-			if (acrt__wire_frame_seq(t->epoch, t->seq + 1 + (next - sent),
-			                         &t->recs[m]) != 0) {
-				rc = ACRT_ENOMEM;
-				goto out;
-			}
-			for (size_t i = 0; i < t->nev[m]; i++)
-				if (acrt__wire_frame(evs[next + i], &t->recs[m]) != 0) {
-					rc = ACRT_ENOMEM;
-					goto out;
-				}
-			next += t->nev[m];
-		}
 		size_t added = 0;
-		int ar = tx_add(t, t->recs, m, true, &added, err, sizeof err);
+		int ar = tx_add(t, t->recs, t->npend, true, &added, err, sizeof err);
 		if (ar == -2)
 			continue; /* fenced: the loop ends */
 		if (ar != 0) {
 			atomic_store(&t->up, false);
 			int64_t until = acrt__rd_conn_failed(&t->k, err);
 			tx_wait(t, until < deadline ? until : deadline);
-			continue; /* resent: the stream may hold them twice */
+			continue; /* added again: the stream may hold them twice (the
+			           * sequences make the copy a duplicate) */
 		}
 		atomic_store(&t->up, true);
 		for (size_t e = 0; e < added; e++) {
-			for (size_t i = 0; i < t->nev[e]; i++)
-				acrt_event_unref(evs[sent + i]);
-			sent += t->nev[e];
 			t->sent += t->nev[e];
 			t->seq += t->nev[e];
 		}
-		if (added == m) {
+		/* The added entries leave the front; their buffers go to the back. */
+		for (size_t e = 0; e < added; e++) {
+			acrt__strbuf b = t->recs[0];
+			memmove(t->recs, t->recs + 1, (SEND_BATCH - 1) * sizeof *t->recs);
+			memmove(t->nev, t->nev + 1, (SEND_BATCH - 1) * sizeof *t->nev);
+			t->recs[SEND_BATCH - 1] = b;
+			t->nev[SEND_BATCH - 1] = 0;
+		}
+		t->npend -= added;
+		if (t->npend == 0)
+			break;
+		if (added > 0) {
 			poll_ns = ACRT__HOP_POLL_FIRST_NS;
 			continue;
 		}
@@ -534,12 +530,66 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 		poll_ns =
 		    acrt__hop_next_wait(poll_ns, ACRT__HOP_POLL_FIRST_NS, ACRT__HOP_POLL_MAX_NS);
 	}
-out:
 	if (t0 != 0)
 		t->blocked_ns += (uint64_t)(acrt__mono_ns() - t0);
+	return rc;
+}
+
+/* Frames evs into entries of up to PER_ENTRY events, each opened by its
+ * sequence record, and keeps them (the events are released: their bytes are
+ * in the entries). A lazy send (a full outbox, more to come) keeps up to
+ * SEND_BATCH entries for one script call; kick(), a barrier, close() or the
+ * next eager send adds them. */
+static int
+tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline,
+        unsigned flags)
+{
+	tx *t = (tx *)base;
+	size_t sent = 0;
+	int rc = ACRT_OK;
+	pthread_mutex_lock(&t->mu);
+	while (sent < n && rc == ACRT_OK) {
+		if (t->npend == SEND_BATCH) {
+			rc = tx_flush(t, deadline);
+			continue;
+		}
+		if (atomic_load(&t->cancelled) || atomic_load(&t->fenced)) {
+			rc = atomic_load(&t->fenced) ? ACRT_EFATAL : ACRT_ECANCELED;
+			break;
+		}
+		acrt__strbuf *rec = &t->recs[t->npend];
+		size_t m = n - sent < PER_ENTRY ? n - sent : PER_ENTRY;
+		rec->len = 0;
+		int fr = acrt__wire_frame_seq(t->epoch, t->framed + 1, rec);
+		for (size_t i = 0; fr == 0 && i < m; i++)
+			fr = acrt__wire_frame(evs[sent + i], rec);
+		if (fr != 0) {
+			rc = ACRT_ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < m; i++)
+			acrt_event_unref(evs[sent + i]);
+		t->nev[t->npend++] = m;
+		t->framed += m;
+		sent += m;
+	}
+	if (rc == ACRT_OK && !(flags & ACRT__SEND_LAZY))
+		rc = tx_flush(t, deadline);
 	pthread_mutex_unlock(&t->mu);
 	*sent_out = sent;
 	return rc;
+}
+
+/* The entries a lazy send kept go to Redis now (the producer is about to
+ * wait elsewhere or end). Unlike a local stream's, this kick waits for Redis
+ * as send() does. */
+static void
+tx_kick(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	(void)tx_flush(t, ACRT__FOREVER); /* a cancel or a fence ends it */
+	pthread_mutex_unlock(&t->mu);
 }
 
 /* Stores this producer instance's end marker (retrying until cancelled). */
@@ -556,6 +606,7 @@ tx_close(acrt__transport *base)
 		return;
 	}
 	pthread_mutex_lock(&t->mu);
+	(void)tx_flush(t, ACRT__FOREVER); /* its data first */
 	while (!atomic_load(&t->cancelled) && !atomic_load(&t->fenced)) {
 		size_t added = 0;
 		int ar = -1;
@@ -570,15 +621,18 @@ tx_close(acrt__transport *base)
 	free(rec.p);
 }
 
-/* A checkpoint barrier: send() returns once Redis has stored what it took,
- * so everything before the barrier is there (the barrier itself does not
- * cross: the receiving node takes its own checkpoints). */
+/* A checkpoint barrier: what a lazy send kept is added first, so that Redis
+ * has everything before the barrier (the barrier itself does not cross: the
+ * receiving node takes its own checkpoints). */
 static int
 tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
 {
-	(void)base, (void)deadline;
+	tx *t = (tx *)base;
 	acrt_event_unref(ev);
-	return ACRT_OK;
+	pthread_mutex_lock(&t->mu);
+	int rc = tx_flush(t, deadline);
+	pthread_mutex_unlock(&t->mu);
+	return rc;
 }
 
 static void
@@ -593,7 +647,12 @@ static int
 tx_ck_load(acrt__transport *base, const unsigned char *p, size_t n, char *why, size_t whylen)
 {
 	tx *t = (tx *)base;
-	return acrt__side_pos_load(&t->mu, 1, &t->epoch, &t->seq, p, n, why, whylen);
+	if (acrt__side_pos_load(&t->mu, 1, &t->epoch, &t->seq, p, n, why, whylen) != 0)
+		return -1;
+	pthread_mutex_lock(&t->mu);
+	t->framed = t->seq; /* nothing is framed before the run starts */
+	pthread_mutex_unlock(&t->mu);
+	return 0;
 }
 
 static void
@@ -621,8 +680,9 @@ tx_stats(acrt__transport *base, acrt__transport_stats *out)
 		return; /* a producer is on the network: never wait for it here */
 	out->sent = t->sent;
 	out->blocked_ns = t->blocked_ns;
+	for (size_t e = 0; e < t->npend; e++) /* framed, not yet added */
+		out->depth += t->nev[e];
 	pthread_mutex_unlock(&t->mu);
-	out->capacity = t->capacity;
 }
 
 static size_t
@@ -645,7 +705,7 @@ tx_destroy(acrt__transport *base)
 static const acrt__transport_ops tx_ops = {
     .kind = "redis",
     .send = tx_send,
-    .kick = acrt__side_kick,
+    .kick = tx_kick,
     .try_recv = acrt__side_no_recv,
     .send_barrier = tx_barrier,
     .close = tx_close,
