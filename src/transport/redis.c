@@ -69,18 +69,10 @@
 #define WARN_EVERY_NS 10000000000LL
 
 /* Adds what fits under ARGV[1] entries; returns how many were added. */
-/* KEYS: the stream, this side's claim; ARGV: the bound in entries (a marker:
- * 0, no bound), the claim's token, the entries. -1: another process claimed
- * the side (fenced), else how many it added. */
-static const char add_script[] =
-    "if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end\n"
-    "local n = #ARGV - 2\n"
-    "local room = n\n"
-    "if ARGV[1] ~= '0' then room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1]) end\n"
-    "if room > n then room = n end\n"
-    "if room <= 0 then return 0 end\n"
-    "for i = 1, room do redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2]) end\n"
-    "return room\n";
+/* KEYS: the stream, this side's claim; ARGV: the claim's token. -1: another
+ * process claimed the side (fenced), else the stream's length in entries. */
+static const char look_script[] = "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end\n"
+                                  "return redis.call('XLEN', KEYS[1])\n";
 
 /* ---- Connections --------------------------------------------------------- */
 
@@ -408,6 +400,8 @@ typedef struct tx {
 	size_t nev[SEND_BATCH];        /* events in each */
 	size_t npend;                  /* entries in recs waiting to be added (mu) */
 	uint64_t framed;               /* the last sequence given to a framed event (mu) */
+	int64_t credit;                /* entries the stream surely has room for (mu) */
+	int64_t looked;                /* when the claim was last found ours; 0: look (mu) */
 	size_t cap_entries;            /* the bound in entries */
 	uint64_t sent, blocked_ns;     /* under mu */
 	uint64_t epoch, seq;           /* the epoch; the last added event's sequence (mu) */
@@ -423,30 +417,25 @@ tx_wait(tx *t, int64_t until)
 		(void)acrt__cond_wait_until(&t->cv, &t->mu, until);
 }
 
-/* One script call adding entries recs[0..m) (a marker: bounded false);
- * *added is how many it took. 0, -1 (connection dropped, err set), or -2
- * when another process has claimed this side (fenced: logged once). */
+/* Opens the connection unless open; a new one looks at the claim before it
+ * adds anything. 0, or -1 with err. mu held. */
 static int
-tx_add(tx *t, acrt__strbuf *recs, size_t m, bool bounded, size_t *added, char *err, size_t errlen)
+tx_open(tx *t, char *err, size_t errlen)
 {
-	const char *argv[SEND_BATCH + 7];
-	size_t lens[SEND_BATCH + 7];
-	char cap[24];
-	snprintf(cap, sizeof cap, "%zu", bounded ? t->cap_entries : 0);
-	argv[0] = "EVAL";
-	argv[1] = add_script;
-	argv[2] = "2";
-	argv[3] = t->cfg.key;
-	argv[4] = t->cfg.owner_key;
-	argv[5] = cap;
-	argv[6] = t->cfg.token;
-	for (int i = 0; i < 7; i++)
-		lens[i] = strlen(argv[i]);
-	for (size_t i = 0; i < m; i++) {
-		argv[7 + i] = recs[i].p;
-		lens[7 + i] = recs[i].len;
-	}
-	redisReply *r = acrt__rd_conn_cmd(&t->k, err, errlen, (int)(7 + m), argv, lens);
+	if (t->k.c == NULL)
+		t->looked = 0;
+	return acrt__rd_conn_open(&t->k, err, errlen);
+}
+
+/* Looks at the claim and the stream's length in one small script call: the
+ * credit (entries the stream surely has room for; only this side adds).
+ * 0, -1 (connection dropped, err set), -2 fenced (logged once). mu held. */
+static int
+tx_look(tx *t, char *err, size_t errlen)
+{
+	const char *argv[6] = {"EVAL",     look_script,      "2",
+	                       t->cfg.key, t->cfg.owner_key, t->cfg.token};
+	redisReply *r = acrt__rd_conn_cmd(&t->k, err, errlen, 6, argv, NULL);
 	if (r == NULL)
 		return -1;
 	int rc = 0;
@@ -454,16 +443,72 @@ tx_add(tx *t, acrt__strbuf *recs, size_t m, bool bounded, size_t *added, char *e
 		if (!atomic_exchange(&t->fenced, true))
 			acrt__rd_fenced(&t->cfg, "sending");
 		rc = -2;
-	} else if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 && (size_t)r->integer <= m) {
-		*added = (size_t)r->integer;
+	} else if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
+		t->credit = (int64_t)t->cap_entries - (int64_t)r->integer;
+		t->looked = acrt__mono_ns();
 	} else {
-		snprintf(err, errlen, "redis: unexpected answer to the send script: %.200s",
+		snprintf(err, errlen, "redis: unexpected answer to the claim script: %.200s",
 		         acrt__rd_reply_error(r) ? r->str : "not a count");
 		acrt__rd_conn_drop(&t->k);
 		rc = -1;
 	}
 	freeReplyObject(r);
 	return rc;
+}
+
+/* Adds entries recs[0..m) (a marker: bounded false) with XADD, pipelined,
+ * as far as the credit goes; the claim and the length are looked at when
+ * the connection is new, the credit is short, or the last look is older
+ * than 200 ms. *added is how many it took. 0, -1 (connection dropped, err
+ * set: some may have been added; added again, the receiving side drops the
+ * copies by sequence), or -2 when another process has claimed this side. */
+static int
+tx_add(tx *t, acrt__strbuf *recs, size_t m, bool bounded, size_t *added, char *err, size_t errlen)
+{
+	*added = 0;
+	int64_t now = acrt__mono_ns();
+	if (t->looked == 0 || now - t->looked >= ACRT__HOP_FENCE_CHECK_NS ||
+	    (bounded && t->credit < (int64_t)m)) {
+		int lr = tx_look(t, err, errlen);
+		if (lr != 0)
+			return lr;
+	}
+	size_t k = m;
+	if (bounded)
+		k = t->credit <= 0 ? 0 : (size_t)t->credit < m ? (size_t)t->credit : m;
+	for (size_t i = 0; i < k; i++) {
+		const char *argv[5] = {"XADD", t->cfg.key, "*", "e", recs[i].p};
+		size_t lens[5] = {4, strlen(t->cfg.key), 1, 1, recs[i].len};
+		if (redisAppendCommandArgv(t->k.c, 5, argv, lens) != REDIS_OK) {
+			snprintf(err, errlen, "redis: out of memory");
+			acrt__rd_conn_drop(&t->k);
+			return -1;
+		}
+	}
+	int rc = 0;
+	for (size_t i = 0; i < k; i++) {
+		void *rep = NULL;
+		if (redisGetReply(t->k.c, &rep) != REDIS_OK || rep == NULL) {
+			snprintf(err, errlen, "redis %s:%d: %s", t->cfg.host, t->cfg.port,
+			         t->k.c->errstr[0] ? t->k.c->errstr : "connection lost");
+			acrt__rd_conn_drop(&t->k);
+			return -1;
+		}
+		const char *e = acrt__rd_reply_error(rep);
+		if (e != NULL && rc == 0) {
+			snprintf(err, errlen, "redis: XADD: %.200s", e);
+			rc = -1;
+		}
+		freeReplyObject(rep);
+	}
+	if (rc != 0) {
+		acrt__rd_conn_drop(&t->k);
+		return rc;
+	}
+	if (bounded)
+		t->credit -= (int64_t)k;
+	*added = k;
+	return 0;
 }
 
 /* Adds the framed entries recs[0..npend) to the stream, in order, waiting
@@ -486,7 +531,7 @@ tx_flush(tx *t, int64_t deadline)
 			rc = ACRT_ETIMEDOUT;
 			break;
 		}
-		if (acrt__rd_conn_open(&t->k, err, sizeof err) != 0) {
+		if (tx_open(t, err, sizeof err) != 0) {
 			atomic_store(&t->up, false);
 			int64_t until = acrt__rd_conn_failed(&t->k, err);
 			tx_wait(t, until < deadline ? until : deadline);
@@ -610,7 +655,7 @@ tx_close(acrt__transport *base)
 	while (!atomic_load(&t->cancelled) && !atomic_load(&t->fenced)) {
 		size_t added = 0;
 		int ar = -1;
-		if (acrt__rd_conn_open(&t->k, err, sizeof err) == 0 &&
+		if (tx_open(t, err, sizeof err) == 0 &&
 		    (ar = tx_add(t, &rec, 1, false, &added, err, sizeof err)) == 0 && added == 1)
 			break;
 		if (ar == -2)
