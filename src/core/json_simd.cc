@@ -596,7 +596,7 @@ root_text(const char *b, size_t len)
 } // namespace
 
 extern "C" int
-acrt__json_check(const char *p, size_t len, size_t cap, char *err, size_t errlen)
+acrt__json_check_simd(const char *p, size_t len, size_t cap, char *err, size_t errlen)
 {
 	level lv;
 	padded pd;
