@@ -198,6 +198,11 @@ intern_ctype(acrt_event *ev, const char *ct)
 	                                    "text/plain"};
 	if (ct == NULL)
 		return known[1];
+	/* The built-ins pass a literal, which the linker usually merges with
+	 * ours: the pointer answers without a strcmp per event. */
+	for (size_t i = 0; i < ACRT__ARRAY_LEN(known); i++)
+		if (ct == known[i])
+			return known[i];
 	for (size_t i = 0; i < ACRT__ARRAY_LEN(known); i++)
 		if (strcmp(ct, known[i]) == 0)
 			return known[i];

@@ -6,9 +6,11 @@
  * An event's JSON payload is kept as the text it arrived as. Nothing here
  * builds a tree unless asked to: a lookup reads only as far as the value it
  * wants, so a Filter on `.status` pays for a scan of the top level and one
- * number, not for a parse of the whole event. Reading is simdjson's
- * (json_simd.cc, a small C++ shim): its DOM parser validates a line at the
- * Source (RFC 8259, UTF-8 included), its On-Demand parser serves lookups,
+ * number, not for a parse of the whole event. A line at the Source is
+ * validated (RFC 8259, UTF-8 included) by a pass that only reads
+ * (json_check.c), with simdjson's DOM parser behind it for the texts it does
+ * not accept. Reading is simdjson's (json_simd.cc, a small C++ shim): its
+ * On-Demand parser serves lookups,
  * fields and walks. Numbers are handed out as their exact text (and the
  * nearest double), so nothing is rounded unless a component computes.
  *
@@ -63,6 +65,12 @@ typedef struct acrt__jval {
  * reason in err (e.g. "nesting deeper than 1024", "trailing content after the
  * value"). */
 int acrt__json_check(const char *p, size_t len, size_t cap, char *err, size_t errlen);
+/* The two halves of acrt__json_check (json_check.c): a validator that only
+ * reads (1: valid; 0: invalid, or deeper than the limit), and simdjson's DOM
+ * parse (json_simd.cc), which acrt__json_check asks for every text the first
+ * does not accept, for the verdict and the reason. Exposed for the tests. */
+int acrt__json_valid_fast(const char *p, size_t len);
+int acrt__json_check_simd(const char *p, size_t len, size_t cap, char *err, size_t errlen);
 
 /* The value at a path of object keys from the root (nkeys 0: the root).
  * Returns 0 with *out set (type ACRT__J_ABSENT when a key is missing or an

@@ -1,7 +1,8 @@
 /*
  * json_simd.cc - the reading half of json.h on simdjson (Debian's
- * libsimdjson-dev): validation with the DOM parser, lookups, top-level fields
- * and walks with the On-Demand parser. The only C++ in acrt; it throws
+ * libsimdjson-dev): validation with the DOM parser (acrt__json_check_simd:
+ * the texts json_check.c's read-only pass does not accept, for the verdict and
+ * the reason), lookups, top-level fields and walks with the On-Demand parser. The only C++ in acrt; it throws
  * nothing (simdjson is used through its error codes) and exposes plain C.
  *
  * Each thread keeps its own parsers and a padded scratch buffer (see json.h:
@@ -596,7 +597,7 @@ root_text(const char *b, size_t len)
 } // namespace
 
 extern "C" int
-acrt__json_check(const char *p, size_t len, size_t cap, char *err, size_t errlen)
+acrt__json_check_simd(const char *p, size_t len, size_t cap, char *err, size_t errlen)
 {
 	level lv;
 	padded pd;
