@@ -1,6 +1,6 @@
 /*
- * ckpt_int.h - what checkpoint.c (coordinator, barriers, writer) and
- * recovery.c (opening the store, --resume, restore) share: the coordinator's
+ * ckpt_int.h - what checkpoint.c (coordinator, barriers), ckpt_writer.c (the
+ * writer thread) and recovery.c (opening the store, --resume, restore) share: the coordinator's
  * state and the part helpers. Private to src/checkpoint/ and src/reload/ (which captures and
  * applies state across a reload).
  */
@@ -84,11 +84,12 @@ int acrt__ck_apply_payload(acrt_ctx *ctx, const unsigned char *p, size_t n, char
                            size_t whylen);
 /* Logs and counts each checkpoint of a list() whose data the store lost
  * (acrt__ckpt.lost), once per id. Runtime thread before the writer starts,
- * then the writer; takes ck->mu (checkpoint.c). */
+ * then the writer; takes ck->mu (ckpt_writer.c). */
 void acrt__ck_note_lost(acrt__ckpt_rt *ck, const acrt__ckpt *all, size_t n);
 /* Coordinator, with ck->mu held (checkpoint.c). */
 bool acrt__ck_open_locked(acrt__ckpt_rt *ck, int64_t now);
 void acrt__ck_abort_locked(acrt__ckpt_rt *ck, const char *why);
+/* The writer thread (ckpt_writer.c). */
 void *acrt__ck_writer_main(void *arg);
 /* A network transport asks for a checkpoint soon (acrt__ck_link.nudge; arg
  * is the runtime). Any thread; never blocks. */

@@ -2,8 +2,8 @@
  * json_simd.cc - the reading half of json.h on simdjson (Debian's
  * libsimdjson-dev): validation with the DOM parser (acrt__json_check_simd:
  * the texts json_check.c's read-only pass does not accept, for the verdict and
- * the reason), lookups, top-level fields and walks with the On-Demand parser. The only C++ in acrt; it throws
- * nothing (simdjson is used through its error codes) and exposes plain C.
+ * the reason), lookups, top-level fields and walks with the On-Demand parser. The only C++ in acrt;
+ * it throws nothing (simdjson is used through its error codes) and exposes plain C.
  *
  * Each thread keeps its own parsers and a padded scratch buffer (see json.h:
  * texts without ACRT__JSON_PADDING readable bytes after them are copied
