@@ -414,15 +414,10 @@ barrier_for(acrt__rxq *q, acrt__rxq_consumer *pc, acrt_event **ev)
 
 /* An event that a sending side's sequence says was handed out already. */
 static bool
-duplicate(acrt__rxq *q, const acrt__rxq_item *it)
+duplicate(const acrt__rxq *q, const acrt__rxq_item *it)
 {
-	if (it->seq == 0)
-		return false;
-	if (it->epoch < q->hw_epoch || (it->epoch == q->hw_epoch && it->seq <= q->hw_seq))
-		return true;
-	q->hw_epoch = it->epoch;
-	q->hw_seq = it->seq;
-	return false;
+	return it->seq != 0 &&
+	       (it->epoch < q->hw_epoch || (it->epoch == q->hw_epoch && it->seq <= q->hw_seq));
 }
 
 size_t
@@ -460,6 +455,7 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 		if (n < q->count && b > 0)
 			n = b;
 		size_t taken = 0;
+		bool acked = false;
 		for (; taken < n; taken++) {
 			acrt__rxq_item *it = &q->ring[(q->head + taken) % q->cap];
 			bool dup = duplicate(q, it);
@@ -470,21 +466,27 @@ acrt__rxq_try_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size
 				    dup ? (q->eo ? hold(q, it->tok) : toks_push(&q->ackq, it->tok))
 				        : toks_push(&pc->handed, it->tok);
 				if (rc != 0)
-					break; /* out of memory: hand out fewer */
+					break; /* out of memory: hand out fewer (it stays) */
 				q->handed_total += !dup;
+				acked |= dup && !q->eo;
 				it->tok = NULL;
 			}
 			if (dup) {
 				acrt_event_unref(it->ev);
 				q->dups++;
-			} else {
-				evs[k++] = it->ev;
+				continue;
 			}
+			if (it->seq != 0) { /* taken: the last sequence handed out */
+				q->hw_epoch = it->epoch;
+				q->hw_seq = it->seq;
+			}
+			evs[k++] = it->ev;
 		}
 		q->head = (q->head + taken) % q->cap;
 		q->count -= taken;
 		pthread_cond_broadcast(&q->room_cv);
-		pthread_cond_broadcast(&q->ack_cv);
+		if (acked) /* a duplicate's message is for the acker now */
+			pthread_cond_broadcast(&q->ack_cv);
 		if (taken < n)
 			break;
 	}
