@@ -132,9 +132,12 @@ typedef struct acrt__blueprint {
 	struct {
 		char **names; /* n node names, in file order */
 		size_t n;
-		size_t *of_comp;  /* the node of each component (parallel to comps) */
-		const char *self; /* the node this process runs (acrt__blueprint_node_pick),
-		                   * or NULL: the whole system */
+		size_t *of_comp;   /* the (first) node of each component (parallel to comps) */
+		uint64_t *on_comp; /* the nodes of each component, bit k for names[k]:
+		                    * more than one for a component spread over
+		                    * nodes (scale-out) */
+		const char *self;  /* the node this process runs (acrt__blueprint_node_pick),
+		                    * or NULL: the whole system */
 		/* acrt__blueprint_node_narrow: comps and bindings then hold the node's
 		 * own first (n_comps, n_bindings), then its n_remote bindings to other
 		 * nodes (bindings[n_bindings ..]), then the rest; n_all_* count all of
@@ -212,11 +215,17 @@ size_t acrt__dialect_type_names(const char **names, size_t max);
 long acrt__blueprint_find(const acrt__blueprint *bp, const char *name);
 
 /*
- * Placement (nodes.c, docs/MULTINODE.md). The node component idx runs on, or
- * NULL without `nodes:`. Whether binding b joins two nodes.
+ * Placement (nodes.c, docs/MULTINODE.md). The node component idx runs on (its
+ * first, when it is on several), or NULL without `nodes:`. Whether binding b
+ * crosses nodes (its two ends run on different nodes).
  */
 const char *acrt__blueprint_comp_node(const acrt__blueprint *bp, size_t idx);
 bool acrt__blueprint_crosses(const acrt__blueprint *bp, const acrt__binding_spec *b);
+/* The nodes component idx runs on, bit k for bp->nodes.names[k] (0 without
+ * `nodes:`); several for a component spread over nodes (scale-out). The
+ * index of the picked node in bp->nodes.names, or SIZE_MAX. */
+uint64_t acrt__blueprint_comp_nodes(const acrt__blueprint *bp, size_t idx);
+size_t acrt__blueprint_node_index(const acrt__blueprint *bp);
 /* Picks the node this process runs: bp->nodes.self, and the node's own
  * store name and run directory (below). Components are not touched yet, so
  * build.lock can still be checked against the whole system. 0, or -1 with a

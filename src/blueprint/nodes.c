@@ -7,10 +7,16 @@
  * Parsed once, here, into bp->nodes and bp->transport:
  *
  *   acrt__nodes_parse   (deploy.c, after the components are known) every
- *                       component on exactly one node, names valid, the
+ *                       component on at least one node, names valid, the
  *                       transport's kind, URL, credential files and TLS files
  *   acrt__nodes_check   (load.c, after the bindings are known) a transport is
- *                       set when a binding crosses nodes
+ *                       set when a binding crosses nodes; a component on
+ *                       several nodes (scale-out) can be spread
+ *
+ * A component on several nodes runs its replicas on each of them and shares
+ * its inputs between them (docs/MULTINODE.md, "Scale-out"). The two ends of
+ * a binding then run on the same nodes (the binding is local on each) or on
+ * nodes apart (it crosses, one broker stream per pair of nodes: a lane).
  *
  * Secrets never sit in the deployment: a password or token in the URL must
  * come from ${VAR}, the others from files (token_file, password_file,
@@ -35,6 +41,7 @@
 #include "core/common.h"
 
 #define NO_NODE SIZE_MAX
+#define MAX_NODES 64 /* a component's nodes are a bit set (bp->nodes.on_comp) */
 
 static const char *const node_keys[] = {"components", NULL};
 /* password and token are known keys so that they get their own message. */
@@ -84,16 +91,13 @@ parse_node(acrt__bpload *L, size_t k, const acrt__ynode *key, const acrt__ynode 
 			acrt__hint(hint, sizeof hint, it->text, names, m);
 			rc = acrt__err(L, it, "nodes.%s: unknown component '%s'%s", key->text,
 			               it->text, hint);
-		} else if (bp->nodes.of_comp[c] == k) {
+		} else if (bp->nodes.on_comp[c] & (UINT64_C(1) << k)) {
 			rc = acrt__err(L, it, "nodes.%s: component '%s' is listed twice", key->text,
 			               it->text);
-		} else if (bp->nodes.of_comp[c] != NO_NODE) {
-			rc = acrt__err(L, it,
-			               "nodes.%s: component '%s' is already on node '%s': a "
-			               "component runs on exactly one node",
-			               key->text, it->text, bp->nodes.names[bp->nodes.of_comp[c]]);
 		} else {
-			bp->nodes.of_comp[c] = k;
+			bp->nodes.on_comp[c] |= UINT64_C(1) << k; /* scale-out: acrt__nodes_check */
+			if (bp->nodes.of_comp[c] == NO_NODE)
+				bp->nodes.of_comp[c] = k;
 		}
 	}
 	return rc;
@@ -109,9 +113,13 @@ parse_nodes(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *m)
 		                      "a mapping of node names to {components: [...]}");
 	if (m->n == 0)
 		return acrt__err(L, m, "nodes: expected at least one node");
+	if (m->n > MAX_NODES)
+		return acrt__err(L, m, "nodes: %zu nodes; a system has at most %d", m->n,
+		                 MAX_NODES);
 	bp->nodes.names = acrt__calloc(m->n, sizeof *bp->nodes.names);
 	bp->nodes.of_comp = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof(size_t));
-	if (!bp->nodes.names || !bp->nodes.of_comp)
+	bp->nodes.on_comp = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof(uint64_t));
+	if (!bp->nodes.names || !bp->nodes.of_comp || !bp->nodes.on_comp)
 		return acrt__err(L, m, "out of memory");
 	for (size_t c = 0; c < bp->n_comps; c++)
 		bp->nodes.of_comp[c] = NO_NODE;
@@ -133,7 +141,7 @@ parse_nodes(acrt__bpload *L, const acrt__ynode *key, const acrt__ynode *m)
 			rc = acrt__err(
 			    L, key,
 			    "nodes: component '%s' is on no node: every component runs on "
-			    "exactly one node",
+			    "a node",
 			    bp->comps[c].name);
 	return rc;
 }
@@ -477,22 +485,138 @@ acrt__nodes_parse(acrt__bpload *L)
 	return rc;
 }
 
+/* ---- Scale-out: a component on several nodes ------------------------------- */
+
+/* The entry naming component `name` in the second node listing it (the one
+ * that spread it), or the nodes: mapping. */
+static const acrt__ynode *
+second_listing(const acrt__ynode *nodes, const char *name, const char **node)
+{
+	size_t seen = 0;
+	for (size_t k = 0; nodes && nodes->kind == ACRT__Y_MAP && k < nodes->n; k++) {
+		const acrt__ynode *cs = acrt__ynode_get(nodes->items[k], "components");
+		for (size_t i = 0; cs && cs->kind == ACRT__Y_SEQ && i < cs->n; i++)
+			if (cs->items[i]->kind == ACRT__Y_STR &&
+			    strcmp(cs->items[i]->text, name) == 0 && ++seen == 2) {
+				*node = nodes->keys[k]->text;
+				return cs->items[i];
+			}
+	}
+	*node = "?";
+	return nodes;
+}
+
+/* The nodes of set m, "a, b and c", into buf. */
+static const char *
+node_list(const acrt__blueprint *bp, uint64_t m, char *buf, size_t len)
+{
+	size_t off = 0, left = (size_t)__builtin_popcountll(m);
+	buf[0] = '\0';
+	for (size_t k = 0; k < bp->nodes.n && off < len; k++)
+		if (m & (UINT64_C(1) << k))
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+			                        off == 0      ? ""
+			                        : --left == 1 ? " and "
+			                                      : ", ",
+			                        bp->nodes.names[k]);
+	return buf;
+}
+
+/* Why component c cannot run on several nodes, or NULL. */
+static const char *
+spread_misfit(const acrt__blueprint *bp, size_t c, char *buf, size_t len)
+{
+	const acrt__comp_spec *s = &bp->comps[c];
+	bool fed = false;
+	for (size_t i = 0; i < bp->n_bindings; i++)
+		fed |= bp->bindings[i].to_comp == c;
+	const char *sink = json_string_value(json_object_get(s->config, "sink"));
+	int total =
+	    (s->replicas > 0 ? s->replicas : 1) * __builtin_popcountll(bp->nodes.on_comp[c]);
+	const char *why = acrt__type_replicas_misfit(s->type, total);
+	if (!fed)
+		return "a component no binding feeds (a source) runs on one node: on "
+		       "several, each would emit the same events";
+	if (why != NULL)
+		return why;
+	if (s->type && strcmp(s->type, "Sink") == 0 && sink && strcmp(sink, "postgres") == 0)
+		return "a Sink writing to PostgreSQL runs on one node (its positions in "
+		       "acrt_positions are per replica, and replicas on two nodes would share "
+		       "them)";
+	if (bp->state.on) {
+		snprintf(buf, len,
+		         "with runtime.state, every component runs on one node in this build "
+		         "(exactly-once across nodes numbers each binding's events from one "
+		         "process); remove runtime.state for at-least-once, or run '%s' with "
+		         "replicas on one node",
+		         s->name);
+		return buf;
+	}
+	return NULL;
+}
+
+/* Components on several nodes: each can be spread, and each of its bindings
+ * joins it to components on the same nodes or on nodes apart. */
+static int
+check_spread(acrt__bpload *L)
+{
+	const acrt__blueprint *bp = L->bp;
+	const acrt__ynode *nodes = acrt__ynode_get(L->deploy, "nodes");
+	int rc = 0;
+	for (size_t c = 0; c < bp->n_comps; c++) {
+		uint64_t m = bp->nodes.on_comp[c];
+		if (m == 0 || (m & (m - 1)) == 0)
+			continue; /* on one node */
+		const char *at_node, *name = bp->comps[c].name, *why;
+		const acrt__ynode *at = second_listing(nodes, name, &at_node);
+		char buf[400], l1[200], l2[200];
+		if ((why = spread_misfit(bp, c, buf, sizeof buf)) != NULL) {
+			rc = acrt__err(L, at, "nodes.%s: component '%s' is on nodes %s: %s",
+			               at_node, name, node_list(bp, m, l1, sizeof l1), why);
+			continue;
+		}
+		for (size_t i = 0; i < bp->n_bindings; i++) {
+			const acrt__binding_spec *b = &bp->bindings[i];
+			if (b->from_comp != c && b->to_comp != c)
+				continue;
+			size_t o = b->from_comp == c ? b->to_comp : b->from_comp;
+			uint64_t om = bp->nodes.on_comp[o];
+			if (om == m || (om & m) == 0)
+				continue;
+			rc = acrt__err(
+			    L, at,
+			    "nodes.%s: component '%s' is on nodes %s, and its binding "
+			    "%s.%s -> %s.%s joins it to '%s' on %s: the two ends of a "
+			    "binding run on the same nodes (the binding is local on each) "
+			    "or on nodes apart (it crosses)",
+			    at_node, name, node_list(bp, m, l1, sizeof l1),
+			    bp->comps[b->from_comp].name, b->from_port, bp->comps[b->to_comp].name,
+			    b->to_port, bp->comps[o].name, node_list(bp, om, l2, sizeof l2));
+			break;
+		}
+	}
+	return rc;
+}
+
 int
 acrt__nodes_check(acrt__bpload *L)
 {
 	const acrt__blueprint *bp = L->bp;
 	const acrt__ynode *root = L->deploy, *rt = NULL;
-	if (bp->nodes.n == 0 || bp->transport.kind != NULL || root == NULL)
+	if (bp->nodes.n == 0 || root == NULL)
 		return 0;
+	int spread = check_spread(L);
+	if (bp->transport.kind != NULL)
+		return spread;
 	rt = acrt__ynode_get(root, "runtime");
 	if (rt && rt->kind == ACRT__Y_MAP && acrt__ynode_get(rt, "transport") != NULL)
-		return 0; /* there, but wrong: reported already */
+		return spread; /* there, but wrong: reported already */
 	size_t n = 0, first = 0;
 	for (size_t i = 0; i < bp->n_bindings; i++)
 		if (acrt__blueprint_crosses(bp, &bp->bindings[i]) && n++ == 0)
 			first = i;
 	if (n == 0)
-		return 0;
+		return spread;
 	const acrt__binding_spec *b = &bp->bindings[first];
 	char more[64] = "";
 	if (n > 1)
@@ -517,8 +641,10 @@ acrt__nodes_free(acrt__blueprint *bp)
 		acrt__free(bp->nodes.names[i]);
 	acrt__free(bp->nodes.names);
 	acrt__free(bp->nodes.of_comp);
+	acrt__free(bp->nodes.on_comp);
 	bp->nodes.names = NULL;
 	bp->nodes.of_comp = NULL;
+	bp->nodes.on_comp = NULL;
 	bp->nodes.n = 0;
 	bp->nodes.self = NULL;
 	char **own[] = {&bp->transport.kind,          &bp->transport.url,
@@ -543,12 +669,36 @@ acrt__blueprint_comp_node(const acrt__blueprint *bp, size_t idx)
 	return bp->nodes.names[bp->nodes.of_comp[idx]];
 }
 
+uint64_t
+acrt__blueprint_comp_nodes(const acrt__blueprint *bp, size_t idx)
+{
+	size_t total = bp->nodes.n_all_comps ? bp->nodes.n_all_comps : bp->n_comps;
+	return bp->nodes.n == 0 || idx >= total ? 0 : bp->nodes.on_comp[idx];
+}
+
 bool
 acrt__blueprint_crosses(const acrt__blueprint *bp, const acrt__binding_spec *b)
 {
-	const char *a = acrt__blueprint_comp_node(bp, b->from_comp);
-	const char *z = acrt__blueprint_comp_node(bp, b->to_comp);
-	return a != NULL && z != NULL && a != z;
+	uint64_t a = acrt__blueprint_comp_nodes(bp, b->from_comp);
+	uint64_t z = acrt__blueprint_comp_nodes(bp, b->to_comp);
+	return a != 0 && z != 0 && a != z;
+}
+
+size_t
+acrt__blueprint_node_index(const acrt__blueprint *bp)
+{
+	for (size_t k = 0; bp->nodes.self != NULL && k < bp->nodes.n; k++)
+		if (bp->nodes.names[k] == bp->nodes.self)
+			return k;
+	return SIZE_MAX;
+}
+
+/* Whether component idx runs on the picked node. */
+static bool
+here(const acrt__blueprint *bp, size_t idx)
+{
+	size_t k = acrt__blueprint_node_index(bp);
+	return k != SIZE_MAX && (acrt__blueprint_comp_nodes(bp, idx) & (UINT64_C(1) << k)) != 0;
 }
 
 int
@@ -591,8 +741,7 @@ acrt__blueprint_node_pick(acrt__blueprint *bp, const char *name, char *err, size
 static int
 binding_class(const acrt__blueprint *bp, const acrt__binding_spec *b)
 {
-	bool from = acrt__blueprint_comp_node(bp, b->from_comp) == bp->nodes.self;
-	bool to = acrt__blueprint_comp_node(bp, b->to_comp) == bp->nodes.self;
+	bool from = here(bp, b->from_comp), to = here(bp, b->to_comp);
 	return from && to ? 0 : from || to ? 1 : 2;
 }
 
@@ -604,18 +753,20 @@ acrt__blueprint_node_narrow(acrt__blueprint *bp)
 	size_t nc = bp->n_comps, nb = bp->n_bindings, local = 0, own = 0, remote = 0, at = 0;
 	size_t *newpos = acrt__malloc((nc ? nc : 1) * sizeof *newpos);
 	size_t *of = acrt__malloc((nc ? nc : 1) * sizeof *of);
+	uint64_t *on = acrt__malloc((nc ? nc : 1) * sizeof *on);
 	acrt__comp_spec *comps = acrt__malloc((nc ? nc : 1) * sizeof *comps);
 	acrt__binding_spec *binds = acrt__malloc((nb ? nb : 1) * sizeof *binds);
 	int rc = -1;
-	if (!newpos || !of || !comps || !binds)
+	if (!newpos || !of || !on || !comps || !binds)
 		goto cleanup;
 	for (size_t i = 0; i < nc; i++)
-		local += acrt__blueprint_comp_node(bp, i) == bp->nodes.self;
+		local += here(bp, i);
 	for (int pass = 0; pass < 2; pass++) /* the node's components, then the others */
 		for (size_t i = 0; i < nc; i++)
-			if ((acrt__blueprint_comp_node(bp, i) == bp->nodes.self) == (pass == 0)) {
+			if (here(bp, i) == (pass == 0)) {
 				newpos[i] = at;
 				comps[at] = bp->comps[i];
+				on[at] = bp->nodes.on_comp[i];
 				of[at++] = bp->nodes.of_comp[i];
 			}
 	at = 0;
@@ -632,6 +783,7 @@ acrt__blueprint_node_narrow(acrt__blueprint *bp)
 	memcpy(bp->comps, comps, nc * sizeof *comps);
 	memcpy(bp->bindings, binds, nb * sizeof *binds);
 	memcpy(bp->nodes.of_comp, of, nc * sizeof *of);
+	memcpy(bp->nodes.on_comp, on, nc * sizeof *on);
 	bp->nodes.n_all_comps = nc;
 	bp->nodes.n_all_bindings = nb;
 	bp->n_comps = local;
@@ -645,6 +797,7 @@ acrt__blueprint_node_narrow(acrt__blueprint *bp)
 cleanup:
 	acrt__free(newpos);
 	acrt__free(of);
+	acrt__free(on);
 	acrt__free(comps);
 	acrt__free(binds);
 	return rc;

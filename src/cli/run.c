@@ -124,15 +124,16 @@ pick_node(acrt__blueprint *bp, const char *node, bool watch)
 	 * producer of one runs one replica on its node (wiring.c says why). */
 	bool net = bp->transport.kind != NULL;
 	size_t n = 0;
+	uint64_t self = UINT64_C(1) << acrt__blueprint_node_index(bp);
 	for (size_t i = 0; i < bp->n_bindings; i++) {
 		const acrt__binding_spec *b = &bp->bindings[i];
 		const char *from = acrt__blueprint_comp_node(bp, b->from_comp);
 		const char *to = acrt__blueprint_comp_node(bp, b->to_comp);
-		if (!acrt__blueprint_crosses(bp, b) ||
-		    (from != bp->nodes.self && to != bp->nodes.self))
+		bool sends = acrt__blueprint_comp_nodes(bp, b->from_comp) & self;
+		bool receives = acrt__blueprint_comp_nodes(bp, b->to_comp) & self;
+		if (!acrt__blueprint_crosses(bp, b) || (!sends && !receives))
 			continue;
-		if (net && (!bp->state.on || from != bp->nodes.self ||
-		            bp->comps[b->from_comp].replicas <= 1))
+		if (net && (!bp->state.on || !sends || bp->comps[b->from_comp].replicas <= 1))
 			continue;
 		n++;
 		fprintf(stderr,

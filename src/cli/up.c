@@ -238,7 +238,9 @@ acrt__cmd_up(int argc, char **argv)
 	for (size_t b = 0; b < bp->n_bindings; b++) { /* which nodes another one feeds */
 		const acrt__binding_spec *bs = &bp->bindings[b];
 		if (acrt__blueprint_crosses(bp, bs))
-			nodes[bp->nodes.of_comp[bs->to_comp]].fed = true;
+			for (size_t k = 0; k < n; k++)
+				nodes[k].fed |=
+				    (acrt__blueprint_comp_nodes(bp, bs->to_comp) >> k) & 1;
 	}
 	bool all_fed = true; /* a cycle of nodes: stop them all at once */
 	for (size_t i = 0; i < n; i++)

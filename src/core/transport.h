@@ -115,6 +115,14 @@ typedef struct acrt__transport_ops {
 	 * out. A network transport acknowledges those events to its broker. The
 	 * consumer's thread calls it; it never blocks on the network. */
 	void (*processed)(acrt__transport *t, unsigned consumer);
+	/* Optional (NULL for a local stream): a sending side to another node
+	 * returns once its broker holds every event sent so far, the deadline,
+	 * or a cancel (ACRT_OK, ACRT_ETIMEDOUT, ACRT_ECANCELED, ACRT_EFATAL when
+	 * fenced). A consumer calls it on its outputs before it acknowledges
+	 * its own input from another node (processed), so a node in the middle
+	 * acknowledges nothing whose results could still be lost with it. The
+	 * producer's thread calls it; it blocks on the network. */
+	int (*sync)(acrt__transport *t, int64_t deadline);
 
 	/* Optional (NULL for a local stream): a network transport's side in
 	 * checkpoints, with runtime.state (docs/MULTINODE.md, "Exactly-once").

@@ -222,6 +222,23 @@ acrt__ctx_idle(acrt_ctx *ctx)
 }
 
 int
+acrt__ctx_outputs_stored(acrt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->comp->spec->n_outputs; i++) {
+		acrt__outport *op = &ctx->comp->outs[i];
+		int rc = ACRT_OK;
+		if (op->chained != NULL)
+			rc = acrt__ctx_outputs_stored(&op->chained->inst[ctx->replica]);
+		for (size_t t = 0; rc == ACRT_OK && t < op->n_targets; t++)
+			if (op->targets[t]->ops->sync != NULL)
+				rc = op->targets[t]->ops->sync(op->targets[t], ACRT__FOREVER);
+		if (rc != ACRT_OK)
+			return rc;
+	}
+	return ACRT_OK;
+}
+
+int
 acrt_flush(acrt_ctx *ctx)
 {
 	return acrt__ctx_before_block(ctx);

@@ -168,7 +168,8 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 	/* An input from another node acknowledges to its broker only what was
 	 * processed and written out (the idle hooks ran): while busy, run them
 	 * every `every` events so the broker's bound does not fill with events
-	 * already done (transport.h, processed). */
+	 * already done (transport.h, processed). What it sent on to another
+	 * node is first stored by that node's broker (sync). */
 	size_t every = c->has_inbox ? acrt__inbox_processed_every(&c->inbox) : 0, since = 0;
 	bool remote = every != 0;
 	for (;;) {
@@ -188,6 +189,8 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 			ctx->wake_ns = 0;
 			rc = acrt__ctx_idle(ctx);
 			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
+				break;
+			if (remote && (rc = acrt__ctx_outputs_stored(ctx)) != ACRT_OK)
 				break;
 			if (remote)
 				acrt__inbox_processed(&c->inbox, &ctx->cursor);
@@ -224,7 +227,8 @@ run_consumer(acrt_ctx *ctx, const acrt__delivery *d)
 			rc = acrt__ctx_idle(ctx);
 			if (rc == ACRT_ECANCELED || rc == ACRT_EFATAL)
 				break;
-			rc = ACRT_OK;
+			if ((rc = acrt__ctx_outputs_stored(ctx)) != ACRT_OK)
+				break;
 			acrt__inbox_processed(&c->inbox, &ctx->cursor);
 		}
 	}

@@ -215,6 +215,10 @@ struct acrt__runtime {
 	acrt__comp *comps; /* bp->n_comps, same order */
 	acrt__transport **transports;
 	size_t n_transports;
+	/* Dealers (transport/lanes.h) of bindings to a component on several
+	 * nodes: output-port targets over some of the transports above. */
+	acrt__transport **dealers;
+	size_t n_dealers;
 	acrt__taskgroup tg;
 	bool tg_ready;
 
@@ -280,6 +284,11 @@ int acrt__ctx_before_block(acrt_ctx *ctx);
 /* The instance itself is idle (its inbox is empty): its idle hook, then as
  * acrt__ctx_before_block. */
 int acrt__ctx_idle(acrt_ctx *ctx);
+/* Waits until every event ctx (and the instances chained below it) sent to
+ * another node is held by its broker (transport.h, sync): before a consumer
+ * acknowledges its own input from another node. ACRT_OK, or the first
+ * failure (a cancel, a fence). The instance's thread; blocks on the network. */
+int acrt__ctx_outputs_stored(acrt_ctx *ctx);
 void acrt__ctx_close_outputs(acrt_ctx *ctx);
 void acrt__ctx_report_error(acrt_ctx *ctx, acrt_event *ev, int rc);
 

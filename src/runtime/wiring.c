@@ -11,7 +11,10 @@
  * Those go through the network transport of runtime.transport, `nats` or
  * `redis` (src/transport/nats.h, redis.h): this node creates its side of
  * each, the sending side feeding the producer's output port or the receiving
- * side feeding the consumer's inbox. With checkpoints, each side's position
+ * side feeding the consumer's inbox. A binding to or from a component on
+ * several nodes (scale-out) has one such side per node at its other end (a
+ * lane each), the sending ones behind a dealer (transport/lanes.h). With
+ * checkpoints, each side's position
  * is part of this node's checkpoints (checkpoint/recovery.c enables them):
  * docs/MULTINODE.md, "Exactly-once across nodes".
  */
@@ -25,6 +28,7 @@
 #include "core/log.h"
 #include "runtime/runtime.h"
 #include "state/kv.h"
+#include "transport/lanes.h"
 #include "transport/local.h"
 #include "transport/nats.h"
 #include "transport/redis.h"
@@ -297,19 +301,37 @@ refuse_remote(const acrt__blueprint *bp, const acrt__binding_spec *b)
 	return -1;
 }
 
-/* This node's side of remote binding b (nats or redis): the sending side
- * when the producer runs here, else the receiving side. 0, or -1 after a log. */
-static int
-wire_remote(acrt__runtime *rt, const acrt__binding_spec *b)
+/* Lane (from -> to) of binding `name`: the name and the broker key of its
+ * stream. A binding between components on one node each has one lane, named
+ * as the binding; one to or from a component on several nodes has a lane per
+ * pair of nodes, named "NAME[from->to]" (docs/MULTINODE.md, "Scale-out"). */
+static void
+lane_names(const acrt__blueprint *bp, const char *name, bool spread, size_t from, size_t to,
+           char *lname, size_t nlen, char *key, size_t klen)
+{
+	if (spread)
+		snprintf(lname, nlen, "%s[%s->%s]", name, bp->nodes.names[from],
+		         bp->nodes.names[to]);
+	else
+		snprintf(lname, nlen, "%s", name);
+	snprintf(key, klen, "acrt:%s:bind:%s", bp->name, lname);
+}
+
+/* Opens one side of lane (from -> to) of remote binding b, into
+ * rt->transports. NULL after a log. */
+static acrt__transport *
+open_lane(acrt__runtime *rt, const acrt__binding_spec *b, const char *name, size_t from, size_t to)
 {
 	const acrt__blueprint *bp = rt->bp;
 	const acrt__comp_spec *fs = &bp->comps[b->from_comp], *ts = &bp->comps[b->to_comp];
+	uint64_t fm = acrt__blueprint_comp_nodes(bp, b->from_comp);
+	uint64_t tm = acrt__blueprint_comp_nodes(bp, b->to_comp);
 	bool producer = b->from_comp < bp->n_comps;
-	char name[256], key[512], err[400];
-	snprintf(name, sizeof name, "%s.%s->%s.%s", fs->name, b->from_port, ts->name, b->to_port);
-	snprintf(key, sizeof key, "acrt:%s:bind:%s", bp->name, name);
+	bool spread = (fm & (fm - 1)) != 0 || (tm & (tm - 1)) != 0;
+	char lname[400], key[600], err[400];
+	lane_names(bp, name, spread, from, to, lname, sizeof lname, key, sizeof key);
 	acrt__comp *here = &rt->comps[producer ? b->from_comp : b->to_comp];
-	acrt__hop h = {.name = name,
+	acrt__hop h = {.name = lname,
 	               .url = bp->transport.url,
 	               .user = bp->transport.user,
 	               .password_file = bp->transport.password_file,
@@ -326,10 +348,6 @@ wire_remote(acrt__runtime *rt, const acrt__binding_spec *b)
 	               .consumers = ts->replicas > 0 ? (unsigned)ts->replicas : 1,
 	               .rx = producer ? NULL : &here->inbox.wq,
 	               .stopping = &rt->stopping};
-	long p = producer ? port_of(fs->outputs, fs->n_outputs, b->from_port)
-	                  : port_of(ts->inputs, ts->n_inputs, b->to_port);
-	if (p < 0 || (!producer && !here->has_inbox))
-		return -1; /* the validator guarantees this cannot happen */
 	bool nats = strcmp(bp->transport.kind, "nats") == 0;
 	acrt__transport *t = nats ? (producer ? acrt__nats_tx_new(&h, err, sizeof err)
 	                                      : acrt__nats_rx_new(&h, err, sizeof err))
@@ -337,13 +355,62 @@ wire_remote(acrt__runtime *rt, const acrt__binding_spec *b)
 	                                      : acrt__redis_rx_new(&h, err, sizeof err));
 	if (t == NULL) {
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
-		          "binding %s crosses nodes: cannot open its %s transport: %s", name,
+		          "binding %s crosses nodes: cannot open its %s transport: %s", lname,
 		          bp->transport.kind, err);
-		return -1;
+		return NULL;
 	}
 	rt->transports[rt->n_transports++] = t;
+	return t;
+}
+
+/* The lanes this node has of remote binding b: one per node of the other end. */
+static size_t
+lanes_of(const acrt__blueprint *bp, const acrt__binding_spec *b)
+{
+	bool producer = b->from_comp < bp->n_comps;
+	uint64_t other = acrt__blueprint_comp_nodes(bp, producer ? b->to_comp : b->from_comp);
+	return (size_t)__builtin_popcountll(other);
+}
+
+/* This node's side of remote binding b (nats or redis): the sending side
+ * when the producer runs here, else the receiving side; one per lane, and
+ * a dealer over the sending sides when the consumer is on several nodes.
+ * 0, or -1 after a log. */
+static int
+wire_remote(acrt__runtime *rt, const acrt__binding_spec *b)
+{
+	const acrt__blueprint *bp = rt->bp;
+	const acrt__comp_spec *fs = &bp->comps[b->from_comp], *ts = &bp->comps[b->to_comp];
+	bool producer = b->from_comp < bp->n_comps;
+	char name[256];
+	snprintf(name, sizeof name, "%s.%s->%s.%s", fs->name, b->from_port, ts->name, b->to_port);
+	acrt__comp *here = &rt->comps[producer ? b->from_comp : b->to_comp];
+	long p = producer ? port_of(fs->outputs, fs->n_outputs, b->from_port)
+	                  : port_of(ts->inputs, ts->n_inputs, b->to_port);
+	if (p < 0 || (!producer && !here->has_inbox))
+		return -1; /* the validator guarantees this cannot happen */
+	size_t self = acrt__blueprint_node_index(bp), n = 0;
+	uint64_t other = acrt__blueprint_comp_nodes(bp, producer ? b->to_comp : b->from_comp);
+	acrt__transport *lane[64];
+	for (size_t k = 0; k < bp->nodes.n; k++) {
+		if (!(other & (UINT64_C(1) << k)))
+			continue;
+		acrt__transport *t =
+		    open_lane(rt, b, name, producer ? self : k, producer ? k : self);
+		if (t == NULL)
+			return -1;
+		if (!producer && acrt__inbox_add(&here->inbox, t, (size_t)p) != 0)
+			return -1;
+		lane[n++] = t;
+	}
 	if (!producer)
-		return acrt__inbox_add(&here->inbox, t, (size_t)p) == 0 ? 0 : -1;
+		return 0;
+	acrt__transport *t = lane[0];
+	if (n > 1) {
+		if ((t = acrt__lanes_new(name, lane, n)) == NULL)
+			return -1;
+		rt->dealers[rt->n_dealers++] = t;
+	}
 	acrt__outport *o = &here->outs[p];
 	acrt__transport **tg = acrt__realloc(o->targets, (o->n_targets + 1) * sizeof *tg);
 	if (tg == NULL)
@@ -362,10 +429,14 @@ acrt__runtime_wire(acrt__runtime *rt, const acrt__blueprint *bp)
 	for (size_t i = bp->n_bindings; i < bp->n_bindings + n_remote; i++)
 		if (refuse_remote(bp, &bp->bindings[i]) != 0)
 			return -1;
+	size_t n_lanes = 0;
+	for (size_t i = bp->n_bindings; i < bp->n_bindings + n_remote; i++)
+		n_lanes += lanes_of(bp, &bp->bindings[i]);
 	rt->comps = acrt__calloc(bp->n_comps ? bp->n_comps : 1, sizeof *rt->comps);
-	rt->transports = acrt__calloc(bp->n_bindings + n_remote ? bp->n_bindings + n_remote : 1,
+	rt->transports = acrt__calloc(bp->n_bindings + n_lanes ? bp->n_bindings + n_lanes : 1,
 	                              sizeof *rt->transports);
-	if (rt->comps == NULL || rt->transports == NULL)
+	rt->dealers = acrt__calloc(n_remote ? n_remote : 1, sizeof *rt->dealers);
+	if (rt->comps == NULL || rt->transports == NULL || rt->dealers == NULL)
 		goto nomem;
 
 	for (size_t i = 0; i < bp->n_comps; i++) {
@@ -423,6 +494,11 @@ nomem:
 void
 acrt__runtime_unwire(acrt__runtime *rt)
 {
+	for (size_t i = 0; i < rt->n_dealers; i++)
+		rt->dealers[i]->ops->destroy(rt->dealers[i]);
+	acrt__free(rt->dealers);
+	rt->dealers = NULL;
+	rt->n_dealers = 0;
 	if (rt->comps == NULL) { /* wiring failed at its first allocation */
 		acrt__free(rt->transports);
 		rt->transports = NULL;
