@@ -62,8 +62,10 @@ typedef void (*esc_fn)(FILE *, const char *);
 
 /* The lines of a node's label, joined by `sep` (written raw). */
 static void
-node_label(FILE *f, const acrt__comp_spec *c, esc_fn esc, const char *sep)
+node_label(FILE *f, const acrt__blueprint *bp, size_t i, esc_fn esc, const char *sep)
 {
+	const acrt__comp_spec *c = &bp->comps[i];
+	uint64_t on = acrt__blueprint_comp_nodes(bp, i);
 	esc(f, c->name);
 	fputs(sep, f);
 	if (c->type) {
@@ -84,6 +86,15 @@ node_label(FILE *f, const acrt__comp_spec *c, esc_fn esc, const char *sep)
 		snprintf(r, sizeof r, "replicas: %d", c->replicas);
 		fputs(sep, f);
 		esc(f, r);
+	}
+	if (on & (on - 1)) { /* scale-out: drawn in its first node's cluster */
+		fputs(sep, f);
+		esc(f, "on nodes:");
+		for (size_t k = 0; k < bp->nodes.n; k++)
+			if (on & (UINT64_C(1) << k)) {
+				esc(f, " ");
+				esc(f, bp->nodes.names[k]);
+			}
 	}
 	if (json_is_object(c->capabilities) && json_object_size(c->capabilities) > 0) {
 		const char *k;
@@ -125,27 +136,62 @@ edge_label(FILE *f, const acrt__blueprint *bp, const acrt__binding_spec *b, esc_
 }
 
 /* Whether component i is drawn inside node k's cluster (k == SIZE_MAX: no
- * cluster, for a deployment without nodes). */
+ * cluster, for a deployment without nodes). A component on several nodes
+ * (scale-out) is drawn in each of their clusters. */
 static bool
 in_node(const acrt__blueprint *bp, size_t i, size_t k)
 {
-	const char *n = acrt__blueprint_comp_node(bp, i);
-	return k == SIZE_MAX ? n == NULL : n != NULL && n == bp->nodes.names[k];
+	uint64_t on = acrt__blueprint_comp_nodes(bp, i);
+	return k == SIZE_MAX ? on == 0 : k < 64 && (on & (UINT64_C(1) << k)) != 0;
+}
+
+/* Whether component i's drawing in node k is its first (named as the
+ * component; the others get "@node"). */
+static bool
+first_copy(const acrt__blueprint *bp, size_t i, size_t k)
+{
+	uint64_t on = acrt__blueprint_comp_nodes(bp, i);
+	return k == SIZE_MAX || (on & ((UINT64_C(1) << k) - 1)) == 0;
+}
+
+/* The drawings of binding b: from component copy kf to copy kt, when that
+ * pair carries it (the same node, or nodes apart for a crossing binding). */
+static bool
+edge_drawn(const acrt__blueprint *bp, const acrt__binding_spec *b, size_t kf, size_t kt)
+{
+	if (!in_node(bp, b->from_comp, kf) || !in_node(bp, b->to_comp, kt))
+		return false;
+	return kf == kt || acrt__blueprint_crosses(bp, b);
 }
 
 static void
-dot_comp(FILE *f, const acrt__comp_spec *c, const char *indent)
+dot_id(FILE *f, const acrt__blueprint *bp, size_t i, size_t k)
 {
-	fputs(indent, f);
 	fputs("\"", f);
-	dot_str(f, c->name);
-	fputs("\" [label=\"", f);
-	node_label(f, c, dot_str, "\\n");
+	dot_str(f, bp->comps[i].name);
+	if (!first_copy(bp, i, k)) {
+		fputs("@", f);
+		dot_str(f, bp->nodes.names[k]);
+	}
+	fputs("\"", f);
+}
+
+static void
+dot_comp(FILE *f, const acrt__blueprint *bp, size_t i, size_t k, const char *indent)
+{
+	const acrt__comp_spec *c = &bp->comps[i];
+	fputs(indent, f);
+	dot_id(f, bp, i, k);
+	fputs(" [label=\"", f);
+	node_label(f, bp, i, dot_str, "\\n");
 	fputs("\"", f);
 	if (c->replicas > 1)
 		fputs(", peripheries=2", f);
 	fputs("];\n", f);
 }
+
+/* The node indices to try for a component's copies: SIZE_MAX, then 0..n-1. */
+#define FOR_COPY(k, bp) for (size_t k = SIZE_MAX; k == SIZE_MAX || k < (bp)->nodes.n; k++)
 
 static void
 print_dot(FILE *f, const acrt__blueprint *bp)
@@ -158,7 +204,7 @@ print_dot(FILE *f, const acrt__blueprint *bp)
 	fputs("  edge [fontname=\"Helvetica\", fontsize=10];\n", f);
 	for (size_t i = 0; i < bp->n_comps; i++)
 		if (in_node(bp, i, SIZE_MAX))
-			dot_comp(f, &bp->comps[i], "  ");
+			dot_comp(f, bp, i, SIZE_MAX, "  ");
 	for (size_t k = 0; k < bp->nodes.n; k++) {
 		fputs("  subgraph \"cluster_", f);
 		dot_str(f, bp->nodes.names[k]);
@@ -167,36 +213,51 @@ print_dot(FILE *f, const acrt__blueprint *bp)
 		fputs("\";\n    style=\"rounded,dashed\";\n", f);
 		for (size_t i = 0; i < bp->n_comps; i++)
 			if (in_node(bp, i, k))
-				dot_comp(f, &bp->comps[i], "    ");
+				dot_comp(f, bp, i, k, "    ");
 		fputs("  }\n", f);
 	}
 	for (size_t i = 0; i < bp->n_bindings; i++) {
 		const acrt__binding_spec *b = &bp->bindings[i];
-		fputs("  \"", f);
-		dot_str(f, bp->comps[b->from_comp].name);
-		fputs("\" -> \"", f);
-		dot_str(f, bp->comps[b->to_comp].name);
-		fputs("\" [label=\"", f);
-		edge_label(f, bp, b, dot_str, "\\n");
-		fputs("\"", f);
-		if (b->allow_cycle)
-			fputs(", style=dashed", f);
-		if (acrt__blueprint_crosses(bp, b))
-			fputs(", penwidth=2", f);
-		fputs("];\n", f);
+		FOR_COPY(kf, bp)
+		FOR_COPY(kt, bp)
+		{
+			if (!edge_drawn(bp, b, kf, kt))
+				continue;
+			fputs("  ", f);
+			dot_id(f, bp, b->from_comp, kf);
+			fputs(" -> ", f);
+			dot_id(f, bp, b->to_comp, kt);
+			fputs(" [label=\"", f);
+			edge_label(f, bp, b, dot_str, "\\n");
+			fputs("\"", f);
+			if (b->allow_cycle)
+				fputs(", style=dashed", f);
+			if (acrt__blueprint_crosses(bp, b))
+				fputs(", penwidth=2", f);
+			fputs("];\n", f);
+		}
 	}
 	fputs("}\n", f);
 }
 
-/* Mermaid node ids: c<index> (names could collide with keywords such as `end`). */
+/* Mermaid node ids: c<index> (names could collide with keywords such as
+ * `end`), c<index>_<node> for the further copies of a component on several
+ * nodes. */
+static void
+mermaid_id(FILE *f, const acrt__blueprint *bp, size_t i, size_t k)
+{
+	fprintf(f, "c%zu", i);
+	if (!first_copy(bp, i, k))
+		fprintf(f, "_%zu", k);
+}
+
 static void
 print_mermaid(FILE *f, const acrt__blueprint *bp)
 {
 	fputs("flowchart LR\n", f);
-	for (size_t k = SIZE_MAX;; k++) { /* components without a node, then each node */
+	FOR_COPY(k, bp)
+	{ /* components without a node, then each node */
 		const char *indent = k == SIZE_MAX ? "  " : "    ";
-		if (k != SIZE_MAX && k >= bp->nodes.n)
-			break;
 		if (k != SIZE_MAX) {
 			fprintf(f, "  subgraph node_%zu [\"node ", k);
 			mermaid_str(f, bp->nodes.names[k]);
@@ -205,8 +266,10 @@ print_mermaid(FILE *f, const acrt__blueprint *bp)
 		for (size_t i = 0; i < bp->n_comps; i++) {
 			if (!in_node(bp, i, k))
 				continue;
-			fprintf(f, "%sc%zu[\"", indent, i);
-			node_label(f, &bp->comps[i], mermaid_str, "<br/>");
+			fputs(indent, f);
+			mermaid_id(f, bp, i, k);
+			fputs("[\"", f);
+			node_label(f, bp, i, mermaid_str, "<br/>");
 			fputs("\"]\n", f);
 		}
 		if (k != SIZE_MAX)
@@ -214,12 +277,22 @@ print_mermaid(FILE *f, const acrt__blueprint *bp)
 	}
 	for (size_t i = 0; i < bp->n_bindings; i++) {
 		const acrt__binding_spec *b = &bp->bindings[i];
-		fprintf(f, "  c%zu %s|\"", b->from_comp,
-		        b->allow_cycle                   ? "-.->"
-		        : acrt__blueprint_crosses(bp, b) ? "==>"
-		                                         : "-->");
-		edge_label(f, bp, b, mermaid_str, "<br/>");
-		fprintf(f, "\"| c%zu\n", b->to_comp);
+		FOR_COPY(kf, bp)
+		FOR_COPY(kt, bp)
+		{
+			if (!edge_drawn(bp, b, kf, kt))
+				continue;
+			fputs("  ", f);
+			mermaid_id(f, bp, b->from_comp, kf);
+			fprintf(f, " %s|\"",
+			        b->allow_cycle                   ? "-.->"
+			        : acrt__blueprint_crosses(bp, b) ? "==>"
+			                                         : "-->");
+			edge_label(f, bp, b, mermaid_str, "<br/>");
+			fputs("\"| ", f);
+			mermaid_id(f, bp, b->to_comp, kt);
+			fputs("\n", f);
+		}
 	}
 }
 

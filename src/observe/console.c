@@ -91,15 +91,22 @@ acrt__console_graph(acrt__runtime *rt)
 		json_array_append_new(nodes, json_string(bp->nodes.names[i]));
 	for (size_t k = 0; k < n_comps; k++) {
 		const acrt__comp_spec *s = &bp->comps[k];
-		const char *node = acrt__blueprint_comp_node(bp, k);
-		json_array_append_new(comps,
-		                      json_pack("{s:s,s:s,s:o,s:b,s:i,s:b,s:o,s:o}", "name",
-		                                s->name, "type", s->type ? s->type : "plugin",
-		                                "node", node ? json_string(node) : json_null(),
-		                                "here", k < n_here, "replicas", s->replicas,
-		                                "chained", k < n_here && acrt__q_chained(rt, k),
-		                                "inputs", ports_json(s->inputs, s->n_inputs),
-		                                "outputs", ports_json(s->outputs, s->n_outputs)));
+		/* a component on several nodes (scale-out): this one when it runs here */
+		const char *node = k < n_here && bp->nodes.self ? bp->nodes.self
+		                                                : acrt__blueprint_comp_node(bp, k);
+		uint64_t on = acrt__blueprint_comp_nodes(bp, k);
+		json_t *all = json_array();
+		for (size_t n = 0; all != NULL && n < bp->nodes.n; n++)
+			if (on & (UINT64_C(1) << n))
+				json_array_append_new(all, json_string(bp->nodes.names[n]));
+		json_array_append_new(
+		    comps, json_pack("{s:s,s:s,s:o,s:o*,s:b,s:i,s:b,s:o,s:o}", "name", s->name,
+		                     "type", s->type ? s->type : "plugin", "node",
+		                     node ? json_string(node) : json_null(), "nodes", all, "here",
+		                     k < n_here, "replicas", s->replicas, "chained",
+		                     k < n_here && acrt__q_chained(rt, k), "inputs",
+		                     ports_json(s->inputs, s->n_inputs), "outputs",
+		                     ports_json(s->outputs, s->n_outputs)));
 	}
 	for (size_t i = 0; i < n_bind; i++) {
 		const acrt__binding_spec *b = &bp->bindings[i];
