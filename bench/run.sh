@@ -15,9 +15,11 @@
 #   BENCH_ONLY=a,b     run only these rows (native, builtin_json, python_anyio,
 #                      zmq_inproc, chain10, memory_flat, state_*, json_access_job,
 #                      json_passthrough, json_aggregate, json_event_time, filter_pass,
-#                      filter_fail, endpoint, http_sink, postgres, hop, ...)
+#                      filter_fail, endpoint, http_sink, postgres, hop,
+#                      scale_out, ...)
 #   BENCH_PG_N=200000  events for the postgres row (bench/postgres.py)
 #   BENCH_HOP_N=1000000  access-log lines for the hop rows (bench/hop.py)
+#   BENCH_SCALE_N=200000 access-log lines for the scale_out rows (bench/scale_out.py)
 #   BENCH_STRICT=1     also exit 1 when a performance target fails (by default
 #                      only a failed or incorrect run makes the exit status 1)
 #
@@ -57,6 +59,14 @@ case ",${BENCH_ONLY:-hop}," in
 *,hop,*)
 	echo
 	"$PY" "$here/hop.py" "$build" || rc=1
+	;;
+esac
+# A slow transform on one node, then on two sharing its input
+# (its own script: BUILD_DIR/bench/scale_out.json).
+case ",${BENCH_ONLY:-scale_out}," in
+*,scale_out,*)
+	echo
+	"$PY" "$here/scale_out.py" "$build" || rc=1
 	;;
 esac
 exit "$rc"
