@@ -524,7 +524,7 @@ node_list(const acrt__blueprint *bp, uint64_t m, char *buf, size_t len)
 
 /* Why component c cannot run on several nodes, or NULL. */
 static const char *
-spread_misfit(const acrt__blueprint *bp, size_t c, char *buf, size_t len)
+spread_misfit(const acrt__blueprint *bp, size_t c)
 {
 	const acrt__comp_spec *s = &bp->comps[c];
 	bool fed = false;
@@ -543,15 +543,6 @@ spread_misfit(const acrt__blueprint *bp, size_t c, char *buf, size_t len)
 		return "a Sink writing to PostgreSQL runs on one node (its positions in "
 		       "acrt_positions are per replica, and replicas on two nodes would share "
 		       "them)";
-	if (bp->state.on) {
-		snprintf(buf, len,
-		         "with runtime.state, every component runs on one node in this build "
-		         "(exactly-once across nodes numbers each binding's events from one "
-		         "process); remove runtime.state for at-least-once, or run '%s' with "
-		         "replicas on one node",
-		         s->name);
-		return buf;
-	}
 	return NULL;
 }
 
@@ -569,8 +560,8 @@ check_spread(acrt__bpload *L)
 			continue; /* on one node */
 		const char *at_node, *name = bp->comps[c].name, *why;
 		const acrt__ynode *at = second_listing(nodes, name, &at_node);
-		char buf[400], l1[200], l2[200];
-		if ((why = spread_misfit(bp, c, buf, sizeof buf)) != NULL) {
+		char l1[200], l2[200];
+		if ((why = spread_misfit(bp, c)) != NULL) {
 			rc = acrt__err(L, at, "nodes.%s: component '%s' is on nodes %s: %s",
 			               at_node, name, node_list(bp, m, l1, sizeof l1), why);
 			continue;

@@ -346,11 +346,14 @@ acrt__ckpt_barrier(acrt_ctx *ctx, uint64_t id)
 			int src = tr->ops->send_barrier(tr, b, deadline);
 			if (src == ACRT_ECANCELED)
 				return ACRT_ECANCELED;
-			if (src == ACRT_OK && tr->ck_on) { /* to another node: all of it stored */
-				acrt__blob hp = {0};
-				submit(ck, tr->ck_slot, id,
-				       hop_part(tr, id, &hp) == ACRT_OK ? &hp : NULL);
-			}
+			acrt__transport *const *sd = tr->n_parts ? tr->parts : &op->targets[t];
+			for (size_t k = 0; src == ACRT_OK && k < (tr->n_parts ? tr->n_parts : 1);
+			     k++)
+				if (sd[k]->ck_on) { /* to another node: all of it stored */
+					acrt__blob hp = {0};
+					submit(ck, sd[k]->ck_slot, id,
+					       hop_part(sd[k], id, &hp) == ACRT_OK ? &hp : NULL);
+				}
 		}
 	}
 	return ACRT_OK;
@@ -382,7 +385,8 @@ hand_final(acrt__ckpt_rt *ck, size_t s, acrt__blob *fin)
 }
 
 /* The final parts of an ended instance's network transports: its outputs'
- * once the broker has everything sent, its inputs' last position. */
+ * once the broker has everything sent (a dealer's lanes each), its inputs'
+ * last position. */
 static void
 hop_finals(acrt__ckpt_rt *ck, acrt_ctx *ctx)
 {
@@ -390,11 +394,18 @@ hop_finals(acrt__ckpt_rt *ck, acrt_ctx *ctx)
 		acrt__outport *op = &ctx->comp->outs[i];
 		for (size_t t = 0; t < op->n_targets; t++) {
 			acrt__transport *tr = op->targets[t];
-			acrt__blob fin = {0};
-			if (tr->ck_on &&
-			    tr->ops->send_barrier(tr, NULL, ACRT__FOREVER) == ACRT_OK &&
-			    hop_part(tr, UINT64_MAX, &fin) == ACRT_OK)
-				hand_final(ck, tr->ck_slot, &fin);
+			acrt__transport *const *sd = tr->n_parts ? tr->parts : &op->targets[t];
+			size_t n = tr->n_parts ? tr->n_parts : 1;
+			bool on = false;
+			for (size_t k = 0; k < n; k++)
+				on |= sd[k]->ck_on;
+			if (!on || tr->ops->send_barrier(tr, NULL, ACRT__FOREVER) != ACRT_OK)
+				continue;
+			for (size_t k = 0; k < n; k++) {
+				acrt__blob fin = {0};
+				if (sd[k]->ck_on && hop_part(sd[k], UINT64_MAX, &fin) == ACRT_OK)
+					hand_final(ck, sd[k]->ck_slot, &fin);
+			}
 		}
 	}
 	const acrt__inbox *ib = &ctx->comp->inbox;

@@ -123,6 +123,11 @@ typedef struct acrt__transport_ops {
 	 * acknowledges nothing whose results could still be lost with it. The
 	 * producer's thread calls it; it blocks on the network. */
 	int (*sync)(acrt__transport *t, int64_t deadline);
+	/* Optional (NULL for a local stream): a sending side to another node:
+	 * the sequence number of the last event it took (0 in a fresh run; what
+	 * ck_load restored in a resumed one). A dealer over lanes (lanes.h)
+	 * resumes its turns from its lanes' sum. The producer's thread. */
+	uint64_t (*position)(acrt__transport *t);
 
 	/* Optional (NULL for a local stream): a network transport's side in
 	 * checkpoints, with runtime.state (docs/MULTINODE.md, "Exactly-once").
@@ -153,6 +158,11 @@ struct acrt__transport {
 	 * this transport's part in a checkpoint. */
 	bool ck_on;
 	size_t ck_slot;
+	/* A dealer (transport/lanes.h): the lanes it sends through, each a side
+	 * of its own in checkpoints (the checkpoint code hands in their parts
+	 * when the dealer has passed a barrier on). Borrowed; NULL otherwise. */
+	acrt__transport *const *parts;
+	size_t n_parts;
 };
 
 #endif /* ACRT_TRANSPORT_H */

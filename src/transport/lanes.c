@@ -1,14 +1,18 @@
 /*
  * lanes.c - deals a producer's events out to the lanes of a binding whose
  * consumer runs on several nodes (lanes.h): ACRT__LANE_TURN events to one
- * lane, then the next, round the lanes. The turn is taken with one atomic
- * counter, so replicas of the producer deal at once without a lock; each
- * replica's events keep their order within a lane.
+ * lane, then the next, round the lanes. The lane of an event follows from
+ * how many were dealt before it, so a producer that replays the same events
+ * (a resumed node, with exactly-once) deals them to the same lanes: the count
+ * resumes from the lanes' own positions (the sum of the sequences each had
+ * numbered), which their parts of the checkpoint restored. Replicas of the
+ * producer (without checkpoints) take their runs under a lock and send them
+ * outside it; each replica's events keep their order within a lane.
  *
  * Everything else is forwarded: kick, barriers, sync and close go to every lane
  * (each lane's consumer sees this producer's end marker), cancel too.
  */
-#include <stdatomic.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/common.h"
@@ -19,8 +23,30 @@ typedef struct lanes {
 	acrt__transport base;
 	acrt__transport **lane;
 	size_t n;
-	_Atomic uint64_t turn; /* turns dealt so far */
+	pthread_mutex_t mu;
+	bool started;   /* dealt was read from the lanes (mu) */
+	uint64_t dealt; /* events dealt so far, the resumed run's included (mu) */
 } lanes;
+
+/* The next run of at most `want` events: its lane, and how many (mu). */
+static acrt__transport *
+next_run(lanes *l, size_t want, size_t *m)
+{
+	pthread_mutex_lock(&l->mu);
+	if (!l->started) { /* a resumed producer goes on where its lanes stand */
+		for (size_t i = 0; i < l->n; i++)
+			l->dealt += l->lane[i]->ops->position != NULL
+			                ? l->lane[i]->ops->position(l->lane[i])
+			                : 0;
+		l->started = true;
+	}
+	size_t left = ACRT__LANE_TURN - (size_t)(l->dealt % ACRT__LANE_TURN);
+	acrt__transport *t = l->lane[(l->dealt / ACRT__LANE_TURN) % l->n];
+	*m = want < left ? want : left;
+	l->dealt += *m;
+	pthread_mutex_unlock(&l->mu);
+	return t;
+}
 
 static int
 lanes_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline,
@@ -30,10 +56,10 @@ lanes_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, 
 	size_t sent = 0;
 	int rc = ACRT_OK;
 	while (sent < n && rc == ACRT_OK) {
-		size_t m = n - sent < ACRT__LANE_TURN ? n - sent : ACRT__LANE_TURN, k = 0;
-		acrt__transport *t = l->lane[atomic_fetch_add(&l->turn, 1) % l->n];
+		size_t m, k = 0;
+		acrt__transport *t = next_run(l, n - sent, &m);
 		rc = t->ops->send(t, evs + sent, m, &k, deadline, flags);
-		sent += k;
+		sent += k; /* short only when cancelled: the run's turn is spent */
 	}
 	*sent_out = sent;
 	return rc;
@@ -123,6 +149,7 @@ static size_t
 lanes_destroy(acrt__transport *base)
 {
 	lanes *l = (lanes *)base;
+	pthread_mutex_destroy(&l->mu);
 	acrt__free(l->lane);
 	acrt__free(base->name);
 	acrt__free(l);
@@ -155,6 +182,10 @@ acrt__lanes_new(const char *name, acrt__transport *const *lane, size_t n)
 		goto fail;
 	memcpy(l->lane, lane, n * sizeof *lane);
 	l->n = n;
+	l->base.parts = l->lane; /* each lane is a side in checkpoints */
+	l->base.n_parts = n;
+	if (pthread_mutex_init(&l->mu, NULL) != 0)
+		goto fail;
 	return &l->base;
 fail:
 	if (l != NULL) {

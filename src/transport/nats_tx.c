@@ -535,6 +535,16 @@ tx_sync(acrt__transport *base, int64_t deadline)
 	return tx_barrier(base, NULL, deadline);
 }
 
+static uint64_t
+tx_position(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	uint64_t v = t->seq;
+	pthread_mutex_unlock(&t->mu);
+	return v;
+}
+
 static void
 tx_ck_save(acrt__transport *base, uint64_t id, unsigned char out[ACRT__HOP_PART])
 {
@@ -617,6 +627,7 @@ static const acrt__transport_ops tx_ops = {
     .try_recv = acrt__side_no_recv,
     .send_barrier = tx_barrier,
     .sync = tx_sync,
+    .position = tx_position,
     .close = tx_close,
     .cancel = tx_cancel,
     .stats = tx_stats,

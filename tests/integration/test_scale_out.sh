@@ -12,7 +12,11 @@
 #      sink holds every sequence; a duplicate is allowed, at-least-once), and
 #      every node ends with exit 0;
 #   3. `shape` limited to RATE events/s per node (rate_limit): two nodes carry
-#      it at about twice the rate of one (more than 1.5x).
+#      it at about twice the rate of one (more than 1.5x);
+#   4. with runtime.state (exactly-once across nodes), w1 killed with SIGKILL
+#      mid-run and resumed (--resume), then the same with node a, the dealing
+#      producer (its replay must go to the same lanes), then node s: every
+#      time the sink holds 1..N exactly once and the aggregate is exact.
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
@@ -29,9 +33,9 @@ _BG_PIDS="$_BG_PIDS $!"
 wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
 start_redis
 
-# mk DIR SYSTEM TRANSPORT COUNT RATE_PER_S SHAPE_RATE NODES-OF-SHAPE
+# mk DIR SYSTEM TRANSPORT COUNT RATE_PER_S SHAPE_RATE NODES-OF-SHAPE [STATE]
 mk() {
-	local d=$1 name=$2 tr=$3 n=$4 rate=$5 srate=$6 wnodes=$7 mapping pace=""
+	local d=$1 name=$2 tr=$3 n=$4 rate=$5 srate=$6 wnodes=$7 state=${8:-} mapping pace=""
 	[ "$rate" -gt 0 ] && pace=", rate_per_s: $rate"
 	if [ "$tr" = nats ]; then
 		mapping="{kind: nats, url: \"nats://127.0.0.1:$NPORT\"}"
@@ -64,6 +68,7 @@ YAML
 		echo "runtime:"
 		echo "  transport: $mapping"
 		echo "  timeouts: {shutdown_timeout_ms: 5000}"
+		[ -n "$state" ] && echo "  state: {adapter: sqlite_snapshot, checkpoint_interval_s: 0.2}"
 	} >"$d/deployment.yaml"
 }
 
@@ -176,9 +181,34 @@ sys.exit(0 if r > 1.5 else 1)' "$one" "$two" "$m" >"$WORK/$tr-speed.txt" ||
 	ok "$tr: $(cat "$WORK/$tr-speed.txt")"
 }
 
-for tr in redis nats; do
+# eo TRANSPORT VICTIM: case 4.
+eo() {
+	local tr=$1 v=$2 d="$WORK/$1-eo-$2" shares
+	say "$tr, runtime.state: node $v killed with SIGKILL mid-run and resumed"
+	mk "$d" "soeo${tr}$v" "$tr" "$N" $((N / 3)) 0 "w1 w2" state
+	start_nodes "$tr-eo$v" "$d" s w1 w2 a
+	mid_run() { has_lines "$d/out.jsonl" $((N / 3)); }
+	wait_alive "$P_s" 40 mid_run || fail "node s wrote too little" "$WORK/$tr-eo$v-s.err"
+	local pv
+	eval "pv=\$P_$v"
+	kill -KILL "$pv"
+	wait_exit "$pv" 10 || fail "$v survived SIGKILL"
+	ok "$tr: $v killed after $(lines "$d/out.jsonl") lines"
+	export NODE=$v
+	start_acrt "$tr-eo$v-${v}2" run "$d" --node "$v" -q --resume
+	unset NODE
+	eval "P_$v=\$PID"
+	end_nodes "$tr-eo$v" s w1 w2 a
+	shares=$(check "$d" "$N" 1) || fail "$tr, $v killed: not exactly once" "$WORK/$tr-eo$v-${v}2.err"
+	ok "$tr, $v killed and resumed: 1..$N exactly once, aggregate exact ($shares)"
+}
+
+for tr in ${SO_ONLY:-redis nats}; do
 	shared "$tr"
 	killed "$tr"
 	speed "$tr"
+	for v in w1 a s; do
+		eo "$tr" "$v"
+	done
 done
 pass
