@@ -247,7 +247,10 @@
       const n = el("text", { x: 10, y: 18, class: "name" }, g);
       n.textContent = c.name + (c.replicas > 1 ? " ×" + c.replicas : "");
       const ty = el("text", { x: 10, y: 33, class: "type" }, g);
-      ty.textContent = c.type + (c.here ? "" : " · on node " + c.node);
+      // a component on several nodes (scale-out) is drawn once, in this
+      // node's band when it runs here
+      ty.textContent = c.type + (c.nodes && c.nodes.length > 1 ? " · on nodes " +
+        c.nodes.join(", ") : c.here ? "" : " · on node " + c.node);
       const r = el("text", { x: 10, y: 48, class: "rates" }, g);
       r.textContent = c.here ? "–" : "";
       const e = el("text", { x: 10, y: 61, class: "errs" }, g);
