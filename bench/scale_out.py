@@ -23,31 +23,15 @@ workers. Writes BUILD_DIR/bench/scale_out.json. Environment: BENCH_SCALE_N
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from hop import free_port, wait_port  # bench/ is the script's directory
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = 1.8
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def system(d, path, url, rate, workers):
