@@ -21,7 +21,7 @@ static const char overview[] =
     "  acrt run [DIR|architecture.yaml] [--deployment F] [--resume[=ID]] [--watch]\n"
     "           [--update-lock] [--quiet] [--node NAME] [--stub]\n"
     "  acrt up [DIR|architecture.yaml] [--deployment F] [--resume] [-q]\n"
-    "  acrt validate [DIR|FILE]...\n"
+    "  acrt validate [--deployment F] [DIR|FILE]...\n"
     "  acrt checkpoints list|show|verify|delete|create [ID] [DIR]\n"
     "  acrt lock [DIR|FILE] [--deployment F]\n"
     "  acrt graph [DIR|FILE] [--deployment F] [--format dot|mermaid]\n"
@@ -80,7 +80,7 @@ static const char run_help[] =
     "2 for an invalid blueprint.\n";
 
 static const char validate_help[] =
-    "acrt validate [DIR|FILE]...\n"
+    "acrt validate [--deployment F] [DIR|FILE]...\n"
     "\n"
     "Checks each blueprint (and its deployment) without running it: unknown keys,\n"
     "types and ranges, names, bindings, ports, cycles, schemas, plugin ABI.\n"

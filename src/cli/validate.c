@@ -1,39 +1,63 @@
 /*
- * validate.c - `acrt validate [DIR|FILE]...`: loads each blueprint with the
- * same code `acrt run` uses, prints every error, exits 2 if any is invalid.
+ * validate.c - `acrt validate [--deployment F] [DIR|FILE]...`: loads each
+ * blueprint with the same code `acrt run` uses (with deployment F instead of
+ * the one beside it), prints every error, exits 2 if any is invalid.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
+
+/* Validates one blueprint: 0, or 2 (its errors printed). */
+static int
+validate_one(const char *path, const char *deployment)
+{
+	acrt__blueprint *bp = acrt__cli_load_notes(path, deployment);
+	if (bp == NULL)
+		return 2;
+	size_t cross = 0; /* nodes: (docs/MULTINODE.md) */
+	for (size_t b = 0; b < bp->n_bindings; b++)
+		cross += acrt__blueprint_crosses(bp, &bp->bindings[b]);
+	if (bp->nodes.n > 0)
+		printf("%s: ok (system '%s': %zu components, %zu bindings, %zu nodes, %zu "
+		       "bindings across nodes)\n",
+		       path, bp->name, bp->n_comps, bp->n_bindings, bp->nodes.n, cross);
+	else
+		printf("%s: ok (system '%s': %zu components, %zu bindings)\n", path, bp->name,
+		       bp->n_comps, bp->n_bindings);
+	acrt__blueprint_free(bp);
+	return 0;
+}
 
 int
 acrt__cmd_validate(int argc, char **argv)
 {
-	char *dflt[] = {"."};
-	if (argc == 0) {
-		argc = 1;
-		argv = dflt;
-	}
-	int rc = 0;
-	for (int i = 0; i < argc; i++) {
-		if (argv[i][0] == '-')
-			return acrt__cli_usage_error("validate: unknown option '%s'", argv[i]);
-		acrt__blueprint *bp = acrt__cli_load_notes(argv[i], NULL);
-		if (bp == NULL) {
-			rc = 2;
-			continue;
+	const char *deployment = NULL;
+	int n = 0, rc = 0;
+	for (int i = 0; i < argc; i++) { /* options first, wherever they stand */
+		const char *a = argv[i];
+		if (strcmp(a, "--deployment") == 0 || strcmp(a, "-d") == 0) {
+			if (++i == argc)
+				return acrt__cli_usage_error("validate: %s needs a file", a);
+			deployment = argv[i];
+		} else if (strncmp(a, "--deployment=", 13) == 0) {
+			deployment = a + 13;
+		} else if (a[0] == '-') {
+			return acrt__cli_usage_error("validate: unknown option '%s'", a);
+		} else {
+			n++;
 		}
-		size_t cross = 0; /* nodes: (docs/MULTINODE.md) */
-		for (size_t b = 0; b < bp->n_bindings; b++)
-			cross += acrt__blueprint_crosses(bp, &bp->bindings[b]);
-		if (bp->nodes.n > 0)
-			printf("%s: ok (system '%s': %zu components, %zu bindings, %zu nodes, %zu "
-			       "bindings across nodes)\n",
-			       argv[i], bp->name, bp->n_comps, bp->n_bindings, bp->nodes.n, cross);
-		else
-			printf("%s: ok (system '%s': %zu components, %zu bindings)\n", argv[i],
-			       bp->name, bp->n_comps, bp->n_bindings);
-		acrt__blueprint_free(bp);
+	}
+	if (deployment != NULL && n > 1)
+		return acrt__cli_usage_error("validate: --deployment goes with one blueprint");
+	if (n == 0)
+		return validate_one(".", deployment);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--deployment") == 0 || strcmp(a, "-d") == 0)
+			i++; /* and its file */
+		else if (a[0] != '-' && validate_one(a, deployment) != 0)
+			rc = 2;
 	}
 	return rc;
 }

@@ -2,7 +2,10 @@
 # The worked example examples/three-nodes (docs/MULTINODE.md): `acrt up` runs its
 # three nodes against a nats-server -js of the test's own, the run ends by
 # itself with every order written once and the exact totals; the same
-# blueprint in one process (no --node) gives the same totals.
+# blueprint in one process (no --node) gives the same totals; and its
+# scale-out deployment (deployment.scale-out.yaml: shape on two nodes) checks
+# with `acrt validate --deployment` and, run by `acrt up --deployment`, gives
+# the same totals (test_scale_out checks how the work is shared).
 . "$(dirname "$0")/lib.sh" "$@"
 
 command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
@@ -37,6 +40,20 @@ for n in ingest work store; do
 done
 totals_ok || fail "the three nodes' results are wrong"
 ok "three nodes: 100000 orders once each, totals exact"
+
+say "acrt up with deployment.scale-out.yaml: shape on work1 and work2"
+rm -rf "$EX/out"
+run_acrt vscale 10 validate "$EX" --deployment "$EX/deployment.scale-out.yaml"
+expect_rc 0 "acrt validate --deployment deployment.scale-out.yaml" "$WORK/vscale.err"
+grep -q "4 nodes" "$WORK/vscale.out" || fail "validate did not read the scale-out deployment" "$WORK/vscale.out"
+NATS_URL="nats://127.0.0.1:$NPORT" run_acrt upscale 60 up "$EX" --deployment "$EX/deployment.scale-out.yaml"
+expect_rc 0 "acrt up --deployment deployment.scale-out.yaml" "$WORK/upscale.err"
+for n in ingest work1 work2 store; do
+	grep -q "^$n *| .*system 'shop' finished" "$WORK/upscale.err" ||
+		fail "node $n did not finish" "$WORK/upscale.err"
+done
+totals_ok || fail "the scaled-out nodes' results are wrong"
+ok "four nodes, shape on two: 100000 orders once each, totals exact"
 
 say "the same blueprint in one process"
 rm -rf "$EX/out"
