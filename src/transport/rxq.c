@@ -186,7 +186,7 @@ acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, lon
 		if (kind == ACRT__WIRE_EOS) {
 			*marker = producer < 64 ? (long)producer : 63;
 		} else if (kind == ACRT__WIRE_SEQ) {
-			acrt__wire_seq(rec, &seq[0], &seq[1]);
+			acrt__wire_seq(rec, rlen, &seq[0], &seq[1]);
 		} else if (*nev == ACRT__RXQ_PER_MSG) {
 			acrt_event_unref(ev);
 			*why = "more than 64 events in one message";
