@@ -5,7 +5,8 @@
  * nats_tx.c, the receiving side nats_rx.c.
  *
  * The stream is the bound (invariant 1 of nats_tx.c): work-queue retention,
- * MaxMsgs = ceil(buffer_size / 64), DiscardNew, file storage. Either side may
+ * MaxMsgs = ceil(buffer_size / per_msg), DiscardNew, file storage, where a
+ * message packs up to per_msg = buffer_size / 32 events (64 to 256). Either side may
  * create it first; a bound changed since makes it updated.
  */
 #include "transport/nats.h"
@@ -252,6 +253,15 @@ acrt__nl_last_seq(nlink *l, char *err, size_t errlen)
 	return -1;
 }
 
+size_t
+acrt__nl_per_msg(size_t capacity)
+{
+	size_t n = capacity / NATS_MSGS_PER_BOUND;
+	return n < ACRT__RXQ_PER_MSG       ? ACRT__RXQ_PER_MSG
+	       : n > ACRT__RXQ_PER_MSG_MAX ? ACRT__RXQ_PER_MSG_MAX
+	                                   : n;
+}
+
 static atomic_bool g_used; /* a link was opened: nats.c's library is open */
 
 void
@@ -278,7 +288,8 @@ acrt__nl_open(nlink *l, const acrt__hop *h, jsPubAckHandler ack, void *closure, 
 		l->durable[i] = ok ? c : '_';
 	}
 	l->durable[i] = '\0';
-	l->max_msgs = (int64_t)((h->capacity + NATS_PER_MSG - 1) / NATS_PER_MSG);
+	l->per_msg = acrt__nl_per_msg(h->capacity);
+	l->max_msgs = (int64_t)((h->capacity + l->per_msg - 1) / l->per_msg);
 	if ((l->bname = acrt__strdup(h->name)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -156,13 +156,13 @@ reader_backoff(rx *r)
 static bool
 take_msg(rx *r, natsMsg *m)
 {
-	acrt_event *evs[ACRT__RXQ_PER_MSG];
+	acrt_event *evs[ACRT__RXQ_PER_MSG_MAX];
 	size_t nev = 0;
 	long marker = -1;
 	uint64_t seq[2] = {0, 0};
 	const char *why = "";
-	int rc = acrt__rxq_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), evs, &nev,
-	                          &marker, seq, &why);
+	int rc = acrt__rxq_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), evs,
+	                          r->q.per_msg, &nev, &marker, seq, &why);
 	if (rc == -1)
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "binding %s: a message of stream %s is not a valid record (%s): dropped",
@@ -188,7 +188,7 @@ reader_main(void *arg)
 			}
 			r->seen_reconnects = rec;
 		}
-		size_t batch = room / ACRT__RXQ_PER_MSG;
+		size_t batch = room / r->q.per_msg;
 		natsMsgList list = {0};
 		jsErrCode jerr = 0;
 		natsStatus s = natsSubscription_Fetch(&list, r->sub,
@@ -357,8 +357,9 @@ acrt__nats_rx_new(const acrt__hop *h, char *err, size_t errlen)
 		return NULL;
 	}
 	r->q.base.ops = &rx_ops;
-	if (acrt__rxq_init(&r->q, h->name, h->capacity, h->consumers, h->producers, h->rx,
-	                   h->stopping, free_msg, err, errlen) != 0)
+	if (acrt__rxq_init_per(&r->q, h->name, h->capacity, acrt__nl_per_msg(h->capacity),
+	                       h->consumers, h->producers, h->rx, h->stopping, free_msg, err,
+	                       errlen) != 0)
 		goto fail;
 	if (acrt__nl_open(&r->l, h, NULL, NULL, err, errlen) != 0 ||
 	    acrt__nl_claim(&r->l, "recv", NULL, err, errlen) != 0 ||
