@@ -170,6 +170,24 @@ take_msg(rx *r, natsMsg *m)
 	return acrt__rxq_put(&r->q, rc, evs, nev, marker, seq, m);
 }
 
+/* Takes what the stream holds now, up to n messages; when it holds none,
+ * waits (FETCH_WAIT_MS at most) for the first one only. A plain fetch of n
+ * would wait for n messages to arrive (or its expiry): a consumer that has
+ * caught up would sit idle while the producer fills its batch. */
+static natsStatus
+fetch(rx *r, natsMsgList *list, int n, jsErrCode *jerr)
+{
+	jsFetchRequest req;
+	jsFetchRequest_Init(&req);
+	req.Batch = n;
+	req.NoWait = true;
+	req.Expires = (int64_t)FETCH_WAIT_MS * 1000000;
+	natsStatus s = natsSubscription_FetchRequest(list, r->sub, &req);
+	if (s != NATS_NOT_FOUND && s != NATS_TIMEOUT)
+		return s;
+	return natsSubscription_Fetch(list, r->sub, 1, FETCH_WAIT_MS, jerr);
+}
+
 static void *
 reader_main(void *arg)
 {
@@ -191,9 +209,7 @@ reader_main(void *arg)
 		size_t batch = room / r->q.per_msg;
 		natsMsgList list = {0};
 		jsErrCode jerr = 0;
-		natsStatus s = natsSubscription_Fetch(&list, r->sub,
-		                                      (int)(batch < FETCH_MAX ? batch : FETCH_MAX),
-		                                      FETCH_WAIT_MS, &jerr);
+		natsStatus s = fetch(r, &list, (int)(batch < FETCH_MAX ? batch : FETCH_MAX), &jerr);
 		atomic_store(&r->q.connected, !atomic_load(&r->l.down));
 		if (s == NATS_TIMEOUT) {
 			atomic_store(&r->q.backlog, 0); /* nothing waited */
