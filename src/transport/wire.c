@@ -50,19 +50,26 @@ get_u64(const unsigned char *p)
 }
 
 /* Appends v as a LEB128 varint (7 bits a byte, low first). 0 or -1. */
+/* Writes v as a LEB128 varint at p; returns its length (1 to 10). */
+static size_t
+varint_at(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		p[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v != 0)
+			p[n] |= 0x80;
+		n++;
+	} while (v != 0);
+	return n;
+}
+
 static int
 put_varint(acrt__strbuf *out, uint64_t v)
 {
 	unsigned char b[10];
-	size_t n = 0;
-	do {
-		b[n] = (unsigned char)(v & 0x7f);
-		v >>= 7;
-		if (v != 0)
-			b[n] |= 0x80;
-		n++;
-	} while (v != 0);
-	return acrt__strbuf_add(out, (const char *)b, n);
+	return acrt__strbuf_add(out, (const char *)b, varint_at(b, v));
 }
 
 /* A varint-length-prefixed byte string. */
@@ -105,7 +112,7 @@ acrt__wire_encode(acrt_event *ev, acrt__strbuf *out)
 {
 	size_t plen = 0;
 	const void *payload = acrt_event_data(ev, &plen);
-	if (payload == NULL && plen > 0)
+	if ((payload == NULL && plen > 0) || plen > UINT32_MAX)
 		return -1;
 	const char *ct = acrt_event_content_type(ev);
 	unsigned flags = 0, code = ACRT__WIRE_CT_OTHER;
@@ -120,22 +127,43 @@ acrt__wire_encode(acrt_event *ev, acrt__strbuf *out)
 	flags |= trace ? ACRT__WIRE_F_TRACE : 0;
 	flags |= code << ACRT__WIRE_CT_SHIFT;
 	flags |= ev->n_headers > 0 ? ACRT__WIRE_F_HEADERS : 0;
-	unsigned char t[8];
-	put_u64(t, (uint64_t)ev->time_ns);
-	if (put_head(out, ACRT__WIRE_DATA, flags) != 0 ||
-	    ((flags & ACRT__WIRE_F_ID) && put_varint(out, ev->id) != 0) ||
-	    ((flags & ACRT__WIRE_F_TIME) && acrt__strbuf_add(out, (const char *)t, 8) != 0) ||
-	    (trace && (acrt__strbuf_add(out, (const char *)ev->trace_id, 16) != 0 ||
-	               acrt__strbuf_add(out, (const char *)ev->span_id, 8) != 0)) ||
-	    (code == ACRT__WIRE_CT_OTHER && put_vbytes(out, ct, strlen(ct)) != 0))
+	/* The fixed fields in one append (and the payload length with them when
+	 * nothing of variable length comes between): a JSON event is two. */
+	unsigned char h[7 + 10 + 8 + 24 + 5];
+	size_t n = 7;
+	memcpy(h, magic, 4);
+	h[4] = ACRT__WIRE_VERSION;
+	h[5] = ACRT__WIRE_DATA;
+	h[6] = (unsigned char)flags;
+	if (flags & ACRT__WIRE_F_ID)
+		n += varint_at(h + n, ev->id);
+	if (flags & ACRT__WIRE_F_TIME) {
+		put_u64(h + n, (uint64_t)ev->time_ns);
+		n += 8;
+	}
+	if (trace) {
+		memcpy(h + n, ev->trace_id, 16);
+		memcpy(h + n + 16, ev->span_id, 8);
+		n += 24;
+	}
+	bool plain = code != ACRT__WIRE_CT_OTHER && ev->n_headers == 0;
+	if (plain)
+		n += varint_at(h + n, plen);
+	if (acrt__strbuf_add(out, (const char *)h, n) != 0)
 		return -1;
-	if (ev->n_headers > 0 && put_varint(out, ev->n_headers) != 0)
-		return -1;
-	for (uint32_t i = 0; i < ev->n_headers; i++)
-		if (put_vbytes(out, ev->headers[i].key, strlen(ev->headers[i].key)) != 0 ||
-		    put_vbytes(out, ev->headers[i].value, strlen(ev->headers[i].value)) != 0)
+	if (!plain) {
+		if ((code == ACRT__WIRE_CT_OTHER && put_vbytes(out, ct, strlen(ct)) != 0) ||
+		    (ev->n_headers > 0 && put_varint(out, ev->n_headers) != 0))
 			return -1;
-	return put_vbytes(out, payload, plen);
+		for (uint32_t i = 0; i < ev->n_headers; i++)
+			if (put_vbytes(out, ev->headers[i].key, strlen(ev->headers[i].key)) != 0 ||
+			    put_vbytes(out, ev->headers[i].value, strlen(ev->headers[i].value)) !=
+			        0)
+				return -1;
+		if (put_varint(out, plen) != 0)
+			return -1;
+	}
+	return plen > 0 ? acrt__strbuf_add(out, payload, plen) : 0;
 }
 
 /* A record of an id and a time only (an end marker, a sequence record). */
