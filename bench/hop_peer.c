@@ -15,13 +15,13 @@
  *                                           XACK + XDEL of what was read
  *
  * Knobs of the nats peer, to measure what each of acrt's choices costs the
- * broker (bench/hop.py passes the environment through): HOP_MSGID=1 gives each
- * message a Nats-Msg-Id header (the broker's duplicate map), HOP_EXPECT=1
- * ExpectLastSeq (the next sequence), HOP_PAD=N adds N bytes to every line
- * (a larger record), HOP_BOUND=N bounds the stream at N messages (DiscardNew),
- * HOP_FETCH=N fetches N messages at a time (256), HOP_WINDOW=N waits for the
- * acknowledgements of every N messages before publishing more (unlimited),
- * HOP_PER_MSG=N packs N lines per message (64).
+ * broker (bench/hop.py passes the environment through; the benchmark's rows
+ * set none): HOP_MSGID=1 gives each message a Nats-Msg-Id header (the
+ * broker's duplicate map), HOP_EXPECT=1 ExpectLastSeq (the next sequence),
+ * HOP_PAD=N adds N bytes to every line (a larger record), HOP_FETCH=N fetches
+ * N messages at a time (256), HOP_WINDOW=N waits for the acknowledgements of
+ * every N messages before publishing more (unlimited), HOP_PER_MSG=N packs N
+ * lines per message (64).
  *
  * The nats stream (work queue, file storage) and the redis group are created by
  * the consumer, which must start first. A line is one event; the consumer only
@@ -159,10 +159,6 @@ nats_main(const char *url, const char *stream, const char *what, const char *arg
 		sc.SubjectsLen = 1;
 		sc.Retention = js_WorkQueuePolicy;
 		sc.Storage = js_FileStorage;
-		if (knob("HOP_BOUND", 0) > 0) {
-			sc.MaxMsgs = knob("HOP_BOUND", 0);
-			sc.Discard = js_DiscardNew;
-		}
 		int fetch = (int)knob("HOP_FETCH", 256);
 		jsErrCode jerr = 0;
 		if (js_AddStream(NULL, js, &sc, NULL, &jerr) != NATS_OK) {
