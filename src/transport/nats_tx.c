@@ -3,18 +3,21 @@
  * framed messages that a publisher thread publishes asynchronously, in order,
  * and publishes again from the first failure.
  *
- * send() frames up to 64 events per message into a free slot of the window
- * (WINDOW messages, or the stream's bound when smaller), releases the events and returns; it waits
+ * send() frames up to per_msg events (nats_int.h: buffer_size / 32, 64 to 256) per message into
+ * a slot of the window (WINDOW messages, or half the stream's bound when smaller), releases the
+ * events and returns; it waits
  * only while the window is full. The publisher thread publishes each new slot (js_PublishAsync) and
  * nats.c's acknowledgement handler marks it acked or failed; acked slots at the head free their
  * room (the handler frees them itself: the publisher is woken only for a failure). So a hop costs
  * one broker round trip per WINDOW messages, not per message, and the producer's thread never
  * touches the network. A lazy send (a full outbox, more to come) wakes the publisher once per
- * WAKE_BATCH new messages, which it then publishes together; kick(), a barrier, close(), a full
- * window and every eager send wake it at once.
+ * WAKE_BATCH new messages, which it then publishes together, and leaves its last message open:
+ * the next send adds to it (a message once published is never added to: its Nats-Msg-Id names
+ * its bytes). kick(), a barrier, close(), a full window and every eager send wake it at once,
+ * the open message included.
  *
  * Invariants:
- *   1. Bounded: the stream holds at most ceil(buffer_size / 64) messages
+ *   1. Bounded: the stream holds at most ceil(buffer_size / per_msg) messages
  *      (DiscardNew: the broker refuses one more, JetStream error 10077); a
  *      refused message waits in the window, the window's room holds the
  *      producer back. Nothing is trimmed: a message leaves the work-queue
@@ -388,8 +391,6 @@ publisher_main(void *arg)
 	return NULL;
 }
 
-/* Takes a free slot for the next message, waiting for room until deadline.
- * NULL (with *rc) on a timeout or cancel. mu held. */
 /* Wakes the publisher for the new slots; with `all`, for the open one too
  * (mu held). */
 static void
@@ -405,6 +406,8 @@ wake(tx *t, bool all)
 	}
 }
 
+/* Takes a free slot for the next message, waiting for room until deadline.
+ * NULL (with *rc) on a timeout or cancel. mu held. */
 static slot *
 take_slot(tx *t, int64_t deadline, int *rc)
 {
