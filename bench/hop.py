@@ -20,7 +20,10 @@ binding in four ways, each against its plain-client peer in the same run:
 Wall time from the producer's start to the consumer's end, best of BENCH_REPS
 (3). Targets (issue 12): each transport >= 0.8x its plain client, and >= 200,000
 events/s per hop. Writes BUILD_DIR/bench/hop.json. Environment: BENCH_HOP_N
-(default 1,000,000 lines; BENCH_QUICK: 200,000), BENCH_REPS.
+(default 1,000,000 lines; BENCH_QUICK: 200,000), BENCH_REPS, BENCH_HOP_ROWS (a
+comma-separated subset of the rows, e.g. hop_nats,hop_nats_client, while
+iterating). The table's last column also gives the CPU seconds the broker
+(nats-server or redis-server) spent in the row's best repetition.
 """
 import json
 import os
@@ -53,6 +56,13 @@ def wait_port(port, timeout=10.0):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system) process pid has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def system(d, path, transport):
@@ -161,19 +171,28 @@ def main():
             "hop_redis": lambda: run_nodes(acrt, os.path.join(tmp, "redis"), n, tmp),
             "hop_redis_client": lambda: run_peer(peer, "redis", rurl, "acrt:peer", path, n),
         }
+        only = os.environ.get("BENCH_HOP_ROWS")
+        if only:
+            rows = {k: v for k, v in rows.items() if k in only.split(",")}
+        broker = {"nats": procs[0].pid, "redis": procs[1].pid}
         times = {k: [] for k in rows}
+        cpu = {k: [] for k in rows}
         errors = {}
         for _ in range(reps):  # interleaved, so a busy moment hits every row alike
             for name, fn in rows.items():
                 if name in errors:
                     continue
+                pid = broker["redis" if "redis" in name else "nats"]
+                c0 = proc_cpu(pid)
                 try:
                     times[name].append(fn())
+                    cpu[name].append(proc_cpu(pid) - c0)
                 except (RuntimeError, subprocess.SubprocessError, OSError) as e:
                     errors[name] = str(e)
         results = {"lines": n, "bytes": size, "reps": reps, "rows": {}}
         print("\ncross-node hop: %d access-log lines (%.1f MiB), best of %d" % (n, size / 2**20, reps))
-        print("%-18s %12s %9s %9s  %s" % ("row", "events/s", "MiB/s", "best s", "vs peer"))
+        print("%-18s %12s %9s %9s %9s  %s" % ("row", "events/s", "MiB/s", "best s", "broker s",
+                                               "vs peer"))
         ok = True
         for name in rows:
             if name in errors or not times[name]:
@@ -183,8 +202,10 @@ def main():
                 continue
             best = min(times[name])
             eps = n / best
+            bcpu = cpu[name][times[name].index(best)]
             r = {"best_s": round(best, 3), "median_s": round(sorted(times[name])[len(times[name]) // 2], 3),
-                 "events_per_s": round(eps), "mib_per_s": round(size / 2**20 / best, 1)}
+                 "events_per_s": round(eps), "mib_per_s": round(size / 2**20 / best, 1),
+                 "broker_cpu_s": round(bcpu, 2)}
             note = ""
             peer_name = name + "_client"
             if peer_name in rows and times.get(peer_name):
@@ -196,7 +217,7 @@ def main():
             elif name == "hop_local":
                 note = "one process, the binding local"
             results["rows"][name] = r
-            print("%-18s %12d %9.1f %9.3f  %s" % (name, eps, r["mib_per_s"], best, note))
+            print("%-18s %12d %9.1f %9.3f %9.2f  %s" % (name, eps, r["mib_per_s"], best, bcpu, note))
         with open(os.path.join(outdir, "hop.json"), "w") as f:
             json.dump(results, f, indent=2)
         return 0 if ok else 1

@@ -14,6 +14,15 @@
  *   hop_peer redis HOST:PORT KEY consume N  XREADGROUP COUNT 1024 BLOCK, then
  *                                           XACK + XDEL of what was read
  *
+ * Knobs of the nats peer, to measure what each of acrt's choices costs the
+ * broker (bench/hop.py passes the environment through; the benchmark's rows
+ * set none): HOP_MSGID=1 gives each message a Nats-Msg-Id header (the
+ * broker's duplicate map), HOP_EXPECT=1 ExpectLastSeq (the next sequence),
+ * HOP_PAD=N adds N bytes to every line (a larger record), HOP_FETCH=N fetches
+ * N messages at a time (256), HOP_WINDOW=N waits for the acknowledgements of
+ * every N messages before publishing more (unlimited), HOP_PER_MSG=N packs N
+ * lines per message (64).
+ *
  * The nats stream (work queue, file storage) and the redis group are created by
  * the consumer, which must start first. A line is one event; the consumer only
  * counts them. Exit 0 when all were handed over, 1 on any error.
@@ -59,16 +68,27 @@ load(const char *path)
 	return 0;
 }
 
-/* Lines [i, i + k) into buf; returns the length. */
+static size_t pad; /* HOP_PAD */
+
+/* Lines [i, i + k) into buf (each with pad bytes more); returns the length. */
 static size_t
 pack(char *buf, size_t i, size_t k)
 {
 	size_t len = 0;
 	for (size_t j = i; j < i + k; j++) {
+		memset(buf + len, ' ', pad);
+		len += pad;
 		memcpy(buf + len, lines[j], lens[j]);
 		len += lens[j];
 	}
 	return len;
+}
+
+static long
+knob(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+	return v != NULL && *v != '\0' ? atol(v) : dflt;
 }
 
 static size_t
@@ -95,19 +115,36 @@ nats_main(const char *url, const char *stream, const char *what, const char *arg
 	if (strcmp(what, "produce") == 0) {
 		if (load(arg) != 0)
 			return 1;
+		pad = (size_t)knob("HOP_PAD", 0);
 		char *buf = malloc(1 << 20);
 		bool async = getenv("HOP_SYNC") == NULL;
-		for (size_t i = 0; i < nlines; i += PER_MSG) {
-			size_t k = nlines - i < PER_MSG ? nlines - i : PER_MSG;
+		bool msgid = knob("HOP_MSGID", 0) != 0, expect = knob("HOP_EXPECT", 0) != 0;
+		uint64_t seq = 0;
+		long window = knob("HOP_WINDOW", 0);
+		size_t per = (size_t)knob("HOP_PER_MSG", PER_MSG);
+		for (size_t i = 0; i < nlines; i += per) {
+			size_t k = nlines - i < per ? nlines - i : per;
 			size_t len = pack(buf, i, k);
 			jsErrCode jerr = 0;
+			char id[48];
+			jsPubOptions po;
+			jsPubOptions_Init(&po);
+			if (msgid) {
+				snprintf(id, sizeof id, "0123456789abcdef-%zu", i / per);
+				po.MsgId = id;
+			}
+			po.ExpectLastSeq = expect ? seq : 0;
+			seq++;
 			natsStatus s =
-			    async ? js_PublishAsync(js, subject, buf, (int)len, NULL)
-			          : js_Publish(NULL, js, subject, buf, (int)len, NULL, &jerr);
+			    async ? js_PublishAsync(js, subject, buf, (int)len, &po)
+			          : js_Publish(NULL, js, subject, buf, (int)len, &po, &jerr);
 			if (s != NATS_OK) {
 				fprintf(stderr, "hop_peer: publish failed (%d)\n", (int)jerr);
 				return 1;
 			}
+			if (async && window > 0 && seq % (uint64_t)window == 0 &&
+			    js_PublishAsyncComplete(js, NULL) != NATS_OK)
+				return 1;
 		}
 		if (async && js_PublishAsyncComplete(js, NULL) != NATS_OK)
 			return 1;
@@ -122,6 +159,7 @@ nats_main(const char *url, const char *stream, const char *what, const char *arg
 		sc.SubjectsLen = 1;
 		sc.Retention = js_WorkQueuePolicy;
 		sc.Storage = js_FileStorage;
+		int fetch = (int)knob("HOP_FETCH", 256);
 		jsErrCode jerr = 0;
 		if (js_AddStream(NULL, js, &sc, NULL, &jerr) != NATS_OK) {
 			fprintf(stderr, "hop_peer: cannot create the stream (%d)\n", (int)jerr);
@@ -134,7 +172,7 @@ nats_main(const char *url, const char *stream, const char *what, const char *arg
 		fflush(stdout);
 		while (got < want) {
 			natsMsgList list = {0};
-			natsStatus s = natsSubscription_Fetch(&list, sub, 256, 1000, &jerr);
+			natsStatus s = natsSubscription_Fetch(&list, sub, fetch, 1000, &jerr);
 			if (s == NATS_TIMEOUT)
 				continue;
 			if (s != NATS_OK)

@@ -18,8 +18,11 @@
 #include <stdint.h>
 
 #include "transport/hop.h"
+#include "transport/rxq.h"
 
-#define NATS_PER_MSG 64 /* events per message: the same framing as redis */
+/* Events per message: capacity / 32, within [64, ACRT__RXQ_PER_MSG_MAX]
+ * (acrt__nl_per_msg); both sides derive it from the binding's buffer_size. */
+#define NATS_MSGS_PER_BOUND 32
 
 typedef struct nlink {
 	char *bname;                  /* the binding, for logs */
@@ -27,6 +30,7 @@ typedef struct nlink {
 	char durable[80];             /* the consuming component, sanitised, and
 	                               * (receiving side) _ and 8 hex of its claim */
 	int64_t max_msgs;             /* the stream's bound in messages */
+	size_t per_msg;               /* events per message at most */
 	uint64_t last_seq;            /* the stream's last sequence when last asked */
 	uint64_t msgs;                /* the messages it held then */
 	natsConnection *nc;
@@ -42,6 +46,11 @@ typedef struct nlink {
 	pthread_cond_t cv;
 	bool closed, mu_on;
 } nlink;
+
+/* Events per message of a binding of `capacity` (buffer_size) events:
+ * larger messages cost the broker less per event (a store, a delivery and
+ * an acknowledgement each), while the bound keeps at least 32 messages. */
+size_t acrt__nl_per_msg(size_t capacity);
 
 /* Connects with h's URL and credentials, makes the JetStream context (with
  * `ack` as its asynchronous publish handler, or NULL) and ensures the stream

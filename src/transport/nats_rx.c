@@ -156,18 +156,36 @@ reader_backoff(rx *r)
 static bool
 take_msg(rx *r, natsMsg *m)
 {
-	acrt_event *evs[ACRT__RXQ_PER_MSG];
+	acrt_event *evs[ACRT__RXQ_PER_MSG_MAX];
 	size_t nev = 0;
 	long marker = -1;
 	uint64_t seq[2] = {0, 0};
 	const char *why = "";
-	int rc = acrt__rxq_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), evs, &nev,
-	                          &marker, seq, &why);
+	int rc = acrt__rxq_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), evs,
+	                          r->q.per_msg, &nev, &marker, seq, &why);
 	if (rc == -1)
 		acrt__log(ACRT_LOG_ERROR, NULL, 0, NULL,
 		          "binding %s: a message of stream %s is not a valid record (%s): dropped",
 		          r->l.bname, r->l.stream, why);
 	return acrt__rxq_put(&r->q, rc, evs, nev, marker, seq, m);
+}
+
+/* Takes what the stream holds now, up to n messages; when it holds none,
+ * waits (FETCH_WAIT_MS at most) for the first one only. A plain fetch of n
+ * would wait for n messages to arrive (or its expiry): a consumer that has
+ * caught up would sit idle while the producer fills its batch. */
+static natsStatus
+fetch(rx *r, natsMsgList *list, int n, jsErrCode *jerr)
+{
+	jsFetchRequest req;
+	jsFetchRequest_Init(&req);
+	req.Batch = n;
+	req.NoWait = true;
+	req.Expires = (int64_t)FETCH_WAIT_MS * 1000000;
+	natsStatus s = natsSubscription_FetchRequest(list, r->sub, &req);
+	if (s != NATS_NOT_FOUND && s != NATS_TIMEOUT)
+		return s;
+	return natsSubscription_Fetch(list, r->sub, 1, FETCH_WAIT_MS, jerr);
 }
 
 static void *
@@ -188,12 +206,10 @@ reader_main(void *arg)
 			}
 			r->seen_reconnects = rec;
 		}
-		size_t batch = room / ACRT__RXQ_PER_MSG;
+		size_t batch = room / r->q.per_msg;
 		natsMsgList list = {0};
 		jsErrCode jerr = 0;
-		natsStatus s = natsSubscription_Fetch(&list, r->sub,
-		                                      (int)(batch < FETCH_MAX ? batch : FETCH_MAX),
-		                                      FETCH_WAIT_MS, &jerr);
+		natsStatus s = fetch(r, &list, (int)(batch < FETCH_MAX ? batch : FETCH_MAX), &jerr);
 		atomic_store(&r->q.connected, !atomic_load(&r->l.down));
 		if (s == NATS_TIMEOUT) {
 			atomic_store(&r->q.backlog, 0); /* nothing waited */
@@ -357,8 +373,9 @@ acrt__nats_rx_new(const acrt__hop *h, char *err, size_t errlen)
 		return NULL;
 	}
 	r->q.base.ops = &rx_ops;
-	if (acrt__rxq_init(&r->q, h->name, h->capacity, h->consumers, h->producers, h->rx,
-	                   h->stopping, free_msg, err, errlen) != 0)
+	if (acrt__rxq_init_per(&r->q, h->name, h->capacity, acrt__nl_per_msg(h->capacity),
+	                       h->consumers, h->producers, h->rx, h->stopping, free_msg, err,
+	                       errlen) != 0)
 		goto fail;
 	if (acrt__nl_open(&r->l, h, NULL, NULL, err, errlen) != 0 ||
 	    acrt__nl_claim(&r->l, "recv", NULL, err, errlen) != 0 ||

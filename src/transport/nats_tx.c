@@ -3,15 +3,21 @@
  * framed messages that a publisher thread publishes asynchronously, in order,
  * and publishes again from the first failure.
  *
- * send() frames up to 64 events per message into a free slot of the window
- * (WINDOW messages, or the stream's bound when smaller), releases the events and returns; it waits
+ * send() frames up to per_msg events (nats_int.h: buffer_size / 32, 64 to 256) per message into
+ * a slot of the window (WINDOW messages, or half the stream's bound when smaller), releases the
+ * events and returns; it waits
  * only while the window is full. The publisher thread publishes each new slot (js_PublishAsync) and
  * nats.c's acknowledgement handler marks it acked or failed; acked slots at the head free their
- * room. So a hop costs one broker round trip per WINDOW messages, not per message, and the
- * producer's thread never touches the network.
+ * room (the handler frees them itself: the publisher is woken only for a failure). So a hop costs
+ * one broker round trip per WINDOW messages, not per message, and the producer's thread never
+ * touches the network. A lazy send (a full outbox, more to come) wakes the publisher once per
+ * WAKE_BATCH new messages, which it then publishes together, and leaves its last message open:
+ * the next send adds to it (a message once published is never added to: its Nats-Msg-Id names
+ * its bytes). kick(), a barrier, close(), a full window and every eager send wake it at once,
+ * the open message included.
  *
  * Invariants:
- *   1. Bounded: the stream holds at most ceil(buffer_size / 64) messages
+ *   1. Bounded: the stream holds at most ceil(buffer_size / per_msg) messages
  *      (DiscardNew: the broker refuses one more, JetStream error 10077); a
  *      refused message waits in the window, the window's room holds the
  *      producer back. Nothing is trimmed: a message leaves the work-queue
@@ -66,11 +72,14 @@
 #define ACK_WAIT_NS 5000000000LL /* an answer later than this is lost */
 #define TICK_NS 100000000LL      /* the thread's look at timeouts and stop */
 #define ID_HDR "Nats-Msg-Id"
+#define WAKE_BATCH 8 /* new messages that wake the publisher during lazy sends */
 
 enum { S_FREE, S_NEW, S_SENT, S_ACKED, S_FAILED };
 
 typedef struct slot {
 	acrt__strbuf rec; /* the framed message */
+	size_t nev;       /* its data events */
+	bool open;        /* S_NEW and never published: a send may add events */
 	uint64_t id;      /* its number: Nats-Msg-Id is nonce-id */
 	int state;
 	int jerr;      /* S_FAILED: the JetStream error */
@@ -85,6 +94,8 @@ typedef struct tx {
 	pthread_cond_t room_cv, work_cv; /* CLOCK_MONOTONIC */
 	slot win[WINDOW];
 	uint64_t head, next; /* ids [head, next) are in the window */
+	uint64_t unwoken;    /* new slots the publisher was not woken for (lazy sends) */
+	bool hold_open;      /* a lazy send left the last slot open: more comes */
 	uint64_t limit;      /* the window's size: WINDOW, or the stream's bound if less */
 	uint64_t expect;     /* the stream's last sequence before the next publish */
 	int64_t credit;      /* messages the stream surely has room for (flow control) */
@@ -108,33 +119,6 @@ at(tx *t, uint64_t id)
 	return &t->win[id % WINDOW];
 }
 
-/* nats.c's thread: the broker's answer to one asynchronous publish. */
-static void
-on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
-{
-	(void)js;
-	tx *t = closure;
-	const char *hid = NULL;
-	if (natsMsgHeader_Get(msg, ID_HDR, &hid) == NATS_OK && hid != NULL) {
-		const char *dash = strrchr(hid, '-');
-		uint64_t id = dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
-		pthread_mutex_lock(&t->mu);
-		slot *s = at(t, id);
-		if (id >= t->head && id < t->next && s->id == id && s->state == S_SENT) {
-			if (pa != NULL) {
-				s->state = S_ACKED;
-			} else {
-				s->state = S_FAILED;
-				s->jerr = pae != NULL ? (int)pae->ErrCode : 0;
-				s->st = pae != NULL ? pae->Err : NATS_ERR;
-			}
-			pthread_cond_broadcast(&t->work_cv);
-		}
-		pthread_mutex_unlock(&t->mu);
-	}
-	natsMsg_Destroy(msg);
-}
-
 /* Frees the acknowledged slots at the head (mu held). */
 static void
 retire(tx *t)
@@ -152,6 +136,34 @@ retire(tx *t)
 	}
 }
 
+/* nats.c's thread: the broker's answer to one asynchronous publish. */
+static void
+on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	(void)js;
+	tx *t = closure;
+	const char *hid = NULL;
+	if (natsMsgHeader_Get(msg, ID_HDR, &hid) == NATS_OK && hid != NULL) {
+		const char *dash = strrchr(hid, '-');
+		uint64_t id = dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
+		pthread_mutex_lock(&t->mu);
+		slot *s = at(t, id);
+		if (id >= t->head && id < t->next && s->id == id && s->state == S_SENT) {
+			if (pa != NULL) { /* frees the head here: no wake of the publisher */
+				s->state = S_ACKED;
+				retire(t);
+			} else {
+				s->state = S_FAILED;
+				s->jerr = pae != NULL ? (int)pae->ErrCode : 0;
+				s->st = pae != NULL ? pae->Err : NATS_ERR;
+				pthread_cond_broadcast(&t->work_cv);
+			}
+		}
+		pthread_mutex_unlock(&t->mu);
+	}
+	natsMsg_Destroy(msg);
+}
+
 /* Publishes slot s asynchronously (mu held); a refusal at once marks it
  * failed. */
 static void
@@ -163,6 +175,7 @@ publish(tx *t, slot *s)
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
 	po.ExpectLastSeq = t->expect; /* 0: not checked (an empty stream) */
+	s->open = false;              /* its id now names these bytes (a resend must match) */
 	natsStatus st = js_PublishAsync(t->l.js, t->l.subject, s->rec.p, (int)s->rec.len, &po);
 	s->at = acrt__mono_ns();
 	t->expect++;
@@ -354,6 +367,8 @@ publisher_main(void *arg)
 		for (uint64_t id = t->head; id < t->next && at(t, id)->state != S_FAILED; id++) {
 			if (at(t, id)->state != S_NEW)
 				continue;
+			if (t->hold_open && id + 1 == t->next && at(t, id)->open)
+				break; /* the producer fills it further (lazy send) */
 			if (t->credit <= 0 && (starved = !ask_room(t)))
 				break;
 			publish(t, at(t, id));
@@ -376,12 +391,29 @@ publisher_main(void *arg)
 	return NULL;
 }
 
+/* Wakes the publisher for the new slots; with `all`, for the open one too
+ * (mu held). */
+static void
+wake(tx *t, bool all)
+{
+	if (all && t->hold_open) {
+		t->hold_open = false;
+		t->unwoken++;
+	}
+	if (t->unwoken > 0) {
+		t->unwoken = 0;
+		pthread_cond_broadcast(&t->work_cv);
+	}
+}
+
 /* Takes a free slot for the next message, waiting for room until deadline.
  * NULL (with *rc) on a timeout or cancel. mu held. */
 static slot *
 take_slot(tx *t, int64_t deadline, int *rc)
 {
 	int64_t t0 = 0;
+	if (t->next - t->head >= t->limit)
+		wake(t, true); /* about to wait for room: everything new must go out */
 	while (t->next - t->head >= t->limit || t->fenced) {
 		if (t->cancelled || t->fenced) {
 			*rc = t->fenced ? ACRT_EFATAL : ACRT_ECANCELED;
@@ -403,54 +435,77 @@ take_slot(tx *t, int64_t deadline, int *rc)
 	slot *s = at(t, t->next);
 	s->id = t->next;
 	s->rec.len = 0;
+	s->nev = 0;
+	s->open = false;
 	return s;
 }
 
-/* Frames evs[0..m) into s->rec, fewer when the message would pass the
- * broker's max_payload. Returns how many; 0 when evs[0] alone is too big
- * (*big: its size) or out of memory (*big = -1). */
+/* The last slot, when it is still open for more events (mu held). */
+static slot *
+open_slot(tx *t)
+{
+	if (t->next == t->head)
+		return NULL;
+	slot *s = at(t, t->next - 1);
+	return s->open && s->state == S_NEW && s->nev < t->l.per_msg ? s : NULL;
+}
+
+/* Frames evs[0..m) into s->rec (after a sequence record when s is empty,
+ * else after its events), fewer when the message would pass the broker's
+ * max_payload. Returns how many; 0 when evs[0] does not fit: *big is then
+ * its size when alone it is too big for any message, 0 when s is full,
+ * -1 out of memory (s is left as it was). */
 static size_t
 frame(tx *t, slot *s, acrt_event **evs, size_t m, int64_t *big)
 {
 	int64_t max = natsConnection_GetMaxPayload(t->l.nc);
-	if (acrt__wire_frame_seq(t->epoch, t->seq + 1, &s->rec) != 0) {
-		*big = -1;
-		return 0;
-	}
+	size_t entry = s->rec.len;
+	if (s->nev == 0 && acrt__wire_frame_seq(t->epoch, t->seq + 1, &s->rec) != 0)
+		goto oom;
 	for (size_t i = 0; i < m; i++) {
 		size_t before = s->rec.len;
-		if (acrt__wire_frame(evs[i], &s->rec) != 0) {
-			*big = -1;
-			return 0;
-		}
+		if (acrt__wire_frame(evs[i], &s->rec) != 0)
+			goto oom;
 		if (max > 0 && (int64_t)s->rec.len > max) {
 			if (i == 0)
-				*big = (int64_t)(s->rec.len - before);
+				*big = s->nev == 0 ? (int64_t)(s->rec.len - before) : 0;
 			s->rec.len = before;
 			return i;
 		}
 	}
 	return m;
+oom:
+	s->rec.len = entry;
+	s->rec.oom = false;
+	*big = -1;
+	return 0;
 }
 
 static int
 tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int64_t deadline,
         unsigned flags)
 {
-	(void)flags;
 	tx *t = (tx *)base;
 	size_t sent = 0;
 	int rc = ACRT_OK;
 	pthread_mutex_lock(&t->mu);
 	while (sent < n) {
-		slot *s = take_slot(t, deadline, &rc);
-		if (s == NULL)
+		/* Up to per_msg events a message: a lazy send's last message stays
+		 * open (unpublished) for the next send's events. */
+		slot *s = open_slot(t);
+		bool fresh = s == NULL;
+		if (fresh && (s = take_slot(t, deadline, &rc)) == NULL)
 			break;
 		int64_t big = 0;
-		size_t m = frame(t, s, evs + sent, n - sent < 64 ? n - sent : 64, &big);
+		size_t room = t->l.per_msg - s->nev;
+		size_t m = frame(t, s, evs + sent, n - sent < room ? n - sent : room, &big);
 		if (m == 0 && big < 0) {
 			rc = ACRT_ENOMEM;
 			break;
+		}
+		if (m == 0 && big == 0) { /* s is full by bytes: the next one */
+			s->open = false;
+			continue;
 		}
 		if (m == 0) { /* one event past max_payload can never cross */
 			acrt__log(
@@ -469,13 +524,36 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 		sent += m;
 		t->sent += m;
 		t->seq += m;
-		s->state = S_NEW;
-		t->next++;
-		pthread_cond_broadcast(&t->work_cv);
+		s->nev += m;
+		if (fresh) {
+			s->state = S_NEW;
+			s->open = true;
+			t->next++;
+			t->unwoken++;
+		}
 	}
+	/* A lazy send (a full outbox, more to come) wakes the publisher once
+	 * per WAKE_BATCH messages (or half the window), so that it publishes
+	 * them together; kick() and every other send wake it at once. */
+	uint64_t batch = t->limit / 2 < WAKE_BATCH ? t->limit / 2 : WAKE_BATCH;
+	bool lazy = (flags & ACRT__SEND_LAZY) && rc == ACRT_OK;
+	t->hold_open = lazy && open_slot(t) != NULL;
+	if (!lazy || t->unwoken >= batch)
+		wake(t, !lazy);
 	pthread_mutex_unlock(&t->mu);
 	*sent_out = sent;
 	return rc;
+}
+
+/* The producer is about to block elsewhere or end: what lazy sends left
+ * goes out now. */
+static void
+tx_kick(acrt__transport *base)
+{
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	wake(t, true);
+	pthread_mutex_unlock(&t->mu);
 }
 
 /* Puts this producer instance's end marker after its data and waits until
@@ -487,6 +565,7 @@ tx_close(acrt__transport *base)
 	unsigned idx = atomic_fetch_add(&t->closed, 1);
 	int rc = ACRT_OK;
 	pthread_mutex_lock(&t->mu);
+	wake(t, true);
 	slot *s = take_slot(t, ACRT__FOREVER, &rc);
 	if (s != NULL && acrt__wire_frame_eos(idx, &s->rec) == 0) {
 		s->state = S_NEW;
@@ -512,6 +591,7 @@ tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
 	acrt_event_unref(ev);
 	int rc = ACRT_OK;
 	pthread_mutex_lock(&t->mu);
+	wake(t, true);
 	uint64_t mine = t->next;
 	while (t->head < mine) {
 		if (t->cancelled || t->fenced) {
@@ -623,7 +703,7 @@ tx_destroy(acrt__transport *base)
 static const acrt__transport_ops tx_ops = {
     .kind = "nats",
     .send = tx_send,
-    .kick = acrt__side_kick,
+    .kick = tx_kick,
     .try_recv = acrt__side_no_recv,
     .send_barrier = tx_barrier,
     .sync = tx_sync,

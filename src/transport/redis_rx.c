@@ -89,7 +89,8 @@ take_entry(rx *r, const redisReply *e)
 	uint64_t seq[2] = {0, 0};
 	const char *why = "no field 'e'";
 	int rc = val != NULL && val->type == REDIS_REPLY_STRING
-	             ? acrt__rxq_decode(val->str, val->len, evs, &nev, &marker, seq, &why)
+	             ? acrt__rxq_decode(val->str, val->len, evs, ACRT__RXQ_PER_MSG, &nev, &marker,
+	                                seq, &why)
 	             : (f->type == REDIS_REPLY_ARRAY ? -1 : -3); /* -3: deleted meanwhile */
 	char *tok = acrt__strdup(id);
 	if (tok == NULL) { /* pending: delivered again on the next run */

@@ -67,8 +67,17 @@ acrt__rxq_init(acrt__rxq *q, const char *name, size_t capacity, unsigned consume
                unsigned producers, acrt__waitq *wq, const _Atomic bool *stopping,
                void (*free_tok)(void *), char *err, size_t errlen)
 {
+	return acrt__rxq_init_per(q, name, capacity, ACRT__RXQ_PER_MSG, consumers, producers, wq,
+	                          stopping, free_tok, err, errlen);
+}
+
+int
+acrt__rxq_init_per(acrt__rxq *q, const char *name, size_t capacity, size_t per_msg,
+                   unsigned consumers, unsigned producers, acrt__waitq *wq,
+                   const _Atomic bool *stopping, void (*free_tok)(void *), char *err, size_t errlen)
+{
 	if (consumers == 0 || consumers > 64 || producers == 0 || producers > 64 || capacity == 0 ||
-	    wq == NULL) {
+	    wq == NULL || per_msg < ACRT__RXQ_PER_MSG || per_msg > ACRT__RXQ_PER_MSG_MAX) {
 		snprintf(err, errlen, "bad replica counts or buffer_size for a remote binding");
 		return -1;
 	}
@@ -78,11 +87,12 @@ acrt__rxq_init(acrt__rxq *q, const char *name, size_t capacity, unsigned consume
 	/* Half the broker's bound: the other half stays for the producer to
 	 * publish into while the consumer works through this one, which it
 	 * acknowledges a quarter of the bound at a time (processed_every). */
-	q->cap = capacity / 2 > ACRT__RXQ_PER_MSG ? capacity / 2 : ACRT__RXQ_PER_MSG;
-	q->base.processed_every = q->cap / 2 > ACRT__RXQ_PER_MSG ? q->cap / 2 : ACRT__RXQ_PER_MSG;
+	q->per_msg = per_msg;
+	q->cap = capacity / 2 > per_msg ? capacity / 2 : per_msg;
+	q->base.processed_every = q->cap / 2 > per_msg ? q->cap / 2 : per_msg;
 	q->consumers = consumers;
 	q->producers = producers;
-	q->bound = (capacity + ACRT__RXQ_PER_MSG - 1) / ACRT__RXQ_PER_MSG;
+	q->bound = (capacity + per_msg - 1) / per_msg;
 	atomic_store(&q->connected, true);
 	atomic_store(&q->backlog, -1);
 	if (pthread_mutex_init(&q->mu, NULL) != 0 || acrt__cond_init_mono(&q->room_cv) != 0 ||
@@ -148,7 +158,7 @@ acrt__rxq_wait_room(acrt__rxq *q, size_t *room)
 		pthread_cond_broadcast(&q->ack_cv);
 	}
 	while (!q->stop && !q->cancelled &&
-	       (q->cap - q->count < ACRT__RXQ_PER_MSG || q->all_marks || draining(q)))
+	       (q->cap - q->count < q->per_msg || q->all_marks || draining(q)))
 		(void)acrt__cond_wait_until(&q->room_cv, &q->mu, acrt__mono_ns() + WAIT_NS);
 	bool quit = q->stop || q->cancelled;
 	*room = q->cap - q->count;
@@ -167,8 +177,8 @@ acrt__rxq_backoff(acrt__rxq *q, bool acker, int64_t until)
 }
 
 int
-acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, long *marker,
-                 uint64_t seq[2], const char **why)
+acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t max, size_t *nev,
+                 long *marker, uint64_t seq[2], const char **why)
 {
 	size_t off = 0, rlen = 0;
 	const void *rec = NULL;
@@ -186,10 +196,10 @@ acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, lon
 		if (kind == ACRT__WIRE_EOS) {
 			*marker = producer < 64 ? (long)producer : 63;
 		} else if (kind == ACRT__WIRE_SEQ) {
-			acrt__wire_seq(rec, &seq[0], &seq[1]);
-		} else if (*nev == ACRT__RXQ_PER_MSG) {
+			acrt__wire_seq(rec, rlen, &seq[0], &seq[1]);
+		} else if (*nev == max) {
 			acrt_event_unref(ev);
-			*why = "more than 64 events in one message";
+			*why = "more events in one message than the binding packs";
 			rc = -1;
 		} else {
 			evs[(*nev)++] = ev;

@@ -65,8 +65,10 @@
 #include "core/transport.h"
 #include "core/waitq.h"
 
-/* Events per broker message (wire.h framing). */
+/* Events per broker message (wire.h framing): 64 by default (Redis);
+ * a transport may pack up to ACRT__RXQ_PER_MSG_MAX (acrt__rxq_init_per). */
 #define ACRT__RXQ_PER_MSG 64
+#define ACRT__RXQ_PER_MSG_MAX 256
 
 typedef struct acrt__rxq_item {
 	acrt_event *ev;
@@ -101,6 +103,7 @@ typedef struct acrt__rxq {
 	/* Under mu: */
 	acrt__rxq_item *ring;
 	size_t cap, head, count;
+	size_t per_msg; /* events per broker message at most (set at init) */
 	acrt__rxq_consumer *per;
 	unsigned consumers, producers;
 	size_t handed_total;
@@ -132,6 +135,12 @@ typedef struct acrt__rxq {
 int acrt__rxq_init(acrt__rxq *q, const char *name, size_t capacity, unsigned consumers,
                    unsigned producers, acrt__waitq *wq, const _Atomic bool *stopping,
                    void (*free_tok)(void *), char *err, size_t errlen);
+/* The same for messages of up to per_msg events (64 ..
+ * ACRT__RXQ_PER_MSG_MAX): the buffer holds at least one such message. */
+int acrt__rxq_init_per(acrt__rxq *q, const char *name, size_t capacity, size_t per_msg,
+                       unsigned consumers, unsigned producers, acrt__waitq *wq,
+                       const _Atomic bool *stopping, void (*free_tok)(void *), char *err,
+                       size_t errlen);
 /* Frees what is left (events, tokens, the name); returns the events left. */
 size_t acrt__rxq_fini(acrt__rxq *q);
 /* Sets stop and wakes the threads (before joining them). */
@@ -144,12 +153,13 @@ void acrt__rxq_stop(acrt__rxq *q);
 bool acrt__rxq_wait_room(acrt__rxq *q, size_t *room);
 /* Sleeps until `until` (a backoff) unless stopped or cancelled. */
 void acrt__rxq_backoff(acrt__rxq *q, bool acker, int64_t until);
-/* Decodes the frames of msg[0..len): up to ACRT__RXQ_PER_MSG data events
- * into evs and an end marker's instance in *marker (else -1); seq[0] and
- * seq[1] the epoch and first sequence of its events (0: none). 0, -1 when
- * malformed (*why), -2 out of memory; on failure evs holds nothing. */
-int acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t *nev, long *marker,
-                     uint64_t seq[2], const char **why);
+/* Decodes the frames of msg[0..len): up to max data events into evs and an
+ * end marker's instance in *marker (else -1); seq[0] and seq[1] the epoch
+ * and first sequence of its events (0: none). 0, -1 when malformed (*why;
+ * more than max events too), -2 out of memory; on failure evs holds
+ * nothing. */
+int acrt__rxq_decode(const void *msg, size_t len, acrt_event **evs, size_t max, size_t *nev,
+                     long *marker, uint64_t seq[2], const char **why);
 /* Takes what acrt__rxq_decode returned (rc, evs, marker) with the message's
  * token: events into the buffer, a marker noted, anything else acknowledged
  * at once (undeliverable) or, out of memory, released unacknowledged.

@@ -3,41 +3,63 @@
  * "The wire encoding"). Every network transport carries each event as one
  * opaque, binary-safe record in this format; the broker sees bytes only.
  *
- * Version 1, all integers little-endian, no padding, no alignment:
+ * Version 2, integers little-endian, no padding, no alignment:
  *
  *   offset  size  field
  *   0       4     magic "ACRW"
- *   4       1     version: 1
+ *   4       1     version: 2
  *   5       1     kind: 0 data event, 1 end-of-stream marker, 2 sequence
  *                 record
- *   6       2     flags: 0 (a reader rejects bits it does not know)
- *   8       8     event id (u64); for an end marker, the producer instance index
- *   16      8     event time, ns since the Unix epoch (i64)
- *   24      16    trace id (W3C trace-context bytes)
- *   40      8     span id
- *   48      4     C: content type length (u32), then C bytes (no NUL; 0: none)
- *   ..      4     H: header count (u32), then H times:
- *                   4 key length K (u32), K bytes, 4 value length V (u32), V bytes
- *   ..      4     P: payload length (u32), then P bytes, exactly as the event
- *                 holds them (the exact JSON text is kept: never re-serialised)
+ *   6       1     flags: which fields follow (a reader refuses bits it does
+ *                 not know, and on a marker or sequence record any but ID
+ *                 and TIME):
+ *                   0x01 ID, 0x02 TIME, 0x04 TRACE, 0x20 HEADERS,
+ *                   0x18 the content type's code: 0 application/octet-stream
+ *                   (what an event without one reports), 1 application/json,
+ *                   2 text/plain, 3 another, written out below
+ *   7       ..    then, in this order, each only when its flag is set:
+ *           v     ID: event id (varint); an end marker's producer instance
+ *                 index; a sequence record's first sequence
+ *           8     TIME: event time, ns since the Unix epoch (i64); a
+ *                 sequence record's epoch (u64)
+ *           24    TRACE: trace id (16 bytes), span id (8 bytes)
+ *           v+C   content type code 3: length C (varint, > 0), C bytes
+ *           v+..  HEADERS: count H (varint, > 0), then H times: key length
+ *                 K (varint), K bytes, value length V (varint), V bytes
+ *           v+P   a data record only: payload length P (varint), then P
+ *                 bytes, exactly as the event holds them (the exact JSON
+ *                 text is kept: never re-serialised)
  *   end           nothing follows: trailing bytes are an error
  *
- * Framing: a message of a transport (a Redis stream entry's field "e") holds
- * one or more records, each preceded by its length (u32, little-endian): the
- * sending side packs up to 64 events per message, so the broker handles one
- * entry per 64 events. An end-of-stream marker travels alone in its message.
+ * A field that is absent reads as zero (id, time, trace context), so the
+ * encoder leaves out what is zero and every value round-trips. A varint is
+ * LEB128: 7 bits a byte, low first, the high bit set on every byte but the
+ * last (at most 10 bytes; lengths and counts at most 32 bits). A data event
+ * costs 7 bytes, its id (1 to 10), time (8), trace context (24) and payload
+ * length (1 to 5) over its payload: about 45 bytes, where version 1 took 80.
  *
- * A sequence record (kind 2) opens a message of data events: its event id
- * field holds the sequence number of the message's first event (the next
- * ones count up by one), its time field the sending side's epoch (u64), and
- * nothing else (no type, headers or payload). The receiving side drops an
- * event whose (epoch, sequence) it has already handed out: a resend after a
- * lost answer, or the replay of a producing node resumed from a checkpoint
- * (docs/MULTINODE.md, "Exactly-once across nodes").
+ * Version 1 (earlier builds; still read, never written): magic, version 1,
+ * kind, flags (u16, 0), id (u64), time (i64), trace id (16), span id (8), then
+ * content type, header count (u32) with each key and value, and payload, each
+ * length a u32.
+ *
+ * Framing: a message of a transport (a Redis stream entry's field "e", a
+ * NATS message) holds one or more records, each preceded by its length (u32,
+ * little-endian): the sending side packs up to 64 events per message, so the
+ * broker handles one entry per 64 events. An end-of-stream marker travels
+ * alone in its message.
+ *
+ * A sequence record (kind 2) opens a message of data events: its ID is the
+ * sequence number of the message's first event (the next ones count up by
+ * one), its TIME the sending side's epoch, and nothing else. The receiving
+ * side drops an event whose (epoch, sequence) it has already handed out: a
+ * resend after a lost answer, or the replay of a producing node resumed from
+ * a checkpoint (docs/MULTINODE.md, "Exactly-once across nodes").
  *
  * Keys, values and the content type hold no NUL (the event API forbids them);
  * the payload may hold any byte. A reader refuses another magic or version,
- * unknown flags, a truncated record and lengths past the record.
+ * an unknown kind or flag, a truncated record, lengths past the record,
+ * trailing bytes, and a NUL in a key, a value or the content type.
  *
  * Threads: pure functions, any thread. Nothing blocks.
  */
@@ -50,8 +72,17 @@
 #include "acrt/acrt.h"
 #include "core/strbuf.h"
 
-#define ACRT__WIRE_VERSION 1
-#define ACRT__WIRE_FIXED 48 /* bytes before the content type length */
+#define ACRT__WIRE_VERSION 2 /* written; version 1 is still read */
+
+/* Version 2 flags (above). */
+#define ACRT__WIRE_F_ID 0x01u
+#define ACRT__WIRE_F_TIME 0x02u
+#define ACRT__WIRE_F_TRACE 0x04u
+#define ACRT__WIRE_CT_MASK 0x18u
+#define ACRT__WIRE_CT_SHIFT 3
+#define ACRT__WIRE_CT_OTHER 3u
+#define ACRT__WIRE_F_HEADERS 0x20u
+#define ACRT__WIRE_F_ALL 0x3fu
 
 enum { ACRT__WIRE_DATA = 0, ACRT__WIRE_EOS = 1, ACRT__WIRE_SEQ = 2 };
 
@@ -69,9 +100,9 @@ int acrt__wire_frame_eos(uint32_t producer, acrt__strbuf *out);
 /* Appends the frame of a sequence record: the message's first event has
  * sequence `first` of the sending side's `epoch`. 0 or -1. */
 int acrt__wire_frame_seq(uint64_t epoch, uint64_t first, acrt__strbuf *out);
-/* The epoch and first sequence of a record acrt__wire_decode found to be a
- * sequence record. */
-void acrt__wire_seq(const void *rec, uint64_t *epoch, uint64_t *first);
+/* The epoch and first sequence of rec[0..len), a record acrt__wire_decode
+ * found to be a sequence record (0 and 0 otherwise). */
+void acrt__wire_seq(const void *rec, size_t len, uint64_t *epoch, uint64_t *first);
 
 /* A network transport's part of a checkpoint (ACRT__HOP_PART bytes,
  * transport.h): version 1, the side (1 sending, 2 receiving), the epoch and
