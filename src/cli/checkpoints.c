@@ -45,17 +45,16 @@ parse_args(int argc, char **argv, ck_args *a)
 	if (argc < 1)
 		return acrt__cli_usage_error("checkpoints: expected list, show, verify or delete");
 	a->verb = argv[0];
+	int d;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		char *end;
 		if (strcmp(s, "--json") == 0) {
 			a->json = true;
-		} else if (strcmp(s, "--deployment") == 0 || strcmp(s, "-d") == 0) {
-			if (++i == argc)
-				return acrt__cli_usage_error("checkpoints: %s needs a file", s);
-			a->deployment = argv[i];
-		} else if (strncmp(s, "--deployment=", 13) == 0) {
-			a->deployment = s + 13;
+		} else if ((d = acrt__cli_deployment_opt("checkpoints", argc, argv, &i,
+		                                         &a->deployment)) != 0) {
+			if (d < 0)
+				return 2;
 		} else if (s[0] == '-') {
 			return acrt__cli_usage_error("checkpoints: unknown option '%s'", s);
 		} else if (a->id == 0 && s[0] >= '1' && s[0] <= '9' &&

@@ -27,6 +27,10 @@ extern const char acrt__test_help[];
 acrt__blueprint *acrt__cli_load(const char *path, const char *deployment);
 /* The same, printing the notes too (docs/AUTOCODER.md): validate and run. */
 acrt__blueprint *acrt__cli_load_notes(const char *path, const char *deployment);
+/* Whether argv[*i] is `--deployment F`, `-d F` or `--deployment=F` (every
+ * command that loads a blueprint takes it): 1 with *file set and *i past it,
+ * 0 when it is not, -1 after a usage error for command `cmd` (no file). */
+int acrt__cli_deployment_opt(const char *cmd, int argc, char **argv, int *i, const char **file);
 /* Prints "acrt: " + message to stderr and returns 2. */
 int acrt__cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -300,6 +300,7 @@ int
 acrt__cmd_graph(int argc, char **argv)
 {
 	const char *path = NULL, *deployment = NULL, *format = "dot";
+	int d;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0) {
@@ -308,12 +309,10 @@ acrt__cmd_graph(int argc, char **argv)
 			format = argv[i];
 		} else if (strncmp(a, "--format=", 9) == 0) {
 			format = a + 9;
-		} else if (strcmp(a, "--deployment") == 0 || strcmp(a, "-d") == 0) {
-			if (++i == argc)
-				return acrt__cli_usage_error("graph: %s needs a file", a);
-			deployment = argv[i];
-		} else if (strncmp(a, "--deployment=", 13) == 0) {
-			deployment = a + 13;
+		} else if ((d = acrt__cli_deployment_opt("graph", argc, argv, &i, &deployment)) !=
+		           0) {
+			if (d < 0)
+				return 2;
 		} else if (a[0] == '-') {
 			return acrt__cli_usage_error("graph: unknown option '%s'", a);
 		} else if (path == NULL) {

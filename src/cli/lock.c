@@ -13,14 +13,12 @@ int
 acrt__cmd_lock(int argc, char **argv)
 {
 	const char *path = NULL, *deployment = NULL;
+	int d;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--deployment") == 0 || strcmp(a, "-d") == 0) {
-			if (++i == argc)
-				return acrt__cli_usage_error("lock: %s needs a file", a);
-			deployment = argv[i];
-		} else if (strncmp(a, "--deployment=", 13) == 0) {
-			deployment = a + 13;
+		if ((d = acrt__cli_deployment_opt("lock", argc, argv, &i, &deployment)) != 0) {
+			if (d < 0)
+				return 2;
 		} else if (a[0] == '-') {
 			return acrt__cli_usage_error("lock: unknown option '%s'", a);
 		} else if (path == NULL) {

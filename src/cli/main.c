@@ -23,6 +23,24 @@ acrt__cli_usage_error(const char *fmt, ...)
 	return 2;
 }
 
+int
+acrt__cli_deployment_opt(const char *cmd, int argc, char **argv, int *i, const char **file)
+{
+	const char *a = argv[*i];
+	if (strncmp(a, "--deployment=", 13) == 0) {
+		*file = a + 13;
+		return 1;
+	}
+	if (strcmp(a, "--deployment") != 0 && strcmp(a, "-d") != 0)
+		return 0;
+	if (*i + 1 == argc) {
+		(void)acrt__cli_usage_error("%s: %s needs a file", cmd, a);
+		return -1;
+	}
+	*file = argv[++*i];
+	return 1;
+}
+
 static acrt__blueprint *
 load(const char *path, const char *deployment, bool notes)
 {

@@ -199,16 +199,15 @@ acrt__cmd_run(int argc, char **argv)
 	const char *path = NULL, *deployment = NULL, *node = NULL;
 	bool update_lock = false, stub = false;
 	acrt__run_opts opts = {0};
+	int d;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			opts.quiet = true;
-		} else if (strcmp(a, "--deployment") == 0 || strcmp(a, "-d") == 0) {
-			if (++i == argc)
-				return acrt__cli_usage_error("run: %s needs a file", a);
-			deployment = argv[i];
-		} else if (strncmp(a, "--deployment=", 13) == 0) {
-			deployment = a + 13;
+		} else if ((d = acrt__cli_deployment_opt("run", argc, argv, &i, &deployment)) !=
+		           0) {
+			if (d < 0)
+				return 2;
 		} else if (strcmp(a, "--update-lock") == 0) {
 			update_lock = true;
 		} else if (strcmp(a, "--resume") == 0) {

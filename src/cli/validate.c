@@ -34,14 +34,12 @@ acrt__cmd_validate(int argc, char **argv)
 {
 	const char *deployment = NULL;
 	int n = 0, rc = 0;
+	int d;
 	for (int i = 0; i < argc; i++) { /* options first, wherever they stand */
 		const char *a = argv[i];
-		if (strcmp(a, "--deployment") == 0 || strcmp(a, "-d") == 0) {
-			if (++i == argc)
-				return acrt__cli_usage_error("validate: %s needs a file", a);
-			deployment = argv[i];
-		} else if (strncmp(a, "--deployment=", 13) == 0) {
-			deployment = a + 13;
+		if ((d = acrt__cli_deployment_opt("validate", argc, argv, &i, &deployment)) != 0) {
+			if (d < 0)
+				return 2;
 		} else if (a[0] == '-') {
 			return acrt__cli_usage_error("validate: unknown option '%s'", a);
 		} else {
@@ -53,10 +51,9 @@ acrt__cmd_validate(int argc, char **argv)
 	if (n == 0)
 		return validate_one(".", deployment);
 	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--deployment") == 0 || strcmp(a, "-d") == 0)
-			i++; /* and its file */
-		else if (a[0] != '-' && validate_one(a, deployment) != 0)
+		const char *a = argv[i], *file = NULL; /* --deployment and its file: skipped */
+		if (acrt__cli_deployment_opt("validate", argc, argv, &i, &file) == 0 &&
+		    a[0] != '-' && validate_one(a, deployment) != 0)
 			rc = 2;
 	}
 	return rc;
