@@ -295,6 +295,10 @@ int acrt__graph_topo(acrt__blueprint *bp); /* graph.c: bp->topo; -1 on out of me
  * that the free that follows sees every component and binding). */
 int acrt__nodes_parse(acrt__bpload *L);
 int acrt__nodes_check(acrt__bpload *L);
+/* Components on several nodes (spread.c): each can be spread, and each of
+ * its bindings joins it to components on the same nodes or on nodes apart.
+ * 0, or -1 after reporting. */
+int acrt__nodes_check_spread(acrt__bpload *L);
 void acrt__nodes_free(acrt__blueprint *bp);
 
 /* ---- Which plugins may be opened (plugins.c; docs/SECURITY.md) ------------- */
