@@ -2,7 +2,7 @@
  * lanes.h - the sending end of a binding whose consumer runs on several
  * nodes (scale-out, docs/MULTINODE.md): one output-port target that deals
  * the producer's events out to one network transport per consuming node
- * (its lanes), in turn, a message's worth (64 events) at a time, as Flink's
+ * (its lanes), in turn, 64 events at a time, as Flink's
  * rebalance partitioner does.
  *
  * Ownership: the lanes stay the caller's (they are the runtime's transports,
@@ -18,7 +18,8 @@
 
 #include "core/transport.h"
 
-/* Events dealt to one lane before the next one's turn: one broker message. */
+/* Events dealt to one lane before the next one's turn: a Redis entry's worth
+ * (a NATS message holds up to 256; a lazy send fills it over several turns). */
 #define ACRT__LANE_TURN 64
 
 /* A dealer over lanes[0..n) (n >= 1; the array is copied, the lanes are
