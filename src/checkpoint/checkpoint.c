@@ -399,7 +399,8 @@ hop_finals(acrt__ckpt_rt *ck, acrt_ctx *ctx)
 			bool on = false;
 			for (size_t k = 0; k < n; k++)
 				on |= sd[k]->ck_on;
-			if (!on || tr->ops->send_barrier(tr, NULL, ACRT__FOREVER) != ACRT_OK)
+			if (!on || tr->ops->sync == NULL ||
+			    tr->ops->sync(tr, ACRT__FOREVER) != ACRT_OK)
 				continue;
 			for (size_t k = 0; k < n; k++) {
 				acrt__blob fin = {0};

@@ -82,14 +82,13 @@ lanes_try_recv(acrt__transport *base, unsigned consumer, acrt_event **evs, size_
 	return 0;
 }
 
-/* Every lane gets the barrier (NULL: each lane only makes sure its broker
- * holds everything sent, as at the end of a producer). */
+/* Every lane gets the barrier (a reference each). */
 static int
 lanes_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
 {
 	lanes *l = (lanes *)base;
 	int rc = ACRT_OK;
-	if (ev != NULL && l->n > 1)
+	if (l->n > 1)
 		acrt__event_ref_n(ev, (unsigned)(l->n - 1));
 	for (size_t i = 0; i < l->n; i++) {
 		int r = l->lane[i]->ops->send_barrier(l->lane[i], ev, deadline);

@@ -581,14 +581,13 @@ tx_close(acrt__transport *base)
 	pthread_mutex_unlock(&t->mu);
 }
 
-/* A checkpoint barrier: everything sent before it is stored by the broker
- * (the barrier itself does not cross: the receiving node takes its own
- * checkpoints). */
+/* Everything sent so far is stored by the broker: the publish window is
+ * acknowledged up to the last message (transport.h, sync; a barrier waits
+ * for it, side.h). */
 static int
-tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
+tx_sync(acrt__transport *base, int64_t deadline)
 {
 	tx *t = (tx *)base;
-	acrt_event_unref(ev);
 	int rc = ACRT_OK;
 	pthread_mutex_lock(&t->mu);
 	wake(t, true);
@@ -606,13 +605,6 @@ tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
 	}
 	pthread_mutex_unlock(&t->mu);
 	return rc;
-}
-
-/* Everything sent so far is stored by the broker (transport.h, sync). */
-static int
-tx_sync(acrt__transport *base, int64_t deadline)
-{
-	return tx_barrier(base, NULL, deadline);
 }
 
 static uint64_t
@@ -705,7 +697,7 @@ static const acrt__transport_ops tx_ops = {
     .send = tx_send,
     .kick = tx_kick,
     .try_recv = acrt__side_no_recv,
-    .send_barrier = tx_barrier,
+    .send_barrier = acrt__side_barrier,
     .sync = tx_sync,
     .position = tx_position,
     .close = tx_close,

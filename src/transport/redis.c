@@ -312,16 +312,25 @@ tx_send(acrt__transport *base, acrt_event **evs, size_t n, size_t *sent_out, int
 	return rc;
 }
 
+/* Everything sent so far is added to the stream: the entries a lazy send
+ * kept go in now (transport.h, sync; a barrier waits for it, side.h). */
+static int
+tx_sync(acrt__transport *base, int64_t deadline)
+{
+	tx *t = (tx *)base;
+	pthread_mutex_lock(&t->mu);
+	int rc = tx_flush(t, deadline);
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
 /* The entries a lazy send kept go to Redis now (the producer is about to
  * wait elsewhere or end). Unlike a local stream's, this kick waits for Redis
  * as send() does. */
 static void
 tx_kick(acrt__transport *base)
 {
-	tx *t = (tx *)base;
-	pthread_mutex_lock(&t->mu);
-	(void)tx_flush(t, ACRT__FOREVER); /* a cancel or a fence ends it */
-	pthread_mutex_unlock(&t->mu);
+	(void)tx_sync(base, ACRT__FOREVER); /* a cancel or a fence ends it */
 }
 
 /* Stores this producer instance's end marker (retrying until cancelled). */
@@ -356,24 +365,6 @@ tx_close(acrt__transport *base)
 /* A checkpoint barrier: what a lazy send kept is added first, so that Redis
  * has everything before the barrier (the barrier itself does not cross: the
  * receiving node takes its own checkpoints). */
-static int
-tx_barrier(acrt__transport *base, acrt_event *ev, int64_t deadline)
-{
-	tx *t = (tx *)base;
-	acrt_event_unref(ev);
-	pthread_mutex_lock(&t->mu);
-	int rc = tx_flush(t, deadline);
-	pthread_mutex_unlock(&t->mu);
-	return rc;
-}
-
-/* Everything sent so far is stored by the broker (transport.h, sync). */
-static int
-tx_sync(acrt__transport *base, int64_t deadline)
-{
-	return tx_barrier(base, NULL, deadline);
-}
-
 static uint64_t
 tx_position(acrt__transport *base)
 {
@@ -456,7 +447,7 @@ static const acrt__transport_ops tx_ops = {
     .send = tx_send,
     .kick = tx_kick,
     .try_recv = acrt__side_no_recv,
-    .send_barrier = tx_barrier,
+    .send_barrier = acrt__side_barrier,
     .sync = tx_sync,
     .position = tx_position,
     .close = tx_close,

@@ -14,6 +14,13 @@ acrt__side_kick(acrt__transport *t)
 	(void)t;
 }
 
+int
+acrt__side_barrier(acrt__transport *t, acrt_event *ev, int64_t deadline)
+{
+	acrt_event_unref(ev);
+	return t->ops->sync(t, deadline);
+}
+
 size_t
 acrt__side_no_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
                    acrt__rx_status *st)

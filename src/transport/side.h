@@ -2,7 +2,8 @@
  * side.h - the transport ops that one side of a binding between nodes does
  * not have: each node holds only the sending side (nats_tx.c, redis.c) or
  * only the receiving side (rxq.c) of such a binding, so the other half of
- * the interface of core/transport.h is these. Any thread; nothing blocks.
+ * the interface of core/transport.h is these. Any thread; nothing blocks
+ * but acrt__side_barrier.
  */
 #ifndef ACRT_TRANSPORT_SIDE_H
 #define ACRT_TRANSPORT_SIDE_H
@@ -14,6 +15,11 @@
 /* kick: nothing waits locally (a sending side stores each send at once; a
  * receiving side's reader notifies the consumers itself). */
 void acrt__side_kick(acrt__transport *t);
+/* send_barrier on a sending side: the barrier does not cross to the other
+ * node (docs/MULTINODE.md, "Exactly-once across nodes"): it is released, and
+ * the side returns once its broker holds everything sent before it (its
+ * sync op, which may block on the network until the deadline). */
+int acrt__side_barrier(acrt__transport *t, acrt_event *ev, int64_t deadline);
 /* try_recv on a sending side: EOS (the receiving side is on the other node). */
 size_t acrt__side_no_recv(acrt__transport *t, unsigned consumer, acrt_event **evs, size_t max,
                           acrt__rx_status *st);
