@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from hop import free_port, wait_port  # bench/ is the script's directory
+from hop import free_port, sink_events, wait_port  # bench/ is the script's directory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = 1.8
@@ -52,18 +52,6 @@ def system(d, path, url, rate, workers):
             f.write("  %s: {components: [shape]}\n" % w)
         f.write("  s: {components: [out]}\nruntime:\n"
                 '  transport: {kind: redis, url: "%s"}\n' % url)
-
-
-def sink_events(err_path):
-    with open(err_path) as f:
-        for line in f:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if "sink_events" in rec:
-                return rec["sink_events"]
-    return None
 
 
 def run(acrt, d, workers, n, tmp):
