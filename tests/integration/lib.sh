@@ -220,6 +220,28 @@ stop_redis() {
 	wait_for 10 dead "$REDIS_PID" || fail "redis-server did not stop"
 }
 
+# start_nats [ARGS...]: a nats-server -js of the test's own (ARGS added: auth,
+# TLS) on a free loopback port, its store in WORK/js, its monitoring on
+# another, killed at exit; sets NPORT and MPORT (chosen on the first call,
+# kept by later ones, so a restart finds its port and store) and NPID, and
+# waits until JetStream answers. stop_nats kills it with SIGKILL.
+nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
+start_nats() {
+	command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
+	[ -n "${NPORT:-}" ] || NPORT=$(free_port)
+	[ -n "${MPORT:-}" ] || MPORT=$(free_port)
+	nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" "$@" \
+		>>"$WORK/nats.log" 2>&1 &
+	NPID=$!
+	_BG_PIDS="$_BG_PIDS $NPID"
+	wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
+}
+stop_nats() {
+	kill -KILL "$NPID" 2>/dev/null
+	wait "$NPID" 2>/dev/null
+	wait_for 10 dead "$NPID" || fail "nats-server survived SIGKILL"
+}
+
 # py CODE ARGS...: runs a Python check; its stdout/stderr are shown; non-zero
 # exit means the check failed. In CODE, sys.argv[1:] are ARGS.
 py() {

@@ -8,15 +8,9 @@
 # the same totals (test_scale_out checks how the work is shared).
 . "$(dirname "$0")/lib.sh" "$@"
 
-command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
 EX="$WORK/three-nodes"
 cp -r "$SRC/examples/three-nodes" "$EX"
-NPORT=$(free_port)
-MPORT=$(free_port)
-nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" >"$WORK/nats.log" 2>&1 &
-_BG_PIDS="$_BG_PIDS $!"
-nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
-wait_for 10 nats_up || fail "nats-server did not start" "$WORK/nats.log"
+start_nats
 
 totals_ok() {
 	py "$PY_PRELUDE"'

@@ -19,18 +19,10 @@
 # (bench/scale_out.py), not here: a test does not time.
 . "$(dirname "$0")/lib.sh" "$@"
 
-command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
-command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
-
 N=20000
 [ -n "${ACRT_SANITIZE:-}" ] && N=8000
 
-NPORT=$(free_port)
-MPORT=$(free_port)
-nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
-nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" >>"$WORK/nats.log" 2>&1 &
-_BG_PIDS="$_BG_PIDS $!"
-wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
+start_nats
 start_redis
 
 # mk DIR SYSTEM TRANSPORT COUNT RATE_PER_S NODES-OF-SHAPE [STATE]

@@ -26,7 +26,6 @@
 #      dropping them as older than what it had.
 . "$(dirname "$0")/lib.sh" "$@"
 
-command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 command -v faketime >/dev/null || fail "faketime is not installed (scripts/install-deps.sh)"
 
@@ -34,14 +33,9 @@ N=30000
 RATE=15000
 [ -n "${ACRT_SANITIZE:-}" ] && N=12000 && RATE=6000
 
-NPORT=$(free_port)
-MPORT=$(free_port)
-nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
-start_broker_nats() {
-	nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" >>"$WORK/nats.log" 2>&1 &
-	BPID_nats=$!
-	_BG_PIDS="$_BG_PIDS $BPID_nats"
-	wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
+start_broker_nats() { # lib.sh's, on the same port and store at every call
+	start_nats
+	BPID_nats=$NPID
 }
 RPORT=$(free_port)
 r_up() { [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = "PONG" ]; }

@@ -23,26 +23,8 @@
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/hop_lib.sh"
 
-command -v nats-server >/dev/null || fail "nats-server is not installed (scripts/install-deps.sh)"
-
-# start_nats [ARGS...]: a nats-server -js of the test's own on $NPORT (chosen
-# on the first call, kept across restarts), its store in $WORK/js, its
-# monitoring on $MPORT; sets NPID.
-NPORT=$(free_port)
-MPORT=$(free_port)
-nats_up() { curl -sf "http://127.0.0.1:$MPORT/healthz?js-enabled-only=true" >/dev/null; }
-start_nats() {
-	nats-server -js -a 127.0.0.1 -p "$NPORT" -m "$MPORT" -sd "$WORK/js" "$@" \
-		>>"$WORK/nats.log" 2>&1 &
-	NPID=$!
-	_BG_PIDS="$_BG_PIDS $NPID" # lib.sh kills it at exit
-	wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
-}
-stop_nats() {
-	kill -KILL "$NPID" 2>/dev/null
-	wait "$NPID" 2>/dev/null
-	wait_for 10 dead "$NPID" || fail "nats-server survived SIGKILL"
-}
+# start_nats, stop_nats: lib.sh (a nats-server -js of the test's own on
+# $NPORT, its monitoring on $MPORT, kept across restarts).
 # msgs: the messages stored in the server's streams (the test's one binding).
 # The messages in the bindings' streams (ACRT_*; not the claims' bucket).
 msgs() {
