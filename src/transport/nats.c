@@ -28,8 +28,26 @@
 #include "transport/nats_int.h"
 
 #define WARN_EVERY_NS 10000000000LL
+/* How long a node's setup retries what another node making the same broker
+ * objects at the same moment can make fail for a while (the stream, the
+ * claims' bucket): a busy machine can start the two processes together.
+ * Longer than one request's wait (5 s), which such a request has been seen
+ * to use up. */
+#define SETUP_RACE_NS 15000000000LL
 
 /* ---- The link: connection, context, stream -------------------------------- */
+
+/* Waits before attempt + 1 of a setup step that raced another node (20 ms
+ * doubling to 320 ms); false once `until` (monotonic) has passed. */
+static bool
+race_wait(int attempt, int64_t until)
+{
+	int64_t ms = 20LL << (attempt < 4 ? attempt : 4);
+	if (acrt__mono_ns() + ms * 1000000 > until)
+		return false;
+	nats_Sleep(ms);
+	return true;
+}
 
 static uint64_t
 fnv1a(const char *s)
@@ -210,14 +228,14 @@ acrt__nl_stream(nlink *l, char *err, size_t errlen)
 	 * server may then answer the second "subjects overlap" (10065) while the
 	 * first is being created. Asked again, it has the stream: identical (OK)
 	 * or with another bound (10058: the update takes this one). */
-	for (int attempt = 0; attempt < 5; attempt++) {
+	int64_t until = acrt__mono_ns() + SETUP_RACE_NS;
+	for (int attempt = 0;; attempt++) {
 		jerr = 0;
 		s = js_AddStream(&si, l->js, &sc, NULL, &jerr);
 		if (s != NATS_OK && jerr == JSStreamNameExistErr)
 			s = js_UpdateStream(&si, l->js, &sc, NULL, &jerr);
-		if (s == NATS_OK || jerr != JSStreamSubjectOverlapErr)
+		if (s == NATS_OK || jerr != JSStreamSubjectOverlapErr || !race_wait(attempt, until))
 			break;
-		nats_Sleep(20 << attempt);
 	}
 	if (s == NATS_OK && si != NULL) {
 		l->last_seq = si->State.LastSeq;
@@ -350,23 +368,40 @@ acrt__nl_claim(nlink *l, const char *side, uint64_t *epoch, char *err, size_t er
 		return -1;
 	}
 	snprintf(l->owner_key, sizeof l->owner_key, "%s.%s", l->stream, side);
+	/* The bucket is made by whichever node comes first. One made at the
+	 * same moment by another node may for a while be neither creatable
+	 * ("subjects overlap") nor usable ("no responders": its stream is not
+	 * serving yet): every step is tried again until SETUP_RACE_NS. */
 	kvConfig kc;
 	kvConfig_Init(&kc);
 	kc.Bucket = OWNERS;
 	kc.History = 1;
-	natsStatus s = js_CreateKeyValue(&l->owners, l->js, &kc);
-	if (s != NATS_OK) /* made by another node with other settings: use it */
-		s = js_KeyValue(&l->owners, l->js, OWNERS);
-	if (s == NATS_OK && epoch != NULL) { /* above the last claimant's epoch */
-		kvEntry *e = NULL;
-		if (kvStore_Get(&e, l->owners, l->owner_key) == NATS_OK) {
-			const char *dot = strchr(kvEntry_ValueString(e), '.');
-			uint64_t prev = dot != NULL ? strtoull(dot + 1, NULL, 10) : 0;
-			if (prev >= *epoch)
-				*epoch = prev + 1;
-			kvEntry_Destroy(e);
+	natsStatus s = NATS_ERR;
+	kvEntry *e = NULL;
+	int64_t until = acrt__mono_ns() + SETUP_RACE_NS;
+	for (int attempt = 0;; attempt++) {
+		s = NATS_OK;
+		if (l->owners == NULL) {
+			s = js_CreateKeyValue(&l->owners, l->js, &kc);
+			if (s != NATS_OK) /* made by another node with other settings: use it */
+				s = js_KeyValue(&l->owners, l->js, OWNERS);
 		}
+		if (s == NATS_OK && epoch != NULL) /* above the last claimant's epoch */
+			s = kvStore_Get(&e, l->owners, l->owner_key);
+		bool unclaimed = s == NATS_NOT_FOUND && l->owners != NULL; /* no claim yet */
+		if (s == NATS_OK || unclaimed || !race_wait(attempt, until))
+			break;
 	}
+	if (s == NATS_OK && epoch != NULL) {
+		const char *dot = strchr(kvEntry_ValueString(e), '.');
+		uint64_t prev = dot != NULL ? strtoull(dot + 1, NULL, 10) : 0;
+		if (prev >= *epoch)
+			*epoch = prev + 1;
+	}
+	if (e != NULL)
+		kvEntry_Destroy(e);
+	if (s == NATS_NOT_FOUND && l->owners != NULL) /* no claim yet */
+		s = NATS_OK;
 	snprintf(l->token, sizeof l->token, "%016llx%016llx.%llu", (unsigned long long)r[0],
 	         (unsigned long long)r[1], (unsigned long long)(epoch != NULL ? *epoch : 0));
 	if (strcmp(side, "recv") == 0) { /* the consumer's name carries the claim */
@@ -376,8 +411,13 @@ acrt__nl_claim(nlink *l, const char *side, uint64_t *epoch, char *err, size_t er
 		snprintf(l->durable + n, sizeof l->durable - n, "_%.8s", l->token);
 	}
 	uint64_t rev = 0;
-	if (s == NATS_OK)
+	for (int attempt = 0; s == NATS_OK; attempt++) {
 		s = kvStore_PutString(&rev, l->owners, l->owner_key, l->token);
+		bool again =
+		    s == NATS_NO_RESPONDERS || s == NATS_TIMEOUT; /* the same token again */
+		if (!again || !race_wait(attempt, until))
+			break;
+	}
 	if (s != NATS_OK) {
 		char why[300];
 		acrt__nl_status_text(s, 0, why, sizeof why);

@@ -243,13 +243,13 @@ YAML
 	start_acrt "${tr}c-b1" run "$d" --node b -q
 	local pb=$PID
 	run_acrt "${tr}c-a1" 30 run "$d" --node a -q
-	expect_rc 0 "node a, first run" "$WORK/${tr}c-a1.err"
+	expect_rc 0 "node a, first run" "$WORK/${tr}c-a1.err" "$WORK/${tr}c-b1.err"
 	wait_exit "$pb" 30 || fail "node b did not end" "$WORK/${tr}c-b1.err"
 	expect_rc 0 "node b, first run" "$WORK/${tr}c-b1.err"
 	start_acrt "${tr}c-b2" run "$d" --node b -q --resume
 	pb=$PID
 	FAKETIME_DONT_FAKE_MONOTONIC=1 run_faked "${tr}c-a2" run "$d" --node a -q
-	expect_rc 0 "node a, second run, its clock a day back" "$WORK/${tr}c-a2.err"
+	expect_rc 0 "node a, second run, its clock a day back" "$WORK/${tr}c-a2.err" "$WORK/${tr}c-b2.err"
 	wait_exit "$pb" 30 || fail "node b did not end" "$WORK/${tr}c-b2.err"
 	expect_rc 0 "node b, resumed" "$WORK/${tr}c-b2.err"
 	py "$PY_PRELUDE"'

@@ -54,7 +54,7 @@ PID_B=$PID
 OUT=unused start_acrt a1 run "$SYS" --node a -q
 PID_A=$PID
 wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a1.err"
-expect_rc 0 "node a" "$WORK/a1.err"
+expect_rc 0 "node a" "$WORK/a1.err" "$WORK/b1.err"
 wait_exit "$PID_B" 20 || fail "node b did not end: no end of stream" "$WORK/b1.err"
 expect_rc 0 "node b" "$WORK/b1.err"
 check_seq exact "$N" "$SYS/out1.jsonl" >/dev/null || fail "the sink is not 1..$N" "$WORK/b1.err"
@@ -75,7 +75,7 @@ ok "node b killed after $(lines "$SYS/out2a.jsonl") lines ($(msgs) messages in t
 OUT=out2b.jsonl start_acrt b2r run "$SYS" --node b -q
 PID_B=$PID
 wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a2.err"
-expect_rc 0 "node a" "$WORK/a2.err"
+expect_rc 0 "node a" "$WORK/a2.err" "$WORK/b2r.err"
 wait_exit "$PID_B" 20 || fail "the restarted node b did not end" "$WORK/b2r.err"
 expect_rc 0 "restarted node b" "$WORK/b2r.err"
 dups=$(check_seq union "$N" "$SYS/out2a.jsonl" "$SYS/out2b.jsonl") ||
@@ -95,7 +95,7 @@ expect_rc 0 "node b after SIGTERM" "$WORK/b2c.err"
 OUT=out2d.jsonl start_acrt b2d run "$SYS" --node b -q
 PID_B=$PID
 wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a2c.err"
-expect_rc 0 "node a" "$WORK/a2c.err"
+expect_rc 0 "node a" "$WORK/a2c.err" "$WORK/b2d.err"
 wait_exit "$PID_B" 20 || fail "the restarted node b did not end" "$WORK/b2d.err"
 expect_rc 0 "restarted node b" "$WORK/b2d.err"
 check_seq exact "$N" "$SYS/out2c.jsonl" "$SYS/out2d.jsonl" >/dev/null ||
@@ -141,7 +141,7 @@ alive "$PID_A" || fail "node a ended while node b was stopped" "$WORK/a3.err"
 ok "at most $MAXLEN messages of $PER events (buffer_size $BUF); node a's RSS ${RSS0} -> ${RSS1} KiB"
 kill -CONT "$PID_B"
 wait_exit "$PID_A" 40 || fail "node a did not end after SIGCONT" "$WORK/a3.err"
-expect_rc 0 "node a" "$WORK/a3.err"
+expect_rc 0 "node a" "$WORK/a3.err" "$WORK/b3.err"
 wait_exit "$PID_B" 20 || fail "node b did not end after SIGCONT" "$WORK/b3.err"
 expect_rc 0 "node b" "$WORK/b3.err"
 check_seq exact "$BIG" "$SLOW/out3.jsonl" >/dev/null || fail "the sink is not 1..$BIG"
@@ -172,7 +172,7 @@ ok "nats-server killed at $(lines "$DUR/out4.jsonl") lines: both nodes stall and
 start_nats
 wait_alive "$PID_A" 20 connected_is a send 1 || fail "node a's acrt_remote_connected is not back to 1" "$WORK/a4.err"
 wait_exit "$PID_A" 120 || fail "node a did not end after NATS came back" "$WORK/a4.err"
-expect_rc 0 "node a" "$WORK/a4.err"
+expect_rc 0 "node a" "$WORK/a4.err" "$WORK/b4.err"
 wait_exit "$PID_B" 60 || fail "node b did not end after NATS came back" "$WORK/b4.err"
 expect_rc 0 "node b" "$WORK/b4.err"
 dups=$(check_seq union "$BIG" "$DUR/out4.jsonl") || fail "events were lost" "$WORK/b4.err"
@@ -239,7 +239,7 @@ printf 'right-s3cret\n' >"$TK/token"
 OUT=tk.jsonl start_acrt tkb run "$TK" --node b -q
 PID_B=$PID
 OUT=x run_acrt tka 20 run "$TK" --node a -q
-expect_rc 0 "node a with the right token" "$WORK/tka.err"
+expect_rc 0 "node a with the right token" "$WORK/tka.err" "$WORK/tkb.err"
 wait_exit "$PID_B" 20 || fail "node b with the right token did not end" "$WORK/tkb.err"
 expect_rc 0 "node b with the right token" "$WORK/tkb.err"
 check_seq exact 10 "$TK/tk.jsonl" >/dev/null || fail "the sink is not 1..10"
@@ -261,7 +261,7 @@ mk "$TL" 10 16 "{kind: nats, url: \"tls://127.0.0.1:$NPORT\", tls: {ca_file: ca.
 OUT=tls.jsonl start_acrt tlsb run "$TL" --node b -q
 PID_B=$PID
 OUT=x run_acrt tlsa 20 run "$TL" --node a -q
-expect_rc 0 "node a over TLS" "$WORK/tlsa.err"
+expect_rc 0 "node a over TLS" "$WORK/tlsa.err" "$WORK/tlsb.err"
 wait_exit "$PID_B" 20 || fail "node b over TLS did not end" "$WORK/tlsb.err"
 expect_rc 0 "node b over TLS" "$WORK/tlsb.err"
 check_seq exact 10 "$TL/tls.jsonl" >/dev/null || fail "the sink is not 1..10 over TLS"

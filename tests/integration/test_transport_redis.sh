@@ -39,7 +39,7 @@ PID_B=$PID
 OUT=unused start_acrt a1 run "$SYS" --node a -q
 PID_A=$PID
 wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a1.err"
-expect_rc 0 "node a" "$WORK/a1.err"
+expect_rc 0 "node a" "$WORK/a1.err" "$WORK/b1.err"
 wait_exit "$PID_B" 20 || fail "node b did not end: no end of stream" "$WORK/b1.err"
 expect_rc 0 "node b" "$WORK/b1.err"
 check_seq exact "$N" "$SYS/out1.jsonl" >/dev/null || fail "the sink is not 1..$N" "$WORK/b1.err"
@@ -61,7 +61,7 @@ ok "node b killed after $(lines "$SYS/out2a.jsonl") lines ($pending entries pend
 OUT=out2b.jsonl start_acrt b2r run "$SYS" --node b -q
 PID_B=$PID
 wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a2.err"
-expect_rc 0 "node a" "$WORK/a2.err"
+expect_rc 0 "node a" "$WORK/a2.err" "$WORK/b2r.err"
 wait_exit "$PID_B" 20 || fail "the restarted node b did not end" "$WORK/b2r.err"
 expect_rc 0 "restarted node b" "$WORK/b2r.err"
 dups=$(check_seq union "$N" "$SYS/out2a.jsonl" "$SYS/out2b.jsonl") ||
@@ -82,7 +82,7 @@ expect_rc 0 "node b after SIGTERM" "$WORK/b2c.err"
 OUT=out2d.jsonl start_acrt b2d run "$SYS" --node b -q
 PID_B=$PID
 wait_exit "$PID_A" 40 || fail "node a did not end" "$WORK/a2c.err"
-expect_rc 0 "node a" "$WORK/a2c.err"
+expect_rc 0 "node a" "$WORK/a2c.err" "$WORK/b2d.err"
 wait_exit "$PID_B" 20 || fail "the restarted node b did not end" "$WORK/b2d.err"
 expect_rc 0 "restarted node b" "$WORK/b2d.err"
 check_seq exact "$N" "$SYS/out2c.jsonl" "$SYS/out2d.jsonl" >/dev/null ||
@@ -123,7 +123,7 @@ alive "$PID_A" || fail "node a ended while node b was stopped" "$WORK/a3.err"
 ok "XLEN at most $MAXLEN entries of 64 events (buffer_size $BUF); node a's RSS ${RSS0} -> ${RSS1} KiB"
 kill -CONT "$PID_B"
 wait_exit "$PID_A" 40 || fail "node a did not end after SIGCONT" "$WORK/a3.err"
-expect_rc 0 "node a" "$WORK/a3.err"
+expect_rc 0 "node a" "$WORK/a3.err" "$WORK/b3.err"
 wait_exit "$PID_B" 20 || fail "node b did not end after SIGCONT" "$WORK/b3.err"
 expect_rc 0 "node b" "$WORK/b3.err"
 check_seq exact 300000 "$SLOW/out3.jsonl" >/dev/null || fail "the sink is not 1..300000"
@@ -160,7 +160,7 @@ alive "$PID_A" && alive "$PID_B" || fail "a node ended while Redis was down" "$W
 ok "Redis killed at $(lines "$DUR/out5.jsonl") lines: both nodes stall and warn"
 start_durable
 wait_exit "$PID_A" 40 || fail "node a did not end after Redis came back" "$WORK/a5.err"
-expect_rc 0 "node a" "$WORK/a5.err"
+expect_rc 0 "node a" "$WORK/a5.err" "$WORK/b5.err"
 wait_exit "$PID_B" 20 || fail "node b did not end after Redis came back" "$WORK/b5.err"
 expect_rc 0 "node b" "$WORK/b5.err"
 dups=$(check_seq union 300000 "$DUR/out5.jsonl") || fail "events were lost" "$WORK/b5.err"
@@ -201,7 +201,7 @@ printf 'right-s3cret\n' >"$PW/password"
 OUT=pw.jsonl start_acrt pwb run "$PW" --node b -q
 PID_B=$PID
 OUT=x run_acrt pwa 20 run "$PW" --node a -q
-expect_rc 0 "node a with the right password" "$WORK/pwa.err"
+expect_rc 0 "node a with the right password" "$WORK/pwa.err" "$WORK/pwb.err"
 wait_exit "$PID_B" 20 || fail "node b with the right password did not end" "$WORK/pwb.err"
 expect_rc 0 "node b with the right password" "$WORK/pwb.err"
 check_seq exact 10 "$PW/pw.jsonl" >/dev/null || fail "the sink is not 1..10"
