@@ -11,6 +11,10 @@
 #   3. node b stopped (SIGSTOP): the stream stays within buffer_size (in
 #      messages of up to buffer_size / 32 events, 64 to 256), node a waits (its RSS
 #      flat), and after SIGCONT the run completes;
+#   3b. node b stopped and continued again and again, each stop longer than
+#      a fetch's wait: it neither crashes nor repeats (nats.c 3.4.1's fetch
+#      overran its array when an earlier fetch had left messages behind,
+#      nats_rx.c), 1..N exactly once;
 #   4. nats-server killed with SIGKILL mid-run and restarted on its port and
 #      store: both nodes stall with a warning, reconnect, and the run
 #      completes with nothing lost;
@@ -146,6 +150,32 @@ wait_exit "$PID_B" 20 || fail "node b did not end after SIGCONT" "$WORK/b3.err"
 expect_rc 0 "node b" "$WORK/b3.err"
 check_seq exact "$BIG" "$SLOW/out3.jsonl" >/dev/null || fail "the sink is not 1..$BIG"
 ok "the run completed after SIGCONT, 1..$BIG exactly once"
+
+say "3b. node b stopped and continued again and again: no crash, 1..$N exactly once"
+SC="$WORK/stopcont"
+mk "$SC" "$N" "$BUF" "$(nats_tr)"
+OUT=out3b.jsonl start_acrt b3b run "$SC" --node b -q
+PID_B=$PID
+OUT=unused start_acrt a3b run "$SC" --node a -q
+PID_A=$PID
+wait_alive "$PID_B" 30 has_lines "$SC/out3b.jsonl" 1000 || fail "node b wrote nothing" "$WORK/b3b.err"
+# Each stop outlasts a fetch's wait (200 ms, nats_rx.c), so that the broker's
+# answers to it wait in the subscription for the next fetch. The sleeps are
+# the stops' lengths, not waits for something to happen.
+CYCLES=0
+while alive "$PID_B" && [ "$CYCLES" -lt 20 ]; do
+	kill -STOP "$PID_B"
+	sleep 0.3
+	kill -CONT "$PID_B"
+	sleep 0.05
+	CYCLES=$((CYCLES + 1))
+done
+wait_exit "$PID_B" 60 || fail "node b did not end after $CYCLES stops" "$WORK/b3b.err" "$WORK/a3b.err"
+expect_rc 0 "node b, stopped and continued $CYCLES times" "$WORK/b3b.err"
+wait_exit "$PID_A" 20 || fail "node a did not end" "$WORK/a3b.err"
+expect_rc 0 "node a" "$WORK/a3b.err"
+check_seq exact "$N" "$SC/out3b.jsonl" >/dev/null || fail "the sink is not 1..$N once each, in order"
+ok "node b stopped $CYCLES times mid-run: 1..$N exactly once"
 
 say "4. nats-server killed with SIGKILL mid-run and restarted: both nodes go on, nothing lost"
 DUR="$WORK/durable"
