@@ -180,13 +180,14 @@ take_msg(rx *r, natsMsg *m)
  * timer while the broker was still delivering left them: a process stopped
  * or starved of CPU for longer than FETCH_WAIT_MS), asks the broker for the
  * batch less those, then collects until its count equals that remainder.
- * With more than half the batch waiting, the count has passed it already and
- * never equals it: the fetch writes past its array until the broker's
- * answer ends (heap corruption, "free(): invalid next size" at
- * natsMsgList_Destroy, 2 crashes in 8 runs of test_transport_nats under
- * load). A batch of one never overruns, so while messages wait they are
- * taken one a call; and no batch of two is asked for (one message arriving
- * between the check and the fetch could make it overrun). */
+ * With about half the batch or more waiting, the count passes it with the
+ * first new message and never equals it: the fetch writes past its array
+ * for as long as messages come (heap corruption, "free(): invalid next
+ * size" at natsMsgList_Destroy: node b aborted in 2 of 10 runs of
+ * test_transport_nats under load). A batch of one never overruns, so while
+ * messages wait they are taken one a call; and no batch of two is asked for
+ * (one message arriving between the check and the fetch could make it
+ * overrun). */
 static natsStatus
 fetch(rx *r, natsMsgList *list, int n, jsErrCode *jerr)
 {
