@@ -37,15 +37,16 @@
 
 /* ---- The link: connection, context, stream -------------------------------- */
 
-/* Waits before attempt + 1 of a setup step that raced another node (20 ms
- * doubling to 320 ms); false once `until` (monotonic) has passed. */
+/* Waits before the next try of a setup step that raced another node (the
+ * hops' doubling from *wait, 20 ms to 320 ms); false once `until`
+ * (monotonic) has passed. */
 static bool
-race_wait(int attempt, int64_t until)
+race_wait(int64_t *wait, int64_t until)
 {
-	int64_t ms = 20LL << (attempt < 4 ? attempt : 4);
-	if (acrt__mono_ns() + ms * 1000000 > until)
+	*wait = acrt__hop_next_wait(*wait, 20000000LL, 320000000LL);
+	if (acrt__mono_ns() + *wait > until)
 		return false;
-	nats_Sleep(ms);
+	nats_Sleep(*wait / 1000000);
 	return true;
 }
 
@@ -228,13 +229,13 @@ acrt__nl_stream(nlink *l, char *err, size_t errlen)
 	 * server may then answer the second "subjects overlap" (10065) while the
 	 * first is being created. Asked again, it has the stream: identical (OK)
 	 * or with another bound (10058: the update takes this one). */
-	int64_t until = acrt__mono_ns() + SETUP_RACE_NS;
-	for (int attempt = 0;; attempt++) {
+	int64_t until = acrt__mono_ns() + SETUP_RACE_NS, wait = 0;
+	for (;;) {
 		jerr = 0;
 		s = js_AddStream(&si, l->js, &sc, NULL, &jerr);
 		if (s != NATS_OK && jerr == JSStreamNameExistErr)
 			s = js_UpdateStream(&si, l->js, &sc, NULL, &jerr);
-		if (s == NATS_OK || jerr != JSStreamSubjectOverlapErr || !race_wait(attempt, until))
+		if (s == NATS_OK || jerr != JSStreamSubjectOverlapErr || !race_wait(&wait, until))
 			break;
 	}
 	if (s == NATS_OK && si != NULL) {
@@ -378,8 +379,8 @@ acrt__nl_claim(nlink *l, const char *side, uint64_t *epoch, char *err, size_t er
 	kc.History = 1;
 	natsStatus s = NATS_ERR;
 	kvEntry *e = NULL;
-	int64_t until = acrt__mono_ns() + SETUP_RACE_NS;
-	for (int attempt = 0;; attempt++) {
+	int64_t until = acrt__mono_ns() + SETUP_RACE_NS, wait = 0;
+	for (;;) {
 		s = NATS_OK;
 		if (l->owners == NULL) {
 			s = js_CreateKeyValue(&l->owners, l->js, &kc);
@@ -389,7 +390,7 @@ acrt__nl_claim(nlink *l, const char *side, uint64_t *epoch, char *err, size_t er
 		if (s == NATS_OK && epoch != NULL) /* above the last claimant's epoch */
 			s = kvStore_Get(&e, l->owners, l->owner_key);
 		bool unclaimed = s == NATS_NOT_FOUND && l->owners != NULL; /* no claim yet */
-		if (s == NATS_OK || unclaimed || !race_wait(attempt, until))
+		if (s == NATS_OK || unclaimed || !race_wait(&wait, until))
 			break;
 	}
 	if (s == NATS_OK && epoch != NULL) {
@@ -411,11 +412,12 @@ acrt__nl_claim(nlink *l, const char *side, uint64_t *epoch, char *err, size_t er
 		snprintf(l->durable + n, sizeof l->durable - n, "_%.8s", l->token);
 	}
 	uint64_t rev = 0;
-	for (int attempt = 0; s == NATS_OK; attempt++) {
+	wait = 0; /* the put's own tries start again at 20 ms */
+	while (s == NATS_OK) {
 		s = kvStore_PutString(&rev, l->owners, l->owner_key, l->token);
 		bool again =
 		    s == NATS_NO_RESPONDERS || s == NATS_TIMEOUT; /* the same token again */
-		if (!again || !race_wait(attempt, until))
+		if (!again || !race_wait(&wait, until))
 			break;
 	}
 	if (s != NATS_OK) {
