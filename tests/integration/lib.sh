@@ -214,11 +214,14 @@ start_redis() {
 	_BG_PIDS="$_BG_PIDS $REDIS_PID"
 	wait_for 10 redis_up || fail "redis-server did not start on port $REDIS_PORT" "$WORK/redis.log"
 }
-stop_redis() {
-	kill -KILL "$REDIS_PID" 2>/dev/null
-	wait "$REDIS_PID" 2>/dev/null
-	wait_for 10 dead "$REDIS_PID" || fail "redis-server did not stop"
+# kill_server PID NAME: kills a server a test started with SIGKILL and waits
+# until it is gone (stop_redis, stop_nats).
+kill_server() {
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	wait_for 10 dead "$1" || fail "$2 survived SIGKILL"
 }
+stop_redis() { kill_server "$REDIS_PID" redis-server; }
 
 # start_nats [ARGS...]: a nats-server -js of the test's own (ARGS added: auth,
 # TLS) on a free loopback port, its store in WORK/js, its monitoring on
@@ -236,11 +239,7 @@ start_nats() {
 	_BG_PIDS="$_BG_PIDS $NPID"
 	wait_for 10 nats_up || fail "nats-server did not start on port $NPORT" "$WORK/nats.log"
 }
-stop_nats() {
-	kill -KILL "$NPID" 2>/dev/null
-	wait "$NPID" 2>/dev/null
-	wait_for 10 dead "$NPID" || fail "nats-server survived SIGKILL"
-}
+stop_nats() { kill_server "$NPID" nats-server; }
 
 # py CODE ARGS...: runs a Python check; its stdout/stderr are shown; non-zero
 # exit means the check failed. In CODE, sys.argv[1:] are ARGS.
